@@ -1,0 +1,151 @@
+/**
+ * manifest.json: what makes a set exist. Written last, validated first, copied then renamed,
+ * so a reader sees either no manifest or a whole one (pgBackRest's backup.manifest works the same).
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { SET_KINDS } from './labels.js';
+
+export const MANIFEST_FILE = 'manifest.json';
+export const MANIFEST_FORMAT = 1;
+
+const fileEntry = z.strictObject({
+  /** Relative to the set folder, "/"-separated. */
+  path: z.string().min(1),
+  bytes: z.number().int().min(0),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+});
+
+const tableCount = z.strictObject({ name: z.string().min(1), rows: z.number().int().min(0) });
+
+export const postgresSection = z.strictObject({
+  server_version: z.string(),
+  client_version: z.string(),
+  database: z.string(),
+  host: z.string(),
+  port: z.number().int(),
+  /** pg_dump custom archive version, e.g. "1.15" (pg_restore older than the writer cannot read it). */
+  archive_version: z.string().nullable(),
+  database_bytes: z.number().int().min(0).nullable(),
+  snapshot: z.string().nullable(),
+  extensions: z.array(z.strictObject({ name: z.string(), version: z.string() })),
+  large_objects: z.number().int().min(0),
+  files: z.array(fileEntry).min(1),
+  tables: z.array(tableCount),
+});
+
+export const tdengineSection = z.strictObject({
+  server_version: z.string(),
+  client_version: z.string(),
+  database: z.string(),
+  host: z.string(),
+  port: z.number().int(),
+  precision: z.string().nullable(),
+  /** Rows newer than this were not dumped (taosdump -E) nor counted. */
+  end_time: z.string(),
+  files: z.array(fileEntry).min(1),
+  stables: z.array(z.strictObject({ name: z.string(), child_tables: z.number().int().min(0), rows: z.number().int().min(0) })),
+  tables: z.array(tableCount),
+});
+
+export const configSection = z.strictObject({
+  base_dir: z.string(),
+  paths: z.array(z.string()),
+  content_sha256: z.string(),
+  files: z.array(fileEntry).min(1),
+});
+
+export const gitInfo = z
+  .strictObject({
+    sha: z.string().nullable(),
+    ref: z.string().nullable(),
+    tag: z.string().nullable(),
+    actor: z.string().nullable(),
+    run_id: z.string().nullable(),
+    run_url: z.string().nullable(),
+  })
+  .nullable();
+
+export const manifestSchema = z.strictObject({
+  format: z.literal(MANIFEST_FORMAT),
+  id: z.string(),
+  kind: z.enum(SET_KINDS),
+  milestone: z.string().nullable(),
+  status: z.literal('complete'),
+  started_at: z.string(),
+  finished_at: z.string(),
+  timezone: z.string(),
+  tool: z.strictObject({ name: z.literal('pgtaos-backup'), version: z.string() }),
+  hostname: z.string(),
+  git: gitInfo,
+  bytes: z.number().int().min(0),
+  postgres: postgresSection.optional(),
+  tdengine: tdengineSection.optional(),
+  config: configSection.optional(),
+  /** For imported sets: where the files came from. */
+  imported_from: z.array(z.string()).optional(),
+});
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type FileEntry = z.infer<typeof fileEntry>;
+export type PostgresSection = z.infer<typeof postgresSection>;
+export type TdengineSection = z.infer<typeof tdengineSection>;
+export type GitInfo = z.infer<typeof gitInfo>;
+
+/** Every file a manifest lists, whatever engine wrote it. */
+export function manifestFiles(m: Manifest): FileEntry[] {
+  return [...(m.postgres?.files ?? []), ...(m.tdengine?.files ?? []), ...(m.config?.files ?? [])];
+}
+
+/** Writes a file so that readers see the old content or the whole new one, never a part. */
+export async function writeFileAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const fh = await fs.open(tmp, 'w', mode);
+  try {
+    await fh.writeFile(text);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await fs.rename(tmp, file);
+  await fsyncDir(path.dirname(file));
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
+  const valid = manifestSchema.parse(manifest);
+  await writeFileAtomic(path.join(dir, MANIFEST_FILE), `${JSON.stringify(valid, null, 2)}\n`);
+}
+
+export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reason: string };
+
+/** Reads and validates a set's manifest; a missing, truncated or edited one is reported, not thrown. */
+export async function readManifest(dir: string): Promise<ManifestRead> {
+  let text: string;
+  try {
+    text = await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8');
+  } catch (err) {
+    return { ok: false, reason: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no manifest.json' : `cannot read manifest.json: ${(err as Error).message}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'manifest.json is not valid JSON (truncated or edited?)' };
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    return { ok: false, reason: `manifest.json does not match the format: ${first?.path.join('.') || '(root)'}: ${first?.message}` };
+  }
+  return { ok: true, manifest: parsed.data };
+}

@@ -1,0 +1,176 @@
+/**
+ * The catalog on disk:
+ *   <root>/<kind>/<set id>/manifest.json + dump files    complete sets (kind: daily, milestone, config, safety)
+ *   <root>/.incomplete/<set id>/                          work in progress; renamed into place when complete
+ *   <root>/logs/                                          one log and one JSON report per run
+ *   <root>/.lock                                          held while a run writes
+ * A set counts only when its manifest is whole and valid; anything else is listed as incomplete.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { JobError, UsageError } from '../errors.js';
+import { SET_KINDS, isSetId, type SetKind } from './labels.js';
+import { fsyncDir, readManifest, writeManifest, type Manifest } from './manifest.js';
+import { readVerification, type Verification } from './verification.js';
+
+export const INCOMPLETE_DIR = '.incomplete';
+export const LOGS_DIR = 'logs';
+
+export interface SetEntry {
+  id: string;
+  kind: SetKind;
+  status: 'complete' | 'incomplete';
+  path: string;
+  /** Complete sets only. */
+  manifest: Manifest | null;
+  /** Why an incomplete set is incomplete. */
+  reason: string | null;
+  verification: Verification | null;
+}
+
+export function kindDir(root: string, kind: SetKind): string {
+  return path.join(root, kind);
+}
+
+/** Sorts newest first by the manifest's start time (never by name or file time); incomplete sets last. */
+export function compareNewestFirst(a: SetEntry, b: SetEntry): number {
+  const ta = a.manifest ? Date.parse(a.manifest.started_at) : Number.NEGATIVE_INFINITY;
+  const tb = b.manifest ? Date.parse(b.manifest.started_at) : Number.NEGATIVE_INFINITY;
+  if (ta !== tb) return tb - ta;
+  return b.id.localeCompare(a.id);
+}
+
+async function dirNames(dir: string): Promise<string[]> {
+  try {
+    const entries = await fs.readdir(dir, { withFileTypes: true });
+    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+export async function listSets(root: string): Promise<SetEntry[]> {
+  const out: SetEntry[] = [];
+  for (const kind of SET_KINDS) {
+    const dir = kindDir(root, kind);
+    const names = await dirNames(dir);
+    const entries = await Promise.all(
+      names.map(async (id): Promise<SetEntry> => {
+        const p = path.join(dir, id);
+        const read = await readManifest(p);
+        const verification = read.ok ? await readVerification(p) : null;
+        if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
+          return { id, kind, status: 'incomplete', path: p, manifest: null, reason: `manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`, verification: null };
+        }
+        return read.ok
+          ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
+          : { id, kind, status: 'incomplete', path: p, manifest: null, reason: read.reason, verification: null };
+      }),
+    );
+    out.push(...entries);
+  }
+  for (const name of await dirNames(path.join(root, INCOMPLETE_DIR))) {
+    const marker = await readStagingMarker(path.join(root, INCOMPLETE_DIR, name));
+    out.push({
+      id: marker?.id ?? name,
+      kind: marker?.kind ?? 'daily',
+      status: 'incomplete',
+      path: path.join(root, INCOMPLETE_DIR, name),
+      manifest: null,
+      reason: 'left by a run that did not finish',
+      verification: null,
+    });
+  }
+  return out.sort(compareNewestFirst);
+}
+
+export async function findSet(root: string, id: string): Promise<SetEntry> {
+  if (!isSetId(id)) {
+    throw new UsageError('set.bad_id', `${JSON.stringify(id)} is not a set id`, { hint: 'Set ids look like mystocks_20261125_000003 or post_phase2_20261125; `pgtaos-backup list` shows them.' });
+  }
+  const sets = await listSets(root);
+  const found = sets.find((s) => s.id === id && s.path.split(path.sep).at(-2) !== INCOMPLETE_DIR);
+  if (!found) {
+    throw new UsageError('set.not_found', `no set ${id} under ${root}`, { hint: 'Run `pgtaos-backup list` to see the sets there are.' });
+  }
+  return found;
+}
+
+const STAGING_MARKER = '.staging.json';
+
+async function readStagingMarker(dir: string): Promise<{ id: string; kind: SetKind } | null> {
+  try {
+    const j = JSON.parse(await fs.readFile(path.join(dir, STAGING_MARKER), 'utf8')) as { id?: unknown; kind?: unknown };
+    if (typeof j.id === 'string' && typeof j.kind === 'string' && (SET_KINDS as readonly string[]).includes(j.kind)) {
+      return { id: j.id, kind: j.kind as SetKind };
+    }
+  } catch {
+    /* no marker: still incomplete */
+  }
+  return null;
+}
+
+/** A set being written. It becomes visible only through commit(). */
+export interface StagedSet {
+  readonly id: string;
+  readonly kind: SetKind;
+  /** Write dumps here. */
+  readonly dir: string;
+  readonly finalDir: string;
+  /** Writes the manifest last, then moves the folder into place. */
+  commit(manifest: Manifest): Promise<string>;
+  /** Removes everything written so far. Safe to call twice, and after commit (then it does nothing). */
+  discard(): Promise<void>;
+}
+
+export async function stageSet(root: string, kind: SetKind, id: string): Promise<StagedSet> {
+  const finalDir = path.join(kindDir(root, kind), id);
+  const dir = path.join(root, INCOMPLETE_DIR, `${id}.${process.pid}`);
+  await fs.mkdir(path.join(root, INCOMPLETE_DIR), { recursive: true });
+  await fs.mkdir(kindDir(root, kind), { recursive: true });
+  await fs.mkdir(dir, { mode: 0o700 });
+  await fs.writeFile(path.join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }));
+  let committed = false;
+  return {
+    id,
+    kind,
+    dir,
+    finalDir,
+    async commit(manifest) {
+      await fs.rm(path.join(dir, STAGING_MARKER), { force: true });
+      await writeManifest(dir, manifest);
+      try {
+        await fs.access(finalDir);
+        throw new JobError('set.exists', `a set already exists at ${finalDir}`, { hint: 'Nothing was overwritten; run again to get a new name.' });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+      await fs.rename(dir, finalDir);
+      await fsyncDir(path.dirname(finalDir));
+      committed = true;
+      return finalDir;
+    },
+    async discard() {
+      if (committed) return;
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Sums the sizes of the regular files under a folder (for sets without a manifest). */
+export async function folderBytes(dir: string): Promise<number> {
+  let total = 0;
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) total += await folderBytes(p);
+    else if (e.isFile()) total += (await fs.stat(p)).size;
+  }
+  return total;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+/** The CLI shim: parse flags, run, print, exit. Logs go to stderr; stdout carries the result. */
+import { CommanderError } from 'commander';
+import { parseCli } from './inputs/cli.js';
+import { runCommand } from './run.js';
+import { stderrSink } from './report/log.js';
+import { renderTable } from './commands/list.js';
+import { EXIT } from './errors.js';
+
+async function main(): Promise<number> {
+  let cli;
+  try {
+    cli = parseCli(process.argv.slice(2), { writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
+      if (err.code === 'pgtaos.nocommand') process.stderr.write(`${err.message}\n`);
+      return EXIT.usage;
+    }
+    throw err;
+  }
+  const result = await runCommand(cli.request, { sink: stderrSink, env: process.env, cwd: process.cwd(), handleSignals: true });
+  if (cli.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else if (result.sets && result.status === 'success') {
+    process.stdout.write(`${renderTable(result.sets).join('\n')}\n`);
+  } else if (result.status === 'success') {
+    process.stdout.write(`${result.message}\n`);
+  }
+  return result.exit_code;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = EXIT.failed;
+  },
+);

@@ -1,0 +1,118 @@
+/**
+ * backup (and milestone): one set holding a dump of each selected engine, with its manifest.
+ * Order: tools found -> servers reached and versions checked -> free space -> dump into a
+ * staging folder -> manifest written last -> folder renamed into place.
+ */
+import os from 'node:os';
+import { JobError, UsageError } from '../errors.js';
+import { PostgresEngine } from '../engines/postgres.js';
+import type { EngineContext, EngineName, PreflightInfo } from '../engines/engine.js';
+import { listSets, stageSet, type StagedSet } from '../catalog/sets.js';
+import { setIdFor, uniqueId, type SetKind } from '../catalog/labels.js';
+import { localTime, formatBytes, formatDuration } from '../catalog/time.js';
+import { freeBytes, spaceNeeded, GIB } from '../catalog/space.js';
+import { MANIFEST_FORMAT, manifestFiles, type Manifest, type PostgresSection } from '../catalog/manifest.js';
+import type { CommandOutcome, EngineReport } from '../report/result.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { gitInfo, type RunContext } from './context.js';
+import { selectEngines } from './engines.js';
+
+export interface BackupOptions {
+  kind: Extract<SetKind, 'daily' | 'milestone' | 'safety'>;
+  /** For milestones: the validated name. */
+  milestone?: string;
+  /** For milestones: allow a second one of the same name on the same day. */
+  force?: boolean;
+}
+
+export async function backup(ctx: RunContext, opts: BackupOptions): Promise<CommandOutcome> {
+  const { config, log } = ctx;
+  const engines = selectEngines(config, ctx.request.engines);
+  const ectx: EngineContext = { log, signal: ctx.signal, env: ctx.env };
+
+  const pgEngine = engines.includes('postgres') ? new PostgresEngine(config.postgres!) : null;
+  if (engines.includes('tdengine')) {
+    throw new UsageError('tdengine.unavailable', 'the TDengine engine is not available in this version', { hint: 'Run with --engines postgres.' });
+  }
+  // 1. Tools: no connection is made when one is missing.
+  pgEngine?.findTools(ctx.env);
+
+  // 2. Servers and versions.
+  const pre: Partial<Record<EngineName, PreflightInfo>> = {};
+  if (pgEngine) {
+    pre.postgres = await log.group(`PostgreSQL ${config.postgres!.host}:${config.postgres!.port}/${config.postgres!.database}: checks`, () => pgEngine.preflight(ectx));
+    log.info(`server ${pre.postgres.serverVersion}, pg_dump ${pre.postgres.clientVersion}, database ${formatBytes(pre.postgres.estimatedBytes ?? 0)}`);
+  }
+
+  // 3. Free space: the configured floor, and room for a set as big as the last one.
+  const sets = await listSets(config.root);
+  const last = sets.find((s) => s.status === 'complete' && s.kind === 'daily');
+  const lastBytes = last?.manifest?.bytes ?? null;
+  const estimate = Object.values(pre).reduce<number | null>((a, p) => (p?.estimatedBytes == null ? a : (a ?? 0) + p.estimatedBytes), null);
+  const free = await freeBytes(config.root);
+  const needed = spaceNeeded(config.min_free_gb, lastBytes, estimate);
+  if (free < needed) {
+    throw new JobError('space.low', `only ${formatBytes(free)} free on ${config.root}; this backup needs at least ${formatBytes(needed)} (min_free_gb ${config.min_free_gb}${lastBytes ? `, last set ${formatBytes(lastBytes)}` : ''})`, {
+      hint: `Free space on that disk (\`pgtaos-backup prune --dry-run\` shows what retention would remove), or lower min_free_gb (now ${config.min_free_gb}; the runbook asks for ${5} GB).`,
+    });
+  }
+  log.info(`free space on ${config.root}: ${formatBytes(free)} (needs ${formatBytes(needed)}; ${(free / GIB).toFixed(1)} GiB)`);
+
+  // 4. Dump into a staging folder.
+  const startedAt = ctx.now();
+  const local = localTime(startedAt, config.timezone);
+  const stem = opts.kind === 'milestone' ? opts.milestone! : (config.postgres?.database ?? config.tdengine!.database);
+  const baseId = setIdFor(opts.kind, local, stem);
+  const taken = new Set(sets.map((s) => s.id));
+  if (opts.kind === 'milestone' && taken.has(baseId) && !opts.force) {
+    throw new UsageError('milestone.exists', `milestone set ${baseId} already exists`, { hint: 'A milestone of that name was taken today. Pass --force to keep both (the new one gets a -2 suffix).' });
+  }
+  const id = uniqueId(baseId, (c) => taken.has(c));
+  const staged: StagedSet = await stageSet(config.root, opts.kind, id);
+  try {
+    let postgres: PostgresSection | undefined;
+    const reports: { postgres?: EngineReport } = {};
+    if (pgEngine) {
+      const t0 = Date.now();
+      postgres = await log.group(`PostgreSQL: dump ${config.postgres!.database}`, () => pgEngine.dump(ectx, staged.dir, pre.postgres!));
+      reports.postgres = {
+        database: postgres.database,
+        server_version: postgres.server_version,
+        client_version: postgres.client_version,
+        bytes: postgres.files.reduce((a, f) => a + f.bytes, 0),
+        duration_ms: Date.now() - t0,
+        tables: postgres.tables,
+      };
+    }
+    const finishedAt = ctx.now();
+    const manifest: Manifest = {
+      format: MANIFEST_FORMAT,
+      id,
+      kind: opts.kind,
+      milestone: opts.kind === 'milestone' ? opts.milestone! : null,
+      status: 'complete',
+      started_at: local.iso,
+      finished_at: localTime(finishedAt, config.timezone).iso,
+      timezone: config.timezone,
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      hostname: os.hostname(),
+      git: gitInfo(ctx.env),
+      bytes: 0,
+      ...(postgres ? { postgres } : {}),
+    };
+    manifest.bytes = manifestFiles(manifest).reduce((a, f) => a + f.bytes, 0);
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    const finalDir = await staged.commit(manifest);
+    log.info(`set ${id} complete: ${formatBytes(manifest.bytes)} in ${formatDuration(finishedAt.getTime() - startedAt.getTime())} at ${finalDir}`);
+    return {
+      message: `${opts.kind} set ${id} complete (${formatBytes(manifest.bytes)})`,
+      set: { id, kind: opts.kind, path: finalDir, bytes: manifest.bytes },
+      engines: reports,
+      free_bytes: await freeBytes(config.root),
+    };
+  } catch (err) {
+    await staged.discard();
+    log.error(`no set was written; partial files removed. Earlier sets are untouched.`);
+    throw err;
+  }
+}

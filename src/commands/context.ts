@@ -1,0 +1,29 @@
+/** What every command gets: the validated config, the request, the log, the cancel signal. */
+import type { Config } from '../inputs/config-schema.js';
+import type { RunRequest } from '../inputs/options.js';
+import type { RunLog } from '../report/log.js';
+import type { GitInfo } from '../catalog/manifest.js';
+
+export interface RunContext {
+  config: Config;
+  configFile: string | null;
+  request: RunRequest;
+  log: RunLog;
+  signal: AbortSignal;
+  env: NodeJS.ProcessEnv;
+  now: () => Date;
+}
+
+/** Git facts about the run, from the Actions environment (null outside Actions). */
+export function gitInfo(env: NodeJS.ProcessEnv): GitInfo {
+  if (!env.GITHUB_SHA && !env.GITHUB_REF) return null;
+  const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
+  return {
+    sha: env.GITHUB_SHA ?? null,
+    ref: env.GITHUB_REF ?? null,
+    tag: env.GITHUB_REF_TYPE === 'tag' ? (env.GITHUB_REF_NAME ?? null) : null,
+    actor: env.GITHUB_ACTOR ?? null,
+    run_id: env.GITHUB_RUN_ID ?? null,
+    run_url: runUrl,
+  };
+}

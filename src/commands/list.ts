@@ -1,0 +1,46 @@
+/** list: the catalog, newest first, for people (a table on the log) and machines (--json). */
+import { listSets, type SetEntry } from '../catalog/sets.js';
+import { folderBytes } from '../catalog/sets.js';
+import { formatBytes } from '../catalog/time.js';
+import type { CommandOutcome, ListEntry } from '../report/result.js';
+import type { RunContext } from './context.js';
+
+export async function toListEntry(s: SetEntry): Promise<ListEntry> {
+  const m = s.manifest;
+  return {
+    id: s.id,
+    kind: s.kind,
+    milestone: m?.milestone ?? null,
+    status: s.status,
+    created_at: m?.started_at ?? null,
+    path: s.path,
+    bytes: m ? m.bytes : await folderBytes(s.path),
+    verified_at: s.verification?.verified_at ?? null,
+    verification: s.verification?.result ?? null,
+    engines: m ? (['postgres', 'tdengine', 'config'] as const).filter((e) => m[e] !== undefined) : [],
+    reason: s.reason,
+  };
+}
+
+export function renderTable(rows: ListEntry[]): string[] {
+  if (rows.length === 0) return ['(no sets)'];
+  const cells = rows.map((r) => [
+    r.id,
+    r.kind,
+    r.status === 'complete' ? 'complete' : `INCOMPLETE (${r.reason ?? '?'})`,
+    r.created_at ?? '-',
+    formatBytes(r.bytes),
+    r.verification ? `${r.verification} ${r.verified_at}` : '-',
+    r.engines.join('+') || '-',
+  ]);
+  const head = ['SET', 'KIND', 'STATUS', 'CREATED', 'SIZE', 'VERIFIED', 'ENGINES'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
+  return [line(head), ...cells.map(line)];
+}
+
+export async function list(ctx: RunContext): Promise<CommandOutcome> {
+  const sets = await Promise.all((await listSets(ctx.config.root)).map(toListEntry));
+  const complete = sets.filter((s) => s.status === 'complete').length;
+  return { message: `${sets.length} sets under ${ctx.config.root} (${complete} complete)`, sets };
+}

@@ -1,0 +1,34 @@
+/** What every database engine offers the commands. Only engines run database tools. */
+import type { RunLog } from '../report/log.js';
+
+export interface EngineContext {
+  log: RunLog;
+  /** Aborted on SIGINT/SIGTERM: engines stop their children and return. */
+  signal: AbortSignal;
+  /** The environment the run was started with (secrets are read from here only). */
+  env: NodeJS.ProcessEnv;
+}
+
+export interface PreflightInfo {
+  serverVersion: string;
+  clientVersion: string;
+  /** Estimated size of what will be dumped, for the free-space check; null when unknown. */
+  estimatedBytes: number | null;
+}
+
+export type EngineName = 'postgres' | 'tdengine';
+
+/** Environment passed to a child tool: only what it needs, so nothing else leaks into it. */
+export function childEnv(env: NodeJS.ProcessEnv, extra: Record<string, string | undefined>, passPrefixes: string[] = []): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'TZ', 'TMPDIR']) if (env[k] !== undefined) out[k] = env[k];
+  for (const [k, v] of Object.entries(env)) if (passPrefixes.some((p) => k.startsWith(p)) && v !== undefined) out[k] = v;
+  // English messages: our checks read the tools' output.
+  out.LC_ALL = 'C';
+  out.LANG = 'C';
+  for (const [k, v] of Object.entries(extra)) {
+    if (v === undefined) delete out[k];
+    else out[k] = v;
+  }
+  return out;
+}

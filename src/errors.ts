@@ -1,0 +1,63 @@
+/**
+ * Typed errors. Every error a user can meet carries a hint that says what to do.
+ * `usage` errors (bad flags, bad config) exit 2 and are raised before any
+ * connection or file is made; `failed` errors exit 1 (the job ran and failed).
+ */
+export type ErrorKind = 'usage' | 'failed' | 'cancelled';
+
+export class BackupError extends Error {
+  readonly kind: ErrorKind;
+  readonly hint: string | undefined;
+  /** A short machine-readable code, e.g. `config.unknown_key`, `postgres.client_too_old`. */
+  readonly code: string;
+
+  constructor(kind: ErrorKind, code: string, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'BackupError';
+    this.kind = kind;
+    this.code = code;
+    this.hint = opts.hint;
+  }
+}
+
+/** Bad usage or configuration: exit 2, nothing has been touched. */
+export class UsageError extends BackupError {
+  constructor(code: string, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super('usage', code, message, opts);
+    this.name = 'UsageError';
+  }
+}
+
+/** The job ran and failed: exit 1. */
+export class JobError extends BackupError {
+  constructor(code: string, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+    super('failed', code, message, opts);
+    this.name = 'JobError';
+  }
+}
+
+/** SIGINT/SIGTERM arrived: the run stopped and cleaned up. */
+export class CancelledError extends BackupError {
+  constructor(signal: string) {
+    super('cancelled', 'run.cancelled', `cancelled by ${signal}`, {
+      hint: 'The run was stopped before it finished; earlier backups are untouched and no partial set was kept. Run it again.',
+    });
+    this.name = 'CancelledError';
+  }
+}
+
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export function exitCodeOf(err: unknown): number {
+  if (err instanceof BackupError && err.kind === 'usage') return EXIT.usage;
+  return EXIT.failed;
+}
+
+/** A plain description of any thrown value, for messages. */
+export function describe(err: unknown): { message: string; hint?: string; code: string } {
+  if (err instanceof BackupError) {
+    return { message: err.message, code: err.code, ...(err.hint ? { hint: err.hint } : {}) };
+  }
+  if (err instanceof Error) return { message: err.message, code: 'internal' };
+  return { message: String(err), code: 'internal' };
+}

@@ -1,0 +1,84 @@
+/**
+ * Reads the action's inputs once, against one schema, into the same RunRequest the CLI builds.
+ * The runner does not enforce `required`, so we do.
+ */
+import * as core from '@actions/core';
+import { z } from 'zod';
+import { UsageError } from '../errors.js';
+import { ACTION_INPUTS, COMMANDS, ENGINE_CHOICES, OVERRIDES, SECRET_INPUTS, type RunRequestInput } from './options.js';
+
+const bool = (name: string) =>
+  z
+    .string()
+    .transform((v) => v.trim().toLowerCase())
+    .pipe(z.enum(['', 'true', 'false'], { message: `${name} must be true or false` }))
+    .transform((v) => v === 'true');
+
+const inputsSchema = z.object({
+  command: z.enum(COMMANDS, { message: `command must be one of: ${COMMANDS.join(', ')}` }),
+  engines: z.enum(ENGINE_CHOICES, { message: `engines must be one of: ${ENGINE_CHOICES.join(', ')}` }),
+  'dry-run': bool('dry-run'),
+  force: bool('force'),
+  'upload-report': bool('upload-report'),
+  'report-retention-days': z.string().regex(/^\d*$/, 'report-retention-days must be a whole number of days').transform((v) => (v ? Number(v) : 0)),
+  'on-report-error': z.enum(['fail', 'warn', ''], { message: 'on-report-error must be fail or warn' }).transform((v) => v || 'fail'),
+});
+
+export interface ActionRequest {
+  request: RunRequestInput;
+  /** The run's environment: ours, plus secret inputs under the names the tools read. */
+  env: NodeJS.ProcessEnv;
+  secrets: string[];
+  report: { upload: boolean; retentionDays: number; onError: 'fail' | 'warn' };
+}
+
+/** Reads `INPUT_*` the way @actions/core does (hyphens kept, upper-cased). */
+export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRequest {
+  const get = (name: string) => (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
+  const raw: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(ACTION_INPUTS)) raw[name] = get(name) || (spec.default ?? '');
+  if (!raw.command) {
+    throw new UsageError('input.required', 'input command is required', { hint: `Set \`with: command:\` to one of: ${COMMANDS.join(', ')}.` });
+  }
+  const parsed = inputsSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new UsageError('input.invalid', parsed.error.issues.map((i) => i.message).join('; '), { hint: 'Fix the `with:` inputs of the pgtaos-backup step; the README lists them.' });
+  }
+  const p = parsed.data;
+
+  const runEnv: NodeJS.ProcessEnv = { ...env };
+  const secrets: string[] = [];
+  for (const s of SECRET_INPUTS) {
+    const v = raw[s.input];
+    if (v) {
+      runEnv[s.env] = v;
+      secrets.push(v);
+    }
+  }
+  // A tag push `milestone/<name>` names the milestone when the input does not.
+  let milestone = raw.milestone;
+  if (!milestone && p.command === 'milestone' && env.GITHUB_REF_TYPE === 'tag' && env.GITHUB_REF_NAME?.startsWith('milestone/')) {
+    milestone = env.GITHUB_REF_NAME;
+  }
+  const overrides: Record<string, string> = {};
+  for (const o of OVERRIDES) if (raw[o.input]) overrides[o.input] = raw[o.input]!;
+  const request: RunRequestInput = {
+    command: p.command,
+    engines: p.engines,
+    dryRun: p['dry-run'],
+    force: p.force,
+    overrides,
+    paths: raw.paths ? raw.paths.split('\n').map((l) => l.trim()).filter(Boolean) : [],
+    ...(raw.config ? { configFile: raw.config } : {}),
+    ...(milestone ? { milestone } : {}),
+    ...(raw['set-id'] ? { setId: raw['set-id'] } : {}),
+    ...(raw.target ? { target: raw.target } : {}),
+    ...(raw.confirm ? { confirm: raw.confirm } : {}),
+  };
+  return { request, env: runEnv, secrets, report: { upload: p['upload-report'], retentionDays: p['report-retention-days'], onError: p['on-report-error'] } };
+}
+
+/** Masks the secrets in the Actions log before anything is printed. */
+export function maskSecrets(secrets: string[]): void {
+  for (const s of secrets) core.setSecret(s);
+}

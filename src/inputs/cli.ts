@@ -1,0 +1,85 @@
+/**
+ * The CLI's flags, parsed with commander into the same RunRequest the action builds.
+ * Usage errors exit 2, like config errors.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { ENGINE_CHOICES, OVERRIDES, type RunRequestInput } from './options.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+
+export interface CliRequest {
+  request: RunRequestInput;
+  json: boolean;
+}
+
+type Opts = Record<string, unknown>;
+
+function common(cmd: Command): Command {
+  cmd.option('-c, --config <file>', 'config file (default: pgtaos-backup.yml here, or $PGTAOS_BACKUP_CONFIG)');
+  cmd.option('--json', 'print one JSON report on stdout (logs go to stderr)');
+  for (const o of OVERRIDES) cmd.option(`--${o.flag} <value>`, o.description);
+  return cmd;
+}
+
+function toRequest(command: RunRequestInput['command'], opts: Opts, extra: Partial<RunRequestInput>): CliRequest {
+  const overrides: Record<string, string> = {};
+  for (const o of OVERRIDES) {
+    // commander camel-cases flags: --postgres-port -> postgresPort
+    const key = o.flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    const v = opts[key];
+    if (typeof v === 'string') overrides[o.input] = v;
+  }
+  return {
+    json: Boolean(opts.json),
+    request: {
+      command,
+      ...(typeof opts.config === 'string' ? { configFile: opts.config } : {}),
+      overrides,
+      ...extra,
+    },
+  };
+}
+
+/** Parses argv (without node and script). Throws CommanderError for usage errors and --help. */
+export function parseCli(argv: string[], out: { writeOut: (s: string) => void; writeErr: (s: string) => void }): CliRequest {
+  let parsed: CliRequest | null = null;
+  const program = new Command(TOOL_NAME)
+    .description('Back up PostgreSQL and TDengine, prove the backups restore, keep milestones forever.')
+    .version(TOOL_VERSION)
+    .exitOverride()
+    .configureOutput(out)
+    .showHelpAfterError('(add --help for usage)');
+  const engines = () => new Option('--engines <which>', 'engines to back up').choices(ENGINE_CHOICES).default('all');
+
+  const sub = (name: string, description: string) => common(program.command(name).description(description).exitOverride().configureOutput(out));
+
+  sub('backup', 'dump the configured databases into a new daily set')
+    .addOption(engines())
+    .action((opts: Opts) => { parsed = toRequest('backup', opts, { engines: opts.engines as RunRequestInput['engines'] }); });
+  sub('milestone', 'make a permanent set named <name>_<YYYYMMDD>')
+    .argument('<name>', 'milestone name: a-z, 0-9, _ (a tag milestone/<name> gives <name>)')
+    .addOption(engines())
+    .option('--force', 'keep a second milestone of the same name on the same day')
+    .action((name: string, opts: Opts) => { parsed = toRequest('milestone', opts, { milestone: name, force: Boolean(opts.force), engines: opts.engines as RunRequestInput['engines'] }); });
+  sub('config', 'snapshot the configured config files when they changed').action((opts: Opts) => { parsed = toRequest('config', opts, {}); });
+  sub('verify', 'restore a set into scratch databases and compare it with its manifest')
+    .argument('[set-id]', 'set to verify (default: the newest complete set)')
+    .action((setId: string | undefined, opts: Opts) => { parsed = toRequest('verify', opts, setId ? { setId } : {}); });
+  sub('prune', 'apply retention')
+    .option('--dry-run', 'show what would be removed and why; remove nothing')
+    .action((opts: Opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
+  sub('status', "the runbook's checklists as pass/fail rows").action((opts: Opts) => { parsed = toRequest('status', opts, {}); });
+  sub('list', 'list the sets, newest first').action((opts: Opts) => { parsed = toRequest('list', opts, {}); });
+  sub('import', "adopt backup files from the old runbook's layout")
+    .argument('<path...>', 'files or folders to adopt')
+    .option('--move', 'move the files into the catalog instead of copying them')
+    .action((paths: string[], opts: Opts) => { parsed = toRequest('import', opts, { paths, move: Boolean(opts.move) }); });
+  sub('restore', 'restore a set into a database, after a safety backup of it')
+    .argument('<set-id>', 'set to restore')
+    .requiredOption('--target <db>', 'database to restore into')
+    .requiredOption('--confirm <db>', 'repeat the target database name to confirm')
+    .action((setId: string, opts: Opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target as string, confirm: opts.confirm as string }); });
+
+  program.parse(argv, { from: 'user' });
+  if (!parsed) throw new CommanderError(2, 'pgtaos.nocommand', 'no command given (add --help for usage)');
+  return parsed;
+}

@@ -1,0 +1,131 @@
+/**
+ * Loads the YAML config, applies flag/input overrides, validates with zod, and checks the
+ * guards that must hold before anything connects. Every problem is reported at once, naming
+ * the key and the file; nothing is created on failure.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { UsageError } from '../errors.js';
+import { configSchema, type Config } from './config-schema.js';
+import { OVERRIDES } from './options.js';
+
+export const DEFAULT_CONFIG_FILE = 'pgtaos-backup.yml';
+
+export interface LoadedConfig {
+  config: Config;
+  /** The file it came from, or null when built from overrides alone. */
+  file: string | null;
+}
+
+function resolveFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): { file: string; explicit: boolean } {
+  if (explicit) return { file: path.resolve(cwd, explicit), explicit: true };
+  if (env.PGTAOS_BACKUP_CONFIG) return { file: path.resolve(cwd, env.PGTAOS_BACKUP_CONFIG), explicit: true };
+  return { file: path.resolve(cwd, DEFAULT_CONFIG_FILE), explicit: false };
+}
+
+function readYaml(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError('config.unreadable', `cannot read config file ${file}: ${(err as Error).message}`, {
+      hint: 'Check the path given with --config (or PGTAOS_BACKUP_CONFIG) and its permissions.',
+    });
+  }
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new UsageError('config.yaml', `${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`, {
+      hint: 'Fix the YAML syntax at the line shown (indentation is made of spaces).',
+    });
+  }
+  return doc.toJS() ?? {};
+}
+
+function setPath(obj: Record<string, unknown>, keys: readonly string[], value: unknown): void {
+  let cur = obj;
+  for (const k of keys.slice(0, -1)) {
+    const next = cur[k];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[keys[keys.length - 1]!] = value;
+}
+
+function applyOverrides(raw: Record<string, unknown>, overrides: Record<string, string>): string[] {
+  const problems: string[] = [];
+  for (const o of OVERRIDES) {
+    const v = overrides[o.input];
+    if (v === undefined || v === '') continue;
+    if (o.type === 'int') {
+      if (!/^\d+$/.test(v.trim())) {
+        problems.push(`--${o.flag} / input ${o.input}: ${JSON.stringify(v)} is not a whole number`);
+        continue;
+      }
+      setPath(raw, o.path, Number(v.trim()));
+    } else {
+      setPath(raw, o.path, v);
+    }
+  }
+  return problems;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const where = issue.path.map(String).join('.') || '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${issue.path.length ? `${where}.` : ''}${k}: unknown key`).join('\n  ');
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `${where}: required, but missing`;
+  return `${where}: ${issue.message}`;
+}
+
+/** Guards that span keys: a scratch database must never be a production database. */
+function crossChecks(config: Config): string[] {
+  const production = new Set([config.postgres?.database, config.tdengine?.database].filter((d): d is string => Boolean(d)));
+  const problems: string[] = [];
+  for (const [engine, section] of [['postgres', config.postgres], ['tdengine', config.tdengine]] as const) {
+    if (section?.scratch_database && production.has(section.scratch_database)) {
+      problems.push(`${engine}.scratch_database: ${section.scratch_database} is a production database; verify drops and recreates its scratch database`);
+    }
+  }
+  return problems;
+}
+
+export function loadConfig(opts: { file?: string; overrides?: Record<string, string>; env?: NodeJS.ProcessEnv; cwd?: string }): LoadedConfig {
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  const { file, explicit } = resolveFile(opts.file, env, cwd);
+  let raw: unknown = {};
+  let source: string | null = null;
+  if (explicit || existsSync(file)) {
+    raw = readYaml(file);
+    source = file;
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new UsageError('config.shape', `${file}: the config must be a mapping of keys (root:, postgres:, ...)`, { hint: 'See the configuration reference in the README.' });
+  }
+  const record = raw as Record<string, unknown>;
+  const problems = applyOverrides(record, opts.overrides ?? {});
+  const parsed = configSchema.safeParse(record);
+  if (!parsed.success) problems.push(...parsed.error.issues.map(describeIssue));
+  if (parsed.success) problems.push(...crossChecks(parsed.data));
+  if (problems.length > 0 || !parsed.success) {
+    const what = source ?? `${file} (not found; settings from flags/inputs only)`;
+    throw new UsageError('config.invalid', `invalid configuration in ${what}:\n  ${problems.join('\n  ')}`, {
+      hint: 'Fix the keys named above; the README lists every key, its type and its default. Nothing was changed.',
+    });
+  }
+  const config = parsed.data;
+  // Relative paths are relative to the config file, so a run from any folder means the same.
+  const base = source ? path.dirname(source) : cwd;
+  config.root = path.resolve(base, config.root);
+  if (config.postgres?.bin_dir) config.postgres.bin_dir = path.resolve(base, config.postgres.bin_dir);
+  if (config.tdengine?.bin_dir) config.tdengine.bin_dir = path.resolve(base, config.tdengine.bin_dir);
+  if (config.config_files) config.config_files.base_dir = path.resolve(base, config.config_files.base_dir);
+  return { config, file: source };
+}
+
+export function scratchDatabase(section: { database: string; scratch_database?: string | undefined }): string {
+  return section.scratch_database ?? `${section.database}_verify`;
+}

@@ -1,0 +1,80 @@
+/**
+ * Every option a run takes, named once. The action's inputs and the CLI's flags are both read
+ * from this list, and a test checks that action.yml declares exactly these inputs.
+ */
+import { z } from 'zod';
+
+export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore'] as const;
+export type CommandName = (typeof COMMANDS)[number];
+
+export const ENGINE_CHOICES = ['postgres', 'tdengine', 'all'] as const;
+export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+
+/** Settings that override the config file: input name, CLI flag, config path, value type. */
+export const OVERRIDES = [
+  { input: 'root', flag: 'root', path: ['root'], type: 'string', description: 'Backup root folder (overrides `root` in the config file).' },
+  { input: 'timezone', flag: 'timezone', path: ['timezone'], type: 'string', description: 'IANA time zone for set names and timestamps (overrides `timezone`).' },
+  { input: 'postgres-host', flag: 'postgres-host', path: ['postgres', 'host'], type: 'string', description: 'PostgreSQL host (overrides `postgres.host`).' },
+  { input: 'postgres-port', flag: 'postgres-port', path: ['postgres', 'port'], type: 'int', description: 'PostgreSQL port (overrides `postgres.port`).' },
+  { input: 'postgres-database', flag: 'postgres-database', path: ['postgres', 'database'], type: 'string', description: 'PostgreSQL database (overrides `postgres.database`).' },
+  { input: 'postgres-user', flag: 'postgres-user', path: ['postgres', 'user'], type: 'string', description: 'PostgreSQL user (overrides `postgres.user`).' },
+  { input: 'tdengine-host', flag: 'tdengine-host', path: ['tdengine', 'host'], type: 'string', description: 'TDengine host (overrides `tdengine.host`).' },
+  { input: 'tdengine-database', flag: 'tdengine-database', path: ['tdengine', 'database'], type: 'string', description: 'TDengine database (overrides `tdengine.database`).' },
+] as const;
+
+/** Secrets the action takes as inputs and hands on as the environment variables the tools read. */
+export const SECRET_INPUTS = [
+  { input: 'postgres-password', env: 'PGPASSWORD', description: 'PostgreSQL password (passed to pg_dump/pg_restore as PGPASSWORD; masked).' },
+  { input: 'tdengine-password', env: 'TDENGINE_PASSWORD', description: 'TDengine password (given to taosdump on stdin; masked).' },
+  { input: 'aws-access-key-id', env: 'AWS_ACCESS_KEY_ID', description: 'S3-compatible remote access key id (masked).' },
+  { input: 'aws-secret-access-key', env: 'AWS_SECRET_ACCESS_KEY', description: 'S3-compatible remote secret key (masked).' },
+] as const;
+
+/** Environment variables whose values are masked wherever they would be printed. */
+export const SECRET_ENV = ['PGPASSWORD', 'TDENGINE_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
+
+/** What one run is asked to do, from either the CLI or the action. */
+export const runRequestSchema = z.strictObject({
+  command: z.enum(COMMANDS),
+  /** Config file path; default pgtaos-backup.yml in the working directory, or $PGTAOS_BACKUP_CONFIG. */
+  configFile: z.string().min(1).optional(),
+  engines: z.enum(ENGINE_CHOICES).default('all'),
+  milestone: z.string().optional(),
+  setId: z.string().optional(),
+  target: z.string().optional(),
+  confirm: z.string().optional(),
+  dryRun: z.boolean().default(false),
+  force: z.boolean().default(false),
+  move: z.boolean().default(false),
+  paths: z.array(z.string()).default([]),
+  /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */
+  overrides: z.record(z.string(), z.string()).default({}),
+});
+export type RunRequest = z.infer<typeof runRequestSchema>;
+export type RunRequestInput = z.input<typeof runRequestSchema>;
+
+/** The action's inputs (action.yml declares exactly these; a test checks it). */
+export const ACTION_INPUTS = {
+  command: { description: `What to run: ${COMMANDS.join(', ')}.`, required: true, default: undefined },
+  config: { description: 'Config file, relative to the workspace (default: pgtaos-backup.yml).', required: false, default: '' },
+  engines: { description: 'Engines for backup/milestone: postgres, tdengine or all.', required: false, default: 'all' },
+  milestone: { description: 'Milestone name for command milestone (default: from a pushed tag milestone/<name>).', required: false, default: '' },
+  'set-id': { description: 'Set for verify or restore (verify default: the newest complete set).', required: false, default: '' },
+  target: { description: 'restore: database to restore into.', required: false, default: '' },
+  confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
+  'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
+  force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
+  paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },
+  ...Object.fromEntries(OVERRIDES.map((o) => [o.input, { description: o.description, required: false, default: '' }])),
+  ...Object.fromEntries(SECRET_INPUTS.map((s) => [s.input, { description: s.description, required: false, default: '' }])),
+  'upload-report': { description: 'Upload the JSON report and the run log as a workflow artifact.', required: false, default: 'false' },
+  'report-retention-days': { description: 'Days to keep the uploaded report artifact (0: the repository default).', required: false, default: '0' },
+  'on-report-error': { description: 'fail (default) or warn: what a failed report upload does to the step.', required: false, default: 'fail' },
+} as const satisfies Record<string, { description: string; required: boolean; default: string | undefined }>;
+
+export const ACTION_OUTPUTS = {
+  'set-id': 'Id of the set the run made or checked.',
+  'set-path': 'Folder of that set on the runner.',
+  status: 'success, failure or cancelled.',
+  'report-path': 'Path of the JSON report of the run.',
+} as const;

@@ -1,0 +1,92 @@
+/**
+ * The run's log: every line goes to the console sink (stderr for the CLI, the Actions log for
+ * the action) and to the run's log file under <root>/logs/, with every secret masked.
+ */
+import { createWriteStream, type WriteStream } from 'node:fs';
+
+export interface Sink {
+  info(line: string): void;
+  warn(line: string): void;
+  error(line: string): void;
+  startGroup(title: string): void;
+  endGroup(): void;
+}
+
+/** Plain stderr: stdout stays free for --json. */
+export const stderrSink: Sink = {
+  info: (l) => process.stderr.write(`${l}\n`),
+  warn: (l) => process.stderr.write(`warning: ${l}\n`),
+  error: (l) => process.stderr.write(`error: ${l}\n`),
+  startGroup: (t) => process.stderr.write(`== ${t}\n`),
+  endGroup: () => {},
+};
+
+export const silentSink: Sink = { info: () => {}, warn: () => {}, error: () => {}, startGroup: () => {}, endGroup: () => {} };
+
+export class RunLog {
+  private file: WriteStream | null = null;
+  private readonly secrets: string[];
+  readonly warnings: string[] = [];
+  readonly errors: string[] = [];
+
+  constructor(
+    private readonly sink: Sink,
+    secrets: (string | undefined)[],
+  ) {
+    // Longest first, so a secret containing another is masked whole.
+    this.secrets = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 3))].sort((a, b) => b.length - a.length);
+  }
+
+  mask(text: string): string {
+    let out = text;
+    for (const s of this.secrets) out = out.split(s).join('***');
+    return out;
+  }
+
+  /** Starts copying lines into a log file (created owner-only; it may name hosts and users). */
+  attachFile(path: string): void {
+    this.file = createWriteStream(path, { flags: 'a', mode: 0o600 });
+  }
+
+  private toFile(level: string, line: string): void {
+    this.file?.write(`${new Date().toISOString()} ${level} ${line}\n`);
+  }
+
+  info(line: string): void {
+    const l = this.mask(line);
+    this.sink.info(l);
+    this.toFile('INFO ', l);
+  }
+
+  warn(line: string): void {
+    const l = this.mask(line);
+    this.warnings.push(l);
+    this.sink.warn(l);
+    this.toFile('WARN ', l);
+  }
+
+  error(line: string): void {
+    const l = this.mask(line);
+    this.errors.push(l);
+    this.sink.error(l);
+    this.toFile('ERROR', l);
+  }
+
+  async group<T>(title: string, fn: () => Promise<T>): Promise<T> {
+    const t = this.mask(title);
+    this.sink.startGroup(t);
+    this.toFile('INFO ', `== ${t}`);
+    try {
+      return await fn();
+    } finally {
+      this.sink.endGroup();
+    }
+  }
+
+  close(): Promise<void> {
+    const f = this.file;
+    this.file = null;
+    if (!f) return Promise.resolve();
+    return new Promise((resolve) => f.end(() => resolve()));
+  }
+}
