@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Builds the two bundles with ncc: dist/index.js (the action) and dist/cli.js (the CLI).
+# ncc type-checks src/ with tsconfig.json; tests and tools are checked with tsconfig.check.json.
 # ncc always names its entry index.js, so the CLI bundle lives in dist/cli/ behind a one-line dist/cli.js.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { readActionInputs } from '../../src/inputs/action.js';
+import { ACTION_INPUTS, ACTION_OUTPUTS } from '../../src/inputs/options.js';
+import { UsageError } from '../../src/errors.js';
+import { TOOL_VERSION } from '../../src/version.js';
+
+const actionYml = parse(readFileSync(new URL('../../action.yml', import.meta.url), 'utf8')) as {
+  inputs: Record<string, { required: boolean; default?: string }>;
+  outputs: Record<string, unknown>;
+  runs: { using: string; main: string };
+};
+
+describe('action.yml', () => {
+  it('declares exactly the inputs the code reads, with the same defaults', () => {
+    expect(Object.keys(actionYml.inputs).sort()).toEqual(Object.keys(ACTION_INPUTS).sort());
+    for (const [name, spec] of Object.entries(ACTION_INPUTS)) {
+      expect(actionYml.inputs[name]?.required, name).toBe(spec.required);
+      expect(actionYml.inputs[name]?.default, name).toBe(spec.default);
+    }
+    expect(Object.keys(actionYml.outputs).sort()).toEqual(Object.keys(ACTION_OUTPUTS).sort());
+  });
+  it('runs the committed bundle on node24', () => {
+    expect(actionYml.runs).toEqual({ using: 'node24', main: 'dist/index.js' });
+    expect(readFileSync(new URL('../../dist/index.js', import.meta.url)).length).toBeGreaterThan(1000);
+  });
+  it('the version constant matches package.json', () => {
+    expect(JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version).toBe(TOOL_VERSION);
+  });
+});
+
+/** Every declared input is present for the runner, as its default or "". */
+function runnerEnv(inputs: Record<string, string>, extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...extra };
+  for (const [name, spec] of Object.entries(ACTION_INPUTS)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
+  return env;
+}
+
+describe('action inputs', () => {
+  it('map to the same request the CLI builds', () => {
+    const r = readActionInputs(runnerEnv({ command: 'backup', engines: 'postgres', 'postgres-port': '5438', config: 'ops/b.yml' }));
+    expect(r.request).toMatchObject({ command: 'backup', engines: 'postgres', configFile: 'ops/b.yml', overrides: { 'postgres-port': '5438' }, dryRun: false });
+  });
+  it('enforce required (the runner does not)', () => {
+    expect(() => readActionInputs(runnerEnv({}))).toThrow(UsageError);
+  });
+  it('reject bad values with the input named', () => {
+    expect(() => readActionInputs(runnerEnv({ command: 'bakup' }))).toThrow(/command must be one of/);
+    expect(() => readActionInputs(runnerEnv({ command: 'prune', 'dry-run': 'yes' }))).toThrow(/dry-run must be true or false/);
+    expect(() => readActionInputs(runnerEnv({ command: 'backup', engines: 'mysql' }))).toThrow(/engines must be one of/);
+  });
+  it('secret inputs become the environment variables the tools read', () => {
+    const r = readActionInputs(runnerEnv({ command: 'backup', 'postgres-password': 'pw-input-1' }, { PGPASSWORD: 'old' }));
+    expect(r.env.PGPASSWORD).toBe('pw-input-1');
+    expect(r.secrets).toEqual(['pw-input-1']);
+    expect(JSON.stringify(r.request)).not.toContain('pw-input-1');
+  });
+  it('a tag push milestone/<name> names the milestone', () => {
+    const r = readActionInputs(runnerEnv({ command: 'milestone' }, { GITHUB_REF_TYPE: 'tag', GITHUB_REF_NAME: 'milestone/post_phase2', GITHUB_REF: 'refs/tags/milestone/post_phase2' }));
+    expect(r.request.milestone).toBe('milestone/post_phase2');
+  });
+});
