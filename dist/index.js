@@ -47548,7 +47548,7 @@ class BackupError extends Error {
     }
 }
 /** Bad usage or configuration: exit 2, nothing has been touched. */
-class errors_UsageError extends BackupError {
+class UsageError extends BackupError {
     constructor(code, message, opts = {}) {
         super('usage', code, message, opts);
         this.name = 'UsageError';
@@ -57220,11 +57220,11 @@ function readActionInputs(env = process.env) {
     for (const [name, spec] of Object.entries(ACTION_INPUTS))
         raw[name] = get(name) || (spec.default ?? '');
     if (!raw.command) {
-        throw new errors_UsageError('input.required', 'input command is required', { hint: `Set \`with: command:\` to one of: ${COMMANDS.join(', ')}.` });
+        throw new UsageError('input.required', 'input command is required', { hint: `Set \`with: command:\` to one of: ${COMMANDS.join(', ')}.` });
     }
     const parsed = inputsSchema.safeParse(raw);
     if (!parsed.success) {
-        throw new errors_UsageError('input.invalid', parsed.error.issues.map((i) => i.message).join('; '), { hint: 'Fix the `with:` inputs of the pgtaos-backup step; the README lists them.' });
+        throw new UsageError('input.invalid', parsed.error.issues.map((i) => i.message).join('; '), { hint: 'Fix the `with:` inputs of the pgtaos-backup step; the README lists them.' });
     }
     const p = parsed.data;
     const runEnv = { ...env };
@@ -57395,13 +57395,13 @@ function readYaml(file) {
         text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
     }
     catch (err) {
-        throw new errors_UsageError('config.unreadable', `cannot read config file ${file}: ${err.message}`, {
+        throw new UsageError('config.unreadable', `cannot read config file ${file}: ${err.message}`, {
             hint: 'Check the path given with --config (or PGTAOS_BACKUP_CONFIG) and its permissions.',
         });
     }
     const doc = (0,dist/* parseDocument */.Tp)(text, { prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
-        throw new errors_UsageError('config.yaml', `${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`, {
+        throw new UsageError('config.yaml', `${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`, {
             hint: 'Fix the YAML syntax at the line shown (indentation is made of spaces).',
         });
     }
@@ -57467,7 +57467,7 @@ function loadConfig(opts) {
         source = file;
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-        throw new errors_UsageError('config.shape', `${file}: the config must be a mapping of keys (root:, postgres:, ...)`, { hint: 'See the configuration reference in the README.' });
+        throw new UsageError('config.shape', `${file}: the config must be a mapping of keys (root:, postgres:, ...)`, { hint: 'See the configuration reference in the README.' });
     }
     const record = raw;
     const problems = applyOverrides(record, opts.overrides ?? {});
@@ -57478,7 +57478,7 @@ function loadConfig(opts) {
         problems.push(...crossChecks(parsed.data));
     if (problems.length > 0 || !parsed.success) {
         const what = source ?? `${file} (not found; settings from flags/inputs only)`;
-        throw new errors_UsageError('config.invalid', `invalid configuration in ${what}:\n  ${problems.join('\n  ')}`, {
+        throw new UsageError('config.invalid', `invalid configuration in ${what}:\n  ${problems.join('\n  ')}`, {
             hint: 'Fix the keys named above; the README lists every key, its type and its default. Nothing was changed.',
         });
     }
@@ -57588,14 +57588,14 @@ const SET_KINDS = ['daily', 'milestone', 'config', 'safety'];
 const MILESTONE_RE = /^[a-z0-9][a-z0-9_]{0,63}$/;
 /** Any set id: lower-case words, a date, maybe a time, maybe a sequence number. */
 const SET_ID_RE = /^(?<stem>[a-z0-9][a-z0-9_]*?)_(?<date>\d{8})(?:_(?<time>\d{6}))?(?:-(?<seq>\d{1,4}))?$/;
-function labels_isSetId(id) {
+function isSetId(id) {
     return id.length <= 120 && SET_ID_RE.test(id);
 }
 /** Validates a milestone name; a `milestone/<name>` tag or ref gives `<name>`. */
 function milestoneName(raw) {
     const name = raw.replace(/^refs\/tags\//, '').replace(/^milestone\//, '');
     if (!MILESTONE_RE.test(name)) {
-        throw new errors_UsageError('milestone.bad_name', `invalid milestone name ${JSON.stringify(raw)}`, {
+        throw new UsageError('milestone.bad_name', `invalid milestone name ${JSON.stringify(raw)}`, {
             hint: 'Use 1-64 characters: lower-case letters, digits and "_", starting with a letter or digit (e.g. post_phase2). A tag milestone/<name> gives <name>.',
         });
     }
@@ -57894,7 +57894,7 @@ function manifestFiles(m) {
     return [...(m.postgres?.files ?? []), ...(m.tdengine?.files ?? []), ...(m.config?.files ?? [])];
 }
 /** Writes a file so that readers see the old content or the whole new one, never a part. */
-async function manifest_writeFileAtomic(file, text, mode = 0o644) {
+async function writeFileAtomic(file, text, mode = 0o644) {
     const tmp = `${file}.tmp-${process.pid}`;
     const fh = await external_node_fs_namespaceObject.promises.open(tmp, 'w', mode);
     try {
@@ -57918,7 +57918,7 @@ async function fsyncDir(dir) {
 }
 async function writeManifest(dir, manifest) {
     const valid = manifestSchema.parse(manifest);
-    await manifest_writeFileAtomic(external_node_path_default().join(dir, MANIFEST_FILE), `${JSON.stringify(valid, null, 2)}\n`);
+    await writeFileAtomic(external_node_path_default().join(dir, MANIFEST_FILE), `${JSON.stringify(valid, null, 2)}\n`);
 }
 /** Reads and validates a set's manifest; a missing, truncated or edited one is reported, not thrown. */
 async function readManifest(dir) {
@@ -57970,7 +57970,7 @@ async function readVerification(dir) {
     }
 }
 async function writeVerification(dir, v) {
-    await writeFileAtomic(path.join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(v), null, 2)}\n`);
+    await writeFileAtomic(external_node_path_default().join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(v), null, 2)}\n`);
 }
 
 ;// CONCATENATED MODULE: ./src/catalog/sets.ts
@@ -58049,7 +58049,7 @@ async function findSet(root, id) {
         throw new UsageError('set.bad_id', `${JSON.stringify(id)} is not a set id`, { hint: 'Set ids look like mystocks_20261125_000003 or post_phase2_20261125; `pgtaos-backup list` shows them.' });
     }
     const sets = await listSets(root);
-    const found = sets.find((s) => s.id === id && s.path.split(path.sep).at(-2) !== INCOMPLETE_DIR);
+    const found = sets.find((s) => s.id === id && s.path.split((external_node_path_default()).sep).at(-2) !== INCOMPLETE_DIR);
     if (!found) {
         throw new UsageError('set.not_found', `no set ${id} under ${root}`, { hint: 'Run `pgtaos-backup list` to see the sets there are.' });
     }
@@ -58255,7 +58255,7 @@ function findBinary(name, binDir, env, installHint) {
         const p = external_node_path_default().resolve(binDir, name);
         if (executable(p))
             return p;
-        throw new errors_UsageError('binary.missing', `${name} not found in bin_dir ${binDir}`, {
+        throw new UsageError('binary.missing', `${name} not found in bin_dir ${binDir}`, {
             hint: `Check the bin_dir setting (it must be the folder holding ${name}), or remove it to use PATH. ${installHint}`,
         });
     }
@@ -58266,7 +58266,7 @@ function findBinary(name, binDir, env, installHint) {
         if (executable(p))
             return p;
     }
-    throw new errors_UsageError('binary.missing', `${name} not found on PATH`, { hint: `${installHint} Or set bin_dir in the config to the folder that holds it.` });
+    throw new UsageError('binary.missing', `${name} not found on PATH`, { hint: `${installHint} Or set bin_dir in the config to the folder that holds it.` });
 }
 
 ;// CONCATENATED MODULE: ./src/engines/engine.ts
@@ -67734,7 +67734,7 @@ class PostgresEngine {
                 throw dumped.reason;
             const r = dumped.value;
             if (r.spawnError)
-                throw new errors_UsageError('postgres.spawn', `cannot run ${this.pgDump}: ${r.spawnError}`, { hint: INSTALL_HINT });
+                throw new UsageError('postgres.spawn', `cannot run ${this.pgDump}: ${r.spawnError}`, { hint: INSTALL_HINT });
             const errors = stderr.filter(isDumpErrorLine);
             if (r.exitCode !== 0 || errors.length > 0) {
                 throw new JobError('postgres.dump_failed', `pg_dump failed (${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
@@ -67781,8 +67781,113 @@ class PostgresEngine {
             out.push({ name: `${t.schema}.${t.name}`, rows: Number(r.rows[0].n) });
         }
         const lo = await client.query('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
-        log.info(`counted ${out.length} tables on the dump's snapshot`);
+        log.info(`counted rows of ${out.length} tables`);
         return { tables: out, largeObjects: Number(lo.rows[0].n) };
+    }
+    /** pg_restore's version: it cannot read archives written by a newer pg_dump. */
+    async restoreClientVersion(env) {
+        const r = await readTool(this.pgRestore, ['--version'], this.toolEnv(env));
+        const v = parseClientVersion(r.out);
+        if (!r.ok || !v)
+            throw new JobError('postgres.client_version', `cannot read the version of ${this.pgRestore}: ${r.err || r.out}`, { hint: INSTALL_HINT });
+        return v;
+    }
+    /** Counts every table of `database` (one transaction, so the counts are of one moment). */
+    async countDatabase(env, database, log, signal) {
+        const client = await this.connect(env, database);
+        try {
+            await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+            const tables = (await client.query(TABLES_SQL)).rows;
+            const counted = await this.countRows(client, tables, log, signal);
+            await client.query('COMMIT');
+            return counted;
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    }
+    /**
+     * Drops and recreates a scratch database. Refuses the production database whatever the
+     * config says (the config check is the first guard; this is the last).
+     */
+    async recreateScratch(env, scratch) {
+        this.refuseProduction(scratch);
+        const client = await this.connect(env);
+        try {
+            await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
+            await client.query(`CREATE DATABASE ${client.escapeIdentifier(scratch)} TEMPLATE template0`);
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    }
+    async dropScratch(env, scratch) {
+        this.refuseProduction(scratch);
+        const client = await this.connect(env);
+        try {
+            await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    }
+    async databaseExists(env, name) {
+        const client = await this.connect(env);
+        try {
+            return (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    }
+    refuseProduction(name) {
+        if (name === this.cfg.database) {
+            throw new UsageError('postgres.scratch_is_production', `refusing to drop or overwrite ${name}: it is the production database`, { hint: 'Set postgres.scratch_database to a different name.' });
+        }
+    }
+    /**
+     * pg_restore into `target`. TimescaleDB databases are restored the documented way:
+     * timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
+     */
+    async restore(ctx, file, target, opts) {
+        const { log, env, signal } = ctx;
+        if (opts.timescale)
+            await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+        const args = [
+            '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-w', '-d', target,
+            '--exit-on-error',
+            ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
+            ...(opts.clean ? ['--clean', '--if-exists'] : []),
+            ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
+            file,
+        ];
+        log.info(`$ ${external_node_path_default().basename(this.pgRestore)} ${args.join(' ')}`);
+        const stderr = [];
+        const r = await runTool({ file: this.pgRestore, args, env: this.toolEnv(env), signal, onStderr: (l) => { stderr.push(l); log.info(`pg_restore: ${l.replace(/^pg_restore: /, '')}`); } });
+        if (signal.aborted)
+            throw signal.reason;
+        if (r.spawnError)
+            throw new UsageError('postgres.spawn', `cannot run ${this.pgRestore}: ${r.spawnError}`, { hint: INSTALL_HINT });
+        if (r.exitCode !== 0) {
+            const errors = stderr.filter(isDumpErrorLine);
+            throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (exit ${r.exitCode}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
+                hint: 'Read the pg_restore lines above: a damaged archive, a missing extension or role on the target server, or a full disk.',
+            });
+        }
+        if (opts.timescale)
+            await this.sql(env, target, 'SELECT timescaledb_post_restore();');
+    }
+    async sql(env, database, text) {
+        const client = await this.connect(env, database);
+        try {
+            await client.query(text);
+        }
+        catch (err) {
+            throw new JobError('postgres.sql', `on ${database}: ${err.message}`, { hint: 'For TimescaleDB, the target server needs the same timescaledb extension version as the manifest records.', cause: err });
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
     }
     /** `pg_restore --list` must read the archive; its header gives the archive version. */
     async readArchiveHeader(file, env, signal) {
@@ -67853,12 +67958,12 @@ function selectEngines(config, choice) {
         configured.push('tdengine');
     if (choice === 'all') {
         if (configured.length === 0) {
-            throw new errors_UsageError('engines.none', 'the config defines no database to back up', { hint: 'Add a postgres: and/or tdengine: section to the config file.' });
+            throw new UsageError('engines.none', 'the config defines no database to back up', { hint: 'Add a postgres: and/or tdengine: section to the config file.' });
         }
         return configured;
     }
     if (!configured.includes(choice)) {
-        throw new errors_UsageError('engines.not_configured', `--engines ${choice} was asked for, but the config has no ${choice}: section`, {
+        throw new UsageError('engines.not_configured', `--engines ${choice} was asked for, but the config has no ${choice}: section`, {
             hint: `Add a ${choice}: section to the config, or choose one of: ${[...configured, 'all'].join(', ')}.`,
         });
     }
@@ -67888,7 +67993,7 @@ async function backup(ctx, opts) {
     const ectx = { log, signal: ctx.signal, env: ctx.env };
     const pgEngine = engines.includes('postgres') ? new PostgresEngine(config.postgres) : null;
     if (engines.includes('tdengine')) {
-        throw new errors_UsageError('tdengine.unavailable', 'the TDengine engine is not available in this version', { hint: 'Run with --engines postgres.' });
+        throw new UsageError('tdengine.unavailable', 'the TDengine engine is not available in this version', { hint: 'Run with --engines postgres.' });
     }
     // 1. Tools: no connection is made when one is missing.
     pgEngine?.findTools(ctx.env);
@@ -67918,7 +68023,7 @@ async function backup(ctx, opts) {
     const baseId = setIdFor(opts.kind, local, stem);
     const taken = new Set(sets.map((s) => s.id));
     if (opts.kind === 'milestone' && taken.has(baseId) && !opts.force) {
-        throw new errors_UsageError('milestone.exists', `milestone set ${baseId} already exists`, { hint: 'A milestone of that name was taken today. Pass --force to keep both (the new one gets a -2 suffix).' });
+        throw new UsageError('milestone.exists', `milestone set ${baseId} already exists`, { hint: 'A milestone of that name was taken today. Pass --force to keep both (the new one gets a -2 suffix).' });
     }
     const id = uniqueId(baseId, (c) => taken.has(c));
     const staged = await stageSet(config.root, opts.kind, id);
@@ -68016,8 +68121,188 @@ async function list(ctx) {
     return { message: `${sets.length} sets under ${ctx.config.root} (${complete} complete)`, sets };
 }
 
+;// CONCATENATED MODULE: ./src/catalog/compare.ts
+/** Does a restore match its manifest? Pure: table by table, including missing and extra tables. */
+function compareCounts(expected, restored) {
+    const want = new Map(expected.map((c) => [c.name, c.rows]));
+    const got = new Map(restored.map((c) => [c.name, c.rows]));
+    const diffs = [];
+    for (const [name, rows] of want) {
+        const r = got.get(name);
+        if (r === undefined)
+            diffs.push({ table: name, expected: rows, restored: null });
+        else if (r !== rows)
+            diffs.push({ table: name, expected: rows, restored: r });
+    }
+    for (const [name, rows] of got)
+        if (!want.has(name))
+            diffs.push({ table: name, expected: null, restored: rows });
+    return diffs.sort((a, b) => a.table.localeCompare(b.table));
+}
+function renderDifferences(diffs) {
+    const cells = diffs.map((d) => [d.table, d.expected === null ? '(not in manifest)' : String(d.expected), d.restored === null ? '(missing)' : String(d.restored)]);
+    const head = ['TABLE', 'EXPECTED', 'RESTORED'];
+    const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+    const line = (c) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+    return [line(head), ...cells.map(line)];
+}
+
+;// CONCATENATED MODULE: ./src/commands/verify.ts
+/**
+ * verify: prove a set restores. Checksums first (cheap, names the damaged file); then a real
+ * restore into the scratch database and a table-by-table comparison with the manifest.
+ * The scratch database is dropped whatever happens; the outcome is recorded beside the set.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+async function pickSet(ctx) {
+    if (ctx.request.setId) {
+        const s = await findSet(ctx.config.root, ctx.request.setId);
+        if (s.status !== 'complete')
+            throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
+        return s;
+    }
+    const newest = (await listSets(ctx.config.root)).find((s) => s.status === 'complete' && (s.kind === 'daily' || s.kind === 'milestone' || s.kind === 'safety') && (s.manifest?.postgres || s.manifest?.tdengine));
+    if (!newest)
+        throw new JobError('verify.no_set', `no complete backup set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first.' });
+    return newest;
+}
+/** Size and SHA-256 of every file against the manifest. */
+async function checkFiles(dir, manifest) {
+    const checks = [];
+    for (const f of manifestFiles(manifest)) {
+        const abs = external_node_path_default().join(dir, ...f.path.split('/'));
+        let detail;
+        let ok = false;
+        try {
+            const st = await external_node_fs_namespaceObject.promises.stat(abs);
+            if (st.size !== f.bytes)
+                detail = `${f.path}: ${st.size} bytes, manifest says ${f.bytes}`;
+            else {
+                const sum = await sha256File(abs);
+                ok = sum === f.sha256;
+                detail = ok ? `${f.path}: ${time_formatBytes(f.bytes)}, sha256 ok` : `${f.path}: sha256 ${sum.slice(0, 16)}… differs from the manifest's ${f.sha256.slice(0, 16)}… (the file is damaged)`;
+            }
+        }
+        catch (err) {
+            detail = `${f.path}: ${err.code === 'ENOENT' ? 'missing' : err.message}`;
+        }
+        checks.push({ name: `checksum ${f.path}`, result: ok ? 'passed' : 'failed', detail });
+    }
+    return checks;
+}
+async function verify(ctx) {
+    const { config, log } = ctx;
+    const set = await pickSet(ctx);
+    const manifest = set.manifest;
+    log.info(`verifying ${set.kind} set ${set.id} (${time_formatBytes(manifest.bytes)}, ${manifest.started_at})`);
+    const checks = [];
+    const engines = {};
+    const ectx = { log, signal: ctx.signal, env: ctx.env };
+    const pgSection = manifest.postgres;
+    const pgEngine = pgSection ? new PostgresEngine(config.postgres ?? noConfig('postgres')) : null;
+    if (manifest.tdengine)
+        throw new UsageError('tdengine.unavailable', 'this set holds a TDengine dump, and the TDengine engine is not available in this version', {});
+    pgEngine?.findTools(ctx.env);
+    let failed = false;
+    try {
+        checks.push(...(await log.group('checksums', () => checkFiles(set.path, manifest))));
+        for (const c of checks)
+            (c.result === 'passed' ? log.info : log.error).call(log, c.detail);
+        if (checks.some((c) => c.result === 'failed')) {
+            failed = true;
+            return finish();
+        }
+        if (pgEngine && pgSection) {
+            const scratch = scratchDatabase(config.postgres);
+            const restoreV = await pgEngine.restoreClientVersion(ctx.env);
+            const writer = parseClientVersion(`(PostgreSQL) ${pgSection.client_version}`);
+            if (writer && restoreV.major < writer.major) {
+                throw new JobError('postgres.client_too_old', `pg_restore ${restoreV.text} cannot read an archive written by pg_dump ${pgSection.client_version} (archive format ${pgSection.archive_version ?? '?'})`, {
+                    hint: `Install the PostgreSQL ${writer.major} client (apt install postgresql-client-${writer.major} from apt.postgresql.org) and set postgres.bin_dir to /usr/lib/postgresql/${writer.major}/bin.`,
+                });
+            }
+            const t0 = Date.now();
+            try {
+                await log.group(`PostgreSQL: restore ${set.id} into scratch database ${scratch}`, async () => {
+                    await pgEngine.recreateScratch(ctx.env, scratch);
+                    const timescale = pgSection.extensions.some((e) => e.name === 'timescaledb');
+                    await pgEngine.restore(ectx, external_node_path_default().join(set.path, pgSection.files[0].path), scratch, { jobs: config.postgres.jobs, timescale, clean: false, noOwner: true });
+                });
+                const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal);
+                const diffs = compareCounts(pgSection.tables, restored.tables);
+                const loOk = restored.largeObjects === pgSection.large_objects;
+                checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into ${scratch} succeeded` });
+                checks.push({
+                    name: 'postgres row counts',
+                    result: diffs.length === 0 ? 'passed' : 'failed',
+                    detail: diffs.length === 0 ? `${pgSection.tables.length} tables, ${pgSection.tables.reduce((a, t) => a + t.rows, 0)} rows: all match the manifest` : `${diffs.length} tables differ: ${diffs.map((d) => d.table).join(', ')}`,
+                });
+                checks.push({ name: 'postgres large objects', result: loOk ? 'passed' : 'failed', detail: `${restored.largeObjects} restored, manifest says ${pgSection.large_objects}` });
+                if (diffs.length) {
+                    log.error(`restored row counts differ from the manifest of ${set.id}:`);
+                    for (const l of renderDifferences(diffs))
+                        log.error(`  ${l}`);
+                }
+                if (diffs.length || !loOk)
+                    failed = true;
+                engines.postgres = { database: scratch, server_version: pgSection.server_version, client_version: restoreV.text, bytes: pgSection.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: restored.tables };
+            }
+            catch (err) {
+                if (!ctx.signal.aborted)
+                    checks.push({ name: 'postgres restore', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
+                throw err;
+            }
+            finally {
+                // Whatever happened (including SIGTERM), the scratch database goes.
+                await pgEngine.dropScratch(ctx.env, scratch).then(() => log.info(`dropped scratch database ${scratch}`), (e) => log.error(`could not drop scratch database ${scratch}: ${e.message}; drop it by hand`));
+            }
+        }
+        return finish();
+    }
+    catch (err) {
+        failed = true;
+        if (!ctx.signal.aborted)
+            await record();
+        throw err;
+    }
+    async function record() {
+        await writeVerification(set.path, {
+            verified_at: localTime(ctx.now(), config.timezone).iso,
+            result: failed ? 'failed' : 'passed',
+            checks,
+            tool_version: TOOL_VERSION,
+        }).catch((e) => log.warn(`could not record the verification beside ${set.id}: ${e.message}`));
+    }
+    async function finish() {
+        await record();
+        const failedChecks = checks.filter((c) => c.result === 'failed');
+        return {
+            message: failed ? `set ${set.id} FAILED verification: ${failedChecks.map((c) => c.detail).join('; ')}` : `set ${set.id} verified: checksums, restore and row counts match`,
+            failed,
+            set: { id: set.id, kind: set.kind, path: set.path, bytes: manifest.bytes },
+            checks,
+            engines,
+        };
+    }
+}
+function noConfig(engine) {
+    throw new UsageError('verify.no_engine_config', `the set holds a ${engine} dump but the config has no ${engine}: section`, { hint: `Add the ${engine}: section (it names the server to restore into).` });
+}
+
 ;// CONCATENATED MODULE: ./src/commands/index.ts
 /** The commands, by name. Each returns a CommandOutcome or throws a typed error. */
+
 
 
 
@@ -68025,7 +68310,7 @@ function notYet(name) {
     return {
         writes: false,
         run: () => {
-            throw new errors_UsageError('command.unavailable', `the ${name} command is not available in this version`, { hint: 'See the README for the commands this version has.' });
+            throw new UsageError('command.unavailable', `the ${name} command is not available in this version`, { hint: 'See the README for the commands this version has.' });
         },
     };
 }
@@ -68034,7 +68319,7 @@ const COMMAND_SPECS = {
     list: { writes: false, run: list },
     milestone: notYet('milestone'),
     config: notYet('config'),
-    verify: notYet('verify'),
+    verify: { writes: true, run: verify },
     prune: notYet('prune'),
     status: notYet('status'),
     import: notYet('import'),
@@ -68063,7 +68348,7 @@ function parseRequest(input) {
     const r = runRequestSchema.safeParse(input);
     if (!r.success) {
         const msg = r.error.issues.map((i) => `${i.path.join('.') || 'request'}: ${i.message}`).join('; ');
-        throw new errors_UsageError('usage.invalid', msg, { hint: 'Run `pgtaos-backup --help` for the commands and their options.' });
+        throw new UsageError('usage.invalid', msg, { hint: 'Run `pgtaos-backup --help` for the commands and their options.' });
     }
     return r.data;
 }
@@ -68119,7 +68404,7 @@ async function runCommand(input, io) {
             throw controller.signal.reason;
     }
     catch (err) {
-        failure = controller.signal.aborted && !(err instanceof errors_UsageError) ? controller.signal.reason : err;
+        failure = controller.signal.aborted && !(err instanceof UsageError) ? controller.signal.reason : err;
     }
     finally {
         if (io.handleSignals) {
@@ -68163,7 +68448,7 @@ async function runCommand(input, io) {
         report_path: reportPath,
     });
     if (reportPath) {
-        await manifest_writeFileAtomic(reportPath, `${log.mask(JSON.stringify(result, null, 2))}\n`, 0o600).catch((e) => {
+        await writeFileAtomic(reportPath, `${log.mask(JSON.stringify(result, null, 2))}\n`, 0o600).catch((e) => {
             log.error(`could not write the report ${reportPath}: ${String(e)}`);
             result.report_path = null;
         });

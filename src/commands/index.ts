@@ -5,6 +5,7 @@ import type { CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
 import type { RunContext } from './context.js';
 import { list } from './list.js';
+import { verify } from './verify.js';
 
 export interface CommandSpec {
   /** Takes the root's lock and writes a log file. */
@@ -26,7 +27,7 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
   list: { writes: false, run: list },
   milestone: notYet('milestone'),
   config: notYet('config'),
-  verify: notYet('verify'),
+  verify: { writes: true, run: verify },
   prune: notYet('prune'),
   status: notYet('status'),
   import: notYet('import'),

@@ -245,8 +245,110 @@ export class PostgresEngine {
       out.push({ name: `${t.schema}.${t.name}`, rows: Number(r.rows[0]!.n) });
     }
     const lo = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
-    log.info(`counted ${out.length} tables on the dump's snapshot`);
+    log.info(`counted rows of ${out.length} tables`);
     return { tables: out, largeObjects: Number(lo.rows[0]!.n) };
+  }
+
+  /** pg_restore's version: it cannot read archives written by a newer pg_dump. */
+  async restoreClientVersion(env: NodeJS.ProcessEnv): Promise<PgVersion> {
+    const r = await readTool(this.pgRestore, ['--version'], this.toolEnv(env));
+    const v = parseClientVersion(r.out);
+    if (!r.ok || !v) throw new JobError('postgres.client_version', `cannot read the version of ${this.pgRestore}: ${r.err || r.out}`, { hint: INSTALL_HINT });
+    return v;
+  }
+
+  /** Counts every table of `database` (one transaction, so the counts are of one moment). */
+  async countDatabase(env: NodeJS.ProcessEnv, database: string, log: EngineContext['log'], signal: AbortSignal) {
+    const client = await this.connect(env, database);
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      const tables = (await client.query<{ schema: string; name: string }>(TABLES_SQL)).rows;
+      const counted = await this.countRows(client, tables, log, signal);
+      await client.query('COMMIT');
+      return counted;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /**
+   * Drops and recreates a scratch database. Refuses the production database whatever the
+   * config says (the config check is the first guard; this is the last).
+   */
+  async recreateScratch(env: NodeJS.ProcessEnv, scratch: string): Promise<void> {
+    this.refuseProduction(scratch);
+    const client = await this.connect(env);
+    try {
+      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(scratch)} TEMPLATE template0`);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  async dropScratch(env: NodeJS.ProcessEnv, scratch: string): Promise<void> {
+    this.refuseProduction(scratch);
+    const client = await this.connect(env);
+    try {
+      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  async databaseExists(env: NodeJS.ProcessEnv, name: string): Promise<boolean> {
+    const client = await this.connect(env);
+    try {
+      return (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  private refuseProduction(name: string): void {
+    if (name === this.cfg.database) {
+      throw new UsageError('postgres.scratch_is_production', `refusing to drop or overwrite ${name}: it is the production database`, { hint: 'Set postgres.scratch_database to a different name.' });
+    }
+  }
+
+  /**
+   * pg_restore into `target`. TimescaleDB databases are restored the documented way:
+   * timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
+   */
+  async restore(ctx: EngineContext, file: string, target: string, opts: { jobs: number; timescale: boolean; clean: boolean; noOwner: boolean }): Promise<void> {
+    const { log, env, signal } = ctx;
+    if (opts.timescale) await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+    const args = [
+      '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-w', '-d', target,
+      '--exit-on-error',
+      ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
+      ...(opts.clean ? ['--clean', '--if-exists'] : []),
+      ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
+      file,
+    ];
+    log.info(`$ ${path.basename(this.pgRestore)} ${args.join(' ')}`);
+    const stderr: string[] = [];
+    const r = await runTool({ file: this.pgRestore, args, env: this.toolEnv(env), signal, onStderr: (l) => { stderr.push(l); log.info(`pg_restore: ${l.replace(/^pg_restore: /, '')}`); } });
+    if (signal.aborted) throw signal.reason;
+    if (r.spawnError) throw new UsageError('postgres.spawn', `cannot run ${this.pgRestore}: ${r.spawnError}`, { hint: INSTALL_HINT });
+    if (r.exitCode !== 0) {
+      const errors = stderr.filter(isDumpErrorLine);
+      throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (exit ${r.exitCode}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
+        hint: 'Read the pg_restore lines above: a damaged archive, a missing extension or role on the target server, or a full disk.',
+      });
+    }
+    if (opts.timescale) await this.sql(env, target, 'SELECT timescaledb_post_restore();');
+  }
+
+  private async sql(env: NodeJS.ProcessEnv, database: string, text: string): Promise<void> {
+    const client = await this.connect(env, database);
+    try {
+      await client.query(text);
+    } catch (err) {
+      throw new JobError('postgres.sql', `on ${database}: ${(err as Error).message}`, { hint: 'For TimescaleDB, the target server needs the same timescaledb extension version as the manifest records.', cause: err });
+    } finally {
+      await client.end().catch(() => {});
+    }
   }
 
   /** `pg_restore --list` must read the archive; its header gives the archive version. */

@@ -1,0 +1,152 @@
+/**
+ * verify: prove a set restores. Checksums first (cheap, names the damaged file); then a real
+ * restore into the scratch database and a table-by-table comparison with the manifest.
+ * The scratch database is dropped whatever happens; the outcome is recorded beside the set.
+ */
+import path from 'node:path';
+import { JobError, UsageError } from '../errors.js';
+import { PostgresEngine, parseClientVersion } from '../engines/postgres.js';
+import type { EngineContext } from '../engines/engine.js';
+import { findSet, listSets, type SetEntry } from '../catalog/sets.js';
+import { manifestFiles, type Manifest } from '../catalog/manifest.js';
+import { sha256File } from '../catalog/checksum.js';
+import { compareCounts, renderDifferences } from '../catalog/compare.js';
+import { writeVerification } from '../catalog/verification.js';
+import { localTime, formatBytes } from '../catalog/time.js';
+import { scratchDatabase } from '../inputs/config.js';
+import type { Check, CommandOutcome, EngineReport } from '../report/result.js';
+import { TOOL_VERSION } from '../version.js';
+import type { RunContext } from './context.js';
+import { promises as fs } from 'node:fs';
+
+async function pickSet(ctx: RunContext): Promise<SetEntry> {
+  if (ctx.request.setId) {
+    const s = await findSet(ctx.config.root, ctx.request.setId);
+    if (s.status !== 'complete') throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
+    return s;
+  }
+  const newest = (await listSets(ctx.config.root)).find((s) => s.status === 'complete' && (s.kind === 'daily' || s.kind === 'milestone' || s.kind === 'safety') && (s.manifest?.postgres || s.manifest?.tdengine));
+  if (!newest) throw new JobError('verify.no_set', `no complete backup set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first.' });
+  return newest;
+}
+
+/** Size and SHA-256 of every file against the manifest. */
+export async function checkFiles(dir: string, manifest: Manifest): Promise<Check[]> {
+  const checks: Check[] = [];
+  for (const f of manifestFiles(manifest)) {
+    const abs = path.join(dir, ...f.path.split('/'));
+    let detail: string;
+    let ok = false;
+    try {
+      const st = await fs.stat(abs);
+      if (st.size !== f.bytes) detail = `${f.path}: ${st.size} bytes, manifest says ${f.bytes}`;
+      else {
+        const sum = await sha256File(abs);
+        ok = sum === f.sha256;
+        detail = ok ? `${f.path}: ${formatBytes(f.bytes)}, sha256 ok` : `${f.path}: sha256 ${sum.slice(0, 16)}… differs from the manifest's ${f.sha256.slice(0, 16)}… (the file is damaged)`;
+      }
+    } catch (err) {
+      detail = `${f.path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message}`;
+    }
+    checks.push({ name: `checksum ${f.path}`, result: ok ? 'passed' : 'failed', detail });
+  }
+  return checks;
+}
+
+export async function verify(ctx: RunContext): Promise<CommandOutcome> {
+  const { config, log } = ctx;
+  const set = await pickSet(ctx);
+  const manifest = set.manifest!;
+  log.info(`verifying ${set.kind} set ${set.id} (${formatBytes(manifest.bytes)}, ${manifest.started_at})`);
+  const checks: Check[] = [];
+  const engines: { postgres?: EngineReport } = {};
+  const ectx: EngineContext = { log, signal: ctx.signal, env: ctx.env };
+
+  const pgSection = manifest.postgres;
+  const pgEngine = pgSection ? new PostgresEngine(config.postgres ?? noConfig('postgres')) : null;
+  if (manifest.tdengine) throw new UsageError('tdengine.unavailable', 'this set holds a TDengine dump, and the TDengine engine is not available in this version', {});
+  pgEngine?.findTools(ctx.env);
+
+  let failed = false;
+  try {
+    checks.push(...(await log.group('checksums', () => checkFiles(set.path, manifest))));
+    for (const c of checks) (c.result === 'passed' ? log.info : log.error).call(log, c.detail);
+    if (checks.some((c) => c.result === 'failed')) {
+      failed = true;
+      return finish();
+    }
+    if (pgEngine && pgSection) {
+      const scratch = scratchDatabase(config.postgres!);
+      const restoreV = await pgEngine.restoreClientVersion(ctx.env);
+      const writer = parseClientVersion(`(PostgreSQL) ${pgSection.client_version}`);
+      if (writer && restoreV.major < writer.major) {
+        throw new JobError('postgres.client_too_old', `pg_restore ${restoreV.text} cannot read an archive written by pg_dump ${pgSection.client_version} (archive format ${pgSection.archive_version ?? '?'})`, {
+          hint: `Install the PostgreSQL ${writer.major} client (apt install postgresql-client-${writer.major} from apt.postgresql.org) and set postgres.bin_dir to /usr/lib/postgresql/${writer.major}/bin.`,
+        });
+      }
+      const t0 = Date.now();
+      try {
+        await log.group(`PostgreSQL: restore ${set.id} into scratch database ${scratch}`, async () => {
+          await pgEngine.recreateScratch(ctx.env, scratch);
+          const timescale = pgSection.extensions.some((e) => e.name === 'timescaledb');
+          await pgEngine.restore(ectx, path.join(set.path, pgSection.files[0]!.path), scratch, { jobs: config.postgres!.jobs, timescale, clean: false, noOwner: true });
+        });
+        const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal);
+        const diffs = compareCounts(pgSection.tables, restored.tables);
+        const loOk = restored.largeObjects === pgSection.large_objects;
+        checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into ${scratch} succeeded` });
+        checks.push({
+          name: 'postgres row counts',
+          result: diffs.length === 0 ? 'passed' : 'failed',
+          detail: diffs.length === 0 ? `${pgSection.tables.length} tables, ${pgSection.tables.reduce((a, t) => a + t.rows, 0)} rows: all match the manifest` : `${diffs.length} tables differ: ${diffs.map((d) => d.table).join(', ')}`,
+        });
+        checks.push({ name: 'postgres large objects', result: loOk ? 'passed' : 'failed', detail: `${restored.largeObjects} restored, manifest says ${pgSection.large_objects}` });
+        if (diffs.length) {
+          log.error(`restored row counts differ from the manifest of ${set.id}:`);
+          for (const l of renderDifferences(diffs)) log.error(`  ${l}`);
+        }
+        if (diffs.length || !loOk) failed = true;
+        engines.postgres = { database: scratch, server_version: pgSection.server_version, client_version: restoreV.text, bytes: pgSection.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: restored.tables };
+      } catch (err) {
+        if (!ctx.signal.aborted) checks.push({ name: 'postgres restore', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
+        throw err;
+      } finally {
+        // Whatever happened (including SIGTERM), the scratch database goes.
+        await pgEngine.dropScratch(ctx.env, scratch).then(
+          () => log.info(`dropped scratch database ${scratch}`),
+          (e: unknown) => log.error(`could not drop scratch database ${scratch}: ${(e as Error).message}; drop it by hand`),
+        );
+      }
+    }
+    return finish();
+  } catch (err) {
+    failed = true;
+    if (!ctx.signal.aborted) await record();
+    throw err;
+  }
+
+  async function record(): Promise<void> {
+    await writeVerification(set.path, {
+      verified_at: localTime(ctx.now(), config.timezone).iso,
+      result: failed ? 'failed' : 'passed',
+      checks,
+      tool_version: TOOL_VERSION,
+    }).catch((e: unknown) => log.warn(`could not record the verification beside ${set.id}: ${(e as Error).message}`));
+  }
+
+  async function finish(): Promise<CommandOutcome> {
+    await record();
+    const failedChecks = checks.filter((c) => c.result === 'failed');
+    return {
+      message: failed ? `set ${set.id} FAILED verification: ${failedChecks.map((c) => c.detail).join('; ')}` : `set ${set.id} verified: checksums, restore and row counts match`,
+      failed,
+      set: { id: set.id, kind: set.kind, path: set.path, bytes: manifest.bytes },
+      checks,
+      engines,
+    };
+  }
+}
+
+function noConfig(engine: string): never {
+  throw new UsageError('verify.no_engine_config', `the set holds a ${engine} dump but the config has no ${engine}: section`, { hint: `Add the ${engine}: section (it names the server to restore into).` });
+}

@@ -1,0 +1,86 @@
+/**
+ * Runs the built CLI (dist/cli.js) or action (dist/index.js) as users and the runner do:
+ * a separate node process, env only, output captured.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { stringify } from 'yaml';
+import type { Cluster } from './pg-common.js';
+
+export const REPO = path.resolve(new URL('../..', import.meta.url).pathname);
+export const CLI = path.join(REPO, 'dist', 'cli.js');
+export const ACTION = path.join(REPO, 'dist', 'index.js');
+
+export interface ToolRun {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Started {
+  child: ChildProcess;
+  done: Promise<ToolRun>;
+}
+
+export function start(script: string, args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string }): Started {
+  const child = spawn(process.execPath, [script, ...args], { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<ToolRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done };
+}
+
+export function cli(args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string }): Promise<ToolRun> {
+  return start(CLI, args, opts).done;
+}
+
+/** The environment a user's shell would give: PATH and friends, the cluster's password only as PGPASSWORD. */
+export function userEnv(cluster: Cluster | null, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const k of ['PATH', 'HOME', 'TMPDIR', 'LANG']) if (process.env[k]) env[k] = process.env[k];
+  // Put the cluster's client binaries first, as a user with matching tools would have.
+  if (cluster) {
+    env.PATH = `${cluster.clientBinDir}:${env.PATH ?? '/usr/bin:/bin'}`;
+    env.PGPASSWORD = cluster.password;
+  }
+  return { ...env, ...extra };
+}
+
+export interface Workspace {
+  dir: string;
+  root: string;
+  configFile: string;
+}
+
+/** A temp folder with a config file for `cluster` and database `db`. */
+export function workspace(cluster: Cluster | null, db: string, extra: Record<string, unknown> = {}): Workspace {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-ws-'));
+  const root = path.join(dir, 'backups');
+  const config: Record<string, unknown> = {
+    root,
+    timezone: 'Asia/Shanghai',
+    min_free_gb: 0,
+    ...(cluster ? { postgres: { host: cluster.host, port: cluster.port, user: cluster.user, database: db, jobs: 2 } } : {}),
+    ...extra,
+  };
+  const configFile = path.join(dir, 'pgtaos-backup.yml');
+  writeFileSync(configFile, stringify(config));
+  return { dir, root, configFile };
+}
+
+export function json<T = unknown>(run: ToolRun): T {
+  try {
+    return JSON.parse(run.stdout) as T;
+  } catch {
+    throw new Error(`stdout is not JSON (exit ${run.code}):\n${run.stdout}\n--- stderr ---\n${run.stderr}`);
+  }
+}
+
+export function readJson<T = unknown>(file: string): T {
+  return JSON.parse(readFileSync(file, 'utf8')) as T;
+}
