@@ -57659,6 +57659,21 @@ const engineReportSchema = object({
     duration_ms: schemas_number().int(),
     tables: array(object({ name: schemas_string(), rows: schemas_number().int() })),
 });
+const pruneDecisionSchema = object({
+    id: schemas_string(),
+    kind: schemas_enum(SET_KINDS),
+    path: schemas_string(),
+    action: schemas_enum(['keep', 'remove']),
+    reason: schemas_string(),
+    bytes: schemas_number().int(),
+});
+/** What prune decided (and, unless dry_run, did). */
+const pruneReportSchema = object({
+    dry_run: schemas_boolean(),
+    decisions: array(pruneDecisionSchema),
+    /** Bytes removed; with dry_run, bytes that would be removed. */
+    freed_bytes: schemas_number().int(),
+});
 const runResultSchema = object({
     tool: object({ name: schemas_string(), version: schemas_string() }),
     /** One of COMMANDS, or what was asked for when the request itself was invalid. */
@@ -57674,6 +57689,7 @@ const runResultSchema = object({
         .nullable(),
     engines: object({ postgres: engineReportSchema.optional(), tdengine: engineReportSchema.optional() }),
     sets: array(listEntrySchema).optional(),
+    prune: pruneReportSchema.optional(),
     checks: array(checkSchema),
     free_bytes: schemas_number().nullable(),
     message: schemas_string(),

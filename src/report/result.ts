@@ -37,6 +37,25 @@ export const engineReportSchema = z.object({
 });
 export type EngineReport = z.infer<typeof engineReportSchema>;
 
+export const pruneDecisionSchema = z.object({
+  id: z.string(),
+  kind: z.enum(SET_KINDS),
+  path: z.string(),
+  action: z.enum(['keep', 'remove']),
+  reason: z.string(),
+  bytes: z.number().int(),
+});
+export type PruneDecision = z.infer<typeof pruneDecisionSchema>;
+
+/** What prune decided (and, unless dry_run, did). */
+export const pruneReportSchema = z.object({
+  dry_run: z.boolean(),
+  decisions: z.array(pruneDecisionSchema),
+  /** Bytes removed; with dry_run, bytes that would be removed. */
+  freed_bytes: z.number().int(),
+});
+export type PruneReport = z.infer<typeof pruneReportSchema>;
+
 export const runResultSchema = z.object({
   tool: z.object({ name: z.string(), version: z.string() }),
   /** One of COMMANDS, or what was asked for when the request itself was invalid. */
@@ -53,6 +72,7 @@ export const runResultSchema = z.object({
     .nullable(),
   engines: z.object({ postgres: engineReportSchema.optional(), tdengine: engineReportSchema.optional() }),
   sets: z.array(listEntrySchema).optional(),
+  prune: pruneReportSchema.optional(),
   checks: z.array(checkSchema),
   free_bytes: z.number().nullable(),
   message: z.string(),
@@ -64,7 +84,7 @@ export const runResultSchema = z.object({
 export type RunResult = z.infer<typeof runResultSchema>;
 
 /** What a command fills in; run.ts adds the rest. */
-export type CommandOutcome = Partial<Pick<RunResult, 'set' | 'engines' | 'sets' | 'checks' | 'free_bytes'>> & {
+export type CommandOutcome = Partial<Pick<RunResult, 'set' | 'engines' | 'sets' | 'prune' | 'checks' | 'free_bytes'>> & {
   message: string;
   /** A command may report failure without throwing (e.g. status with a failed row). */
   failed?: boolean;

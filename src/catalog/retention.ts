@@ -1,0 +1,214 @@
+/**
+ * Retention as a pure function: which sets stay, which go, and why. No I/O here; `prune` feeds it
+ * the catalog and removes what it says, `status` runs it to see whether retention is applied.
+ *
+ * The runbook's `find -mtime +7 -delete` deleted the last good backups when every recent run failed,
+ * and trusted file times; WAL-G once deleted its newest backups by sorting on names (wal-g#636).
+ * So: age comes from the manifest's started_at (an ISO time with its UTC offset), sets are ordered
+ * by that instant and never by name or file time, only complete sets count, and the newest good
+ * ones are never removed (Barman's minimum_redundancy).
+ *
+ * Rules, first match wins:
+ *  1. A staging leftover in `.incomplete/` (a run that did not finish): removed. The caller holds
+ *     the lock, so no run is writing it.
+ *  2. A set folder whose manifest is missing, truncated, edited, or whose started_at is not an ISO
+ *     time with a UTC offset: kept ("damaged"), for a person to inspect; its dump may be recoverable.
+ *  3. Milestones: kept forever. Safety copies (taken before a restore): kept until removed by hand.
+ *  4. Dated in the future (clock skew): kept, and not counted by the rules below, so a bad clock
+ *     cannot take a slot of keep_last.
+ *  5. Dailies, per engine (postgres and tdengine may be dumped by separate runs): walking newest
+ *     first, every complete daily is kept until `keep_last` of them that did not fail verification
+ *     have been kept; so at least `keep_last` complete dailies stay, and a set known to be bad does
+ *     not take the place of a good one.
+ *  6. Dailies, per engine: the newest one that passed verification is kept, whatever its age.
+ *  7. Dailies older than `daily_days` go; younger ones stay.
+ *  8. Config snapshots: the newest is always kept; others older than `config_days` go.
+ */
+import type { Config } from '../inputs/config-schema.js';
+import type { SetKind } from './labels.js';
+import { INCOMPLETE_DIR, type SetEntry } from './sets.js';
+
+export type RetentionPolicy = Config['retention'];
+export type RetentionEngine = 'postgres' | 'tdengine' | 'config';
+export const RETENTION_ENGINES: readonly RetentionEngine[] = ['postgres', 'tdengine', 'config'];
+
+export interface RetentionInput {
+  id: string;
+  kind: SetKind;
+  status: 'complete' | 'incomplete';
+  path: string;
+  /** The manifest's started_at (null without a valid manifest). */
+  started_at: string | null;
+  /** Engines the manifest holds a section for. */
+  engines: RetentionEngine[];
+  /** The last verification of the set, from verification.json beside it. */
+  verification: { result: 'passed' | 'failed'; verified_at: string } | null;
+  /** A staging folder under `.incomplete/` left by a run that did not finish. */
+  staging: boolean;
+  /** Why an incomplete set is incomplete (from listSets). */
+  damage: string | null;
+}
+
+export interface Decision {
+  id: string;
+  kind: SetKind;
+  path: string;
+  action: 'keep' | 'remove';
+  reason: string;
+  /** Days since started_at (negative: in the future); null when unknown. */
+  ageDays: number | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** An ISO 8601 date-time with seconds and an explicit UTC offset (Z or ±HH:MM), as manifests are written. */
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+
+/** The instant of an ISO time with an offset, in ms; null for anything else (a time without an offset is ambiguous). */
+export function parseInstant(s: string | null | undefined): number | null {
+  if (typeof s !== 'string' || !ISO_WITH_OFFSET.test(s)) return null;
+  const t = Date.parse(s);
+  return Number.isFinite(t) ? t : null;
+}
+
+/** The catalog entry as retention sees it. */
+export function toRetentionInput(s: SetEntry): RetentionInput {
+  const m = s.manifest;
+  return {
+    id: s.id,
+    kind: s.kind,
+    status: s.status,
+    path: s.path,
+    started_at: m?.started_at ?? null,
+    engines: m ? RETENTION_ENGINES.filter((e) => m[e] !== undefined) : [],
+    verification: s.verification ? { result: s.verification.result, verified_at: s.verification.verified_at } : null,
+    staging: isStagingPath(s.path),
+    damage: s.reason,
+  };
+}
+
+export function isStagingPath(p: string): boolean {
+  const parts = p.split(/[\\/]+/).filter(Boolean);
+  return parts.at(-2) === INCOMPLETE_DIR;
+}
+
+/** "9.2 days"; with hours when the rounded figure would equal the limit ("7.0 days" > 7 days reads wrong). */
+export function formatAge(days: number, limitDays: number): string {
+  const d = days.toFixed(1);
+  if (Number(d) === limitDays) return `${d} days (${(days * 24).toFixed(1)} h)`;
+  return `${d} days`;
+}
+
+function engineList(engines: string[]): string {
+  return engines.length <= 1 ? (engines[0] ?? '') : `${engines.slice(0, -1).join(', ')} and ${engines.at(-1)}`;
+}
+
+interface Dated {
+  input: RetentionInput;
+  at: number;
+  ageDays: number;
+}
+
+function newestFirst(a: Dated, b: Dated): number {
+  if (a.at !== b.at) return b.at - a.at;
+  if (a.input.id !== b.input.id) return a.input.id < b.input.id ? 1 : -1;
+  return a.input.path < b.input.path ? 1 : a.input.path > b.input.path ? -1 : 0;
+}
+
+export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, now: Date): Decision[] {
+  const nowMs = now.getTime();
+  const decided = new Map<RetentionInput, Decision>();
+  const decide = (s: RetentionInput, action: Decision['action'], reason: string, ageDays: number | null = null) =>
+    decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, reason, ageDays });
+
+  const dailies: Dated[] = [];
+  const configs: Dated[] = [];
+  for (const s of sets) {
+    if (s.staging) {
+      decide(s, 'remove', `left in ${INCOMPLETE_DIR}/ by a run that did not finish${s.damage ? ` (${s.damage})` : ''}`);
+      continue;
+    }
+    if (s.status !== 'complete') {
+      decide(s, 'keep', `damaged: ${s.damage ?? 'no valid manifest'}; kept for a person to inspect`);
+      continue;
+    }
+    const at = parseInstant(s.started_at);
+    if (at === null) {
+      decide(s, 'keep', `damaged: manifest started_at ${JSON.stringify(s.started_at)} is not an ISO time with a UTC offset; kept for a person to inspect`);
+      continue;
+    }
+    const ageDays = (nowMs - at) / DAY_MS;
+    if (s.kind === 'milestone') {
+      decide(s, 'keep', 'milestone: kept forever', ageDays);
+      continue;
+    }
+    if (s.kind === 'safety') {
+      decide(s, 'keep', 'safety copy: kept until removed by hand', ageDays);
+      continue;
+    }
+    if (at > nowMs) {
+      decide(s, 'keep', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`, ageDays);
+      continue;
+    }
+    (s.kind === 'daily' ? dailies : configs).push({ input: s, at, ageDays });
+  }
+
+  // Dailies.
+  dailies.sort(newestFirst);
+  const keepLast = new Map<Dated, { engines: string[]; failed: boolean; extended: boolean }>();
+  const buckets = new Map<string, Dated[]>();
+  for (const d of dailies) {
+    const keys = d.input.engines.length ? d.input.engines : ['(no engine)'];
+    for (const k of keys) buckets.set(k, [...(buckets.get(k) ?? []), d]);
+  }
+  for (const [engine, list] of buckets) {
+    let good = 0;
+    let anyFailed = false;
+    for (const d of list) {
+      if (good >= policy.keep_last) break;
+      const failed = d.input.verification?.result === 'failed';
+      if (failed) anyFailed = true;
+      else good++;
+      const k = keepLast.get(d) ?? { engines: [], failed, extended: false };
+      k.engines.push(engine);
+      if (anyFailed) k.extended = true;
+      keepLast.set(d, k);
+    }
+  }
+  const newestVerified = new Map<Dated, string[]>();
+  for (const [engine, list] of buckets) {
+    const v = list.find((d) => d.input.verification?.result === 'passed');
+    if (v) newestVerified.set(v, [...(newestVerified.get(v) ?? []), engine]);
+  }
+  for (const d of dailies) {
+    const s = d.input;
+    const k = keepLast.get(d);
+    const v = newestVerified.get(d);
+    if (k) {
+      const eng = engineList(k.engines);
+      if (k.failed) {
+        decide(s, 'keep', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`, d.ageDays);
+      } else if (k.extended) {
+        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`, d.ageDays);
+      } else {
+        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`, d.ageDays);
+      }
+    } else if (v) {
+      decide(s, 'keep', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`, d.ageDays);
+    } else if (d.ageDays > policy.daily_days) {
+      decide(s, 'remove', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`, d.ageDays);
+    } else {
+      decide(s, 'keep', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`, d.ageDays);
+    }
+  }
+
+  // Config snapshots.
+  configs.sort(newestFirst);
+  configs.forEach((d, i) => {
+    if (i === 0) decide(d.input, 'keep', 'newest config snapshot (always kept)', d.ageDays);
+    else if (d.ageDays > policy.config_days) decide(d.input, 'remove', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`, d.ageDays);
+    else decide(d.input, 'keep', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`, d.ageDays);
+  });
+
+  return sets.map((s) => decided.get(s)!);
+}

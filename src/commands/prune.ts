@@ -1,0 +1,108 @@
+/**
+ * prune [--dry-run]: applies retention (src/catalog/retention.ts). Runs under the root's lock
+ * (run.ts takes it: writes: true), so no run is writing a staging folder it removes.
+ * --dry-run prints exactly what would go and why, and removes nothing.
+ * A set is first renamed into .incomplete/ (one atomic step: from then on it is no longer a set),
+ * then deleted; a prune killed half-way leaves a staging leftover, never a set with a manifest
+ * but missing files.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { planRetention, toRetentionInput, type RetentionInput } from '../catalog/retention.js';
+import { INCOMPLETE_DIR, folderBytes, listSets, type SetEntry } from '../catalog/sets.js';
+import { freeBytes } from '../catalog/space.js';
+import { formatBytes } from '../catalog/time.js';
+import type { Check, CommandOutcome, PruneDecision } from '../report/result.js';
+import type { RunContext } from './context.js';
+
+function inside(root: string, p: string): boolean {
+  const rel = path.relative(path.resolve(root), path.resolve(p));
+  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
+}
+
+async function removeSet(root: string, d: PruneDecision, staging: boolean): Promise<void> {
+  if (!inside(root, d.path)) throw new Error(`refusing to remove ${d.path}: it is not under the backup root ${root}`);
+  if (staging) {
+    await fs.rm(d.path, { recursive: true, force: true });
+    return;
+  }
+  const aside = path.join(root, INCOMPLETE_DIR, `${path.basename(d.path)}.pruning-${process.pid}`);
+  await fs.mkdir(path.join(root, INCOMPLETE_DIR), { recursive: true });
+  await fs.rename(d.path, aside);
+  await fs.rm(aside, { recursive: true, force: true });
+}
+
+export async function prune(ctx: RunContext): Promise<CommandOutcome> {
+  const { config, log } = ctx;
+  const root = config.root;
+  const dryRun = ctx.request.dryRun;
+  const sets = await listSets(root);
+  const inputs = sets.map(toRetentionInput);
+  const decisions = planRetention(inputs, config.retention, ctx.now());
+  const byPath = new Map<string, SetEntry>(sets.map((s) => [s.path, s]));
+  const inputByPath = new Map<string, RetentionInput>(inputs.map((i) => [i.path, i]));
+
+  const report: PruneDecision[] = await Promise.all(
+    decisions.map(async (d): Promise<PruneDecision> => {
+      const s = byPath.get(d.path);
+      const bytes = s?.manifest ? s.manifest.bytes : await folderBytes(d.path);
+      return { id: d.id, kind: d.kind, path: d.path, action: d.action, reason: d.reason, bytes };
+    }),
+  );
+  const removals = report.filter((d) => d.action === 'remove');
+  const kept = report.filter((d) => d.action === 'keep');
+  const policy = config.retention;
+  log.info(`retention: dailies ${policy.daily_days} days (keep_last ${policy.keep_last} per engine, and the newest verified), config ${policy.config_days} days, milestones forever; ${sets.length} sets under ${root}`);
+
+  await log.group(`kept (${kept.length})`, async () => {
+    for (const d of kept) log.info(`keep ${d.id} (${d.kind}): ${d.reason}`);
+  });
+
+  const checks: Check[] = [];
+  let freed = 0;
+  const problems: string[] = [];
+  await log.group(dryRun ? `would remove (${removals.length})` : `removing (${removals.length})`, async () => {
+    for (const d of removals) {
+      const size = formatBytes(d.bytes);
+      if (dryRun) {
+        log.info(`would remove ${d.id} (${d.kind}, ${size}) at ${d.path}: ${d.reason}`);
+        checks.push({ name: `would remove ${d.id}`, result: 'skipped', detail: `${d.kind}, ${size}: ${d.reason}` });
+        freed += d.bytes;
+        continue;
+      }
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const staging = inputByPath.get(d.path)?.staging ?? false;
+      if (!staging && (d.kind === 'milestone' || d.kind === 'safety')) {
+        throw new Error(`internal: retention planned to remove ${d.kind} set ${d.id}`);
+      }
+      try {
+        await removeSet(root, d, staging);
+        freed += d.bytes;
+        log.info(`removed ${d.id} (${d.kind}, ${size}) at ${d.path}: ${d.reason}`);
+        checks.push({ name: `removed ${d.id}`, result: 'passed', detail: `${d.kind}, ${size}: ${d.reason}` });
+      } catch (err) {
+        const msg = `could not remove ${d.id} at ${d.path}: ${(err as Error).message}`;
+        log.error(msg);
+        problems.push(msg);
+        checks.push({ name: `removed ${d.id}`, result: 'failed', detail: msg });
+      }
+    }
+  });
+
+  const free = await freeBytes(root).catch(() => null);
+  const prune = { dry_run: dryRun, decisions: report, freed_bytes: freed };
+  if (problems.length > 0) {
+    const message = `${problems.length} of ${removals.length} sets could not be removed (${formatBytes(freed)} freed): ${problems.join('; ')}`;
+    log.error(message);
+    log.error('hint: check the permissions of those folders (the run user must own them), then run prune again.');
+    return { message, checks, prune, free_bytes: free, failed: true };
+  }
+  const message =
+    removals.length === 0
+      ? `nothing to remove: ${kept.length} sets kept under ${root}`
+      : dryRun
+        ? `dry run: would remove ${removals.length} sets (${formatBytes(freed)}) and keep ${kept.length}; nothing was deleted`
+        : `removed ${removals.length} sets, freed ${formatBytes(freed)}; ${kept.length} sets kept`;
+  log.info(message);
+  return { message, checks, prune, free_bytes: free };
+}
