@@ -55,8 +55,6 @@ export interface Decision {
   path: string;
   action: 'keep' | 'remove';
   reason: string;
-  /** Days since started_at (negative: in the future); null when unknown. */
-  ageDays: number | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -118,8 +116,7 @@ function newestFirst(a: Dated, b: Dated): number {
 export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, now: Date): Decision[] {
   const nowMs = now.getTime();
   const decided = new Map<RetentionInput, Decision>();
-  const decide = (s: RetentionInput, action: Decision['action'], reason: string, ageDays: number | null = null) =>
-    decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, reason, ageDays });
+  const decide = (s: RetentionInput, action: Decision['action'], reason: string) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, reason });
 
   const dailies: Dated[] = [];
   const configs: Dated[] = [];
@@ -139,15 +136,15 @@ export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, n
     }
     const ageDays = (nowMs - at) / DAY_MS;
     if (s.kind === 'milestone') {
-      decide(s, 'keep', 'milestone: kept forever', ageDays);
+      decide(s, 'keep', 'milestone: kept forever');
       continue;
     }
     if (s.kind === 'safety') {
-      decide(s, 'keep', 'safety copy: kept until removed by hand', ageDays);
+      decide(s, 'keep', 'safety copy: kept until removed by hand');
       continue;
     }
     if (at > nowMs) {
-      decide(s, 'keep', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`, ageDays);
+      decide(s, 'keep', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`);
       continue;
     }
     (s.kind === 'daily' ? dailies : configs).push({ input: s, at, ageDays });
@@ -187,27 +184,27 @@ export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, n
     if (k) {
       const eng = engineList(k.engines);
       if (k.failed) {
-        decide(s, 'keep', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`, d.ageDays);
+        decide(s, 'keep', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`);
       } else if (k.extended) {
-        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`, d.ageDays);
+        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`);
       } else {
-        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`, d.ageDays);
+        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`);
       }
     } else if (v) {
-      decide(s, 'keep', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`, d.ageDays);
+      decide(s, 'keep', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
     } else if (d.ageDays > policy.daily_days) {
-      decide(s, 'remove', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`, d.ageDays);
+      decide(s, 'remove', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
     } else {
-      decide(s, 'keep', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`, d.ageDays);
+      decide(s, 'keep', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`);
     }
   }
 
   // Config snapshots.
   configs.sort(newestFirst);
   configs.forEach((d, i) => {
-    if (i === 0) decide(d.input, 'keep', 'newest config snapshot (always kept)', d.ageDays);
-    else if (d.ageDays > policy.config_days) decide(d.input, 'remove', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`, d.ageDays);
-    else decide(d.input, 'keep', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`, d.ageDays);
+    if (i === 0) decide(d.input, 'keep', 'newest config snapshot (always kept)');
+    else if (d.ageDays > policy.config_days) decide(d.input, 'remove', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`);
+    else decide(d.input, 'keep', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`);
   });
 
   return sets.map((s) => decided.get(s)!);

@@ -5,6 +5,8 @@ import type { CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
 import type { RunContext } from './context.js';
 import { list } from './list.js';
+import { prune } from './prune.js';
+import { status } from './status.js';
 import { verify } from './verify.js';
 
 export interface CommandSpec {
@@ -28,8 +30,8 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
   milestone: notYet('milestone'),
   config: notYet('config'),
   verify: { writes: true, run: verify },
-  prune: notYet('prune'),
-  status: notYet('status'),
+  prune: { writes: true, run: prune },
+  status: { writes: false, run: status },
   import: notYet('import'),
   restore: notYet('restore'),
 };

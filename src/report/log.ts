@@ -45,7 +45,13 @@ export class RunLog {
 
   /** Starts copying lines into a log file (created owner-only; it may name hosts and users). */
   attachFile(path: string): void {
-    this.file = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    const stream = createWriteStream(path, { flags: 'a', mode: 0o600 });
+    // A full disk must not crash the run (and hide its real error): keep logging to the console.
+    stream.on('error', (err) => {
+      if (this.file === stream) this.file = null;
+      this.sink.warn(`the log file ${path} cannot be written (${err.message}); the console has the whole log`);
+    });
+    this.file = stream;
   }
 
   private toFile(level: string, line: string): void {

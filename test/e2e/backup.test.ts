@@ -2,7 +2,8 @@
  * backup and list through the built CLI against real throwaway PostgreSQL clusters.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -191,7 +192,6 @@ describe('backup refuses bad input and changes nothing', () => {
 
   it('a lock held by a live run: exit 1 naming it; a stale lock is taken over with a message', async () => {
     const ws = workspace(pgc, 'mystocks');
-    const os = await import('node:os');
     const { procStart } = await import('../../src/catalog/lock.js');
     const { mkdirSync } = await import('node:fs');
     mkdirSync(ws.root, { recursive: true });
@@ -257,8 +257,11 @@ describe('failures mid-run leave earlier sets untouched and nothing half-written
     await big?.destroy();
   });
 
-  async function waitForDump(ws: Workspace): Promise<void> {
+  async function waitForDump(ws: Workspace, run?: { done: Promise<{ code: number | null; stderr: string }> }): Promise<void> {
+    let ended: { code: number | null; stderr: string } | null = null;
+    void run?.done.then((r) => (ended = r));
     for (let i = 0; i < 600; i++) {
+      if (ended) throw new Error(`the run ended before its dump started:\n${(ended as { stderr: string }).stderr}`);
       for (const d of incompleteDirs(ws)) {
         const f = path.join(ws.root, '.incomplete', d, 'mystocks.dump');
         if (existsSync(f) && readFileSync(f).length > 0) return;
@@ -301,6 +304,35 @@ describe('failures mid-run leave earlier sets untouched and nothing half-written
     expect(await sha256File(path.join(first.set!.path, 'mystocks.dump'))).toBe(firstSum);
     const l = json<{ sets: { id: string; status: string }[] }>(await cli(['list', '--json'], { env: userEnv(null), cwd: ws.dir }));
     expect(l.sets).toEqual([expect.objectContaining({ id: first.set!.id, status: 'complete' })]);
+  });
+
+  it('the disk fills up during the dump: exit 1 saying so, partial files removed, the earlier set intact', async (t) => {
+    // A real small filesystem (tmpfs) for the backup root; filled up once pg_dump has started.
+    const mnt = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-full-'));
+    const m = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=96m', 'tmpfs', mnt], { encoding: 'utf8' });
+    if (m.status !== 0) t.skip(`cannot mount a tmpfs here (${m.stderr.trim()}); the free-space floor is tested above`);
+    try {
+      const ws = workspace(big, 'mystocks', { root: path.join(mnt, 'backups') });
+      // An earlier (small) set on the same disk, which must survive.
+      const small = workspace(pgc, 'mystocks', { root: path.join(mnt, 'backups') });
+      const first = json<RunResult>(await cli(['backup', '--json'], { env: userEnv(pgc), cwd: small.dir }));
+      expect(first.status).toBe('success');
+      const firstSum = await sha256File(path.join(first.set!.path, 'mystocks.dump'));
+      const run = start(path.join(process.cwd(), 'dist', 'cli.js'), ['backup'], { env: userEnv(big), cwd: ws.dir });
+      await waitForDump(ws, run);
+      spawnSync('dd', ['if=/dev/zero', `of=${path.join(mnt, 'filler')}`, 'bs=1M'], { encoding: 'utf8' }); // until ENOSPC
+      const r = await run.done;
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/No space left on device/);
+      expect(r.stderr).toContain('Earlier sets are untouched');
+      expect(setDirs(ws)).toEqual([first.set!.id]);
+      expect(incompleteDirs(ws)).toEqual([]);
+      expect(existsSync(path.join(ws.root, '.lock'))).toBe(false);
+      expect(await sha256File(path.join(first.set!.path, 'mystocks.dump'))).toBe(firstSum);
+    } finally {
+      spawnSync('umount', ['-l', mnt]);
+      rmSync(mnt, { recursive: true, force: true });
+    }
   });
 
   it('SIGTERM mid-dump (the runner cancelling): pg_dump stopped, partial files gone, lock released, exit non-zero', async () => {

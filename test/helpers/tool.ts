@@ -60,7 +60,7 @@ export interface Workspace {
 /** A temp folder with a config file for `cluster` and database `db`. */
 export function workspace(cluster: Cluster | null, db: string, extra: Record<string, unknown> = {}): Workspace {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-ws-'));
-  const root = path.join(dir, 'backups');
+  const root = typeof extra.root === 'string' ? extra.root : path.join(dir, 'backups');
   const config: Record<string, unknown> = {
     root,
     timezone: 'Asia/Shanghai',
