@@ -123,6 +123,7 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
     set: outcome?.set ?? null,
     engines: outcome?.engines ?? {},
     ...(outcome?.sets ? { sets: outcome.sets } : {}),
+    ...(outcome?.prune ? { prune: outcome.prune } : {}),
     checks: outcome?.checks ?? [],
     free_bytes: outcome?.free_bytes ?? null,
     message: err ? err.message : (outcome?.message ?? ''),

@@ -122,7 +122,7 @@ export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, n
   const configs: Dated[] = [];
   for (const s of sets) {
     if (s.staging) {
-      decide(s, 'remove', `left in ${INCOMPLETE_DIR}/ by a run that did not finish${s.damage ? ` (${s.damage})` : ''}`);
+      decide(s, 'remove', `left in ${INCOMPLETE_DIR}/ by a run that did not finish`);
       continue;
     }
     if (s.status !== 'complete') {
@@ -156,7 +156,11 @@ export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, n
   const buckets = new Map<string, Dated[]>();
   for (const d of dailies) {
     const keys = d.input.engines.length ? d.input.engines : ['(no engine)'];
-    for (const k of keys) buckets.set(k, [...(buckets.get(k) ?? []), d]);
+    for (const k of keys) {
+      const list = buckets.get(k);
+      if (list) list.push(d);
+      else buckets.set(k, [d]);
+    }
   }
   for (const [engine, list] of buckets) {
     let good = 0;

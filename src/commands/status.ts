@@ -105,7 +105,7 @@ function backupRow(input: StatusInput, engine: 'postgres' | 'tdengine', label: s
   const max = input.config.staleness.max_age_hours;
   const nowMs = now.getTime();
   const dated = input.sets
-    .filter((s) => !s.staging && s.engines.includes(engine))
+    .filter((s) => s.status === 'complete' && !s.staging && s.engines.includes(engine))
     .map((s) => ({ s, at: parseInstant(s.started_at) }))
     .filter((x): x is { s: RetentionInput; at: number } => x.at !== null);
   const future = dated.filter((x) => x.at > nowMs + FUTURE_TOLERANCE_MS);
@@ -272,14 +272,12 @@ export async function status(ctx: RunContext): Promise<CommandOutcome> {
   ]);
   const liveLock = lock && !lock.stale && lock.info ? { command: lock.info.command, pid: lock.info.pid, hostname: lock.info.hostname, started_at: lock.info.started_at } : null;
   const checks = statusRows({ config, sets: sets.map(toRetentionInput), logs, free, lock: liveLock }, now);
-  for (const c of checks) {
-    const line = `${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`;
-    if (c.result === 'failed') log.error(line);
-    else log.info(line);
-  }
+  for (const c of checks) log.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`);
   const failed = checks.filter((c) => c.result === 'failed');
   const passed = checks.filter((c) => c.result === 'passed').length;
   const skipped = checks.length - failed.length - passed;
   const message = `status: ${passed} passed, ${failed.length} failed${failed.length ? ` (${failed.map((c) => c.name).join(', ')})` : ''}, ${skipped} skipped`;
+  if (failed.length) log.error(message);
+  else log.info(message);
   return { message, checks, failed: failed.length > 0, free_bytes: 'bytes' in free ? free.bytes : null };
 }
