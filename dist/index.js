@@ -57532,7 +57532,14 @@ class RunLog {
     }
     /** Starts copying lines into a log file (created owner-only; it may name hosts and users). */
     attachFile(path) {
-        this.file = (0,external_node_fs_namespaceObject.createWriteStream)(path, { flags: 'a', mode: 0o600 });
+        const stream = (0,external_node_fs_namespaceObject.createWriteStream)(path, { flags: 'a', mode: 0o600 });
+        // A full disk must not crash the run (and hide its real error): keep logging to the console.
+        stream.on('error', (err) => {
+            if (this.file === stream)
+                this.file = null;
+            this.sink.warn(`the log file ${path} cannot be written (${err.message}); the console has the whole log`);
+        });
+        this.file = stream;
     }
     toFile(level, line) {
         this.file?.write(`${new Date().toISOString()} ${level} ${line}\n`);
@@ -68137,6 +68144,534 @@ async function list(ctx) {
     return { message: `${sets.length} sets under ${ctx.config.root} (${complete} complete)`, sets };
 }
 
+;// CONCATENATED MODULE: ./src/catalog/retention.ts
+
+const RETENTION_ENGINES = ['postgres', 'tdengine', 'config'];
+const DAY_MS = 86_400_000;
+/** An ISO 8601 date-time with seconds and an explicit UTC offset (Z or ±HH:MM), as manifests are written. */
+const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
+/** The instant of an ISO time with an offset, in ms; null for anything else (a time without an offset is ambiguous). */
+function parseInstant(s) {
+    if (typeof s !== 'string' || !ISO_WITH_OFFSET.test(s))
+        return null;
+    const t = Date.parse(s);
+    return Number.isFinite(t) ? t : null;
+}
+/** The catalog entry as retention sees it. */
+function toRetentionInput(s) {
+    const m = s.manifest;
+    return {
+        id: s.id,
+        kind: s.kind,
+        status: s.status,
+        path: s.path,
+        started_at: m?.started_at ?? null,
+        engines: m ? RETENTION_ENGINES.filter((e) => m[e] !== undefined) : [],
+        verification: s.verification ? { result: s.verification.result, verified_at: s.verification.verified_at } : null,
+        staging: isStagingPath(s.path),
+        damage: s.reason,
+    };
+}
+function isStagingPath(p) {
+    const parts = p.split(/[\\/]+/).filter(Boolean);
+    return parts.at(-2) === INCOMPLETE_DIR;
+}
+/** "9.2 days"; with hours when the rounded figure would equal the limit ("7.0 days" > 7 days reads wrong). */
+function formatAge(days, limitDays) {
+    const d = days.toFixed(1);
+    if (Number(d) === limitDays)
+        return `${d} days (${(days * 24).toFixed(1)} h)`;
+    return `${d} days`;
+}
+function engineList(engines) {
+    return engines.length <= 1 ? (engines[0] ?? '') : `${engines.slice(0, -1).join(', ')} and ${engines.at(-1)}`;
+}
+function newestFirst(a, b) {
+    if (a.at !== b.at)
+        return b.at - a.at;
+    if (a.input.id !== b.input.id)
+        return a.input.id < b.input.id ? 1 : -1;
+    return a.input.path < b.input.path ? 1 : a.input.path > b.input.path ? -1 : 0;
+}
+function planRetention(sets, policy, now) {
+    const nowMs = now.getTime();
+    const decided = new Map();
+    const decide = (s, action, reason) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, reason });
+    const dailies = [];
+    const configs = [];
+    for (const s of sets) {
+        if (s.staging) {
+            decide(s, 'remove', `left in ${INCOMPLETE_DIR}/ by a run that did not finish`);
+            continue;
+        }
+        if (s.status !== 'complete') {
+            decide(s, 'keep', `damaged: ${s.damage ?? 'no valid manifest'}; kept for a person to inspect`);
+            continue;
+        }
+        const at = parseInstant(s.started_at);
+        if (at === null) {
+            decide(s, 'keep', `damaged: manifest started_at ${JSON.stringify(s.started_at)} is not an ISO time with a UTC offset; kept for a person to inspect`);
+            continue;
+        }
+        const ageDays = (nowMs - at) / DAY_MS;
+        if (s.kind === 'milestone') {
+            decide(s, 'keep', 'milestone: kept forever');
+            continue;
+        }
+        if (s.kind === 'safety') {
+            decide(s, 'keep', 'safety copy: kept until removed by hand');
+            continue;
+        }
+        if (at > nowMs) {
+            decide(s, 'keep', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`);
+            continue;
+        }
+        (s.kind === 'daily' ? dailies : configs).push({ input: s, at, ageDays });
+    }
+    // Dailies.
+    dailies.sort(newestFirst);
+    const keepLast = new Map();
+    const buckets = new Map();
+    for (const d of dailies) {
+        const keys = d.input.engines.length ? d.input.engines : ['(no engine)'];
+        for (const k of keys) {
+            const list = buckets.get(k);
+            if (list)
+                list.push(d);
+            else
+                buckets.set(k, [d]);
+        }
+    }
+    for (const [engine, list] of buckets) {
+        let good = 0;
+        let anyFailed = false;
+        for (const d of list) {
+            if (good >= policy.keep_last)
+                break;
+            const failed = d.input.verification?.result === 'failed';
+            if (failed)
+                anyFailed = true;
+            else
+                good++;
+            const k = keepLast.get(d) ?? { engines: [], failed, extended: false };
+            k.engines.push(engine);
+            if (anyFailed)
+                k.extended = true;
+            keepLast.set(d, k);
+        }
+    }
+    const newestVerified = new Map();
+    for (const [engine, list] of buckets) {
+        const v = list.find((d) => d.input.verification?.result === 'passed');
+        if (v)
+            newestVerified.set(v, [...(newestVerified.get(v) ?? []), engine]);
+    }
+    for (const d of dailies) {
+        const s = d.input;
+        const k = keepLast.get(d);
+        const v = newestVerified.get(d);
+        if (k) {
+            const eng = engineList(k.engines);
+            if (k.failed) {
+                decide(s, 'keep', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`);
+            }
+            else if (k.extended) {
+                decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`);
+            }
+            else {
+                decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`);
+            }
+        }
+        else if (v) {
+            decide(s, 'keep', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
+        }
+        else if (d.ageDays > policy.daily_days) {
+            decide(s, 'remove', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
+        }
+        else {
+            decide(s, 'keep', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`);
+        }
+    }
+    // Config snapshots.
+    configs.sort(newestFirst);
+    configs.forEach((d, i) => {
+        if (i === 0)
+            decide(d.input, 'keep', 'newest config snapshot (always kept)');
+        else if (d.ageDays > policy.config_days)
+            decide(d.input, 'remove', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`);
+        else
+            decide(d.input, 'keep', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`);
+    });
+    return sets.map((s) => decided.get(s));
+}
+
+;// CONCATENATED MODULE: ./src/commands/prune.ts
+/**
+ * prune [--dry-run]: applies retention (src/catalog/retention.ts). Runs under the root's lock
+ * (run.ts takes it: writes: true), so no run is writing a staging folder it removes.
+ * --dry-run prints exactly what would go and why, and removes nothing.
+ * A set is first renamed into .incomplete/ (one atomic step: from then on it is no longer a set),
+ * then deleted; a prune killed half-way leaves a staging leftover, never a set with a manifest
+ * but missing files.
+ */
+
+
+
+
+
+
+const REMOVE_CONCURRENCY = 8;
+function inside(root, p) {
+    const rel = external_node_path_default().relative(external_node_path_default().resolve(root), external_node_path_default().resolve(p));
+    return rel !== '' && !rel.startsWith('..') && !external_node_path_default().isAbsolute(rel);
+}
+async function removeSet(root, d, staging) {
+    if (!inside(root, d.path))
+        throw new Error(`refusing to remove ${d.path}: it is not under the backup root ${root}`);
+    if (staging) {
+        await external_node_fs_namespaceObject.promises.rm(d.path, { recursive: true, force: true });
+        return;
+    }
+    const aside = external_node_path_default().join(root, INCOMPLETE_DIR, `${d.kind}-${external_node_path_default().basename(d.path)}.pruning-${process.pid}`);
+    await external_node_fs_namespaceObject.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true });
+    await external_node_fs_namespaceObject.promises.rename(d.path, aside);
+    await external_node_fs_namespaceObject.promises.rm(aside, { recursive: true, force: true });
+}
+async function prune(ctx) {
+    const { config, log } = ctx;
+    const root = config.root;
+    const dryRun = ctx.request.dryRun;
+    const sets = await listSets(root);
+    const inputs = sets.map(toRetentionInput);
+    const decisions = planRetention(inputs, config.retention, ctx.now());
+    const byPath = new Map(sets.map((s) => [s.path, s]));
+    const inputByPath = new Map(inputs.map((i) => [i.path, i]));
+    const report = await Promise.all(decisions.map(async (d) => {
+        const s = byPath.get(d.path);
+        const bytes = s?.manifest ? s.manifest.bytes : await folderBytes(d.path);
+        return { id: d.id, kind: d.kind, path: d.path, action: d.action, reason: d.reason, bytes };
+    }));
+    const removals = report.filter((d) => d.action === 'remove');
+    const kept = report.filter((d) => d.action === 'keep');
+    const policy = config.retention;
+    log.info(`retention: dailies ${policy.daily_days} days (keep_last ${policy.keep_last} per engine, and the newest verified), config ${policy.config_days} days, milestones forever; ${sets.length} sets under ${root}`);
+    await log.group(`kept (${kept.length})`, async () => {
+        for (const d of kept)
+            log.info(`keep ${d.id} (${d.kind}): ${d.reason}`);
+    });
+    const checks = [];
+    let freed = 0;
+    const problems = [];
+    // Belt and braces: retention never plans this, and nothing is removed if it ever did.
+    for (const d of removals) {
+        if (!(inputByPath.get(d.path)?.staging ?? false) && (d.kind === 'milestone' || d.kind === 'safety')) {
+            throw new Error(`internal: retention planned to remove ${d.kind} set ${d.id}; nothing was removed`);
+        }
+    }
+    await log.group(dryRun ? `would remove (${removals.length})` : `removing (${removals.length})`, async () => {
+        if (dryRun) {
+            for (const d of removals) {
+                const size = time_formatBytes(d.bytes);
+                log.info(`would remove ${d.id} (${d.kind}, ${size}) at ${d.path}: ${d.reason}`);
+                checks.push({ name: `would remove ${d.id}`, result: 'skipped', detail: `${d.kind}, ${size}: ${d.reason}` });
+                freed += d.bytes;
+            }
+            return;
+        }
+        // A few at a time (a catalog of 1,000 sets is pruned well under a second); lines stay in plan order.
+        for (let i = 0; i < removals.length; i += REMOVE_CONCURRENCY) {
+            if (ctx.signal.aborted)
+                throw ctx.signal.reason;
+            const batch = removals.slice(i, i + REMOVE_CONCURRENCY);
+            const results = await Promise.allSettled(batch.map((d) => removeSet(root, d, inputByPath.get(d.path)?.staging ?? false)));
+            batch.forEach((d, j) => {
+                const r = results[j];
+                const size = time_formatBytes(d.bytes);
+                if (r.status === 'fulfilled') {
+                    freed += d.bytes;
+                    log.info(`removed ${d.id} (${d.kind}, ${size}) at ${d.path}: ${d.reason}`);
+                    checks.push({ name: `removed ${d.id}`, result: 'passed', detail: `${d.kind}, ${size}: ${d.reason}` });
+                }
+                else {
+                    const msg = `could not remove ${d.id} at ${d.path}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`;
+                    log.error(msg);
+                    problems.push(msg);
+                    checks.push({ name: `removed ${d.id}`, result: 'failed', detail: msg });
+                }
+            });
+        }
+    });
+    const free = await freeBytes(root).catch(() => null);
+    const prune = { dry_run: dryRun, decisions: report, freed_bytes: freed };
+    if (problems.length > 0) {
+        const message = `${problems.length} of ${removals.length} sets could not be removed (${time_formatBytes(freed)} freed): ${problems.join('; ')}`;
+        log.error(message);
+        log.error('hint: check the permissions of those folders (the run user must own them), then run prune again.');
+        return { message, checks, prune, free_bytes: free, failed: true };
+    }
+    const message = removals.length === 0
+        ? `nothing to remove: ${kept.length} sets kept under ${root}`
+        : dryRun
+            ? `dry run: would remove ${removals.length} sets (${time_formatBytes(freed)}) and keep ${kept.length}; nothing was deleted`
+            : `removed ${removals.length} sets, freed ${time_formatBytes(freed)}; ${kept.length} sets kept`;
+    log.info(message);
+    return { message, checks, prune, free_bytes: free };
+}
+
+;// CONCATENATED MODULE: ./src/commands/status.ts
+/**
+ * status: the runbook's daily and weekly checklists as pass/fail rows, each with the figures
+ * behind it. Any failed row makes the run fail (exit 1): staleness is a failure too (Barman's
+ * last_backup_maximum_age), not only a failed run.
+ *
+ * Rows (statusRows, pure; the command only gathers the facts):
+ *  - postgres backup / tdengine backup: the newest complete set (any kind but config) holding that
+ *    engine's dump is younger than staleness.max_age_hours. Skipped when the engine is not
+ *    configured. Sets dated more than 5 minutes in the future (clock skew) are not counted, so a
+ *    bad clock cannot hide that backups stopped.
+ *  - last run log: the newest run log under <root>/logs/, and the newest log of every other
+ *    writing command that ran within max_age_hours (so a failed backup followed by a clean prune
+ *    is still caught), have no ERROR lines. Skipped when there is no log yet. Ordered by file
+ *    time: the log written last is the last run's.
+ *  - free space: free space on root >= min_free_gb.
+ *  - last verification: the most recent verification on record (by verified_at) passed and is
+ *    younger than staleness.verify_max_age_days.
+ *  - retention applied: planRetention has no removal pending that was already due max_age_hours
+ *    ago (the plan at now - max_age_hours removes it too), so the hours between a set ageing out
+ *    and the next scheduled prune are not an alarm. keep_last and the newest verified set are
+ *    protected by the plan itself. Staging leftovers count as pending unless a live run holds the
+ *    lock (then they are that run's work).
+ *  - incomplete sets: fails only for damaged sets (a set folder whose manifest is missing,
+ *    truncated or edited: it is not a backup, and prune leaves it for a person). Staging leftovers
+ *    are listed but do not fail this row (the retention row covers them).
+ */
+
+
+
+
+
+
+
+/** `<YYYYMMDD_HHMMSS>-<command>-<pid>.log`, as run.ts names them. */
+const RUN_LOG_RE = /^(\d{8}_\d{6})-([a-z]+)-(\d+)\.log$/;
+/** Commands that write no log (and must not be taken for "the last run"). */
+const QUIET_COMMANDS = new Set(['list', 'status']);
+/** A set this far ahead of now is "from the future" for the staleness rows. */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+const HOUR_MS = 3_600_000;
+const status_DAY_MS = 86_400_000;
+const MAX_NAMED = 10;
+/** The newest log overall, and the newest of each other command written within the last `windowHours`. */
+function selectRunLogs(logs, now, windowHours) {
+    const sorted = logs.filter((l) => !QUIET_COMMANDS.has(l.command)).sort((a, b) => b.mtimeMs - a.mtimeMs || (a.file < b.file ? 1 : -1));
+    const newest = sorted[0];
+    if (!newest)
+        return [];
+    const out = [newest];
+    const seen = new Set([newest.command]);
+    for (const l of sorted) {
+        if (seen.has(l.command) || now.getTime() - l.mtimeMs > windowHours * HOUR_MS)
+            continue;
+        seen.add(l.command);
+        out.push(l);
+    }
+    return out;
+}
+/** ERROR lines of a log written by RunLog (`<iso> ERROR <text>`). */
+function errorLines(text) {
+    const out = [];
+    for (const line of text.split('\n')) {
+        const m = /^\S+ ERROR (.*)$/.exec(line);
+        if (m)
+            out.push(m[1]);
+    }
+    return out;
+}
+function hours(ms) {
+    return `${(Math.max(0, ms) / HOUR_MS).toFixed(1)} h`;
+}
+function named(items) {
+    return items.length > MAX_NAMED ? `${items.slice(0, MAX_NAMED).join(', ')} and ${items.length - MAX_NAMED} more` : items.join(', ');
+}
+function backupRow(input, engine, label, now) {
+    const name = `${engine} backup`;
+    if (!input.config[engine])
+        return { name, result: 'skipped', detail: `no ${engine}: section in the config` };
+    const max = input.config.staleness.max_age_hours;
+    const nowMs = now.getTime();
+    const dated = input.sets
+        .filter((s) => s.status === 'complete' && !s.staging && s.engines.includes(engine))
+        .map((s) => ({ s, at: parseInstant(s.started_at) }))
+        .filter((x) => x.at !== null);
+    const future = dated.filter((x) => x.at > nowMs + FUTURE_TOLERANCE_MS);
+    const futureNote = future.length ? `; ${future.length} set(s) dated in the future not counted (clock skew?): ${named(future.map((x) => x.s.id))}` : '';
+    const usable = dated.filter((x) => x.at <= nowMs + FUTURE_TOLERANCE_MS).sort((a, b) => b.at - a.at);
+    const newest = usable[0];
+    if (!newest)
+        return { name, result: 'failed', detail: `no complete set holds a ${label} dump${futureNote}` };
+    const age = nowMs - newest.at;
+    const ok = age <= max * HOUR_MS;
+    return {
+        name,
+        result: ok ? 'passed' : 'failed',
+        detail: `newest: ${newest.s.id} (${newest.s.kind}), started ${newest.s.started_at}, ${hours(age)} old ${ok ? '<=' : '>'} ${max} h; ${usable.length} complete set(s) hold a ${label} dump${futureNote}`,
+    };
+}
+function logRow(input) {
+    const name = 'last run log';
+    const dir = external_node_path_default().join(input.config.root, LOGS_DIR);
+    if (input.logs.length === 0)
+        return { name, result: 'skipped', detail: `no run log under ${dir} yet` };
+    const bad = input.logs.filter((l) => l.errors.length > 0);
+    if (bad.length === 0) {
+        return { name, result: 'passed', detail: `no ERROR lines in ${input.logs.map((l) => `${external_node_path_default().basename(l.file)} (${l.command})`).join(', ')}` };
+    }
+    return {
+        name,
+        result: 'failed',
+        detail: bad.map((l) => `${external_node_path_default().basename(l.file)} (${l.command}) has ${l.errors.length} ERROR line(s), first: ${l.errors[0]}`).join('; '),
+    };
+}
+function freeRow(input) {
+    const name = 'free space';
+    const root = input.config.root;
+    if ('error' in input.free)
+        return { name, result: 'failed', detail: `cannot read the free space on ${root}: ${input.free.error}` };
+    const need = input.config.min_free_gb * GIB;
+    const ok = input.free.bytes >= need;
+    return { name, result: ok ? 'passed' : 'failed', detail: `${time_formatBytes(input.free.bytes)} free on ${root} ${ok ? '>=' : '<'} min_free_gb ${input.config.min_free_gb} (${time_formatBytes(need)})` };
+}
+function verifyRow(input, now) {
+    const name = 'last verification';
+    const maxDays = input.config.staleness.verify_max_age_days;
+    const nowMs = now.getTime();
+    const verified = input.sets
+        .filter((s) => s.verification !== null)
+        .map((s) => ({ s, v: s.verification, at: parseInstant(s.verification.verified_at) }))
+        .filter((x) => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
+        .sort((a, b) => b.at - a.at);
+    const last = verified[0];
+    if (!last)
+        return { name, result: 'failed', detail: 'no verification on record for any set; run `pgtaos-backup verify`' };
+    const ageDays = Math.max(0, nowMs - last.at) / status_DAY_MS;
+    const fresh = ageDays <= maxDays;
+    const passed = last.v.result === 'passed';
+    return {
+        name,
+        result: fresh && passed ? 'passed' : 'failed',
+        detail: `${last.s.id} verified ${last.v.verified_at}: ${last.v.result}, ${ageDays.toFixed(1)} days ago ${fresh ? '<=' : '>'} ${maxDays} days`,
+    };
+}
+function retentionRow(input, now) {
+    const name = 'retention applied';
+    const graceH = input.config.staleness.max_age_hours;
+    const plan = planRetention(input.sets, input.config.retention, now);
+    const earlier = planRetention(input.sets, input.config.retention, new Date(now.getTime() - graceH * HOUR_MS));
+    const dueEarlier = new Set(earlier.filter((d) => d.action === 'remove').map((d) => d.path));
+    const staging = new Set(input.sets.filter((s) => s.staging).map((s) => s.path));
+    const removals = plan.filter((d) => d.action === 'remove');
+    const inUse = input.lock ? removals.filter((d) => staging.has(d.path)) : [];
+    const pending = removals.filter((d) => (staging.has(d.path) ? !input.lock : dueEarlier.has(d.path)));
+    const soon = removals.length - pending.length - inUse.length;
+    const kept = plan.length - removals.length;
+    const notes = [
+        soon > 0 ? `${soon} set(s) aged out within the last ${graceH} h and go at the next prune` : '',
+        inUse.length > 0 ? `${inUse.length} staging folder(s) belong to the running ${input.lock.command} (pid ${input.lock.pid})` : '',
+    ].filter(Boolean);
+    if (pending.length === 0) {
+        return { name, result: 'passed', detail: [`nothing overdue: ${kept} set(s) kept by policy`, ...notes].join('; ') };
+    }
+    return {
+        name,
+        result: 'failed',
+        detail: `${pending.length} set(s) should have been removed: ${named(pending.map((d) => `${d.id} (${d.reason})`))}; run \`pgtaos-backup prune\``,
+    };
+}
+function incompleteRow(input) {
+    const name = 'incomplete sets';
+    const damaged = input.sets.filter((s) => !s.staging && (s.status !== 'complete' || parseInstant(s.started_at) === null));
+    const staging = input.sets.filter((s) => s.staging);
+    const stagingNote = staging.length
+        ? `${staging.length} staging folder(s) ${input.lock ? `(a ${input.lock.command} run, pid ${input.lock.pid}, is in progress)` : 'left by runs that did not finish (prune removes them)'}: ${named(staging.map((s) => s.id))}`
+        : '';
+    if (damaged.length > 0) {
+        const why = damaged.map((s) => `${s.id} at ${s.path} (${s.status === 'complete' ? `started_at ${JSON.stringify(s.started_at)} is not a time with a UTC offset` : (s.damage ?? 'no valid manifest')})`);
+        return {
+            name,
+            result: 'failed',
+            detail: [`${damaged.length} damaged set(s), not counted as backups and kept for a person to inspect: ${named(why)}`, stagingNote].filter(Boolean).join('; '),
+        };
+    }
+    return { name, result: 'passed', detail: stagingNote || 'none' };
+}
+/** The checklist rows, from the facts gathered by the command. Pure. */
+function statusRows(input, now) {
+    return [
+        backupRow(input, 'postgres', 'PostgreSQL', now),
+        backupRow(input, 'tdengine', 'TDengine', now),
+        logRow(input),
+        freeRow(input),
+        verifyRow(input, now),
+        retentionRow(input, now),
+        incompleteRow(input),
+    ];
+}
+async function runLogs(dir, now, windowHours) {
+    let names;
+    try {
+        names = await external_node_fs_namespaceObject.promises.readdir(dir);
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            return [];
+        throw err;
+    }
+    const infos = (await Promise.all(names.map(async (n) => {
+        const m = RUN_LOG_RE.exec(n);
+        if (!m || QUIET_COMMANDS.has(m[2]))
+            return null;
+        const file = external_node_path_default().join(dir, n);
+        try {
+            return { file, command: m[2], mtimeMs: (await external_node_fs_namespaceObject.promises.stat(file)).mtimeMs };
+        }
+        catch {
+            return null;
+        }
+    }))).filter((x) => x !== null);
+    return Promise.all(selectRunLogs(infos, now, windowHours).map(async (l) => {
+        try {
+            return { ...l, errors: errorLines(await external_node_fs_namespaceObject.promises.readFile(l.file, 'utf8')) };
+        }
+        catch (err) {
+            return { ...l, errors: [`cannot read the log: ${err.message}`] };
+        }
+    }));
+}
+async function status_status(ctx) {
+    const { config, log } = ctx;
+    const root = config.root;
+    const now = ctx.now();
+    const [sets, free, lock, logs] = await Promise.all([
+        listSets(root),
+        freeBytes(root).then((bytes) => ({ bytes }), (err) => ({ error: err instanceof Error ? err.message : String(err) })),
+        readLock(root).catch(() => null),
+        runLogs(external_node_path_default().join(root, LOGS_DIR), now, config.staleness.max_age_hours),
+    ]);
+    const liveLock = lock && !lock.stale && lock.info ? { command: lock.info.command, pid: lock.info.pid, hostname: lock.info.hostname, started_at: lock.info.started_at } : null;
+    const checks = statusRows({ config, sets: sets.map(toRetentionInput), logs, free, lock: liveLock }, now);
+    for (const c of checks)
+        log.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`);
+    const failed = checks.filter((c) => c.result === 'failed');
+    const passed = checks.filter((c) => c.result === 'passed').length;
+    const skipped = checks.length - failed.length - passed;
+    const message = `status: ${passed} passed, ${failed.length} failed${failed.length ? ` (${failed.map((c) => c.name).join(', ')})` : ''}, ${skipped} skipped`;
+    if (failed.length)
+        log.error(message);
+    else
+        log.info(message);
+    return { message, checks, failed: failed.length > 0, free_bytes: 'bytes' in free ? free.bytes : null };
+}
+
 ;// CONCATENATED MODULE: ./src/catalog/compare.ts
 /** Does a restore match its manifest? Pure: table by table, including missing and extra tables. */
 function compareCounts(expected, restored) {
@@ -68322,6 +68857,8 @@ function noConfig(engine) {
 
 
 
+
+
 function notYet(name) {
     return {
         writes: false,
@@ -68336,8 +68873,8 @@ const COMMAND_SPECS = {
     milestone: notYet('milestone'),
     config: notYet('config'),
     verify: { writes: true, run: verify },
-    prune: notYet('prune'),
-    status: notYet('status'),
+    prune: { writes: true, run: prune },
+    status: { writes: false, run: status_status },
     import: notYet('import'),
     restore: notYet('restore'),
 };
@@ -68455,6 +68992,7 @@ async function runCommand(input, io) {
         set: outcome?.set ?? null,
         engines: outcome?.engines ?? {},
         ...(outcome?.sets ? { sets: outcome.sets } : {}),
+        ...(outcome?.prune ? { prune: outcome.prune } : {}),
         checks: outcome?.checks ?? [],
         free_bytes: outcome?.free_bytes ?? null,
         message: err ? err.message : (outcome?.message ?? ''),
