@@ -23,14 +23,19 @@ export interface BackupOptions {
   milestone?: string;
   /** For milestones: allow a second one of the same name on the same day. */
   force?: boolean;
+  /** Engines to dump; default: the --engines choice against the config. */
+  engines?: EngineName[];
+  /** Dump this database instead of the configured one (safety sets of a restore target). */
+  postgresDatabase?: string;
 }
 
 export async function backup(ctx: RunContext, opts: BackupOptions): Promise<CommandOutcome> {
   const { config, log } = ctx;
-  const engines = selectEngines(config, ctx.request.engines);
+  const engines = opts.engines ?? selectEngines(config, ctx.request.engines);
   const ectx: EngineContext = { log, signal: ctx.signal, env: ctx.env };
+  const pgConfig = config.postgres && opts.postgresDatabase ? { ...config.postgres, database: opts.postgresDatabase } : config.postgres;
 
-  const pgEngine = engines.includes('postgres') ? new PostgresEngine(config.postgres!) : null;
+  const pgEngine = engines.includes('postgres') ? new PostgresEngine(pgConfig!) : null;
   if (engines.includes('tdengine')) {
     throw new UsageError('tdengine.unavailable', 'the TDengine engine is not available in this version', { hint: 'Run with --engines postgres.' });
   }
@@ -40,7 +45,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   // 2. Servers and versions.
   const pre: Partial<Record<EngineName, PreflightInfo>> = {};
   if (pgEngine) {
-    pre.postgres = await log.group(`PostgreSQL ${config.postgres!.host}:${config.postgres!.port}/${config.postgres!.database}: checks`, () => pgEngine.preflight(ectx));
+    pre.postgres = await log.group(`PostgreSQL ${pgConfig!.host}:${pgConfig!.port}/${pgConfig!.database}: checks`, () => pgEngine.preflight(ectx));
     log.info(`server ${pre.postgres.serverVersion}, pg_dump ${pre.postgres.clientVersion}, database ${formatBytes(pre.postgres.estimatedBytes ?? 0)}`);
   }
 
@@ -61,7 +66,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   // 4. Dump into a staging folder.
   const startedAt = ctx.now();
   const local = localTime(startedAt, config.timezone);
-  const stem = opts.kind === 'milestone' ? opts.milestone! : (config.postgres?.database ?? config.tdengine!.database);
+  const stem = opts.kind === 'milestone' ? opts.milestone! : (pgConfig?.database ?? config.tdengine!.database);
   const baseId = setIdFor(opts.kind, local, stem);
   const taken = new Set(sets.map((s) => s.id));
   if (opts.kind === 'milestone' && taken.has(baseId) && !opts.force) {
@@ -74,7 +79,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
     const reports: { postgres?: EngineReport } = {};
     if (pgEngine) {
       const t0 = Date.now();
-      postgres = await log.group(`PostgreSQL: dump ${config.postgres!.database}`, () => pgEngine.dump(ectx, staged.dir, pre.postgres!));
+      postgres = await log.group(`PostgreSQL: dump ${pgConfig!.database}`, () => pgEngine.dump(ectx, staged.dir, pre.postgres!));
       reports.postgres = {
         database: postgres.database,
         server_version: postgres.server_version,

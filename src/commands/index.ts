@@ -8,6 +8,7 @@ import { list } from './list.js';
 import { prune } from './prune.js';
 import { status } from './status.js';
 import { verify } from './verify.js';
+import { restore } from './restore.js';
 
 export interface CommandSpec {
   /** Takes the root's lock and writes a log file. */
@@ -33,5 +34,5 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
   prune: { writes: true, run: prune },
   status: { writes: false, run: status },
   import: notYet('import'),
-  restore: notYet('restore'),
+  restore: { writes: true, run: restore },
 };

@@ -305,6 +305,16 @@ export class PostgresEngine {
     }
   }
 
+  /** Creates a database to restore into (only when it does not exist: nothing is replaced). */
+  async createDatabase(env: NodeJS.ProcessEnv, name: string): Promise<void> {
+    const client = await this.connect(env);
+    try {
+      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} TEMPLATE template0`);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
   private refuseProduction(name: string): void {
     if (name === this.cfg.database) {
       throw new UsageError('postgres.scratch_is_production', `refusing to drop or overwrite ${name}: it is the production database`, { hint: 'Set postgres.scratch_database to a different name.' });

@@ -45,6 +45,12 @@ export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRe
     throw new UsageError('input.invalid', parsed.error.issues.map((i) => i.message).join('; '), { hint: 'Fix the `with:` inputs of the pgtaos-backup step; the README lists them.' });
   }
   const p = parsed.data;
+  // Restores replace data: only a person pressing "Run workflow" may start one, never a push or a schedule.
+  if (p.command === 'restore' && env.GITHUB_EVENT_NAME !== 'workflow_dispatch') {
+    throw new UsageError('input.restore_event', `command restore runs only from workflow_dispatch, not from ${env.GITHUB_EVENT_NAME ?? 'an unknown event'}`, {
+      hint: 'Use the shipped restore workflow (Actions > restore > Run workflow) and type the target database name into confirm.',
+    });
+  }
 
   const runEnv: NodeJS.ProcessEnv = { ...env };
   const secrets: string[] = [];

@@ -61,3 +61,12 @@ describe('action inputs', () => {
     expect(r.request.milestone).toBe('milestone/post_phase2');
   });
 });
+
+describe('restore in the action', () => {
+  it('runs only from workflow_dispatch', () => {
+    const inputs = { command: 'restore', 'set-id': 'mystocks_20261125_000003', target: 'mystocks', confirm: 'mystocks' };
+    expect(() => readActionInputs(runnerEnv(inputs, { GITHUB_EVENT_NAME: 'push' }))).toThrow(/only from workflow_dispatch/);
+    expect(() => readActionInputs(runnerEnv(inputs, { GITHUB_EVENT_NAME: 'schedule' }))).toThrow(/only from workflow_dispatch/);
+    expect(readActionInputs(runnerEnv(inputs, { GITHUB_EVENT_NAME: 'workflow_dispatch' })).request).toMatchObject({ command: 'restore', target: 'mystocks', confirm: 'mystocks' });
+  });
+});

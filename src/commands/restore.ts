@@ -1,0 +1,94 @@
+/**
+ * restore: put a set back into a database, the safe way round. The target's name must be
+ * repeated with --confirm; the target's current state is saved first as a `safety` set (no
+ * safety set, no restore); then pg_restore --clean --if-exists, a row-count comparison with
+ * the manifest, and the exact command that rolls back to the safety set.
+ */
+import path from 'node:path';
+import { JobError, UsageError } from '../errors.js';
+import { PostgresEngine } from '../engines/postgres.js';
+import type { EngineContext } from '../engines/engine.js';
+import { findSet } from '../catalog/sets.js';
+import { compareCounts, renderDifferences } from '../catalog/compare.js';
+import { formatBytes } from '../catalog/time.js';
+import type { Check, CommandOutcome } from '../report/result.js';
+import { backup } from './backup.js';
+import type { RunContext } from './context.js';
+
+const DB_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
+
+/** Pure: the confirmation rule. The name must be repeated exactly, or nothing happens. */
+export function checkConfirmation(target: string | undefined, confirm: string | undefined): string {
+  if (!target) throw new UsageError('restore.no_target', 'restore needs --target <database>', { hint: 'Name the database to restore into, and repeat it with --confirm.' });
+  if (!DB_NAME.test(target)) throw new UsageError('restore.bad_target', `${JSON.stringify(target)} is not a plain database name`, { hint: 'Letters, digits and _, not starting with a digit.' });
+  if (confirm !== target) {
+    throw new UsageError('restore.not_confirmed', `--confirm ${JSON.stringify(confirm ?? '')} does not repeat the target ${JSON.stringify(target)}; nothing was done`, {
+      hint: `Restoring replaces what is in ${target}. If that is what you want, run again with --confirm ${target}.`,
+    });
+  }
+  return target;
+}
+
+export async function restore(ctx: RunContext): Promise<CommandOutcome> {
+  const { config, log, env } = ctx;
+  const target = checkConfirmation(ctx.request.target, ctx.request.confirm);
+  if (!ctx.request.setId) throw new UsageError('restore.no_set', 'restore needs the id of the set to restore', { hint: '`pgtaos-backup list` shows the sets.' });
+  const set = await findSet(config.root, ctx.request.setId);
+  if (set.status !== 'complete') throw new JobError('restore.incomplete', `set ${set.id} is incomplete (${set.reason}); it cannot be restored by the tool`, { hint: 'Pick a complete set from `pgtaos-backup list`.' });
+  const manifest = set.manifest!;
+  const pg = manifest.postgres;
+  if (manifest.tdengine) throw new UsageError('tdengine.unavailable', 'this set holds a TDengine dump; restoring TDengine is not available in this version', { hint: 'Restore the TDengine part by hand with taosdump -i ... -W (see the README).' });
+  if (!pg) throw new UsageError('restore.nothing', `set ${set.id} holds no database dump`, {});
+  if (!config.postgres) throw new UsageError('restore.no_engine_config', 'the config has no postgres: section naming the server to restore into', {});
+
+  const engine = new PostgresEngine({ ...config.postgres, database: target });
+  engine.findTools(env);
+  const ectx: EngineContext = { log, signal: ctx.signal, env };
+  const checks: Check[] = [];
+
+  // 1. Safety set of what is about to be replaced. If it fails, the restore does not start.
+  const t0 = Date.now();
+  const exists = await engine.databaseExists(env, target);
+  let safetyId: string | null = null;
+  if (exists) {
+    log.info(`taking a safety set of ${target} before replacing it`);
+    const safety = await backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target });
+    safetyId = safety.set!.id;
+    checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set!.bytes)}) at ${safety.set!.path}` });
+  } else {
+    log.info(`${target} does not exist: creating it (nothing to keep a safety copy of)`);
+    await engine.createDatabase(env, target);
+    checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
+  }
+
+  // 2. Restore over it.
+  const timescale = pg.extensions.some((e) => e.name === 'timescaledb');
+  await log.group(`PostgreSQL: restore ${set.id} into ${target}`, () =>
+    engine.restore(ectx, path.join(set.path, pg.files[0]!.path), target, { jobs: config.postgres!.jobs, timescale, clean: exists, noOwner: false }),
+  );
+  checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore ${exists ? '--clean --if-exists ' : ''}into ${target} succeeded` });
+
+  // 3. Compare with the manifest (tables the dump does not know are left alone and reported).
+  const restored = await engine.countDatabase(env, target, log, ctx.signal);
+  const diffs = compareCounts(pg.tables, restored.tables);
+  const wrong = diffs.filter((d) => d.expected !== null);
+  const extra = diffs.filter((d) => d.expected === null);
+  for (const e of extra) log.warn(`${target} has a table the set does not: ${e.table} (${e.restored} rows); left as it was`);
+  checks.push({
+    name: 'postgres row counts',
+    result: wrong.length === 0 ? 'passed' : 'failed',
+    detail: wrong.length === 0 ? `${pg.tables.length} tables match the manifest` : `${wrong.length} tables differ: ${wrong.map((d) => d.table).join(', ')}`,
+  });
+  for (const t of restored.tables.filter((t) => pg.tables.some((p) => p.name === t.name))) log.info(`  ${t.name}: ${t.rows} rows`);
+  if (wrong.length) for (const l of renderDifferences(wrong)) log.error(`  ${l}`);
+
+  const rollback = safetyId ? `pgtaos-backup restore ${safetyId} --target ${target} --confirm ${target}` : `dropdb ${target}   # it did not exist before`;
+  log.info(`to roll back: ${rollback}`);
+  return {
+    message: `${wrong.length ? 'restored with DIFFERENCES' : 'restored'} ${set.id} into ${target}. To roll back: ${rollback}`,
+    failed: wrong.length > 0,
+    set: { id: set.id, kind: set.kind, path: set.path, bytes: manifest.bytes },
+    checks,
+    engines: { postgres: { database: target, server_version: pg.server_version, client_version: pg.client_version, bytes: manifest.bytes, duration_ms: Date.now() - t0, tables: restored.tables } },
+  };
+}
