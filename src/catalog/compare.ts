@@ -33,3 +33,15 @@ export function renderDifferences(diffs: Difference[]): string[] {
   const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
   return [line(head), ...cells.map(line)];
 }
+
+/**
+ * TDengine counts as one list for compareCounts: each super table's rows, its number of child
+ * tables, and each normal table's rows.
+ */
+export function tdengineCounts(c: { stables: { name: string; child_tables: number; rows: number }[]; tables: Count[] }): Count[] {
+  return [
+    ...c.stables.map((s) => ({ name: `${s.name}`, rows: s.rows })),
+    ...c.stables.map((s) => ({ name: `${s.name} (child tables)`, rows: s.child_tables })),
+    ...c.tables,
+  ];
+}

@@ -33,6 +33,14 @@ export const postgresSection = z.strictObject({
   large_objects: z.number().int().min(0),
   files: z.array(fileEntry).min(1),
   tables: z.array(tableCount),
+  /**
+   * Absent or 'exact': `tables` holds every table's exact row count, taken on the dump's snapshot.
+   * 'unknown': no counts were taken (an imported dump: `tables` is [] and large_objects 0), so a
+   * verification can restore the set and check its tables exist, but cannot compare counts.
+   */
+  row_counts: z.enum(['exact', 'unknown']).optional(),
+  /** Imported dumps: the tables whose data the archive holds (TABLE DATA entries of `pg_restore --list`), schema-qualified. */
+  archive_tables: z.array(z.string()).optional(),
 });
 
 export const tdengineSection = z.strictObject({
@@ -47,6 +55,8 @@ export const tdengineSection = z.strictObject({
   files: z.array(fileEntry).min(1),
   stables: z.array(z.strictObject({ name: z.string(), child_tables: z.number().int().min(0), rows: z.number().int().min(0) })),
   tables: z.array(tableCount),
+  /** As for postgres: 'unknown' for an imported dump (stables and tables are [], end_time is the best known dump time). */
+  row_counts: z.enum(['exact', 'unknown']).optional(),
 });
 
 export const configSection = z.strictObject({

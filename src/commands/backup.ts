@@ -6,12 +6,14 @@
 import os from 'node:os';
 import { JobError, UsageError } from '../errors.js';
 import { PostgresEngine } from '../engines/postgres.js';
+import { TdengineEngine } from '../engines/tdengine.js';
+import { tdengineCounts } from '../catalog/compare.js';
 import type { EngineContext, EngineName, PreflightInfo } from '../engines/engine.js';
 import { listSets, stageSet, type StagedSet } from '../catalog/sets.js';
 import { setIdFor, uniqueId, type SetKind } from '../catalog/labels.js';
 import { localTime, formatBytes, formatDuration } from '../catalog/time.js';
 import { freeBytes, spaceNeeded, GIB } from '../catalog/space.js';
-import { MANIFEST_FORMAT, manifestFiles, type Manifest, type PostgresSection } from '../catalog/manifest.js';
+import { MANIFEST_FORMAT, manifestFiles, type Manifest, type PostgresSection, type TdengineSection } from '../catalog/manifest.js';
 import type { CommandOutcome, EngineReport } from '../report/result.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { gitInfo, type RunContext } from './context.js';
@@ -36,17 +38,21 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const pgConfig = config.postgres && opts.postgresDatabase ? { ...config.postgres, database: opts.postgresDatabase } : config.postgres;
 
   const pgEngine = engines.includes('postgres') ? new PostgresEngine(pgConfig!) : null;
-  if (engines.includes('tdengine')) {
-    throw new UsageError('tdengine.unavailable', 'the TDengine engine is not available in this version', { hint: 'Run with --engines postgres.' });
-  }
-  // 1. Tools: no connection is made when one is missing.
+  const tdEngine = engines.includes('tdengine') ? new TdengineEngine(config.tdengine!) : null;
+  // 1. Tools (and the TDengine password's presence): no connection is made when one is missing.
   pgEngine?.findTools(ctx.env);
+  tdEngine?.findTools(ctx.env);
 
   // 2. Servers and versions.
   const pre: Partial<Record<EngineName, PreflightInfo>> = {};
   if (pgEngine) {
     pre.postgres = await log.group(`PostgreSQL ${pgConfig!.host}:${pgConfig!.port}/${pgConfig!.database}: checks`, () => pgEngine.preflight(ectx));
     log.info(`server ${pre.postgres.serverVersion}, pg_dump ${pre.postgres.clientVersion}, database ${formatBytes(pre.postgres.estimatedBytes ?? 0)}`);
+  }
+  if (tdEngine) {
+    const td = config.tdengine!;
+    pre.tdengine = await log.group(`TDengine ${td.host}:${td.port} (REST ${td.rest_port})/${td.database}: checks`, () => tdEngine.preflight(ectx));
+    log.info(`server ${pre.tdengine.serverVersion}, taosdump ${pre.tdengine.clientVersion}`);
   }
 
   // 3. Free space: the configured floor, and room for a set as big as the last one.
@@ -66,7 +72,8 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   // 4. Dump into a staging folder.
   const startedAt = ctx.now();
   const local = localTime(startedAt, config.timezone);
-  const stem = opts.kind === 'milestone' ? opts.milestone! : (pgConfig?.database ?? config.tdengine!.database);
+  // Named after the database dumped: mystocks_..., or market_data_... for a TDengine-only run.
+  const stem = opts.kind === 'milestone' ? opts.milestone! : pgEngine ? pgConfig!.database : config.tdengine!.database;
   const baseId = setIdFor(opts.kind, local, stem);
   const taken = new Set(sets.map((s) => s.id));
   if (opts.kind === 'milestone' && taken.has(baseId) && !opts.force) {
@@ -76,7 +83,8 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const staged: StagedSet = await stageSet(config.root, opts.kind, id);
   try {
     let postgres: PostgresSection | undefined;
-    const reports: { postgres?: EngineReport } = {};
+    let tdengine: TdengineSection | undefined;
+    const reports: { postgres?: EngineReport; tdengine?: EngineReport } = {};
     if (pgEngine) {
       const t0 = Date.now();
       postgres = await log.group(`PostgreSQL: dump ${pgConfig!.database}`, () => pgEngine.dump(ectx, staged.dir, pre.postgres!));
@@ -87,6 +95,19 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
         bytes: postgres.files.reduce((a, f) => a + f.bytes, 0),
         duration_ms: Date.now() - t0,
         tables: postgres.tables,
+      };
+    }
+    if (tdEngine) {
+      const t0 = Date.now();
+      // Rows newer than the run's start are neither dumped (-E) nor counted.
+      tdengine = await log.group(`TDengine: dump ${config.tdengine!.database}`, () => tdEngine.dump(ectx, staged.dir, pre.tdengine!, startedAt));
+      reports.tdengine = {
+        database: tdengine.database,
+        server_version: tdengine.server_version,
+        client_version: tdengine.client_version,
+        bytes: tdengine.files.reduce((a, f) => a + f.bytes, 0),
+        duration_ms: Date.now() - t0,
+        tables: tdengineCounts(tdengine),
       };
     }
     const finishedAt = ctx.now();
@@ -104,6 +125,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
       git: gitInfo(ctx.env),
       bytes: 0,
       ...(postgres ? { postgres } : {}),
+      ...(tdengine ? { tdengine } : {}),
     };
     manifest.bytes = manifestFiles(manifest).reduce((a, f) => a + f.bytes, 0);
     if (ctx.signal.aborted) throw ctx.signal.reason;

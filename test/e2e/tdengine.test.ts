@@ -1,0 +1,151 @@
+/**
+ * PostgreSQL and TDengine in one set, through the built CLI and action. TDengine is the
+ * contract stand-in (test/stand-ins/): no real TDengine exists on these machines.
+ */
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
+import { seedMarketData } from '../helpers/market-data.js';
+import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
+import { cli, json, readJson, userEnv, workspace } from '../helpers/tool.js';
+import type { Manifest } from '../../src/catalog/manifest.js';
+import type { RunResult } from '../../src/report/result.js';
+
+let pgc: Cluster;
+let td: TdStandIn;
+beforeAll(async () => {
+  pgc = await startCluster({ name: 'td' });
+  await pgc.createDb('mystocks');
+  await seedMarketData(pgc, 'mystocks');
+  td = await startTdStandIn();
+});
+afterAll(async () => {
+  await td?.close();
+  await pgc?.destroy();
+});
+
+function both(extra: Record<string, unknown> = {}) {
+  return workspace(pgc, 'mystocks', { tdengine: td.config(), ...extra });
+}
+const env = () => userEnv(pgc, td.env());
+const marketRows = () => td.store.listDatabases().includes('market_data') ? td.seed.totalRows : -1;
+
+describe('PostgreSQL + TDengine', () => {
+  it('one backup makes one set holding both dumps; verify passes and never writes into market_data', async () => {
+    const ws = both();
+    const b = await cli(['backup', '--json'], { env: env(), cwd: ws.dir });
+    expect(b.code, b.stderr).toBe(0);
+    const set = json<RunResult>(b).set!;
+    const m = readJson<Manifest>(path.join(set.path, 'manifest.json'));
+    expect(m.postgres?.database).toBe('mystocks');
+    expect(m.tdengine?.database).toBe('market_data');
+    expect(m.tdengine!.server_version).toBe('3.3.6.13');
+    const stRows = Object.fromEntries(m.tdengine!.stables.map((s) => [s.name, s.rows]));
+    expect(stRows).toEqual(td.seed.stableRows);
+    expect(m.tdengine!.files.some((f) => f.path.startsWith('tdengine/') && f.path.endsWith('dbs.sql'))).toBe(true);
+    expect(json<RunResult>(b).engines.tdengine?.tables.length).toBeGreaterThan(0);
+
+    const before = JSON.stringify(td.store.readDatabase('market_data'));
+    const v = await cli(['verify', '--json'], { env: env(), cwd: ws.dir });
+    expect(v.code, v.stderr).toBe(0);
+    const checks = json<RunResult>(v).checks;
+    expect(checks.filter((c) => c.name.startsWith('tdengine')).map((c) => [c.name, c.result])).toEqual([
+      ['tdengine restore', 'passed'],
+      ['tdengine row counts', 'passed'],
+    ]);
+    // The benign ERROR lines a real successful restore prints (normal tables) did not fail it.
+    expect(v.stderr).toMatch(/taosdump: .*DESCRIBE/);
+    expect(JSON.stringify(td.store.readDatabase('market_data'))).toBe(before);
+    expect(td.store.listDatabases()).not.toContain('market_data_verify');
+    expect(marketRows()).toBeGreaterThan(0);
+  });
+
+  it('--engines tdengine: a TDengine-only set named after market_data', async () => {
+    const ws = both();
+    const b = await cli(['backup', '--engines', 'tdengine', '--json'], { env: env(), cwd: ws.dir });
+    expect(b.code, b.stderr).toBe(0);
+    const set = json<RunResult>(b).set!;
+    expect(set.id).toMatch(/^market_data_\d{8}_\d{6}$/);
+    const m = readJson<Manifest>(path.join(set.path, 'manifest.json'));
+    expect(m.postgres).toBeUndefined();
+    expect(m.tdengine).toBeDefined();
+  });
+
+  it('a partial dump that taosdump reports with exit 0 fails the run: exit 1, the lines quoted, no set', async () => {
+    const ws = both();
+    const victim = Object.keys(td.seed.rows).find((t) => t.startsWith('tick_'))!;
+    td.store.updateServer({ faults: { failDumpTable: victim } });
+    try {
+      const r = await cli(['backup'], { env: env(), cwd: ws.dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/ERROR:/);
+      expect(r.stderr).toContain('Earlier sets are untouched');
+      expect(readdirSync(path.join(ws.root, 'daily'))).toEqual([]);
+    } finally {
+      td.store.updateServer({ faults: { failDumpTable: null } });
+    }
+  });
+
+  it('verify fails with exit 1 on each seeded fault: missing rows, a damaged data file, a flipped byte', async () => {
+    const ws = both();
+    const set = json<RunResult>(await cli(['backup', '--json'], { env: env(), cwd: ws.dir })).set!;
+
+    // Rows silently lost on restore (taos-tools#516): only the counts can see it.
+    td.store.updateServer({ faults: { dropRowsOnRestore: 3 } });
+    const lost = await cli(['verify', set.id, '--json'], { env: env(), cwd: ws.dir });
+    td.store.updateServer({ faults: { dropRowsOnRestore: null } });
+    expect(lost.code).toBe(1);
+    expect(json<RunResult>(lost).checks.find((c) => c.name === 'tdengine row counts')?.result).toBe('failed');
+    expect(td.store.listDatabases()).not.toContain('market_data_verify');
+
+    // A data file that fails to decode on restore (taosdump still exits 0).
+    const victim = Object.keys(td.seed.rows).find((t) => t.startsWith('minute_bar_'))!;
+    td.store.updateServer({ faults: { corruptOnRestore: victim } });
+    const damaged = await cli(['verify', set.id, '--json'], { env: env(), cwd: ws.dir });
+    td.store.updateServer({ faults: { corruptOnRestore: null } });
+    expect(damaged.code).toBe(1);
+    expect(damaged.stderr).toMatch(/failures occurred to dump in|failed to dump/);
+    expect(td.store.listDatabases()).not.toContain('market_data_verify');
+
+    // A flipped byte in a TDengine file: the checksum names it before any restore.
+    const m = readJson<Manifest>(path.join(set.path, 'manifest.json'));
+    const f = m.tdengine!.files.find((x) => x.path.includes('data'))!;
+    const abs = path.join(set.path, f.path);
+    const buf = readFileSync(abs);
+    buf[Math.floor(buf.length / 2)] ^= 0x01;
+    writeFileSync(abs, buf);
+    const flipped = await cli(['verify', set.id, '--json'], { env: env(), cwd: ws.dir });
+    expect(flipped.code).toBe(1);
+    expect(json<RunResult>(flipped).message).toContain(f.path);
+  });
+
+  it('a scratch database equal to market_data is a configuration error (exit 2)', async () => {
+    const ws = both({ tdengine: td.config({ scratch_database: 'market_data' }) });
+    const r = await cli(['verify'], { env: env(), cwd: ws.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('tdengine.scratch_database: market_data is a production database');
+  });
+
+  it('taosAdapter down while taosd is up: its own clear message, fast', async () => {
+    const ws = workspace(null, 'x', { tdengine: td.config() });
+    await td.adapterDown();
+    try {
+      const r = await cli(['backup'], { env: env(), cwd: ws.dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/taosAdapter/);
+    } finally {
+      td.store.updateServer({ adapterUp: true });
+      await td.adapter.refresh();
+    }
+  });
+
+  it('no TDENGINE_PASSWORD: exit 2 before connecting (never the silent default password)', async () => {
+    const ws = workspace(null, 'x', { tdengine: td.config() });
+    const e = env();
+    delete e.TDENGINE_PASSWORD;
+    const r = await cli(['backup'], { env: e, cwd: ws.dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('TDENGINE_PASSWORD');
+  });
+});
