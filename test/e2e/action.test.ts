@@ -3,13 +3,11 @@
  * INPUT_* variables (hyphens kept), outputs and summary through GITHUB_OUTPUT/GITHUB_STEP_SUMMARY files.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
-import { ACTION, readJson, start, userEnv, workspace, type ToolRun, type Workspace } from '../helpers/tool.js';
-import { ACTION_INPUTS } from '../../src/inputs/options.js';
+import { readJson, runAction, workspace } from '../helpers/tool.js';
 import type { RunResult } from '../../src/report/result.js';
 
 let pgc: Cluster;
@@ -22,37 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await pgc?.destroy();
 });
-
-/** Parses the file-command format (`NAME<<DELIM` ... `DELIM`, or `NAME=value`). */
-function parseFileCommands(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const l = lines[i]!;
-    const heredoc = /^([^=<]+)<<(.+)$/.exec(l);
-    if (heredoc) {
-      const [, name, delim] = heredoc;
-      const value: string[] = [];
-      for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i]!);
-      out[name!] = value.join('\n');
-    } else if (l.includes('=')) {
-      out[l.slice(0, l.indexOf('='))] = l.slice(l.indexOf('=') + 1);
-    }
-  }
-  return out;
-}
-
-async function runAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ToolRun & { outputs: Record<string, string>; summary: string }> {
-  const outputFile = path.join(ws.dir, 'github_output');
-  const summaryFile = path.join(ws.dir, 'step_summary');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  // The runner sets every declared input: its value, its default, or "".
-  const env: NodeJS.ProcessEnv = { ...userEnv(null), ...extraEnv, GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: ws.dir, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: ws.dir };
-  for (const [name, spec] of Object.entries(ACTION_INPUTS)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
-  const r = await start(ACTION, [], { env, cwd: ws.dir }).done;
-  return { ...r, outputs: parseFileCommands(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') };
-}
 
 describe('the action (dist/index.js)', () => {
   it('backs up with the password as an input, sets outputs and a job summary; the set restores with pg_restore', async () => {

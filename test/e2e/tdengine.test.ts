@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData } from '../helpers/market-data.js';
 import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
-import { cli, json, readJson, userEnv, workspace } from '../helpers/tool.js';
+import { cli, json, readJson, runAction, userEnv, workspace } from '../helpers/tool.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
 
@@ -147,5 +147,20 @@ describe('PostgreSQL + TDengine', () => {
     const r = await cli(['backup'], { env: e, cwd: ws.dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('TDENGINE_PASSWORD');
+  });
+
+  it('the action backs up both with the passwords as inputs; the summary shows TDengine beside PostgreSQL', async () => {
+    const ws = both();
+    const e = td.env();
+    delete e.TDENGINE_PASSWORD;
+    const r = await runAction(ws, { command: 'backup', 'postgres-password': pgc.password, 'tdengine-password': td.password }, e);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.outputs.status).toBe('success');
+    expect(r.summary).toContain('### PostgreSQL: mystocks');
+    expect(r.summary).toContain('### TDengine: market_data');
+    expect(r.summary).not.toContain(td.password);
+    expect(r.stdout.split(`::add-mask::${td.password}`).join('')).not.toContain(td.password);
+    const m = readJson<Manifest>(path.join(r.outputs['set-path']!, 'manifest.json'));
+    expect(m.tdengine?.stables.length).toBeGreaterThan(0);
   });
 });

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import type { Cluster } from './pg-common.js';
+import { ACTION_INPUTS } from '../../src/inputs/options.js';
 
 export const REPO = path.resolve(new URL('../..', import.meta.url).pathname);
 export const CLI = path.join(REPO, 'dist', 'cli.js');
@@ -84,3 +85,35 @@ export function json<T = unknown>(run: ToolRun): T {
 export function readJson<T = unknown>(file: string): T {
   return JSON.parse(readFileSync(file, 'utf8')) as T;
 }
+
+/** Parses the file-command format (`NAME<<DELIM` ... `DELIM`, or `NAME=value`). */
+export function parseFileCommands(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const lines = text.split('\n');
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    const heredoc = /^([^=<]+)<<(.+)$/.exec(l);
+    if (heredoc) {
+      const [, name, delim] = heredoc;
+      const value: string[] = [];
+      for (i++; i < lines.length && lines[i] !== delim; i++) value.push(lines[i]!);
+      out[name!] = value.join('\n');
+    } else if (l.includes('=')) {
+      out[l.slice(0, l.indexOf('='))] = l.slice(l.indexOf('=') + 1);
+    }
+  }
+  return out;
+}
+
+export async function runAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ToolRun & { outputs: Record<string, string>; summary: string }> {
+  const outputFile = path.join(ws.dir, 'github_output');
+  const summaryFile = path.join(ws.dir, 'step_summary');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  // The runner sets every declared input: its value, its default, or "".
+  const env: NodeJS.ProcessEnv = { ...userEnv(null), ...extraEnv, GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: ws.dir, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: ws.dir };
+  for (const [name, spec] of Object.entries(ACTION_INPUTS)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
+  const r = await start(ACTION, [], { env, cwd: ws.dir }).done;
+  return { ...r, outputs: parseFileCommands(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') };
+}
+
