@@ -29,6 +29,7 @@ export interface BackupOptions {
   engines?: EngineName[];
   /** Dump this database instead of the configured one (safety sets of a restore target). */
   postgresDatabase?: string;
+  tdengineDatabase?: string;
 }
 
 export async function backup(ctx: RunContext, opts: BackupOptions): Promise<CommandOutcome> {
@@ -38,7 +39,8 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const pgConfig = config.postgres && opts.postgresDatabase ? { ...config.postgres, database: opts.postgresDatabase } : config.postgres;
 
   const pgEngine = engines.includes('postgres') ? new PostgresEngine(pgConfig!) : null;
-  const tdEngine = engines.includes('tdengine') ? new TdengineEngine(config.tdengine!) : null;
+  const tdConfig = config.tdengine && opts.tdengineDatabase ? { ...config.tdengine, database: opts.tdengineDatabase } : config.tdengine;
+  const tdEngine = engines.includes('tdengine') ? new TdengineEngine(tdConfig!) : null;
   // 1. Tools (and the TDengine password's presence): no connection is made when one is missing.
   pgEngine?.findTools(ctx.env);
   tdEngine?.findTools(ctx.env);
@@ -50,7 +52,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
     log.info(`server ${pre.postgres.serverVersion}, pg_dump ${pre.postgres.clientVersion}, database ${formatBytes(pre.postgres.estimatedBytes ?? 0)}`);
   }
   if (tdEngine) {
-    const td = config.tdengine!;
+    const td = tdConfig!;
     pre.tdengine = await log.group(`TDengine ${td.host}:${td.port} (REST ${td.rest_port})/${td.database}: checks`, () => tdEngine.preflight(ectx));
     log.info(`server ${pre.tdengine.serverVersion}, taosdump ${pre.tdengine.clientVersion}`);
   }
@@ -73,7 +75,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const startedAt = ctx.now();
   const local = localTime(startedAt, config.timezone);
   // Named after the database dumped: mystocks_..., or market_data_... for a TDengine-only run.
-  const stem = opts.kind === 'milestone' ? opts.milestone! : pgEngine ? pgConfig!.database : config.tdengine!.database;
+  const stem = opts.kind === 'milestone' ? opts.milestone! : pgEngine ? pgConfig!.database : tdConfig!.database;
   const baseId = setIdFor(opts.kind, local, stem);
   const taken = new Set(sets.map((s) => s.id));
   if (opts.kind === 'milestone' && taken.has(baseId) && !opts.force) {
@@ -100,7 +102,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
     if (tdEngine) {
       const t0 = Date.now();
       // Rows newer than the run's start are neither dumped (-E) nor counted.
-      tdengine = await log.group(`TDengine: dump ${config.tdengine!.database}`, () => tdEngine.dump(ectx, staged.dir, pre.tdengine!, startedAt));
+      tdengine = await log.group(`TDengine: dump ${tdConfig!.database}`, () => tdEngine.dump(ectx, staged.dir, pre.tdengine!, startedAt));
       reports.tdengine = {
         database: tdengine.database,
         server_version: tdengine.server_version,

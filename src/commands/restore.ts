@@ -8,8 +8,10 @@ import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
 import { PostgresEngine } from '../engines/postgres.js';
 import type { EngineContext } from '../engines/engine.js';
-import { findSet } from '../catalog/sets.js';
-import { compareCounts, renderDifferences } from '../catalog/compare.js';
+import { LOGS_DIR, findSet, type SetEntry } from '../catalog/sets.js';
+import { TDENGINE_DUMP_DIR, TdengineEngine } from '../engines/tdengine.js';
+import type { EngineName } from '../engines/engine.js';
+import { compareCounts, renderDifferences, tdengineCounts } from '../catalog/compare.js';
 import { formatBytes } from '../catalog/time.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
@@ -29,6 +31,69 @@ export function checkConfirmation(target: string | undefined, confirm: string | 
   return target;
 }
 
+/** Pure: which engine's dump a restore puts back (one engine per run: each has its own target). */
+export function pickEngine(held: EngineName[], choice: 'postgres' | 'tdengine' | 'all', setId: string): EngineName {
+  if (held.length === 0) throw new UsageError('restore.nothing', `set ${setId} holds no database dump`, {});
+  if (choice !== 'all') {
+    if (!held.includes(choice)) throw new UsageError('restore.engine_not_in_set', `set ${setId} holds no ${choice} dump (it holds: ${held.join(', ')})`, {});
+    return choice;
+  }
+  if (held.length > 1) {
+    throw new UsageError('restore.which_engine', `set ${setId} holds a PostgreSQL and a TDengine dump; restore one at a time`, {
+      hint: 'Add --engines postgres or --engines tdengine; --target names that engine\'s database.',
+    });
+  }
+  return held[0]!;
+}
+
+/** TDengine: safety dump of the target, then drop it (taosdump would merge), then taosdump -W into it. */
+async function restoreTdengine(ctx: RunContext, set: SetEntry, target: string): Promise<CommandOutcome> {
+  const { config, log, env } = ctx;
+  const td = set.manifest!.tdengine!;
+  const engine = new TdengineEngine({ ...config.tdengine!, database: target });
+  engine.findTools(env);
+  const ectx: EngineContext = { log, signal: ctx.signal, env };
+  const checks: Check[] = [];
+  const t0 = Date.now();
+  await engine.preflight(ectx).catch((err: unknown) => {
+    // A target that does not exist yet is fine for a restore; anything else is not.
+    if (!(err instanceof JobError && err.code === 'tdengine.no_database')) throw err;
+  });
+  const exists = await engine.databaseExists(env, target, ctx.signal);
+  let safetyId: string | null = null;
+  if (exists) {
+    log.info(`taking a safety set of TDengine ${target} before replacing it`);
+    const safety = await backup(ctx, { kind: 'safety', engines: ['tdengine'], tdengineDatabase: target });
+    safetyId = safety.set!.id;
+    checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set!.bytes)}) at ${safety.set!.path}` });
+    // Only now, with its content saved, is the target dropped: taosdump -i merges into what exists.
+    await engine.dropRestoreTarget(env, target, ctx.signal);
+  } else {
+    checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
+  }
+  const resultFile = path.join(config.root, LOGS_DIR, `restore-${set.id}-tdengine-result.txt`);
+  const out = await log.group(`TDengine: restore ${set.id} into ${target} (taosdump -W ${td.database}=${target})`, () =>
+    engine.restore(ectx, path.join(set.path, TDENGINE_DUMP_DIR), target, resultFile, { allowProduction: true }),
+  );
+  for (const w of out.warnings) log.warn(`taosdump: ${w}`);
+  checks.push({ name: 'tdengine restore', result: 'passed', detail: `taosdump -i into ${target} finished without a failure summary` });
+  const restored = await engine.countDatabase(env, target, td.end_time, ctx.signal);
+  const diffs = td.row_counts === 'unknown' ? [] : compareCounts(tdengineCounts(td), tdengineCounts(restored));
+  checks.push(td.row_counts === 'unknown'
+    ? { name: 'tdengine row counts', result: 'skipped', detail: 'imported set: no row counts on record' }
+    : { name: 'tdengine row counts', result: diffs.length ? 'failed' : 'passed', detail: diffs.length ? `${diffs.length} differ: ${diffs.map((d) => d.table).join(', ')}` : 'rows and child tables match the manifest' });
+  if (diffs.length) for (const l of renderDifferences(diffs)) log.error(`  ${l}`);
+  const rollback = safetyId ? `pgtaos-backup restore ${safetyId} --engines tdengine --target ${target} --confirm ${target}` : `DROP DATABASE ${target}   -- it did not exist before`;
+  log.info(`to roll back: ${rollback}`);
+  return {
+    message: `${diffs.length ? 'restored with DIFFERENCES' : 'restored'} ${set.id} (TDengine) into ${target}. To roll back: ${rollback}`,
+    failed: diffs.length > 0,
+    set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest!.bytes },
+    checks,
+    engines: { tdengine: { database: target, server_version: td.server_version, client_version: td.client_version, bytes: td.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: tdengineCounts(restored) } },
+  };
+}
+
 export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   const { config, log, env } = ctx;
   const target = checkConfirmation(ctx.request.target, ctx.request.confirm);
@@ -36,19 +101,22 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   const set = await findSet(config.root, ctx.request.setId);
   if (set.status !== 'complete') throw new JobError('restore.incomplete', `set ${set.id} is incomplete (${set.reason}); it cannot be restored by the tool`, { hint: 'Pick a complete set from `pgtaos-backup list`.' });
   const manifest = set.manifest!;
-  const pg = manifest.postgres;
-  if (manifest.tdengine) throw new UsageError('tdengine.unavailable', 'this set holds a TDengine dump; restoring TDengine is not available in this version', { hint: 'Restore the TDengine part by hand with taosdump -i ... -W (see the README).' });
-  if (!pg) throw new UsageError('restore.nothing', `set ${set.id} holds no database dump`, {});
-  if (!config.postgres) throw new UsageError('restore.no_engine_config', 'the config has no postgres: section naming the server to restore into', {});
+  const held: EngineName[] = [...(manifest.postgres ? (['postgres'] as const) : []), ...(manifest.tdengine ? (['tdengine'] as const) : [])];
+  const engine = pickEngine(held, ctx.request.engines, set.id);
+  if (!config[engine]) throw new UsageError('restore.no_engine_config', `the config has no ${engine}: section naming the server to restore into`, {});
+  if (engine === 'tdengine') return restoreTdengine(ctx, set, target);
+  const pg = manifest.postgres!;
 
-  const engine = new PostgresEngine({ ...config.postgres, database: target });
-  engine.findTools(env);
+  const pgEngine = new PostgresEngine({ ...config.postgres!, database: target });
+  // Existence checks and CREATE DATABASE go through the configured database (the target may not exist).
+  const admin = new PostgresEngine(config.postgres!);
+  pgEngine.findTools(env);
   const ectx: EngineContext = { log, signal: ctx.signal, env };
   const checks: Check[] = [];
 
   // 1. Safety set of what is about to be replaced. If it fails, the restore does not start.
   const t0 = Date.now();
-  const exists = await engine.databaseExists(env, target);
+  const exists = await admin.databaseExists(env, target);
   let safetyId: string | null = null;
   if (exists) {
     log.info(`taking a safety set of ${target} before replacing it`);
@@ -57,19 +125,19 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
     checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set!.bytes)}) at ${safety.set!.path}` });
   } else {
     log.info(`${target} does not exist: creating it (nothing to keep a safety copy of)`);
-    await engine.createDatabase(env, target);
+    await admin.createDatabase(env, target);
     checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
   }
 
   // 2. Restore over it.
   const timescale = pg.extensions.some((e) => e.name === 'timescaledb');
   await log.group(`PostgreSQL: restore ${set.id} into ${target}`, () =>
-    engine.restore(ectx, path.join(set.path, pg.files[0]!.path), target, { jobs: config.postgres!.jobs, timescale, clean: exists, noOwner: false }),
+    pgEngine.restore(ectx, path.join(set.path, pg.files[0]!.path), target, { jobs: config.postgres!.jobs, timescale, clean: exists, noOwner: false }),
   );
   checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore ${exists ? '--clean --if-exists ' : ''}into ${target} succeeded` });
 
   // 3. Compare with the manifest (tables the dump does not know are left alone and reported).
-  const restored = await engine.countDatabase(env, target, log, ctx.signal);
+  const restored = await pgEngine.countDatabase(env, target, log, ctx.signal);
   const diffs = compareCounts(pg.tables, restored.tables);
   const wrong = diffs.filter((d) => d.expected !== null);
   const extra = diffs.filter((d) => d.expected === null);

@@ -593,6 +593,15 @@ export class TdengineEngine {
     await this.query(env, `DROP DATABASE IF EXISTS ${sqlIdent(scratch)}`, signal);
   }
 
+  /**
+   * Drops a restore target, production included. Only the restore command calls this, after the
+   * exact --confirm and after a safety set of the target was written.
+   */
+  async dropRestoreTarget(env: NodeJS.ProcessEnv, target: string, signal?: AbortSignal): Promise<void> {
+    checkName(target, 'the restore target');
+    await this.query(env, `DROP DATABASE IF EXISTS ${sqlIdent(target)}`, signal);
+  }
+
   async dropScratch(env: NodeJS.ProcessEnv, scratch: string, signal?: AbortSignal): Promise<void> {
     this.refuseProduction(scratch, 'drop');
     await this.query(env, `DROP DATABASE IF EXISTS ${sqlIdent(scratch)}`, signal);

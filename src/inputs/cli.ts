@@ -77,7 +77,8 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .argument('<set-id>', 'set to restore')
     .requiredOption('--target <db>', 'database to restore into')
     .requiredOption('--confirm <db>', 'repeat the target database name to confirm')
-    .action((setId: string, opts: Opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target as string, confirm: opts.confirm as string }); });
+    .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(ENGINE_CHOICES).default('all'))
+    .action((setId: string, opts: Opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'] }); });
 
   program.parse(argv, { from: 'user' });
   if (!parsed) throw new CommanderError(2, 'pgtaos.nocommand', 'no command given (add --help for usage)');

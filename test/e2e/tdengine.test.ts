@@ -164,3 +164,33 @@ describe('PostgreSQL + TDengine', () => {
     expect(m.tdengine?.stables.length).toBeGreaterThan(0);
   });
 });
+
+describe('restore with TDengine', () => {
+  it('a set holding both needs --engines; TDengine restore takes a safety set, drops the target only after it, restores with -W, counts match; roll-back works', async () => {
+    const ws = both();
+    const set = json<RunResult>(await cli(['backup', '--json'], { env: env(), cwd: ws.dir })).set!;
+    const ask = await cli(['restore', set.id, '--target', 'market_data', '--confirm', 'market_data'], { env: env(), cwd: ws.dir });
+    expect(ask.code).toBe(2);
+    expect(ask.stderr).toContain('--engines postgres or --engines tdengine');
+
+    // Damage market_data: one child table loses its rows.
+    const db = td.store.readDatabase('market_data')!;
+    const victim = Object.keys(td.seed.rows).find((t) => t.startsWith('tick_'))!;
+    const damaged = { ...db, rows: { ...db.rows, [victim]: [] } };
+    td.store.writeDatabase(damaged);
+
+    const r = await cli(['restore', set.id, '--engines', 'tdengine', '--target', 'market_data', '--confirm', 'market_data', '--json'], { env: env(), cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const result = json<RunResult>(r);
+    expect(result.checks.map((c) => [c.name, c.result])).toEqual([
+      ['safety set', 'passed'],
+      ['tdengine restore', 'passed'],
+      ['tdengine row counts', 'passed'],
+    ]);
+    expect(td.store.countRows('market_data', victim, {})).toBe(td.seed.rows[victim]);
+    const safety = readdirSync(path.join(ws.root, 'safety'));
+    expect(safety).toHaveLength(1);
+    expect(safety[0]).toMatch(/^safety_market_data_/);
+    expect(result.message).toContain(`pgtaos-backup restore ${safety[0]} --engines tdengine --target market_data --confirm market_data`);
+  });
+});
