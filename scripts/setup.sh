@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs what the demo and the tests need: node modules, and PostgreSQL server binaries
-# (initdb/pg_ctl for throwaway clusters on 127.0.0.1) when the machine has none.
+# Installs what the demo and the tests need: node modules, PostgreSQL server binaries
+# (initdb/pg_ctl for throwaway clusters on 127.0.0.1) when the machine has none, and stock age.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb >/dev/null 2>&1; then
@@ -8,6 +8,13 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+# Stock `age` (Debian package age): the tests decrypt remote copies with it, as a person restoring would.
+if ! command -v age >/dev/null 2>&1; then
+  echo "== installing age (Debian package age)"
+  if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+  ( $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq age >/dev/null ) \
+    || echo "   could not install age: the tests decrypt with the age-encryption package instead"
 fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"

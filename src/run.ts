@@ -2,15 +2,21 @@
  * One run of one command, shared by the CLI and the action: validate the request and config
  * (exit 2 before anything is touched), take the lock, run, and always write the report.
  */
-import { promises as fs } from 'node:fs';
+import { constants as fsConstants, promises as fs } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { CancelledError, EXIT, UsageError, describe, exitCodeOf } from './errors.js';
+import { CancelledError, EXIT, JobError, UsageError, describe, exitCodeOf } from './errors.js';
 import { loadConfig, type LoadedConfig } from './inputs/config.js';
 import { SECRET_ENV, runRequestSchema, type RunRequest, type RunRequestInput } from './inputs/options.js';
 import { RunLog, type Sink } from './report/log.js';
-import { runResultSchema, type CommandOutcome, type RunResult } from './report/result.js';
+import { runResultSchema, type CommandOutcome, type Notification, type RunResult, type Storage } from './report/result.js';
+import { stderrTail } from './report/failure.js';
+import { eventsOf, notify, webhookSecrets, type NotifyTuning } from './report/notify.js';
+import { storageEstimate, type StorageSet } from './report/storage.js';
 import { acquireLock, type Lock } from './catalog/lock.js';
-import { LOGS_DIR } from './catalog/sets.js';
+import { LOGS_DIR, listSets } from './catalog/sets.js';
+import { freeBytes } from './catalog/space.js';
+import type { Config } from './inputs/config-schema.js';
 import { localTime, formatDuration } from './catalog/time.js';
 import { writeFileAtomic } from './catalog/manifest.js';
 import { COMMAND_SPECS } from './commands/index.js';
@@ -26,6 +32,12 @@ export interface RunIO {
   handleSignals?: boolean;
   /** For tests: a signal of the caller's. */
   signal?: AbortSignal;
+  /** Told each value to mask that the run learns (webhook URLs); the action passes core.setSecret. */
+  onSecret?: (value: string) => void;
+  /** Webhook timeouts and retries (tests shorten them). */
+  notify?: Partial<NotifyTuning>;
+  /** For tests: the fetch notifications use. */
+  fetch?: typeof fetch;
 }
 
 function parseRequest(input: RunRequestInput): RunRequest {
@@ -42,7 +54,15 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   const secrets = [...SECRET_ENV.map((k) => io.env[k]), ...(io.secrets ?? [])];
   const log = new RunLog(io.sink, secrets);
   const controller = new AbortController();
+  // After the command: a signal stops pending notifications, so the report is still written in time.
+  const late = new AbortController();
+  let phase: 'command' | 'report' = 'command';
   const onSignal = (sig: NodeJS.Signals) => {
+    if (phase === 'report') {
+      if (!late.signal.aborted) log.warn(`received ${sig} after the command finished: notifications still pending are stopped`);
+      late.abort();
+      return;
+    }
     if (controller.signal.aborted) return;
     log.error(`received ${sig}: stopping child processes and cleaning up`);
     controller.abort(new CancelledError(sig));
@@ -64,15 +84,25 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   try {
     request = parseRequest(input);
     loaded = loadConfig({ file: request.configFile, overrides: request.overrides, env: io.env, cwd: io.cwd });
+    // Webhook URLs carry tokens: masked from here on, like passwords.
+    const hooks = webhookSecrets(loaded.config.notify, io.env);
+    log.addSecrets(hooks);
+    for (const h of hooks) io.onSecret?.(h);
     const spec = COMMAND_SPECS[request.command];
     const root = loaded.config.root;
     const stamp = localTime(started, loaded.config.timezone);
     const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
     if (spec.writes) {
-      await fs.mkdir(path.join(root, LOGS_DIR), { recursive: true });
+      await fs.mkdir(path.join(root, LOGS_DIR), { recursive: true }).catch(async (e: unknown) => {
+        throw await rootNotWritable(root, e);
+      });
+      // Known before the lock: a run refused by a held lock still leaves its report.
+      reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
       lock = await acquireLock(root, request.command, (held) =>
         log.warn(`took over a stale lock${held ? ` left by ${held.command} (pid ${held.pid}, started ${held.started_at})` : ''}: that run is gone`),
-      );
+      ).catch(async (e: unknown) => {
+        throw await rootNotWritable(root, e);
+      });
       logPath = path.join(root, LOGS_DIR, `${runName}.log`);
       log.attachFile(logPath);
     }
@@ -91,55 +121,99 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   } catch (err) {
     failure = controller.signal.aborted && !(err instanceof UsageError) ? controller.signal.reason : err;
   } finally {
+    phase = 'report';
+    await lock?.release().catch((e: unknown) => log.error(`could not release the lock: ${String(e)}`));
+  }
+
+  let result: RunResult;
+  try {
+    const finished = new Date();
+    const err = failure ? describe(failure) : null;
+    const cancelled = failure instanceof CancelledError;
+    const status: RunResult['status'] = failure ? (cancelled ? 'cancelled' : 'failure') : outcome?.failed ? 'failure' : 'success';
+    const exitCode = failure ? exitCodeOf(failure) : outcome?.failed ? EXIT.failed : EXIT.ok;
+    if (err) {
+      log.error(err.message);
+      if (err.hint) log.error(`hint: ${err.hint}`);
+      if (err.code === 'internal' && failure instanceof Error && failure.stack) log.error(failure.stack);
+    }
+    log.info(`${request?.command ?? 'run'} ${status} in ${formatDuration(finished.getTime() - started.getTime())}`);
+
+    const storage = loaded ? await gatherStorage(loaded.config, outcome, finished).catch(() => null) : null;
+    const tail = failure ? stderrTail(failure) : [];
+    const stale = outcome?.stale ?? [];
+    result = runResultSchema.parse({
+      tool: { name: TOOL_NAME, version: TOOL_VERSION },
+      command: request?.command ?? String(input.command ?? ''),
+      status,
+      exit_code: exitCode,
+      started_at: started.toISOString(),
+      finished_at: finished.toISOString(),
+      duration_ms: finished.getTime() - started.getTime(),
+      config_file: loaded?.file ?? null,
+      root: loaded?.config.root ?? null,
+      set: outcome?.set ?? null,
+      engines: outcome?.engines ?? {},
+      ...(outcome?.sets ? { sets: outcome.sets } : {}),
+      ...(outcome?.prune ? { prune: outcome.prune } : {}),
+      checks: outcome?.checks ?? [],
+      free_bytes: outcome?.free_bytes ?? storage?.free_bytes ?? null,
+      storage,
+      message: err ? err.message : (outcome?.message ?? ''),
+      warnings: log.warnings,
+      error: err ? { code: err.code, message: err.message, hint: err.hint ?? null, ...(tail.length ? { stderr_tail: tail } : {}) } : null,
+      events: eventsOf({ status, stale }),
+      stale,
+      hostname: os.hostname(),
+      run_url: runUrl(io.env),
+      notifications: [],
+      log_path: logPath,
+      report_path: reportPath,
+    });
+
+    // Notifications go out once the result is final; they never change it (failures are warnings).
+    const entries = loaded?.config.notify ?? [];
+    if (entries.length) {
+      const sent: Notification[] = await notify(entries, JSON.parse(log.mask(JSON.stringify(result))) as RunResult, {
+        env: io.env,
+        log,
+        stop: late.signal,
+        ...(io.notify ? { tuning: io.notify } : {}),
+        ...(io.fetch ? { fetch: io.fetch } : {}),
+      });
+      result.notifications = sent;
+      result.warnings = [...log.warnings];
+    }
+    if (reportPath) {
+      await writeFileAtomic(reportPath, `${log.mask(JSON.stringify(result, null, 2))}\n`, 0o600).catch((e: unknown) => {
+        log.error(`could not write the report ${reportPath}: ${String(e)}`);
+        result.report_path = null;
+      });
+    }
+  } finally {
+    // Until the report is written, a signal only cuts notifications short.
     if (io.handleSignals) {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
     }
-    await lock?.release().catch((e: unknown) => log.error(`could not release the lock: ${String(e)}`));
-  }
-
-  const finished = new Date();
-  const err = failure ? describe(failure) : null;
-  const cancelled = failure instanceof CancelledError;
-  const status: RunResult['status'] = failure ? (cancelled ? 'cancelled' : 'failure') : outcome?.failed ? 'failure' : 'success';
-  const exitCode = failure ? exitCodeOf(failure) : outcome?.failed ? EXIT.failed : EXIT.ok;
-  if (err) {
-    log.error(err.message);
-    if (err.hint) log.error(`hint: ${err.hint}`);
-    if (err.code === 'internal' && failure instanceof Error && failure.stack) log.error(failure.stack);
-  }
-  log.info(`${request?.command ?? 'run'} ${status} in ${formatDuration(finished.getTime() - started.getTime())}`);
-
-  const result: RunResult = runResultSchema.parse({
-    tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    command: request?.command ?? String(input.command ?? ''),
-    status,
-    exit_code: exitCode,
-    started_at: started.toISOString(),
-    finished_at: finished.toISOString(),
-    duration_ms: finished.getTime() - started.getTime(),
-    config_file: loaded?.file ?? null,
-    root: loaded?.config.root ?? null,
-    set: outcome?.set ?? null,
-    engines: outcome?.engines ?? {},
-    ...(outcome?.sets ? { sets: outcome.sets } : {}),
-    ...(outcome?.prune ? { prune: outcome.prune } : {}),
-    checks: outcome?.checks ?? [],
-    free_bytes: outcome?.free_bytes ?? null,
-    message: err ? err.message : (outcome?.message ?? ''),
-    warnings: log.warnings,
-    error: err ? { code: err.code, message: err.message, hint: err.hint ?? null } : null,
-    log_path: logPath,
-    report_path: reportPath,
-  });
-  if (reportPath) {
-    await writeFileAtomic(reportPath, `${log.mask(JSON.stringify(result, null, 2))}\n`, 0o600).catch((e: unknown) => {
-      log.error(`could not write the report ${reportPath}: ${String(e)}`);
-      result.report_path = null;
-    });
   }
   await log.close();
   return JSON.parse(log.mask(JSON.stringify(result))) as RunResult;
+}
+
+function runUrl(env: NodeJS.ProcessEnv): string | null {
+  return env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
+}
+
+/** Free space and the estimate, for every command whose root exists (never creates it). */
+async function gatherStorage(config: Config, outcome: CommandOutcome | null, now: Date): Promise<Storage | null> {
+  const root = config.root;
+  if (!(await exists(root))) return null;
+  const sets: StorageSet[] = outcome?.sets
+    ? outcome.sets.map((s) => ({ kind: s.kind, status: s.status, bytes: s.bytes, started_at: s.created_at }))
+    : (await listSets(root)).map((s) => ({ kind: s.kind, status: s.status, bytes: s.manifest?.bytes ?? 0, started_at: s.manifest?.started_at ?? null }));
+  const free = outcome?.free_bytes ?? (await freeBytes(root).catch(() => null));
+  return storageEstimate({ sets, freeBytes: free, minFreeGb: config.min_free_gb, now });
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -149,4 +223,27 @@ async function exists(p: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * A backup root that cannot be written (read-only mount, wrong owner, full): say so plainly.
+ * Node's recursive mkdir reports ENOENT on a read-only file system, so the nearest existing
+ * folder above the root is probed for write access to tell what is really wrong.
+ */
+async function rootNotWritable(root: string, err: unknown): Promise<unknown> {
+  let code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') {
+    let dir = root;
+    while (!(await exists(dir)) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+    code = await fs.access(dir, fsConstants.W_OK).then(
+      () => code,
+      (e: NodeJS.ErrnoException) => e.code,
+    );
+  }
+  if (code !== 'EACCES' && code !== 'EROFS' && code !== 'EPERM' && code !== 'ENOSPC') return err;
+  const why = code === 'EROFS' ? 'it is on a read-only file system' : code === 'ENOSPC' ? 'the disk is full' : 'permission denied';
+  return new JobError('root.not_writable', `cannot write to the backup root ${root}: ${why} (${code})`, {
+    hint: 'Check that the disk is mounted read-write and that the user running pgtaos-backup owns the backup root. Nothing was written.',
+    cause: err,
+  });
 }

@@ -1,5 +1,4 @@
 /** The commands, by name. Each returns a CommandOutcome or throws a typed error. */
-import { UsageError } from '../errors.js';
 import type { CommandName } from '../inputs/options.js';
 import type { CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
@@ -8,6 +7,10 @@ import { list } from './list.js';
 import { prune } from './prune.js';
 import { status } from './status.js';
 import { verify } from './verify.js';
+import { milestoneName } from '../catalog/labels.js';
+import { configSnapshot } from './config.js';
+import { importSets } from './import.js';
+import { withRemotes } from './replicate.js';
 import { restore } from './restore.js';
 
 export interface CommandSpec {
@@ -16,23 +19,18 @@ export interface CommandSpec {
   run(ctx: RunContext): Promise<CommandOutcome>;
 }
 
-function notYet(name: string): CommandSpec {
-  return {
-    writes: false,
-    run: () => {
-      throw new UsageError('command.unavailable', `the ${name} command is not available in this version`, { hint: 'See the README for the commands this version has.' });
-    },
-  };
-}
-
 export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
-  backup: { writes: true, run: (ctx) => backup(ctx, { kind: 'daily' }) },
+  // backup, milestone, config and import copy what they made to the remotes that take it (replicate.ts).
+  backup: { writes: true, run: (ctx) => withRemotes(ctx, () => backup(ctx, { kind: 'daily' })) },
   list: { writes: false, run: list },
-  milestone: notYet('milestone'),
-  config: notYet('config'),
+  milestone: {
+    writes: true,
+    run: (ctx) => withRemotes(ctx, () => backup(ctx, { kind: 'milestone', milestone: milestoneName(ctx.request.milestone ?? ''), force: ctx.request.force })),
+  },
+  config: { writes: true, run: (ctx) => withRemotes(ctx, () => configSnapshot(ctx)) },
   verify: { writes: true, run: verify },
   prune: { writes: true, run: prune },
   status: { writes: false, run: status },
-  import: notYet('import'),
+  import: { writes: true, run: (ctx) => withRemotes(ctx, () => importSets(ctx)) },
   restore: { writes: true, run: restore },
 };

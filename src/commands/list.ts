@@ -4,6 +4,8 @@ import { folderBytes } from '../catalog/sets.js';
 import { formatBytes } from '../catalog/time.js';
 import type { CommandOutcome, ListEntry } from '../report/result.js';
 import type { RunContext } from './context.js';
+import { whereSetsLive } from './replicate.js';
+import { readRemoteCopies } from '../catalog/remote-copies.js';
 
 export async function toListEntry(s: SetEntry): Promise<ListEntry> {
   const m = s.manifest;
@@ -19,6 +21,7 @@ export async function toListEntry(s: SetEntry): Promise<ListEntry> {
     verification: s.verification?.result ?? null,
     engines: m ? (['postgres', 'tdengine', 'config'] as const).filter((e) => m[e] !== undefined) : [],
     reason: s.reason,
+    remotes: s.status === 'complete' ? (await readRemoteCopies(s.path)).map((c) => ({ remote: c.remote, result: c.result, copied_at: c.copied_at, encrypted: c.encrypted })) : [],
   };
 }
 
@@ -40,7 +43,10 @@ export function renderTable(rows: ListEntry[]): string[] {
 }
 
 export async function list(ctx: RunContext): Promise<CommandOutcome> {
-  const sets = await Promise.all((await listSets(ctx.config.root)).map(toListEntry));
+  const found = await listSets(ctx.config.root);
+  const sets = await Promise.all(found.map(toListEntry));
   const complete = sets.filter((s) => s.status === 'complete').length;
+  // Where each set lives besides here (remotes.json beside it), on the log.
+  for (const line of await whereSetsLive(found)) ctx.log.info(line);
   return { message: `${sets.length} sets under ${ctx.config.root} (${complete} complete)`, sets };
 }

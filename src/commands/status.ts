@@ -34,6 +34,7 @@ import { GIB, freeBytes } from '../catalog/space.js';
 import { formatBytes } from '../catalog/time.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import type { RunContext } from './context.js';
+import { milestoneCopiesCheck } from './replicate.js';
 
 /** `<YYYYMMDD_HHMMSS>-<command>-<pid>.log`, as run.ts names them. */
 export const RUN_LOG_RE = /^(\d{8}_\d{6})-([a-z]+)-(\d+)\.log$/;
@@ -44,6 +45,8 @@ export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const MAX_NAMED = 10;
+/** Rows whose failure means the backups are stale: `notify:` entries with `on: [stale]` hear of it. */
+export const STALE_CHECKS: ReadonlySet<string> = new Set(['postgres backup', 'tdengine backup', 'last verification']);
 
 export interface RunLogInfo {
   file: string;
@@ -272,6 +275,7 @@ export async function status(ctx: RunContext): Promise<CommandOutcome> {
   ]);
   const liveLock = lock && !lock.stale && lock.info ? { command: lock.info.command, pid: lock.info.pid, hostname: lock.info.hostname, started_at: lock.info.started_at } : null;
   const checks = statusRows({ config, sets: sets.map(toRetentionInput), logs, free, lock: liveLock }, now);
+  checks.push(await milestoneCopiesCheck(config, sets)); // issue 5: the milestone checklist's "copied to remote storage"
   for (const c of checks) log.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`);
   const failed = checks.filter((c) => c.result === 'failed');
   const passed = checks.filter((c) => c.result === 'passed').length;
@@ -279,5 +283,7 @@ export async function status(ctx: RunContext): Promise<CommandOutcome> {
   const message = `status: ${passed} passed, ${failed.length} failed${failed.length ? ` (${failed.map((c) => c.name).join(', ')})` : ''}, ${skipped} skipped`;
   if (failed.length) log.error(message);
   else log.info(message);
-  return { message, checks, failed: failed.length > 0, free_bytes: 'bytes' in free ? free.bytes : null };
+  // Staleness (issue 7): backups that stopped, or a verification too old or failed, raise the `stale` event.
+  const stale = failed.filter((c) => STALE_CHECKS.has(c.name)).map((c) => c.name);
+  return { message, checks, failed: failed.length > 0, free_bytes: 'bytes' in free ? free.bytes : null, stale };
 }

@@ -53,21 +53,45 @@ export const tdengineSchema = z.strictObject({
   batch_rows: z.number().int().min(1).max(1_000_000).default(16383),
 });
 
+/**
+ * Which kinds of set a remote takes besides the ones every remote takes: milestones always, config
+ * snapshots always when encryption.age_recipients is set (never unencrypted). `include: [daily]`
+ * adds the dailies, `include: [safety]` the safety copies.
+ */
 const remoteInclude = z.array(z.enum(['daily', 'milestone', 'config', 'safety'])).optional();
+/** A remote's name, as records and messages show it. */
+const remoteName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional();
 
 export const remoteSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('path'), name: z.string().optional(), path: absOrRelPath, include: remoteInclude }),
+  z.strictObject({
+    type: z.literal('path'),
+    name: remoteName,
+    /** A folder on an NFS/CIFS mount (or another disk). */
+    path: z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path, such as /mnt/nas/mystocks_backup'),
+    /**
+     * Refuse to write unless the folder is on a mounted filesystem other than "/" (an NFS/CIFS share
+     * that dropped leaves an empty folder on the local disk). false for a plain local folder.
+     */
+    require_mount: z.boolean().default(true),
+    include: remoteInclude,
+  }),
   z.strictObject({
     type: z.literal('s3'),
-    name: z.string().optional(),
-    endpoint: z.string().url().optional(),
+    name: remoteName,
+    /** S3-compatible endpoint (Alibaba OSS, Tencent COS, MinIO); AWS when absent. Keys come from the environment. */
+    endpoint: z.string().url().refine((u) => !/\/\/[^/]*@/.test(u), 'must not hold credentials (keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)').optional(),
     bucket: z.string().min(3),
     prefix: z.string().default(''),
     region: z.string().default('us-east-1'),
     force_path_style: z.boolean().default(true),
+    /** Bytes per multipart part (5 MiB minimum, as S3 requires). */
+    part_size_mb: z.number().int().min(5).max(1024).default(16),
     include: remoteInclude,
   }),
 ]);
+
+/** An age recipient as `age-keygen` prints it (X25519 `age1...`; post-quantum `age1pq1...` needs age 1.3+ to decrypt). */
+const ageRecipient = z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (public key) such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p, as age-keygen prints it');
 
 export const notifySchema = z.strictObject({
   kind: z.enum(['wecom', 'dingtalk', 'feishu', 'slack', 'generic']),
@@ -94,7 +118,8 @@ export const configSchema = z.strictObject({
     })
     .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
   remotes: z.array(remoteSchema).default([]),
-  encryption: z.strictObject({ age_recipients: z.array(z.string().min(1)).default([]) }).default({ age_recipients: [] }),
+  /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
+  encryption: z.strictObject({ age_recipients: z.array(ageRecipient).default([]) }).default({ age_recipients: [] }),
   min_free_gb: z.number().min(0).default(5),
   notify: z.array(notifySchema).default([]),
   staleness: z

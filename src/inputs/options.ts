@@ -3,6 +3,7 @@
  * from this list, and a test checks that action.yml declares exactly these inputs.
  */
 import { z } from 'zod';
+import { MILESTONE_RE } from '../catalog/labels.js';
 
 export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore'] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -49,6 +50,16 @@ export const runRequestSchema = z.strictObject({
   paths: z.array(z.string()).default([]),
   /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */
   overrides: z.record(z.string(), z.string()).default({}),
+}).superRefine((r, ctx) => {
+  // A milestone name is checked here, before the config is read or the lock taken: a bad name
+  // creates nothing (no log, no set). A tag `milestone/<name>` (or refs/tags/milestone/<name>) gives <name>.
+  if (r.command !== 'milestone') return;
+  const name = (r.milestone ?? '').replace(/^refs\/tags\//, '').replace(/^milestone\//, '');
+  if (!r.milestone) {
+    ctx.addIssue({ code: 'custom', path: ['milestone'], message: 'a milestone name is required: `milestone <name>`, the action input `milestone`, or a pushed tag milestone/<name>' });
+  } else if (!MILESTONE_RE.test(name)) {
+    ctx.addIssue({ code: 'custom', path: ['milestone'], message: `invalid milestone name ${JSON.stringify(r.milestone)}: use 1-64 characters, lower-case letters, digits and "_", starting with a letter or digit (e.g. post_phase2)` });
+  }
 });
 export type RunRequest = z.infer<typeof runRequestSchema>;
 export type RunRequestInput = z.input<typeof runRequestSchema>;

@@ -25,7 +25,7 @@ export const silentSink: Sink = { info: () => {}, warn: () => {}, error: () => {
 
 export class RunLog {
   private file: WriteStream | null = null;
-  private readonly secrets: string[];
+  private secrets: string[];
   readonly warnings: string[] = [];
   readonly errors: string[] = [];
 
@@ -35,6 +35,11 @@ export class RunLog {
   ) {
     // Longest first, so a secret containing another is masked whole.
     this.secrets = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 3))].sort((a, b) => b.length - a.length);
+  }
+
+  /** Values learnt during the run (webhook URLs from the config's env vars) are masked from then on. */
+  addSecrets(values: (string | undefined)[]): void {
+    this.secrets = [...new Set([...this.secrets, ...values.filter((s): s is string => typeof s === 'string' && s.length >= 3)])].sort((a, b) => b.length - a.length);
   }
 
   mask(text: string): string {

@@ -24,6 +24,8 @@ export const listEntrySchema = z.object({
   verification: z.enum(['passed', 'failed']).nullable(),
   engines: z.array(z.string()),
   reason: z.string().nullable(),
+  /** Copies of the set on remotes (remotes.json beside it); empty when it lives only here. */
+  remotes: z.array(z.object({ remote: z.string(), result: z.enum(['verified', 'failed']), copied_at: z.string(), encrypted: z.boolean() })),
 });
 export type ListEntry = z.infer<typeof listEntrySchema>;
 
@@ -56,6 +58,42 @@ export const pruneReportSchema = z.object({
 });
 export type PruneReport = z.infer<typeof pruneReportSchema>;
 
+/** Events a run can raise; `notify:` entries choose which they hear (`always`: every run). */
+export const NOTIFY_EVENTS = ['success', 'failure', 'stale'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+/** Free space and how long it lasts, from the catalog (issue 7). */
+export const storageSchema = z.object({
+  /** Free bytes on the root's file system; null when it cannot be read. */
+  free_bytes: z.number().nullable(),
+  /** min_free_gb in bytes: the floor backups must leave free. */
+  min_free_bytes: z.number(),
+  /** Bytes held by complete sets, and how many complete sets of each kind there are. */
+  used_bytes: z.number().int(),
+  sets: z.object({ daily: z.number().int(), milestone: z.number().int(), config: z.number().int(), safety: z.number().int() }),
+  incomplete_sets: z.number().int(),
+  /** Average bytes of dailies per calendar day (all engines of a day together), from recent dailies. */
+  daily_bytes_per_day: z.number().int().nullable(),
+  /** How many days (each with at least one daily) the average is taken over. */
+  sample_days: z.number().int(),
+  /** Days of dailies that still fit above the floor if nothing were pruned; null without dailies or free space. */
+  days_of_dailies: z.number().int().nullable(),
+});
+export type Storage = z.infer<typeof storageSchema>;
+
+/** What happened to one `notify:` entry. The URL is never recorded (it carries a token). */
+export const notificationSchema = z.object({
+  kind: z.enum(['wecom', 'dingtalk', 'feishu', 'slack', 'generic']),
+  url_env: z.string(),
+  /** The event (or `always`) that made this entry fire. */
+  trigger: z.enum(['success', 'failure', 'stale', 'always']),
+  delivered: z.boolean(),
+  attempts: z.number().int(),
+  /** Why it was not delivered. */
+  error: z.string().nullable(),
+});
+export type Notification = z.infer<typeof notificationSchema>;
+
 export const runResultSchema = z.object({
   tool: z.object({ name: z.string(), version: z.string() }),
   /** One of COMMANDS, or what was asked for when the request itself was invalid. */
@@ -75,16 +113,36 @@ export const runResultSchema = z.object({
   prune: pruneReportSchema.optional(),
   checks: z.array(checkSchema),
   free_bytes: z.number().nullable(),
+  /** Free space and the storage estimate; null when the backup root is unknown or missing. */
+  storage: storageSchema.nullable(),
   message: z.string(),
   warnings: z.array(z.string()),
-  error: z.object({ code: z.string(), message: z.string(), hint: z.string().nullable() }).nullable(),
+  error: z
+    .object({
+      code: z.string(),
+      message: z.string(),
+      hint: z.string().nullable(),
+      /** The last lines the failing tool printed on stderr, when the error carries them. */
+      stderr_tail: z.array(z.string()).optional(),
+    })
+    .nullable(),
+  /** The events this run raised: success or failure (cancelled counts as failure), and stale. */
+  events: z.array(z.enum(NOTIFY_EVENTS)),
+  /** status: the checks that found the backups stale (no recent complete set, verification too old or failed). */
+  stale: z.array(z.string()),
+  /** The machine the run ran on. */
+  hostname: z.string(),
+  /** The Actions run (GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID), null outside Actions. */
+  run_url: z.string().nullable(),
+  /** One entry per `notify:` entry that fired. */
+  notifications: z.array(notificationSchema),
   log_path: z.string().nullable(),
   report_path: z.string().nullable(),
 });
 export type RunResult = z.infer<typeof runResultSchema>;
 
 /** What a command fills in; run.ts adds the rest. */
-export type CommandOutcome = Partial<Pick<RunResult, 'set' | 'engines' | 'sets' | 'prune' | 'checks' | 'free_bytes'>> & {
+export type CommandOutcome = Partial<Pick<RunResult, 'set' | 'engines' | 'sets' | 'prune' | 'checks' | 'free_bytes' | 'stale'>> & {
   message: string;
   /** A command may report failure without throwing (e.g. status with a failed row). */
   failed?: boolean;

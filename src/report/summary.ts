@@ -1,6 +1,6 @@
 /** The run as Markdown, for the job summary (and for people reading the report). */
 import { formatBytes, formatDuration } from '../catalog/time.js';
-import type { EngineReport, RunResult } from './result.js';
+import type { EngineReport, RunResult, Storage } from './result.js';
 
 /** The runner rejects a summary over 1 MiB; long tables are collapsed and cut well before that. */
 const MAX_TABLE_ROWS = 400;
@@ -27,28 +27,82 @@ function engineBlock(name: string, e: EngineReport): string {
   ].join('\n');
 }
 
-export function renderSummary(r: RunResult): string {
-  const icon = r.status === 'success' ? '✅' : r.status === 'cancelled' ? '⏹️' : '❌';
-  const out: string[] = [`## ${icon} pgtaos-backup ${r.command}: ${r.status}`, '', r.message, ''];
+
+/** The runner rejects a summary over 1 MiB (FileCommandManager.cs); stay well below. */
+export const MAX_SUMMARY_BYTES = 900 * 1024;
+
+function collapsed(title: string, rows: number, body: string): string {
+  return rows > COLLAPSE_OVER ? `<details><summary>${title}</summary>\n\n${body}\n\n</details>` : body;
+}
+
+function checkCell(c: RunResult['checks'][number]): string {
+  return c.result === 'passed' ? '✅ passed' : c.result === 'failed' ? '❌ failed' : 'skipped';
+}
+
+function storageFacts(st: Storage): string[][] {
+  const facts: string[][] = [];
+  if (st.daily_bytes_per_day !== null) {
+    const days = st.days_of_dailies;
+    const sample = `last ${st.sample_days} day${st.sample_days === 1 ? '' : 's'}`;
+    facts.push(['storage estimate', `dailies ≈ ${formatBytes(st.daily_bytes_per_day)}/day (${sample}); ${days === null ? 'free space unknown' : `about **${days} more days** of dailies fit above the ${formatBytes(st.min_free_bytes)} floor`}`]);
+  }
+  const kinds = `${st.sets.daily} daily, ${st.sets.milestone} milestone, ${st.sets.config} config, ${st.sets.safety} safety`;
+  facts.push(['catalog', `${kinds}: ${formatBytes(st.used_bytes)}${st.incomplete_sets ? `; ${st.incomplete_sets} incomplete` : ''}`]);
+  return facts;
+}
+
+export function renderSummary(r: RunResult, notes: string[] = []): string {
+  const stale = r.stale.length > 0;
+  const icon = r.status === 'success' ? '✅' : r.status === 'cancelled' ? '⏹️' : stale ? '⚠️' : '❌';
+  const out: string[] = [`## ${icon} pgtaos-backup ${r.command}: ${r.status}${stale ? ' (backups are stale)' : ''}`, '', esc(r.message.split('\n')[0] ?? ''), ''];
   const facts: string[][] = [];
   if (r.set) facts.push(['set', `\`${r.set.id}\` (${r.set.kind})`], ['path', `\`${r.set.path}\``], ['size', formatBytes(r.set.bytes)]);
   facts.push(['duration', formatDuration(r.duration_ms)]);
   if (r.free_bytes !== null) facts.push(['free space', formatBytes(r.free_bytes)]);
+  if (r.storage) facts.push(...storageFacts(r.storage));
+  facts.push(['host', r.hostname]);
   if (r.log_path) facts.push(['log', `\`${r.log_path}\``]);
+  if (r.report_path) facts.push(['report', `\`${r.report_path}\``]);
+  if (r.run_url) facts.push(['run', r.run_url]);
   out.push(table(['', ''], facts), '');
   if (r.error) {
-    out.push(`**Error:** ${esc(r.error.message)}`, '');
+    out.push(`**Error:** ${esc(r.error.message.split('\n')[0] ?? '')}`, '');
+    const tail = r.error.stderr_tail ?? [];
+    if (tail.length) {
+      out.push('<details open><summary>Last lines the tool printed on stderr</summary>', '', '```', ...tail.map((l) => l.replace(/```/g, "'''")), '```', '', '</details>', '');
+    }
     if (r.error.hint) out.push(`**What to do:** ${esc(r.error.hint)}`, '');
   }
+  if (stale) out.push(`**Stale:** ${r.stale.map((n) => `\`${n}\``).join(', ')}: the nightly backups or the weekly verification stopped or failed.`, '');
   if (r.checks.length) {
-    out.push('### Checks', '', table(['check', 'result', 'detail'], r.checks.map((c) => [c.name, c.result === 'passed' ? '✅ passed' : c.result === 'failed' ? '❌ failed' : 'skipped', c.detail])), '');
+    // Failed rows first, so a long prune list cannot hide them.
+    const ordered = [...r.checks.filter((c) => c.result === 'failed'), ...r.checks.filter((c) => c.result !== 'failed')];
+    const rows = ordered.slice(0, MAX_TABLE_ROWS).map((c) => [c.name, checkCell(c), c.detail]);
+    const cut = ordered.length > MAX_TABLE_ROWS ? `\n\n…and ${ordered.length - MAX_TABLE_ROWS} more rows (see the JSON report).` : '';
+    const failed = r.checks.filter((c) => c.result === 'failed').length;
+    out.push('### Checks', '', collapsed(`${r.checks.length} checks, ${failed} failed`, ordered.length, table(['check', 'result', 'detail'], rows) + cut), '');
   }
   if (r.engines.postgres) out.push(engineBlock('PostgreSQL', r.engines.postgres), '');
   if (r.engines.tdengine) out.push(engineBlock('TDengine', r.engines.tdengine), '');
   if (r.sets) {
     const rows = r.sets.slice(0, MAX_TABLE_ROWS).map((s) => [s.id, s.kind, s.status, s.created_at ?? '-', formatBytes(s.bytes), s.verification ? `${s.verification} ${s.verified_at}` : '-']);
-    out.push('### Sets', '', table(['set', 'kind', 'status', 'created', 'size', 'verified'], rows), '');
+    const cut = r.sets.length > MAX_TABLE_ROWS ? `\n\n…and ${r.sets.length - MAX_TABLE_ROWS} more sets (see the JSON report).` : '';
+    out.push('### Sets', '', collapsed(`${r.sets.length} sets`, r.sets.length, table(['set', 'kind', 'status', 'created', 'size', 'verified'], rows) + cut), '');
   }
+  if (r.notifications.length) {
+    const rows = r.notifications.map((n) => [`${n.kind} (\`${n.url_env}\`)`, n.trigger, n.delivered ? `✅ delivered${n.attempts > 1 ? ` on try ${n.attempts}` : ''}` : `⚠️ not delivered: ${n.error ?? ''}`]);
+    out.push('### Notifications', '', table(['webhook', 'for', 'result'], rows), '');
+  }
+  if (notes.length) out.push(...notes.map((n) => `- ${esc(n)}`), '');
   if (r.warnings.length) out.push('### Warnings', '', ...r.warnings.slice(0, 50).map((w) => `- ${esc(w)}`), '');
-  return out.join('\n');
+  return fitSummary(out.join('\n'));
+}
+
+/** Cuts a summary that would still be too big (very long details) at a line, with a note. */
+export function fitSummary(text: string): string {
+  if (Buffer.byteLength(text, 'utf8') <= MAX_SUMMARY_BYTES) return text;
+  const note = '\n\n…the summary was cut to stay under the 1 MiB limit; the JSON report has everything.\n';
+  let cut = text.slice(0, MAX_SUMMARY_BYTES);
+  while (Buffer.byteLength(cut + note, 'utf8') > MAX_SUMMARY_BYTES) cut = cut.slice(0, cut.length - 4096);
+  return cut.slice(0, Math.max(0, cut.lastIndexOf('\n'))) + note;
 }

@@ -1,0 +1,200 @@
+/**
+ * S3-compatible object storage (Alibaba OSS, Tencent COS, MinIO, AWS) through @aws-sdk/client-s3.
+ * Keys come from the environment only (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, optional
+ * AWS_SESSION_TOKEN), handed to the client explicitly: no ~/.aws files, no instance metadata.
+ *
+ * Uploads go through lib-storage's Upload: one PutObject for a small body, a multipart upload for
+ * a large one. Neither makes an object visible before its last byte has arrived (a multipart
+ * upload becomes an object only at CompleteMultipartUpload), and a failed or aborted upload is
+ * aborted on the server (leavePartsOnError: false), so an interrupted copy leaves no object.
+ *
+ * Checksums: the SDK's default CRC32 trailers are switched off (requestChecksumCalculation:
+ * WHEN_REQUIRED); several S3-compatible services reject them. The copy is checked by reading it
+ * back instead (commands/replicate.ts), and its SHA-256 is kept in x-amz-meta-sha256.
+ */
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  type ListObjectsV2CommandOutput,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import os from 'node:os';
+import { Readable } from 'node:stream';
+import { UsageError } from '../errors.js';
+import { RemoteError, checkKey, joinKey, type Capabilities, type PutOptions, type Remote, type RemoteObject, type RemoteStat } from './remote.js';
+
+export interface S3RemoteOptions {
+  name: string;
+  endpoint?: string | undefined;
+  bucket: string;
+  prefix: string;
+  region: string;
+  forcePathStyle: boolean;
+  partSizeMb: number;
+  env: NodeJS.ProcessEnv;
+}
+
+const MIB = 1024 * 1024;
+
+/** A short, secret-free description of an SDK error. */
+function why(err: unknown): string {
+  const e = err as { name?: string; Code?: string; message?: string; $metadata?: { httpStatusCode?: number }; code?: string };
+  const status = e.$metadata?.httpStatusCode;
+  const name = e.Code ?? e.name ?? e.code ?? 'error';
+  const msg = e.message && e.message !== name && e.message !== 'UnknownError' ? `: ${e.message}` : '';
+  return `${name}${status ? ` (HTTP ${status})` : ''}${msg}`;
+}
+
+function hintFor(err: unknown): string {
+  const e = err as { name?: string; Code?: string; code?: string; $metadata?: { httpStatusCode?: number } };
+  const n = e.Code ?? e.name ?? e.code ?? '';
+  const status = e.$metadata?.httpStatusCode;
+  if (n === 'NoSuchBucket' || (n === 'NotFound' && status === 404)) return 'Create the bucket, or fix `bucket` (and `endpoint`/`region`) in the remote\'s config.';
+  if (/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|Forbidden/.test(n) || status === 403) {
+    return 'Check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (action inputs aws-access-key-id, aws-secret-access-key) and that the key may write to this bucket and prefix.';
+  }
+  if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|TimeoutError|ECONNRESET/.test(n)) return 'Check the endpoint URL and that the runner can reach it.';
+  return 'Check the endpoint, bucket, region and keys of this remote, then run again. The local set is complete either way.';
+}
+
+export class S3Remote implements Remote {
+  readonly type = 's3' as const;
+  readonly name: string;
+  readonly location: string;
+  readonly capabilities: Capabilities = { metadata: true };
+  private readonly client: S3Client;
+  private readonly bucket: string;
+  private readonly prefix: string;
+  private readonly partSize: number;
+
+  constructor(opts: S3RemoteOptions) {
+    this.name = opts.name;
+    this.bucket = opts.bucket;
+    this.prefix = opts.prefix.split('/').filter(Boolean).join('/');
+    this.partSize = opts.partSizeMb * MIB;
+    this.location = `s3://${opts.bucket}/${this.prefix}${this.prefix ? '/' : ''}${opts.endpoint ? ` at ${opts.endpoint}` : ` (AWS ${opts.region})`}`;
+    const accessKeyId = opts.env.AWS_ACCESS_KEY_ID;
+    const secretAccessKey = opts.env.AWS_SECRET_ACCESS_KEY;
+    if (!accessKeyId || !secretAccessKey) {
+      throw new UsageError('remote.no_keys', `remote ${this.name} (${this.location}) needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`, {
+        hint: 'Set them from secrets (action inputs aws-access-key-id and aws-secret-access-key); keys are never read from the config file.',
+      });
+    }
+    // The SDK warns on Node 20 about its own future releases; the lock file pins a version that supports Node 20.
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    this.client = new S3Client({
+      region: opts.region,
+      ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+      forcePathStyle: opts.forcePathStyle,
+      credentials: { accessKeyId, secretAccessKey, ...(opts.env.AWS_SESSION_TOKEN ? { sessionToken: opts.env.AWS_SESSION_TOKEN } : {}) },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+      maxAttempts: 3,
+      requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
+    });
+  }
+
+  private key(key: string): string {
+    return joinKey(this.prefix, checkKey(key));
+  }
+
+  private fail(what: string, err: unknown): RemoteError {
+    return new RemoteError(this.name, `${what} (${this.location}): ${why(err)}`, { hint: hintFor(err), cause: err });
+  }
+
+  async check(signal?: AbortSignal): Promise<void> {
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), signal ? { abortSignal: signal } : {});
+    } catch (err) {
+      throw this.fail(`bucket ${this.bucket} cannot be reached`, err);
+    }
+    // A real write: read-only keys fail here, before any upload.
+    const probe = this.key(`.pgtaos-probe-${os.hostname()}-${process.pid}`);
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'probe' }), signal ? { abortSignal: signal } : {});
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
+    } catch (err) {
+      throw this.fail(`cannot write to bucket ${this.bucket}`, err);
+    }
+  }
+
+  async put(key: string, body: Readable, opts: PutOptions = {}): Promise<void> {
+    const upload = new Upload({
+      client: this.client,
+      params: { Bucket: this.bucket, Key: this.key(key), Body: body, ...(opts.metadata ? { Metadata: opts.metadata } : {}) },
+      queueSize: 2,
+      partSize: this.partSize,
+      leavePartsOnError: false,
+    });
+    const onAbort = () => {
+      body.destroy();
+      void upload.abort().catch(() => {});
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      await upload.done();
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      throw this.fail(`upload of ${key} failed`, err);
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async get(key: string, signal?: AbortSignal): Promise<Readable> {
+    try {
+      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), signal ? { abortSignal: signal } : {});
+      if (!(r.Body instanceof Readable)) throw new Error('the response has no body stream');
+      return r.Body;
+    } catch (err) {
+      throw this.fail(`reading ${key} back failed`, err);
+    }
+  }
+
+  async stat(key: string): Promise<RemoteStat | null> {
+    try {
+      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      return { bytes: r.ContentLength ?? 0, metadata: Object.fromEntries(Object.entries(r.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])) };
+    } catch (err) {
+      const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+      if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404) return null;
+      throw this.fail(`stat of ${key} failed`, err);
+    }
+  }
+
+  async list(prefix: string): Promise<RemoteObject[]> {
+    const out: RemoteObject[] = [];
+    const full = this.prefix ? `${this.prefix}/${prefix}` : prefix;
+    let token: string | undefined;
+    do {
+      let r: ListObjectsV2CommandOutput;
+      try {
+        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ...(token ? { ContinuationToken: token } : {}) }));
+      } catch (err) {
+        throw this.fail('listing failed', err);
+      }
+      for (const o of r.Contents ?? []) {
+        if (!o.Key) continue;
+        const key = this.prefix ? o.Key.slice(this.prefix.length + 1) : o.Key;
+        if (key.startsWith('.pgtaos-probe-')) continue;
+        out.push({ key, bytes: o.Size ?? 0 });
+      }
+      token = r.IsTruncated ? r.NextContinuationToken : undefined;
+    } while (token);
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+    } catch (err) {
+      throw this.fail(`delete of ${key} failed`, err);
+    }
+  }
+}

@@ -1,0 +1,10 @@
+/**
+ * The bundles the end-to-end tests run: the repository's dist/ (what users and the runner run),
+ * or PGTAOS_TEST_DIST=/some/folder to test a build made elsewhere without touching dist/.
+ */
+import path from 'node:path';
+import { REPO } from './tool.js';
+
+export const DIST = process.env.PGTAOS_TEST_DIST ? path.resolve(process.env.PGTAOS_TEST_DIST) : path.join(REPO, 'dist');
+export const DIST_CLI = path.join(DIST, 'cli.js');
+export const DIST_ACTION = path.join(DIST, 'index.js');

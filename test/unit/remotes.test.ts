@@ -1,0 +1,216 @@
+/**
+ * Remotes without any server: the in-memory driver runs the conformance suite, and replicate.ts
+ * (what goes where, encryption, read-back, the record beside the set, the status row) runs
+ * against memory remotes.
+ */
+import { mkdtempSync, promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Decrypter, generateIdentity, identityToRecipient } from 'age-encryption';
+import { describe, expect, it } from 'vitest';
+import { MemoryRemote } from '../../src/remotes/memory.js';
+import { mountOf, parseMountInfo } from '../../src/remotes/path.js';
+import { remoteName, remoteTakes } from '../../src/remotes/registry.js';
+import { configSchema, type Config } from '../../src/inputs/config-schema.js';
+import { RunLog, silentSink } from '../../src/report/log.js';
+import { readRemoteCopies } from '../../src/catalog/remote-copies.js';
+import { listSets } from '../../src/catalog/sets.js';
+import { milestoneCopiesRow, replicate, setToCopy } from '../../src/commands/replicate.js';
+import type { RunContext } from '../../src/commands/context.js';
+import { runRequestSchema } from '../../src/inputs/options.js';
+import { DAY_MS, writeFakeSet } from '../helpers/fake-catalog.js';
+import { remoteConformance } from '../remotes/conformance.js';
+
+remoteConformance('memory', { make: async () => new MemoryRemote('mem'), largeBytes: 3 * 1024 * 1024 });
+
+function ctxFor(config: Config): RunContext & { log: RunLog } {
+  return {
+    config,
+    configFile: null,
+    request: runRequestSchema.parse({ command: 'backup' }),
+    log: new RunLog(silentSink, []),
+    signal: new AbortController().signal,
+    env: {},
+    now: () => new Date(),
+  };
+}
+
+function tmpRoot(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'pgtaos-remotes-'));
+}
+
+const remotesCfg = [
+  { type: 'path', name: 'nas', path: '/mnt/nas/backups' },
+  { type: 's3', name: 'oss', bucket: 'mystocks-backup', include: ['daily'] },
+];
+
+describe('which sets go to which remote', () => {
+  const [nas, oss] = configSchema.parse({ root: '/x', remotes: remotesCfg }).remotes;
+  it.each([
+    ['milestone', false, true, true],
+    ['daily', false, false, true],
+    ['safety', false, false, false],
+    ['config', false, false, false],
+    ['config', true, true, true],
+  ] as const)('%s (encrypted %s): nas %s, oss %s', (kind, encrypted, toNas, toOss) => {
+    expect(remoteTakes(nas!, kind, encrypted).takes).toBe(toNas);
+    expect(remoteTakes(oss!, kind, encrypted).takes).toBe(toOss);
+  });
+  it('config snapshots never go unencrypted, and the reason says so', () => {
+    const t = remoteTakes(oss!, 'config', false);
+    expect(t.takes).toBe(false);
+    expect(!t.takes && t.why).toMatch(/never leave the machine unencrypted/);
+  });
+  it('names: given, or derived from the location', () => {
+    const [a, b] = configSchema.parse({ root: '/x', remotes: [{ type: 'path', path: '/mnt/nas/b' }, { type: 's3', bucket: 'bkt', prefix: '/mystocks/' }] }).remotes;
+    expect(remoteName(a!)).toBe('path:/mnt/nas/b');
+    expect(remoteName(b!)).toBe('s3:bkt/mystocks');
+  });
+  it('config refuses relative remote paths, credentials in the endpoint and non-age recipients', () => {
+    expect(configSchema.safeParse({ root: '/x', remotes: [{ type: 'path', path: 'nas' }] }).success).toBe(false);
+    expect(configSchema.safeParse({ root: '/x', remotes: [{ type: 's3', bucket: 'bkt', endpoint: 'https://AK:SK@oss.example.com' }] }).success).toBe(false);
+    expect(configSchema.safeParse({ root: '/x', encryption: { age_recipients: ['ssh-ed25519 AAAA'] } }).success).toBe(false);
+  });
+});
+
+describe('mount detection (/proc/self/mountinfo)', () => {
+  const info = [
+    '23 1 0:21 / / rw,relatime - overlay overlay rw',
+    '40 23 0:35 / /mnt/nas rw,relatime - nfs4 192.0.2.1:/export rw',
+    '41 23 0:36 / /mnt/with\\040space ro,relatime - cifs //srv/x rw',
+  ].join('\n');
+  const mounts = parseMountInfo(info);
+  it('parses mount points (octal escapes) and types', () => {
+    expect(mounts.map((m) => m.mountPoint)).toEqual(['/', '/mnt/nas', '/mnt/with space']);
+    expect(mounts[1]!.fsType).toBe('nfs4');
+  });
+  it('finds the mount holding a path: the share, or "/" when the share is not mounted', () => {
+    expect(mountOf('/mnt/nas/mystocks', mounts)?.mountPoint).toBe('/mnt/nas');
+    expect(mountOf('/mnt/nas', mounts)?.mountPoint).toBe('/mnt/nas');
+    expect(mountOf('/mnt/nasty/x', mounts)?.mountPoint).toBe('/');
+    expect(mountOf('/mnt/other/x', mounts)?.mountPoint).toBe('/');
+  });
+});
+
+describe('replicate to memory remotes', () => {
+  it('a milestone goes to every remote, is read back, and recorded beside the set; a daily only where included', async () => {
+    const root = tmpRoot();
+    const config = configSchema.parse({ root, remotes: remotesCfg });
+    const ctx = ctxFor(config);
+    const nas = new MemoryRemote('nas');
+    const oss = new MemoryRemote('oss');
+    const mDir = await writeFakeSet(root, { kind: 'milestone', id: 'post_phase2_20261125', startedAt: new Date() });
+    const dDir = await writeFakeSet(root, { kind: 'daily', id: 'mystocks_20261125_000003', startedAt: new Date() });
+    const r = await replicate(ctx, [(await setToCopy(dDir))!, (await setToCopy(mDir))!], [nas, oss]);
+    expect(r.failures).toEqual([]);
+    expect([...nas.objects.keys()].sort()).toEqual(['milestone/post_phase2_20261125/manifest.json', 'milestone/post_phase2_20261125/mystocks.dump']);
+    expect([...oss.objects.keys()].sort()).toEqual([
+      'daily/mystocks_20261125_000003/manifest.json',
+      'daily/mystocks_20261125_000003/mystocks.dump',
+      'milestone/post_phase2_20261125/manifest.json',
+      'milestone/post_phase2_20261125/mystocks.dump',
+    ]);
+    // Byte-identical copies.
+    expect(nas.objects.get('milestone/post_phase2_20261125/mystocks.dump')!.data.equals(readFileSync(path.join(mDir, 'mystocks.dump')))).toBe(true);
+    const copies = await readRemoteCopies(mDir);
+    expect(copies.map((c) => [c.remote, c.result, c.encrypted])).toEqual([['nas', 'verified', false], ['oss', 'verified', false]]);
+    expect(copies[0]!.files.map((f) => f.path)).toEqual(['mystocks.dump', 'manifest.json']);
+    expect((await fs.stat(path.join(mDir, 'remotes.json'))).mode & 0o777).toBe(0o600);
+    // A second run does not copy again.
+    nas.objects.clear();
+    await replicate(ctx, [], [nas, oss]);
+    expect(nas.objects.size).toBe(0);
+  });
+
+  it('with age recipients every copy is encrypted and decrypts to the original', async () => {
+    const root = tmpRoot();
+    const identity = await generateIdentity();
+    const config = configSchema.parse({ root, remotes: [remotesCfg[0]], encryption: { age_recipients: [await identityToRecipient(identity)] } });
+    const nas = new MemoryRemote('nas');
+    const mDir = await writeFakeSet(root, { kind: 'milestone', id: 'mvp_complete_20261125', startedAt: new Date() });
+    const cDir = await writeFakeSet(root, { kind: 'config', id: 'config_20261125_000000', startedAt: new Date() });
+    const r = await replicate(ctxFor(config), [(await setToCopy(mDir))!, (await setToCopy(cDir))!], [nas]);
+    expect(r.failures).toEqual([]);
+    expect([...nas.objects.keys()].every((k) => k.endsWith('.age'))).toBe(true);
+    expect(nas.objects.has('config/config_20261125_000000/config.tar.age')).toBe(true);
+    const d = new Decrypter();
+    d.addIdentity(identity);
+    const stored = nas.objects.get('milestone/mvp_complete_20261125/mystocks.dump.age')!.data;
+    expect(stored.subarray(0, 21).toString()).toBe('age-encryption.org/v1');
+    expect(Buffer.from(await d.decrypt(new Uint8Array(stored))).equals(readFileSync(path.join(mDir, 'mystocks.dump')))).toBe(true);
+    const rec = (await readRemoteCopies(mDir))[0]!;
+    expect(rec.encrypted).toBe(true);
+    expect(rec.files[0]!.stored_bytes).toBe(stored.length);
+    expect(rec.files[0]!.sha256).toBe((await setToCopy(mDir))!.manifest.postgres!.files[0]!.sha256);
+  });
+
+  it('without recipients a config snapshot stays local, and the run says so', async () => {
+    const root = tmpRoot();
+    const config = configSchema.parse({ root, remotes: [remotesCfg[0]] });
+    const ctx = ctxFor(config);
+    const nas = new MemoryRemote('nas');
+    const cDir = await writeFakeSet(root, { kind: 'config', id: 'config_20261125_000000', startedAt: new Date() });
+    const r = await replicate(ctx, [(await setToCopy(cDir))!], [nas]);
+    expect(r.failures).toEqual([]);
+    expect(nas.objects.size).toBe(0);
+    expect(ctx.log.warnings.join('\n')).toMatch(/config set config_20261125_000000 stays on this machine.*never leave it unencrypted/);
+  });
+
+  it('a remote that cannot be written is recorded as failed; the next run catches up the milestones', async () => {
+    const root = tmpRoot();
+    const config = configSchema.parse({ root, remotes: [remotesCfg[0]] });
+    const nas = new MemoryRemote('nas');
+    nas.failCheck = '/mnt/nas is not on a mounted filesystem';
+    const old = await writeFakeSet(root, { kind: 'milestone', id: 'pre_arch_optimization_20251025', startedAt: new Date(Date.now() - 400 * DAY_MS) });
+    const r = await replicate(ctxFor(config), [(await setToCopy(old))!], [nas]);
+    expect(r.failures.join()).toMatch(/pre_arch_optimization_20251025 was not copied to nas: remote nas: \/mnt\/nas is not on a mounted filesystem/);
+    expect((await readRemoteCopies(old))[0]).toMatchObject({ remote: 'nas', result: 'failed' });
+    const row = milestoneCopiesRow(['nas'], [{ id: 'pre_arch_optimization_20251025', copies: await readRemoteCopies(old) }]);
+    expect(row.result).toBe('failed');
+    expect(row.detail).toMatch(/pre_arch_optimization_20251025 not on nas \(failed: remote nas/);
+    // The share is back: any later run copies what is due.
+    nas.failCheck = null;
+    const again = await replicate(ctxFor(config), [], [nas]);
+    expect(again.failures).toEqual([]);
+    expect((await readRemoteCopies(old))[0]).toMatchObject({ remote: 'nas', result: 'verified' });
+  });
+
+  it('a connection dropping mid-upload fails the copy and leaves no manifest on the remote', async () => {
+    const root = tmpRoot();
+    const config = configSchema.parse({ root, remotes: [remotesCfg[0]] });
+    const nas = new MemoryRemote('nas');
+    nas.failPutAfter = 100;
+    const dir = await writeFakeSet(root, { kind: 'milestone', id: 'post_us2_migration_20261125', startedAt: new Date() });
+    const r = await replicate(ctxFor(config), [(await setToCopy(dir))!], [nas]);
+    expect(r.failures.join()).toMatch(/connection dropped/);
+    expect(nas.objects.size).toBe(0);
+    // The local set is untouched and complete.
+    expect((await listSets(root)).find((s) => s.id === 'post_us2_migration_20261125')?.status).toBe('complete');
+  });
+
+  it('a local file damaged since the backup is not copied', async () => {
+    const root = tmpRoot();
+    const config = configSchema.parse({ root, remotes: [remotesCfg[0]] });
+    const nas = new MemoryRemote('nas');
+    const dir = await writeFakeSet(root, { kind: 'milestone', id: 'post_us3_refactor_20261125', startedAt: new Date() });
+    const f = path.join(dir, 'mystocks.dump');
+    const buf = readFileSync(f);
+    buf[10] = buf[10]! ^ 0xff;
+    await fs.writeFile(f, buf);
+    const r = await replicate(ctxFor(config), [(await setToCopy(dir))!], [nas]);
+    expect(r.failures.join()).toMatch(/no longer matches the manifest/);
+    expect(nas.objects.size).toBe(0);
+  });
+});
+
+describe('status row: milestones copied to every remote', () => {
+  const verified = (remote: string) => ({ remote, type: 'path' as const, location: '/x', result: 'verified' as const, copied_at: '2026-11-25T00:00:00.000+08:00', encrypted: false, check: 'read-back' as const, files: [], error: null });
+  it.each([
+    ['no milestones: skipped', ['nas'], [], 'skipped'],
+    ['milestones but no remotes configured: skipped (the detail says they exist only here)', [], [{ id: 'a_20261125', copies: [] }], 'skipped'],
+    ['every milestone on every remote: passed', ['nas', 'oss'], [{ id: 'a_20261125', copies: [verified('nas'), verified('oss')] }], 'passed'],
+    ['one missing on one remote: failed', ['nas', 'oss'], [{ id: 'a_20261125', copies: [verified('nas')] }], 'failed'],
+  ] as const)('%s', (_label, remotes, milestones, result) => {
+    expect(milestoneCopiesRow([...remotes], milestones.map((m) => ({ id: m.id, copies: [...m.copies] }))).result).toBe(result);
+  });
+});

@@ -1,0 +1,135 @@
+/** The report's parts that are pure: the storage estimate, the stderr tail, the Markdown summary's size. */
+import { describe, expect, it } from 'vitest';
+import { storageEstimate, type StorageSet } from '../../src/report/storage.js';
+import { stderrTail } from '../../src/report/failure.js';
+import { MAX_SUMMARY_BYTES, fitSummary, renderSummary } from '../../src/report/summary.js';
+import { runResultSchema, type RunResult } from '../../src/report/result.js';
+import { JobError } from '../../src/errors.js';
+
+const GIB = 1024 ** 3;
+const MIB = 1024 ** 2;
+const now = new Date('2026-11-25T08:00:00.000Z'); // 16:00 in Shanghai
+
+function daily(day: string, time: string, bytes: number): StorageSet {
+  return { kind: 'daily', status: 'complete', bytes, started_at: `${day}T${time}.000+08:00` };
+}
+
+describe('storage estimate', () => {
+  it('PostgreSQL at 00:00 and TDengine at 01:00 are one day; days that fit above the floor', () => {
+    const sets: StorageSet[] = [];
+    for (const d of ['2026-11-25', '2026-11-24', '2026-11-23']) sets.push(daily(d, '00:00:03', 100 * MIB), daily(d, '01:00:03', 500 * MIB));
+    sets.push({ kind: 'milestone', status: 'complete', bytes: 600 * MIB, started_at: '2026-10-01T00:00:00.000+08:00' });
+    sets.push({ kind: 'daily', status: 'incomplete', bytes: 0, started_at: null });
+    const st = storageEstimate({ sets, freeBytes: 20 * GIB, minFreeGb: 5, now });
+    expect(st).toEqual({
+      free_bytes: 20 * GIB,
+      min_free_bytes: 5 * GIB,
+      used_bytes: 3 * 600 * MIB + 600 * MIB, // 3 days of 100 + 500 MiB, one milestone
+      sets: { daily: 6, milestone: 1, config: 0, safety: 0 },
+      incomplete_sets: 1,
+      daily_bytes_per_day: 600 * MIB,
+      sample_days: 3,
+      days_of_dailies: Math.floor((15 * GIB) / (600 * MIB)), // 25
+    });
+    expect(st.days_of_dailies).toBe(25);
+  });
+
+  it('only the last 7 days make the average (older, smaller dailies do not)', () => {
+    const sets = [daily('2026-11-25', '00:00:00', 1000), daily('2026-11-24', '00:00:00', 3000), daily('2026-11-01', '00:00:00', 10)];
+    expect(storageEstimate({ sets, freeBytes: 100_000, minFreeGb: 0, now })).toMatchObject({ daily_bytes_per_day: 2000, sample_days: 2, days_of_dailies: 50 });
+  });
+
+  it('backups stopped weeks ago: the newest days there are still give an estimate', () => {
+    const sets = [daily('2026-10-02', '00:00:00', 4000), daily('2026-10-01', '00:00:00', 2000)];
+    expect(storageEstimate({ sets, freeBytes: 30_000, minFreeGb: 0, now })).toMatchObject({ daily_bytes_per_day: 3000, sample_days: 2, days_of_dailies: 10 });
+  });
+
+  it('less free than the floor: 0 days; no dailies or no free space: null', () => {
+    expect(storageEstimate({ sets: [daily('2026-11-25', '00:00:00', 1000)], freeBytes: 4 * GIB, minFreeGb: 5, now }).days_of_dailies).toBe(0);
+    expect(storageEstimate({ sets: [], freeBytes: 4 * GIB, minFreeGb: 5, now })).toMatchObject({ daily_bytes_per_day: null, days_of_dailies: null, sample_days: 0 });
+    expect(storageEstimate({ sets: [daily('2026-11-25', '00:00:00', 1000)], freeBytes: null, minFreeGb: 5, now }).days_of_dailies).toBeNull();
+  });
+
+  it('a set dated days in the future (bad clock) is not part of the average', () => {
+    const sets = [daily('2026-11-25', '00:00:00', 1000), daily('2026-12-30', '00:00:00', 1_000_000)];
+    expect(storageEstimate({ sets, freeBytes: 10_000, minFreeGb: 0, now })).toMatchObject({ daily_bytes_per_day: 1000, days_of_dailies: 10 });
+  });
+});
+
+describe('stderr tail', () => {
+  it('from a stderrTail the error (or its cause) carries', () => {
+    const inner = Object.assign(new Error('taosdump failed'), { stderrTail: ['line 1', '', 'ERROR: WAL size exceeds limit'] });
+    expect(stderrTail(new JobError('tdengine.dump_failed', 'dump failed', { cause: inner }))).toEqual(['line 1', 'ERROR: WAL size exceeds limit']);
+  });
+
+  it('from the indented tool lines the engines put after the first line of the message', () => {
+    const err = new JobError('postgres.dump_failed', 'pg_dump failed (exit 1):\n  pg_dump: error: connection to server lost\n  pg_dump: error: could not write');
+    expect(stderrTail(err)).toEqual(['pg_dump: error: connection to server lost', 'pg_dump: error: could not write']);
+  });
+
+  it('none for errors without tool output', () => {
+    expect(stderrTail(new JobError('space.low', 'only 1 GiB free'))).toEqual([]);
+    expect(stderrTail(new Error('invalid configuration in x:\nroot: required'))).toEqual([]);
+    expect(stderrTail('a string')).toEqual([]);
+  });
+
+  it('at most 20 lines of at most 500 characters', () => {
+    const t = stderrTail(Object.assign(new Error('x'), { stderrTail: Array.from({ length: 50 }, (_, i) => `${i} ${'y'.repeat(800)}`) }));
+    expect(t).toHaveLength(20);
+    expect(t[0]!.startsWith('30 ')).toBe(true);
+    expect(t[0]!.length).toBe(501);
+  });
+});
+
+function bigResult(detail: number): RunResult {
+  return runResultSchema.parse({
+    tool: { name: 'pgtaos-backup', version: '0.1.0' },
+    command: 'prune',
+    status: 'failure',
+    exit_code: 1,
+    started_at: '2026-11-25T16:00:03.120Z',
+    finished_at: '2026-11-25T16:00:05.000Z',
+    duration_ms: 1880,
+    config_file: null,
+    root: '/opt/claude/mystocks_backup',
+    set: null,
+    engines: { postgres: { database: 'mystocks', server_version: '17.6', client_version: '17.6', bytes: 1, duration_ms: 1, tables: Array.from({ length: 5000 }, (_, i) => ({ name: `public.table_${i}_${'x'.repeat(100)}`, rows: i })) } },
+    sets: Array.from({ length: 3000 }, (_, i) => ({ id: `mystocks_2026${String(i).padStart(4, '0')}_000003`, kind: 'daily', milestone: null, status: 'complete', created_at: '2026-11-25T00:00:03.000+08:00', path: `/opt/claude/mystocks_backup/daily/x${i}`, bytes: 1, verified_at: null, verification: null, engines: ['postgres'], reason: null, remotes: [] })),
+    checks: [
+      ...Array.from({ length: 2000 }, (_, i) => ({ name: `removed set_${i}`, result: 'passed' as const, detail: 'd'.repeat(detail) })),
+      { name: 'removed the_one_that_failed', result: 'failed' as const, detail: 'permission denied' },
+    ],
+    free_bytes: 1,
+    storage: null,
+    message: 'm',
+    warnings: Array.from({ length: 500 }, (_, i) => `warning ${i}`),
+    error: null,
+    events: ['failure'],
+    stale: [],
+    hostname: 'runner-1',
+    run_url: null,
+    notifications: [],
+    log_path: null,
+    report_path: null,
+  });
+}
+
+describe('job summary size', () => {
+  it('long tables are collapsed and cut; failed checks come first; under 1 MiB', () => {
+    const md = renderSummary(bigResult(200));
+    expect(Buffer.byteLength(md)).toBeLessThan(MAX_SUMMARY_BYTES);
+    expect(md).toContain('<details><summary>2001 checks, 1 failed</summary>');
+    expect(md).toContain('<details><summary>5000 tables');
+    expect(md).toContain('<details><summary>3000 sets</summary>');
+    expect(md).toContain('…and 1601 more rows (see the JSON report).');
+    expect(md.indexOf('the_one_that_failed')).toBeLessThan(md.indexOf('removed set_0 '));
+    expect(md.split('\n').filter((l) => l.startsWith('- warning')).length).toBe(50);
+  });
+
+  it('details long enough to pass 1 MiB anyway: cut at a line, with a note', () => {
+    const md = renderSummary(bigResult(3000));
+    expect(Buffer.byteLength(md)).toBeLessThanOrEqual(MAX_SUMMARY_BYTES);
+    expect(md.endsWith('…the summary was cut to stay under the 1 MiB limit; the JSON report has everything.\n')).toBe(true);
+    expect(fitSummary('short')).toBe('short');
+  });
+});
