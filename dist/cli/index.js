@@ -74964,8 +74964,9 @@ class PostgresEngine {
      */
     async restore(ctx, file, target, opts) {
         const { log, env, signal } = ctx;
-        if (opts.timescale)
+        if (opts.timescale) {
             await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+        }
         const args = [
             '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-w', '-d', target,
             '--exit-on-error',
@@ -74989,6 +74990,27 @@ class PostgresEngine {
         }
         if (opts.timescale)
             await this.sql(env, target, 'SELECT timescaledb_post_restore();');
+    }
+    /** The target server must offer the extension the dump needs, at the version it was made with. */
+    async requireExtension(env, name, version) {
+        const client = await this.connect(env);
+        let offered;
+        try {
+            offered = (await client.query('SELECT version FROM pg_available_extension_versions WHERE name = $1', [name])).rows.map((r) => r.version);
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+        if (offered.length === 0) {
+            throw new JobError('postgres.extension_missing', `the server ${this.cfg.host}:${this.cfg.port} has no ${name} extension, which the dump needs${version ? ` (it was made with ${name} ${version})` : ''}`, {
+                hint: `Install ${name}${version ? ` ${version}` : ''} for this PostgreSQL version on the target server (and add it to shared_preload_libraries), then run again. Nothing was restored.`,
+            });
+        }
+        if (version && !offered.includes(version)) {
+            throw new JobError('postgres.extension_version', `the server offers ${name} ${offered.join(', ')}, but the dump was made with ${name} ${version}`, {
+                hint: `Install ${name} ${version} on the target server: TimescaleDB restores need the same extension version. Nothing was restored.`,
+            });
+        }
     }
     async sql(env, database, text) {
         const client = await this.connect(env, database);
@@ -76160,27 +76182,13 @@ async function backup(ctx, opts) {
         if (pgEngine) {
             const t0 = Date.now();
             postgres = await log.group(`PostgreSQL: dump ${pgConfig.database}`, () => pgEngine.dump(ectx, staged.dir, pre.postgres));
-            reports.postgres = {
-                database: postgres.database,
-                server_version: postgres.server_version,
-                client_version: postgres.client_version,
-                bytes: postgres.files.reduce((a, f) => a + f.bytes, 0),
-                duration_ms: Date.now() - t0,
-                tables: postgres.tables,
-            };
+            reports.postgres = engineReport(postgres, t0, postgres.tables);
         }
         if (tdEngine) {
             const t0 = Date.now();
             // Rows newer than the run's start are neither dumped (-E) nor counted.
             tdengine = await log.group(`TDengine: dump ${tdConfig.database}`, () => tdEngine.dump(ectx, staged.dir, pre.tdengine, startedAt));
-            reports.tdengine = {
-                database: tdengine.database,
-                server_version: tdengine.server_version,
-                client_version: tdengine.client_version,
-                bytes: tdengine.files.reduce((a, f) => a + f.bytes, 0),
-                duration_ms: Date.now() - t0,
-                tables: tdengineCounts(tdengine),
-            };
+            reports.tdengine = engineReport(tdengine, t0, tdengineCounts(tdengine));
         }
         const finishedAt = ctx.now();
         const manifest = {
@@ -76216,6 +76224,17 @@ async function backup(ctx, opts) {
         log.error(`no set was written; partial files removed. Earlier sets are untouched.`);
         throw err;
     }
+}
+/** What the report says of one engine's dump. */
+function engineReport(section, t0, tables) {
+    return {
+        database: section.database,
+        server_version: section.server_version,
+        client_version: section.client_version,
+        bytes: section.files.reduce((a, f) => a + f.bytes, 0),
+        duration_ms: Date.now() - t0,
+        tables,
+    };
 }
 
 ;// CONCATENATED MODULE: ./node_modules/@noble/hashes/utils.js
@@ -97531,8 +97550,11 @@ async function verify(ctx) {
             const t0 = Date.now();
             try {
                 await log.group(`PostgreSQL: restore ${set.id} into scratch database ${scratch}`, async () => {
+                    const timescaleVersion = pgSection.extensions.find((e) => e.name === 'timescaledb')?.version;
+                    const timescale = timescaleVersion !== undefined;
+                    if (timescale)
+                        await pgEngine.requireExtension(ctx.env, 'timescaledb', timescaleVersion);
                     await pgEngine.recreateScratch(ctx.env, scratch);
-                    const timescale = pgSection.extensions.some((e) => e.name === 'timescaledb');
                     await pgEngine.restore(ectx, external_node_path_default().join(set.path, pgSection.files[0].path), scratch, { jobs: config.postgres.jobs, timescale, clean: false, noOwner: true });
                 });
                 const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal);
@@ -98339,6 +98361,10 @@ async function restore(ctx) {
     const checks = [];
     // 1. Safety set of what is about to be replaced. If it fails, the restore does not start.
     const t0 = Date.now();
+    // A TimescaleDB dump needs the same extension on the target server: checked before anything is touched.
+    const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
+    if (timescaleVersion !== undefined)
+        await admin.requireExtension(env, 'timescaledb', timescaleVersion);
     const exists = await admin.databaseExists(env, target);
     let safetyId = null;
     if (exists) {
@@ -98353,7 +98379,7 @@ async function restore(ctx) {
         checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
     }
     // 2. Restore over it.
-    const timescale = pg.extensions.some((e) => e.name === 'timescaledb');
+    const timescale = timescaleVersion !== undefined;
     await log.group(`PostgreSQL: restore ${set.id} into ${target}`, () => pgEngine.restore(ectx, external_node_path_default().join(set.path, pg.files[0].path), target, { jobs: config.postgres.jobs, timescale, clean: exists, noOwner: false }));
     checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore ${exists ? '--clean --if-exists ' : ''}into ${target} succeeded` });
     // 3. Compare with the manifest (tables the dump does not know are left alone and reported).

@@ -90,27 +90,13 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
     if (pgEngine) {
       const t0 = Date.now();
       postgres = await log.group(`PostgreSQL: dump ${pgConfig!.database}`, () => pgEngine.dump(ectx, staged.dir, pre.postgres!));
-      reports.postgres = {
-        database: postgres.database,
-        server_version: postgres.server_version,
-        client_version: postgres.client_version,
-        bytes: postgres.files.reduce((a, f) => a + f.bytes, 0),
-        duration_ms: Date.now() - t0,
-        tables: postgres.tables,
-      };
+      reports.postgres = engineReport(postgres, t0, postgres.tables);
     }
     if (tdEngine) {
       const t0 = Date.now();
       // Rows newer than the run's start are neither dumped (-E) nor counted.
       tdengine = await log.group(`TDengine: dump ${tdConfig!.database}`, () => tdEngine.dump(ectx, staged.dir, pre.tdengine!, startedAt));
-      reports.tdengine = {
-        database: tdengine.database,
-        server_version: tdengine.server_version,
-        client_version: tdengine.client_version,
-        bytes: tdengine.files.reduce((a, f) => a + f.bytes, 0),
-        duration_ms: Date.now() - t0,
-        tables: tdengineCounts(tdengine),
-      };
+      reports.tdengine = engineReport(tdengine, t0, tdengineCounts(tdengine));
     }
     const finishedAt = ctx.now();
     const manifest: Manifest = {
@@ -144,4 +130,16 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
     log.error(`no set was written; partial files removed. Earlier sets are untouched.`);
     throw err;
   }
+}
+
+/** What the report says of one engine's dump. */
+export function engineReport(section: PostgresSection | TdengineSection, t0: number, tables: EngineReport['tables']): EngineReport {
+  return {
+    database: section.database,
+    server_version: section.server_version,
+    client_version: section.client_version,
+    bytes: section.files.reduce((a, f) => a + f.bytes, 0),
+    duration_ms: Date.now() - t0,
+    tables,
+  };
 }

@@ -116,6 +116,9 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
 
   // 1. Safety set of what is about to be replaced. If it fails, the restore does not start.
   const t0 = Date.now();
+  // A TimescaleDB dump needs the same extension on the target server: checked before anything is touched.
+  const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
+  if (timescaleVersion !== undefined) await admin.requireExtension(env, 'timescaledb', timescaleVersion);
   const exists = await admin.databaseExists(env, target);
   let safetyId: string | null = null;
   if (exists) {
@@ -130,7 +133,7 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   }
 
   // 2. Restore over it.
-  const timescale = pg.extensions.some((e) => e.name === 'timescaledb');
+  const timescale = timescaleVersion !== undefined;
   await log.group(`PostgreSQL: restore ${set.id} into ${target}`, () =>
     pgEngine.restore(ectx, path.join(set.path, pg.files[0]!.path), target, { jobs: config.postgres!.jobs, timescale, clean: exists, noOwner: false }),
   );

@@ -90,8 +90,10 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
       const t0 = Date.now();
       try {
         await log.group(`PostgreSQL: restore ${set.id} into scratch database ${scratch}`, async () => {
+          const timescaleVersion = pgSection.extensions.find((e) => e.name === 'timescaledb')?.version;
+          const timescale = timescaleVersion !== undefined;
+          if (timescale) await pgEngine.requireExtension(ctx.env, 'timescaledb', timescaleVersion);
           await pgEngine.recreateScratch(ctx.env, scratch);
-          const timescale = pgSection.extensions.some((e) => e.name === 'timescaledb');
           await pgEngine.restore(ectx, path.join(set.path, pgSection.files[0]!.path), scratch, { jobs: config.postgres!.jobs, timescale, clean: false, noOwner: true });
         });
         const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal);

@@ -327,7 +327,9 @@ export class PostgresEngine {
    */
   async restore(ctx: EngineContext, file: string, target: string, opts: { jobs: number; timescale: boolean; clean: boolean; noOwner: boolean }): Promise<void> {
     const { log, env, signal } = ctx;
-    if (opts.timescale) await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+    if (opts.timescale) {
+      await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+    }
     const args = [
       '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-w', '-d', target,
       '--exit-on-error',
@@ -348,6 +350,27 @@ export class PostgresEngine {
       });
     }
     if (opts.timescale) await this.sql(env, target, 'SELECT timescaledb_post_restore();');
+  }
+
+  /** The target server must offer the extension the dump needs, at the version it was made with. */
+  async requireExtension(env: NodeJS.ProcessEnv, name: string, version: string | undefined): Promise<void> {
+    const client = await this.connect(env);
+    let offered: string[];
+    try {
+      offered = (await client.query<{ version: string }>('SELECT version FROM pg_available_extension_versions WHERE name = $1', [name])).rows.map((r) => r.version);
+    } finally {
+      await client.end().catch(() => {});
+    }
+    if (offered.length === 0) {
+      throw new JobError('postgres.extension_missing', `the server ${this.cfg.host}:${this.cfg.port} has no ${name} extension, which the dump needs${version ? ` (it was made with ${name} ${version})` : ''}`, {
+        hint: `Install ${name}${version ? ` ${version}` : ''} for this PostgreSQL version on the target server (and add it to shared_preload_libraries), then run again. Nothing was restored.`,
+      });
+    }
+    if (version && !offered.includes(version)) {
+      throw new JobError('postgres.extension_version', `the server offers ${name} ${offered.join(', ')}, but the dump was made with ${name} ${version}`, {
+        hint: `Install ${name} ${version} on the target server: TimescaleDB restores need the same extension version. Nothing was restored.`,
+      });
+    }
   }
 
   private async sql(env: NodeJS.ProcessEnv, database: string, text: string): Promise<void> {

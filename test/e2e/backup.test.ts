@@ -9,7 +9,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
-import { cli, json, readJson, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
+import { cli, incompleteDirs, json, readJson, setDirs, start, userEnv, workspace } from '../helpers/tool.js';
 import { sha256File } from '../../src/catalog/checksum.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
@@ -28,14 +28,6 @@ afterAll(async () => {
   await pgc?.destroy();
 });
 
-function setDirs(ws: Workspace, kind = 'daily'): string[] {
-  const d = path.join(ws.root, kind);
-  return existsSync(d) ? readdirSync(d) : [];
-}
-function incompleteDirs(ws: Workspace): string[] {
-  const d = path.join(ws.root, '.incomplete');
-  return existsSync(d) ? readdirSync(d) : [];
-}
 
 async function restoreCounts(cluster: Cluster, file: string, db: string, tables: string[]): Promise<Record<string, number>> {
   await cluster.createDb(db);

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../helpers/market-data.js';
-import { CLI, cli, json, readJson, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
+import { CLI, cli, incompleteDirs, json, readJson, setDirs, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
 import { sha256File } from '../../src/catalog/checksum.js';
 import type { RunResult } from '../../src/report/result.js';
 
@@ -34,14 +34,6 @@ afterAll(async () => {
   await pgc?.destroy();
 });
 
-function setDirs(ws: Workspace, kind = 'daily'): string[] {
-  const d = path.join(ws.root, kind);
-  return existsSync(d) ? readdirSync(d) : [];
-}
-function incompleteDirs(ws: Workspace): string[] {
-  const d = path.join(ws.root, '.incomplete');
-  return existsSync(d) ? readdirSync(d) : [];
-}
 async function listed(ws: Workspace): Promise<{ id: string; status: string; kind: string; reason: string | null }[]> {
   return json<{ sets: { id: string; status: string; kind: string; reason: string | null }[] }>(await cli(['list', '--json'], { env: userEnv(null), cwd: ws.dir })).sets;
 }

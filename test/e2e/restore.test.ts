@@ -1,5 +1,5 @@
 /** restore: exact confirmation, a safety set first, counts compared, a roll-back command that works. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
@@ -96,5 +96,23 @@ describe('restore', () => {
     expect(r.stderr).toMatch(/only .* free/);
     expect(await count('public.marker')).toBe(1); // untouched: the restore never started
     await pgc.psql('DROP TABLE public.marker;', 'mystocks');
+  });
+});
+
+describe('TimescaleDB', () => {
+  it('a set made with TimescaleDB, and a target server without it: exit 1 naming the extension and version, nothing touched', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = json<RunResult>(await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir })).set!;
+    const mf = path.join(set.path, 'manifest.json');
+    const m = readJson<Manifest>(mf);
+    m.postgres!.extensions.push({ name: 'timescaledb', version: '2.17.2' });
+    writeFileSync(mf, JSON.stringify(m));
+    const r = await cli(['restore', set.id, '--target', 'ts_target', '--confirm', 'ts_target'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('has no timescaledb extension, which the dump needs (it was made with timescaledb 2.17.2)');
+    expect((await pgc.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_database WHERE datname = 'ts_target'"))[0]!.n).toBe('0');
+    const v = await cli(['verify', set.id], { env: userEnv(pgc), cwd: ws.dir });
+    expect(v.code).toBe(1);
+    expect(v.stderr).toContain('has no timescaledb extension');
   });
 });

@@ -3,7 +3,7 @@
  * a separate node process, env only, output captured.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify } from 'yaml';
@@ -72,6 +72,18 @@ export function workspace(cluster: Cluster | null, db: string, extra: Record<str
   const configFile = path.join(dir, 'pgtaos-backup.yml');
   writeFileSync(configFile, stringify(config));
   return { dir, root, configFile };
+}
+
+/** The set folders of one kind under the workspace's root. */
+export function setDirs(ws: Workspace, kind = 'daily'): string[] {
+  const d = path.join(ws.root, kind);
+  return existsSync(d) ? readdirSync(d) : [];
+}
+
+/** Work in progress (or left by a killed run) under <root>/.incomplete/. */
+export function incompleteDirs(ws: Workspace): string[] {
+  const d = path.join(ws.root, '.incomplete');
+  return existsSync(d) ? readdirSync(d) : [];
 }
 
 export function json<T = unknown>(run: ToolRun): T {
