@@ -6,4 +6,13 @@ bash scripts/setup.sh
 echo "== type check"
 npx tsc -p tsconfig.check.json --noEmit
 echo "== tests"
-npx vitest run "$@"
+results=$(mktemp -t vitest-results.XXXXXX.json)
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@" || status=$?
+# One plain closing line, whatever the reporter printed above.
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' "$results" || true
+rm -f "$results"
+exit "$status"
