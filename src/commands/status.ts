@@ -224,7 +224,21 @@ export function statusRows(input: StatusInput, now: Date): Check[] {
     verifyRow(input, now),
     retentionRow(input, now),
     incompleteRow(input),
+    safetyRow(input),
   ];
+}
+
+/** Safety sets taken before restores are kept until a person removes them: say they are there. */
+function safetyRow(input: StatusInput): Check {
+  const safety = input.sets
+    .filter((s) => s.kind === 'safety' && s.status === 'complete')
+    .sort((a, b) => (parseInstant(b.started_at) ?? 0) - (parseInstant(a.started_at) ?? 0));
+  if (safety.length === 0) return { name: 'safety sets', result: 'skipped', detail: 'none (restore takes one before replacing a database)' };
+  return {
+    name: 'safety sets',
+    result: 'passed',
+    detail: `${safety.length} kept until removed by hand, newest ${safety[0]!.id} (${safety[0]!.started_at}): remove ${safety.length > 1 ? 'them' : 'it'} from ${path.join(input.config.root, 'safety')} once the restore is settled`,
+  };
 }
 
 async function runLogs(dir: string, now: Date, windowHours: number): Promise<RunLogRead[]> {

@@ -63,6 +63,8 @@ describe('restore', () => {
     expect(safety.postgres!.tables.find((t) => t.name === 'public.daily_bars')!.rows).toBe(damagedBars);
     const listed = json<{ sets: { id: string; kind: string }[] }>(await cli(['list', '--json'], { env: userEnv(null), cwd: ws.dir }));
     expect(listed.sets.some((s) => s.kind === 'safety' && s.id === safetyIds[0])).toBe(true);
+    const st = json<RunResult>(await cli(['status', '--json'], { env: userEnv(pgc), cwd: ws.dir }));
+    expect(st.checks.find((c) => c.name === 'safety sets')).toMatchObject({ result: 'passed', detail: expect.stringContaining(safetyIds[0]!) });
 
     // The message ends with the exact roll-back command; running it restores the damaged state.
     const rollback = `pgtaos-backup restore ${safetyIds[0]} --target mystocks --confirm mystocks`;

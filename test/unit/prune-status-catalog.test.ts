@@ -188,7 +188,7 @@ describe('status on a catalog on disk', () => {
     expect(r.status).toBe('failure');
     const pg = r.checks.find((c) => c.name === 'postgres backup');
     expect(pg).toMatchObject({ result: 'failed', detail: expect.stringMatching(/^newest: mystocks_20990101_000003 \(daily\), started .*\+08:00, 72\.0 h old > 26 h/) });
-    expect(r.message).toBe('status: 4 passed, 1 failed (postgres backup), 3 skipped');
+    expect(r.message).toBe('status: 4 passed, 1 failed (postgres backup), 4 skipped');
     expect(r.log_path).toBeNull();
   });
 
@@ -207,6 +207,7 @@ describe('status on a catalog on disk', () => {
       ['last verification', 'passed'],
       ['retention applied', 'passed'],
       ['incomplete sets', 'failed'], // the damaged set waits for a person
+      ['safety sets', 'passed'], // the mixed catalog holds a safety set
       ['milestones copied to every remote', 'skipped'], // no remotes: in this config
     ]);
     await fs.rm(path.join(root, 'daily', 'mystocks_20000105_000003'), { recursive: true });
@@ -230,7 +231,7 @@ describe('status on a catalog on disk', () => {
     await writeFakeSet(root, { kind: 'daily', id: 'mystocks_20000101_000003', startedAt: ago(15) });
     const r = await run('status', dir, configFile);
     expect(r.exit_code).toBe(1);
-    expect(r.message).toBe('status: 4 passed, 1 failed (retention applied), 3 skipped');
+    expect(r.message).toBe('status: 4 passed, 1 failed (retention applied), 4 skipped');
     expect(r.checks.find((c) => c.name === 'retention applied')).toMatchObject({ result: 'failed', detail: expect.stringMatching(/^1 set\(s\) should have been removed: mystocks_20000101_000003 \(daily, 15\.0 days old > 7 days\)/) });
   });
 });

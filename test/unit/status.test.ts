@@ -58,6 +58,7 @@ describe('statusRows', () => {
       ['last verification', 'passed'],
       ['retention applied', 'passed'],
       ['incomplete sets', 'passed'],
+      ['safety sets', 'skipped'],
     ]);
     expect(row(rows, 'postgres backup').detail).toMatch(/^newest: mystocks_20261125_000003 \(daily\), started .*, 4\.0 h old <= 26 h; 3 complete set\(s\) hold a PostgreSQL dump$/);
     expect(row(rows, 'tdengine backup').detail).toBe('no tdengine: section in the config');
@@ -214,5 +215,18 @@ describe('run logs', () => {
       '',
     ].join('\n');
     expect(errorLines(text)).toEqual(['pg_dump: error: ERROR: permission denied', 'hint: check the grants']);
+  });
+});
+
+describe('safety sets row', () => {
+  it('names the safety sets kept after restores, newest first', () => {
+    const input = healthy();
+    input.sets.push(
+      { id: 'safety_mystocks_20261120_031500', kind: 'safety', status: 'complete', path: '/b/safety/safety_mystocks_20261120_031500', started_at: '2026-11-20T03:15:00.000+08:00', engines: ['postgres'], verification: null, staging: false, damage: null },
+      { id: 'safety_mystocks_20261124_031500', kind: 'safety', status: 'complete', path: '/b/safety/safety_mystocks_20261124_031500', started_at: '2026-11-24T03:15:00.000+08:00', engines: ['postgres'], verification: null, staging: false, damage: null },
+    );
+    const r = row(statusRows(input, NOW), 'safety sets');
+    expect(r.result).toBe('passed');
+    expect(r.detail).toMatch(/^2 kept until removed by hand, newest safety_mystocks_20261124_031500 /);
   });
 });
