@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Runs both benchmarks (npm run bench [-- --mb 1000 --rounds 3 --warmup 1 --jobs 2 --json]).
+# Arguments go to both. Exit 0 when every target is met, 1 when one is missed or a bench failed.
+#
+# Peak memory comes from /proc/<pid>/status (VmHWM of the tool's own process), so GNU time is not
+# required; when /usr/bin/time exists it is used as a cross-check. This script installs nothing.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f dist/cli.js ] || [ ! -f dist/cli/index.js ]; then
+  echo "dist/ is missing: building it once (npm run build)" >&2
+  npm run -s build || exit 1
+fi
+if [ ! -x /usr/bin/time ]; then
+  echo "note: /usr/bin/time (Debian package 'time') is not installed: peak RSS comes from /proc polling alone, without the GNU time cross-check" >&2
+fi
+
+rc=0
+npx tsx bench/backup-bench.ts "$@" || rc=1
+npx tsx bench/verify-bench.ts "$@" || rc=1
+exit "$rc"
