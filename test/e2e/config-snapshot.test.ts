@@ -20,7 +20,7 @@ const cli = (ws: Workspace, args: string[]) => start(DIST_CLI, args, { env: user
 /** An app checkout like /opt/claude/mystocks_spec. */
 function app(): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-app-'));
-  writeFileSync(path.join(dir, '.env'), 'POSTGRES_PASSWORD=not-a-real-one\nTDENGINE_HOST=192.168.123.104\n', { mode: 0o600 });
+  writeFileSync(path.join(dir, '.env'), 'POSTGRES_PASSWORD=not-a-real-one\nTDENGINE_HOST=127.0.0.1\n', { mode: 0o600 });
   writeFileSync(path.join(dir, 'table_config.yaml'), 'tables:\n  - daily_bars\n');
   mkdirSync(path.join(dir, 'config', 'sub'), { recursive: true });
   writeFileSync(path.join(dir, 'config', 'app.yaml'), 'workers: 4\n');

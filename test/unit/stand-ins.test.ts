@@ -81,7 +81,7 @@ describe('taosdump stand-in: basics and exit codes', () => {
   });
 
   it('refuses a non-loopback host', async () => {
-    const r = await dump(['-h', '10.1.2.3', '-D', 'market_data', '-o', freshDir('o'), '-ptaosdata']);
+    const r = await dump(['-h', 'db.example.invalid', '-D', 'market_data', '-o', freshDir('o'), '-ptaosdata']);
     expect(r.code).toBe(255);
     expect(r.stderr).toContain('only talks to loopback hosts');
   });
