@@ -13,6 +13,7 @@ import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../helpers/market-data.js';
 import { CLI, cli, incompleteDirs, json, readJson, setDirs, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
 import { sha256File } from '../../src/catalog/checksum.js';
+import { startS3 } from '../helpers/s3.js';
 import type { RunResult } from '../../src/report/result.js';
 
 const table: { fault: string; outcome: string }[] = [];
@@ -178,6 +179,34 @@ describe('faults during a dump', () => {
     expect(existsSync(path.join(ws.root, '.lock'))).toBe(false);
     await verifies(ws, json<RunResult>(next).set!.id, big);
     record('the tool gets SIGKILL mid-dump', 'lock and a partial set left (nothing can run on SIGKILL); the leftover is listed as incomplete, never as a backup; the next run takes over the stale lock with a warning and succeeds; prune removes the leftover');
+  });
+
+  it('the tool gets SIGTERM mid-upload to S3: the local set stays complete and verifies; nothing on the remote looks complete', async () => {
+    const s3 = await startS3();
+    try {
+      const ws = workspace(big, 'mystocks', { remotes: [{ type: 's3', name: 'oss', endpoint: s3.endpoint, bucket: s3.bucket, prefix: 'mystocks/' }] });
+      const env = userEnv(big, { ...s3.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' });
+      const run = start(CLI, ['milestone', 'pre_upload_cut'], { env, cwd: ws.dir });
+      // The local milestone set is committed before its copy starts: wait for it, then for bytes on the remote.
+      const setDir = () => setDirs(ws, 'milestone')[0];
+      const onRemote = () => spawnSync('find', [s3.directory, '-type', 'f'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+      for (let i = 0; i < 1200 && !setDir(); i++) await new Promise((r) => setTimeout(r, 25));
+      expect(setDir()).toBeDefined();
+      for (let i = 0; i < 400 && onRemote().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(run.child.exitCode).toBeNull(); // still copying
+      run.child.kill('SIGTERM');
+      const r = await run.done;
+      expect(r.code).not.toBe(0);
+      expect(r.stderr).toContain('received SIGTERM');
+      expect(onRemote().filter((f) => f.includes('manifest.json'))).toEqual([]);
+      expect(existsSync(path.join(ws.root, '.lock'))).toBe(false);
+      const id = setDir()!;
+      expect((await listed(ws)).find((s) => s.id === id)).toMatchObject({ status: 'complete', kind: 'milestone' });
+      await verifies(ws, id, big);
+      record('the tool gets SIGTERM mid-upload to S3', 'upload aborted; no manifest.json on the remote, so no copy looks complete; the local milestone set stays complete and verifies; lock released; the next milestone/backup run copies it again');
+    } finally {
+      await s3.close();
+    }
   });
 
   it('two runs at once: one backs up, the other is refused naming the holder; one set, lock free', async () => {
