@@ -64930,7 +64930,9 @@ async function acquireLock(root, command, onStale) {
             });
         }
         onStale(held.info);
-        // Take it over: rename away first so two runs racing for a stale lock cannot both win.
+        // Take it over: rename it away, then retry the exclusive create. Known gap: two runs that both
+        // judged the same lock stale can race here (the second rename may move the first run's new
+        // lock); it needs two runs starting together while a dead run's lock exists.
         const aside = `${file}.stale-${process.pid}`;
         try {
             await external_node_fs_.promises.rename(file, aside);
