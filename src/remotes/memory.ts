@@ -2,7 +2,8 @@
  * An in-memory remote for unit tests (restic's mem backend): the same contract as the real
  * drivers, checked by the same conformance suite. Objects become visible only when their whole
  * stream has arrived. `failCheck` / `failPutAfter` simulate an unreachable remote or a connection
- * that drops mid-upload.
+ * that drops mid-upload; `corruptGetAt` a remote that stores or returns different bytes (bit rot,
+ * a broken proxy), which only reading the copy back can catch.
  */
 import { Readable } from 'node:stream';
 import { RemoteError, checkKey, type Capabilities, type PutOptions, type Remote, type RemoteObject, type RemoteStat } from './remote.js';
@@ -16,6 +17,8 @@ export class MemoryRemote implements Remote {
   failCheck: string | null = null;
   /** When set, put() fails once this many bytes of one object have arrived. */
   failPutAfter: number | null = null;
+  /** When set, get() returns the object with the byte at this offset flipped (the stored copy stays intact). */
+  corruptGetAt: number | null = null;
 
   constructor(readonly name = 'memory') {
     this.location = `memory:${name}`;
@@ -49,6 +52,11 @@ export class MemoryRemote implements Remote {
   async get(key: string): Promise<Readable> {
     const o = this.objects.get(checkKey(key));
     if (!o) throw new RemoteError(this.name, `${key} is not there`, { hint: 'Copy the set again.' });
+    if (this.corruptGetAt !== null && this.corruptGetAt < o.data.length) {
+      const bad = Buffer.from(o.data);
+      bad[this.corruptGetAt] = bad[this.corruptGetAt]! ^ 0xff;
+      return Readable.from([bad]);
+    }
     return Readable.from([o.data]);
   }
 

@@ -188,6 +188,33 @@ describe('replicate to memory remotes', () => {
     expect((await listSets(root)).find((s) => s.id === 'post_us2_migration_20261125')?.status).toBe('complete');
   });
 
+  it.each([
+    ['plain', false],
+    ['age-encrypted', true],
+  ])('a remote that returns other bytes than it was sent (%s): the copy is recorded failed, "read back as", and the status row fails', async (_label, encrypt) => {
+    const root = tmpRoot();
+    const identity = await generateIdentity();
+    const config = configSchema.parse({ root, remotes: [remotesCfg[0]], encryption: { age_recipients: encrypt ? [await identityToRecipient(identity)] : [] } });
+    const nas = new MemoryRemote('nas');
+    nas.corruptGetAt = 40;
+    const dir = await writeFakeSet(root, { kind: 'milestone', id: 'post_phase2_20261125', startedAt: new Date() });
+    const r = await replicate(ctxFor(config), [(await setToCopy(dir))!], [nas]);
+    const key = `milestone/post_phase2_20261125/mystocks.dump${encrypt ? '.age' : ''}`;
+    expect(r.failures).toHaveLength(1);
+    expect(r.failures[0]).toMatch(new RegExp(`post_phase2_20261125 was not copied to nas: ${key.replace(/\./g, '\\.')} read back as \\d+ bytes, sha256 [0-9a-f]{16}…; \\d+ bytes, [0-9a-f]{16}… were sent`));
+    expect(r.checks).toEqual([expect.objectContaining({ name: 'copy post_phase2_20261125 to nas', result: 'failed' })]);
+    const copies = await readRemoteCopies(dir);
+    expect(copies).toEqual([expect.objectContaining({ remote: 'nas', result: 'failed', error: expect.stringMatching(/read back as/) })]);
+    // The manifest goes last: a copy that failed its read-back never gets one on the remote.
+    expect(nas.objects.has('milestone/post_phase2_20261125/manifest.json')).toBe(false);
+    const row = milestoneCopiesRow(['nas'], [{ id: 'post_phase2_20261125', copies }]);
+    expect(row).toMatchObject({ result: 'failed', detail: expect.stringMatching(/post_phase2_20261125 not on nas \(failed: .*read back as/) });
+    // A remote that returns the bytes it got: the same set is then copied and verified.
+    nas.corruptGetAt = null;
+    expect((await replicate(ctxFor(config), [], [nas])).failures).toEqual([]);
+    expect((await readRemoteCopies(dir))[0]).toMatchObject({ remote: 'nas', result: 'verified' });
+  });
+
   it('a local file damaged since the backup is not copied', async () => {
     const root = tmpRoot();
     const config = configSchema.parse({ root, remotes: [remotesCfg[0]] });
