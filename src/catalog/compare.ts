@@ -1,9 +1,8 @@
 /** Does a restore match its manifest? Pure: table by table, including missing and extra tables. */
+import type { StableCount, TableCount } from './manifest.js';
 
-export interface Count {
-  name: string;
-  rows: number;
-}
+/** One table's row count, as the manifest records it. */
+export type Count = TableCount;
 
 export interface Difference {
   table: string;
@@ -38,7 +37,7 @@ export function renderDifferences(diffs: Difference[]): string[] {
  * TDengine counts as one list for compareCounts: each super table's rows, its number of child
  * tables, and each normal table's rows.
  */
-export function tdengineCounts(c: { stables: { name: string; child_tables: number; rows: number }[]; tables: Count[] }): Count[] {
+export function tdengineCounts(c: { stables: StableCount[]; tables: Count[] }): Count[] {
   return [
     ...c.stables.map((s) => ({ name: `${s.name}`, rows: s.rows })),
     ...c.stables.map((s) => ({ name: `${s.name} (child tables)`, rows: s.child_tables })),

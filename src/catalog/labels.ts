@@ -6,11 +6,16 @@
  *   safety     safety_<database>_<YYYYMMDD>_<HHMMSS>
  * A second set with the same name gets "-2", "-3", ... so nothing is ever overwritten.
  */
+import { z } from 'zod';
 import { UsageError } from '../errors.js';
 import type { LocalTime } from './time.js';
 
 export const SET_KINDS = ['daily', 'milestone', 'config', 'safety'] as const;
 export type SetKind = (typeof SET_KINDS)[number];
+
+/** complete: a valid manifest makes it a backup; incomplete: anything else (never counted, never a backup). */
+export const setStatus = z.enum(['complete', 'incomplete']);
+export type SetStatus = z.infer<typeof setStatus>;
 
 export const MILESTONE_RE = /^[a-z0-9][a-z0-9_]{0,63}$/;
 /** Any set id: lower-case words, a date, maybe a time, maybe a sequence number. */

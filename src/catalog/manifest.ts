@@ -97,8 +97,14 @@ export const manifestSchema = z.strictObject({
   imported_from: z.array(z.string()).optional(),
 });
 
+/** The manifest's per-engine sections (config snapshots count as one): what retention groups by. */
+export const sectionName = manifestSchema.keyof().extract(['postgres', 'tdengine', 'config']);
+export type SectionName = z.infer<typeof sectionName>;
+
 export type Manifest = z.infer<typeof manifestSchema>;
 export type FileEntry = z.infer<typeof fileEntry>;
+export type TableCount = z.infer<typeof tableCount>;
+export type StableCount = TdengineSection['stables'][number];
 export type PostgresSection = z.infer<typeof postgresSection>;
 export type TdengineSection = z.infer<typeof tdengineSection>;
 export type GitInfo = z.infer<typeof gitInfo>;

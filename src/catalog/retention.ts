@@ -25,17 +25,19 @@
  *  8. Config snapshots: the newest is always kept; others older than `config_days` go.
  */
 import type { Config } from '../inputs/config-schema.js';
-import type { SetKind } from './labels.js';
+import type { SetKind, SetStatus } from './labels.js';
+import { sectionName, type SectionName } from './manifest.js';
 import { INCOMPLETE_DIR, type SetEntry } from './sets.js';
 
 export type RetentionPolicy = Config['retention'];
-export type RetentionEngine = 'postgres' | 'tdengine' | 'config';
-export const RETENTION_ENGINES: readonly RetentionEngine[] = ['postgres', 'tdengine', 'config'];
+/** Dailies are counted per manifest section: PostgreSQL and TDengine may be dumped by separate runs. */
+export type RetentionEngine = SectionName;
+export const RETENTION_ENGINES: readonly RetentionEngine[] = sectionName.options;
 
 export interface RetentionInput {
   id: string;
   kind: SetKind;
-  status: 'complete' | 'incomplete';
+  status: SetStatus;
   path: string;
   /** The manifest's started_at (null without a valid manifest). */
   started_at: string | null;

@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
-import { SET_KINDS, isSetId, type SetKind } from './labels.js';
+import { SET_KINDS, isSetId, type SetKind, type SetStatus } from './labels.js';
 import { fsyncDir, readManifest, writeManifest, type Manifest } from './manifest.js';
 import { readVerification, type Verification } from './verification.js';
 
@@ -19,7 +19,7 @@ export const LOGS_DIR = 'logs';
 export interface SetEntry {
   id: string;
   kind: SetKind;
-  status: 'complete' | 'incomplete';
+  status: SetStatus;
   path: string;
   /** Complete sets only. */
   manifest: Manifest | null;
