@@ -23,10 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { JobError, UsageError } from '../errors.js';
-import { findBinary } from '../engines/binaries.js';
-import { childEnv } from '../engines/engine.js';
-import { runTool } from '../engines/exec.js';
-import { parseArchiveHeader } from '../engines/postgres.js';
+import { PgArchives, type PgArchiveInfo } from '../engines/postgres.js';
 import { fileEntry, listFiles } from '../catalog/checksum.js';
 import { archiveTime, classifyImport, wallTimeIn, type ImportName } from '../catalog/import-names.js';
 import { uniqueId } from '../catalog/labels.js';
@@ -37,41 +34,6 @@ import type { CommandOutcome, ListEntry } from '../report/result.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { RunContext } from './context.js';
 import { toListEntry } from './list.js';
-
-const INSTALL_HINT = "Install the PostgreSQL client tools (pg_restore) of the dump's major version, or set postgres.bin_dir.";
-
-export interface PgArchiveInfo {
-  database: string | null;
-  serverVersion: string | null;
-  clientVersion: string | null;
-  archiveVersion: string | null;
-  createdAt: string | null;
-  tables: string[];
-  extensions: string[];
-}
-
-/** Reads `pg_restore --list` output: the header, TABLE DATA entries and extensions. */
-export function parseRestoreList(lines: string[]): PgArchiveInfo {
-  const header = parseArchiveHeader(lines.filter((l) => l.startsWith(';')).slice(0, 60));
-  const clientVersion = lines.map((l) => /^;\s+Dumped by pg_dump version:\s+(\S+)/.exec(l)?.[1]).find(Boolean) ?? null;
-  const tables = new Set<string>();
-  const extensions = new Set<string>();
-  for (const l of lines) {
-    const t = /^\d+;\s+\d+\s+\d+\s+TABLE DATA\s+(\S+)\s+(\S+)\s/.exec(l);
-    if (t) tables.add(`${t[1]}.${t[2]}`);
-    const e = /^\d+;\s+\d+\s+\d+\s+EXTENSION\s+-\s+(\S+)/.exec(l);
-    if (e) extensions.add(e[1]!);
-  }
-  return {
-    database: header.database,
-    serverVersion: header.serverVersion?.split(/\s+/)[0] ?? null,
-    clientVersion,
-    archiveVersion: header.archiveVersion,
-    createdAt: header.createdAt,
-    tables: [...tables].sort(),
-    extensions: [...extensions].sort(),
-  };
-}
 
 export interface TaosDumpInfo {
   database: string | null;
@@ -109,21 +71,17 @@ async function sha256(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-async function readPgArchive(ctx: RunContext, file: string): Promise<PgArchiveInfo> {
-  const pgRestore = findBinary('pg_restore', ctx.config.postgres?.bin_dir, ctx.env, INSTALL_HINT);
-  const lines: string[] = [];
-  const r = await runTool({ file: pgRestore, args: ['--list', file], env: childEnv(ctx.env, {}), signal: ctx.signal, onStdout: (l) => lines.push(l) });
-  if (ctx.signal.aborted) throw ctx.signal.reason;
-  if (r.spawnError) throw new UsageError('import.spawn', `cannot run ${pgRestore}: ${r.spawnError}`, { hint: INSTALL_HINT });
-  if (r.exitCode !== 0) {
-    const err = r.stderrTail.join(' ');
-    throw new JobError('import.unreadable', `pg_restore --list cannot read ${file}: ${err}; nothing was imported`, {
-      hint: /unsupported version/.test(err)
-        ? `The dump was written by a newer pg_dump than ${pgRestore}: ${INSTALL_HINT}`
-        : 'Is it a pg_dump custom-format archive (pg_dump -Fc)? A plain SQL dump cannot be adopted; leave it out.',
+/** pg_restore (of postgres.bin_dir, else PATH) reads the archive; found on first use. */
+async function readPgArchive(ctx: RunContext, archives: () => PgArchives, file: string): Promise<PgArchiveInfo> {
+  try {
+    return await archives().describe(file, ctx.env, ctx.signal);
+  } catch (err) {
+    if (!(err instanceof JobError)) throw err;
+    throw new JobError('import.unreadable', `${err.message}; nothing was imported`, {
+      hint: err.code === 'postgres.archive_too_new' ? err.hint : 'Is it a pg_dump custom-format archive (pg_dump -Fc)? A plain SQL dump cannot be adopted; leave it out.',
+      cause: err,
     });
   }
-  return parseRestoreList(lines);
 }
 
 async function readTaosFolder(dir: string): Promise<TaosDumpInfo> {
@@ -148,7 +106,7 @@ async function readTaosFolder(dir: string): Promise<TaosDumpInfo> {
   return parseTaosDbsSql(texts);
 }
 
-async function plan(ctx: RunContext, raw: string): Promise<Plan> {
+async function plan(ctx: RunContext, archives: () => PgArchives, raw: string): Promise<Plan> {
   const source = path.resolve(raw);
   let st;
   try {
@@ -159,7 +117,7 @@ async function plan(ctx: RunContext, raw: string): Promise<Plan> {
   const tz = ctx.config.timezone;
   const sums = new Map<string, FileEntry>();
   if (st.isFile()) {
-    const pg = await readPgArchive(ctx, source);
+    const pg = await readPgArchive(ctx, archives, source);
     const at = archiveTime(pg.createdAt, tz) ?? st.mtime;
     const name = classifyImport(source, pg.database, false, localTime(at, tz).time);
     if ('why' in name) throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name.why}`, { hint: 'Rename a copy of it to <milestone>_<YYYYMMDD>.backup or <database>_<YYYYMMDD>_<HHMMSS>.backup and import that.' });
@@ -192,8 +150,16 @@ export async function importSets(ctx: RunContext): Promise<CommandOutcome> {
 
   // 1. Read and check everything first: one bad path imports nothing.
   const plans: Plan[] = [];
+  let reader: PgArchives | null = null;
+  const archives = (): PgArchives => {
+    if (!reader) {
+      reader = new PgArchives(config.postgres?.bin_dir);
+      reader.findTools(ctx.env);
+    }
+    return reader;
+  };
   for (const p of paths) {
-    const pl = await log.group(`reading ${p}`, () => plan(ctx, p));
+    const pl = await log.group(`reading ${p}`, () => plan(ctx, archives, p));
     log.info(`${pl.source}: ${pl.isFolder ? `taosdump folder of ${pl.taos!.database ?? '?'}` : `pg_dump archive of ${pl.pg!.database ?? '?'} (server ${pl.pg!.serverVersion ?? '?'}, ${pl.pg!.tables.length} tables with data)`}, dumped ${localTime(pl.startedAt, config.timezone).iso} -> ${pl.name.kind} ${pl.name.id}`);
     plans.push(pl);
   }

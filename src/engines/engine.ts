@@ -18,6 +18,24 @@ export interface PreflightInfo {
 
 export type EngineName = 'postgres' | 'tdengine';
 
+/**
+ * What backup and verify need of every engine, whatever it dumps. Dumping and restoring differ
+ * (a pg_dump snapshot vs a taosdump time window), so they stay engine-specific.
+ */
+export interface Engine {
+  readonly name: EngineName;
+  /** The database the config names. */
+  readonly database: string;
+  /** Finds the stock tools (no connection): a missing one is a usage error (exit 2). */
+  findTools(env: NodeJS.ProcessEnv): void;
+  /** Reaches the server and checks the client against it. */
+  preflight(ctx: EngineContext): Promise<PreflightInfo>;
+  databaseExists(env: NodeJS.ProcessEnv, name: string, signal?: AbortSignal): Promise<boolean>;
+  /** Drops and recreates a scratch database; refuses the production one whatever the config says. */
+  recreateScratch(env: NodeJS.ProcessEnv, scratch: string, signal?: AbortSignal): Promise<void>;
+  dropScratch(env: NodeJS.ProcessEnv, scratch: string, signal?: AbortSignal): Promise<void>;
+}
+
 /** Environment passed to a child tool: only what it needs, so nothing else leaks into it. */
 export function childEnv(env: NodeJS.ProcessEnv, extra: Record<string, string | undefined>, passPrefixes: string[] = []): NodeJS.ProcessEnv {
   const out: NodeJS.ProcessEnv = {};

@@ -12,11 +12,37 @@ import type { PostgresSection } from '../catalog/manifest.js';
 import { fileEntry } from '../catalog/checksum.js';
 import { formatBytes } from '../catalog/time.js';
 import { findBinary } from './binaries.js';
-import { childEnv, type EngineContext, type PreflightInfo } from './engine.js';
+import { childEnv, type Engine, type EngineContext, type PreflightInfo } from './engine.js';
 import { readTool, runTool } from './exec.js';
 
 const INSTALL_HINT = 'Install the PostgreSQL client tools of the server\'s major version (Debian/Ubuntu: apt install postgresql-client-17 from apt.postgresql.org).';
 const PROGRESS_MS = 5000;
+
+/**
+ * How often a running pg_dump reports the size written: every 5 s, or PGTAOS_PROGRESS_MS
+ * (meant for tests, which cannot wait for a 5 s tick; at least 50 ms).
+ */
+export function progressIntervalMs(env: NodeJS.ProcessEnv): number {
+  const raw = env.PGTAOS_PROGRESS_MS;
+  if (raw === undefined || !/^\d+$/.test(raw)) return PROGRESS_MS;
+  return Math.max(50, Number(raw));
+}
+
+/**
+ * Server limits that would end one of our long sessions, switched off for that session, as
+ * pg_dump does for its own: the exporting transaction must outlive pg_dump, and a count of a big
+ * table may wait on a lock or run for minutes. Session-level and set before BEGIN, so the
+ * transaction's own timers start disabled.
+ */
+export function timeoutResets(serverMajor: number): string[] {
+  return [
+    'SET statement_timeout = 0',
+    'SET lock_timeout = 0',
+    'SET idle_in_transaction_session_timeout = 0',
+    // New in 17 (production runs 17.6): it ends a transaction however busy; older servers reject the name.
+    ...(serverMajor >= 17 ? ['SET transaction_timeout = 0'] : []),
+  ];
+}
 
 export interface PgVersion {
   major: number;
@@ -58,6 +84,39 @@ export function parseArchiveHeader(lines: string[]): { archiveVersion: string | 
   };
 }
 
+export interface PgArchiveInfo {
+  database: string | null;
+  serverVersion: string | null;
+  clientVersion: string | null;
+  archiveVersion: string | null;
+  createdAt: string | null;
+  tables: string[];
+  extensions: string[];
+}
+
+/** Reads `pg_restore --list` output: the header, TABLE DATA entries and extensions. */
+export function parseRestoreList(lines: string[]): PgArchiveInfo {
+  const header = parseArchiveHeader(lines.filter((l) => l.startsWith(';')).slice(0, 60));
+  const clientVersion = lines.map((l) => /^;\s+Dumped by pg_dump version:\s+(\S+)/.exec(l)?.[1]).find(Boolean) ?? null;
+  const tables = new Set<string>();
+  const extensions = new Set<string>();
+  for (const l of lines) {
+    const t = /^\d+;\s+\d+\s+\d+\s+TABLE DATA\s+(\S+)\s+(\S+)\s/.exec(l);
+    if (t) tables.add(`${t[1]}.${t[2]}`);
+    const e = /^\d+;\s+\d+\s+\d+\s+EXTENSION\s+-\s+(\S+)/.exec(l);
+    if (e) extensions.add(e[1]!);
+  }
+  return {
+    database: header.database,
+    serverVersion: header.serverVersion?.split(/\s+/)[0] ?? null,
+    clientVersion,
+    archiveVersion: header.archiveVersion,
+    createdAt: header.createdAt,
+    tables: [...tables].sort(),
+    extensions: [...extensions].sort(),
+  };
+}
+
 /** pg_dump prints warnings it survives ("pg_dump: warning: ...") and errors it does not. */
 export function isDumpErrorLine(line: string): boolean {
   return /^pg_(dump|restore): error:/.test(line) || /\b(FATAL|PANIC):/.test(line) || /^pg_(dump|restore): \[/.test(line);
@@ -73,12 +132,15 @@ WHERE c.relkind = 'r'
   AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2`;
 
-export class PostgresEngine {
+export class PostgresEngine implements Engine {
   readonly name = 'postgres' as const;
   private pgDump = '';
   private pgRestore = '';
+  readonly archives: PgArchives;
 
-  constructor(private readonly cfg: PostgresConfig) {}
+  constructor(private readonly cfg: PostgresConfig) {
+    this.archives = new PgArchives(cfg.bin_dir);
+  }
 
   get database(): string {
     return this.cfg.database;
@@ -88,6 +150,7 @@ export class PostgresEngine {
   findTools(env: NodeJS.ProcessEnv): void {
     this.pgDump = findBinary('pg_dump', this.cfg.bin_dir, env, INSTALL_HINT);
     this.pgRestore = findBinary('pg_restore', this.cfg.bin_dir, env, INSTALL_HINT);
+    this.archives.findTools(env);
   }
 
   toolEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -167,10 +230,7 @@ export class PostgresEngine {
     const client = await this.connect(env);
     let progress: NodeJS.Timeout | undefined;
     try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      // The exporting transaction must outlive pg_dump; no server timeout may close it.
-      await client.query("SET LOCAL idle_in_transaction_session_timeout = 0; SET LOCAL statement_timeout = 0");
-      const snap = (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+      const snap = await this.exportSnapshot(client);
       const tables = (await client.query<{ schema: string; name: string }>(TABLES_SQL)).rows;
       const extensions = (await client.query<{ name: string; version: string }>('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
 
@@ -181,7 +241,7 @@ export class PostgresEngine {
         fs.stat(file)
           .then((st) => log.info(`pg_dump: ${formatBytes(st.size)} written after ${Math.round((Date.now() - started) / 1000)} s`))
           .catch(() => {});
-      }, PROGRESS_MS);
+      }, progressIntervalMs(env));
       const stderr: string[] = [];
       const dumping = runTool({
         file: this.pgDump,
@@ -236,6 +296,18 @@ export class PostgresEngine {
     }
   }
 
+  /** Session timeouts off, then the REPEATABLE READ transaction whose snapshot pg_dump dumps. */
+  async exportSnapshot(client: pg.Client): Promise<string> {
+    await this.disableTimeouts(client);
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    return (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
+  }
+
+  private async disableTimeouts(client: pg.Client): Promise<void> {
+    const v = (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v;
+    await client.query(timeoutResets(parseServerVersionNum(Number(v)).major).join('; '));
+  }
+
   private async countRows(client: pg.Client, tables: { schema: string; name: string }[], log: EngineContext['log'], signal: AbortSignal) {
     const out: { name: string; rows: number }[] = [];
     for (const t of tables) {
@@ -261,6 +333,7 @@ export class PostgresEngine {
   async countDatabase(env: NodeJS.ProcessEnv, database: string, log: EngineContext['log'], signal: AbortSignal) {
     const client = await this.connect(env, database);
     try {
+      await this.disableTimeouts(client);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
       const tables = (await client.query<{ schema: string; name: string }>(TABLES_SQL)).rows;
       const counted = await this.countRows(client, tables, log, signal);
@@ -326,10 +399,23 @@ export class PostgresEngine {
    * timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
    */
   async restore(ctx: EngineContext, file: string, target: string, opts: { jobs: number; timescale: boolean; clean: boolean; noOwner: boolean }): Promise<void> {
-    const { log, env, signal } = ctx;
-    if (opts.timescale) {
-      await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+    const { log, env } = ctx;
+    if (!opts.timescale) return this.runRestore(ctx, file, target, opts);
+    await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+    let failed = true;
+    try {
+      await this.runRestore(ctx, file, target, opts);
+      failed = false;
+    } finally {
+      // Whatever pg_restore did (failed, cancelled), the target must not stay in restoring mode.
+      const post = this.sql(env, target, 'SELECT timescaledb_post_restore();');
+      if (failed) await post.catch((e: unknown) => log.error(`timescaledb_post_restore() on ${target} failed: ${(e as Error).message}; run it by hand before using ${target}`));
+      else await post;
     }
+  }
+
+  private async runRestore(ctx: EngineContext, file: string, target: string, opts: { jobs: number; timescale: boolean; clean: boolean; noOwner: boolean }): Promise<void> {
+    const { log, env, signal } = ctx;
     const args = [
       '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-w', '-d', target,
       '--exit-on-error',
@@ -345,11 +431,10 @@ export class PostgresEngine {
     if (r.spawnError) throw new UsageError('postgres.spawn', `cannot run ${this.pgRestore}: ${r.spawnError}`, { hint: INSTALL_HINT });
     if (r.exitCode !== 0) {
       const errors = stderr.filter(isDumpErrorLine);
-      throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (exit ${r.exitCode}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
+      throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
         hint: 'Read the pg_restore lines above: a damaged archive, a missing extension or role on the target server, or a full disk.',
       });
     }
-    if (opts.timescale) await this.sql(env, target, 'SELECT timescaledb_post_restore();');
   }
 
   /** The target server must offer the extension the dump needs, at the version it was made with. */
@@ -384,24 +469,61 @@ export class PostgresEngine {
     }
   }
 
+  /** Every line of `pg_restore --list` of `file` (see PgArchives.list). */
+  listArchive(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<string[]> {
+    return this.archives.list(file, env, signal);
+  }
+
   /** `pg_restore --list` must read the archive; its header gives the archive version. */
   async readArchiveHeader(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal) {
-    const head: string[] = [];
+    return parseArchiveHeader(await this.archives.list(file, env, signal, 40));
+  }
+}
+
+/**
+ * The server-free part of the engine: reading archives with `pg_restore --list`. `import` uses it
+ * alone (it needs no postgres: section); PostgresEngine uses it to check every dump it writes.
+ */
+export class PgArchives {
+  private pgRestore = '';
+
+  constructor(private readonly binDir: string | undefined) {}
+
+  findTools(env: NodeJS.ProcessEnv): void {
+    this.pgRestore = findBinary('pg_restore', this.binDir, env, INSTALL_HINT);
+  }
+
+  /**
+   * The lines of `pg_restore --list` (header and table of contents; the first `keep` only).
+   * Throws when pg_restore cannot read the file: damaged, not a custom-format archive, or too new.
+   */
+  async list(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal, keep = Number.POSITIVE_INFINITY): Promise<string[]> {
+    const lines: string[] = [];
+    // No connection is made: the child gets no PG* variables, so no password either.
     const r = await runTool({
       file: this.pgRestore,
       args: ['--list', file],
-      env: this.toolEnv(env),
+      env: childEnv(env, {}),
       signal,
       onStdout: (l) => {
-        if (head.length < 40) head.push(l);
+        if (lines.length < keep) lines.push(l);
       },
     });
     if (signal.aborted) throw signal.reason;
+    if (r.spawnError) throw new UsageError('postgres.spawn', `cannot run ${this.pgRestore}: ${r.spawnError}`, { hint: INSTALL_HINT });
     if (r.exitCode !== 0) {
-      throw new JobError('postgres.unreadable_archive', `pg_restore --list cannot read ${file}: ${r.stderrTail.join(' ')}`, {
-        hint: 'The dump is damaged or was written by a newer pg_dump than this pg_restore.',
-      });
+      const err = r.stderrTail.join(' ');
+      const message = `pg_restore --list cannot read ${file}: ${err || `exit ${r.exitCode}`}`;
+      if (/unsupported version/.test(err)) {
+        throw new JobError('postgres.archive_too_new', message, { hint: `The archive was written by a newer pg_dump than ${this.pgRestore}. ${INSTALL_HINT}` });
+      }
+      throw new JobError('postgres.unreadable_archive', message, { hint: 'The file is damaged, or it is not a pg_dump custom-format archive (pg_dump -Fc).' });
     }
-    return parseArchiveHeader(head);
+    return lines;
+  }
+
+  /** What an archive says about itself: see parseRestoreList. */
+  async describe(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<PgArchiveInfo> {
+    return parseRestoreList(await this.list(file, env, signal));
   }
 }

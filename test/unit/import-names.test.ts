@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { archiveTime, classifyImport } from '../../src/catalog/import-names.js';
-import { parseRestoreList, parseTaosDbsSql } from '../../src/commands/import.js';
+import { parseTaosDbsSql } from '../../src/commands/import.js';
+import { parseRestoreList } from '../../src/engines/postgres.js';
 import { localTime } from '../../src/catalog/time.js';
 
 describe("the old runbook's names", () => {
