@@ -9,7 +9,7 @@ import { PostgresEngine } from '../engines/postgres.js';
 import { TdengineEngine } from '../engines/tdengine.js';
 import { tdengineCounts } from '../catalog/compare.js';
 import type { EngineContext, EngineName, PreflightInfo } from '../engines/engine.js';
-import { listSets, stageSet, type StagedSet } from '../catalog/sets.js';
+import { listSets, stageSet, type SetEntry, type StagedSet } from '../catalog/sets.js';
 import { setIdFor, uniqueId, type SetKind } from '../catalog/labels.js';
 import { localTime, formatBytes, formatDuration } from '../catalog/time.js';
 import { freeBytes, spaceNeeded, GIB } from '../catalog/space.js';
@@ -44,6 +44,10 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   // 1. Tools (and the TDengine password's presence): no connection is made when one is missing.
   pgEngine?.findTools(ctx.env);
   tdEngine?.findTools(ctx.env);
+  // Named after the database dumped: mystocks_..., or market_data_... for a TDengine-only run.
+  const stem = opts.kind === 'milestone' ? opts.milestone! : pgEngine ? pgConfig!.database : tdConfig!.database;
+  // A second milestone of the day is bad usage (exit 2): refused before any connection is made.
+  refuseDuplicateMilestone(opts, setIdFor(opts.kind, localTime(ctx.now(), config.timezone), stem), await listSets(config.root));
 
   // 2. Servers and versions.
   const pre: Partial<Record<EngineName, PreflightInfo>> = {};
@@ -65,7 +69,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const free = await freeBytes(config.root);
   const needed = spaceNeeded(config.min_free_gb, lastBytes, estimate);
   if (free < needed) {
-    throw new JobError('space.low', `only ${formatBytes(free)} free on ${config.root}; this backup needs at least ${formatBytes(needed)} (min_free_gb ${config.min_free_gb}${lastBytes ? `, last set ${formatBytes(lastBytes)}` : ''})`, {
+    throw new JobError('space.low', `only ${formatBytes(free)} free on ${config.root}; this backup needs at least ${formatBytes(needed)} (min_free_gb ${config.min_free_gb}${lastBytes ? `; the last set ${last!.id} is ${formatBytes(lastBytes)}` : ''})`, {
       hint: `Free space on that disk (\`pgtaos-backup prune --dry-run\` shows what retention would remove), or lower min_free_gb (now ${config.min_free_gb}; the runbook asks for ${5} GB).`,
     });
   }
@@ -74,13 +78,10 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   // 4. Dump into a staging folder.
   const startedAt = ctx.now();
   const local = localTime(startedAt, config.timezone);
-  // Named after the database dumped: mystocks_..., or market_data_... for a TDengine-only run.
-  const stem = opts.kind === 'milestone' ? opts.milestone! : pgEngine ? pgConfig!.database : tdConfig!.database;
   const baseId = setIdFor(opts.kind, local, stem);
   const taken = new Set(sets.map((s) => s.id));
-  if (opts.kind === 'milestone' && taken.has(baseId) && !opts.force) {
-    throw new UsageError('milestone.exists', `milestone set ${baseId} already exists`, { hint: 'A milestone of that name was taken today. Pass --force to keep both (the new one gets a -2 suffix).' });
-  }
+  // Again with the dump's own start time: the checks may have run past midnight.
+  refuseDuplicateMilestone(opts, baseId, sets);
   const id = uniqueId(baseId, (c) => taken.has(c));
   const staged: StagedSet = await stageSet(config.root, opts.kind, id);
   try {
@@ -130,6 +131,12 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
     log.error(`no set was written; partial files removed. Earlier sets are untouched.`);
     throw err;
   }
+}
+
+/** A milestone of that name already made today: refused unless --force (which keeps both). */
+function refuseDuplicateMilestone(opts: BackupOptions, baseId: string, sets: SetEntry[]): void {
+  if (opts.kind !== 'milestone' || opts.force || !sets.some((s) => s.id === baseId)) return;
+  throw new UsageError('milestone.exists', `milestone set ${baseId} already exists`, { hint: 'A milestone of that name was taken today. Pass --force to keep both (the new one gets a -2 suffix). Nothing was changed.' });
 }
 
 /** What the report says of one engine's dump. */

@@ -17,12 +17,14 @@ import type { RunContext } from './context.js';
 
 const REMOVE_CONCURRENCY = 8;
 
-function inside(root: string, p: string): boolean {
+/** Is `p` strictly below `root`? (Removal's last check: nothing outside the backup root is ever deleted.) */
+export function inside(root: string, p: string): boolean {
   const rel = path.relative(path.resolve(root), path.resolve(p));
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
-async function removeSet(root: string, d: PruneDecision, staging: boolean): Promise<void> {
+/** Removes one set folder (a staging leftover directly, a set by first renaming it aside). */
+export async function removeSet(root: string, d: Pick<PruneDecision, 'kind' | 'path'>, staging: boolean): Promise<void> {
   if (!inside(root, d.path)) throw new Error(`refusing to remove ${d.path}: it is not under the backup root ${root}`);
   if (staging) {
     await fs.rm(d.path, { recursive: true, force: true });
@@ -34,13 +36,26 @@ async function removeSet(root: string, d: PruneDecision, staging: boolean): Prom
   await fs.rm(aside, { recursive: true, force: true });
 }
 
-export async function prune(ctx: RunContext): Promise<CommandOutcome> {
+/**
+ * Belt and braces: retention never plans to remove a milestone or a safety copy (they are only
+ * ever removed by hand); if it ever did, nothing at all is removed.
+ */
+export function refuseProtectedRemovals(removals: Pick<PruneDecision, 'id' | 'kind' | 'path'>[], staging: (path: string) => boolean): void {
+  for (const d of removals) {
+    if (!staging(d.path) && (d.kind === 'milestone' || d.kind === 'safety')) {
+      throw new Error(`internal: retention planned to remove ${d.kind} set ${d.id}; nothing was removed`);
+    }
+  }
+}
+
+/** `plan` is retention's; tests inject a faulty one to prove the backstops above. */
+export async function prune(ctx: RunContext, plan: typeof planRetention = planRetention): Promise<CommandOutcome> {
   const { config, log } = ctx;
   const root = config.root;
   const dryRun = ctx.request.dryRun;
   const sets = await listSets(root);
   const inputs = sets.map(toRetentionInput);
-  const decisions = planRetention(inputs, config.retention, ctx.now());
+  const decisions = plan(inputs, config.retention, ctx.now());
   const byPath = new Map<string, SetEntry>(sets.map((s) => [s.path, s]));
   const inputByPath = new Map<string, RetentionInput>(inputs.map((i) => [i.path, i]));
 
@@ -63,12 +78,7 @@ export async function prune(ctx: RunContext): Promise<CommandOutcome> {
   const checks: Check[] = [];
   let freed = 0;
   const problems: string[] = [];
-  // Belt and braces: retention never plans this, and nothing is removed if it ever did.
-  for (const d of removals) {
-    if (!(inputByPath.get(d.path)?.staging ?? false) && (d.kind === 'milestone' || d.kind === 'safety')) {
-      throw new Error(`internal: retention planned to remove ${d.kind} set ${d.id}; nothing was removed`);
-    }
-  }
+  refuseProtectedRemovals(removals, (p) => inputByPath.get(p)?.staging ?? false);
   await log.group(dryRun ? `would remove (${removals.length})` : `removing (${removals.length})`, async () => {
     if (dryRun) {
       for (const d of removals) {

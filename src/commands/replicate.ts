@@ -146,6 +146,12 @@ async function readBack(remote: Remote, key: string, signal: AbortSignal): Promi
   return { bytes, sha256: hash.digest('hex') };
 }
 
+/** Records a copy beside the set, its texts masked: errors quote servers, and remotes.json must hold no secret. */
+function saveCopy(ctx: RunContext, setDir: string, rec: RemoteCopy): Promise<void> {
+  const mask = (t: string) => ctx.log.mask(t);
+  return recordRemoteCopy(setDir, { ...rec, location: mask(rec.location), error: rec.error === null ? null : mask(rec.error) });
+}
+
 /** The remote key of a set's file. */
 export function remoteKey(set: Pick<SetToCopy, 'kind' | 'id'>, rel: string, encrypted: boolean): string {
   return `${set.kind}/${set.id}/${rel}${encrypted ? '.age' : ''}`;
@@ -184,8 +190,14 @@ export async function copySetTo(ctx: RunContext, set: SetToCopy, remote: Remote)
       }
       const plain = src.plain();
       if (expect && (plain.bytes !== expect.bytes || plain.sha256 !== expect.sha256)) {
-        await remote.delete(key).catch(() => {});
-        throw new Error(`the local ${rel} no longer matches the manifest (${plain.bytes} bytes, sha256 ${plain.sha256.slice(0, 16)}…; manifest: ${expect.bytes} bytes, ${expect.sha256.slice(0, 16)}…): not copied; run \`pgtaos-backup verify ${set.id}\``);
+        const why = `the local ${rel} no longer matches the manifest (${plain.bytes} bytes, sha256 ${plain.sha256.slice(0, 16)}…; manifest: ${expect.bytes} bytes, ${expect.sha256.slice(0, 16)}…): not copied; run \`pgtaos-backup verify ${set.id}\``;
+        // The object is already stored, its metadata naming the manifest's hash over other bytes: it must go.
+        const left = await remote.delete(key).then(
+          () => null,
+          (e: unknown) => `and ${key}, stored from it with the manifest's sha256 in its metadata, could not be removed (${describeError(e).message}): delete it by hand`,
+        );
+        if (left) log.error(`${remote.name}: ${left}`);
+        throw new Error(left ? `${why}; ${left}` : why);
       }
       const stored = src.stored();
       const back = await readBack(remote, key, signal);
@@ -204,12 +216,12 @@ export async function copySetTo(ctx: RunContext, set: SetToCopy, remote: Remote)
       }
     }
     const rec = record('verified', null);
-    await recordRemoteCopy(set.path, rec);
+    await saveCopy(ctx, set.path, rec);
     return rec;
   } catch (err) {
     const d = describeError(err);
     const rec = record('failed', signal.aborted ? 'cancelled' : d.message);
-    await recordRemoteCopy(set.path, rec).catch((e: unknown) => log.error(`could not record the copy beside ${set.id}: ${(e as Error).message}`));
+    await saveCopy(ctx, set.path, rec).catch((e: unknown) => log.error(`could not record the copy beside ${set.id}: ${(e as Error).message}`));
     if (signal.aborted) throw signal.reason;
     return rec;
   }
@@ -281,7 +293,7 @@ export async function replicate(ctx: RunContext, sets: SetToCopy[], remotes: Rem
         let rec: RemoteCopy;
         if (t.broken) {
           rec = { remote: t.remote.name, type: t.remote.type, location: t.remote.location, result: 'failed', copied_at: localTime(ctx.now(), config.timezone).iso, encrypted, check: 'read-back', files: [], error: t.broken };
-          await recordRemoteCopy(set.path, rec).catch((e: unknown) => log.error(`could not record the copy beside ${set.id}: ${(e as Error).message}`));
+          await saveCopy(ctx, set.path, rec).catch((e: unknown) => log.error(`could not record the copy beside ${set.id}: ${(e as Error).message}`));
         } else {
           rec = await copySetTo(ctx, set, t.remote);
         }

@@ -170,10 +170,12 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
   }
 
   async function record(): Promise<void> {
+    // Details quote tools and servers (pg_restore lines, error messages): no secret may reach the file.
+    const mask = (t: string) => log.mask(t);
     await writeVerification(set.path, {
       verified_at: localTime(ctx.now(), config.timezone).iso,
       result: failed ? 'failed' : 'passed',
-      checks,
+      checks: checks.map((c) => ({ ...c, name: mask(c.name), detail: mask(c.detail) })),
       tool_version: TOOL_VERSION,
     }).catch((e: unknown) => log.warn(`could not record the verification beside ${set.id}: ${(e as Error).message}`));
   }
