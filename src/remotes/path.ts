@@ -7,7 +7,11 @@
  * Before writing, check() refuses a share that is not mounted: when a mount drops, its mount
  * point is an empty folder on the local disk, and writing there would fill the local disk with
  * copies nobody can reach. With require_mount (the default) the folder must be on a mounted
- * filesystem other than "/", read from /proc/self/mountinfo.
+ * filesystem (read from /proc/self/mountinfo) that is
+ *  - not "/",
+ *  - not the filesystem holding the backup root (a copy on the same disk is no copy), and
+ *  - not the parent of a mount point that /etc/fstab lists at or above the folder: then that
+ *    share is the one meant, and it is not mounted (an unmounted /data/nas on a local /data).
  */
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
@@ -21,11 +25,15 @@ export const TEMP_MARK = '.pgtaos-part-';
 
 export interface MountEntry {
   mountPoint: string;
+  /** major:minor of the filesystem: equal for two mounts of the same filesystem (bind mounts). */
+  device: string;
   fsType: string;
   options: string[];
 }
 
-/** Parses /proc/self/mountinfo (proc(5)): field 5 is the mount point (octal escapes), the type follows " - ". */
+const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+
+/** Parses /proc/self/mountinfo (proc(5)): field 3 is major:minor, field 5 the mount point (octal escapes), the type follows " - ". */
 export function parseMountInfo(text: string): MountEntry[] {
   const out: MountEntry[] = [];
   for (const line of text.split('\n')) {
@@ -33,10 +41,44 @@ export function parseMountInfo(text: string): MountEntry[] {
     const [left, right] = line.split(' - ');
     const f = (left ?? '').split(' ');
     if (f.length < 6 || right === undefined) continue;
-    const unescape = (s: string) => s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
-    out.push({ mountPoint: unescape(f[4]!), fsType: right.split(' ')[0] ?? '', options: (f[5] ?? '').split(',') });
+    out.push({ mountPoint: unescape(f[4]!), device: f[2]!, fsType: right.split(' ')[0] ?? '', options: (f[5] ?? '').split(',') });
   }
   return out;
+}
+
+/** Mount points listed in an fstab(5) text (field 2, octal escapes; swap and comments left out). */
+export function parseFstab(text: string): string[] {
+  const out: string[] = [];
+  for (const line of text.split('\n')) {
+    const f = line.trim().split(/\s+/);
+    if (!f[0] || f[0].startsWith('#') || f.length < 3 || f[2] === 'swap' || !f[1]!.startsWith('/')) continue;
+    const mp = path.posix.normalize(unescape(f[1]!));
+    out.push(mp.length > 1 ? mp.replace(/\/+$/, '') : mp);
+  }
+  return out;
+}
+
+const within = (p: string, dir: string) => dir === '/' || p === dir || p.startsWith(`${dir}/`);
+
+export type MountVerdict = { ok: true; mount: MountEntry } | { ok: false; why: string };
+
+/**
+ * Is the folder `real` (absolute, symlink-free) on a share that is mounted? Pure: the rules in the
+ * header, over the parsed mountinfo, the fstab mount points, and the backup root (when known).
+ */
+export function judgeMount(real: string, mounts: MountEntry[], fstab: string[], backupRoot: string | null): MountVerdict {
+  const m = mountOf(real, mounts);
+  if (!m || m.mountPoint === '/') return { ok: false, why: 'it is on the root filesystem "/"' };
+  // The deepest fstab mount point at or above the folder that is below the mount actually holding it: the share meant, not mounted.
+  const missing = fstab.filter((fp) => within(real, fp) && fp !== m.mountPoint && within(fp, m.mountPoint) && !mounts.some((x) => x.mountPoint === fp)).sort((a, b) => b.length - a.length)[0];
+  if (missing) return { ok: false, why: `/etc/fstab lists ${missing} as a mount point, but nothing is mounted there: the folder is on ${m.mountPoint} (${m.fsType}) instead` };
+  if (backupRoot !== null) {
+    const r = mountOf(backupRoot, mounts);
+    if (r && r.device === m.device) {
+      return { ok: false, why: `it is on the same filesystem as the backup root ${backupRoot} (${m.mountPoint}, ${m.fsType} ${m.device}): a copy there is lost with the same disk` };
+    }
+  }
+  return { ok: true, mount: m };
 }
 
 /** The mount holding `p` (an absolute, symlink-free path): the longest mount point that is `p` or a parent of it. */
@@ -44,8 +86,7 @@ export function mountOf(p: string, mounts: MountEntry[]): MountEntry | null {
   let best: MountEntry | null = null;
   for (const m of mounts) {
     const mp = m.mountPoint;
-    const inside = mp === '/' || p === mp || p.startsWith(`${mp}/`);
-    if (inside && (!best || mp.length >= best.mountPoint.length)) best = m;
+    if (within(p, mp) && (!best || mp.length >= best.mountPoint.length)) best = m;
   }
   return best;
 }
@@ -54,8 +95,11 @@ export interface PathRemoteOptions {
   name: string;
   path: string;
   requireMount: boolean;
-  /** For tests: where mount information comes from. */
+  /** The backup root: the remote must not be on its filesystem (require_mount). Unknown: not checked. */
+  backupRoot?: string;
+  /** For tests: where mount information comes from (default /proc/self/mountinfo, /etc/fstab). */
   mountInfoFile?: string;
+  fstabFile?: string;
 }
 
 export class PathRemote implements Remote {
@@ -100,12 +144,14 @@ export class PathRemote implements Remote {
       } catch (err) {
         throw this.fail(`cannot read ${info} to check that ${this.dir} is mounted: ${(err as Error).message}`, 'Set `require_mount: false` on this remote to skip the check.', err);
       }
-      const real = await fs.realpath(this.dir);
-      const m = mountOf(real, parseMountInfo(text));
-      if (!m || m.mountPoint === '/') {
+      // No fstab (containers) is fine: that rule then has nothing to say.
+      const fstab = await fs.readFile(this.opts.fstabFile ?? '/etc/fstab', 'utf8').catch(() => '');
+      const root = this.opts.backupRoot === undefined ? null : await existingRealpath(this.opts.backupRoot);
+      const verdict = judgeMount(await fs.realpath(this.dir), parseMountInfo(text), parseFstab(fstab), root);
+      if (!verdict.ok) {
         throw this.fail(
-          `${this.dir} is not on a mounted filesystem (it is on the root filesystem "/"): the NFS/CIFS share is not mounted, so nothing was copied there`,
-          'Mount the share (e.g. `mount /mnt/nas`; check /etc/fstab and the network), then run again. If this folder is meant to be on the local disk, set `require_mount: false` on this remote.',
+          `${this.dir} is not on a mounted filesystem of its own (${verdict.why}): the NFS/CIFS share is not mounted, so nothing was copied there`,
+          'Mount the share (e.g. `mount /mnt/nas`; check /etc/fstab and the network), then run again. If this folder is meant to be on a local disk, set `require_mount: false` on this remote.',
         );
       }
     }
@@ -197,6 +243,17 @@ export class PathRemote implements Remote {
 
   async delete(key: string): Promise<void> {
     await fs.rm(this.file(key), { force: true });
+  }
+}
+
+/** realpath of `p`, or of its nearest existing parent with the rest appended (a root not made yet). */
+async function existingRealpath(p: string): Promise<string> {
+  const abs = path.resolve(p);
+  try {
+    return await fs.realpath(abs);
+  } catch {
+    const parent = path.dirname(abs);
+    return parent === abs ? abs : path.join(await existingRealpath(parent), path.basename(abs));
   }
 }
 

@@ -43,12 +43,20 @@ export function checkRemoteNames(config: Pick<Config, 'remotes'>): void {
   }
 }
 
-/** Builds the driver. Throws UsageError (exit 2) for what is wrong before any connection (missing keys). */
-export function openRemote(r: RemoteConfig, env: NodeJS.ProcessEnv): Remote {
+export interface OpenOptions {
+  /** The backup root (config `root`): a path remote with require_mount must not be on its filesystem. */
+  backupRoot?: string;
+}
+
+/**
+ * Builds the driver. Throws UsageError (exit 2) for what is wrong before any connection (missing
+ * keys). Nothing heavy is loaded here: the S3 SDK is imported on the remote's first request.
+ */
+export function openRemote(r: RemoteConfig, env: NodeJS.ProcessEnv, opts: OpenOptions = {}): Remote {
   const name = remoteName(r);
   switch (r.type) {
     case 'path':
-      return new PathRemote({ name, path: r.path, requireMount: r.require_mount });
+      return new PathRemote({ name, path: r.path, requireMount: r.require_mount, ...(opts.backupRoot === undefined ? {} : { backupRoot: opts.backupRoot }) });
     case 's3':
       return new S3Remote({ name, endpoint: r.endpoint, bucket: r.bucket, prefix: r.prefix, region: r.region, forcePathStyle: r.force_path_style, partSizeMb: r.part_size_mb, env });
   }

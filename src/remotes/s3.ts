@@ -10,19 +10,13 @@
  *
  * Checksums: the SDK's default CRC32 trailers are switched off (requestChecksumCalculation:
  * WHEN_REQUIRED); several S3-compatible services reject them. The copy is checked by reading it
- * back instead (commands/replicate.ts), and its SHA-256 is kept in x-amz-meta-sha256.
+ * back instead (commands/replicate.ts), and the SHA-256 of the plain file is kept in x-amz-meta-plaintext-sha256.
+ *
+ * The SDK is loaded on first use (dynamic import): it is most of the bundle's start-up time, and
+ * list, status, prune and every run without an s3 remote never need it. The constructor stays
+ * synchronous and checks the keys, so missing keys are still a usage error before any work.
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type ListObjectsV2CommandOutput,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type { ListObjectsV2CommandOutput, S3ClientConfig } from '@aws-sdk/client-s3';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import { UsageError } from '../errors.js';
@@ -40,6 +34,12 @@ export interface S3RemoteOptions {
 }
 
 const MIB = 1024 * 1024;
+
+interface Sdk {
+  s3: typeof import('@aws-sdk/client-s3');
+  Upload: typeof import('@aws-sdk/lib-storage').Upload;
+  client: import('@aws-sdk/client-s3').S3Client;
+}
 
 /** A short, secret-free description of an SDK error. */
 function why(err: unknown): string {
@@ -67,7 +67,8 @@ export class S3Remote implements Remote {
   readonly name: string;
   readonly location: string;
   readonly capabilities: Capabilities = { metadata: true };
-  private readonly client: S3Client;
+  private sdk: Promise<Sdk> | null = null;
+  private readonly clientConfig: S3ClientConfig;
   private readonly bucket: string;
   private readonly prefix: string;
   private readonly partSize: number;
@@ -87,7 +88,7 @@ export class S3Remote implements Remote {
     }
     // The SDK warns on Node 20 about its own future releases; the lock file pins a version that supports Node 20.
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    this.client = new S3Client({
+    this.clientConfig = {
       region: opts.region,
       ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
       forcePathStyle: opts.forcePathStyle,
@@ -96,7 +97,20 @@ export class S3Remote implements Remote {
       responseChecksumValidation: 'WHEN_REQUIRED',
       maxAttempts: 3,
       requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
-    });
+    };
+  }
+
+  /** The SDK and a client, loaded once, on the first call that talks to the server. */
+  private load(): Promise<Sdk> {
+    this.sdk ??= Promise.all([import('@aws-sdk/client-s3'), import('@aws-sdk/lib-storage')]).then(
+      ([s3, storage]) => ({ s3, Upload: storage.Upload, client: new s3.S3Client(this.clientConfig) }),
+      (err: unknown) => {
+        this.sdk = null;
+        // ncc puts the SDK in chunk files beside index.js: a dist/ copied without them lands here.
+        throw new RemoteError(this.name, `the S3 client library could not be loaded: ${(err as Error).message}`, { hint: 'Install the action or CLI with its whole dist/ folder (chunk files included).', cause: err });
+      },
+    );
+    return this.sdk;
   }
 
   private key(key: string): string {
@@ -108,24 +122,33 @@ export class S3Remote implements Remote {
   }
 
   async check(signal?: AbortSignal): Promise<void> {
+    const { s3, client } = await this.load();
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }), signal ? { abortSignal: signal } : {});
+      await client.send(new s3.HeadBucketCommand({ Bucket: this.bucket }), signal ? { abortSignal: signal } : {});
     } catch (err) {
       throw this.fail(`bucket ${this.bucket} cannot be reached`, err);
     }
     // A real write: read-only keys fail here, before any upload.
     const probe = this.key(`.pgtaos-probe-${os.hostname()}-${process.pid}`);
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'probe' }), signal ? { abortSignal: signal } : {});
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
+      await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'probe' }), signal ? { abortSignal: signal } : {});
+      await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
     } catch (err) {
       throw this.fail(`cannot write to bucket ${this.bucket}`, err);
     }
   }
 
   async put(key: string, body: Readable, opts: PutOptions = {}): Promise<void> {
+    let sdk: Sdk;
+    try {
+      sdk = await this.load();
+    } catch (err) {
+      body.destroy();
+      throw err;
+    }
+    const { Upload, client } = sdk;
     const upload = new Upload({
-      client: this.client,
+      client,
       params: { Bucket: this.bucket, Key: this.key(key), Body: body, ...(opts.metadata ? { Metadata: opts.metadata } : {}) },
       queueSize: 2,
       partSize: this.partSize,
@@ -148,8 +171,9 @@ export class S3Remote implements Remote {
   }
 
   async get(key: string, signal?: AbortSignal): Promise<Readable> {
+    const { s3, client } = await this.load();
     try {
-      const r = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), signal ? { abortSignal: signal } : {});
+      const r = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), signal ? { abortSignal: signal } : {});
       if (!(r.Body instanceof Readable)) throw new Error('the response has no body stream');
       return r.Body;
     } catch (err) {
@@ -158,8 +182,9 @@ export class S3Remote implements Remote {
   }
 
   async stat(key: string): Promise<RemoteStat | null> {
+    const { s3, client } = await this.load();
     try {
-      const r = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      const r = await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
       return { bytes: r.ContentLength ?? 0, metadata: Object.fromEntries(Object.entries(r.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])) };
     } catch (err) {
       const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
@@ -170,12 +195,13 @@ export class S3Remote implements Remote {
 
   async list(prefix: string): Promise<RemoteObject[]> {
     const out: RemoteObject[] = [];
+    const { s3, client } = await this.load();
     const full = this.prefix ? `${this.prefix}/${prefix}` : prefix;
     let token: string | undefined;
     do {
       let r: ListObjectsV2CommandOutput;
       try {
-        r = await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ...(token ? { ContinuationToken: token } : {}) }));
+        r = await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ...(token ? { ContinuationToken: token } : {}) }));
       } catch (err) {
         throw this.fail('listing failed', err);
       }
@@ -191,8 +217,9 @@ export class S3Remote implements Remote {
   }
 
   async delete(key: string): Promise<void> {
+    const { s3, client } = await this.load();
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+      await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
     } catch (err) {
       throw this.fail(`delete of ${key} failed`, err);
     }

@@ -1,6 +1,7 @@
 /**
  * The real remote drivers: `path` on a real mounted filesystem (a tmpfs we mount, as an NFS/CIFS
- * share would be) and `s3` against a local S3-compatible server (s3rver on 127.0.0.1). Both run the
+ * share would be; helpers/mount.ts mounts as root or through `sudo -n`, and never skips under CI)
+ * and `s3` against a local S3-compatible server (s3rver on 127.0.0.1). Both run the
  * conformance suite; then the ways a remote fails: not mounted, read-only, missing, bucket or keys
  * wrong, and an upload interrupted half-way.
  */
@@ -20,27 +21,14 @@ import { copySetTo, setToCopy } from '../../src/commands/replicate.js';
 import { MANIFEST_FILE, writeManifest } from '../../src/catalog/manifest.js';
 import { fileEntry } from '../../src/catalog/checksum.js';
 import { remoteConformance } from '../remotes/conformance.js';
+import { CANNOT_MOUNT, mountTmpfs, remountReadOnly, unmountAll } from '../helpers/mount.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { fakeManifest } from '../helpers/fake-catalog.js';
 import { CancelledError } from '../../src/errors.js';
 import type { PutOptions, Remote } from '../../src/remotes/remote.js';
 import { Transform, type Readable } from 'node:stream';
 
-const mounts: string[] = [];
-/** Mounts a tmpfs (as a share would be mounted); null when this machine does not let us. */
-function mountTmpfs(opts = 'size=64m'): string | null {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-share-'));
-  const m = spawnSync('mount', ['-t', 'tmpfs', '-o', opts, 'tmpfs', dir], { encoding: 'utf8' });
-  if (m.status !== 0) return null;
-  mounts.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const m of mounts) {
-    spawnSync('umount', ['-l', m]);
-    rmSync(m, { recursive: true, force: true });
-  }
-});
+afterAll(unmountAll);
 
 /** A folder on the root filesystem "/": where an unmounted share's mount point lives. */
 function folderOnRootFs(): string | null {
@@ -53,7 +41,7 @@ function folderOnRootFs(): string | null {
   return null;
 }
 
-const share = mountTmpfs();
+const share = mountTmpfs({ size: '64m' });
 let n = 0;
 remoteConformance('path (on a mounted tmpfs)', {
   make: async () => {
@@ -93,14 +81,26 @@ describe('path remote: refuses what it cannot trust', () => {
     await expect(new PathRemote({ name: 'nas', path: dir, requireMount: false }).check()).resolves.toBeUndefined();
   });
 
+  it('a mounted folder on the same filesystem as the backup root is refused (real mountinfo)', async (t) => {
+    const disk = mountTmpfs({ size: '8m' });
+    if (!disk) return t.skip(CANNOT_MOUNT);
+    const copies = path.join(disk, 'copies');
+    mkdirSync(copies);
+    const r = new PathRemote({ name: 'nas', path: copies, requireMount: true, backupRoot: path.join(disk, 'backups') });
+    await expect(r.check()).rejects.toThrow(/remote nas: .* is not on a mounted filesystem of its own \(it is on the same filesystem as the backup root/);
+    expect(readdir(copies)).toEqual([]);
+    // The same mount with the backup root elsewhere is a share like any other.
+    await expect(new PathRemote({ name: 'nas', path: copies, requireMount: true, backupRoot: os.tmpdir() }).check()).resolves.toBeUndefined();
+  });
+
   it('a missing folder is refused', async () => {
     await expect(new PathRemote({ name: 'nas', path: '/nonexistent/pgtaos/nas', requireMount: false }).check()).rejects.toThrow(/remote nas: \/nonexistent\/pgtaos\/nas does not exist/);
   });
 
   it('a read-only mount is refused', async (t) => {
-    const ro = mountTmpfs('size=8m');
-    if (!ro) return t.skip('cannot mount a tmpfs here');
-    expect(spawnSync('mount', ['-o', 'remount,ro', ro]).status).toBe(0);
+    const ro = mountTmpfs({ size: '8m' });
+    if (!ro) return t.skip(CANNOT_MOUNT);
+    remountReadOnly(ro);
     await expect(new PathRemote({ name: 'nas', path: ro, requireMount: true }).check()).rejects.toThrow(/remote nas: .* is read-only/);
   });
 });

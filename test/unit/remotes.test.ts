@@ -3,13 +3,13 @@
  * (what goes where, encryption, read-back, the record beside the set, the status row) runs
  * against memory remotes.
  */
-import { mkdtempSync, promises as fs, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, promises as fs, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Decrypter, generateIdentity, identityToRecipient } from 'age-encryption';
 import { describe, expect, it } from 'vitest';
 import { MemoryRemote } from '../../src/remotes/memory.js';
-import { mountOf, parseMountInfo } from '../../src/remotes/path.js';
+import { PathRemote, judgeMount, mountOf, parseFstab, parseMountInfo } from '../../src/remotes/path.js';
 import { remoteName, remoteTakes } from '../../src/remotes/registry.js';
 import { configSchema, type Config } from '../../src/inputs/config-schema.js';
 import { RunLog, silentSink } from '../../src/report/log.js';
@@ -89,6 +89,63 @@ describe('mount detection (/proc/self/mountinfo)', () => {
     expect(mountOf('/mnt/nas', mounts)?.mountPoint).toBe('/mnt/nas');
     expect(mountOf('/mnt/nasty/x', mounts)?.mountPoint).toBe('/');
     expect(mountOf('/mnt/other/x', mounts)?.mountPoint).toBe('/');
+  });
+  it('reads major:minor, and the mount points of an fstab (no swap, no comments, octal escapes)', () => {
+    expect(mounts.map((m) => m.device)).toEqual(['0:21', '0:35', '0:36']);
+    const fstab = ['# <fs> <mount point> <type> <options>', 'UUID=1 / ext4 defaults 0 1', '/dev/vdb none swap sw 0 0', '', '  192.0.2.1:/export  /data/nas/  nfs4  _netdev 0 0', '//srv/x /mnt/with\\040space cifs noauto 0 0'].join('\n');
+    expect(parseFstab(fstab)).toEqual(['/', '/data/nas', '/mnt/with space']);
+  });
+});
+
+describe('path remote with require_mount: which folders count as a mounted share', () => {
+  // "/" and a second local partition /data; the share is meant to be at /data/nas (fstab).
+  const base = ['27 1 254:0 / / rw,relatime - ext4 /dev/vda rw', '50 27 254:16 / /data rw,relatime - ext4 /dev/vdb rw'];
+  const nasMounted = '60 50 0:77 / /data/nas rw,relatime - nfs4 192.0.2.1:/export rw';
+  const bindOfRoot = '61 27 254:0 /srv/nasdata /mnt/nas rw,relatime - ext4 /dev/vda rw';
+  it.each([
+    ['on "/": refused', '/mnt/nas/mystocks', base, [], '/opt/claude/mystocks_backup', /root filesystem "\/"/],
+    ['on a local /data whose fstab share /data/nas is not mounted: refused', '/data/nas/mystocks', base, ['/data/nas'], '/opt/claude/mystocks_backup', /\/etc\/fstab lists \/data\/nas as a mount point, but nothing is mounted there: the folder is on \/data \(ext4\)/],
+    ['the fstab share mounted: accepted', '/data/nas/mystocks', [...base, nasMounted], ['/data/nas'], '/opt/claude/mystocks_backup', null],
+    ['the share mounted, backup root on /data beside it: accepted', '/data/nas/mystocks', [...base, nasMounted], ['/data/nas'], '/data/backups', null],
+    ['on the backup root\'s own filesystem (/data): refused', '/data/copies', base, [], '/data/backups', /same filesystem as the backup root \/data\/backups \(\/data, ext4 254:16\)/],
+    ['a bind mount of the root disk, backup root on "/": refused', '/mnt/nas/mystocks', [...base, bindOfRoot], [], '/opt/claude/mystocks_backup', /same filesystem as the backup root/],
+    ['another local disk, backup root elsewhere, nothing in fstab: accepted', '/data/copies', base, [], '/opt/claude/mystocks_backup', null],
+    ['backup root unknown: only "/" and fstab count', '/data/copies', base, [], null, null],
+  ] as const)('%s', (_label, folder, info, fstab, root, refused) => {
+    const v = judgeMount(folder, parseMountInfo(info.join('\n')), [...fstab], root);
+    if (refused === null) expect(v).toMatchObject({ ok: true });
+    else expect(v.ok ? 'accepted' : v.why).toMatch(refused);
+  });
+
+  // The driver itself, on real folders, with fake mount tables: it refuses before writing anything.
+  function layout() {
+    const top = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'pgtaos-mountinfo-')));
+    const nas = path.join(top, 'data', 'nas');
+    mkdirSync(nas, { recursive: true });
+    const mountinfo = path.join(top, 'mountinfo');
+    const fstab = path.join(top, 'fstab');
+    writeFileSync(mountinfo, ['27 1 254:0 / / rw - ext4 /dev/vda rw', `50 27 254:16 / ${top}/data rw - ext4 /dev/vdb rw`].join('\n'));
+    writeFileSync(fstab, `192.0.2.1:/export ${nas} nfs4 _netdev 0 0\n`);
+    return { top, nas, mountinfo, fstab };
+  }
+  it('an unmounted share on another local partition is refused, and nothing is written there', async () => {
+    const l = layout();
+    const r = new PathRemote({ name: 'nas', path: l.nas, requireMount: true, backupRoot: path.join(l.top, 'backups'), mountInfoFile: l.mountinfo, fstabFile: l.fstab });
+    const err = await r.check().then(() => null, (e: unknown) => e as { message: string; hint?: string });
+    expect(err?.message).toMatch(new RegExp(`remote nas: ${l.nas} is not on a mounted filesystem of its own \\(/etc/fstab lists ${l.nas} as a mount point, but nothing is mounted there`));
+    expect(err?.hint).toMatch(/Mount the share.*require_mount: false/);
+    expect(readdirSync(l.nas)).toEqual([]);
+    // Mounted (as the table now says): accepted, and the probe it wrote is gone again.
+    writeFileSync(l.mountinfo, `${readFileSync(l.mountinfo, 'utf8')}\n60 50 0:77 / ${l.nas} rw - nfs4 192.0.2.1:/export rw\n`);
+    await expect(r.check()).resolves.toBeUndefined();
+    expect(readdirSync(l.nas)).toEqual([]);
+  });
+  it('a folder on the backup root\'s filesystem is refused; require_mount: false accepts it', async () => {
+    const l = layout();
+    writeFileSync(l.fstab, '');
+    const opts = { name: 'nas', path: l.nas, backupRoot: path.join(l.top, 'data', 'backups'), mountInfoFile: l.mountinfo, fstabFile: l.fstab };
+    await expect(new PathRemote({ ...opts, requireMount: true }).check()).rejects.toThrow(/same filesystem as the backup root/);
+    await expect(new PathRemote({ ...opts, requireMount: false }).check()).resolves.toBeUndefined();
   });
 });
 
