@@ -9,10 +9,13 @@
  *   slack     Slack incoming webhook   {"text", "blocks"}
  *   generic   any HTTP endpoint        the JSON report itself; with secret_env, X-Pgtaos-Signature-256: sha256=<hex HMAC of the body>
  *
+ * A message that would pass a kind's size limit (LIMITS) has its field values cut, never the
+ * title, the labels or the link to the run.
+ *
  * Delivery never changes the run's outcome: a webhook that fails is retried with backoff
- * (network errors, timeouts, 429 and 5xx), each try has a timeout, and in the end a failure is a
- * warning. Webhook URLs carry tokens: they are masked like passwords and never printed; a webhook
- * is named by its kind and the variable that holds its URL.
+ * (network errors, timeouts, 429, 5xx and the services' rate-limit codes), each try has a
+ * timeout, and in the end a failure is a warning. Webhook URLs carry tokens: they are masked like
+ * passwords and never printed; a webhook is named by its kind and the variable that holds its URL.
  */
 import { createHmac } from 'node:crypto';
 import type { NotifyConfig } from '../inputs/config-schema.js';
@@ -43,13 +46,27 @@ export interface NotifyLog {
   warn(line: string): void;
 }
 
-/** WeCom's limit for markdown content, in UTF-8 bytes. */
-const WECOM_MAX_BYTES = 4096;
-/** Slack: header text <= 150 chars, section text <= 3000. */
-const SLACK_HEADER_MAX = 150;
-const SLACK_SECTION_MAX = 3000;
+/**
+ * Size limits, as each service documents or answers them (README, "Payload of each kind"):
+ *  - WeCom: markdown.content at most 4096 bytes of UTF-8 (群机器人配置说明; past it errcode 40058
+ *    "markdown.content exceed max length 4096").
+ *  - DingTalk: the request body at most 20000 bytes (errcode 460101 "message too long, exceed
+ *    20000 bytes").
+ *  - Feishu: the request body at most 20 KB (自定义机器人使用指南, 使用限制); 20000 bytes here.
+ *  - Slack: section text at most 3000 characters, header text at most 150 (Block Kit reference).
+ */
+export const LIMITS = {
+  wecomContentBytes: 4096,
+  dingtalkBodyBytes: 20_000,
+  feishuBodyBytes: 20_000,
+  slackSectionChars: 3000,
+  slackHeaderChars: 150,
+} as const;
 /** A message is meant to fit on one phone screen. */
 const MAX_VALUE = 300;
+const MAX_DETAIL = 240;
+const MAX_TITLE = 200;
+const MAX_LABEL = 80;
 const MAX_CHECKS = 4;
 const STDERR_LINES = 3;
 
@@ -85,6 +102,60 @@ export function webhookSecrets(entries: readonly NotifyConfig[], env: NodeJS.Pro
 }
 
 // ---------------------------------------------------------------------------------------------
+// Sizes: each service counts differently, so the fitting takes the measure as an argument.
+
+export type Size = (s: string) => number;
+export const utf8Bytes: Size = (s) => Buffer.byteLength(s, 'utf8');
+/** Bytes a string takes inside a JSON document, quotes not counted (escapes are per character, so sizes add up). */
+export const jsonBytes: Size = (s) => Buffer.byteLength(JSON.stringify(s), 'utf8') - 2;
+const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Slack counts characters of the escaped text; UTF-16 units are at least that many. */
+const slackChars: Size = (s) => slackEscape(s).length;
+
+/** `s`, or its longest start (whole code points, so never half an emoji) that fits `max` with "…" added. */
+export function clipTo(s: string, max: number, size: Size = utf8Bytes): string {
+  if (size(s) <= max) return s;
+  const cps = Array.from(s);
+  let lo = 0;
+  let hi = cps.length - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (size(`${cps.slice(0, mid).join('')}…`) <= max) lo = mid;
+    else hi = mid - 1;
+  }
+  const out = `${cps.slice(0, lo).join('').trimEnd()}…`;
+  return size(out) <= max ? out : '';
+}
+
+/**
+ * Shortens values so that their sizes add up to at most `budget`: values under an equal share stay
+ * whole, the longest are cut to what is left shared equally (water-filling), so every field keeps
+ * its beginning and none crowds the others out.
+ */
+export function fitValues(values: readonly string[], budget: number, size: Size): string[] {
+  const out = [...values];
+  const order = values.map((v, i) => ({ i, n: size(v) })).sort((a, b) => a.n - b.n);
+  let left = Math.max(0, budget);
+  order.forEach(({ i, n }, k) => {
+    const share = Math.floor(left / (order.length - k));
+    if (n > share) out[i] = clipTo(values[i]!, share, size);
+    left -= size(out[i]!);
+  });
+  return out;
+}
+
+/**
+ * Renders a message whose parts outside the field values (title, labels, markup, the run link) are
+ * fixed, with the values fitted into what the limit leaves: the link always survives, and markup
+ * is never cut in half. `render` must be additive in the values under `size`.
+ */
+function fitted<T>(m: ChatMessage, limit: number, size: Size, total: (x: T) => number, render: (m: ChatMessage) => T): T {
+  const blank = render({ ...m, fields: m.fields.map((f) => ({ ...f, value: '' })) });
+  const values = fitValues(m.fields.map((f) => f.value), limit - total(blank), size);
+  return render({ ...m, fields: m.fields.map((f, i) => ({ ...f, value: values[i]! })) });
+}
+
+// ---------------------------------------------------------------------------------------------
 // The message: one screen, the same facts for every chat kind.
 
 export interface ChatField {
@@ -92,6 +163,8 @@ export interface ChatField {
   value: string;
   /** Tool output: shown as code. */
   code?: boolean;
+  /** Kept whole after the value, however short the value is cut (the error code). */
+  suffix?: string;
 }
 
 export interface ChatMessage {
@@ -105,7 +178,7 @@ export interface ChatMessage {
 
 function oneLine(s: string, max = MAX_VALUE): string {
   const flat = s.replace(/\s*\n\s*/g, ' ').trim();
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+  return clipTo(flat, max, (x) => x.length);
 }
 
 export function chatMessage(r: RunResult): ChatMessage {
@@ -113,21 +186,22 @@ export function chatMessage(r: RunResult): ChatMessage {
   const tone: ChatMessage['tone'] = r.status !== 'success' && !stale ? 'failure' : stale ? 'stale' : 'success';
   const verb = r.status === 'success' ? 'succeeded' : r.status === 'cancelled' ? 'was cancelled' : 'FAILED';
   const icon = r.status === 'success' ? (stale ? '⚠️' : '✅') : r.status === 'cancelled' ? '⏹️' : stale ? '⚠️' : '❌';
-  const title = `${icon} ${TOOL_NAME} ${r.command || 'run'} ${verb}${stale ? ': backups are stale' : ''} on ${r.hostname}`;
+  const title = oneLine(`${icon} ${TOOL_NAME} ${r.command || 'run'} ${verb}${stale ? ': backups are stale' : ''} on ${r.hostname}`, MAX_TITLE);
   const fields: ChatField[] = [];
   fields.push({ label: 'result', value: `${r.status} (exit ${r.exit_code}) in ${formatDuration(r.duration_ms)}` });
   if (r.set) fields.push({ label: 'set', value: `${r.set.id} (${r.set.kind}, ${formatBytes(r.set.bytes)})`, code: true });
   if (r.error) {
     const [first] = r.error.message.split('\n');
     // "pg_dump failed (exit 1):" introduces the stderr lines, shown just below.
-    fields.push({ label: 'error', value: oneLine(`${(first ?? '').replace(/:\s*$/, '')} [${r.error.code}]`) });
+    const code = ` [${r.error.code}]`;
+    fields.push({ label: 'error', value: oneLine((first ?? '').replace(/:\s*$/, ''), MAX_VALUE - code.length), suffix: code });
     const tail = (r.error.stderr_tail ?? []).slice(-STDERR_LINES);
     if (tail.length) fields.push({ label: 'stderr', value: oneLine(tail.join(' | ')), code: true });
     if (r.error.hint) fields.push({ label: 'what to do', value: oneLine(r.error.hint) });
   }
   const failedChecks = r.checks.filter((c) => c.result === 'failed');
   for (const c of failedChecks.slice(0, MAX_CHECKS)) {
-    fields.push({ label: r.stale.includes(c.name) ? `stale: ${c.name}` : `failed: ${c.name}`, value: oneLine(c.detail, 240) });
+    fields.push({ label: oneLine(r.stale.includes(c.name) ? `stale: ${c.name}` : `failed: ${c.name}`, MAX_LABEL), value: oneLine(c.detail, MAX_DETAIL) });
   }
   if (failedChecks.length > MAX_CHECKS) fields.push({ label: 'more', value: `${failedChecks.length - MAX_CHECKS} more failed checks in the report` });
   if (!r.error && failedChecks.length === 0) fields.push({ label: 'summary', value: oneLine(r.message) });
@@ -161,52 +235,69 @@ export function genericSignature(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body, 'utf8').digest('hex')}`;
 }
 
-function clipBytes(s: string, max: number): string {
-  if (Buffer.byteLength(s, 'utf8') <= max) return s;
-  let out = s;
-  while (Buffer.byteLength(`${out}…`, 'utf8') > max) out = out.slice(0, Math.floor(out.length * 0.9));
-  return `${out}…`;
-}
+const md = (f: ChatField) => `${f.code ? `\`${f.value.replace(/`/g, "'")}\`` : f.value}${f.suffix ?? ''}`;
 
-const md = (f: ChatField) => (f.code ? `\`${f.value.replace(/`/g, "'")}\`` : f.value);
-const slackEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-
-export function wecomBody(m: ChatMessage): unknown {
+function wecomContent(m: ChatMessage): string {
   const color = m.tone === 'success' ? 'info' : 'warning';
   const lines = [`**<font color="${color}">${m.title}</font>**`, ...m.fields.map((f) => `> **${f.label}:** ${md(f)}`)];
   if (m.link) lines.push(`[Open the run](${m.link})`);
-  return { msgtype: 'markdown', markdown: { content: clipBytes(lines.join('\n'), WECOM_MAX_BYTES) } };
+  return lines.join('\n');
 }
 
-export function dingtalkBody(m: ChatMessage): unknown {
+export function wecomBody(m: ChatMessage): unknown {
+  return { msgtype: 'markdown', markdown: { content: fitted(m, LIMITS.wecomContentBytes, utf8Bytes, utf8Bytes, wecomContent) } };
+}
+
+function dingtalkJson(m: ChatMessage): string {
   const lines = [`### ${m.title}`, '', ...m.fields.map((f) => `- **${f.label}:** ${md(f)}`)];
   if (m.link) lines.push('', `[Open the run](${m.link})`);
-  return { msgtype: 'markdown', markdown: { title: m.title, text: lines.join('\n') } };
+  return JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text: lines.join('\n') } });
 }
 
-export function feishuBody(m: ChatMessage): Record<string, unknown> {
+/** The body as sent (JSON text): the limit is on the whole body. */
+export function dingtalkBody(m: ChatMessage): string {
+  return fitted(m, LIMITS.dingtalkBodyBytes, jsonBytes, utf8Bytes, dingtalkJson);
+}
+
+export interface FeishuSigning {
+  timestamp: string;
+  sign: string;
+}
+
+function feishuJson(m: ChatMessage, signing: FeishuSigning | undefined): string {
   const template = m.tone === 'success' ? 'green' : m.tone === 'stale' ? 'orange' : 'red';
   const lines = m.fields.map((f) => `**${f.label}:** ${md(f)}`);
   if (m.link) lines.push(`[Open the run](${m.link})`);
-  return {
+  return JSON.stringify({
+    ...(signing ? { timestamp: signing.timestamp, sign: signing.sign } : {}),
     msg_type: 'interactive',
     card: {
       config: { wide_screen_mode: true },
       header: { template, title: { tag: 'plain_text', content: m.title } },
       elements: [{ tag: 'div', text: { tag: 'lark_md', content: lines.join('\n') } }],
     },
-  };
+  });
+}
+
+/** The body as sent (JSON text), signed when `signing` is given: the limit is on the whole body. */
+export function feishuBody(m: ChatMessage, signing?: FeishuSigning): string {
+  return fitted(m, LIMITS.feishuBodyBytes, jsonBytes, utf8Bytes, (x) => feishuJson(x, signing));
+}
+
+function slackSection(m: ChatMessage): string {
+  return m.fields.map((f) => `*${slackEscape(f.label)}:* ${f.code ? `\`${slackEscape(f.value.replace(/`/g, "'"))}\`` : slackEscape(f.value)}${slackEscape(f.suffix ?? '')}`).join('\n');
 }
 
 export function slackBody(m: ChatMessage): unknown {
-  const section = m.fields.map((f) => `*${slackEscape(f.label)}:* ${f.code ? `\`${slackEscape(f.value.replace(/`/g, "'"))}\`` : slackEscape(f.value)}`).join('\n');
+  const section = fitted(m, LIMITS.slackSectionChars, slackChars, (s) => s.length, slackSection);
   const blocks: unknown[] = [
-    { type: 'header', text: { type: 'plain_text', text: oneLine(m.title, SLACK_HEADER_MAX), emoji: true } },
-    { type: 'section', text: { type: 'mrkdwn', text: section.length > SLACK_SECTION_MAX ? `${section.slice(0, SLACK_SECTION_MAX - 1)}…` : section } },
+    { type: 'header', text: { type: 'plain_text', text: clipTo(m.title, LIMITS.slackHeaderChars, (s) => s.length), emoji: true } },
+    { type: 'section', text: { type: 'mrkdwn', text: section } },
   ];
   if (m.link) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${m.link}|Open the run>` }] });
   // `text` is the notification fallback (and what screen readers read).
-  return { text: `${m.title}: ${m.fields.map((f) => `${f.label}: ${f.value}`).join('; ')}`.slice(0, SLACK_SECTION_MAX), blocks };
+  const fallback = clipTo(`${m.title}: ${m.fields.map((f) => `${f.label}: ${f.value}${f.suffix ?? ''}`).join('; ')}`, LIMITS.slackSectionChars, slackChars);
+  return { text: slackEscape(fallback), blocks };
 }
 
 export function buildRequest(kind: NotifyKind, url: string, secret: string | undefined, result: RunResult, now: Date): WebhookRequest {
@@ -219,18 +310,15 @@ export function buildRequest(kind: NotifyKind, url: string, secret: string | und
       const u = new URL(url);
       if (secret) {
         const ts = String(now.getTime());
+        // URLSearchParams encodes the Base64 "+", "/" and "=" (%2B, %2F, %3D), as DingTalk's urlEncode step asks.
         u.searchParams.set('timestamp', ts);
         u.searchParams.set('sign', dingtalkSign(secret, ts));
       }
-      return { url: u.toString(), body: JSON.stringify(dingtalkBody(m)), headers };
+      return { url: u.toString(), body: dingtalkBody(m), headers };
     }
     case 'feishu': {
-      const body = feishuBody(m);
-      if (secret) {
-        const ts = String(Math.floor(now.getTime() / 1000));
-        return { url, body: JSON.stringify({ timestamp: ts, sign: feishuSign(secret, ts), ...body }), headers };
-      }
-      return { url, body: JSON.stringify(body), headers };
+      const ts = String(Math.floor(now.getTime() / 1000));
+      return { url, body: feishuBody(m, secret ? { timestamp: ts, sign: feishuSign(secret, ts) } : undefined), headers };
     }
     case 'slack':
       return { url, body: JSON.stringify(slackBody(m)), headers };
@@ -245,21 +333,53 @@ export function buildRequest(kind: NotifyKind, url: string, secret: string | und
 // ---------------------------------------------------------------------------------------------
 // Delivery.
 
-/** What a service answers on success: WeCom and DingTalk {"errcode":0}, Feishu {"code":0}; Slack and generic any 2xx. */
-export function acceptAnswer(kind: NotifyKind, text: string): string | null {
-  if (kind === 'slack' || kind === 'generic') return null;
-  let j: unknown;
-  try {
-    j = JSON.parse(text);
-  } catch {
-    return `the answer is not JSON: ${oneLine(text, 120)}`;
+/**
+ * Codes a service answers when a robot sends too fast; the answer is often HTTP 200 (Feishu's is
+ * HTTP 400), so the body is read whatever the status. Worth another try after the backoff:
+ *  - WeCom 45009 "api freq out of limit" (群机器人配置说明: at most 20 messages a minute per robot);
+ *  - DingTalk 130101 "send too fast, exceed 20 times per minute" (then throttled for 10 minutes);
+ *  - Feishu 9499 "too many request".
+ */
+export const RATE_LIMIT_CODES: Readonly<Record<'wecom' | 'dingtalk' | 'feishu', readonly number[]>> = {
+  wecom: [45009],
+  dingtalk: [130101],
+  feishu: [9499],
+};
+
+export type Verdict = { ok: true } | { ok: false; retry: boolean; error: string };
+
+function answerCode(kind: 'wecom' | 'dingtalk' | 'feishu', o: Record<string, unknown>): { code: unknown; msg: string } {
+  if (kind === 'feishu') return { code: o.code ?? o.StatusCode, msg: String(o.msg ?? o.StatusMessage ?? '') };
+  return { code: o.errcode, msg: String(o.errmsg ?? '') };
+}
+
+/**
+ * What an answer means: WeCom and DingTalk accept with {"errcode":0}, Feishu with {"code":0}, Slack
+ * and generic with any 2xx. Rate limits, 429 and 5xx are retried; any other refusal is final.
+ */
+export function judgeAnswer(kind: NotifyKind, status: number, text: string): Verdict {
+  const http = `HTTP ${status}${text ? `: ${oneLine(text, 160)}` : ''}`;
+  let body: Record<string, unknown> | null = null;
+  if (kind !== 'slack' && kind !== 'generic') {
+    try {
+      const j: unknown = JSON.parse(text);
+      body = typeof j === 'object' && j !== null ? (j as Record<string, unknown>) : {};
+    } catch {
+      body = null;
+    }
+    const a = body ? answerCode(kind, body) : null;
+    const codeName = kind === 'feishu' ? 'code' : 'errcode';
+    if (a && typeof a.code === 'number' && RATE_LIMIT_CODES[kind].includes(a.code)) {
+      return { ok: false, retry: true, error: `rate limited (${codeName} ${a.code}: ${oneLine(a.msg, 160)})` };
+    }
+    if (status >= 200 && status < 300) {
+      if (!a) return { ok: false, retry: false, error: `the answer is not JSON: ${oneLine(text, 120)}` };
+      return a.code === 0 ? { ok: true } : { ok: false, retry: false, error: `${codeName} ${String(a.code)}: ${oneLine(a.msg, 160)}` };
+    }
   }
-  const o = (typeof j === 'object' && j !== null ? j : {}) as Record<string, unknown>;
-  if (kind === 'feishu') {
-    const code = o.code ?? o.StatusCode;
-    return code === 0 ? null : `code ${String(code)}: ${oneLine(String(o.msg ?? o.StatusMessage ?? ''), 160)}`;
-  }
-  return o.errcode === 0 ? null : `errcode ${String(o.errcode)}: ${oneLine(String(o.errmsg ?? ''), 160)}`;
+  if (status === 429 || status >= 500) return { ok: false, retry: true, error: http };
+  if (status < 200 || status >= 300) return { ok: false, retry: false, error: http };
+  return { ok: true };
 }
 
 class Retryable extends Error {}
@@ -289,10 +409,8 @@ async function attempt(kind: NotifyKind, req: WebhookRequest, tuning: NotifyTuni
     if (stop?.aborted) throw new Error(describeFetchError(err, tuning.timeoutMs));
     throw new Retryable(describeFetchError(err, tuning.timeoutMs));
   }
-  if (res.status === 429 || res.status >= 500) throw new Retryable(`HTTP ${res.status}${text ? `: ${oneLine(text, 160)}` : ''}`);
-  if (res.status < 200 || res.status >= 300) throw new Error(`HTTP ${res.status}${text ? `: ${oneLine(text, 160)}` : ''}`);
-  const refused = acceptAnswer(kind, text);
-  if (refused) throw new Error(refused);
+  const verdict = judgeAnswer(kind, res.status, text);
+  if (!verdict.ok) throw verdict.retry ? new Retryable(verdict.error) : new Error(verdict.error);
 }
 
 function sleep(ms: number, stop: AbortSignal | undefined): Promise<void> {

@@ -4,7 +4,7 @@
  *
  *   const hook = await startWebhookServer((req, n) => n < 2 ? { status: 500 } : WECOM_OK);
  *   ... hook.url('/cgi-bin/webhook/send?key=abc') ...
- *   hook.requests[0].json()
+ *   hook.requests[0].json()     hook.requests[0].rawUrl (still percent-encoded)     .at (arrival, ms)
  *   await hook.close();
  */
 import http from 'node:http';
@@ -12,6 +12,10 @@ import type { AddressInfo } from 'node:net';
 
 export interface Received {
   method: string;
+  /** The request target exactly as sent (path and query, still percent-encoded). */
+  rawUrl: string;
+  /** When the whole request had arrived (performance.now(), ms). */
+  at: number;
   path: string;
   query: URLSearchParams;
   headers: http.IncomingHttpHeaders;
@@ -56,7 +60,7 @@ export async function startWebhookServer(handler: Handler = () => ({ status: 200
     req.on('end', () => {
       const u = new URL(req.url ?? '/', 'http://127.0.0.1');
       const body = Buffer.concat(chunks).toString('utf8');
-      const r: Received = { method: req.method ?? '', path: u.pathname, query: u.searchParams, headers: req.headers, body, json: () => JSON.parse(body) as unknown };
+      const r: Received = { method: req.method ?? '', rawUrl: req.url ?? '/', at: performance.now(), path: u.pathname, query: u.searchParams, headers: req.headers, body, json: () => JSON.parse(body) as unknown };
       const n = requests.length;
       requests.push(r);
       const reply = h(r, n);
