@@ -235,6 +235,35 @@ describe('a webhook never changes the run', () => {
     expect(result.warnings[0]).toContain('no answer within 400 ms');
   });
 
+  it('a rate limit in a 200 (WeCom errcode 45009) and a refusal (DingTalk errcode 310000): both warnings, the exit code unchanged', async () => {
+    const s = await startWebhookServer((req) =>
+      req.path.startsWith('/wecom') ? { status: 200, body: '{"errcode":45009,"errmsg":"api freq out of limit"}' } : { status: 200, body: '{"errcode":310000,"errmsg":"keywords not in content"}' },
+    );
+    servers.push(s);
+    const ws = await workspace({
+      postgres: { database: 'mystocks' },
+      notify: [
+        { kind: 'wecom', url_env: 'WECOM_URL', on: ['always'] },
+        { kind: 'dingtalk', url_env: 'DINGTALK_URL', on: ['always'] },
+      ],
+    });
+    await fs.mkdir(path.join(ws.root, 'logs'), { recursive: true });
+    const result = await runCommand({ command: 'list', configFile: ws.configFile }, { sink: capture(), env: hookEnv(s), cwd: ws.dir, notify: FAST });
+    expect([result.exit_code, result.status]).toEqual([0, 'success']);
+    expect(s.to('/wecom')).toHaveLength(3); // retried: a rate limit passes
+    expect(s.to('/dingtalk')).toHaveLength(1); // a refusal does not
+    expect(result.notifications.map((n) => [n.kind, n.delivered, n.attempts])).toEqual([
+      ['wecom', false, 3],
+      ['dingtalk', false, 1],
+    ]);
+    // Warnings come in the order the deliveries finish.
+    expect([...result.warnings].sort()).toEqual([
+      expect.stringContaining('dingtalk webhook (DINGTALK_URL): errcode 310000: keywords not in content'),
+      expect.stringContaining('wecom webhook (WECOM_URL): rate limited (errcode 45009'),
+    ]);
+    await expectValidReport(result);
+  });
+
   it('a missing env var: a warning naming it, the exit code unchanged', async () => {
     const ws = await workspace({ postgres: { database: 'mystocks' }, notify: [{ kind: 'wecom', url_env: 'OPS_WECOM_WEBHOOK', on: ['always'] }] });
     const result = await runCommand({ command: 'list', configFile: ws.configFile }, { sink: capture(), env: {}, cwd: ws.dir, notify: FAST });
