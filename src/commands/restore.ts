@@ -3,9 +3,13 @@
  * repeated with --confirm; the target's current state is saved first as a `safety` set (no
  * safety set, no restore); then pg_restore --clean --if-exists, a row-count comparison with
  * the manifest, and the exact command that rolls back to the safety set.
+ *
+ * Once the target has been touched (pg_restore began, or the TDengine target was dropped), a
+ * failure or a cancel ends with a plain statement that the target may be partly restored and
+ * the roll-back command, never with the generic "nothing was kept, run it again".
  */
 import path from 'node:path';
-import { JobError, UsageError } from '../errors.js';
+import { BackupError, CancelledError, JobError, UsageError, describe } from '../errors.js';
 import { PostgresEngine } from '../engines/postgres.js';
 import type { EngineContext } from '../engines/engine.js';
 import { LOGS_DIR, findSet, type SetEntry } from '../catalog/sets.js';
@@ -46,6 +50,71 @@ export function pickEngine(held: EngineName[], choice: 'postgres' | 'tdengine' |
   return held[0]!;
 }
 
+/** Pure: the command that undoes a restore into `target` (the safety set, or dropping what it created). */
+export function rollbackCommand(engine: EngineName, target: string, safetyId: string | null): string {
+  if (engine === 'tdengine') return safetyId ? `pgtaos-backup restore ${safetyId} --engines tdengine --target ${target} --confirm ${target}` : `DROP DATABASE ${target}   -- it did not exist before`;
+  return safetyId ? `pgtaos-backup restore ${safetyId} --target ${target} --confirm ${target}` : `dropdb ${target}   # it did not exist before`;
+}
+
+/** How far a restore got when it stopped. */
+export type RestoreStage =
+  | { touched: false; setId: string; target: string }
+  | { touched: true; setId: string; target: string; engine: EngineName; safetyId: string | null };
+
+/** A cancel inside a restore: still `cancelled`, but the hint is about the target, not "run it again". */
+export class RestoreCancelledError extends CancelledError {
+  override readonly code = 'restore.cancelled';
+  override readonly hint: string;
+  constructor(message: string, hint: string) {
+    super('a signal');
+    this.message = message;
+    this.hint = hint;
+    this.name = 'RestoreCancelledError';
+  }
+}
+
+/**
+ * Pure: the error a restore ends with when `err` stops it at `stage`. Before the target is touched
+ * the person learns it was not; after, that it may be partly restored, and the roll-back command
+ * (last, so it is the last line of the run's error). The original message (and the tool's stderr
+ * lines in it) stays.
+ */
+export function restoreStopped(err: unknown, stage: RestoreStage, cancelled: boolean): BackupError {
+  if (err instanceof RestoreCancelledError) return err;
+  const d = describe(err);
+  const [first = '', ...rest] = d.message.split('\n');
+  const { target, setId } = stage;
+  const state = !stage.touched
+    ? `the restore of ${setId} had not started: ${target} was not touched`
+    : stage.safetyId
+      ? `${target} may be partly restored (the restore of ${setId} into it had begun); what it held before is in the safety set ${stage.safetyId}`
+      : `${target} may be partly restored (it did not exist before this restore of ${setId}, which created it)`;
+  // "pg_restore ... failed (exit 1):" introduces the tool's lines: the statement goes before that colon.
+  const lead = first.endsWith(':') ? `${first.slice(0, -1)}; ${state}:` : `${first}; ${state}`;
+  const message = [lead, ...rest].join('\n');
+  const undo = stage.touched ? ` To roll back: ${rollbackCommand(stage.engine, target, stage.safetyId)}` : '';
+  if (cancelled) {
+    const hint = stage.touched
+      ? `The run was stopped in the middle of the restore: do not use ${target} as it is. Run the restore again, or roll back.${undo}`
+      : `The run was stopped before the restore began; ${target} is as it was and no partial safety set was kept. Run it again.`;
+    return new RestoreCancelledError(message, hint);
+  }
+  const code = err instanceof BackupError ? err.code : 'restore.failed';
+  const hint = stage.touched ? `${d.hint ? `${d.hint} ` : ''}Do not use ${target} as it is: fix the cause and run the restore again, or roll back.${undo}` : `${d.hint ? `${d.hint} ` : ''}Nothing was restored.`;
+  // After the target was touched it is never "nothing was changed": a usage error becomes a job failure.
+  if (err instanceof UsageError && !stage.touched) return new UsageError(code, message, { hint, cause: err });
+  return new JobError(code, message, { hint, cause: err });
+}
+
+/** Runs `fn`; whatever stops it is reported against the stage the restore has reached by then. */
+async function step<T>(ctx: RunContext, stage: () => RestoreStage, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw restoreStopped(err, stage(), ctx.signal.aborted);
+  }
+}
+
 /** TDengine: safety dump of the target, then drop it (taosdump would merge), then taosdump -W into it. */
 async function restoreTdengine(ctx: RunContext, set: SetEntry, target: string): Promise<CommandOutcome> {
   const { config, log, env } = ctx;
@@ -55,35 +124,43 @@ async function restoreTdengine(ctx: RunContext, set: SetEntry, target: string): 
   const ectx: EngineContext = { log, signal: ctx.signal, env };
   const checks: Check[] = [];
   const t0 = Date.now();
-  await engine.preflight(ectx).catch((err: unknown) => {
-    // A target that does not exist yet is fine for a restore; anything else is not.
-    if (!(err instanceof JobError && err.code === 'tdengine.no_database')) throw err;
+  let stage: RestoreStage = { touched: false, setId: set.id, target };
+  const now = () => stage;
+  const exists = await step(ctx, now, async () => {
+    await engine.preflight(ectx).catch((err: unknown) => {
+      // A target that does not exist yet is fine for a restore; anything else is not.
+      if (!(err instanceof JobError && err.code === 'tdengine.no_database')) throw err;
+    });
+    return engine.databaseExists(env, target, ctx.signal);
   });
-  const exists = await engine.databaseExists(env, target, ctx.signal);
   let safetyId: string | null = null;
   if (exists) {
     log.info(`taking a safety set of TDengine ${target} before replacing it`);
-    const safety = await backup(ctx, { kind: 'safety', engines: ['tdengine'], tdengineDatabase: target });
+    const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['tdengine'], tdengineDatabase: target }));
     safetyId = safety.set!.id;
     checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set!.bytes)}) at ${safety.set!.path}` });
-    // Only now, with its content saved, is the target dropped: taosdump -i merges into what exists.
-    await engine.dropRestoreTarget(env, target, ctx.signal);
   } else {
     checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
   }
-  const resultFile = path.join(config.root, LOGS_DIR, `restore-${set.id}-tdengine-result.txt`);
-  const out = await log.group(`TDengine: restore ${set.id} into ${target} (taosdump -W ${td.database}=${target})`, () =>
-    engine.restore(ectx, path.join(set.path, TDENGINE_DUMP_DIR), target, resultFile, { allowProduction: true }),
-  );
-  for (const w of out.warnings) log.warn(`taosdump: ${w}`);
-  checks.push({ name: 'tdengine restore', result: 'passed', detail: `taosdump -i into ${target} finished without a failure summary` });
-  const restored = await engine.countDatabase(env, target, td.end_time, ctx.signal);
+  // From the drop on, the target is touched: every stop says so and names the roll-back.
+  stage = { touched: true, setId: set.id, target, engine: 'tdengine', safetyId };
+  const restored = await step(ctx, now, async () => {
+    // Only now, with its content saved, is the target dropped: taosdump -i merges into what exists.
+    if (exists) await engine.dropRestoreTarget(env, target, ctx.signal);
+    const resultFile = path.join(config.root, LOGS_DIR, `restore-${set.id}-tdengine-result.txt`);
+    const out = await log.group(`TDengine: restore ${set.id} into ${target} (taosdump -W ${td.database}=${target})`, () =>
+      engine.restore(ectx, path.join(set.path, TDENGINE_DUMP_DIR), target, resultFile, { allowProduction: true }),
+    );
+    for (const w of out.warnings) log.warn(`taosdump: ${w}`);
+    checks.push({ name: 'tdengine restore', result: 'passed', detail: `taosdump -i into ${target} finished without a failure summary` });
+    return engine.countDatabase(env, target, td.end_time, ctx.signal);
+  });
   const diffs = td.row_counts === 'unknown' ? [] : compareCounts(tdengineCounts(td), tdengineCounts(restored));
   checks.push(td.row_counts === 'unknown'
     ? { name: 'tdengine row counts', result: 'skipped', detail: 'imported set: no row counts on record' }
     : { name: 'tdengine row counts', result: diffs.length ? 'failed' : 'passed', detail: diffs.length ? `${diffs.length} differ: ${diffs.map((d) => d.table).join(', ')}` : 'rows and child tables match the manifest' });
   if (diffs.length) for (const l of renderDifferences(diffs)) log.error(`  ${l}`);
-  const rollback = safetyId ? `pgtaos-backup restore ${safetyId} --engines tdengine --target ${target} --confirm ${target}` : `DROP DATABASE ${target}   -- it did not exist before`;
+  const rollback = rollbackCommand('tdengine', target, safetyId);
   log.info(`to roll back: ${rollback}`);
   return {
     message: `${diffs.length ? 'restored with DIFFERENCES' : 'restored'} ${set.id} (TDengine) into ${target}. To roll back: ${rollback}`,
@@ -113,34 +190,40 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   pgEngine.findTools(env);
   const ectx: EngineContext = { log, signal: ctx.signal, env };
   const checks: Check[] = [];
+  let stage: RestoreStage = { touched: false, setId: set.id, target };
+  const now = () => stage;
 
   // 1. Safety set of what is about to be replaced. If it fails, the restore does not start.
   const t0 = Date.now();
   // A TimescaleDB dump needs the same extension on the target server: checked before anything is touched.
   const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
-  if (timescaleVersion !== undefined) await admin.requireExtension(env, 'timescaledb', timescaleVersion);
-  const exists = await admin.databaseExists(env, target);
+  const exists = await step(ctx, now, async () => {
+    if (timescaleVersion !== undefined) await admin.requireExtension(env, 'timescaledb', timescaleVersion);
+    return admin.databaseExists(env, target);
+  });
   let safetyId: string | null = null;
   if (exists) {
     log.info(`taking a safety set of ${target} before replacing it`);
-    const safety = await backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target });
+    const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target }));
     safetyId = safety.set!.id;
     checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set!.bytes)}) at ${safety.set!.path}` });
   } else {
     log.info(`${target} does not exist: creating it (nothing to keep a safety copy of)`);
-    await admin.createDatabase(env, target);
+    await step(ctx, now, () => admin.createDatabase(env, target));
     checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
   }
 
-  // 2. Restore over it.
+  // 2. Restore over it. From here on the target is touched: every stop names the roll-back.
+  stage = { touched: true, setId: set.id, target, engine: 'postgres', safetyId };
   const timescale = timescaleVersion !== undefined;
-  await log.group(`PostgreSQL: restore ${set.id} into ${target}`, () =>
-    pgEngine.restore(ectx, path.join(set.path, pg.files[0]!.path), target, { jobs: config.postgres!.jobs, timescale, clean: exists, noOwner: false }),
-  );
-  checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore ${exists ? '--clean --if-exists ' : ''}into ${target} succeeded` });
-
-  // 3. Compare with the manifest (tables the dump does not know are left alone and reported).
-  const restored = await pgEngine.countDatabase(env, target, log, ctx.signal);
+  const restored = await step(ctx, now, async () => {
+    await log.group(`PostgreSQL: restore ${set.id} into ${target}`, () =>
+      pgEngine.restore(ectx, path.join(set.path, pg.files[0]!.path), target, { jobs: config.postgres!.jobs, timescale, clean: exists, noOwner: false }),
+    );
+    checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore ${exists ? '--clean --if-exists ' : ''}into ${target} succeeded` });
+    // 3. Compare with the manifest (tables the dump does not know are left alone and reported).
+    return pgEngine.countDatabase(env, target, log, ctx.signal);
+  });
   const diffs = compareCounts(pg.tables, restored.tables);
   const wrong = diffs.filter((d) => d.expected !== null);
   const extra = diffs.filter((d) => d.expected === null);
@@ -153,7 +236,7 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   for (const t of restored.tables.filter((t) => pg.tables.some((p) => p.name === t.name))) log.info(`  ${t.name}: ${t.rows} rows`);
   if (wrong.length) for (const l of renderDifferences(wrong)) log.error(`  ${l}`);
 
-  const rollback = safetyId ? `pgtaos-backup restore ${safetyId} --target ${target} --confirm ${target}` : `dropdb ${target}   # it did not exist before`;
+  const rollback = rollbackCommand('postgres', target, safetyId);
   log.info(`to roll back: ${rollback}`);
   return {
     message: `${wrong.length ? 'restored with DIFFERENCES' : 'restored'} ${set.id} into ${target}. To roll back: ${rollback}`,

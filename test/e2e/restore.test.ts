@@ -1,10 +1,11 @@
 /** restore: exact confirmation, a safety set first, counts compared, a roll-back command that works. */
-import { existsSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
-import { cli, json, readJson, userEnv, workspace } from '../helpers/tool.js';
+import { json, readJson, userEnv, workspace, type Workspace } from '../helpers/tool.js';
+import { descendants, incompleteLeftovers, launch, lockFiles, reportOf, run, stillRunning, until, wrapperBinDir } from '../helpers/faults.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
 
@@ -19,33 +20,60 @@ afterAll(async () => {
   await pgc?.destroy();
 });
 
+const env = () => userEnv(pgc);
 async function count(table: string, db = 'mystocks'): Promise<number> {
   return Number((await pgc.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`, db))[0]!.n);
+}
+async function backupSet(ws: Workspace): Promise<NonNullable<RunResult['set']>> {
+  const r = await run(ws, ['backup', '--json'], env());
+  expect(r.code, r.stderr).toBe(0);
+  return json<RunResult>(r).set!;
+}
+/** Rows lost in a table the dump holds: what a restore must put back and a roll-back must bring back. */
+async function damage(): Promise<number> {
+  await pgc.psql('DELETE FROM public.daily_bars WHERE trade_date > (SELECT min(trade_date) FROM public.daily_bars);', 'mystocks');
+  const n = await count('public.daily_bars');
+  expect(n).toBeLessThan(seeded.tables['public.daily_bars']!);
+  return n;
+}
+/** Puts production back for the next test (a plain restore of a good set). */
+async function repair(ws: Workspace, setId: string): Promise<void> {
+  const r = await run(ws, ['restore', setId, '--target', 'mystocks', '--confirm', 'mystocks'], env());
+  expect(r.code, r.stderr).toBe(0);
+  for (const [t, n] of Object.entries(seeded.tables)) expect(await count(t), t).toBe(n);
+}
+function safetySets(ws: Workspace): string[] {
+  const d = path.join(ws.root, 'safety');
+  return existsSync(d) ? readdirSync(d) : [];
+}
+/** The error and hint lines the run ended with (run.ts prints message, then hint, then the outcome line). */
+function lastHint(stderr: string): string {
+  const hints = stderr.split('\n').filter((l) => l.startsWith('error: hint: '));
+  return hints.at(-1) ?? '';
 }
 
 describe('restore', () => {
   it('refuses without the exact confirmation: exit 2, nothing touched, no safety set', async () => {
     const ws = workspace(pgc, 'mystocks');
-    const set = json<RunResult>(await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir })).set!;
+    const set = await backupSet(ws);
     for (const confirm of ['mystock', 'MYSTOCKS', 'mystocks ']) {
-      const r = await cli(['restore', set.id, '--target', 'mystocks', '--confirm', confirm], { env: userEnv(pgc), cwd: ws.dir });
+      const r = await run(ws, ['restore', set.id, '--target', 'mystocks', '--confirm', confirm], env());
       expect(r.code, confirm).toBe(2);
       expect(r.stderr).toContain('does not repeat the target');
     }
-    const missing = await cli(['restore', set.id, '--target', 'mystocks'], { env: userEnv(pgc), cwd: ws.dir });
+    const missing = await run(ws, ['restore', set.id, '--target', 'mystocks'], env());
     expect(missing.code).toBe(2);
     expect(existsSync(path.join(ws.root, 'safety'))).toBe(false);
   });
 
   it('data corruption: restores the set over the damaged database after a safety set, and the printed roll-back command brings the damaged state back', async () => {
     const ws = workspace(pgc, 'mystocks');
-    const set = json<RunResult>(await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir })).set!;
+    const set = await backupSet(ws);
     // Damage: rows lost, a table emptied.
-    await pgc.psql("DELETE FROM public.daily_bars WHERE trade_date > (SELECT min(trade_date) FROM public.daily_bars); DELETE FROM analytics.factor_scores;", 'mystocks');
-    const damagedBars = await count('public.daily_bars');
-    expect(damagedBars).toBeLessThan(seeded.tables['public.daily_bars']!);
+    const damagedBars = await damage();
+    await pgc.psql('DELETE FROM analytics.factor_scores;', 'mystocks');
 
-    const r = await cli(['restore', set.id, '--target', 'mystocks', '--confirm', 'mystocks', '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    const r = await run(ws, ['restore', set.id, '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
     expect(r.code, r.stderr).toBe(0);
     const result = json<RunResult>(r);
     expect(result.checks.map((c) => [c.name, c.result])).toEqual([
@@ -56,64 +84,131 @@ describe('restore', () => {
     for (const [t, n] of Object.entries(seeded.tables)) expect(await count(t), t).toBe(n);
 
     // The safety set holds the damaged state, and is listed.
-    const safetyIds = readdirSync(path.join(ws.root, 'safety'));
+    const safetyIds = safetySets(ws);
     expect(safetyIds).toHaveLength(1);
     const safety = readJson<Manifest>(path.join(ws.root, 'safety', safetyIds[0]!, 'manifest.json'));
     expect(safety.kind).toBe('safety');
     expect(safety.postgres!.tables.find((t) => t.name === 'public.daily_bars')!.rows).toBe(damagedBars);
-    const listed = json<{ sets: { id: string; kind: string }[] }>(await cli(['list', '--json'], { env: userEnv(null), cwd: ws.dir }));
+    const listed = json<{ sets: { id: string; kind: string }[] }>(await run(ws, ['list', '--json'], userEnv(null)));
     expect(listed.sets.some((s) => s.kind === 'safety' && s.id === safetyIds[0])).toBe(true);
-    const st = json<RunResult>(await cli(['status', '--json'], { env: userEnv(pgc), cwd: ws.dir }));
+    const st = json<RunResult>(await run(ws, ['status', '--json'], env()));
     expect(st.checks.find((c) => c.name === 'safety sets')).toMatchObject({ result: 'passed', detail: expect.stringContaining(safetyIds[0]!) });
 
     // The message ends with the exact roll-back command; running it restores the damaged state.
     const rollback = `pgtaos-backup restore ${safetyIds[0]} --target mystocks --confirm mystocks`;
-    expect(result.message).toContain(rollback);
-    const back = await cli(rollback.split(' ').slice(1), { env: userEnv(pgc), cwd: ws.dir });
+    expect(result.message.endsWith(`To roll back: ${rollback}`)).toBe(true);
+    const back = await run(ws, rollback.split(' ').slice(1), env());
     expect(back.code, back.stderr).toBe(0);
     expect(await count('public.daily_bars')).toBe(damagedBars);
     expect(await count('analytics.factor_scores')).toBe(0);
-    // Put production back for the other tests.
-    const again = await cli(['restore', set.id, '--target', 'mystocks', '--confirm', 'mystocks'], { env: userEnv(pgc), cwd: ws.dir });
-    expect(again.code, again.stderr).toBe(0);
+    await repair(ws, set.id);
   });
 
   it('into a database that does not exist: created, no safety set needed, counts match', async () => {
     const ws = workspace(pgc, 'mystocks');
-    const set = json<RunResult>(await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir })).set!;
-    const r = await cli(['restore', set.id, '--target', 'mystocks_copy', '--confirm', 'mystocks_copy', '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    const set = await backupSet(ws);
+    const r = await run(ws, ['restore', set.id, '--target', 'mystocks_copy', '--confirm', 'mystocks_copy', '--json'], env());
     expect(r.code, r.stderr).toBe(0);
     expect(json<RunResult>(r).checks[0]).toMatchObject({ name: 'safety set', result: 'skipped' });
     for (const [t, n] of Object.entries(seeded.tables)) expect(await count(t, 'mystocks_copy'), t).toBe(n);
   });
 
-  it('a failed safety set stops the restore before the target is touched', async () => {
+  it('a failed safety set stops the restore before the target is touched: a damaged table the dump holds stays damaged', async () => {
     const ws2 = workspace(pgc, 'mystocks');
-    const good = json<RunResult>(await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws2.dir })).set!;
-    await pgc.psql('CREATE TABLE public.marker (x int); INSERT INTO public.marker VALUES (1);', 'mystocks');
+    const good = await backupSet(ws2);
+    const damaged = await damage();
     // Same root as the good set, but a config that cannot make a safety set (free-space floor).
     const ws3 = workspace(pgc, 'mystocks', { root: ws2.root, min_free_gb: 1_000_000 });
-    const r = await cli(['restore', good.id, '--target', 'mystocks', '--confirm', 'mystocks'], { env: userEnv(pgc), cwd: ws3.dir });
+    const r = await run(ws3, ['restore', good.id, '--target', 'mystocks', '--confirm', 'mystocks'], env());
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/only .* free/);
-    expect(await count('public.marker')).toBe(1); // untouched: the restore never started
-    await pgc.psql('DROP TABLE public.marker;', 'mystocks');
+    expect(r.stderr).toContain(`the restore of ${good.id} had not started: mystocks was not touched`);
+    // public.daily_bars is in the dump: had pg_restore --clean run, it would be whole again.
+    expect(await count('public.daily_bars')).toBe(damaged);
+    expect(safetySets(ws2)).toEqual([]);
+    await repair(ws2, good.id);
+  });
+
+  it('-j from postgres.jobs reaches pg_restore (its real argv), with --clean --if-exists', async () => {
+    const argvFile = path.join(workspace(null, 'x').dir, 'argv');
+    const bin = wrapperBinDir(pgc, { pg_restore: `printf '%s\\n' "$*" >> ${JSON.stringify(argvFile)}\nexec "$REAL" "$@"` });
+    const ws = workspace(pgc, 'mystocks', { postgres: { host: pgc.host, port: pgc.port, user: pgc.user, database: 'mystocks', jobs: 3, bin_dir: bin } });
+    const set = await backupSet(ws);
+    const r = await run(ws, ['restore', set.id, '--target', 'mystocks', '--confirm', 'mystocks'], env());
+    expect(r.code, r.stderr).toBe(0);
+    const restores = readFileSync(argvFile, 'utf8').split('\n').filter((l) => l.includes(' -d mystocks ') && !l.includes('--list'));
+    expect(restores).toHaveLength(1);
+    expect(restores[0]).toMatch(/(^| )-j 3( |$)/);
+    expect(restores[0]).toContain('--clean --if-exists');
+  });
+
+  it('pg_restore fails part-way after the safety set: exit 1, "may be partly restored", ends with the roll-back command, which works', async () => {
+    // The real pg_restore runs (the target is changed), then the wrapper reports a failure.
+    const bin = wrapperBinDir(pgc, { pg_restore: 'case "$1" in --list|--version|-V) exec "$REAL" "$@";; esac\n"$REAL" "$@"\necho "pg_restore: error: connection to server lost" >&2\nexit 1' });
+    const ws = workspace(pgc, 'mystocks', { postgres: { host: pgc.host, port: pgc.port, user: pgc.user, database: 'mystocks', jobs: 2, bin_dir: bin } });
+    const set = await backupSet(ws);
+    const damaged = await damage();
+    const r = await run(ws, ['restore', set.id, '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
+    expect(r.code).toBe(1);
+    const [safety] = safetySets(ws);
+    expect(safety).toBeDefined();
+    const rollback = `pgtaos-backup restore ${safety} --target mystocks --confirm mystocks`;
+    const result = json<RunResult>(r);
+    expect(result.status).toBe('failure');
+    expect(result.error!.message.split('\n')[0]).toBe(`pg_restore into mystocks failed (exit 1); mystocks may be partly restored (the restore of ${set.id} into it had begun); what it held before is in the safety set ${safety}:`);
+    expect(result.error!.stderr_tail).toContain('pg_restore: error: connection to server lost');
+    expect(result.error!.hint!.endsWith(`To roll back: ${rollback}`)).toBe(true);
+    expect(lastHint(r.stderr).endsWith(`To roll back: ${rollback}`)).toBe(true);
+    expect(r.stderr).not.toContain('no partial set was kept');
+    expect(lockFiles(ws.root)).toEqual([]);
+    // The printed command brings back what was there before the restore.
+    const ok = workspace(pgc, 'mystocks', { root: ws.root });
+    const back = await run(ok, rollback.split(' ').slice(1), env());
+    expect(back.code, back.stderr).toBe(0);
+    expect(await count('public.daily_bars')).toBe(damaged);
+    await repair(ok, set.id);
+  });
+
+  it('SIGTERM while pg_restore runs: pg_restore stopped, cancelled, "may be partly restored" and the roll-back command at the end', async () => {
+    // pg_restore restores, then stays (as a slow one would) until the tool stops it.
+    const bin = wrapperBinDir(pgc, { pg_restore: 'case "$1" in --list|--version|-V) exec "$REAL" "$@";; esac\n"$REAL" "$@"\nexec sleep 600' });
+    const ws = workspace(pgc, 'mystocks', { postgres: { host: pgc.host, port: pgc.port, user: pgc.user, database: 'mystocks', jobs: 2, bin_dir: bin } });
+    const set = await backupSet(ws);
+    await damage();
+    const started = launch(ws, ['restore', set.id, '--target', 'mystocks', '--confirm', 'mystocks'], env());
+    await until(() => descendants(started.child.pid!).some((p) => p.cmd.startsWith('sleep 600')), 'pg_restore to be running', { started });
+    const children = descendants(started.child.pid!);
+    started.child.kill('SIGTERM');
+    const r = await started.done;
+    expect(r.code).toBe(1);
+    expect(stillRunning(children)).toEqual([]);
+    const [safety] = safetySets(ws);
+    const rollback = `pgtaos-backup restore ${safety} --target mystocks --confirm mystocks`;
+    expect(r.stderr).toContain('received SIGTERM');
+    expect(r.stderr).toMatch(/cancelled by SIGTERM; mystocks may be partly restored/);
+    expect(lastHint(r.stderr).endsWith(`To roll back: ${rollback}`)).toBe(true);
+    expect(r.stderr).not.toContain('no partial set was kept');
+    const report = reportOf(ws, 'restore', started.child.pid!);
+    expect(report).toMatchObject({ status: 'cancelled', error: { hint: expect.stringContaining(rollback) } });
+    expect(lockFiles(ws.root)).toEqual([]);
+    expect(incompleteLeftovers(ws.root)).toEqual([]);
+    await repair(workspace(pgc, 'mystocks', { root: ws.root }), set.id);
   });
 });
 
 describe('TimescaleDB', () => {
   it('a set made with TimescaleDB, and a target server without it: exit 1 naming the extension and version, nothing touched', async () => {
     const ws = workspace(pgc, 'mystocks');
-    const set = json<RunResult>(await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir })).set!;
+    const set = await backupSet(ws);
     const mf = path.join(set.path, 'manifest.json');
     const m = readJson<Manifest>(mf);
     m.postgres!.extensions.push({ name: 'timescaledb', version: '2.17.2' });
     writeFileSync(mf, JSON.stringify(m));
-    const r = await cli(['restore', set.id, '--target', 'ts_target', '--confirm', 'ts_target'], { env: userEnv(pgc), cwd: ws.dir });
+    const r = await run(ws, ['restore', set.id, '--target', 'ts_target', '--confirm', 'ts_target'], env());
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('has no timescaledb extension, which the dump needs (it was made with timescaledb 2.17.2)');
     expect((await pgc.query<{ n: string }>("SELECT count(*)::text AS n FROM pg_database WHERE datname = 'ts_target'"))[0]!.n).toBe('0');
-    const v = await cli(['verify', set.id], { env: userEnv(pgc), cwd: ws.dir });
+    const v = await run(ws, ['verify', set.id], env());
     expect(v.code).toBe(1);
     expect(v.stderr).toContain('has no timescaledb extension');
   });

@@ -1,0 +1,325 @@
+/**
+ * Shared by the fault suite (e2e/faults.test.ts), the cancellation tests (e2e/cancel.test.ts) and
+ * the restore tests: run the bundle under test (PGTAOS_TEST_DIST or dist/), an earlier complete
+ * and VERIFIED set to start from, snapshots of the catalog, the tool's child processes from /proc,
+ * wrapper bin_dirs, a throttling TCP proxy (loopback only), and the four invariants every fault
+ * case is held to:
+ *   E  earlier sets still complete, unchanged, and `verify` passes on them
+ *   I  no incomplete set counted (list --json and status agree with what is really complete)
+ *   L  the lock is free (no <root>/.lock*)
+ *   M  the message says what happened
+ */
+import { createHash } from 'node:crypto';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { expect } from 'vitest';
+import { DIST_ACTION, DIST_CLI } from './dist.js';
+import { json, parseFileCommands, start, userEnv, type Started, type ToolRun, type Workspace } from './tool.js';
+import type { Cluster } from './pg-common.js';
+import { ACTION_INPUTS } from '../../src/inputs/options.js';
+import type { RunResult } from '../../src/report/result.js';
+
+export { DIST_ACTION, DIST_CLI };
+
+/** The built CLI under test, as a user runs it. */
+export function launch(ws: Workspace, args: string[], env: NodeJS.ProcessEnv): Started {
+  return start(DIST_CLI, args, { env, cwd: ws.dir });
+}
+export function run(ws: Workspace, args: string[], env: NodeJS.ProcessEnv): Promise<ToolRun> {
+  return launch(ws, args, env).done;
+}
+
+/** The built action, spawned as the runner does: every declared input as INPUT_*, the file commands as files. */
+export function launchAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Started & { outputFile: string; summaryFile: string } {
+  const outputFile = path.join(ws.dir, 'github_output');
+  const summaryFile = path.join(ws.dir, 'step_summary');
+  writeFileSync(outputFile, '');
+  writeFileSync(summaryFile, '');
+  const env: NodeJS.ProcessEnv = { ...userEnv(null), ...extraEnv, GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: ws.dir, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: ws.dir };
+  for (const [name, spec] of Object.entries(ACTION_INPUTS)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
+  return { ...start(DIST_ACTION, [], { env, cwd: ws.dir }), outputFile, summaryFile };
+}
+export function actionFiles(a: { outputFile: string; summaryFile: string }): { outputs: Record<string, string>; summary: string } {
+  return { outputs: parseFileCommands(readFileSync(a.outputFile, 'utf8')), summary: readFileSync(a.summaryFile, 'utf8') };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Polls until `cond` holds. When `started` is given and that run ends first, fails with its stderr:
+ * a fault that was meant to land mid-run must not silently land after it.
+ */
+export async function until(cond: () => boolean, what: string, opts: { started?: Started; timeoutMs?: number } = {}): Promise<void> {
+  let ended: ToolRun | null = null;
+  void opts.started?.done.then((r) => (ended = r));
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  while (Date.now() < deadline) {
+    if (cond()) return;
+    if (ended) throw new Error(`the run ended (exit ${(ended as ToolRun).code}) before ${what}:\n${(ended as ToolRun).stderr}`);
+    await sleep(20);
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+// ---------- processes, from /proc ----------
+
+export interface Proc {
+  pid: number;
+  ppid: number;
+  /** starttime (field 22), so a recycled pid is not taken for the same process. */
+  start: string;
+  state: string;
+  cmd: string;
+}
+
+function readProc(pid: number): Proc | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return { pid, ppid: Number(rest[1]), start: rest[19] ?? '', state: rest[0] ?? '?', cmd };
+  } catch {
+    return null;
+  }
+}
+
+export function processes(): Proc[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map((p) => readProc(Number(p)))
+    .filter((p): p is Proc => p !== null);
+}
+
+/** Every live descendant of `pid` (children, grandchildren, ...). */
+export function descendants(pid: number): Proc[] {
+  const all = processes();
+  const out: Proc[] = [];
+  const seen = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (!seen.has(p.pid) && seen.has(p.ppid)) {
+        seen.add(p.pid);
+        out.push(p);
+        grew = true;
+      }
+    }
+  }
+  return out;
+}
+
+/** Those of `procs` still running (same pid and start time, not a zombie). */
+export function stillRunning(procs: Proc[]): Proc[] {
+  return procs.filter((p) => {
+    const now = readProc(p.pid);
+    return now !== null && now.start === p.start && now.state !== 'Z';
+  });
+}
+
+/** Waits for a descendant of the run whose command line matches, and returns it. */
+export async function waitForChild(started: Started, match: (cmd: string) => boolean, what: string): Promise<Proc> {
+  let found: Proc | undefined;
+  await until(() => (found = descendants(started.child.pid!).find((p) => match(p.cmd))) !== undefined, what, { started });
+  return found!;
+}
+
+// ---------- the catalog ----------
+
+export const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+
+/**
+ * Every set folder under the kind folders, with the SHA-256 of its manifest (or "no manifest"):
+ * two equal snapshots mean no set appeared, vanished or changed its manifest.
+ */
+export function catalogSnapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const kind of ['daily', 'milestone', 'config', 'safety']) {
+    const d = path.join(root, kind);
+    if (!existsSync(d)) continue;
+    for (const id of readdirSync(d).sort()) {
+      const mf = path.join(d, id, 'manifest.json');
+      out[`${kind}/${id}`] = existsSync(mf) ? sha256(mf) : 'no manifest';
+    }
+  }
+  return out;
+}
+
+export function incompleteLeftovers(root: string): string[] {
+  const d = path.join(root, '.incomplete');
+  return existsSync(d) ? readdirSync(d) : [];
+}
+
+/** Lock files of any kind (the lock, its takeover guard, temp files): none once every run ended. */
+export function lockFiles(root: string): string[] {
+  return existsSync(root) ? readdirSync(root).filter((f) => f.startsWith('.lock')) : [];
+}
+
+export interface ListedSet {
+  id: string;
+  kind: string;
+  status: string;
+  reason: string | null;
+  path: string;
+  bytes: number;
+}
+export async function listed(ws: Workspace): Promise<ListedSet[]> {
+  const r = await run(ws, ['list', '--json'], userEnv(null));
+  return json<{ sets: ListedSet[] }>(r).sets;
+}
+
+export interface EarlierSet {
+  id: string;
+  path: string;
+  /** SHA-256 of every file in the set folder except verification.json / remotes.json (written beside it later). */
+  files: Record<string, string>;
+}
+
+function setFiles(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else if (!['verification.json', 'remotes.json'].includes(r)) out[r] = sha256(path.join(d, e.name));
+    }
+  };
+  walk(dir, '');
+  return out;
+}
+
+/** An earlier set every fault case starts from: backed up, then verified (verification.json says passed). */
+export async function verifiedSet(ws: Workspace, env: NodeJS.ProcessEnv): Promise<EarlierSet> {
+  const b = await run(ws, ['backup', '--json'], env);
+  expect(b.code, b.stderr).toBe(0);
+  const set = json<RunResult>(b).set!;
+  const v = await run(ws, ['verify', set.id], env);
+  expect(v.code, v.stderr).toBe(0);
+  expect(JSON.parse(readFileSync(path.join(set.path, 'verification.json'), 'utf8'))).toMatchObject({ result: 'passed' });
+  return { id: set.id, path: set.path, files: setFiles(set.path) };
+}
+
+/** E: the earlier set is listed complete, not one byte of it changed, and it still verifies. */
+export async function earlierIntact(ws: Workspace, env: NodeJS.ProcessEnv, earlier: EarlierSet, opts: { verify?: boolean } = {}): Promise<void> {
+  const sets = await listed(ws);
+  expect(sets.find((s) => s.id === earlier.id), `${earlier.id} listed`).toMatchObject({ status: 'complete' });
+  expect(setFiles(earlier.path)).toEqual(earlier.files);
+  if (opts.verify ?? true) {
+    const v = await run(ws, ['verify', earlier.id], env);
+    expect(v.code, `verify ${earlier.id}: ${v.stderr}`).toBe(0);
+  }
+}
+
+/**
+ * I: the sets list --json calls complete are exactly `complete` (ids), each with a manifest in its
+ * kind folder; status's "incomplete sets" row fails exactly when a damaged set folder exists
+ * (`damaged`), naming it.
+ */
+export async function noIncompleteCounted(ws: Workspace, complete: string[], damaged: string[] = []): Promise<void> {
+  const sets = await listed(ws);
+  expect(sets.filter((s) => s.status === 'complete').map((s) => s.id).sort()).toEqual([...complete].sort());
+  for (const s of sets.filter((x) => x.status === 'complete')) expect(existsSync(path.join(s.path, 'manifest.json')), s.path).toBe(true);
+  const st = await run(ws, ['status', '--json'], userEnv(null));
+  const row = json<RunResult>(st).checks.find((c) => c.name === 'incomplete sets');
+  if (damaged.length === 0) expect(row).toMatchObject({ result: 'passed' });
+  else {
+    expect(row).toMatchObject({ result: 'failed' });
+    for (const id of damaged) expect(row!.detail).toContain(id);
+  }
+}
+
+/** L: no lock file of any kind is left. */
+export function lockIsFree(ws: Workspace): void {
+  expect(lockFiles(ws.root)).toEqual([]);
+}
+
+/** The first line of the error the run reported (its JSON report, else the first `error:` line). */
+export function firstError(r: ToolRun): string | null {
+  try {
+    const j = JSON.parse(r.stdout) as RunResult;
+    if (j.error) return j.error.message.split('\n')[0] ?? null;
+  } catch {
+    /* no JSON on stdout: fall back to the log */
+  }
+  const line = r.stderr.split('\n').find((l) => l.startsWith('error: '));
+  return line ? line.slice('error: '.length) : null;
+}
+
+/** The run's report file (logs/<time>-<command>-<pid>.json). */
+export function reportOf(ws: Workspace, command: string, pid: number): RunResult | null {
+  const d = path.join(ws.root, 'logs');
+  const f = existsSync(d) ? readdirSync(d).find((n) => n.endsWith(`-${command}-${pid}.json`)) : undefined;
+  return f ? (JSON.parse(readFileSync(path.join(d, f), 'utf8')) as RunResult) : null;
+}
+
+// ---------- wrapper bin_dirs ----------
+
+/**
+ * A bin_dir holding pg_dump and pg_restore: symlinks to the real ones, or a /bin/sh wrapper for
+ * the names given (the script sees the real binary as $REAL and the arguments as "$@").
+ */
+export function wrapperBinDir(cluster: Cluster, wrappers: Partial<Record<'pg_dump' | 'pg_restore', string>>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-bin-'));
+  for (const tool of ['pg_dump', 'pg_restore'] as const) {
+    const real = path.join(cluster.clientBinDir, tool);
+    const body = wrappers[tool];
+    if (body === undefined) symlinkSync(real, path.join(dir, tool));
+    else {
+      writeFileSync(path.join(dir, tool), `#!/bin/sh\nREAL=${JSON.stringify(real)}\n${body}\n`);
+      chmodSync(path.join(dir, tool), 0o755);
+    }
+  }
+  return dir;
+}
+
+// ---------- a throttling TCP proxy ----------
+
+export interface Throttle {
+  port: number;
+  /** Bytes per second from the client to the server; null: no limit. */
+  setRate(bytesPerSecond: number | null): void;
+  /** Bytes that went from clients to the server. */
+  readonly sent: number;
+  close(): Promise<void>;
+}
+
+/** 127.0.0.1 -> 127.0.0.1:targetPort, slowing what the client sends (so a test can cut an upload mid-way). */
+export async function throttle(targetPort: number, bytesPerSecond: number | null): Promise<Throttle> {
+  let rate = bytesPerSecond;
+  let sent = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    sockets.add(client).add(upstream);
+    const end = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', end).on('close', end);
+    upstream.on('error', end).on('close', end);
+    upstream.pipe(client);
+    let queue = Promise.resolve();
+    client.on('data', (chunk: Buffer) => {
+      client.pause();
+      queue = queue.then(async () => {
+        if (rate) await sleep((chunk.length / rate) * 1000);
+        if (!upstream.destroyed) upstream.write(chunk);
+        sent += chunk.length;
+        client.resume();
+      });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    setRate: (r) => (rate = r),
+    get sent() {
+      return sent;
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
