@@ -3,7 +3,7 @@
 // REST API") describes. Response shapes follow taosadapter controller/rest/restful.go,
 // error_resp.go, auth.go and httperror/errors.go (see README.md).
 import http from 'node:http';
-import { Store, childrenOf, countRowsIn } from './store.mjs';
+import { Store, childrenOf, toDbEpoch } from './store.mjs';
 
 // error codes (httperror/errors.go, TDengine taoserror.h), as taosAdapter reports them (code & 0xffff)
 const E = {
@@ -34,25 +34,39 @@ const syntax = (sql) => new SqlError(E.SYNTAX, `syntax error near "${sql.slice(0
 const IDENT = '(`[^`]+`|[A-Za-z_][A-Za-z0-9_]*)';
 const ident = (s) => (s.startsWith('`') ? s.slice(1, -1) : s.toLowerCase());
 
-function parseTime(v) {
-  if (/^[+-]?\d+$/.test(v)) return Number(v);
+// An epoch number is in the database's precision; a quoted time is converted into it (BigInt:
+// ns epochs are beyond Number's exact integers).
+function parseTime(v, precision) {
+  if (/^[+-]?\d+$/.test(v)) return BigInt(v);
   const s = v.slice(1, -1).trim().replace(/^(\d{4}-\d{2}-\d{2})[ T](\d)/, '$1T$2').replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
   const ms = Date.parse(s);
   if (Number.isNaN(ms)) throw new SqlError(E.SYNTAX, `Invalid timestamp format: ${v}`);
-  return ms;
+  return toDbEpoch(ms, precision);
 }
 
 function parseWhere(where, sql) {
   if (!where) return [];
   return where.split(/\s+and\s+/i).map((c) => {
     const m = new RegExp(`^${IDENT}\\s*(<=|>=|<>|!=|=|<|>)\\s*('[^']*'|"[^"]*"|[+-]?\\d+)$`).exec(c.trim());
-    if (!m) throw syntax(sql);
+    if (!m || (!m[1].startsWith('`') && KEYWORD_COLUMNS.has(m[1].toLowerCase()))) throw syntax(sql);
     return { col: ident(m[1]), op: m[2], raw: m[3], str: /^['"]/.test(m[3]) ? m[3].slice(1, -1) : m[3] };
   });
 }
 
 const cmp = (a, op, b) =>
   op === '=' ? a === b : op === '<' ? a < b : op === '<=' ? a <= b : op === '>' ? a > b : op === '>=' ? a >= b : a !== b;
+
+// Column names of the system tables that are TDengine keywords: usable only backquoted
+// (docs/zh/12-taos-sql/22-meta.md: "`precision` 为 TDengine 关键字，作为列名使用时需要使用 ` 进行转义").
+const KEYWORD_COLUMNS = new Set(['precision']);
+
+/** One select-list item: `name` as written (backquotes kept), lower-cased unless backquoted. */
+function selectItem(raw, sql) {
+  const t = raw.trim();
+  if (/^`[^`]+`$/.test(t)) return { name: t.slice(1, -1), quoted: true };
+  if (KEYWORD_COLUMNS.has(t.toLowerCase())) throw syntax(sql);
+  return { name: t.replace(/\s+/g, '').toLowerCase(), quoted: false };
+}
 
 const INFO_TABLES = {
   ins_databases: { name: ['VARCHAR', 64], precision: ['VARCHAR', 2] },
@@ -96,7 +110,7 @@ export function executeSql(store, sqlIn, defaultDb) {
 
   m = new RegExp(`^select\\s+(.+?)\\s+from\\s+${IDENT}(?:\\s*\\.\\s*${IDENT})?(?:\\s+where\\s+(.+?))?(\\s+partition\\s+by\\s+tbname)?$`, 'is').exec(sql);
   if (!m) throw syntax(sql);
-  const items = m[1].split(',').map((s) => s.replace(/\s+/g, '').toLowerCase());
+  const items = m[1].split(',').map((s) => selectItem(s, sql).name);
   const dbName = m[3] ? ident(m[2]) : defaultDb;
   const tbName = ident(m[3] ?? m[2]);
   const conds = parseWhere(m[4], sql);
@@ -105,8 +119,12 @@ export function executeSql(store, sqlIn, defaultDb) {
   if (dbName === 'information_schema') {
     const cols = INFO_TABLES[tbName];
     if (!cols || partition) throw new SqlError(E.TABLE_NOT_EXIST);
-    for (const c of [...items, ...conds.map((x) => x.col)]) if (!cols[c]) throw new SqlError(E.INVALID_COLUMN, `Invalid column name: ${c}`);
+    const count = items.length === 1 && items[0] === 'count(*)';
+    if (!count && items.includes('count(*)')) throw syntax(sql); // no GROUP BY here
+    for (const c of [...(count ? [] : items), ...conds.map((x) => x.col)]) if (!cols[c]) throw new SqlError(E.INVALID_COLUMN, `Invalid column name: ${c}`);
     const rows = infoRows(store, tbName).filter((r) => conds.every((c) => r[c.col] !== null && cmp(r[c.col], c.op, c.str)));
+    // COUNT(*) is one row, as TDengine's table-count scan answers it (TD-21890)
+    if (count) return { meta: [['count(*)', 'BIGINT', 8]], data: [[rows.length]] };
     return { meta: items.map((c) => [c, ...cols[c]]), data: rows.map((r) => items.map((c) => r[c])) };
   }
 
@@ -120,14 +138,12 @@ export function executeSql(store, sqlIn, defaultDb) {
   const tsCols = new Set(['_c0', 'ts', '_rowts']);
   const bounds = conds.map((c) => {
     if (!tsCols.has(c.col)) throw syntax(sql);
-    return { op: c.op, v: parseTime(c.raw) };
+    return { op: c.op, v: parseTime(c.raw, db.precision) };
   });
   const meta = items.map((c) => (c === 'tbname' ? ['tbname', 'VARCHAR', 192] : ['count(*)', 'BIGINT', 8]));
-  const counted = tables.map((t) => [t, (db.rows[t] ?? []).filter((r) => bounds.every((b) => cmp(r[0], b.op, b.v))).length]);
-  if (!partition) {
-    const n = bounds.length === 0 ? countRowsIn(db, tbName) : counted.reduce((a, [, c]) => a + c, 0);
-    return { meta, data: [[n]] };
-  }
+  const inRange = (r) => bounds.every((b) => cmp(toDbEpoch(r[0], db.precision), b.op, b.v));
+  const counted = tables.map((t) => [t, (db.rows[t] ?? []).filter(inRange).length]);
+  if (!partition) return { meta, data: [[counted.reduce((a, [, c]) => a + c, 0)]] };
   // PARTITION BY TBNAME: one row per table that has rows in range
   return { meta, data: counted.filter(([, c]) => c > 0).map(([t, c]) => items.map((i) => (i === 'tbname' ? t : c))) };
 }
@@ -180,8 +196,14 @@ function handle(store, req, res) {
     if (server.users[user] === undefined || server.users[user] !== password) return fail(200, E.AUTH_FAILURE);
 
     const withTiming = url.searchParams.get('timing') === 'true';
+    const { failSql, shortListing } = server.faults;
+    if (typeof failSql === 'string' && failSql && body.toLowerCase().includes(failSql.toLowerCase())) {
+      return send(res, 200, { code: E.SYNTAX[0], desc: `stand-in fault failSql: ${failSql}`, timing: timing() });
+    }
     try {
       const r = executeSql(store, body, route[1] ? ident(decodeURIComponent(route[1])) : undefined);
+      // a fetch that failed mid-stream: code 0, a short `rows` (contract, "Queries")
+      if (typeof shortListing === 'number' && shortListing > 0 && 'data' in r && r.data.length > 1 && /information_schema/i.test(body)) r.data = r.data.slice(0, Math.max(0, r.data.length - shortListing));
       const base = 'affected' in r ? { code: 0, column_meta: [['affected_rows', 'INT', 4]], data: [[r.affected]], rows: 1 } : { code: 0, column_meta: r.meta, data: r.data, rows: r.data.length };
       send(res, 200, withTiming ? { ...base, timing: timing() } : base);
     } catch (e) {

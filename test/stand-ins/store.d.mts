@@ -18,7 +18,7 @@ export interface TableDef {
   columns?: ColumnDef[];
 }
 
-/** A row is [ts epoch-ms, ...column values]. */
+/** A row is [ts epoch-ms, ...column values] (ms resolution whatever the database's precision). */
 export type Row = [number, ...unknown[]];
 
 export interface Database {
@@ -40,6 +40,10 @@ export interface Faults {
   partialSummary?: 'error' | 'ok';
   /** summary of a restore with failed files: 'failures' (default, 3.3.6.13/3.3.7) or 'rows' (older source) */
   restoreFailureSummary?: 'failures' | 'rows';
+  /** substring (case-insensitive): every REST statement containing it answers an SQL error, code 0x2600 */
+  failSql?: string;
+  /** n: multi-row information_schema listings silently lose their last n rows with code 0 (a fetch failed mid-stream) */
+  shortListing?: number;
 }
 
 export interface ServerConfig {
@@ -83,10 +87,13 @@ export interface SeedMarketDataOptions {
   normalTableRows?: number;
   startTs?: number;
   stepMs?: number;
+  /** the database's precision (default ms): epochs sent to the stand-ins are read in it */
+  precision?: Database['precision'];
 }
 
 export interface SeedSummary {
   database: string;
+  precision: Database['precision'];
   stables: string[];
   childTables: string[];
   normalTables: string[];
@@ -99,6 +106,9 @@ export interface SeedSummary {
   lastTs: number;
 }
 
+export declare const PRECISION_FACTOR: Readonly<Record<Database['precision'], bigint>>;
+/** A stored row's ts (epoch ms) as an epoch in the database's precision. */
+export declare function toDbEpoch(tsMs: number, precision?: Database['precision']): bigint;
 export declare function writeJsonAtomic(file: string, value: unknown): void;
 export declare function emptyDatabase(name: string, precision?: Database['precision']): Database;
 export declare function childrenOf(db: Database, stable: string): string[];

@@ -24,7 +24,23 @@ export const FAULT_KEYS = Object.freeze([
   'dropRowsOnRestore', // number, or {table, rows}: rows silently lost on restore
   'partialSummary', // 'error' (default) | 'ok': summary line of a partially failed dump
   'restoreFailureSummary', // 'failures' (default) | 'rows': summary of a restore with failed files
+  'failSql', // substring: any REST statement containing it answers an SQL error (code 0x2600)
+  'shortListing', // n: multi-row information_schema listings lose their last n rows, still code 0
 ]);
+
+/**
+ * Rows are stored at millisecond resolution (`[ts epoch-ms, ...]`) whatever the database's
+ * precision; epoch numbers that clients send (taosdump -S/-E, REST `WHERE _c0 <= N`) are in the
+ * database's precision, as on a real server. These convert exactly (BigInt: ns epochs pass 2^53).
+ */
+export const PRECISION_FACTOR = Object.freeze({ ms: 1n, us: 1000n, ns: 1000000n });
+
+/** A stored row's ts (epoch ms) as an epoch in the database's precision. */
+export function toDbEpoch(tsMs, precision = 'ms') {
+  const f = PRECISION_FACTOR[precision];
+  if (f === undefined) throw new Error(`stand-in store: unknown precision ${JSON.stringify(precision)}`);
+  return BigInt(tsMs) * f;
+}
 
 let tmpCounter = 0;
 
@@ -198,10 +214,13 @@ export function seedMarketData(store, opts = {}) {
     normalTableRows = 10,
     startTs = Date.UTC(2024, 0, 2, 1, 30, 0),
     stepMs = 1000,
+    precision = 'ms',
   } = opts;
   const stableNames = typeof stables === 'number' ? ['tick', 'minute_bar', ...Array.from({ length: 50 }, (_, i) => `stb${i + 3}`)].slice(0, stables) : stables;
   const normalNames = typeof normalTables === 'number' ? ['calendar', ...Array.from({ length: 50 }, (_, i) => `ntb${i + 2}`)].slice(0, normalTables) : normalTables;
-  const db = store.readDatabase(database) ?? emptyDatabase(database);
+  if (PRECISION_FACTOR[precision] === undefined) throw new Error(`seedMarketData: unknown precision ${JSON.stringify(precision)}`);
+  const db = store.readDatabase(database) ?? emptyDatabase(database, precision);
+  if (db.precision !== precision) throw new Error(`seedMarketData: ${database} exists with precision ${db.precision}, not ${precision}`);
   const counts = {};
   for (const stb of stableNames) {
     const columns = STABLE_SCHEMAS[stb] ?? STABLE_SCHEMAS.tick;
@@ -235,6 +254,7 @@ export function seedMarketData(store, opts = {}) {
   const stableRows = Object.fromEntries(stableNames.map((s) => [s, childrenPerStable * rowsPerChild]));
   return {
     database,
+    precision,
     stables: stableNames,
     childTables: stableNames.flatMap((s) => childrenOf(db, s)),
     normalTables: normalNames,

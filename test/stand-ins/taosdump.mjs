@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import tty from 'node:tty';
-import { Store, childrenOf, upsertRows } from './store.mjs';
+import { Store, childrenOf, toDbEpoch, upsertRows } from './store.mjs';
 
 const VERSION = process.env.TDSTANDIN_TAOSDUMP_VERSION || '3.3.6.13';
 const COMMIT = 'stand-in';
@@ -21,6 +21,14 @@ function intEnv(name, dflt) {
   const v = Number.parseInt(process.env[name] ?? '', 10);
   return Number.isFinite(v) && v >= 0 ? v : dflt;
 }
+
+// -W (rename on restore) since taos-tools 3.1.1.17 / 3.2.2.0 (PR #703); older ones reject it like any unknown option
+const HAS_RENAME = verAtLeast(VERSION, '3.2.2.0') || (/^3\.1\./.test(VERSION) && verAtLeast(VERSION, '3.1.1.17'));
+// 3.3.6 and later: -Z/--driver
+const HAS_DRIVER = verAtLeast(VERSION, '3.3.6');
+// g_args defaults: DEFAULT_START_TIME (-INT64_MAX + 1) and DEFAULT_END_TIME (INT64_MAX)
+const DEFAULT_START_TIME = -(2n ** 63n - 1n) + 1n;
+const DEFAULT_END_TIME = 2n ** 63n - 1n;
 
 function verAtLeast(v, min) {
   const a = v.split('.').map((x) => Number.parseInt(x, 10) || 0);
@@ -74,7 +82,7 @@ const args = {
   databasesSeq: null,
   schemaonly: false,
   codec: 'snappy',
-  startTime: null, // epoch (database precision) or null
+  startTime: null, // BigInt epoch in the database's precision, or null
   endTime: null,
   humanStart: '',
   humanEnd: '',
@@ -106,8 +114,8 @@ function parseTimestamps(a) {
       if (start) args.humanStart = v.slice(0, 27);
       else args.humanEnd = v.slice(0, 27);
     } else {
-      const m = /^\s*([+-]?\d+)/.exec(v); // atol()
-      const n = m ? Number(m[1]) : 0;
+      const m = /^\s*([+-]?\d+)/.exec(v); // atol(): an epoch in the database's precision
+      const n = m ? BigInt(m[1]) : 0n;
       if (start) args.startTime = n;
       else args.endTime = n;
     }
@@ -215,7 +223,8 @@ function argpError(msg) {
 
 // argp_parse() with GNU getopt permutation: options anywhere, non-options collected in order
 function argpParse(a) {
-  const hasZ = verAtLeast(VERSION, '3.3.6');
+  const hasZ = HAS_DRIVER;
+  const known = (k) => (hasZ || k !== 'driver') && (HAS_RENAME || k !== 'rename');
   const positional = [];
   for (let i = 0; i < a.length; i++) {
     const s = a[i];
@@ -228,8 +237,8 @@ function argpParse(a) {
       const eq = s.indexOf('=');
       const name = eq < 0 ? s.slice(2) : s.slice(2, eq);
       let keys = Object.keys(LONG).filter((k) => k === name);
-      if (keys.length === 0) keys = Object.keys(LONG).filter((k) => k.startsWith(name) && (hasZ || k !== 'driver'));
-      if (keys.length === 0 || (!hasZ && keys[0] === 'driver')) argpError(`unrecognized option '${s}'`);
+      if (keys.length === 0) keys = Object.keys(LONG).filter((k) => k.startsWith(name) && known(k));
+      if (keys.length === 0 || !known(keys[0])) argpError(`unrecognized option '${s}'`);
       const uniq = [...new Set(keys.map((k) => LONG[k]))];
       if (uniq.length > 1) argpError(`option '${s}' is ambiguous`);
       const key = LONG[keys[0]];
@@ -246,7 +255,7 @@ function argpParse(a) {
     if (s.startsWith('-') && s.length > 1) {
       for (let j = 1; j < s.length; j++) {
         const c = s[j];
-        if (c === 'Z' && !hasZ) argpError(`invalid option -- '${c}'`);
+        if ((c === 'Z' && !hasZ) || (c === 'W' && !HAS_RENAME)) argpError(`invalid option -- '${c}'`);
         if (SHORT_FLAG.has(c)) parseOpt(c, null);
         else if (SHORT_ARG.has(c)) {
           let val = s.slice(j + 1);
@@ -521,22 +530,26 @@ function parseHuman(s) {
   return Number.isNaN(ms) ? null : ms;
 }
 
-function timeWindow() {
-  let from = args.startTime ?? -Infinity;
-  let to = args.endTime ?? Infinity;
+// getStartTime()/getEndTime(precision): epoch values are taken as they are (in the database's
+// precision); human-readable times are converted into that precision.
+function timeWindow(db) {
+  let from = args.startTime ?? DEFAULT_START_TIME;
+  let to = args.endTime ?? DEFAULT_END_TIME;
   if (args.humanStart) {
-    from = parseHuman(args.humanStart);
-    if (from === null) {
+    const ms = parseHuman(args.humanStart);
+    if (ms === null) {
       errorPrint(`Input ${args.humanStart}, time format error!`);
       return null;
     }
+    from = toDbEpoch(ms, db.precision);
   }
   if (args.humanEnd) {
-    to = parseHuman(args.humanEnd);
-    if (to === null) {
+    const ms = parseHuman(args.humanEnd);
+    if (ms === null) {
       errorPrint(`Input ${args.humanEnd}, time format error!`);
       return null;
     }
+    to = toDbEpoch(ms, db.precision);
   }
   return { from, to };
 }
@@ -569,7 +582,7 @@ const shortHash = (s) => crypto.createHash('sha1').update(s).digest('hex').slice
 const failed = { any: false, dbs: new Set() };
 
 function dumpTableData(db, table, index, dataDir, def) {
-  const win = timeWindow();
+  const win = timeWindow(db);
   if (!win) return -1;
   if (store.readServer().faults.failDumpTable === table) {
     const sql = `SELECT * FROM ${db.name}.\`${table}\` WHERE _c0 >= ${win.from} AND _c0 <= ${win.to} ORDER BY _c0 ASC;`;
@@ -578,7 +591,10 @@ function dumpTableData(db, table, index, dataDir, def) {
     errorPrint(`queryDbForDumpOutNative() LN2187, failed to run command <${sql}>. code: 0x80002603, reason: Table does not exist`);
     return -1;
   }
-  const rows = (db.rows[table] ?? []).filter((r) => r[0] >= win.from && r[0] <= win.to);
+  const rows = (db.rows[table] ?? []).filter((r) => {
+    const ts = toDbEpoch(r[0], db.precision);
+    return ts >= win.from && ts <= win.to;
+  });
   const file = path.join(dataDir, `${db.name}.${uniqueId()}.${index}.avro`);
   writeAvro(file, { kind: 'data', namespace: db.name, table, stable: def.stable ?? null, codec: args.codec, columns: def.columns }, rows);
   info(`100% of ${table}`);

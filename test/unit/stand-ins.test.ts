@@ -197,6 +197,18 @@ describe('taosdump stand-in: -p', () => {
     expect(plainLines(leaked.stderr)).toContain('ERROR: 0 database(s) valid to dump');
   });
 
+  it('-p SECRET (space) on a restore (-i, no -D): silently accepted, SECRET a stray positional', async () => {
+    const dir = await goodDump();
+    const r = await dump(['-i', dir, '-p', 'hunter2', '-W', 'market_data=market_data_test']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith('Enter password: ')).toBe(true);
+    expect(r.stdout).toContain('arg_list[0]: hunter2');
+    expect(plainLines(r.stderr).filter((l) => l.includes('hunter2'))).toEqual([]);
+    expect(plainLines(r.stderr)).toContain(`OK: ${seed.totalRows} row(s) dumped in!`);
+    // it logged in with the default password (stdin EOF), not with the stray "hunter2"
+    expect(store.countRows('market_data_test', 'tick')).toBe(seed.stableRows.tick);
+  });
+
   it('-p SECRET (space) with -D exits 1', async () => {
     const r = await dump(['-p', 'hunter2', '-D', 'market_data', '-o', freshDir('o')]);
     expect(r.code).toBe(1);
@@ -305,6 +317,29 @@ describe('taosdump stand-in: restore', () => {
     expect(err).toContain(`OK: ${seed.totalRows} row(s) dumped in!`);
     for (const t of [...seed.stables, ...seed.normalTables]) {
       expect(store.countRows('market_data_test', t)).toBe(store.countRows('market_data', t));
+    }
+  });
+
+  it.each([
+    ['3.0.7.0', 64],
+    ['3.1.1.16', 64],
+    ['3.1.1.17', 0],
+    ['3.2.1.0', 64],
+    ['3.2.2.0', 0],
+    ['3.3.5.6', 0],
+  ])('-W exists since 3.1.1.17 / 3.2.2.0: taosdump %s exits %i', async (version, code) => {
+    const dir = await goodDump();
+    const env = { TDSTANDIN_TAOSDUMP_VERSION: version };
+    const r = await dump(['-i', dir, '-W', 'market_data=market_data_test', '-ptaosdata'], { env });
+    expect(r.code).toBe(code);
+    if (code === 64) {
+      expect(r.stderr).toContain("taosdump: invalid option -- 'W'");
+      expect(store.readDatabase('market_data_test')).toBeNull();
+      const long = await dump(['-i', dir, '--rename=market_data=market_data_test', '-ptaosdata'], { env });
+      expect(long.code).toBe(64);
+      expect(long.stderr).toContain("unrecognized option '--rename=market_data=market_data_test'");
+    } else {
+      expect(store.countRows('market_data_test', 'tick')).toBe(seed.stableRows.tick);
     }
   });
 
@@ -418,6 +453,35 @@ describe('taosAdapter REST stand-in', () => {
     expect((await sql('SELECT COUNT(*) FROM calendar', { suffix: '/market_data' })).json.data).toEqual([[seed.rows.calendar]]);
   });
 
+  it('COUNT(*) over information_schema answers one row, as the table-count scan does', async () => {
+    const tick = (await sql("SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name='market_data' AND stable_name='tick'")).json;
+    expect(tick).toEqual({ code: 0, column_meta: [['count(*)', 'BIGINT', 8]], data: [[3]], rows: 1 });
+    expect((await sql("select count(*) from information_schema.ins_stables where db_name = 'market_data'")).json.data).toEqual([[2]]);
+    expect((await sql("SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name='market_data' AND type='NORMAL_TABLE'")).json.data).toEqual([[1]]);
+    expect((await sql("SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name='nope'")).json.data).toEqual([[0]]);
+    // no GROUP BY: a column beside COUNT(*) is an error
+    expect((await sql("SELECT table_name, COUNT(*) FROM information_schema.ins_tables WHERE db_name='market_data'")).json.code).toBe(9728);
+  });
+
+  it('`precision` is a keyword: backquoted it is the column, bare it is a syntax error', async () => {
+    const q = (col: string) => sql(`SELECT name, ${col} FROM information_schema.ins_databases WHERE name='market_data'`);
+    expect((await q('`precision`')).json).toMatchObject({ code: 0, data: [['market_data', 'ms']] });
+    expect((await q('precision')).json.code).toBe(9728);
+    expect((await sql("SELECT name FROM information_schema.ins_databases WHERE precision='ms'")).json.code).toBe(9728);
+    expect((await sql("SELECT name FROM information_schema.ins_databases WHERE `precision`='ms'")).json.data).toContainEqual(['market_data']);
+  });
+
+  it('faults: failSql answers an SQL error; shortListing cuts listings short with code 0', async () => {
+    store.updateServer({ faults: { failSql: 'stable_name=' } });
+    const failed = await sql("SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name='market_data' AND stable_name='tick'");
+    expect(failed.status).toBe(200);
+    expect(failed.json).toMatchObject({ code: 9728, desc: 'stand-in fault failSql: stable_name=' });
+    store.updateServer({ faults: { failSql: null, shortListing: 1 } });
+    const listed = (await sql("SELECT table_name FROM information_schema.ins_tables WHERE db_name='market_data'")).json;
+    expect(listed).toMatchObject({ code: 0, rows: seed.childTables.length });
+    expect((await sql("SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name='market_data'")).json.data).toEqual([[seed.childTables.length + 1]]);
+  });
+
   it('DDL answers affected_rows; DROP/CREATE DATABASE act on the store', async () => {
     const created = await sql("CREATE DATABASE IF NOT EXISTS scratch PRECISION 'ms'");
     expect(created.json).toEqual({ code: 0, column_meta: [['affected_rows', 'INT', 4]], data: [[0]], rows: 1 });
@@ -478,5 +542,53 @@ describe('taosAdapter REST stand-in', () => {
       viaSql += (json.data as number[][])[0]![0]!;
     }
     expect(dumped).toBe(viaSql);
+  });
+});
+
+describe('database precision (us, ns): epochs are read in it', () => {
+  let adapter: TaosAdapterHandle;
+  beforeEach(async () => {
+    adapter = await startTaosAdapter({ store });
+  });
+  afterEach(async () => {
+    await adapter.close();
+  });
+  /** The first value of the answer's first row. */
+  const first = async (q: string): Promise<unknown> => {
+    const res = await fetch(`${adapter.url}/rest/sql`, { method: 'POST', body: q, headers: { Authorization: `Basic ${Buffer.from('root:taosdata').toString('base64')}` } });
+    const json = (await res.json()) as { code: number; data: unknown[][] };
+    expect(json.code).toBe(0);
+    return json.data[0]![0];
+  };
+
+  it.each([
+    ['us', 1000n],
+    ['ns', 1_000_000n],
+  ] as const)('%s: REST WHERE _c0 and taosdump -E take epochs in the precision; a ms epoch is far in the past', async (precision, factor) => {
+    const s = seedMarketData(store, { database: `md_${precision}`, precision, childrenPerStable: 2, rowsPerChild: 10, normalTableRows: 3 });
+    const cutMs = s.firstTs + 4_000; // rows 0..4 of each child (1 s apart)
+    const cut = BigInt(cutMs) * factor;
+    expect(await first(`SELECT name, \`precision\` FROM information_schema.ins_databases WHERE name='md_${precision}'`)).toBe(`md_${precision}`);
+    expect(await first(`SELECT COUNT(*) FROM md_${precision}.tick WHERE _c0 <= ${cut}`)).toBe(2 * 5);
+    expect(await first(`SELECT COUNT(*) FROM md_${precision}.tick WHERE _c0 <= ${cutMs}`)).toBe(0);
+    expect(await first(`SELECT COUNT(*) FROM md_${precision}.tick WHERE _c0 <= '${new Date(cutMs).toISOString()}'`)).toBe(2 * 5);
+
+    const wrong = await dump(['-D', `md_${precision}`, '-o', freshDir('o-ms'), '-E', String(cutMs), '-ptaosdata']);
+    expect(plainLines(wrong.stderr)).toContain('OK: 0 row(s) dumped out!');
+    const dir = freshDir('o');
+    const right = await dump(['-D', `md_${precision}`, '-o', dir, '-E', String(cut), '-ptaosdata']);
+    const expected = 2 * 2 * 5 + 1; // two super tables of two children, 5 rows each; calendar's first row
+    expect(plainLines(right.stderr)).toContain(`OK: ${expected} row(s) dumped out!`);
+    const [sub] = fs.readdirSync(dir).filter((e) => e.startsWith('taosdump.'));
+    expect(fs.readFileSync(path.join(dir, sub!, 'dbs.sql'), 'utf8')).toContain(`PRECISION '${precision}'`);
+
+    // a restore recreates the precision, so the same epochs bound the scratch copy
+    await dump(['-i', dir, '-W', `md_${precision}=md_copy`, '-ptaosdata']);
+    expect(store.readDatabase('md_copy')?.precision).toBe(precision);
+    expect(await first(`SELECT COUNT(*) FROM md_copy.tick WHERE _c0 <= ${cut}`)).toBe(2 * 5);
+  });
+
+  it('seedMarketData refuses a precision other than the existing database\'s', () => {
+    expect(() => seedMarketData(store, { precision: 'us' })).toThrow(/exists with precision ms/);
   });
 });
