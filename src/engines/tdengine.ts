@@ -8,8 +8,12 @@
  *  - `-o` must exist, be empty, and is poisoned by a failed attempt: a fresh folder per attempt;
  *    `-o`/`-i` go through wordexp() (cut at a space): they are passed relative to the cwd;
  *  - `-D` silently skips a missing name: the dump's dbs.sql must name the database;
- *  - `-i` restores into the name recorded in the dump: a different target always gets `-W`;
- *  - a refused connection costs taosdump ~21 s x 3: the native port and REST are probed first.
+ *  - `-i` restores into the name recorded in the dump: a different target always gets `-W`, and a
+ *    scratch database equal to that recorded name is refused before anything is dropped;
+ *  - a refused connection costs taosdump ~21 s x 3: the native port and REST are probed first,
+ *    and again right before each taosdump run;
+ *  - a fetch failing mid-stream still answers code 0 with short rows: counts come from COUNT(*),
+ *    and every listing is checked against its COUNT(*).
  */
 import net from 'node:net';
 import { promises as fs } from 'node:fs';
@@ -36,6 +40,23 @@ export const TDENGINE_RESULT_FILE = 'tdengine-dump-result.txt';
 const SYSTEM_DATABASES = new Set(['information_schema', 'performance_schema', 'log', 'audit']);
 /** Plain TDengine names: unquoted names are folded to lower case by the server. */
 const NAME = /^[a-z_][a-z0-9_]{0,63}$/;
+/** The same floor as the run log's masking (src/report/log.ts): shorter secrets would shred text. */
+const MASK_MIN = 3;
+
+/** `text` with the password replaced by ***, when it is long enough to mask (MASK_MIN). */
+export function maskPassword(text: string, password: string): string {
+  return password.length >= MASK_MIN ? text.split(password).join('***') : text;
+}
+
+/**
+ * A taosdump result file made safe to keep. Older taosdump versions wrote their settings into it,
+ * `password: <value>` included (taos-tools src/taosdump.c main()): that line is blanked whatever
+ * the password's length, and the password is masked anywhere else once it is MASK_MIN or longer.
+ */
+export function scrubResultText(text: string, password: string): string {
+  const lines = text.replace(/^(\s*password\s*:[ \t]*)\S.*$/gim, '$1***');
+  return password === '' ? lines : maskPassword(lines, password);
+}
 
 export type Precision = 'ms' | 'us' | 'ns';
 
@@ -124,16 +145,10 @@ export function tcpProbe(host: string, port: number, timeoutMs: number): Promise
   });
 }
 
-export interface StableCount {
-  name: string;
-  child_tables: number;
-  rows: number;
-}
-
-export interface TdCounts {
-  stables: StableCount[];
-  tables: { name: string; rows: number }[];
-}
+/** A super table's counts, as the manifest's tdengine section holds them. */
+export type StableCount = TdengineSection['stables'][number];
+/** What countDatabase answers: the manifest section's counts. */
+export type TdCounts = Pick<TdengineSection, 'stables' | 'tables'>;
 
 export interface TdRestoreOutcome {
   /** ERROR:/WARN: lines that did not fail the restore (e.g. the DESCRIBE probe of each normal table). */
@@ -165,6 +180,8 @@ export class TdengineEngine {
   readonly name = 'tdengine' as const;
   private taosdump = '';
   private clientV: TdVersion | null = null;
+  /** Databases recorded in dumps this engine read (restore targets of `-i`): never dropped as a scratch. */
+  private readonly dumpSources = new Set<string>();
 
   constructor(private readonly cfg: TdengineConfig) {}
 
@@ -348,16 +365,9 @@ export class TdengineEngine {
 
   /** Name and precision of a database; JobError `tdengine.no_database` when it does not exist. */
   async databaseInfo(env: NodeJS.ProcessEnv, name: string, signal?: AbortSignal): Promise<{ name: string; precision: Precision }> {
-    const where = `FROM information_schema.ins_databases WHERE name=${sqlString(name)}`;
-    let r: RestResult;
-    try {
-      r = await restQuery(this.endpoint(env), `SELECT name, \`precision\` ${where}`, { timeoutMs: QUERY_TIMEOUT_MS, ...(signal ? { signal } : {}) });
-    } catch (err) {
-      // `precision` is a keyword, hence the backquotes; a server (or stand-in) that rejects the
-      // quoted column name gets the plain one.
-      if (!(err instanceof TaosRestError && err.kind === 'sql')) throw this.restError(err, `SELECT name, precision ${where}`);
-      r = await this.query(env, `SELECT name, precision ${where}`, signal);
-    }
+    // `precision` is a TDengine keyword: as a column name it must be backquoted (TDengine docs,
+    // taos-sql "元数据", INS_DATABASES).
+    const r = await this.query(env, `SELECT name, \`precision\` FROM information_schema.ins_databases WHERE name=${sqlString(name)}`, signal);
     if (r.data.length === 0) {
       const all = (await this.query(env, 'SELECT name FROM information_schema.ins_databases', signal)).data.map((row) => String(row[0])).filter((n) => !SYSTEM_DATABASES.has(n));
       throw new JobError('tdengine.no_database', `TDengine database ${name} does not exist on ${this.cfg.host} (it has: ${all.join(', ') || 'no user database'})`, { hint: 'Check tdengine.database in the config.' });
@@ -382,17 +392,25 @@ export class TdengineEngine {
     return n;
   }
 
-  private async childTableCount(env: NodeJS.ProcessEnv, db: string, stable: string, signal?: AbortSignal): Promise<number> {
-    const where = `FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND stable_name=${sqlString(stable)}`;
-    try {
-      const r = await restQuery(this.endpoint(env), `SELECT COUNT(*) ${where}`, { timeoutMs: QUERY_TIMEOUT_MS, ...(signal ? { signal } : {}) });
-      const n = Number(r.data[0]?.[0] ?? 0);
-      if (Number.isSafeInteger(n) && n >= 0) return n;
-    } catch (err) {
-      if (!(err instanceof TaosRestError && err.kind === 'sql')) throw this.restError(err, `SELECT COUNT(*) ${where}`);
+  private childTableCount(env: NodeJS.ProcessEnv, db: string, stable: string, signal?: AbortSignal): Promise<number> {
+    // One row from TDengine's table-count scan; an SQL error fails the run (never a listing's length).
+    return this.countOne(env, `SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND stable_name=${sqlString(stable)}`, signal);
+  }
+
+  /**
+   * Names from an information_schema listing, checked against COUNT(*) over the same rows: a fetch
+   * that fails mid-stream still answers code 0 with short rows, which would silently leave tables
+   * out of the manifest (and out of every later comparison).
+   */
+  private async listNames(env: NodeJS.ProcessEnv, column: string, from: string, signal?: AbortSignal): Promise<string[]> {
+    const names = (await this.query(env, `SELECT ${column} ${from}`, signal)).data.map((r) => String(r[0])).sort();
+    const expected = await this.countOne(env, `SELECT COUNT(*) ${from}`, signal);
+    if (names.length !== expected) {
+      throw new JobError('tdengine.short_listing', `\`SELECT ${column} ${from}\` listed ${names.length} name(s), but COUNT(*) says ${expected}: the answer was cut short`, {
+        hint: 'taosAdapter answers code 0 even when a fetch fails mid-stream. Run it again; if it repeats, check taosAdapter\'s and taosd\'s logs.',
+      });
     }
-    // Fallback (e.g. the stand-in's information_schema has no COUNT(*)): list the names.
-    return (await this.query(env, `SELECT table_name ${where}`, signal)).data.length;
+    return names;
   }
 
   /**
@@ -409,7 +427,7 @@ export class TdengineEngine {
       where = ` WHERE _c0 <= ${toEpoch(at, info.precision)}`;
     }
     const qdb = sqlIdent(db);
-    const stableNames = (await this.query(env, `SELECT stable_name FROM information_schema.ins_stables WHERE db_name=${sqlString(db)}`, signal)).data.map((r) => String(r[0])).sort();
+    const stableNames = await this.listNames(env, 'stable_name', `FROM information_schema.ins_stables WHERE db_name=${sqlString(db)}`, signal);
     const stables: StableCount[] = [];
     for (const name of stableNames) {
       if (signal?.aborted) throw signal.reason;
@@ -417,7 +435,7 @@ export class TdengineEngine {
       const rows = await this.countOne(env, `SELECT COUNT(*) FROM ${qdb}.${sqlIdent(name)}${where}`, signal);
       stables.push({ name, child_tables, rows });
     }
-    const normalNames = (await this.query(env, `SELECT table_name FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND type='NORMAL_TABLE'`, signal)).data.map((r) => String(r[0])).sort();
+    const normalNames = await this.listNames(env, 'table_name', `FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND type='NORMAL_TABLE'`, signal);
     const tables: { name: string; rows: number }[] = [];
     for (const name of normalNames) {
       if (signal?.aborted) throw signal.reason;
@@ -440,7 +458,7 @@ export class TdengineEngine {
 
   private async runTaosdump(ctx: EngineContext, args: string[], cwd: string, password: string, acc: OutputAccumulator): Promise<ToolResult> {
     const { log, signal, env } = ctx;
-    const mask = (s: string) => (password.length >= 4 ? s.split(password).join('***') : s);
+    const mask = (s: string) => maskPassword(s, password);
     const started = Date.now();
     const progress = setInterval(() => {
       const f = acc.facts;
@@ -474,18 +492,18 @@ export class TdengineEngine {
 
   /** Older taosdump versions wrote their settings, password included, into the result file. */
   private async scrub(file: string, password: string): Promise<void> {
-    if (password.length < 4) return;
+    let text: string;
     try {
-      const text = await fs.readFile(file, 'utf8');
-      if (text.includes(password)) await fs.writeFile(file, text.split(password).join('***'));
+      text = await fs.readFile(file, 'utf8');
     } catch {
-      /* no result file: nothing to scrub */
+      return; // no result file: nothing to scrub
     }
+    const clean = scrubResultText(text, password);
+    if (clean !== text) await fs.writeFile(file, clean);
   }
 
   private failure(code: string, what: string, v: Verdict, password: string, hint: string): JobError {
-    const mask = (s: string) => (password.length >= 4 ? s.split(password).join('***') : s);
-    const quoted = v.quoted.length ? `:\n  ${v.quoted.map(mask).join('\n  ')}` : '';
+    const quoted = v.quoted.length ? `:\n  ${v.quoted.map((l) => maskPassword(l, password)).join('\n  ')}` : '';
     return new JobError(code, `${what}: ${v.problems.join('; ')}${quoted}`, { hint });
   }
 
@@ -503,6 +521,9 @@ export class TdengineEngine {
     const db = this.cfg.database;
     const info = await this.databaseInfo(env, db, signal);
     const endEpoch = toEpoch(endTime, info.precision);
+    // preflight probed before the PostgreSQL dump, maybe hours ago: a taosd gone meanwhile would
+    // cost taosdump ~21 s per attempt, three attempts, before it says so.
+    await this.probe(env, signal);
 
     // A failed attempt leaves dbs.sql behind and taosdump refuses such a folder: always a new one.
     const outDir = path.join(setDir, TDENGINE_DUMP_DIR);
@@ -574,6 +595,27 @@ export class TdengineEngine {
     };
   }
 
+  /**
+   * The one database a dump holds, as its top-level dbs.sql records it (`#!dumpdb:`): the name
+   * `taosdump -i` creates and writes into unless `-W` renames it. Remembered, so that no scratch
+   * operation of this engine ever drops it.
+   */
+  async recordedDatabase(dumpDir: string): Promise<string> {
+    let dbsSql: string;
+    try {
+      dbsSql = await fs.readFile(path.join(dumpDir, 'dbs.sql'), 'utf8');
+    } catch {
+      throw new JobError('tdengine.not_a_dump', `${dumpDir} holds no readable dbs.sql: it is not a taosdump -o folder`, { hint: 'Pass the folder taosdump dumped into (the set\'s tdengine/ folder).' });
+    }
+    const recorded = parseDumpedDatabases(dbsSql);
+    if (recorded.length !== 1) {
+      throw new JobError('tdengine.not_a_dump', `${dumpDir}/dbs.sql names ${recorded.length} databases (${recorded.join(', ') || 'none'}); a set's dump holds exactly one`, { hint: 'Restore such a dump by hand with taosdump -i ... -W "old=new|old2=new2".' });
+    }
+    this.dumpSources.add(recorded[0]!);
+    return recorded[0]!;
+  }
+
+  /** Names a scratch database must never have: production, system databases, a dump's own database. */
   private refuseProduction(name: string, what: string): void {
     checkName(name, 'the scratch database');
     if (name === this.cfg.database || SYSTEM_DATABASES.has(name)) {
@@ -581,14 +623,22 @@ export class TdengineEngine {
         hint: 'Set tdengine.scratch_database to a different name.',
       });
     }
+    if (this.dumpSources.has(name)) {
+      throw new UsageError('tdengine.scratch_is_dump_source', `refusing to ${what} ${name} as the scratch database: it is the database the set's dump was made from (recorded in the set), a real database that taosdump -i would also write into`, {
+        hint: `Set tdengine.scratch_database to a name no real database uses (a set made with --tdengine-database, an imported set or a safety set can record a name other than tdengine.database).`,
+      });
+    }
   }
 
   /**
    * Makes room for a scratch restore: `DROP DATABASE IF EXISTS` (taosdump then creates it with the
    * dump's own CREATE DATABASE, precision included; restoring into an existing one would merge).
-   * Refuses the production database whatever the config says.
+   * Refuses the production database whatever the config says, and, given the set (`source`), the
+   * database its dump records: that name is read BEFORE the drop, as taosdump -i writes into it.
    */
-  async recreateScratch(env: NodeJS.ProcessEnv, scratch: string, signal?: AbortSignal): Promise<void> {
+  async recreateScratch(env: NodeJS.ProcessEnv, scratch: string, signal?: AbortSignal, source: { dumpDir?: string; database?: string } = {}): Promise<void> {
+    if (source.database !== undefined) this.dumpSources.add(source.database);
+    if (source.dumpDir !== undefined) await this.recordedDatabase(source.dumpDir);
     this.refuseProduction(scratch, 'drop or overwrite');
     await this.query(env, `DROP DATABASE IF EXISTS ${sqlIdent(scratch)}`, signal);
   }
@@ -631,17 +681,13 @@ export class TdengineEngine {
     }
     if (!this.taosdump) this.findTools(env);
     const password = this.password(env);
-    let dbsSql: string;
-    try {
-      dbsSql = await fs.readFile(path.join(dumpDir, 'dbs.sql'), 'utf8');
-    } catch {
-      throw new JobError('tdengine.not_a_dump', `${dumpDir} holds no readable dbs.sql: it is not a taosdump -o folder`, { hint: 'Pass the folder taosdump dumped into (the set\'s tdengine/ folder).' });
+    const source = await this.recordedDatabase(dumpDir);
+    if (source === target && !opts.allowProduction) {
+      // without -W taosdump writes into the recorded name: that is a real database, not a scratch
+      throw new UsageError('tdengine.scratch_is_dump_source', `refusing to restore into ${target}: it is the database the dump was made from, so this would write into it rather than into a scratch copy`, {
+        hint: 'Set tdengine.scratch_database to a name no real database uses, or use the restore command with --confirm to replace that database.',
+      });
     }
-    const recorded = parseDumpedDatabases(dbsSql);
-    if (recorded.length !== 1) {
-      throw new JobError('tdengine.not_a_dump', `${dumpDir}/dbs.sql names ${recorded.length} databases (${recorded.join(', ') || 'none'}); a set's dump holds exactly one`, { hint: 'Restore such a dump by hand with taosdump -i ... -W "old=new|old2=new2".' });
-    }
-    const source = recorded[0]!;
     const base = path.basename(path.resolve(dumpDir));
     if (!/^[A-Za-z0-9._-]+$/.test(base)) {
       throw new UsageError('tdengine.dump_path', `the dump folder name "${base}" is unsafe for taosdump -i (it expands the path with wordexp and cuts it at a space)`, { hint: 'Rename the folder to letters, digits, ".", "_" and "-" only.' });
@@ -680,7 +726,7 @@ export class TdengineEngine {
       throw this.failure('tdengine.restore_failed', `taosdump could not restore ${source} into ${target}`, verdict, password,
         'A data file that "Cannot decode file block" is damaged (verify its checksums); "WAL size exceeds limit" asks for a lower tdengine.batch_rows; a connection failure means the server went away during the restore.');
     }
-    const mask = (s: string) => (password.length >= 4 ? s.split(password).join('***') : s);
+    const mask = (s: string) => maskPassword(s, password);
     log.info(`taosdump: restore of ${source} into ${target} reported ${verdict.rows} row(s)${verdict.warnings.length ? `, with ${verdict.warnings.length} benign ERROR/WARN line(s)` : ''}`);
     return { warnings: verdict.warnings.map(mask), rowsReported: verdict.rows, source };
   }

@@ -12,7 +12,7 @@ import { RunLog, silentSink } from '../../src/report/log.js';
 import { BackupError, CancelledError, JobError, UsageError } from '../../src/errors.js';
 import { tdengineSection } from '../../src/catalog/manifest.js';
 import { listFiles, sha256File } from '../../src/catalog/checksum.js';
-import { upsertRows, STAND_INS_DIR } from '../stand-ins/index.js';
+import { seedMarketData, upsertRows, STAND_INS_DIR } from '../stand-ins/index.js';
 import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
 import type { TdengineConfig } from '../../src/inputs/config-schema.js';
 
@@ -51,6 +51,13 @@ function expectedCounts() {
     stables: [...s.stables].sort().map((name) => ({ name, child_tables: s.childTables.filter((c) => c.startsWith(`${name}_sh`)).length, rows: s.stableRows[name]! })),
     tables: [...s.normalTables].sort().map((name) => ({ name, rows: s.rows[name]! })),
   };
+}
+
+/** A context whose log keeps its lines (masked as the run log masks them). */
+function loggingCtx(env: NodeJS.ProcessEnv = td.env()): { ctx: EngineContext; lines: string[] } {
+  const lines: string[] = [];
+  const sink = { info: (l: string) => lines.push(l), warn: (l: string) => lines.push(l), error: (l: string) => lines.push(l), startGroup: () => {}, endGroup: () => {} };
+  return { ctx: { log: new RunLog(sink, [td.password]), signal: controller.signal, env }, lines };
 }
 
 async function caught(p: Promise<unknown>): Promise<BackupError> {
@@ -151,6 +158,49 @@ describe('dump', () => {
     const section = await e.dump(ctx, setDir, await e.preflight(ctx), new Date());
     expect(sumRows(section)).toBe(td.seed.totalRows);
     expect(fs.readFileSync(path.join(setDir, TDENGINE_RESULT_FILE), 'utf8')).not.toContain('old attempt');
+  });
+
+  it('TDENGINE_CLOUD_DSN is cleared from taosdump\'s environment (3.3.5: no -Z Native to fall back on)', async () => {
+    // 3.3.5 has no -Z: only the cleared variable keeps it on the native driver. Were the DSN to reach
+    // it, it would switch to WebSocket with the DSN's (wrong) credentials and fail to log in.
+    const env = td.env({ TDSTANDIN_TAOSDUMP_VERSION: '3.3.5.6', TDENGINE_CLOUD_DSN: 'wss://root:wrong-password@127.0.0.1:6041' });
+    const e = engine({}, env);
+    const { ctx, lines } = loggingCtx(env);
+    const section = await e.dump(ctx, newSetDir(), await e.preflight(ctx), new Date());
+    expect(section.client_version).toBe('3.3.5.6');
+    expect(sumRows(section)).toBe(td.seed.totalRows);
+    const cmd = lines.find((l) => l.startsWith('$ taosdump '))!;
+    expect(cmd.split(' ')).not.toContain('-Z');
+  });
+
+  it('-T and -B from the config reach taosdump, on dump and on restore (its result file lists them)', async () => {
+    const e = engine({ threads: 3, batch_rows: 1000 });
+    const ctx = ctxFor();
+    const setDir = newSetDir();
+    await e.dump(ctx, setDir, await e.preflight(ctx), new Date());
+    const dumped = fs.readFileSync(path.join(setDir, TDENGINE_RESULT_FILE), 'utf8');
+    expect(dumped).toMatch(/^thread_num: 3$/m);
+    expect(dumped).toMatch(/^data_batch: 1000$/m);
+    await e.recreateScratch(ctx.env, 'market_data_verify');
+    const resultFile = path.join(td.root, 'restore-result.txt');
+    await e.restore(ctx, path.join(setDir, TDENGINE_DUMP_DIR), 'market_data_verify', resultFile);
+    const restored = fs.readFileSync(resultFile, 'utf8');
+    expect(restored).toMatch(/^thread_num: 3$/m);
+    expect(restored).toMatch(/^data_batch: 1000$/m);
+  });
+
+  it('the native port probed again right before taosdump: a taosd gone since preflight fails fast, taosdump never started', async () => {
+    const e = engine();
+    const ctx = ctxFor();
+    const pre = await e.preflight(ctx);
+    await td.nativeDown(); // e.g. during the PostgreSQL dump that runs between preflight and this dump
+    const setDir = newSetDir();
+    const err = await caught(e.dump(ctx, setDir, pre, new Date()));
+    expect(err.code).toBe('tdengine.native_unreachable');
+    expect(err.message).toContain(`native port 127.0.0.1:${td.nativePort}`);
+    // no attempt: taosdump writes dbs.sql and its result file before it connects
+    expect(fs.existsSync(path.join(setDir, TDENGINE_DUMP_DIR, 'dbs.sql'))).toBe(false);
+    expect(fs.existsSync(path.join(setDir, TDENGINE_RESULT_FILE))).toBe(false);
   });
 
   it('a partial dump that exits 0 throws, quoting taosdump\'s lines', async () => {
@@ -281,6 +331,54 @@ describe('restore, scratch, counts', () => {
     expect(productionState()).toEqual(before);
   });
 
+  it('a scratch equal to the database the dump records is refused before any DROP, whatever the config says', async () => {
+    // a set made with --tdengine-database md_real (or imported, or a safety set of another target)
+    const other = seedMarketData(td.store, { database: 'md_real', childrenPerStable: 2, rowsPerChild: 5, normalTableRows: 2 });
+    const src = new TdengineEngine(td.config({ database: 'md_real' }));
+    src.findTools(td.env());
+    const ctx = ctxFor();
+    const setDir = newSetDir();
+    await src.dump(ctx, setDir, await src.preflight(ctx), new Date());
+    const dumpDir = path.join(setDir, TDENGINE_DUMP_DIR);
+    const real = () => fs.readFileSync(path.join(td.store.dir, 'databases', 'md_real.json'), 'utf8');
+    const before = real();
+
+    // verify's engine: configured for market_data, scratch md_real
+    const fromDump = engine({ scratch_database: 'md_real' });
+    let err = await caught(fromDump.recreateScratch(ctx.env, 'md_real', undefined, { dumpDir }));
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err.code).toBe('tdengine.scratch_is_dump_source');
+    expect(real()).toBe(before);
+    // and so is every later step of that run: the restore into it, the final drop
+    err = await caught(fromDump.restore(ctx, dumpDir, 'md_real', path.join(td.root, 'r.txt')));
+    expect(err.code).toBe('tdengine.scratch_is_dump_source');
+    err = await caught(fromDump.dropScratch(ctx.env, 'md_real'));
+    expect(err.code).toBe('tdengine.scratch_is_dump_source');
+    expect(real()).toBe(before);
+
+    // the manifest's tdengine.database alone is enough too
+    const fromManifest = engine();
+    err = await caught(fromManifest.recreateScratch(ctx.env, 'md_real', undefined, { database: 'md_real' }));
+    expect(err.code).toBe('tdengine.scratch_is_dump_source');
+    // a restore without a prior recreateScratch reads the dump itself
+    err = await caught(engine().restore(ctx, dumpDir, 'md_real', path.join(td.root, 'r.txt')));
+    expect(err.code).toBe('tdengine.scratch_is_dump_source');
+    expect(real()).toBe(before);
+    expect(td.store.countRows('md_real', 'tick')).toBe(other.stableRows.tick);
+  });
+
+  it('a taosdump without -W (before 3.1.1.17 / 3.2.2.0) is refused for a renaming restore', async () => {
+    const { setDir } = await dumpOnce();
+    td.store.updateServer({ version: '3.2.1.0' });
+    const env = td.env({ TDSTANDIN_TAOSDUMP_VERSION: '3.2.1.0' });
+    const e = engine({}, env);
+    const err = await caught(e.restore(ctxFor(env), path.join(setDir, TDENGINE_DUMP_DIR), SCRATCH, path.join(td.root, 'r.txt')));
+    expect(err.code).toBe('tdengine.no_rename');
+    expect(err.message).toContain('taosdump 3.2.1.0 has no -W');
+    expect(err.message).toContain(`restore into market_data instead of ${SCRATCH}`);
+    expect(td.store.listDatabases()).not.toContain(SCRATCH);
+  });
+
   it('refuses to merge into a database that already exists', async () => {
     const { e, ctx, setDir } = await dumpOnce();
     td.store.ensureDatabase(SCRATCH);
@@ -314,6 +412,48 @@ describe('restore, scratch, counts', () => {
     const tick = (c: typeof restored) => c.stables.find((s) => s.name === 'tick')!;
     expect(tick(restored).rows).toBe(tick(section).rows - 7);
     expect(tick(restored).child_tables).toBe(tick(section).child_tables);
+  });
+});
+
+describe('database precision: -E and the counts in the database\'s own unit', () => {
+  it.each(['us', 'ns'] as const)('%s: rows after the dump\'s start are neither dumped nor counted; the scratch copy counts the same', async (precision) => {
+    const start = new Date();
+    // a second database, an hour either side of the dump's start, one row a minute
+    const s = seedMarketData(td.store, { database: `md_${precision}`, precision, childrenPerStable: 2, rowsPerChild: 120, normalTableRows: 3, startTs: start.getTime() - 3_600_000 + 500, stepMs: 60_000 });
+    const e = engine({ database: `md_${precision}` });
+    const ctx = ctxFor();
+    const setDir = newSetDir();
+    const section = await e.dump(ctx, setDir, await e.preflight(ctx), start);
+    expect(section.precision).toBe(precision);
+    const before = (t: string) => td.store.countRows(`md_${precision}`, t, { to: start.getTime() })!;
+    expect(before('tick')).toBe(2 * 60); // the first 60 rows of each child
+    expect(before('tick')).toBeLessThan(s.stableRows.tick!);
+    expect(section.stables.map((x) => [x.name, x.rows])).toEqual([['minute_bar', before('minute_bar')], ['tick', before('tick')]]);
+    expect(section.tables).toEqual([{ name: 'calendar', rows: 1 }]); // one row a day: only today's first
+
+    await e.recreateScratch(ctx.env, 'md_scratch');
+    await e.restore(ctx, path.join(setDir, TDENGINE_DUMP_DIR), 'md_scratch', path.join(td.root, 'r.txt'));
+    expect(td.store.readDatabase('md_scratch')?.precision).toBe(precision);
+    expect(await e.countDatabase(ctx.env, 'md_scratch', section.end_time)).toEqual({ stables: section.stables, tables: section.tables });
+  });
+});
+
+describe('counts come from COUNT(*), never from the length of a listing', () => {
+  it('an SQL error on the child-table COUNT(*) fails with the query named (no fallback to listing names)', async () => {
+    const e = engine();
+    td.store.updateServer({ faults: { failSql: "AND stable_name='" } });
+    const err = await caught(e.countDatabase(td.env(), 'market_data'));
+    expect(err.code).toBe('tdengine.sql');
+    expect(err.message).toContain("TDengine refused `SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name='market_data' AND stable_name='minute_bar'`");
+    expect(err.message).toContain('stand-in fault failSql');
+  });
+
+  it('a listing cut short with code 0 (fetch failed mid-stream) is caught by its COUNT(*)', async () => {
+    const e = engine();
+    td.store.updateServer({ faults: { shortListing: 1 } });
+    const err = await caught(e.countDatabase(td.env(), 'market_data'));
+    expect(err.code).toBe('tdengine.short_listing');
+    expect(err.message).toContain("FROM information_schema.ins_stables WHERE db_name='market_data'` listed 1 name(s), but COUNT(*) says 2");
   });
 });
 

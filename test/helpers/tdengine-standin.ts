@@ -37,6 +37,11 @@ export interface TdStandIn {
   taosdUp(): Promise<void>;
   /** taosAdapter down (its listener closed) while taosd stays up. */
   adapterDown(): Promise<void>;
+  /**
+   * The native port unreachable from here (listener closed, and the taosdump stand-in cannot
+   * connect either) while taosAdapter and taosd still answer REST, as behind a firewall.
+   */
+  nativeDown(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,6 +111,10 @@ export async function startTdStandIn(opts: { password?: string; seed?: SeedMarke
     adapterDown: async () => {
       store.updateServer({ adapterUp: false });
       await adapter.refresh();
+    },
+    nativeDown: async () => {
+      store.updateServer({ nativePort: -1 });
+      await closeNative();
     },
     close: async () => {
       await adapter.close();
