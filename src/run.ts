@@ -13,7 +13,7 @@ import { runResultSchema, type CommandOutcome, type Notification, type RunResult
 import { stderrTail } from './report/failure.js';
 import { eventsOf, notify, webhookSecrets, type NotifyTuning } from './report/notify.js';
 import { storageEstimate, type StorageSet } from './report/storage.js';
-import { acquireLock, type Lock } from './catalog/lock.js';
+import { LOCK_FILE, acquireLock, type Lock, type LockInfo } from './catalog/lock.js';
 import { LOGS_DIR, listSets } from './catalog/sets.js';
 import { freeBytes } from './catalog/space.js';
 import type { Config } from './inputs/config-schema.js';
@@ -92,15 +92,28 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
     const root = loaded.config.root;
     const stamp = localTime(started, loaded.config.timezone);
     const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
+    // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything exists.
+    await spec.prepare?.({ config: loaded.config, request, env: io.env });
     if (spec.writes) {
       await fs.mkdir(path.join(root, LOGS_DIR), { recursive: true }).catch(async (e: unknown) => {
         throw await rootNotWritable(root, e);
       });
       // Known before the lock: a run refused by a held lock still leaves its report.
       reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
-      lock = await acquireLock(root, request.command, (held) =>
-        log.warn(`took over a stale lock${held ? ` left by ${held.command} (pid ${held.pid}, started ${held.started_at})` : ''}: that run is gone`),
-      ).catch(async (e: unknown) => {
+      // Lines logged while waiting for or taking over the lock are kept by the log and land in
+      // the log file once it is attached (a refused run leaves its report, not a log).
+      lock = await acquireLock(root, request.command, {
+        waitSeconds: request.lockWait,
+        signal: controller.signal,
+        onWait: (h, waited, total) =>
+          log.info(
+            waited === 0
+              ? `another run holds the lock ${path.join(root, LOCK_FILE)}: ${holder(h)}; waiting up to ${formatDuration(total)} (lock-wait)`
+              : `still waiting for the lock: ${holder(h)}; waited ${formatDuration(waited)} of ${formatDuration(total)}`,
+          ),
+        onStale: (held) =>
+          log.warn(`took over a stale lock${held ? ` left by ${held.command} (pid ${held.pid} on ${held.hostname}, started ${held.started_at})` : ' whose file was unreadable'}: that run is gone`),
+      }).catch(async (e: unknown) => {
         throw await rootNotWritable(root, e);
       });
       logPath = path.join(root, LOGS_DIR, `${runName}.log`);
@@ -122,7 +135,11 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
     failure = controller.signal.aborted && !(err instanceof UsageError) ? controller.signal.reason : err;
   } finally {
     phase = 'report';
-    await lock?.release().catch((e: unknown) => log.error(`could not release the lock: ${String(e)}`));
+    const released = await lock?.release().catch((e: unknown) => {
+      log.error(`could not release the lock: ${String(e)}`);
+      return 'failed' as const;
+    });
+    if (released === 'not_ours') log.warn(`the lock ${lock!.file} was no longer this run's (removed or replaced by hand?); left it as it is`);
   }
 
   let result: RunResult;
@@ -174,7 +191,7 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
     // Notifications go out once the result is final; they never change it (failures are warnings).
     const entries = loaded?.config.notify ?? [];
     if (entries.length) {
-      const sent: Notification[] = await notify(entries, JSON.parse(log.mask(JSON.stringify(result))) as RunResult, {
+      const sent: Notification[] = await notify(entries, log.maskDeep(result), {
         env: io.env,
         log,
         stop: late.signal,
@@ -185,7 +202,7 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
       result.warnings = [...log.warnings];
     }
     if (reportPath) {
-      await writeFileAtomic(reportPath, `${log.mask(JSON.stringify(result, null, 2))}\n`, 0o600).catch((e: unknown) => {
+      await writeFileAtomic(reportPath, `${JSON.stringify(log.maskDeep(result), null, 2)}\n`, 0o600).catch((e: unknown) => {
         log.error(`could not write the report ${reportPath}: ${String(e)}`);
         result.report_path = null;
       });
@@ -198,7 +215,11 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
     }
   }
   await log.close();
-  return JSON.parse(log.mask(JSON.stringify(result))) as RunResult;
+  return log.maskDeep(result);
+}
+
+function holder(h: LockInfo | null): string {
+  return h ? `${h.command} (pid ${h.pid} on ${h.hostname}, since ${h.started_at})` : 'an unreadable lock file written just now';
 }
 
 function runUrl(env: NodeJS.ProcessEnv): string | null {

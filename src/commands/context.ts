@@ -4,6 +4,13 @@ import type { RunRequest } from '../inputs/options.js';
 import type { RunLog } from '../report/log.js';
 import type { GitInfo } from '../catalog/manifest.js';
 
+/** What a command's prepare step gets: no log, no signal, nothing to write with. */
+export interface PrepareContext {
+  config: Config;
+  request: RunRequest;
+  env: NodeJS.ProcessEnv;
+}
+
 export interface RunContext {
   config: Config;
   configFile: string | null;

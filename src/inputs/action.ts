@@ -5,7 +5,7 @@
 import * as core from '@actions/core';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { ACTION_INPUTS, COMMANDS, ENGINE_CHOICES, OVERRIDES, SECRET_INPUTS, type RunRequestInput } from './options.js';
+import { ACTION_INPUTS, COMMANDS, ENGINE_CHOICES, OVERRIDES, SECRET_ENV, SECRET_INPUTS, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
 
 const bool = (name: string) =>
   z
@@ -22,6 +22,14 @@ const inputsSchema = z.object({
   'upload-report': bool('upload-report'),
   'report-retention-days': z.string().regex(/^\d*$/, 'report-retention-days must be a whole number of days').transform((v) => (v ? Number(v) : 0)),
   'on-report-error': z.enum(['fail', 'warn', ''], { message: 'on-report-error must be fail or warn' }).transform((v) => v || 'fail'),
+  'lock-wait': z.string().transform((v, ctx) => {
+    const n = parseLockWait(v);
+    if (n === null) {
+      ctx.addIssue({ code: 'custom', message: lockWaitProblem(v) });
+      return z.NEVER;
+    }
+    return n;
+  }),
 });
 
 export interface ActionRequest {
@@ -61,6 +69,11 @@ export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRe
       secrets.push(v);
     }
   }
+  // Secrets mapped in with `env:` on the step (not as inputs) must be masked just the same.
+  for (const k of SECRET_ENV) {
+    const v = runEnv[k];
+    if (v && !secrets.includes(v)) secrets.push(v);
+  }
   // A tag push `milestone/<name>` names the milestone when the input does not.
   let milestone = raw.milestone;
   if (!milestone && p.command === 'milestone' && env.GITHUB_REF_TYPE === 'tag' && env.GITHUB_REF_NAME?.startsWith('milestone/')) {
@@ -73,6 +86,7 @@ export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRe
     engines: p.engines,
     dryRun: p['dry-run'],
     force: p.force,
+    lockWait: p['lock-wait'],
     overrides,
     paths: raw.paths ? raw.paths.split('\n').map((l) => l.trim()).filter(Boolean) : [],
     ...(raw.config ? { configFile: raw.config } : {}),

@@ -2,8 +2,8 @@
  * The CLI's flags, parsed with commander into the same RunRequest the action builds.
  * Usage errors exit 2, like config errors.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { ENGINE_CHOICES, OVERRIDES, type RunRequestInput } from './options.js';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { ENGINE_CHOICES, OVERRIDES, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
 export interface CliRequest {
@@ -20,6 +20,17 @@ function common(cmd: Command): Command {
   return cmd;
 }
 
+/** Commands that take the root's lock can wait for it. */
+function waits(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--lock-wait <seconds>', 'wait up to this long for another run on the same root to finish (default 0: fail at once)').argParser((v: string) => {
+      const n = parseLockWait(v);
+      if (n === null) throw new InvalidArgumentError(lockWaitProblem(v));
+      return n;
+    }),
+  );
+}
+
 function toRequest(command: RunRequestInput['command'], opts: Opts, extra: Partial<RunRequestInput>): CliRequest {
   const overrides: Record<string, string> = {};
   for (const o of OVERRIDES) {
@@ -34,6 +45,7 @@ function toRequest(command: RunRequestInput['command'], opts: Opts, extra: Parti
       command,
       ...(typeof opts.config === 'string' ? { configFile: opts.config } : {}),
       overrides,
+      ...(typeof opts.lockWait === 'number' ? { lockWait: opts.lockWait } : {}),
       ...extra,
     },
   };
@@ -51,29 +63,30 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
   const engines = () => new Option('--engines <which>', 'engines to back up').choices(ENGINE_CHOICES).default('all');
 
   const sub = (name: string, description: string) => common(program.command(name).description(description).exitOverride().configureOutput(out));
+  const writer = (name: string, description: string) => waits(sub(name, description));
 
-  sub('backup', 'dump the configured databases into a new daily set')
+  writer('backup', 'dump the configured databases into a new daily set')
     .addOption(engines())
     .action((opts: Opts) => { parsed = toRequest('backup', opts, { engines: opts.engines as RunRequestInput['engines'] }); });
-  sub('milestone', 'make a permanent set named <name>_<YYYYMMDD>')
+  writer('milestone', 'make a permanent set named <name>_<YYYYMMDD>')
     .argument('<name>', 'milestone name: a-z, 0-9, _ (a tag milestone/<name> gives <name>)')
     .addOption(engines())
     .option('--force', 'keep a second milestone of the same name on the same day')
     .action((name: string, opts: Opts) => { parsed = toRequest('milestone', opts, { milestone: name, force: Boolean(opts.force), engines: opts.engines as RunRequestInput['engines'] }); });
-  sub('config', 'snapshot the configured config files when they changed').action((opts: Opts) => { parsed = toRequest('config', opts, {}); });
-  sub('verify', 'restore a set into scratch databases and compare it with its manifest')
+  writer('config', 'snapshot the configured config files when they changed').action((opts: Opts) => { parsed = toRequest('config', opts, {}); });
+  writer('verify', 'restore a set into scratch databases and compare it with its manifest')
     .argument('[set-id]', 'set to verify (default: the newest complete set)')
     .action((setId: string | undefined, opts: Opts) => { parsed = toRequest('verify', opts, setId ? { setId } : {}); });
-  sub('prune', 'apply retention')
+  writer('prune', 'apply retention')
     .option('--dry-run', 'show what would be removed and why; remove nothing')
     .action((opts: Opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
   sub('status', "the runbook's checklists as pass/fail rows").action((opts: Opts) => { parsed = toRequest('status', opts, {}); });
   sub('list', 'list the sets, newest first').action((opts: Opts) => { parsed = toRequest('list', opts, {}); });
-  sub('import', "adopt backup files from the old runbook's layout")
+  writer('import', "adopt backup files from the old runbook's layout")
     .argument('<path...>', 'files or folders to adopt')
     .option('--move', 'move the files into the catalog instead of copying them')
     .action((paths: string[], opts: Opts) => { parsed = toRequest('import', opts, { paths, move: Boolean(opts.move) }); });
-  sub('restore', 'restore a set into a database, after a safety backup of it')
+  writer('restore', 'restore a set into a database, after a safety backup of it')
     .argument('<set-id>', 'set to restore')
     .requiredOption('--target <db>', 'database to restore into')
     .requiredOption('--confirm <db>', 'repeat the target database name to confirm')

@@ -34,6 +34,26 @@ export const SECRET_INPUTS = [
 /** Environment variables whose values are masked wherever they would be printed. */
 export const SECRET_ENV = ['PGPASSWORD', 'TDENGINE_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
 
+/** Longest lock wait accepted: a day (a self-hosted job's own timeout is usually far shorter). */
+export const MAX_LOCK_WAIT_SECONDS = 86_400;
+const LOCK_WAIT_RULE = `a whole number of seconds from 0 (do not wait) to ${MAX_LOCK_WAIT_SECONDS}`;
+
+/**
+ * `--lock-wait` / input `lock-wait`: how long a run waits for another run's lock before failing.
+ * One parser for both, so both accept and refuse the same text. Returns null when invalid.
+ */
+export function parseLockWait(text: string): number | null {
+  const t = text.trim();
+  if (t === '') return 0;
+  if (!/^\d+$/.test(t)) return null;
+  const n = Number(t);
+  return n <= MAX_LOCK_WAIT_SECONDS ? n : null;
+}
+
+export function lockWaitProblem(text: string): string {
+  return `lock-wait ${JSON.stringify(text)} is not ${LOCK_WAIT_RULE}`;
+}
+
 /** What one run is asked to do, from either the CLI or the action. */
 export const runRequestSchema = z.strictObject({
   command: z.enum(COMMANDS),
@@ -48,6 +68,8 @@ export const runRequestSchema = z.strictObject({
   force: z.boolean().default(false),
   move: z.boolean().default(false),
   paths: z.array(z.string()).default([]),
+  /** Seconds to wait for another run's lock on the root; 0: fail at once. */
+  lockWait: z.number().int().min(0, `lockWait must be ${LOCK_WAIT_RULE}`).max(MAX_LOCK_WAIT_SECONDS, `lockWait must be ${LOCK_WAIT_RULE}`).default(0),
   /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */
   overrides: z.record(z.string(), z.string()).default({}),
 }).superRefine((r, ctx) => {
@@ -76,6 +98,11 @@ export const ACTION_INPUTS = {
   'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
   force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
   paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },
+  'lock-wait': {
+    description: 'Seconds to wait for another pgtaos-backup run on the same backup root to release its lock (0: fail at once). Logs who holds it every 30 s; fails with exit 1 when the wait runs out.',
+    required: false,
+    default: '0',
+  },
   ...Object.fromEntries(OVERRIDES.map((o) => [o.input, { description: o.description, required: false, default: '' }])),
   ...Object.fromEntries(SECRET_INPUTS.map((s) => [s.input, { description: s.description, required: false, default: '' }])),
   'upload-report': { description: 'Upload the JSON report and the run log as a workflow artifact.', required: false, default: 'false' },

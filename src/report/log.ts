@@ -1,8 +1,36 @@
 /**
  * The run's log: every line goes to the console sink (stderr for the CLI, the Actions log for
  * the action) and to the run's log file under <root>/logs/, with every secret masked.
+ * Lines logged before the file is attached (the lock's wait and takeover messages) are kept
+ * and written to the file first, so the file has the whole run.
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
+
+/** Masks secrets in text: each one replaced by ***, longest first. */
+export function maskText(text: string, secrets: readonly string[]): string {
+  let out = text;
+  for (const s of secrets) out = out.split(s).join('***');
+  return out;
+}
+
+/**
+ * A copy of `value` with every string inside it masked, for JSON written to files or stdout.
+ * Masking the serialised JSON instead breaks it: a numeric secret cuts into numbers, a secret
+ * equal to a key renames the key, and a secret holding `"` or `\` is escaped and slips through.
+ * Keys are the schema's names and numbers are sizes and counts, so both stay as they are.
+ */
+export function maskDeep<T>(value: T, mask: (text: string) => string): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return mask(v);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  return walk(value) as T;
+}
+
+/** Lines kept before a file is attached; a run logs a handful there, this only bounds a runaway. */
+const MAX_PENDING = 2000;
 
 export interface Sink {
   info(line: string): void;
@@ -25,6 +53,8 @@ export const silentSink: Sink = { info: () => {}, warn: () => {}, error: () => {
 
 export class RunLog {
   private file: WriteStream | null = null;
+  /** Lines logged before attachFile; null once a file is attached. */
+  private pending: string[] | null = [];
   private secrets: string[];
   readonly warnings: string[] = [];
   readonly errors: string[] = [];
@@ -43,9 +73,12 @@ export class RunLog {
   }
 
   mask(text: string): string {
-    let out = text;
-    for (const s of this.secrets) out = out.split(s).join('***');
-    return out;
+    return maskText(text, this.secrets);
+  }
+
+  /** `value` with every string in it masked (see maskDeep). */
+  maskDeep<T>(value: T): T {
+    return maskDeep(value, (t) => this.mask(t));
   }
 
   /** Starts copying lines into a log file (created owner-only; it may name hosts and users). */
@@ -56,11 +89,15 @@ export class RunLog {
       if (this.file === stream) this.file = null;
       this.sink.warn(`the log file ${path} cannot be written (${err.message}); the console has the whole log`);
     });
+    for (const l of this.pending ?? []) stream.write(l);
+    this.pending = null;
     this.file = stream;
   }
 
   private toFile(level: string, line: string): void {
-    this.file?.write(`${new Date().toISOString()} ${level} ${line}\n`);
+    const l = `${new Date().toISOString()} ${level} ${line}\n`;
+    if (this.file) this.file.write(l);
+    else if (this.pending && this.pending.length < MAX_PENDING) this.pending.push(l);
   }
 
   info(line: string): void {
