@@ -53,11 +53,15 @@ export function exitCodeOf(err: unknown): number {
   return EXIT.failed;
 }
 
-/** A plain description of any thrown value, for messages. */
+/** Said of errors nobody anticipated (a file system error, a bug): what a person can still do. */
+export const INTERNAL_HINT =
+  'This error was not anticipated by pgtaos-backup. The message names what failed (a file, a permission, a tool); fix that and run again. If it makes no sense, report it with the run\'s log file (its stack trace is there).';
+
+/** A plain description of any thrown value, for messages. Every description carries a hint. */
 export function describe(err: unknown): { message: string; hint?: string; code: string } {
   if (err instanceof BackupError) {
     return { message: err.message, code: err.code, ...(err.hint ? { hint: err.hint } : {}) };
   }
-  if (err instanceof Error) return { message: err.message, code: 'internal' };
-  return { message: String(err), code: 'internal' };
+  if (err instanceof Error) return { message: err.message, code: 'internal', hint: INTERNAL_HINT };
+  return { message: String(err), code: 'internal', hint: INTERNAL_HINT };
 }

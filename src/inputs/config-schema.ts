@@ -4,7 +4,10 @@
  */
 import { z } from 'zod';
 
-const port = z.number().int().min(1).max(65535);
+const PORT_RULE = 'must be a port number from 1 to 65535';
+const port = z.number().int(PORT_RULE).min(1, PORT_RULE).max(65535, PORT_RULE);
+/** Retention counts: 0 would make every set due (days) or protect none (keep_last), so at least 1. */
+const atLeastOne = (unit: string) => z.number().int(`must be a whole number of ${unit}`).min(1, `must be at least 1 (${unit}); 0 or less is refused`);
 /** PostgreSQL/TDengine identifiers we pass to tools and SQL: plain names only. */
 const dbName = z
   .string()
@@ -112,9 +115,9 @@ export const configSchema = z.strictObject({
     .optional(),
   retention: z
     .strictObject({
-      daily_days: z.number().int().min(1).default(7),
-      keep_last: z.number().int().min(1).default(3),
-      config_days: z.number().int().min(1).default(30),
+      daily_days: atLeastOne('days').default(7),
+      keep_last: atLeastOne('sets').default(3),
+      config_days: atLeastOne('days').default(30),
     })
     .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
   remotes: z.array(remoteSchema).default([]),
