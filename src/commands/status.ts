@@ -4,10 +4,12 @@
  * last_backup_maximum_age), not only a failed run.
  *
  * Rows (statusRows, pure; the command only gathers the facts):
- *  - postgres backup / tdengine backup: the newest complete set (any kind but config) holding that
- *    engine's dump is younger than staleness.max_age_hours. Skipped when the engine is not
- *    configured. Sets dated more than 5 minutes in the future (clock skew) are not counted, so a
- *    bad clock cannot hide that backups stopped.
+ *  - postgres backup / tdengine backup: the newest complete daily or milestone set holding a dump
+ *    of that engine's configured database is younger than staleness.max_age_hours. Safety sets
+ *    (taken by restore, of whatever database it replaced) and dumps of other databases are not
+ *    counted, or a restore would reset the clock of a nightly that stopped. Skipped when the
+ *    engine is not configured. Sets dated more than 5 minutes in the future (clock skew) are not
+ *    counted, so a bad clock cannot hide that backups stopped.
  *  - last run log: the newest run log under <root>/logs/, and the newest log of every other
  *    writing command that ran within max_age_hours (so a failed backup followed by a clean prune
  *    is still caught), have no ERROR lines. Skipped when there is no log yet. Ordered by file
@@ -32,6 +34,7 @@ import { parseInstant, planRetention, toRetentionInput, type Decision, type Rete
 import { LOGS_DIR, listSets } from '../catalog/sets.js';
 import { GIB, freeBytes } from '../catalog/space.js';
 import { formatBytes } from '../catalog/time.js';
+import type { SetEntry } from '../catalog/sets.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import type { RunContext } from './context.js';
 import { milestoneCopiesCheck } from './replicate.js';
@@ -59,9 +62,25 @@ export interface RunLogRead extends RunLogInfo {
   errors: string[];
 }
 
+/** Kinds of set that are the scheduled backups: what the staleness rows count. */
+const BACKUP_KINDS: ReadonlySet<string> = new Set(['daily', 'milestone']);
+
+/** A set as status sees it: the retention facts, and which database each engine's dump holds. */
+export interface StatusSet extends RetentionInput {
+  databases: Partial<Record<'postgres' | 'tdengine', string>>;
+}
+
+export function toStatusSet(s: SetEntry): StatusSet {
+  const m = s.manifest;
+  return {
+    ...toRetentionInput(s),
+    databases: { ...(m?.postgres ? { postgres: m.postgres.database } : {}), ...(m?.tdengine ? { tdengine: m.tdengine.database } : {}) },
+  };
+}
+
 export interface StatusInput {
   config: Pick<Config, 'root' | 'postgres' | 'tdengine' | 'min_free_gb' | 'staleness' | 'retention'>;
-  sets: RetentionInput[];
+  sets: StatusSet[];
   /** The logs selectRunLogs chose, read. */
   logs: RunLogRead[];
   free: { bytes: number } | { error: string };
@@ -104,24 +123,31 @@ function named(items: string[]): string {
 
 function backupRow(input: StatusInput, engine: 'postgres' | 'tdengine', label: string, now: Date): Check {
   const name = `${engine} backup`;
-  if (!input.config[engine]) return { name, result: 'skipped', detail: `no ${engine}: section in the config` };
+  const configured = input.config[engine];
+  if (!configured) return { name, result: 'skipped', detail: `no ${engine}: section in the config` };
   const max = input.config.staleness.max_age_hours;
   const nowMs = now.getTime();
-  const dated = input.sets
-    .filter((s) => s.status === 'complete' && !s.staging && s.engines.includes(engine))
-    .map((s) => ({ s, at: parseInstant(s.started_at) }))
-    .filter((x): x is { s: RetentionInput; at: number } => x.at !== null);
+  const holding = input.sets.filter((s) => s.status === 'complete' && !s.staging && s.engines.includes(engine));
+  const counted = holding.filter((s) => BACKUP_KINDS.has(s.kind) && s.databases[engine] === configured.database);
+  const safety = holding.filter((s) => s.kind === 'safety').length;
+  const otherDbs = [...new Set(holding.filter((s) => BACKUP_KINDS.has(s.kind) && s.databases[engine] !== configured.database).map((s) => s.databases[engine] ?? '?'))];
+  const dated = counted.map((s) => ({ s, at: parseInstant(s.started_at) })).filter((x): x is { s: StatusSet; at: number } => x.at !== null);
   const future = dated.filter((x) => x.at > nowMs + FUTURE_TOLERANCE_MS);
-  const futureNote = future.length ? `; ${future.length} set(s) dated in the future not counted (clock skew?): ${named(future.map((x) => x.s.id))}` : '';
+  const notes = [
+    future.length ? `${future.length} set(s) dated in the future not counted (clock skew?): ${named(future.map((x) => x.s.id))}` : '',
+    safety ? `${safety} safety set(s) not counted (restore takes them; they are not the scheduled backups)` : '',
+    otherDbs.length ? `sets of ${named(otherDbs)} not counted (the configured database is ${configured.database})` : '',
+  ].filter(Boolean);
+  const note = notes.map((n) => `; ${n}`).join('');
   const usable = dated.filter((x) => x.at <= nowMs + FUTURE_TOLERANCE_MS).sort((a, b) => b.at - a.at);
   const newest = usable[0];
-  if (!newest) return { name, result: 'failed', detail: `no complete set holds a ${label} dump${futureNote}` };
+  if (!newest) return { name, result: 'failed', detail: `no complete daily or milestone set holds a ${label} dump of ${configured.database}${note}` };
   const age = nowMs - newest.at;
   const ok = age <= max * HOUR_MS;
   return {
     name,
     result: ok ? 'passed' : 'failed',
-    detail: `newest: ${newest.s.id} (${newest.s.kind}), started ${newest.s.started_at}, ${hours(age)} old ${ok ? '<=' : '>'} ${max} h; ${usable.length} complete set(s) hold a ${label} dump${futureNote}`,
+    detail: `newest: ${newest.s.id} (${newest.s.kind}), started ${newest.s.started_at}, ${hours(age)} old ${ok ? '<=' : '>'} ${max} h; ${usable.length} complete set(s) hold a ${label} dump of ${configured.database}${note}`,
   };
 }
 
@@ -156,7 +182,7 @@ function verifyRow(input: StatusInput, now: Date): Check {
   const verified = input.sets
     .filter((s) => s.verification !== null)
     .map((s) => ({ s, v: s.verification!, at: parseInstant(s.verification!.verified_at) }))
-    .filter((x): x is { s: RetentionInput; v: NonNullable<RetentionInput['verification']>; at: number } => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
+    .filter((x): x is { s: StatusSet; v: NonNullable<RetentionInput['verification']>; at: number } => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
     .sort((a, b) => b.at - a.at);
   const last = verified[0];
   if (!last) return { name, result: 'failed', detail: 'no verification on record for any set; run `pgtaos-backup verify`' };
@@ -288,7 +314,7 @@ export async function status(ctx: RunContext): Promise<CommandOutcome> {
     runLogs(path.join(root, LOGS_DIR), now, config.staleness.max_age_hours),
   ]);
   const liveLock = lock && !lock.stale && lock.info ? { command: lock.info.command, pid: lock.info.pid, hostname: lock.info.hostname, started_at: lock.info.started_at } : null;
-  const checks = statusRows({ config, sets: sets.map(toRetentionInput), logs, free, lock: liveLock }, now);
+  const checks = statusRows({ config, sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
   checks.push(await milestoneCopiesCheck(config, sets)); // issue 5: the milestone checklist's "copied to remote storage"
   for (const c of checks) log.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`);
   const failed = checks.filter((c) => c.result === 'failed');

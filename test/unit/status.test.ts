@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/inputs/config-schema.js';
 import type { RetentionInput } from '../../src/catalog/retention.js';
 import { GIB } from '../../src/catalog/space.js';
-import { errorLines, selectRunLogs, statusRows, type RunLogInfo, type StatusInput } from '../../src/commands/status.js';
+import { errorLines, selectRunLogs, statusRows, type RunLogInfo, type StatusInput, type StatusSet } from '../../src/commands/status.js';
 import type { Check } from '../../src/report/result.js';
 
 const HOUR = 3_600_000;
@@ -13,22 +13,28 @@ const pgOnly = configSchema.parse({ root: '/b', postgres: { database: 'mystocks'
 const both = configSchema.parse({ root: '/b', postgres: { database: 'mystocks' }, tdengine: { database: 'market_data' } });
 
 type Engine = RetentionInput['engines'][number];
-function set(id: string, hoursAgo: number, o: { kind?: RetentionInput['kind']; engines?: Engine[]; verified?: ['passed' | 'failed', number] } = {}): RetentionInput {
+/** A complete set; its dumps are of the configured databases (mystocks, market_data) unless `db` says otherwise. */
+function set(id: string, hoursAgo: number, o: { kind?: RetentionInput['kind']; engines?: Engine[]; verified?: ['passed' | 'failed', number]; db?: string } = {}): StatusSet {
   const kind = o.kind ?? 'daily';
+  const engines = o.engines ?? (kind === 'config' ? ['config'] : ['postgres']);
   return {
     id,
     kind,
     status: 'complete',
     path: `/b/${kind}/${id}`,
     started_at: at(hoursAgo),
-    engines: o.engines ?? (kind === 'config' ? ['config'] : ['postgres']),
+    engines,
     verification: o.verified ? { result: o.verified[0], verified_at: at(o.verified[1]) } : null,
     staging: false,
     damage: null,
+    databases: {
+      ...(engines.includes('postgres') ? { postgres: o.db ?? 'mystocks' } : {}),
+      ...(engines.includes('tdengine') ? { tdengine: o.db ?? 'market_data' } : {}),
+    },
   };
 }
-const damaged = (id: string): RetentionInput => ({ id, kind: 'daily', status: 'incomplete', path: `/b/daily/${id}`, started_at: null, engines: [], verification: null, staging: false, damage: 'no manifest.json' });
-const staging = (id: string): RetentionInput => ({ id, kind: 'daily', status: 'incomplete', path: `/b/.incomplete/${id}.77`, started_at: null, engines: [], verification: null, staging: true, damage: 'left by a run that did not finish' });
+const damaged = (id: string): StatusSet => ({ id, kind: 'daily', status: 'incomplete', path: `/b/daily/${id}`, started_at: null, engines: [], verification: null, staging: false, damage: 'no manifest.json', databases: {} });
+const staging = (id: string): StatusSet => ({ id, kind: 'daily', status: 'incomplete', path: `/b/.incomplete/${id}.77`, started_at: null, engines: [], verification: null, staging: true, damage: 'left by a run that did not finish', databases: {} });
 
 function healthy(over: Partial<StatusInput> = {}): StatusInput {
   return {
@@ -60,15 +66,15 @@ describe('statusRows', () => {
       ['incomplete sets', 'passed'],
       ['safety sets', 'skipped'],
     ]);
-    expect(row(rows, 'postgres backup').detail).toMatch(/^newest: mystocks_20261125_000003 \(daily\), started .*, 4\.0 h old <= 26 h; 3 complete set\(s\) hold a PostgreSQL dump$/);
+    expect(row(rows, 'postgres backup').detail).toMatch(/^newest: mystocks_20261125_000003 \(daily\), started .*, 4\.0 h old <= 26 h; 3 complete set\(s\) hold a PostgreSQL dump of mystocks$/);
     expect(row(rows, 'tdengine backup').detail).toBe('no tdengine: section in the config');
   });
 
-  const ageCases: { name: string; sets: RetentionInput[]; result: Check['result']; detail: RegExp }[] = [
+  const ageCases: { name: string; sets: StatusSet[]; result: Check['result']; detail: RegExp }[] = [
     { name: 'newest 25.9 h old', sets: [set('a_20261124', 25.9)], result: 'passed', detail: /25\.9 h old <= 26 h/ },
     { name: 'newest 26.1 h old (stale)', sets: [set('a_20261124', 26.1), set('b_20261120', 100)], result: 'failed', detail: /newest: a_20261124 .*26\.1 h old > 26 h/ },
-    { name: 'no set at all', sets: [], result: 'failed', detail: /^no complete set holds a PostgreSQL dump$/ },
-    { name: 'only damaged and staging sets', sets: [damaged('a_20261125'), staging('b_20261125')], result: 'failed', detail: /^no complete set holds/ },
+    { name: 'no set at all', sets: [], result: 'failed', detail: /^no complete daily or milestone set holds a PostgreSQL dump of mystocks$/ },
+    { name: 'only damaged and staging sets', sets: [damaged('a_20261125'), staging('b_20261125')], result: 'failed', detail: /^no complete daily or milestone set holds/ },
     { name: 'a milestone counts as a backup', sets: [set('mvp_complete_20261125', 2, { kind: 'milestone' }), set('a_20261120', 100)], result: 'passed', detail: /mvp_complete_20261125 \(milestone\)/ },
     { name: 'a config snapshot is not a database backup', sets: [set('config_20261125_000000', 1, { kind: 'config' }), set('a_20261120', 100)], result: 'failed', detail: /newest: a_20261120/ },
     { name: 'a TDengine-only set does not count for PostgreSQL', sets: [set('m_20261125', 1, { engines: ['tdengine'] }), set('a_20261120', 100)], result: 'failed', detail: /newest: a_20261120/ },
@@ -76,15 +82,38 @@ describe('statusRows', () => {
       name: 'a set from the future (clock skew) does not hide that backups stopped',
       sets: [set('a_20991231', -24 * 400), set('b_20261120', 100)],
       result: 'failed',
-      detail: /newest: b_20261120 .*100\.0 h old > 26 h; 1 complete set\(s\) hold a PostgreSQL dump; 1 set\(s\) dated in the future not counted \(clock skew\?\): a_20991231$/,
+      detail: /newest: b_20261120 .*100\.0 h old > 26 h; 1 complete set\(s\) hold a PostgreSQL dump of mystocks; 1 set\(s\) dated in the future not counted \(clock skew\?\): a_20991231$/,
     },
     { name: 'a minute ahead is within tolerance', sets: [set('a_20261125', -1 / 60)], result: 'passed', detail: /0\.0 h old/ },
-    { name: 'started_at without an offset is not counted', sets: [{ ...set('a_20261125', 1), started_at: '2026-11-25 11:00:00' }], result: 'failed', detail: /^no complete set/ },
+    { name: 'started_at without an offset is not counted', sets: [{ ...set('a_20261125', 1), started_at: '2026-11-25 11:00:00' }], result: 'failed', detail: /^no complete daily or milestone set/ },
   ];
   it.each(ageCases)('postgres backup age: $name', (c) => {
     const r = row(statusRows(healthy({ sets: c.sets }), NOW), 'postgres backup');
     expect(r.result).toBe(c.result);
     expect(r.detail).toMatch(c.detail);
+  });
+
+  it('a safety set taken before a restore does not reset the clock of a nightly that stopped', () => {
+    // The nightly stopped 100 h ago; a restore an hour ago took a safety dump of mystocks.
+    const sets = [set('safety_mystocks_20261125_110000', 1, { kind: 'safety' }), set('mystocks_20261121_000003', 100)];
+    const r = row(statusRows(healthy({ sets }), NOW), 'postgres backup');
+    expect(r.result).toBe('failed');
+    expect(r.detail).toBe(
+      `newest: mystocks_20261121_000003 (daily), started ${at(100)}, 100.0 h old > 26 h; 1 complete set(s) hold a PostgreSQL dump of mystocks; 1 safety set(s) not counted (restore takes them; they are not the scheduled backups)`,
+    );
+    expect(row(statusRows(healthy({ sets: sets.slice(0, 1) }), NOW), 'postgres backup')).toMatchObject({ result: 'failed', detail: expect.stringMatching(/^no complete daily or milestone set holds a PostgreSQL dump of mystocks; 1 safety set/) });
+  });
+
+  it('a TDengine safety set does not count for the TDengine row either', () => {
+    const sets = [set('mystocks_20261125_000003', 4), set('safety_market_data_20261125_110000', 1, { kind: 'safety', engines: ['tdengine'] }), set('market_data_20261121_010003', 99, { engines: ['tdengine'] })];
+    expect(row(statusRows(healthy({ config: both, sets }), NOW), 'tdengine backup')).toMatchObject({ result: 'failed', detail: expect.stringMatching(/^newest: market_data_20261121_010003 .*99\.0 h old > 26 h/) });
+  });
+
+  it('dumps of another database (a restore target, an old name) do not count', () => {
+    const sets = [set('mystocks_copy_20261125_000003', 1, { db: 'mystocks_copy' }), set('mystocks_20261121_000003', 100)];
+    const r = row(statusRows(healthy({ sets }), NOW), 'postgres backup');
+    expect(r.result).toBe('failed');
+    expect(r.detail).toMatch(/^newest: mystocks_20261121_000003 .*; sets of mystocks_copy not counted \(the configured database is mystocks\)$/);
   });
 
   it('staleness limit comes from staleness.max_age_hours', () => {
@@ -96,7 +125,7 @@ describe('statusRows', () => {
     const sets = [set('mystocks_20261125_000003', 4), set('market_data_20261123_010003', 51, { engines: ['tdengine'] })];
     let rows = statusRows(healthy({ config: both, sets }), NOW);
     expect(row(rows, 'postgres backup').result).toBe('passed');
-    expect(row(rows, 'tdengine backup')).toMatchObject({ result: 'failed', detail: expect.stringMatching(/newest: market_data_20261123_010003 .*51\.0 h old > 26 h; 1 complete set\(s\) hold a TDengine dump/) });
+    expect(row(rows, 'tdengine backup')).toMatchObject({ result: 'failed', detail: expect.stringMatching(/newest: market_data_20261123_010003 .*51\.0 h old > 26 h; 1 complete set\(s\) hold a TDengine dump of market_data/) });
     rows = statusRows(healthy({ config: both, sets: [...sets, set('market_data_20261125_010003', 3, { engines: ['tdengine'] })] }), NOW);
     expect(row(rows, 'tdengine backup').result).toBe('passed');
     rows = statusRows(healthy({ config: both, sets: [set('both_20261125', 3, { engines: ['postgres', 'tdengine'] })] }), NOW);
@@ -121,7 +150,7 @@ describe('statusRows', () => {
     expect(row(statusRows(healthy({ free: { error: 'ENOENT: no such file or directory' } }), NOW), 'free space')).toMatchObject({ result: 'failed', detail: expect.stringMatching(/cannot read the free space on \/b: ENOENT/) });
   });
 
-  const verifyCases: { name: string; sets: RetentionInput[]; result: Check['result']; detail: RegExp }[] = [
+  const verifyCases: { name: string; sets: StatusSet[]; result: Check['result']; detail: RegExp }[] = [
     { name: 'never verified', sets: [set('a_20261125', 1)], result: 'failed', detail: /^no verification on record/ },
     { name: 'passed 2 days ago', sets: [set('a_20261125', 1), set('b_20261120', 100, { verified: ['passed', 48] })], result: 'passed', detail: /^b_20261120 verified .*: passed, 2\.0 days ago <= 8 days$/ },
     { name: 'passed 9 days ago (stale)', sets: [set('b_20261110', 300, { verified: ['passed', 24 * 9] })], result: 'failed', detail: /passed, 9\.0 days ago > 8 days$/ },
@@ -222,8 +251,8 @@ describe('safety sets row', () => {
   it('names the safety sets kept after restores, newest first', () => {
     const input = healthy();
     input.sets.push(
-      { id: 'safety_mystocks_20261120_031500', kind: 'safety', status: 'complete', path: '/b/safety/safety_mystocks_20261120_031500', started_at: '2026-11-20T03:15:00.000+08:00', engines: ['postgres'], verification: null, staging: false, damage: null },
-      { id: 'safety_mystocks_20261124_031500', kind: 'safety', status: 'complete', path: '/b/safety/safety_mystocks_20261124_031500', started_at: '2026-11-24T03:15:00.000+08:00', engines: ['postgres'], verification: null, staging: false, damage: null },
+      { id: 'safety_mystocks_20261120_031500', kind: 'safety', status: 'complete', path: '/b/safety/safety_mystocks_20261120_031500', started_at: '2026-11-20T03:15:00.000+08:00', engines: ['postgres'], verification: null, staging: false, damage: null, databases: { postgres: 'mystocks' } },
+      { id: 'safety_mystocks_20261124_031500', kind: 'safety', status: 'complete', path: '/b/safety/safety_mystocks_20261124_031500', started_at: '2026-11-24T03:15:00.000+08:00', engines: ['postgres'], verification: null, staging: false, damage: null, databases: { postgres: 'mystocks' } },
     );
     const r = row(statusRows(input, NOW), 'safety sets');
     expect(r.result).toBe('passed');
