@@ -16,6 +16,7 @@ import { artifactName, uploadReport, type ReportUploader, type UploadOptions } f
 import { runResultSchema, type RunResult } from '../../src/report/result.js';
 import { findPgBinDir, freePort } from '../helpers/pg-common.js';
 import { startResultsService } from '../helpers/results-service.js';
+import { DAY_MS, writeFakeSet } from '../helpers/fake-catalog.js';
 
 interface Call {
   name: string;
@@ -221,6 +222,62 @@ describe('the action with upload-report: true', () => {
     expect(runResultSchema.parse(report)).toEqual(report);
     expect(report.error?.code).toBe('input.invalid');
     expect(report.report_path).toBe(out['report-path']);
+  });
+});
+
+describe('the action running status', () => {
+  /** A catalog whose nightly stopped 3 days ago and whose last verification is 10 days old. */
+  async function staleCatalog(root: string): Promise<void> {
+    const now = Date.now();
+    await writeFakeSet(root, { kind: 'daily', id: 'mystocks_20261122_000003', startedAt: new Date(now - 3 * DAY_MS), verification: { result: 'passed', at: new Date(now - 10 * DAY_MS) } });
+    await writeFakeSet(root, { kind: 'daily', id: 'mystocks_20261121_000003', startedAt: new Date(now - 4 * DAY_MS) });
+  }
+
+  it('a stale catalog: the step fails, and the checklist rows reach the job summary with their figures', async () => {
+    const ws = await workspace();
+    await staleCatalog(ws.root);
+    runnerEnv(ws, { command: 'status', config: ws.configFile });
+    expect(await run({ uploader: fakeUploader() })).toBe(1);
+    expect(process.exitCode).toBe(1);
+    const out = await outputs(ws.output);
+    expect(out.status).toBe('failure');
+    const summary = await fs.readFile(ws.summary, 'utf8');
+    expect(summary).toContain('## ⚠️ pgtaos-backup status: failure (backups are stale)');
+    expect(summary).toContain('**Stale:** `postgres backup`, `last verification`');
+    expect(summary).toContain('### Checks');
+    expect(summary).toContain('| check | result | detail |');
+    expect(summary).toMatch(/^\| postgres backup \| ❌ failed \| newest: mystocks_20261122_000003 \(daily\), started \S+, 72\.\d h old > 26 h; 2 complete set\(s\) hold a PostgreSQL dump of mystocks \|$/m);
+    expect(summary).toMatch(/^\| last verification \| ❌ failed \| mystocks_20261122_000003 verified \S+: passed, 10\.0 days ago > 8 days \|$/m);
+    expect(summary).toMatch(/^\| free space \| ✅ passed \| .+ free on .+ >= min_free_gb 0 /m);
+    // Failed rows first, so they are seen before the passing ones.
+    expect(summary.indexOf('| last verification | ❌')).toBeLessThan(summary.indexOf('| free space | ✅'));
+    expect(stdout.join('')).toMatch(/::error::status failure: status: \d+ passed, 2 failed \(postgres backup, last verification\)/);
+  });
+
+  it('a fresh catalog: exit 0, every row in the summary', async () => {
+    const ws = await workspace();
+    const now = Date.now();
+    await writeFakeSet(ws.root, { kind: 'daily', id: 'mystocks_20261125_000003', startedAt: new Date(now - 2 * 3_600_000), verification: { result: 'passed', at: new Date(now - 3_600_000) } });
+    runnerEnv(ws, { command: 'status', config: ws.configFile });
+    expect(await run({ uploader: fakeUploader() })).toBe(0);
+    const summary = await fs.readFile(ws.summary, 'utf8');
+    for (const name of ['postgres backup', 'tdengine backup', 'last run log', 'free space', 'last verification', 'retention applied', 'incomplete sets', 'safety sets']) expect(summary).toMatch(new RegExp(`^\\| ${name} \\| (✅ passed|skipped) \\|`, 'm'));
+  });
+
+  it('upload-report: status writes no run log, so its artifact holds the JSON report alone (every row and warning is in it)', async () => {
+    const ws = await workspace();
+    await staleCatalog(ws.root);
+    runnerEnv(ws, { command: 'status', config: ws.configFile, 'upload-report': 'true' }, RUNTIME);
+    const up = fakeUploader();
+    expect(await run({ uploader: up })).toBe(1);
+    const out = await outputs(ws.output);
+    expect(up.calls).toHaveLength(1);
+    expect(up.calls[0]!.name).toMatch(/^pgtaos-backup-status-no-set-\d{8}T\d{6}Z$/);
+    expect(up.calls[0]!.files).toEqual([out['report-path']]);
+    const report = JSON.parse(await fs.readFile(out['report-path']!, 'utf8')) as RunResult;
+    expect(report.log_path).toBeNull();
+    expect(report.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['postgres backup', 'last verification']));
+    expect(await fs.readdir(path.join(ws.root, 'logs'))).toEqual([path.basename(out['report-path']!)]);
   });
 });
 
