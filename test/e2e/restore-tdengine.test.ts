@@ -1,0 +1,147 @@
+/**
+ * restore of a TDengine set (the contract stand-ins, test/stand-ins/): the safety set holds the
+ * damaged state, the target is dropped only after that safety dump, the printed roll-back brings
+ * the damaged state back, and a restore that stops after the drop says the target may be partly
+ * restored and how to roll back.
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
+import { json, readJson, userEnv, workspace, type Workspace } from '../helpers/tool.js';
+import { descendants, incompleteLeftovers, launch, lockFiles, reportOf, run, stillRunning, until } from '../helpers/faults.js';
+import type { Manifest } from '../../src/catalog/manifest.js';
+import type { RunResult } from '../../src/report/result.js';
+
+let td: TdStandIn;
+let pristine: string;
+let victim: string;
+beforeAll(async () => {
+  td = await startTdStandIn();
+  pristine = JSON.stringify(td.store.readDatabase('market_data'));
+  victim = Object.keys(td.seed.rows).find((t) => t.startsWith('tick_'))!;
+});
+afterAll(async () => {
+  await td?.close();
+});
+beforeEach(() => {
+  // Every test starts from the seeded database and no faults.
+  td.store.writeDatabase(JSON.parse(pristine));
+  td.store.updateServer({ faults: { failDumpTable: null, corruptOnRestore: null } });
+});
+
+const env = (extra: NodeJS.ProcessEnv = {}) => userEnv(null, td.env(extra));
+const tdOnly = (extra: Record<string, unknown> = {}) => workspace(null, 'unused', { tdengine: td.config(), ...extra });
+const victimRows = () => td.store.countRows('market_data', victim, {});
+const tickRows = () => td.seed.stableRows['tick']!;
+
+async function backupSet(ws: Workspace): Promise<NonNullable<RunResult['set']>> {
+  const r = await run(ws, ['backup', '--engines', 'tdengine', '--json'], env());
+  expect(r.code, r.stderr).toBe(0);
+  return json<RunResult>(r).set!;
+}
+/** One child table loses all its rows. */
+function damage(): void {
+  const db = td.store.readDatabase('market_data')!;
+  td.store.writeDatabase({ ...db, rows: { ...db.rows, [victim]: [] } });
+  expect(victimRows()).toBe(0);
+}
+function safetySets(ws: Workspace): string[] {
+  const d = path.join(ws.root, 'safety');
+  return existsSync(d) ? readdirSync(d) : [];
+}
+const restoreArgs = (id: string) => ['restore', id, '--engines', 'tdengine', '--target', 'market_data', '--confirm', 'market_data'];
+const lastHint = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error: hint: ')).at(-1) ?? '';
+
+describe('restore with TDengine', () => {
+  it('the safety set holds the damaged state; the restore puts the rows back; the printed roll-back brings the damage back', async () => {
+    const ws = tdOnly();
+    const set = await backupSet(ws);
+    damage();
+    const r = await run(ws, [...restoreArgs(set.id), '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(victimRows()).toBe(td.seed.rows[victim]);
+
+    const [safety] = safetySets(ws);
+    const m = readJson<Manifest>(path.join(ws.root, 'safety', safety!, 'manifest.json'));
+    expect(m.kind).toBe('safety');
+    expect(m.tdengine!.database).toBe('market_data');
+    // The damaged state: tick lost exactly the victim's rows (the manifest counts super tables).
+    expect(m.tdengine!.stables.find((s) => s.name === 'tick')!.rows).toBe(tickRows() - td.seed.rows[victim]!);
+    // Dropped only after the safety dump: the log says the safety set was complete before the drop's restore.
+    const lines = r.stderr.split('\n');
+    const safetyDone = lines.findIndex((l) => l.startsWith(`set ${safety} complete`));
+    const restoreStart = lines.findIndex((l) => l.includes(`TDengine: restore ${set.id} into market_data`));
+    expect(safetyDone).toBeGreaterThan(-1);
+    expect(restoreStart).toBeGreaterThan(safetyDone);
+
+    const rollback = `pgtaos-backup restore ${safety} --engines tdengine --target market_data --confirm market_data`;
+    expect(json<RunResult>(r).message.endsWith(`To roll back: ${rollback}`)).toBe(true);
+    const back = await run(ws, rollback.split(' ').slice(1), env());
+    expect(back.code, back.stderr).toBe(0);
+    expect(victimRows()).toBe(0);
+    expect(td.store.countRows('market_data', Object.keys(td.seed.rows).find((t) => t.startsWith('tick_') && t !== victim)!, {})).toBeGreaterThan(0);
+  });
+
+  it('a safety dump that fails: the target is never dropped (its damaged state is still there), exit 1, "not touched"', async () => {
+    const ws = tdOnly();
+    const set = await backupSet(ws);
+    damage();
+    const other = Object.keys(td.seed.rows).find((t) => t.startsWith('minute_bar_'))!;
+    td.store.updateServer({ faults: { failDumpTable: other } });
+    const r = await run(ws, restoreArgs(set.id), env());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`the restore of ${set.id} had not started: market_data was not touched`);
+    expect(td.store.listDatabases()).toContain('market_data');
+    expect(victimRows()).toBe(0); // had the target been dropped and restored, the rows would be back
+    expect(td.store.countRows('market_data', other, {})).toBe(td.seed.rows[other]);
+    expect(safetySets(ws)).toEqual([]);
+    expect(lockFiles(ws.root)).toEqual([]);
+  });
+
+  it('a restore that fails after the drop: exit 1, "may be partly restored", ends with the roll-back, which brings the damaged state back', async () => {
+    const ws = tdOnly();
+    const set = await backupSet(ws);
+    damage();
+    const corrupt = Object.keys(td.seed.rows).find((t) => t.startsWith('minute_bar_'))!;
+    td.store.updateServer({ faults: { corruptOnRestore: corrupt } });
+    const r = await run(ws, [...restoreArgs(set.id), '--json'], env());
+    expect(r.code).toBe(1);
+    const [safety] = safetySets(ws);
+    const rollback = `pgtaos-backup restore ${safety} --engines tdengine --target market_data --confirm market_data`;
+    const result = json<RunResult>(r);
+    expect(result.error!.message.split('\n')[0]).toContain(`market_data may be partly restored (the restore of ${set.id} into it had begun); what it held before is in the safety set ${safety}`);
+    expect(result.error!.hint!.endsWith(`To roll back: ${rollback}`)).toBe(true);
+    expect(lastHint(r.stderr).endsWith(`To roll back: ${rollback}`)).toBe(true);
+    expect(r.stderr).not.toContain('no partial set was kept');
+
+    td.store.updateServer({ faults: { corruptOnRestore: null } });
+    const back = await run(ws, rollback.split(' ').slice(1), env());
+    expect(back.code, back.stderr).toBe(0);
+    expect(victimRows()).toBe(0);
+    expect(td.store.countRows('market_data', corrupt, {})).toBe(td.seed.rows[corrupt]);
+  });
+
+  it('SIGTERM while taosdump restores (after the drop): taosdump stopped, cancelled, the roll-back command at the end', async () => {
+    const ws = tdOnly();
+    const set = await backupSet(ws);
+    damage();
+    const started = launch(ws, restoreArgs(set.id), env({ TDSTANDIN_SLOW_MS: '150' }));
+    await until(() => descendants(started.child.pid!).some((p) => / -i tdengine( |$)/.test(p.cmd)), 'taosdump -i to be running', { started, timeoutMs: 120_000 });
+    const children = descendants(started.child.pid!);
+    started.child.kill('SIGTERM');
+    const r = await started.done;
+    expect(r.code).toBe(1);
+    expect(stillRunning(children)).toEqual([]);
+    const [safety] = safetySets(ws);
+    const rollback = `pgtaos-backup restore ${safety} --engines tdengine --target market_data --confirm market_data`;
+    expect(r.stderr).toMatch(/cancelled by SIGTERM; market_data may be partly restored/);
+    expect(lastHint(r.stderr).endsWith(`To roll back: ${rollback}`)).toBe(true);
+    expect(reportOf(ws, 'restore', started.child.pid!)).toMatchObject({ status: 'cancelled' });
+    expect(lockFiles(ws.root)).toEqual([]);
+    expect(incompleteLeftovers(ws.root)).toEqual([]);
+    const back = await run(ws, rollback.split(' ').slice(1), env());
+    expect(back.code, back.stderr).toBe(0);
+    expect(victimRows()).toBe(0);
+  });
+});
