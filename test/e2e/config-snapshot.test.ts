@@ -10,7 +10,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { json, readJson, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
 import { DIST_CLI } from '../helpers/dist.js';
-import { ageDecrypt, makeAgeKey } from '../helpers/age.js';
+import { EXPECTED_AGE_TOOL, ageDecrypt, makeAgeKey } from '../helpers/age.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RemoteCopy } from '../../src/catalog/remote-copies.js';
 import type { RunResult } from '../../src/report/result.js';
@@ -105,6 +105,7 @@ describe('config snapshot', () => {
     expect(readFileSync(path.join(share, 'config', id, 'config.tar.gz.age')).includes('POSTGRES_PASSWORD')).toBe(false);
     const plain = await ageDecrypt(key, readFileSync(path.join(share, 'config', id, 'config.tar.gz.age')));
     expect(plain.plain.equals(readFileSync(path.join(res.set!.path, 'config.tar.gz')))).toBe(true);
+    expect(plain.tool).toBe(EXPECTED_AGE_TOOL);
     expect(readJson<{ copies: RemoteCopy[] }>(path.join(res.set!.path, 'remotes.json')).copies[0]).toMatchObject({ remote: 'nas', result: 'verified', encrypted: true });
   });
 });

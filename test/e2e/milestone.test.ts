@@ -7,7 +7,7 @@
  * not mounted fails the run clearly while the local set stays complete.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
@@ -16,8 +16,9 @@ import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
 import { json, readJson, start, userEnv, workspace, type ToolRun, type Workspace } from '../helpers/tool.js';
 import { DIST_ACTION, DIST_CLI } from '../helpers/dist.js';
-import { startS3, type LocalS3 } from '../helpers/s3.js';
-import { ageDecrypt, makeAgeKey, type AgeKey } from '../helpers/age.js';
+import { startCorruptingProxy, startS3, type LocalS3 } from '../helpers/s3.js';
+import { EXPECTED_AGE_TOOL, ageDecrypt, makeAgeKey, type AgeKey } from '../helpers/age.js';
+import { mountTmpfs, unmountAll } from '../helpers/mount.js';
 import { DAY_MS, writeFakeSet } from '../helpers/fake-catalog.js';
 import { mountOf, parseMountInfo } from '../../src/remotes/path.js';
 import { ACTION_INPUTS } from '../../src/inputs/options.js';
@@ -29,7 +30,6 @@ let pgc: Cluster;
 let seeded: MarketDataResult;
 let s3: LocalS3;
 let key: AgeKey;
-const mounts: string[] = [];
 
 beforeAll(async () => {
   pgc = await startCluster({ name: 'milestone' });
@@ -41,17 +41,18 @@ beforeAll(async () => {
 afterAll(async () => {
   await pgc?.destroy();
   await s3?.close();
-  for (const m of mounts) {
-    spawnSync('umount', ['-l', m]);
-    rmSync(m, { recursive: true, force: true });
-  }
+  unmountAll();
 });
 
-function mountShare(): string | null {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-nas-'));
-  if (spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=128m', 'tmpfs', dir]).status !== 0) return null;
-  mounts.push(dir);
-  return dir;
+/**
+ * The share for the path remote: a mounted tmpfs (as root or through sudo -n; under CI mounting
+ * must work), else a plain folder with require_mount: false, so the S3, age, status and list
+ * checks of the main test run on any machine. The mount check itself has its own tests.
+ */
+function shareRemote(): { share: string; remote: Record<string, unknown> } {
+  const mounted = mountTmpfs({ size: '128m' });
+  const share = mounted ?? mkdtempSync(path.join(os.tmpdir(), 'pgtaos-nas-'));
+  return { share, remote: { type: 'path', name: 'nas', path: share, ...(mounted ? {} : { require_mount: false }) } };
 }
 
 const cli = (ws: Workspace, args: string[], extra: NodeJS.ProcessEnv = {}) => start(DIST_CLI, args, { env: userEnv(pgc, { ...s3.env, ...extra }), cwd: ws.dir }).done;
@@ -94,12 +95,11 @@ function restoreCount(file: string, db: string): number {
 }
 
 describe('milestone', () => {
-  it('a pushed tag milestone/post_phase2 (the action): a milestone set with the git facts, on a mounted share and on S3, encrypted, verified, restorable with age -d + pg_restore', async (t) => {
-    const share = mountShare();
-    if (!share) return t.skip('cannot mount a tmpfs here (needs root)');
+  it('a pushed tag milestone/post_phase2 (the action): a milestone set with the git facts, on a mounted share and on S3, encrypted, verified, restorable with age -d + pg_restore', async () => {
+    const { share, remote } = shareRemote();
     const ws = workspace(pgc, 'mystocks', {
       remotes: [
-        { type: 'path', name: 'nas', path: share },
+        remote,
         { type: 's3', name: 'oss', endpoint: s3.endpoint, bucket: s3.bucket, prefix: 'mystocks/' },
       ],
       encryption: { age_recipients: [key.recipient] },
@@ -137,9 +137,12 @@ describe('milestone', () => {
     const local = readFileSync(path.join(r.outputs['set-path']!, 'mystocks.dump'));
     const fromShare = await ageDecrypt(key, readFileSync(path.join(share, 'milestone', id, 'mystocks.dump.age')));
     expect(fromShare.plain.equals(local)).toBe(true);
+    // Stock `age -d` wherever /usr/bin/age exists (setup.sh installs it; CI requires it).
+    expect(fromShare.tool).toBe(EXPECTED_AGE_TOOL);
     // On S3: the same, under the prefix.
     const fromS3 = await ageDecrypt(key, await s3Bytes(`mystocks/milestone/${id}/mystocks.dump.age`));
     expect(fromS3.plain.equals(local)).toBe(true);
+    expect(fromS3.tool).toBe(EXPECTED_AGE_TOOL);
     expect(JSON.parse((await ageDecrypt(key, await s3Bytes(`mystocks/milestone/${id}/manifest.json.age`))).plain.toString()).id).toBe(id);
     // And the decrypted copy restores with stock pg_restore.
     const restored = path.join(ws.dir, 'from-s3.dump');
@@ -221,5 +224,27 @@ describe('milestone', () => {
     expect(l.sets).toEqual([expect.objectContaining({ id: res.set!.id, status: 'complete' })]);
     const rec = readJson<{ copies: RemoteCopy[] }>(path.join(res.set!.path, 'remotes.json')).copies;
     expect(rec[0]).toMatchObject({ remote: 'nas', result: 'failed' });
+  });
+  it('an S3 remote that returns other bytes than it stored: the read-back catches it, exit 1, the copy recorded failed, the status row fails', async () => {
+    const proxy = await startCorruptingProxy(s3.endpoint);
+    try {
+      const ws = workspace(pgc, 'mystocks', { remotes: [{ type: 's3', name: 'oss', endpoint: proxy.endpoint, bucket: s3.bucket, prefix: 'rotten/' }] });
+      const r = await cli(ws, ['milestone', 'post_us3_refactor', '--json']);
+      expect(r.code, r.stderr).toBe(1);
+      const res = json<RunResult>(r);
+      expect(res.status).toBe('failure');
+      expect(proxy.corrupted).toBeGreaterThan(0);
+      expect(res.message).toMatch(new RegExp(`the local set ${res.set!.id} is complete at .*, but 1 copy to remotes failed: .*milestone/${res.set!.id}/mystocks\\.dump read back as \\d+ bytes, sha256 [0-9a-f]{16}…; \\d+ bytes, [0-9a-f]{16}… were sent`));
+      expect(res.checks.find((c) => c.name === `copy ${res.set!.id} to oss`)).toMatchObject({ result: 'failed', detail: expect.stringMatching(/read back as/) });
+      const rec = readJson<{ copies: RemoteCopy[] }>(path.join(res.set!.path, 'remotes.json')).copies;
+      expect(rec).toEqual([expect.objectContaining({ remote: 'oss', result: 'failed', error: expect.stringMatching(/read back as/) })]);
+      // The manifest is copied last: a copy that failed its read-back has none on the remote.
+      await expect(s3Bytes(`rotten/milestone/${res.set!.id}/manifest.json`)).rejects.toThrow();
+      const st = await cli(ws, ['status', '--json']);
+      expect(st.code).toBe(1);
+      expect(json<RunResult>(st).checks.find((c) => c.name === 'milestones copied to every remote')).toMatchObject({ result: 'failed', detail: expect.stringMatching(new RegExp(`${res.set!.id} not on oss \\(failed: .*read back as`)) });
+    } finally {
+      await proxy.close();
+    }
   });
 });

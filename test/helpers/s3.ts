@@ -1,9 +1,12 @@
 /**
  * A local S3-compatible server for tests: s3rver 3.7.1 on 127.0.0.1 (a free port), storing into
  * a temp folder, with the credentials s3rver accepts (S3RVER/S3RVER) handed out as the
- * environment variables the tool reads. Only loopback.
+ * environment variables the tool reads. Only loopback. startCorruptingProxy() puts a proxy in
+ * front of it that alters what object reads return.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import S3rver from 's3rver';
@@ -32,5 +35,59 @@ export async function startS3(bucket = 'mystocks-backup'): Promise<LocalS3> {
       await server.close().catch(() => {});
       rmSync(directory, { recursive: true, force: true });
     },
+  };
+}
+
+export interface CorruptingProxy {
+  endpoint: string;
+  /** Object reads whose bytes were altered so far. */
+  corrupted: number;
+  close(): Promise<void>;
+}
+
+/**
+ * A proxy on 127.0.0.1 in front of an S3 endpoint that passes every request through unchanged
+ * (signatures stay valid: the Host header is the proxy's, as signed) except object reads
+ * (GET /bucket/key, status 200), whose first byte it flips: a remote that stores or returns
+ * other bytes than it was sent, which only reading the copy back can catch.
+ */
+export async function startCorruptingProxy(target: string): Promise<CorruptingProxy> {
+  const to = new URL(target);
+  const state = { corrupted: 0 };
+  const server = http.createServer((req, res) => {
+    const up = http.request({ host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+      const url = new URL(req.url ?? '/', 'http://x');
+      const objectRead = req.method === 'GET' && ur.statusCode === 200 && url.pathname.split('/').filter(Boolean).length >= 2 && !url.searchParams.has('uploadId');
+      res.writeHead(ur.statusCode ?? 502, ur.headers);
+      if (!objectRead) {
+        ur.pipe(res);
+        return;
+      }
+      let flipped = false;
+      ur.on('data', (chunk: Buffer) => {
+        if (!flipped && chunk.length > 0) {
+          flipped = true;
+          state.corrupted++;
+          chunk[0] = chunk[0]! ^ 0xff;
+        }
+        res.write(chunk);
+      });
+      ur.on('end', () => res.end());
+    });
+    up.on('error', () => res.destroy());
+    req.pipe(up);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    get corrupted() {
+      return state.corrupted;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
