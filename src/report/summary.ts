@@ -12,7 +12,14 @@ function table(head: string[], rows: string[][]): string {
   return [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.map(esc).join(' | ')} |`)].join('\n');
 }
 
-function engineBlock(name: string, e: EngineReport): string {
+/** What the command did with the engine's database (the block's heading names it). */
+function engineAction(command: string): string {
+  if (command === 'verify') return 'restored into this scratch database, every table counted';
+  if (command === 'restore') return 'restored into this database, every table counted';
+  return 'dumped, every table counted';
+}
+
+function engineBlock(name: string, e: EngineReport, command: string): string {
   const total = e.tables.reduce((a, t) => a + t.rows, 0);
   const rows = e.tables.slice(0, MAX_TABLE_ROWS).map((t) => [t.name, t.rows.toLocaleString('en-US')]);
   const cut = e.tables.length > MAX_TABLE_ROWS ? `\n\n…and ${e.tables.length - MAX_TABLE_ROWS} more tables (see the JSON report).` : '';
@@ -21,7 +28,7 @@ function engineBlock(name: string, e: EngineReport): string {
   return [
     `### ${name}: ${e.database}`,
     '',
-    `server ${e.server_version}, client ${e.client_version}; ${formatBytes(e.bytes)} in ${formatDuration(e.duration_ms)}; ${e.tables.length} tables, ${total.toLocaleString('en-US')} rows`,
+    `${engineAction(command)}: server ${e.server_version}, client ${e.client_version}; ${formatBytes(e.bytes)} in ${formatDuration(e.duration_ms)}; ${e.tables.length} tables, ${total.toLocaleString('en-US')} rows`,
     '',
     body,
   ].join('\n');
@@ -45,6 +52,8 @@ function storageFacts(st: Storage): string[][] {
     const days = st.days_of_dailies;
     const sample = `last ${st.sample_days} day${st.sample_days === 1 ? '' : 's'}`;
     facts.push(['storage estimate', `dailies ≈ ${formatBytes(st.daily_bytes_per_day)}/day (${sample}); ${days === null ? 'free space unknown' : `about **${days} more days** of dailies fit above the ${formatBytes(st.min_free_bytes)} floor`}`]);
+  } else {
+    facts.push(['storage estimate', 'no complete daily set yet to estimate from']);
   }
   const kinds = `${st.sets.daily} daily, ${st.sets.milestone} milestone, ${st.sets.config} config, ${st.sets.safety} safety`;
   facts.push(['catalog', `${kinds}: ${formatBytes(st.used_bytes)}${st.incomplete_sets ? `; ${st.incomplete_sets} incomplete` : ''}`]);
@@ -82,8 +91,8 @@ export function renderSummary(r: RunResult, notes: string[] = []): string {
     const failed = r.checks.filter((c) => c.result === 'failed').length;
     out.push('### Checks', '', collapsed(`${r.checks.length} checks, ${failed} failed`, ordered.length, table(['check', 'result', 'detail'], rows) + cut), '');
   }
-  if (r.engines.postgres) out.push(engineBlock('PostgreSQL', r.engines.postgres), '');
-  if (r.engines.tdengine) out.push(engineBlock('TDengine', r.engines.tdengine), '');
+  if (r.engines.postgres) out.push(engineBlock('PostgreSQL', r.engines.postgres, r.command), '');
+  if (r.engines.tdengine) out.push(engineBlock('TDengine', r.engines.tdengine, r.command), '');
   if (r.sets) {
     const rows = r.sets.slice(0, MAX_TABLE_ROWS).map((s) => [s.id, s.kind, s.status, s.created_at ?? '-', formatBytes(s.bytes), s.verification ? `${s.verification} ${s.verified_at}` : '-']);
     const cut = r.sets.length > MAX_TABLE_ROWS ? `\n\n…and ${r.sets.length - MAX_TABLE_ROWS} more sets (see the JSON report).` : '';

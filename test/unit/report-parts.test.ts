@@ -133,3 +133,135 @@ describe('job summary size', () => {
     expect(fitSummary('short')).toBe('short');
   });
 });
+
+/** A report as run.ts builds it, with the parts a test sets. */
+function report(over: Partial<RunResult>): RunResult {
+  return runResultSchema.parse({
+    tool: { name: 'pgtaos-backup', version: '0.1.0' },
+    command: 'backup',
+    status: 'success',
+    exit_code: 0,
+    started_at: '2026-11-25T16:00:03.120Z',
+    finished_at: '2026-11-25T16:00:13.420Z',
+    duration_ms: 10_300,
+    config_file: '/srv/ops/pgtaos-backup.yml',
+    root: '/opt/claude/mystocks_backup',
+    set: null,
+    engines: {},
+    checks: [],
+    free_bytes: 45 * GIB,
+    storage: { free_bytes: 45 * GIB, min_free_bytes: 5 * GIB, used_bytes: 4200 * MIB, sets: { daily: 7, milestone: 2, config: 1, safety: 0 }, incomplete_sets: 0, daily_bytes_per_day: 600 * MIB, sample_days: 7, days_of_dailies: 68 },
+    message: 'ok',
+    warnings: [],
+    error: null,
+    events: ['success'],
+    stale: [],
+    hostname: 'mystocks-runner',
+    run_url: 'https://github.com/mystocks/ops/actions/runs/12345678',
+    notifications: [],
+    log_path: '/opt/claude/mystocks_backup/logs/20261126_000003-backup-4242.log',
+    report_path: '/opt/claude/mystocks_backup/logs/20261126_000003-backup-4242.json',
+    ...over,
+  });
+}
+
+const tables = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `public.t${String(i).padStart(2, '0')}`, rows: 1000 + i }));
+
+describe('job summary content', () => {
+  it('a backup: the set, size, duration, free space, the storage estimate, and per engine what was dumped with its size, time and row counts', () => {
+    const md = renderSummary(
+      report({
+        set: { id: 'mystocks_20261126_000003', kind: 'daily', path: '/opt/claude/mystocks_backup/daily/mystocks_20261126_000003', bytes: 612 * MIB },
+        engines: {
+          postgres: { database: 'mystocks', server_version: '17.6', client_version: '17.6', bytes: 612 * MIB, duration_ms: 8300, tables: tables(3) },
+          tdengine: { database: 'market_data', server_version: '3.3.6.13', client_version: '3.3.6.13', bytes: 90 * MIB, duration_ms: 2100, tables: tables(20) },
+        },
+      }),
+    );
+    expect(md).toMatch(/^## ✅ pgtaos-backup backup: success$/m);
+    expect(md).toContain('| set | `mystocks_20261126_000003` (daily) |');
+    expect(md).toContain('| size | 612.0 MiB |');
+    expect(md).toContain('| duration | 10.3 s |');
+    expect(md).toContain('| free space | 45.0 GiB |');
+    expect(md).toContain('| storage estimate | dailies ≈ 600.0 MiB/day (last 7 days); about **68 more days** of dailies fit above the 5.0 GiB floor |');
+    expect(md).toContain('| catalog | 7 daily, 2 milestone, 1 config, 0 safety: 4.1 GiB |');
+    expect(md).toContain('| run | https://github.com/mystocks/ops/actions/runs/12345678 |');
+    expect(md).toContain('### PostgreSQL: mystocks\n\ndumped, every table counted: server 17.6, client 17.6; 612.0 MiB in 8.3 s; 3 tables, 3,003 rows');
+    expect(md).toContain('### TDengine: market_data\n\ndumped, every table counted: server 3.3.6.13, client 3.3.6.13; 90.0 MiB in 2.1 s; 20 tables, 20,190 rows');
+    // 3 tables: shown as they are; 20: collapsed under a line that says how many.
+    const pg = md.slice(md.indexOf('### PostgreSQL'), md.indexOf('### TDengine'));
+    expect(pg).not.toContain('<details>');
+    expect(pg).toContain('| public.t02 | 1,002 |');
+    const td = md.slice(md.indexOf('### TDengine'));
+    expect(td).toContain('<details><summary>20 tables, 20,190 rows</summary>');
+    expect(td).toContain('| public.t19 | 1,019 |');
+    expect(md).not.toContain('**Error:**');
+  });
+
+  it('a verify: the engine block says the set was restored into the scratch database and counted; the checks come first when failed', () => {
+    const md = renderSummary(
+      report({
+        command: 'verify',
+        status: 'failure',
+        exit_code: 1,
+        engines: { postgres: { database: 'mystocks_verify', server_version: '17.6', client_version: '17.6', bytes: 612 * MIB, duration_ms: 9100, tables: tables(2) } },
+        checks: [
+          { name: 'checksums', result: 'passed', detail: '1 file(s) match the manifest' },
+          { name: 'postgres row counts', result: 'failed', detail: '1 tables differ: public.t01' },
+        ],
+        events: ['failure'],
+      }),
+    );
+    expect(md).toContain('### PostgreSQL: mystocks_verify\n\nrestored into this scratch database, every table counted: server 17.6');
+    expect(md).toContain('| postgres row counts | ❌ failed | 1 tables differ: public.t01 |');
+    expect(md.indexOf('| postgres row counts |')).toBeLessThan(md.indexOf('| checksums |'));
+  });
+
+  it('a failed run: the error, the last stderr lines of the tool, and what to do', () => {
+    const md = renderSummary(
+      report({
+        status: 'failure',
+        exit_code: 1,
+        message: 'pg_dump failed (exit 1):\n  pg_dump: error: connection to server lost',
+        error: {
+          code: 'postgres.dump_failed',
+          message: 'pg_dump failed (exit 1):\n  pg_dump: error: connection to server lost',
+          hint: 'A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
+          stderr_tail: ['pg_dump: dumping contents of table "public.daily_kline"', 'pg_dump: error: connection to server lost'],
+        },
+        events: ['failure'],
+      }),
+    );
+    expect(md).toMatch(/^## ❌ pgtaos-backup backup: failure$/m);
+    expect(md).toContain('**Error:** pg_dump failed (exit 1):');
+    expect(md).toContain('<details open><summary>Last lines the tool printed on stderr</summary>\n\n```\npg_dump: dumping contents of table "public.daily_kline"\npg_dump: error: connection to server lost\n```');
+    expect(md).toContain('**What to do:** A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.');
+  });
+
+  it('a stale status: the stale rows named, every checklist row with its figures', () => {
+    const md = renderSummary(
+      report({
+        command: 'status',
+        status: 'failure',
+        exit_code: 1,
+        checks: [
+          { name: 'postgres backup', result: 'failed', detail: 'newest: mystocks_20261122_000003 (daily), started 2026-11-22T00:00:03.120+08:00, 78.0 h old > 26 h' },
+          { name: 'free space', result: 'passed', detail: '45.0 GiB free on /opt/claude/mystocks_backup >= min_free_gb 5 (5.0 GiB)' },
+          { name: 'tdengine backup', result: 'skipped', detail: 'no tdengine: section in the config' },
+        ],
+        stale: ['postgres backup'],
+        events: ['failure', 'stale'],
+      }),
+    );
+    expect(md).toMatch(/^## ⚠️ pgtaos-backup status: failure \(backups are stale\)$/m);
+    expect(md).toContain('**Stale:** `postgres backup`: the nightly backups or the weekly verification stopped or failed.');
+    expect(md).toContain('| postgres backup | ❌ failed | newest: mystocks_20261122_000003 (daily), started 2026-11-22T00:00:03.120+08:00, 78.0 h old > 26 h |');
+    expect(md).toContain('| free space | ✅ passed | 45.0 GiB free on /opt/claude/mystocks_backup >= min_free_gb 5 (5.0 GiB) |');
+    expect(md).toContain('| tdengine backup | skipped | no tdengine: section in the config |');
+  });
+
+  it('no complete daily yet: the estimate says so instead of vanishing', () => {
+    const md = renderSummary(report({ storage: { free_bytes: 45 * GIB, min_free_bytes: 5 * GIB, used_bytes: 0, sets: { daily: 0, milestone: 0, config: 0, safety: 0 }, incomplete_sets: 0, daily_bytes_per_day: null, sample_days: 0, days_of_dailies: null } }));
+    expect(md).toContain('| storage estimate | no complete daily set yet to estimate from |');
+  });
+});
