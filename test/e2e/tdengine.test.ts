@@ -2,13 +2,14 @@
  * PostgreSQL and TDengine in one set, through the built CLI and action. TDengine is the
  * contract stand-in (test/stand-ins/): no real TDengine exists on these machines.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData } from '../helpers/market-data.js';
 import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
-import { cli, json, readJson, runAction, userEnv, workspace } from '../helpers/tool.js';
+import { CLI, cli, incompleteDirs, json, readJson, runAction, setDirs, start, userEnv, workspace } from '../helpers/tool.js';
+import { seedMarketData as seedTdengine } from '../stand-ins/index.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
 
@@ -29,6 +30,19 @@ function both(extra: Record<string, unknown> = {}) {
   return workspace(pgc, 'mystocks', { tdengine: td.config(), ...extra });
 }
 const env = () => userEnv(pgc, td.env());
+/** The pid of a running taosdump dump whose working directory is under `dir`, or null. */
+function taosdumpUnder(dir: string): number | null {
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+      if (argv.some((a) => a.endsWith('/taosdump')) && argv.includes('-D') && readlinkSync(`/proc/${name}/cwd`).startsWith(dir)) return Number(name);
+    } catch {
+      /* gone meanwhile, or not ours */
+    }
+  }
+  return null;
+}
 const marketRows = () => td.store.listDatabases().includes('market_data') ? td.seed.totalRows : -1;
 
 describe('PostgreSQL + TDengine', () => {
@@ -192,5 +206,68 @@ describe('restore with TDengine', () => {
     expect(safety).toHaveLength(1);
     expect(safety[0]).toMatch(/^safety_market_data_/);
     expect(result.message).toContain(`pgtaos-backup restore ${safety[0]} --engines tdengine --target market_data --confirm market_data`);
+  });
+});
+
+describe('TDengine through the CLI: precision, a killed taosdump, the scratch guard', () => {
+  it.each(['us', 'ns'] as const)('a %s database: backup dumps and counts only rows up to its start, verify passes on the scratch copy', async (precision) => {
+    const now = Date.now();
+    // one row a minute, an hour either side of now: the later half is "written after the dump's start"
+    const tdp = await startTdStandIn({ seed: { precision, childrenPerStable: 2, rowsPerChild: 120, normalTableRows: 2, startTs: now - 3_600_000 + 500, stepMs: 60_000 } });
+    try {
+      const ws = workspace(null, 'x', { tdengine: tdp.config() });
+      const e = userEnv(null, tdp.env());
+      const b = await cli(['backup', '--json'], { env: e, cwd: ws.dir });
+      expect(b.code, b.stderr).toBe(0);
+      const m = readJson<Manifest>(path.join(json<RunResult>(b).set!.path, 'manifest.json'));
+      expect(m.tdengine!.precision).toBe(precision);
+      const end = Date.parse(m.tdengine!.end_time);
+      const upToStart = (t: string) => tdp.store.countRows('market_data', t, { to: end })!;
+      expect(upToStart('tick')).toBeGreaterThan(0);
+      expect(upToStart('tick')).toBeLessThan(tdp.seed.stableRows.tick!);
+      expect(m.tdengine!.stables.map((x) => [x.name, x.rows])).toEqual([['minute_bar', upToStart('minute_bar')], ['tick', upToStart('tick')]]);
+
+      const v = await cli(['verify', '--json'], { env: e, cwd: ws.dir });
+      expect(v.code, v.stderr).toBe(0);
+      expect(json<RunResult>(v).checks.find((c) => c.name === 'tdengine row counts')?.result).toBe('passed');
+    } finally {
+      await tdp.close();
+    }
+  });
+
+  it('taosdump killed (SIGKILL) mid-dump: exit 1, no complete set, nothing left in .incomplete', async () => {
+    const ws = both();
+    const run = start(CLI, ['backup'], { env: userEnv(pgc, td.env({ TDSTANDIN_SLOW_MS: '300' })), cwd: ws.dir });
+    let pid: number | null = null;
+    for (let i = 0; i < 600 && pid === null; i++) {
+      await new Promise((r) => setTimeout(r, 25));
+      pid = taosdumpUnder(path.join(ws.root, '.incomplete'));
+    }
+    expect(pid).not.toBeNull();
+    process.kill(pid!, 'SIGKILL');
+    const r = await run.done;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('taosdump was killed by SIGKILL');
+    expect(r.stderr).toContain('Earlier sets are untouched');
+    expect(setDirs(ws)).toEqual([]);
+    expect(incompleteDirs(ws)).toEqual([]);
+  });
+
+  // KNOWN GAP, marked it.fails: src/commands/verify.ts (not the TDengine engine's file) calls
+  // recreateScratch without the set, so the DROP comes before the engine can read the dump's
+  // recorded name; the engine then refuses the restore and the final drop, but md_real is gone.
+  // Once verify passes { dumpDir, database } to recreateScratch this test passes: drop `.fails`.
+  it.fails('a scratch equal to the database a set records (a set made with --tdengine-database): verify refuses (exit 2) and that database is untouched', async () => {
+    seedTdengine(td.store, { database: 'md_real', childrenPerStable: 2, rowsPerChild: 5, normalTableRows: 2 });
+    const maker = workspace(null, 'x', { tdengine: td.config({ database: 'md_real' }) });
+    const b = await cli(['backup', '--json'], { env: env(), cwd: maker.dir });
+    expect(b.code, b.stderr).toBe(0);
+    const set = json<RunResult>(b).set!;
+    const before = JSON.stringify(td.store.readDatabase('md_real'));
+    const checker = workspace(null, 'x', { root: maker.root, tdengine: td.config({ scratch_database: 'md_real' }) });
+    const v = await cli(['verify', set.id], { env: env(), cwd: checker.dir });
+    expect(v.code).toBe(2);
+    expect(v.stderr).toContain('it is the database the set\'s dump was made from');
+    expect(JSON.stringify(td.store.readDatabase('md_real'))).toBe(before);
   });
 });

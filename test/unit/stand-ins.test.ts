@@ -103,6 +103,26 @@ describe('taosdump stand-in: basics and exit codes', () => {
   });
 });
 
+describe('taosdump stand-in: TDENGINE_CLOUD_DSN', () => {
+  const DSN = 'ws://root:wrong-password@127.0.0.1:6041';
+
+  it('in the environment it switches to WebSocket with the DSN\'s credentials (3.3.5: nothing to refuse it with)', async () => {
+    const env = { TDSTANDIN_TAOSDUMP_VERSION: '3.3.5.6', TDENGINE_CLOUD_DSN: DSN };
+    const r = await dump(['-h', '127.0.0.1', '-D', 'market_data', '-o', freshDir('o'), '-ptaosdata'], { env });
+    expect(r.code).toBe(255);
+    expect(r.stdout).toContain(`INFO: read dsn from evn dsn=${DSN}`);
+    expect(plainLines(r.stderr)[0]).toBe('ERROR: Failed to connect to server 127.0.0.1, code: 0x80000357, reason: Authentication failure! ');
+    const z = await dump(['-Z', 'Native', '-D', 'market_data', '-o', freshDir('o2'), '-ptaosdata'], { env });
+    expect(z.code).toBe(64); // no -Z before 3.3.6
+  });
+
+  it('3.3.6: -Z Native keeps the native driver and says it ignores the DSN', async () => {
+    const r = await dump(['-Z', 'Native', '-D', 'market_data', '-o', freshDir('o'), '-ptaosdata'], { env: { TDENGINE_CLOUD_DSN: DSN } });
+    expect(r.code).toBe(0);
+    expect(plainLines(r.stderr)).toContain(`WARN: command line pass native mode , ignore evn dsn:${DSN}`);
+  });
+});
+
 describe('taosdump stand-in: -o DIR', () => {
   it('DIR must already exist', async () => {
     const missing = path.join(root, 'missing');
