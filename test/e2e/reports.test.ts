@@ -1,9 +1,13 @@
 /**
  * Every command leaves a report that validates against its zod schema, on success and on failure,
- * against a real PostgreSQL (in-process runCommand, the code both the CLI and the action run):
- * the result returned, the JSON file under <root>/logs/, and a job summary that fits the runner's
- * 1 MiB limit. Also: the storage estimate, and the tail of pg_dump's stderr on a failed dump.
+ * against a real PostgreSQL: in-process through runCommand (the code both the CLI and the action
+ * run): the result returned, the JSON file under <root>/logs/, and a job summary that fits the
+ * runner's 1 MiB limit; and through the built CLI (dist/cli.js, or PGTAOS_TEST_DIST), whose
+ * `--json` stdout is checked against the schema here, apart from the production code's own parse.
+ * Also: the storage estimate, the tail of pg_dump's stderr on a failed dump, and a good backup
+ * whose webhooks fail (500, and one that never answers) staying good.
  */
+import { spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,7 +20,10 @@ import { procStart } from '../../src/catalog/lock.js';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { freePort } from '../helpers/pg-common.js';
 import { seedMarketData } from '../helpers/market-data.js';
-import { workspace, type Workspace } from '../helpers/tool.js';
+import { start, userEnv, workspace, type ToolRun, type Workspace } from '../helpers/tool.js';
+import { DIST_CLI } from '../helpers/dist.js';
+import { listSets } from '../../src/catalog/sets.js';
+import { startWebhookServer, type WebhookServer } from '../helpers/webhook-server.js';
 import os from 'node:os';
 
 let pgc: Cluster;
@@ -35,6 +42,15 @@ function env(): NodeJS.ProcessEnv {
 
 function run(ws: Workspace, input: Omit<RunRequestInput, 'configFile'>): Promise<RunResult> {
   return runCommand({ configFile: ws.configFile, ...input }, { sink: silentSink, env: env(), cwd: ws.dir });
+}
+
+/** A dump as the old runbook left it (pg_dump -Fc, named mystocks_<date>_<time>.backup), for import. */
+async function oldRunbookDump(ws: Workspace): Promise<string> {
+  const file = path.join(ws.dir, 'old', 'postgresql', 'mystocks_20251024_000001.backup');
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const r = spawnSync(path.join(pgc.clientBinDir, 'pg_dump'), ['-F', 'c', '-b', '-h', pgc.host, '-p', String(pgc.port), '-U', pgc.user, '-f', file, 'mystocks'], { env: pgc.env, encoding: 'utf8' });
+  expect(r.status, r.stderr).toBe(0);
+  return file;
 }
 
 /** The result, its file and its summary: valid, equal, readable. */
@@ -58,7 +74,7 @@ async function expectReport(r: RunResult, want: { command: string; status: RunRe
 }
 
 describe('a report for every command', () => {
-  it('success: backup, milestone, config, verify, list, status, prune --dry-run, prune, restore', async () => {
+  it('success: backup, milestone, config, verify, list, status, import, prune --dry-run, prune, restore', async () => {
     const ws = workspace(pgc, 'mystocks');
     const base = path.join(ws.dir, 'app');
     await fs.mkdir(base);
@@ -85,6 +101,9 @@ describe('a report for every command', () => {
     await expectReport(st, { command: 'status', status: 'success' });
     expect(st.stale).toEqual([]);
     expect(st.checks.length).toBeGreaterThan(0);
+    const imp = await run(ws, { command: 'import', paths: [await oldRunbookDump(ws)] });
+    await expectReport(imp, { command: 'import', status: 'success' });
+    expect(imp.message).toMatch(/imported 1 set\(s\)/);
     await expectReport(await run(ws, { command: 'prune', dryRun: true }), { command: 'prune', status: 'success' });
     await expectReport(await run(ws, { command: 'prune' }), { command: 'prune', status: 'success' });
     await pgc.createDb('restored_reports');
@@ -176,5 +195,109 @@ describe('a failed dump carries the tail of pg_dump stderr', () => {
     const md = renderSummary(r);
     expect(md).toContain('Last lines the tool printed on stderr');
     expect(md).toContain(r.error!.stderr_tail!.at(-1)!);
+  });
+});
+
+describe("the built CLI's --json output, validated here against the schema", () => {
+  const cliRun = (ws: Workspace, args: string[]): Promise<ToolRun> => start(DIST_CLI, [...args, '--json'], { env: userEnv(pgc), cwd: ws.dir }).done;
+
+  /**
+   * stdout is one JSON document (logs go to stderr) that is exactly the schema's: parse() drops
+   * keys it does not know and fails on missing or mistyped ones, so equality after it means the
+   * document is valid and complete. It is the report file too, and its exit code is the process's.
+   */
+  async function expectCliReport(r: ToolRun, want: { command: string; code: number }): Promise<RunResult> {
+    expect(r.code, `${want.command}: ${r.stderr}`).toBe(want.code);
+    let out: RunResult;
+    try {
+      out = JSON.parse(r.stdout) as RunResult;
+    } catch {
+      throw new Error(`${want.command}: stdout is not one JSON document:\n${r.stdout}`);
+    }
+    const parsed = runResultSchema.safeParse(out);
+    expect(parsed.success, `${want.command}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
+    expect(parsed.data).toEqual(out);
+    expect([out.command, out.exit_code, out.status]).toEqual([want.command, want.code, want.code === 0 ? 'success' : 'failure']);
+    expect(r.stderr.length, `${want.command}: the log goes to stderr`).toBeGreaterThan(0);
+    if (out.report_path) expect(JSON.parse(await fs.readFile(out.report_path, 'utf8'))).toEqual(out);
+    return out;
+  }
+
+  it('every command, on success and on failure', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const base = path.join(ws.dir, 'app');
+    await fs.mkdir(base);
+    await fs.writeFile(path.join(base, '.env'), 'API_KEY=not-a-real-one\n');
+    await fs.writeFile(ws.configFile, `${await fs.readFile(ws.configFile, 'utf8')}config_files:\n  base_dir: ${base}\n  paths: [.env]\n`);
+
+    const b = await expectCliReport(await cliRun(ws, ['backup']), { command: 'backup', code: 0 });
+    expect(b.set?.kind).toBe('daily');
+    expect(b.engines.postgres?.tables.length).toBeGreaterThan(0);
+    expect((await expectCliReport(await cliRun(ws, ['milestone', 'post_phase2']), { command: 'milestone', code: 0 })).set?.kind).toBe('milestone');
+    expect((await expectCliReport(await cliRun(ws, ['config']), { command: 'config', code: 0 })).set?.kind).toBe('config');
+    const v = await expectCliReport(await cliRun(ws, ['verify', b.set!.id]), { command: 'verify', code: 0 });
+    expect(v.checks.find((c) => c.name === 'postgres row counts')?.result).toBe('passed');
+    const l = await expectCliReport(await cliRun(ws, ['list']), { command: 'list', code: 0 });
+    expect(l.sets?.map((s) => s.kind).sort()).toEqual(['config', 'daily', 'milestone']);
+    const st = await expectCliReport(await cliRun(ws, ['status']), { command: 'status', code: 0 });
+    expect(st.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['postgres backup', 'last verification', 'free space']));
+    const imp = await expectCliReport(await cliRun(ws, ['import', await oldRunbookDump(ws)]), { command: 'import', code: 0 });
+    expect(imp.message).toMatch(/imported 1 set\(s\)/);
+    const dry = await expectCliReport(await cliRun(ws, ['prune', '--dry-run']), { command: 'prune', code: 0 });
+    expect(dry.prune?.dry_run).toBe(true);
+    expect((await expectCliReport(await cliRun(ws, ['prune']), { command: 'prune', code: 0 })).prune?.dry_run).toBe(false);
+    await pgc.createDb('restored_cli');
+    const rs = await expectCliReport(await cliRun(ws, ['restore', b.set!.id, '--target', 'restored_cli', '--confirm', 'restored_cli']), { command: 'restore', code: 0 });
+    expect(rs.engines.postgres?.database).toBe('restored_cli');
+
+    // Failures: a refused confirmation (exit 2), a set that does not exist, a dead server, a bad config.
+    const unconfirmed = await expectCliReport(await cliRun(ws, ['restore', b.set!.id, '--target', 'restored_cli', '--confirm', 'mystocks']), { command: 'restore', code: 2 });
+    expect(unconfirmed.error?.code).toBe('restore.not_confirmed');
+    const missing = await cliRun(ws, ['verify', 'mystocks_19990101_000000']);
+    expect((await expectCliReport(missing, { command: 'verify', code: missing.code ?? -1 })).error).not.toBeNull();
+    expect(missing.code).not.toBe(0);
+    const dead = workspace(pgc, 'mystocks');
+    await fs.writeFile(dead.configFile, (await fs.readFile(dead.configFile, 'utf8')).replace(/port: \d+/, `port: ${await freePort()}`));
+    expect((await expectCliReport(await cliRun(dead, ['backup']), { command: 'backup', code: 1 })).error?.code).toBe('postgres.unreachable');
+    const bad = workspace(pgc, 'mystocks', { unknown_key: 1 });
+    for (const command of ['list', 'status', 'prune']) expect((await expectCliReport(await cliRun(bad, [command]), { command, code: 2 })).error?.code).toBe('config.invalid');
+  });
+});
+
+describe('a good backup whose webhooks fail stays good', () => {
+  const servers: WebhookServer[] = [];
+  afterAll(async () => {
+    await Promise.all(servers.map((s) => s.close()));
+  });
+
+  it('one webhook answers 500, another never answers: exit 0, the set complete, a warning for each in the report and the log', async () => {
+    const failing = await startWebhookServer(() => ({ status: 500, body: 'internal error' }));
+    const hanging = await startWebhookServer(() => 'hang');
+    servers.push(failing, hanging);
+    const ws = workspace(pgc, 'mystocks', {});
+    await fs.writeFile(
+      ws.configFile,
+      `${await fs.readFile(ws.configFile, 'utf8')}notify:\n  - {kind: wecom, url_env: HOOK_500, on: [always]}\n  - {kind: slack, url_env: HOOK_HANG, on: [success]}\n`,
+    );
+    const r = await runCommand(
+      { command: 'backup', configFile: ws.configFile },
+      { sink: silentSink, env: { ...env(), HOOK_500: failing.url('/cgi-bin/webhook/send?key=k0123456789'), HOOK_HANG: hanging.url('/services/T0/B0/XXXXXXXX') }, cwd: ws.dir, notify: { timeoutMs: 400, tries: 2, backoffMs: 10 } },
+    );
+    await expectReport(r, { command: 'backup', status: 'success' });
+    expect(r.exit_code).toBe(0);
+    expect(failing.requests).toHaveLength(2);
+    expect(hanging.requests).toHaveLength(2);
+    expect(r.notifications.map((n) => [n.kind, n.delivered, n.attempts]).sort()).toEqual([
+      ['slack', false, 2],
+      ['wecom', false, 2],
+    ]);
+    const sets = await listSets(ws.root);
+    expect(sets.map((s) => [s.id, s.status])).toEqual([[r.set!.id, 'complete']]);
+    expect(r.warnings).toEqual(
+      expect.arrayContaining([expect.stringContaining('notification not sent: wecom webhook (HOOK_500): HTTP 500: internal error (after 2 tries)'), expect.stringContaining('notification not sent: slack webhook (HOOK_HANG): no answer within 400 ms (after 2 tries)')]),
+    );
+    const logText = await fs.readFile(r.log_path!, 'utf8');
+    expect(logText).toMatch(/WARN +notification not sent: wecom webhook \(HOOK_500\)/);
+    expect(logText).toMatch(/WARN +notification not sent: slack webhook \(HOOK_HANG\)/);
   });
 });
