@@ -8,6 +8,8 @@
  * - A configured path that does not exist is a usage error naming it; nothing is written.
  * - Copies leave the machine only age-encrypted (commands/replicate.ts); without
  *   encryption.age_recipients the snapshot stays local and the run warns.
+ * - SIGINT/SIGTERM: checked between the steps (walk, pack, read back), so a cancel stops before
+ *   the next one and the staged folder is removed; nothing is committed after a cancel.
  * Retention (catalog/retention.ts) keeps retention.config_days, and always the newest.
  */
 import { promises as fs } from 'node:fs';
@@ -36,6 +38,11 @@ async function makePrivate(dir: string): Promise<void> {
   }
 }
 
+/** A cancel that arrived during the last step stops the snapshot before the next one. */
+function stopIfCancelled(ctx: RunContext): void {
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+}
+
 export async function configSnapshot(ctx: RunContext): Promise<CommandOutcome> {
   const { config, log } = ctx;
   const cf = config.config_files;
@@ -45,6 +52,7 @@ export async function configSnapshot(ctx: RunContext): Promise<CommandOutcome> {
     });
   }
   const entries = await collectConfigFiles(cf.base_dir, cf.paths);
+  stopIfCancelled(ctx);
   const content = contentSha256(entries);
   const files = entries.filter((e) => e.type === 'file');
   log.info(`${files.length} files (${formatBytes(files.reduce((a, e) => a + e.bytes, 0))}) in ${cf.paths.join(', ')} under ${cf.base_dir}; content sha256 ${content.slice(0, 16)}…`);
@@ -69,6 +77,7 @@ export async function configSnapshot(ctx: RunContext): Promise<CommandOutcome> {
   try {
     const archive = path.join(staged.dir, CONFIG_ARCHIVE);
     await writeConfigArchive(cf.base_dir, entries, archive);
+    stopIfCancelled(ctx);
     // The archive must hold what was hashed: a file edited while we read it would make them differ.
     const packed = contentSha256(await readConfigArchive(archive));
     if (packed !== content) {
@@ -90,7 +99,7 @@ export async function configSnapshot(ctx: RunContext): Promise<CommandOutcome> {
       bytes: entry.bytes,
       config: { base_dir: cf.base_dir, paths: cf.paths, content_sha256: content, files: [entry] },
     };
-    if (ctx.signal.aborted) throw ctx.signal.reason;
+    stopIfCancelled(ctx);
     const finalDir = await staged.commit(manifest);
     await makePrivate(finalDir);
     const message = `config set ${id}: ${files.length} files${newest ? ` changed since ${newest.id}` : ' (first snapshot)'}, ${formatBytes(entry.bytes)} (restore: tar -xzf ${CONFIG_ARCHIVE})`;
