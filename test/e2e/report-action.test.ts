@@ -13,7 +13,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ACTION_INPUTS } from '../../src/inputs/options.js';
 import { runResultSchema, type RunResult } from '../../src/report/result.js';
 import { findPgBinDir, freePort } from '../helpers/pg-common.js';
-import { ACTION, cli, json, readJson, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
+import { json, readJson, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
+import { DIST_ACTION, DIST_CLI } from '../helpers/dist.js';
 import { DAY_MS, writeFakeSet } from '../helpers/fake-catalog.js';
 import { OK_BY_KIND, startWebhookServer, type WebhookServer } from '../helpers/webhook-server.js';
 import { startResultsService, type ResultsService } from '../helpers/results-service.js';
@@ -84,7 +85,7 @@ describe('the action: a failed nightly backup reaches the chat and the artifact 
     };
     const inputs: Record<string, string> = { command: 'backup', config: 'pgtaos-backup.yml', 'postgres-password': 'e2e-unused-password-77', 'upload-report': 'true', 'report-retention-days': '7' };
     for (const [name, spec] of Object.entries(ACTION_INPUTS)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
-    const r = await start(ACTION, [], { env, cwd: ws.dir }).done;
+    const r = await start(DIST_ACTION, [], { env, cwd: ws.dir }).done;
     const outputs = parseFileCommands(readFileSync(outputFile, 'utf8'));
     const summary = readFileSync(summaryFile, 'utf8');
 
@@ -107,7 +108,11 @@ describe('the action: a failed nightly backup reaches the chat and the artifact 
     expect(wecom.markdown.content).toContain('https://github.com/mystocks/ops/actions/runs/777');
     const ding = s.to('/dingtalk')[0]!;
     const ts = ding.query.get('timestamp')!;
-    expect(ding.query.get('sign')).toBe(createHmac('sha256', DING_SECRET).update(`${ts}\n${DING_SECRET}`).digest('base64'));
+    const sign = createHmac('sha256', DING_SECRET).update(`${ts}\n${DING_SECRET}`).digest('base64');
+    expect(ding.query.get('sign')).toBe(sign);
+    // On the wire, URL-encoded: the Base64 of a SHA-256 always ends in "=", sent as %3D.
+    expect(ding.rawUrl).toContain(`&sign=${encodeURIComponent(sign)}`);
+    expect(ding.rawUrl).toMatch(/&sign=[^&]*%3D(&|$)/);
 
     // The artifact: report and log, through the bundled @actions/artifact.
     expect(svc.artifacts.map((a) => [a.name.replace(/\d{8}T\d{6}Z$/, 'T'), a.finalized])).toEqual([['pgtaos-backup-backup-no-set-T', true]]);
@@ -132,7 +137,7 @@ describe('the CLI: a stale catalog reaches the chat', () => {
     });
     mkdirSync(path.join(ws.root, 'logs'), { recursive: true });
     await writeFakeSet(ws.root, { kind: 'daily', id: 'mystocks_20261120_000003', startedAt: new Date(Date.now() - 2 * DAY_MS), verification: { result: 'passed', at: new Date(Date.now() - 2 * DAY_MS) } });
-    const r = await cli(['status', '--json'], { env: userEnv(null, { PGTAOS_FEISHU_WEBHOOK: s.url(`/feishu/open-apis/bot/v2/hook/${FEISHU_TOKEN}`) }), cwd: ws.dir });
+    const r = await start(DIST_CLI, ['status', '--json'], { env: userEnv(null, { PGTAOS_FEISHU_WEBHOOK: s.url(`/feishu/open-apis/bot/v2/hook/${FEISHU_TOKEN}`) }), cwd: ws.dir }).done;
     expect(r.code, r.stderr).toBe(1);
     const result = json<RunResult>(r);
     expect(runResultSchema.parse(result)).toEqual(result);
