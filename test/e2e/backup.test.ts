@@ -2,14 +2,18 @@
  * backup and list through the built CLI against real throwaway PostgreSQL clusters.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
-import { cli, incompleteDirs, json, readJson, setDirs, start, userEnv, workspace } from '../helpers/tool.js';
+import { cli, incompleteDirs, json, readJson, runAction, setDirs, userEnv, withPostgres, workspace, type Workspace } from '../helpers/tool.js';
+import { behave, fakeBinDir } from '../helpers/fake-bin.js';
+import { writeFakeSet } from '../helpers/fake-catalog.js';
+import { formatBytes, localTime } from '../../src/catalog/time.js';
+import { freeBytes } from '../../src/catalog/space.js';
 import { sha256File } from '../../src/catalog/checksum.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
@@ -87,6 +91,23 @@ describe('backup', () => {
     const human = await cli(['list'], { env: userEnv(null), cwd: ws.dir });
     expect(human.stdout.split('\n')[0]).toMatch(/^SET\s+KIND\s+STATUS/);
     expect(human.stdout).toContain(b.set!.id);
+  });
+
+  it('list orders by the manifests\' started_at, not by name (wal-g#636)', async () => {
+    const ws = workspace(null, 'mystocks');
+    const h = 3_600_000;
+    // Names sort one way, start times the other; a milestone and a config snapshot in between.
+    const sets = [
+      { kind: 'daily' as const, id: 'aaa_20200101_000001', startedAt: new Date(Date.now() - 1 * h) },
+      { kind: 'milestone' as const, id: 'post_phase2_20990101', startedAt: new Date(Date.now() - 2 * h) },
+      { kind: 'daily' as const, id: 'mystocks_20990101_000001', startedAt: new Date(Date.now() - 3 * h) },
+      { kind: 'config' as const, id: 'config_20990101_000001', startedAt: new Date(Date.now() - 4 * h) },
+      { kind: 'daily' as const, id: 'zzz_20990101_000001', startedAt: new Date(Date.now() - 5 * h) },
+    ];
+    for (const set of [...sets].reverse()) await writeFakeSet(ws.root, set);
+    const l = await cli(['list', '--json'], { env: userEnv(null), cwd: ws.dir });
+    expect(l.code, l.stderr).toBe(0);
+    expect(json<{ sets: { id: string }[] }>(l).sets.map((x) => x.id)).toEqual(sets.map((x) => x.id));
   });
 
   it('counts and dump are the same point in time while rows are being written', async () => {
@@ -182,6 +203,34 @@ describe('backup refuses bad input and changes nothing', () => {
     expect(incompleteDirs(ws)).toEqual([]);
   });
 
+  it('room for a set as big as the last one is needed too: with min_free_gb 0, a last set bigger than the free space stops the backup, named with its size', async () => {
+    const ws = workspace(pgc, 'mystocks', { min_free_gb: 0 });
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(ws.root, { recursive: true });
+    const bytes = (await freeBytes(ws.root)) + 100 * 1024 ** 4;
+    const last = { kind: 'daily' as const, id: 'mystocks_20200101_000003', startedAt: new Date(Date.now() - 3_600_000), bytes };
+    await writeFakeSet(ws.root, last);
+    const r = await cli(['backup'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/only .* free on .*; this backup needs at least/);
+    expect(r.stderr).toContain(`min_free_gb 0; the last set ${last.id} is ${formatBytes(bytes)}`);
+    expect(setDirs(ws)).toEqual([last.id]);
+    expect(incompleteDirs(ws)).toEqual([]);
+  });
+
+  it('a second milestone of the same name on the same day: exit 2 before any connection (no server listens on the port)', async () => {
+    const ws = workspace(null, 'mystocks', { postgres: { host: '127.0.0.1', port: 1, database: 'mystocks' } });
+    // Today's (and, should the run cross midnight in Shanghai, tomorrow's) milestone already exists.
+    for (const at of [new Date(), new Date(Date.now() + 86_400_000)]) {
+      await writeFakeSet(ws.root, { kind: 'milestone', id: `post_phase2_${localTime(at, 'Asia/Shanghai').date}`, startedAt: at });
+    }
+    const r = await cli(['milestone', 'post_phase2'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/milestone set post_phase2_\d{8} already exists/);
+    expect(r.stderr).not.toContain('cannot connect');
+    expect(setDirs(ws, 'milestone')).toHaveLength(2);
+  });
+
   it('a lock held by a live run: exit 1 naming it; a stale lock is taken over with a message', async () => {
     const ws = workspace(pgc, 'mystocks');
     const { procStart } = await import('../../src/catalog/lock.js');
@@ -206,33 +255,80 @@ describe('backup refuses bad input and changes nothing', () => {
 });
 
 describe('secrets', () => {
-  it('the password is never in argv, in a file the tool writes, or in its output', async () => {
+  it('the password reaches pg_dump by its environment, never its argv; it is in no file the tool writes, nor in its output', async () => {
     const secret = pgc.password;
     const ws = workspace(pgc, 'mystocks');
-    const run = start(path.join(process.cwd(), 'dist', 'cli.js'), ['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir });
-    const seen: string[] = [];
-    let sawPgDump = false;
-    const poll = setInterval(() => {
-      for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-        let cmd = '';
-        try {
-          cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        } catch {
-          continue;
-        }
-        if (cmd.includes('pg_dump')) sawPgDump = true;
-        if (cmd.includes(secret)) seen.push(cmd.replace(/\0/g, ' '));
-      }
-    }, 5);
-    const r = await run.done;
-    clearInterval(poll);
+    // Wrappers record what pg_dump and pg_restore were started with, then exec the real tools.
+    const rec = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-argv-'));
+    withPostgres(ws, { bin_dir: fakeBinDir(pgc.clientBinDir, { pg_dump: behave.record(path.join(rec, 'pg_dump')), pg_restore: behave.record(path.join(rec, 'pg_restore')) }) });
+    const r = await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir });
     expect(r.code, r.stderr).toBe(0);
-    expect(seen).toEqual([]);
+    const argv = readFileSync(path.join(rec, 'pg_dump.argv'), 'utf8');
+    const envNames = readFileSync(path.join(rec, 'pg_dump.env'), 'utf8').split('\n');
+    // The recording is of the real dump (its snapshot and file), so a leak would be in it.
+    expect(argv).toContain('--snapshot');
+    expect(argv).toContain(path.join('mystocks.dump'));
+    expect(argv).not.toContain(secret);
+    expect(envNames).toContain('PGPASSWORD');
+    // pg_restore --list makes no connection: it is not given the password at all.
+    expect(readFileSync(path.join(rec, 'pg_restore.argv'), 'utf8')).toContain('--list');
+    expect(readFileSync(path.join(rec, 'pg_restore.env'), 'utf8').split('\n')).not.toContain('PGPASSWORD');
+
     expect(r.stdout + r.stderr).not.toContain(secret);
     const files = spawnSync('grep', ['-rl', '--', secret, ws.root], { encoding: 'utf8' });
     expect(files.stdout).toBe('');
     expect(files.status).toBe(1); // grep: searched, nothing found
-    // The poll did watch the dump (so an argv leak would have been caught), unless pg_dump was faster than 5 ms.
-    if (!sawPgDump) console.warn('pg_dump finished before the argv poll saw it');
+  });
+});
+
+describe('a dump is complete only when pg_dump exited 0, printed no error, wrote a non-empty file that pg_restore --list reads', () => {
+  let ws: Workspace;
+  let earlier: { id: string; manifest: string; dump: string };
+  beforeAll(async () => {
+    ws = workspace(pgc, 'mystocks');
+    const r = await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const set = json<RunResult>(r).set!;
+    earlier = { id: set.id, manifest: await sha256File(path.join(set.path, 'manifest.json')), dump: await sha256File(path.join(set.path, 'mystocks.dump')) };
+  });
+
+  const cases: { name: string; snippet: string; message: RegExp }[] = [
+    { name: 'pg_dump exits 0 but prints "pg_dump: error:"', snippet: behave.errorButExit0, message: /pg_dump failed \(exit 0\):\s+pg_dump: error: Dumping the contents of table "daily_bars" failed: simulated/ },
+    { name: 'pg_dump leaves a cut file (the table of contents is incomplete)', snippet: behave.truncated, message: /pg_restore --list cannot read .*mystocks\.dump: pg_restore: error: could not read from input file: end of file/ },
+    { name: 'pg_dump leaves garbage where the archive should be', snippet: behave.garbage, message: /pg_restore --list cannot read .*mystocks\.dump: pg_restore: error: input file does not appear to be a valid archive/ },
+    { name: 'pg_dump leaves an empty file', snippet: behave.empty, message: /pg_dump wrote an empty file .*mystocks\.dump/ },
+  ];
+  it.each(cases)('$name: exit 1, no set, no leftovers, the earlier set intact, and the message says what', async ({ snippet, message }) => {
+    withPostgres(ws, { bin_dir: fakeBinDir(pgc.clientBinDir, { pg_dump: snippet }) });
+    const r = await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(1);
+    const result = json<RunResult>(r);
+    expect(result.status).toBe('failure');
+    expect(result.set).toBeNull();
+    expect(result.message).toMatch(message);
+    expect(r.stderr).toContain('no set was written; partial files removed');
+    expect(setDirs(ws)).toEqual([earlier.id]);
+    expect(incompleteDirs(ws)).toEqual([]);
+    const dir = path.join(ws.root, 'daily', earlier.id);
+    expect(await sha256File(path.join(dir, 'manifest.json'))).toBe(earlier.manifest);
+    expect(await sha256File(path.join(dir, 'mystocks.dump'))).toBe(earlier.dump);
+    const listed = json<{ sets: { id: string; status: string }[] }>(await cli(['list', '--json'], { env: userEnv(null), cwd: ws.dir }));
+    expect(listed.sets.map((x) => [x.id, x.status])).toEqual([[earlier.id, 'complete']]);
+  });
+});
+
+describe('progress', () => {
+  it('a dump that takes a few seconds reports the bytes written, inside its ::group:: (PGTAOS_PROGRESS_MS sets the interval)', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    // The real pg_dump, then 2 s more with its file in place: several ticks at 200 ms, none at the default 5 s.
+    withPostgres(ws, { bin_dir: fakeBinDir(pgc.clientBinDir, { pg_dump: behave.sleepAfter(2) }) });
+    const r = await runAction(ws, { command: 'backup', 'postgres-password': pgc.password }, { PATH: userEnv(pgc).PATH, PGTAOS_PROGRESS_MS: '200' });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const lines = r.stdout.split('\n');
+    const start = lines.findIndex((l) => l.startsWith('::group::PostgreSQL: dump mystocks'));
+    expect(start, r.stdout).toBeGreaterThanOrEqual(0);
+    const end = lines.findIndex((l, i) => i > start && l.startsWith('::endgroup::'));
+    const group = lines.slice(start, end);
+    expect(group.filter((l) => /^pg_dump: \d+(\.\d)? (B|KiB|MiB) written after \d+ s$/.test(l)).length, group.join('\n')).toBeGreaterThanOrEqual(2);
   });
 });

@@ -20,6 +20,8 @@ export interface FakeSet {
   /** Default: postgres (config sets: config). */
   engines?: ('postgres' | 'tdengine' | 'config')[];
   verification?: { result: 'passed' | 'failed'; at: Date };
+  /** The manifest's `bytes`, when it should claim more than the fake files hold (free-space tests). */
+  bytes?: number;
 }
 
 export const DAY_MS = 86_400_000;
@@ -83,7 +85,7 @@ export function fakeManifest(s: FakeSet, files: Partial<Record<'postgres' | 'tde
       : {}),
     ...(files.config ? { config: { base_dir: '/opt/claude/mystocks_spec', paths: ['.env'], content_sha256: files.config[0]!.sha256, files: files.config } } : {}),
   };
-  m.bytes = manifestFiles(m).reduce((a, f) => a + f.bytes, 0);
+  m.bytes = s.bytes ?? manifestFiles(m).reduce((a, f) => a + f.bytes, 0);
   return m;
 }
 

@@ -6,13 +6,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { stringify } from 'yaml';
+import { parse, stringify } from 'yaml';
 import type { Cluster } from './pg-common.js';
 import { ACTION_INPUTS } from '../../src/inputs/options.js';
 
 export const REPO = path.resolve(new URL('../..', import.meta.url).pathname);
-export const CLI = path.join(REPO, 'dist', 'cli.js');
-export const ACTION = path.join(REPO, 'dist', 'index.js');
+// PGTAOS_TEST_DIST=/folder: a build made elsewhere (scripts/build.sh /folder), as in helpers/dist.ts.
+const BUNDLES = process.env.PGTAOS_TEST_DIST ? path.resolve(process.env.PGTAOS_TEST_DIST) : path.join(REPO, 'dist');
+export const CLI = path.join(BUNDLES, 'cli.js');
+export const ACTION = path.join(BUNDLES, 'index.js');
 
 export interface ToolRun {
   code: number | null;
@@ -72,6 +74,16 @@ export function workspace(cluster: Cluster | null, db: string, extra: Record<str
   const configFile = path.join(dir, 'pgtaos-backup.yml');
   writeFileSync(configFile, stringify(config));
   return { dir, root, configFile };
+}
+
+/** Rewrites the workspace's config file: `patch` gets the parsed config and returns the new one. */
+export function rewriteConfig(ws: Workspace, patch: (config: Record<string, unknown>) => Record<string, unknown>): void {
+  writeFileSync(ws.configFile, stringify(patch(parse(readFileSync(ws.configFile, 'utf8')) as Record<string, unknown>)));
+}
+
+/** The workspace's postgres: section with `extra` keys added (e.g. bin_dir, jobs). */
+export function withPostgres(ws: Workspace, extra: Record<string, unknown>): void {
+  rewriteConfig(ws, (c) => ({ ...c, postgres: { ...(c.postgres as Record<string, unknown>), ...extra } }));
 }
 
 /** The set folders of one kind under the workspace's root. */
