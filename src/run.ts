@@ -100,17 +100,20 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
       });
       // Known before the lock: a run refused by a held lock still leaves its report.
       reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
+      let waitTold = false;
       // Lines logged while waiting for or taking over the lock are kept by the log and land in
       // the log file once it is attached (a refused run leaves its report, not a log).
       lock = await acquireLock(root, request.command, {
         waitSeconds: request.lockWait,
         signal: controller.signal,
-        onWait: (h, waited, total) =>
+        onWait: (h, waited, total) => {
           log.info(
-            waited === 0
-              ? `another run holds the lock ${path.join(root, LOCK_FILE)}: ${holder(h)}; waiting up to ${formatDuration(total)} (lock-wait)`
-              : `still waiting for the lock: ${holder(h)}; waited ${formatDuration(waited)} of ${formatDuration(total)}`,
-          ),
+            waitTold
+              ? `still waiting for the lock: ${holder(h)}; waited ${seconds(waited)} of ${seconds(total)}`
+              : `another run holds the lock ${path.join(root, LOCK_FILE)}: ${holder(h)}; waiting up to ${seconds(total)} (lock-wait)`,
+          );
+          waitTold = true;
+        },
         onStale: (held) =>
           log.warn(`took over a stale lock${held ? ` left by ${held.command} (pid ${held.pid} on ${held.hostname}, started ${held.started_at})` : ' whose file was unreadable'}: that run is gone`),
       }).catch(async (e: unknown) => {
@@ -216,6 +219,10 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   }
   await log.close();
   return log.maskDeep(result);
+}
+
+function seconds(ms: number): string {
+  return `${Math.round(ms / 1000)} s`;
 }
 
 function holder(h: LockInfo | null): string {

@@ -107,7 +107,8 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, str
   }
   const record = raw as Record<string, unknown>;
   const problems = applyOverrides(record, opts.overrides ?? {});
-  const parsed = configSchema.safeParse(record);
+  // reportInput: tells a missing key (no input) from a wrong type, which zod words alike.
+  const parsed = configSchema.safeParse(record, { reportInput: true });
   if (!parsed.success) problems.push(...parsed.error.issues.map(describeIssue));
   if (parsed.success) problems.push(...crossChecks(parsed.data));
   if (problems.length > 0 || !parsed.success) {

@@ -1,0 +1,275 @@
+/**
+ * The run shell through the built CLI (dist/cli.js, or PGTAOS_TEST_DIST): bad input refused with
+ * exit 2 before anything exists, the lock (stale takeover in the log file, waiting, cancel while
+ * waiting), and secrets masked in the report, the log file, stdout and stderr.
+ * No database is needed: every run here is refused before a connection, or is a prune.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { DIST_CLI } from '../helpers/dist.js';
+import { start, userEnv, type ToolRun } from '../helpers/tool.js';
+import { procStart, type LockInfo } from '../../src/catalog/lock.js';
+import { runResultSchema, type RunResult } from '../../src/report/result.js';
+
+interface Ws {
+  dir: string;
+  root: string;
+  configFile: string;
+}
+
+/** A folder with a config file; `root` is ./backups beside it unless the config says otherwise. */
+function ws(config: Record<string, unknown>, parent?: string): Ws {
+  const dir = parent ?? mkdtempSync(path.join(os.tmpdir(), 'pgtaos-shell-'));
+  mkdirSync(dir, { recursive: true });
+  const configFile = path.join(dir, 'pgtaos-backup.yml');
+  writeFileSync(configFile, stringify({ root: './backups', timezone: 'Asia/Shanghai', min_free_gb: 0, ...config }));
+  return { dir, root: path.join(dir, 'backups'), configFile };
+}
+
+function cli(w: Ws, args: string[], env: NodeJS.ProcessEnv = {}) {
+  return start(DIST_CLI, [...args, '--config', w.configFile], { env: userEnv(null, env), cwd: w.dir });
+}
+
+const run = (w: Ws, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ToolRun> => cli(w, args, env).done;
+
+const pg = { database: 'mystocks', host: '127.0.0.1', port: 5432 };
+
+/** Only on loopback: a port nothing listens on is never needed, since every case is refused first. */
+describe('bad input: exit 2, a message naming it, and nothing created (root does not exist)', () => {
+  const cases: [string, Record<string, unknown>, string[], RegExp][] = [
+    ['retention.daily_days 0', { postgres: pg, retention: { daily_days: 0 } }, [], /retention\.daily_days: must be at least 1 \(days\)/],
+    ['retention.daily_days negative', { postgres: pg, retention: { daily_days: -3 } }, [], /retention\.daily_days: must be at least 1/],
+    ['retention.keep_last 0', { postgres: pg, retention: { keep_last: 0 } }, [], /retention\.keep_last: must be at least 1 \(sets\)/],
+    ['retention.keep_last negative', { postgres: pg, retention: { keep_last: -1 } }, [], /retention\.keep_last: must be at least 1/],
+    ['retention.config_days negative', { postgres: pg, retention: { config_days: -1 } }, [], /retention\.config_days: must be at least 1/],
+    ['retention.daily_days fractional', { postgres: pg, retention: { daily_days: 1.5 } }, [], /retention\.daily_days: must be a whole number of days/],
+    ['postgres.port 0', { postgres: { ...pg, port: 0 } }, [], /postgres\.port: must be a port number from 1 to 65535/],
+    ['postgres.port 70000', { postgres: { ...pg, port: 70000 } }, [], /postgres\.port: must be a port number from 1 to 65535/],
+    ['postgres.port abc (wrong type)', { postgres: { ...pg, port: 'abc' } }, [], /postgres\.port: .*expected number/],
+    ['--postgres-port abc', { postgres: pg }, ['--postgres-port', 'abc'], /--postgres-port \/ input postgres-port: "abc" is not a whole number/],
+    ['--postgres-port 70000', { postgres: pg }, ['--postgres-port', '70000'], /postgres\.port: must be a port number/],
+    ['an unknown key', { postgres: { ...pg, prot: 5432 } }, [], /postgres\.prot: unknown key/],
+    ['a misspelt section', { postgres: pg, retension: { daily_days: 7 } }, [], /retension: unknown key/],
+    ['a wrong type', { postgres: pg, min_free_gb: 'five' }, [], /min_free_gb: .*expected number/],
+    ['--engines mysql', { postgres: pg }, ['--engines', 'mysql'], /option '--engines <which>' argument 'mysql' is invalid/],
+    ['--engines tdengine without a tdengine: section', { postgres: pg }, ['--engines', 'tdengine'], /--engines tdengine was asked for, but the config has no tdengine: section/],
+    ['--engines postgres without a postgres: section', { tdengine: { database: 'market_data' } }, ['--engines', 'postgres'], /--engines postgres was asked for, but the config has no postgres: section/],
+    ['no engine at all', {}, [], /the config defines no database to back up/],
+    ['--lock-wait abc', { postgres: pg }, ['--lock-wait', 'abc'], /lock-wait "abc" is not a whole number of seconds/],
+    ['--lock-wait -5', { postgres: pg }, ['--lock-wait', '-5'], /lock-wait|unknown option/],
+  ];
+  it.each(cases)('%s', async (_name, config, args, message) => {
+    const w = ws(config);
+    const r = await run(w, ['backup', ...args]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(w.root), 'the backup root must not be created').toBe(false);
+  });
+
+  it('a config error names the file', async () => {
+    const w = ws({ postgres: { ...pg, prot: 1 } });
+    const r = await run(w, ['backup']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`invalid configuration in ${w.configFile}`);
+    expect(r.stderr).toContain('hint: Fix the keys named above');
+  });
+
+  it('pg_dump missing from bin_dir: exit 2 before any connection, nothing created', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-nobin-'));
+    const w = ws({ postgres: { ...pg, bin_dir: empty } });
+    for (const command of [['backup'], ['milestone', 'pre_us3_refactor']]) {
+      const r = await run(w, command);
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toContain(`pg_dump not found in bin_dir ${empty}`);
+      expect(r.stderr).toContain('hint: ');
+      expect(existsSync(w.root)).toBe(false);
+    }
+  });
+
+  it('taosdump missing, or TDENGINE_PASSWORD unset: exit 2, nothing created', async () => {
+    const empty = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-nobin-'));
+    const w = ws({ tdengine: { database: 'market_data', bin_dir: empty } });
+    const r = await run(w, ['backup', '--engines', 'tdengine'], { TDENGINE_PASSWORD: 'td-secret-1' });
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain(`taosdump not found in bin_dir ${empty}`);
+    expect(existsSync(w.root)).toBe(false);
+    // A taosdump that exists, but no password: refused before anything exists.
+    writeFileSync(path.join(empty, 'taosdump'), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+    const r2 = await run(w, ['backup']);
+    expect(r2.code, r2.stderr).toBe(2);
+    expect(r2.stderr).toContain('TDENGINE_PASSWORD is not set');
+    expect(existsSync(w.root)).toBe(false);
+  });
+
+  it('restore without the exact confirmation, or verify of an unknown set: exit 2, nothing created', async () => {
+    const w = ws({ postgres: pg });
+    const r = await run(w, ['restore', 'mystocks_20261125_000003', '--target', 'mystocks', '--confirm', 'mystock']);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('does not repeat the target "mystocks"');
+    expect(existsSync(w.root)).toBe(false);
+    const v = await run(w, ['verify', 'mystocks_20261125_000003']);
+    expect(v.code, v.stderr).toBe(2);
+    expect(v.stderr).toContain('no set mystocks_20261125_000003');
+    expect(existsSync(w.root)).toBe(false);
+  });
+});
+
+function logFiles(w: Ws): string[] {
+  const d = path.join(w.root, 'logs');
+  return existsSync(d) ? readdirSync(d).filter((n) => n.endsWith('.log')).map((n) => path.join(d, n)) : [];
+}
+
+function reportFiles(w: Ws): string[] {
+  const d = path.join(w.root, 'logs');
+  return existsSync(d) ? readdirSync(d).filter((n) => n.endsWith('.json')).map((n) => path.join(d, n)) : [];
+}
+
+/** A root that exists, with its logs/ folder, and a lock file in it. */
+function lockedRoot(w: Ws, info: LockInfo): string {
+  mkdirSync(path.join(w.root, 'logs'), { recursive: true });
+  const file = path.join(w.root, '.lock');
+  writeFileSync(file, JSON.stringify(info));
+  return file;
+}
+
+const liveHolder = (): LockInfo => ({ pid: process.pid, hostname: os.hostname(), proc_start: procStart(process.pid), command: 'backup', started_at: '2026-11-25T00:00:03.000+08:00' });
+
+/** Everything in the root besides what a run leaves on purpose: no lock temp files, no guard. */
+function strayLockFiles(w: Ws): string[] {
+  return readdirSync(w.root).filter((n) => n.startsWith('.lock.'));
+}
+
+async function until(what: () => boolean, label: string): Promise<void> {
+  for (let i = 0; i < 300 && !what(); i++) await new Promise((r) => setTimeout(r, 100));
+  if (!what()) throw new Error(`timed out waiting for ${label}`);
+}
+
+describe('the lock through the CLI', () => {
+  it("the stale-lock warning reaches the run's log file, not only the console", async () => {
+    const w = ws({});
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    lockedRoot(w, { pid: dead, hostname: os.hostname(), proc_start: '1', command: 'backup', started_at: '2026-11-24T00:00:03.000+08:00' });
+    const r = await run(w, ['prune']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`took over a stale lock left by backup (pid ${dead}`);
+    const logs = logFiles(w);
+    expect(logs).toHaveLength(1);
+    expect(readFileSync(logs[0]!, 'utf8')).toMatch(new RegExp(`WARN  took over a stale lock left by backup \\(pid ${dead} on .*\\): that run is gone`));
+    expect(existsSync(path.join(w.root, '.lock'))).toBe(false);
+    expect(strayLockFiles(w)).toEqual([]);
+  });
+
+  it('--lock-wait: a holder that finishes after about a second; the waiting run proceeds and its log says it waited', async () => {
+    const w = ws({});
+    const lock = lockedRoot(w, liveHolder());
+    const started = cli(w, ['prune', '--lock-wait', '60', '--json']);
+    let stderr = '';
+    started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await until(() => stderr.includes('waiting up to'), 'the waiting message');
+    await new Promise((r) => setTimeout(r, 1000));
+    rmSync(lock); // the holder finishes
+    const r = await started.done;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain(`another run holds the lock ${lock}: backup (pid ${process.pid} on ${os.hostname()}, since 2026-11-25T00:00:03.000+08:00); waiting up to 60 s (lock-wait)`);
+    expect(readFileSync(logFiles(w)[0]!, 'utf8')).toContain('waiting up to 60 s (lock-wait)');
+    expect(existsSync(lock)).toBe(false); // taken, and released at the end
+    expect(strayLockFiles(w)).toEqual([]);
+  });
+
+  it('--lock-wait: a holder that does not finish: exit 1 after the wait, lock.held saying how long it waited', async () => {
+    const w = ws({});
+    const lock = lockedRoot(w, liveHolder());
+    const r = await run(w, ['prune', '--lock-wait', '2', '--json']);
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout) as RunResult;
+    expect(report.error?.code).toBe('lock.held');
+    expect(report.error?.message).toMatch(new RegExp(`^another pgtaos-backup run holds ${lock}: backup \\(pid ${process.pid} .*\\); waited 2 s for it$`));
+    expect(report.error?.hint).toContain('--lock-wait');
+    expect(JSON.parse(readFileSync(lock, 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(strayLockFiles(w)).toEqual([]);
+  });
+
+  it('without --lock-wait a held lock is refused at once (exit 1)', async () => {
+    const w = ws({});
+    lockedRoot(w, liveHolder());
+    const r = await run(w, ['prune', '--json']);
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as RunResult).error?.message).not.toContain('waited');
+  });
+
+  it('SIGTERM while waiting: the run stops at once, reports cancelled, and leaves the holder\'s lock alone', async () => {
+    const w = ws({});
+    const lock = lockedRoot(w, liveHolder());
+    const before = readFileSync(lock, 'utf8');
+    const started = cli(w, ['prune', '--lock-wait', '600', '--json']);
+    let stderr = '';
+    started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    await until(() => stderr.includes('waiting up to'), 'the waiting message');
+    started.child.kill('SIGTERM');
+    const r = await started.done;
+    expect(r.code, r.stderr).toBe(1);
+    const report = JSON.parse(r.stdout) as RunResult;
+    expect(report.status).toBe('cancelled');
+    expect(report.error?.code).toBe('run.cancelled');
+    expect(readFileSync(lock, 'utf8')).toBe(before);
+    expect(strayLockFiles(w)).toEqual([]);
+    const files = reportFiles(w);
+    expect(files).toHaveLength(1);
+    expect(runResultSchema.parse(JSON.parse(readFileSync(files[0]!, 'utf8'))).status).toBe('cancelled');
+  });
+});
+
+/** Every string anywhere inside a parsed JSON value. */
+function strings(v: unknown): string[] {
+  if (typeof v === 'string') return [v];
+  if (Array.isArray(v)) return v.flatMap(strings);
+  if (v && typeof v === 'object') return Object.values(v).flatMap(strings);
+  return [];
+}
+
+/**
+ * A prune run with `secret` as PGPASSWORD: the report file and --json stdout are valid reports, and
+ * the secret is in no string of them, nor in the log file or stderr.
+ */
+async function secretStaysOut(w: Ws, secret: string): Promise<RunResult> {
+  const r = await run(w, ['prune', '--json'], { PGPASSWORD: secret });
+  expect(r.code, r.stderr).toBe(0);
+  const out = runResultSchema.parse(JSON.parse(r.stdout));
+  const files = reportFiles(w);
+  expect(files).toHaveLength(1);
+  const file = runResultSchema.parse(JSON.parse(readFileSync(files[0]!, 'utf8')));
+  for (const s of [...strings(out), ...strings(file)]) expect(s).not.toContain(secret);
+  expect(r.stderr).not.toContain(secret);
+  const logs = logFiles(w);
+  expect(logs).toHaveLength(1);
+  expect(readFileSync(logs[0]!, 'utf8')).not.toContain(secret);
+  return file;
+}
+
+describe('secrets in the report, the log file, stdout and stderr', () => {
+  it('a numeric password that is part of a number in the report: the report stays valid JSON, numbers intact', async () => {
+    // min_free_gb 1 puts min_free_bytes 1073741824 in the report; masking the JSON text cut it.
+    const w = ws({ min_free_gb: 1 });
+    const report = await secretStaysOut(w, '107374');
+    expect(report.storage?.min_free_bytes).toBe(1073741824);
+  });
+
+  it('a password equal to a key of the report ("status"): keys stay, the report keeps its shape', async () => {
+    const w = ws({});
+    const report = await secretStaysOut(w, 'status');
+    expect(report.status).toBe('success');
+  });
+
+  it('a password holding a quote and a backslash is masked (JSON escaping hid it from the old masking)', async () => {
+    const secret = 'pw"q\\x9';
+    // The secret sits in the folder the config lives in, so the report's paths and the log's lines carry it.
+    const parent = path.join(mkdtempSync(path.join(os.tmpdir(), 'pgtaos-shell-')), `in-${secret}`);
+    const w = ws({}, parent);
+    const report = await secretStaysOut(w, secret);
+    expect(report.root).toContain('***');
+  });
+});
