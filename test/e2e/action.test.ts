@@ -3,11 +3,14 @@
  * INPUT_* variables (hyphens kept), outputs and summary through GITHUB_OUTPUT/GITHUB_STEP_SUMMARY files.
  */
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
 import { readJson, runAction, workspace } from '../helpers/tool.js';
+import { procStart } from '../../src/catalog/lock.js';
 import type { RunResult } from '../../src/report/result.js';
 
 let pgc: Cluster;
@@ -79,5 +82,39 @@ describe('the action (dist/index.js)', () => {
     expect(r.summary).toContain('PostgreSQL refused the login');
     expect(r.summary).toContain('PGPASSWORD');
     expect(readJson<RunResult>(r.outputs['report-path']!).error?.code).toBe('postgres.auth');
+  });
+});
+
+describe('the action: masking and the lock', () => {
+  it('secrets mapped in with env: (not inputs) are registered with ::add-mask:: and never printed', async () => {
+    const ws = workspace(null, 'mystocks');
+    const secrets = { PGPASSWORD: 'env-pg-secret-81', TDENGINE_PASSWORD: 'env-td-secret-82', AWS_SECRET_ACCESS_KEY: 'env-aws-secret-83', AWS_SESSION_TOKEN: 'env-aws-token-84' };
+    const r = await runAction(ws, { command: 'list' }, secrets);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    for (const v of Object.values(secrets)) {
+      expect(r.stdout).toContain(`::add-mask::${v}`);
+      expect(r.stdout.split(`::add-mask::${v}`).join('') + r.stderr + r.summary).not.toContain(v);
+    }
+  });
+
+  it('lock-wait: a held lock makes the step wait, then fail saying how long it waited', async () => {
+    const ws = workspace(null, 'mystocks');
+    mkdirSync(path.join(ws.root, 'logs'), { recursive: true });
+    const lock = path.join(ws.root, '.lock');
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, hostname: os.hostname(), proc_start: procStart(process.pid), command: 'backup', started_at: '2026-11-25T00:00:03.000+08:00' }));
+    const r = await runAction(ws, { command: 'prune', 'lock-wait': '1' });
+    expect(r.code).not.toBe(0);
+    expect(r.outputs.status).toBe('failure');
+    expect(r.stdout).toContain('waiting up to 1 s (lock-wait)');
+    expect(r.stdout).toMatch(/another pgtaos-backup run holds .*\.lock: backup \(pid \d+ .*\); waited 1 s for it/);
+    expect(readJson<RunResult>(r.outputs['report-path']!).error?.code).toBe('lock.held');
+  });
+
+  it('lock-wait that is not a number of seconds fails the step with the input named', async () => {
+    const ws = workspace(null, 'mystocks');
+    const r = await runAction(ws, { command: 'prune', 'lock-wait': 'ten' });
+    expect(r.code).not.toBe(0);
+    expect(r.stdout).toContain('lock-wait "ten" is not a whole number of seconds');
+    expect(r.outputs.status).toBe('failure');
   });
 });

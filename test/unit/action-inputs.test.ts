@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { readActionInputs } from '../../src/inputs/action.js';
+import { parseCli } from '../../src/inputs/cli.js';
 import { ACTION_INPUTS, ACTION_OUTPUTS } from '../../src/inputs/options.js';
 import { UsageError } from '../../src/errors.js';
 import { TOOL_VERSION } from '../../src/version.js';
@@ -55,6 +56,24 @@ describe('action inputs', () => {
     expect(r.env.PGPASSWORD).toBe('pw-input-1');
     expect(r.secrets).toEqual(['pw-input-1']);
     expect(JSON.stringify(r.request)).not.toContain('pw-input-1');
+  });
+  it('secrets given through env: (not inputs) are masked too, each value once', () => {
+    const r = readActionInputs(runnerEnv({ command: 'backup', 'postgres-password': 'pw-input-2' }, { TDENGINE_PASSWORD: 'td-env-2', AWS_SESSION_TOKEN: 'tok-env-2', AWS_ACCESS_KEY_ID: '' }));
+    expect(r.secrets.sort()).toEqual(['pw-input-2', 'td-env-2', 'tok-env-2'].sort());
+  });
+  it('lock-wait: seconds, default 0; anything else is refused naming the input', () => {
+    expect(readActionInputs(runnerEnv({ command: 'backup' })).request.lockWait).toBe(0);
+    expect(readActionInputs(runnerEnv({ command: 'backup', 'lock-wait': ' 1800 ' })).request.lockWait).toBe(1800);
+    for (const bad of ['ten', '-5', '1.5', '86401']) {
+      expect(() => readActionInputs(runnerEnv({ command: 'backup', 'lock-wait': bad })), bad).toThrow(/lock-wait ".*" is not a whole number of seconds from 0/);
+    }
+  });
+  it('the CLI takes the same --lock-wait on the commands that take the lock, and refuses the same values', () => {
+    const out = { writeOut: () => {}, writeErr: () => {} };
+    expect(parseCli(['backup', '--lock-wait', '600'], out).request.lockWait).toBe(600);
+    expect(parseCli(['prune'], out).request.lockWait).toBeUndefined();
+    expect(() => parseCli(['backup', '--lock-wait', 'ten'], out)).toThrow(/lock-wait "ten" is not a whole number/);
+    expect(() => parseCli(['list', '--lock-wait', '5'], out)).toThrow(/unknown option/);
   });
   it('a tag push milestone/<name> names the milestone', () => {
     const r = readActionInputs(runnerEnv({ command: 'milestone' }, { GITHUB_REF_TYPE: 'tag', GITHUB_REF_NAME: 'milestone/post_phase2', GITHUB_REF: 'refs/tags/milestone/post_phase2' }));

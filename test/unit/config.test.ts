@@ -60,6 +60,29 @@ describe('config file', () => {
     expect(failure(() => loadConfig({ file, env: {} })).message).toMatch(/postgres\.port: /);
   });
 
+  it('a wrong type is not called missing', () => {
+    const { file } = withFile(`root: /tmp/x\nmin_free_gb: five\npostgres:\n  database: mystocks\n`);
+    const msg = failure(() => loadConfig({ file, env: {} })).message;
+    expect(msg).toContain('min_free_gb: Invalid input: expected number, received string');
+    expect(msg).not.toContain('required, but missing');
+  });
+
+  it('retention counts must be at least 1 (0 would prune every daily or protect none)', () => {
+    for (const [key, v] of [['daily_days', 0], ['keep_last', 0], ['config_days', 0], ['daily_days', -1], ['keep_last', -2]] as const) {
+      const { file } = withFile(`root: /x\nretention: {${key}: ${v}}\n`);
+      expect(failure(() => loadConfig({ file, env: {} })).message, `${key} ${v}`).toMatch(new RegExp(`retention\\.${key}: must be at least 1 \\((days|sets)\\); 0 or less is refused`));
+    }
+    const { file } = withFile('root: /x\nretention: {daily_days: 1, keep_last: 1, config_days: 1}\n');
+    expect(loadConfig({ file, env: {} }).config.retention).toEqual({ daily_days: 1, keep_last: 1, config_days: 1 });
+  });
+
+  it('ports: 0 and 70000 are refused with the range', () => {
+    for (const port of [0, 70000]) {
+      const { file } = withFile(`root: /x\npostgres: {database: a, port: ${port}}\n`);
+      expect(failure(() => loadConfig({ file, env: {} })).message).toContain('postgres.port: must be a port number from 1 to 65535');
+    }
+  });
+
   it('a missing required value names the key', () => {
     const { file } = withFile(`postgres:\n  port: 5432\n`);
     const msg = failure(() => loadConfig({ file, env: {} })).message;
