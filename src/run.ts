@@ -92,7 +92,9 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
     const root = loaded.config.root;
     const stamp = localTime(started, loaded.config.timezone);
     const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
-    // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything exists.
+    // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
+    if (await exists(path.join(root, LOGS_DIR))) reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
+    // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
     await spec.prepare?.({ config: loaded.config, request, env: io.env });
     if (spec.writes) {
       await fs.mkdir(path.join(root, LOGS_DIR), { recursive: true }).catch(async (e: unknown) => {
@@ -122,7 +124,6 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
       logPath = path.join(root, LOGS_DIR, `${runName}.log`);
       log.attachFile(logPath);
     }
-    if (await exists(path.join(root, LOGS_DIR))) reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
     log.info(`${TOOL_NAME} ${TOOL_VERSION}: ${request.command} (config ${loaded.file ?? 'from flags/inputs'}, root ${root})`);
     outcome = await spec.run({
       config: loaded.config,

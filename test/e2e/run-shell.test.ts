@@ -118,6 +118,20 @@ describe('bad input: exit 2, a message naming it, and nothing created (root does
   });
 });
 
+describe('refused by the prepare step on a root that exists', () => {
+  it('the report is still written there; no lock and no log file are made', async () => {
+    const w = ws({ postgres: pg });
+    mkdirSync(path.join(w.root, 'logs'), { recursive: true });
+    const r = await run(w, ['backup', '--engines', 'tdengine']);
+    expect(r.code, r.stderr).toBe(2);
+    const files = reportFiles(w);
+    expect(files).toHaveLength(1);
+    expect(runResultSchema.parse(JSON.parse(readFileSync(files[0]!, 'utf8'))).error?.code).toBe('engines.not_configured');
+    expect(readdirSync(w.root)).toEqual(['logs']);
+    expect(logFiles(w)).toEqual([]);
+  });
+});
+
 function logFiles(w: Ws): string[] {
   const d = path.join(w.root, 'logs');
   return existsSync(d) ? readdirSync(d).filter((n) => n.endsWith('.log')).map((n) => path.join(d, n)) : [];
