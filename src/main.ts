@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as core from '@actions/core';
 import { describe, exitCodeOf } from './errors.js';
 import { maskSecrets, readActionInputs, type ActionRequest } from './inputs/action.js';
+import { SECRET_ENV } from './inputs/options.js';
 import { runCommand } from './run.js';
 import { actionSink } from './report/action-sink.js';
 import { artifactUploader, uploadReport, type ReportUploader } from './report/artifact.js';
@@ -69,10 +70,13 @@ export async function run(deps: ActionDeps = {}): Promise<number> {
   const env = process.env;
   let result: RunResult;
   let report: ActionRequest['report'] | null = null;
+  // Secrets already in the environment are masked first, so even a step whose inputs are refused never shows them.
+  const envSecrets = SECRET_ENV.map((k) => env[k]).filter((v): v is string => Boolean(v));
+  maskSecrets(envSecrets);
   try {
     const inputs = readActionInputs(env);
     report = inputs.report;
-    maskSecrets(inputs.secrets);
+    maskSecrets(inputs.secrets.filter((s) => !envSecrets.includes(s)));
     result = await runCommand(inputs.request, {
       sink: actionSink,
       env: inputs.env,

@@ -116,5 +116,8 @@ describe('the action: masking and the lock', () => {
     expect(r.code).not.toBe(0);
     expect(r.stdout).toContain('lock-wait "ten" is not a whole number of seconds');
     expect(r.outputs.status).toBe('failure');
+    // Refused inputs or not, a secret in the environment is masked.
+    const again = await runAction(ws, { command: 'prune', 'lock-wait': 'ten' }, { PGPASSWORD: 'env-pg-secret-85' });
+    expect(again.stdout).toContain('::add-mask::env-pg-secret-85');
   });
 });
