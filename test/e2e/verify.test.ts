@@ -1,18 +1,19 @@
 /** verify against real PostgreSQL: it passes on a good set and fails, naming the fault, on each seeded one. */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../helpers/market-data.js';
-import { cli, json, readJson, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
+import { CLI, cli, json, readJson, start, userEnv, withPostgres, workspace, type Workspace } from '../helpers/tool.js';
 import { sha256File } from '../../src/catalog/checksum.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
 
 let pgc: Cluster;
 beforeAll(async () => {
-  pgc = await startCluster({ name: 'verify' });
+  // DDL statements in the server log: proof of whether verify created its scratch database.
+  pgc = await startCluster({ name: 'verify', settings: { log_statement: 'ddl' } });
   await pgc.createDb('mystocks');
   await seedMarketData(pgc, 'mystocks');
 });
@@ -33,6 +34,13 @@ async function fingerprint(c: Cluster): Promise<string> {
   return r[0]!.f;
 }
 
+/** What the server logged while `fn` ran. */
+async function serverLogDuring(c: Cluster, fn: () => Promise<void>): Promise<string> {
+  const from = statSync(c.logFile).size;
+  await fn();
+  return readFileSync(c.logFile, 'utf8').slice(from);
+}
+
 async function backupSet(ws: Workspace): Promise<NonNullable<RunResult['set']>> {
   const r = await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir });
   expect(r.code, r.stderr).toBe(0);
@@ -44,6 +52,7 @@ describe('verify', () => {
     const ws = workspace(pgc, 'mystocks');
     const set = await backupSet(ws);
     const before = await fingerprint(pgc);
+    const manifestBytes = readFileSync(path.join(set.path, 'manifest.json'));
     const r = await cli(['verify', '--json'], { env: userEnv(pgc), cwd: ws.dir });
     expect(r.code, r.stderr).toBe(0);
     const result = json<RunResult>(r);
@@ -60,8 +69,87 @@ describe('verify', () => {
     expect(v.result).toBe('passed');
     const listed = json<{ sets: { id: string; verified_at: string | null }[] }>(await cli(['list', '--json'], { env: userEnv(null), cwd: ws.dir }));
     expect(listed.sets[0]).toMatchObject({ id: set.id, verified_at: v.verified_at });
-    // The manifest was not rewritten.
-    expect(readJson<Manifest>(path.join(set.path, 'manifest.json')).id).toBe(set.id);
+    // The manifest was not rewritten: the same bytes.
+    expect(readFileSync(path.join(set.path, 'manifest.json')).equals(manifestBytes)).toBe(true);
+  });
+
+  it('a scratch database left by an earlier run (with a junk table in it) is replaced, the set still verifies, and it is gone after', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws);
+    await pgc.createDb('mystocks_verify');
+    await pgc.psql('CREATE TABLE junk (x int); INSERT INTO junk VALUES (1), (2);', 'mystocks_verify');
+    const r = await cli(['verify', set.id, '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(json<RunResult>(r).checks.find((c) => c.name === 'postgres row counts')).toMatchObject({ result: 'passed' });
+    expect(await databases(pgc)).not.toContain('mystocks_verify');
+  });
+
+  it('postgres.jobs reaches pg_restore as -j; jobs 1 gives no -j', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws);
+    const restoreLine = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('$ pg_restore '));
+    withPostgres(ws, { jobs: 3 });
+    const three = await cli(['verify', set.id], { env: userEnv(pgc), cwd: ws.dir });
+    expect(three.code, three.stderr).toBe(0);
+    expect(restoreLine(three.stderr)).toEqual([expect.stringMatching(/^\$ pg_restore .* -d mystocks_verify --exit-on-error -j 3 --no-owner --no-acl \S+mystocks\.dump$/)]);
+    withPostgres(ws, { jobs: 1 });
+    const one = await cli(['verify', set.id], { env: userEnv(pgc), cwd: ws.dir });
+    expect(one.code, one.stderr).toBe(0);
+    expect(restoreLine(one.stderr)).toHaveLength(1);
+    expect(restoreLine(one.stderr)[0]).not.toMatch(/ -j /);
+  });
+
+  const damaged: { name: string; damage: (file: string) => void; detail: RegExp }[] = [
+    { name: 'a truncated dump (its size is named)', damage: (f) => truncateSync(f, Math.floor(statSync(f).size / 2)), detail: /^mystocks\.dump: \d+ bytes, manifest says \d+$/ },
+    { name: 'a deleted dump ("missing")', damage: (f) => rmSync(f), detail: /^mystocks\.dump: missing$/ },
+  ];
+  it.each(damaged)('$name: exit 1, and no restore is attempted (no scratch database is created)', async ({ damage, detail }) => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws);
+    damage(path.join(set.path, 'mystocks.dump'));
+    let r!: Awaited<ReturnType<typeof cli>>;
+    const serverLog = await serverLogDuring(pgc, async () => {
+      r = await cli(['verify', set.id, '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    });
+    expect(r.code, r.stderr).toBe(1);
+    const result = json<RunResult>(r);
+    expect(result.checks).toEqual([{ name: 'checksum mystocks.dump', result: 'failed', detail: expect.stringMatching(detail) }]);
+    expect(result.message).toMatch(new RegExp(detail.source.replace(/^\^|\$$/g, '')));
+    expect(r.stderr).not.toContain('$ pg_restore');
+    expect(serverLog).not.toContain('CREATE DATABASE');
+    expect(serverLog).not.toContain('mystocks_verify');
+    expect(readJson<{ result: string }>(path.join(set.path, 'verification.json')).result).toBe('failed');
+  });
+
+  it('a large-object count that differs from the manifest fails', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws);
+    const m = readJson<Manifest>(path.join(set.path, 'manifest.json'));
+    const real = m.postgres!.large_objects;
+    m.postgres!.large_objects = real + 1;
+    writeFileSync(path.join(set.path, 'manifest.json'), JSON.stringify(m));
+    const r = await cli(['verify', set.id, '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(1);
+    const result = json<RunResult>(r);
+    expect(result.checks.find((c) => c.name === 'postgres row counts')).toMatchObject({ result: 'passed' });
+    expect(result.checks.find((c) => c.name === 'postgres large objects')).toEqual({ name: 'postgres large objects', result: 'failed', detail: `${real} restored, manifest says ${real + 1}` });
+    expect(await databases(pgc)).not.toContain('mystocks_verify');
+  });
+
+  it('verification.json holds no secret, even when a check quotes one', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws);
+    // A secret that a check's detail will quote: the name of a table the manifest expects.
+    const secret = 'Zq9SecretTable';
+    const m = readJson<Manifest>(path.join(set.path, 'manifest.json'));
+    m.postgres!.tables.push({ name: `public.${secret}`, rows: 5 });
+    writeFileSync(path.join(set.path, 'manifest.json'), JSON.stringify(m));
+    const r = await cli(['verify', set.id, '--json'], { env: userEnv(pgc, { AWS_SECRET_ACCESS_KEY: secret }), cwd: ws.dir });
+    expect(r.code, r.stderr).toBe(1);
+    const text = readFileSync(path.join(set.path, 'verification.json'), 'utf8');
+    expect(text).toContain('1 tables differ: public.***');
+    expect(text).not.toContain(secret);
+    expect(r.stdout + r.stderr).not.toContain(secret);
   });
 
   it('a flipped byte is caught by the checksum and the file is named; exit 1', async () => {
@@ -133,31 +221,32 @@ describe('verify', () => {
 
 describe('verify cancelled', () => {
   let big: Cluster;
+  let ws: Workspace;
   beforeAll(async () => {
     big = await startCluster({ name: 'verify-big' });
     await big.createDb('mystocks');
     await seedLarge(big, 'mystocks', 150);
+    ws = workspace(big, 'mystocks');
+    const b = await cli(['backup'], { env: userEnv(big), cwd: ws.dir });
+    expect(b.code, b.stderr).toBe(0);
   });
   afterAll(async () => {
     await big?.destroy();
   });
 
-  it('SIGTERM during the restore leaves no scratch database and no lock', async () => {
-    const ws = workspace(big, 'mystocks');
-    const b = await cli(['backup'], { env: userEnv(big), cwd: ws.dir });
-    expect(b.code, b.stderr).toBe(0);
-    const run = start(path.join(process.cwd(), 'dist', 'cli.js'), ['verify'], { env: userEnv(big), cwd: ws.dir });
+  // The runner sends SIGINT on cancel, then SIGTERM 7.5 s later: either one alone must clean up.
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s during the restore leaves no scratch database and no lock', async (sig) => {
+    const run = start(CLI, ['verify'], { env: userEnv(big), cwd: ws.dir });
     // Wait until the scratch database exists and pg_restore is loading it.
     for (let i = 0; i < 400 && !(await databases(big)).includes('mystocks_verify'); i++) await new Promise((r) => setTimeout(r, 25));
     expect(await databases(big)).toContain('mystocks_verify');
     await new Promise((r) => setTimeout(r, 300));
-    run.child.kill('SIGTERM');
+    run.child.kill(sig);
     const r = await run.done;
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('received SIGTERM');
+    expect(r.stderr).toContain(`received ${sig}`);
     expect(r.stderr).toContain('dropped scratch database mystocks_verify');
     expect(await databases(big)).not.toContain('mystocks_verify');
-    const { existsSync } = await import('node:fs');
     expect(existsSync(path.join(ws.root, '.lock'))).toBe(false);
   });
 });
