@@ -188,7 +188,7 @@ const cases: Case[] = [
     removed: [],
   },
   {
-    name: 'DST spring forward (Europe/Berlin): 6.98 days by the clock on the wall is 7.02, and the set stays',
+    name: 'DST spring forward (Europe/Berlin): 7.02 days by the wall clock is 6.98 days elapsed (167.5 h), and the set stays',
     now: new Date('2026-03-29T08:30:00+02:00'),
     sets: [
       set('mystocks_20260329_080000', '2026-03-29T08:00:00.000+02:00'),
@@ -201,7 +201,7 @@ const cases: Case[] = [
     reasons: { mystocks_20260322_080000: /^daily, 7\.0 days \(167\.5 h\) old <= 7 days$/ },
   },
   {
-    name: 'DST fall back (Europe/Berlin): 6.98 days by the wall clock is 7.02, and the set goes',
+    name: 'DST fall back (Europe/Berlin): 6.98 days by the wall clock is 7.02 days elapsed (168.5 h), and the set goes',
     now: new Date('2026-10-25T07:30:00+01:00'),
     sets: [
       set('mystocks_20261025_070000', '2026-10-25T07:00:00.000+01:00'),
@@ -306,7 +306,7 @@ describe('planRetention', () => {
     expect(byPath(planRetention(sortedByName, policy, now))).toEqual(forward);
   });
 
-  it('never removes below keep_last, for any keep_last and any age (property over many catalogs)', () => {
+  it('never removes below keep_last, nor the newest daily that passed verification, for any keep_last and any age (property over many catalogs)', () => {
     let seed = 7;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     for (let round = 0; round < 300; round++) {
@@ -325,6 +325,9 @@ describe('planRetention', () => {
         const complete = sets.filter((s) => s.status === 'complete' && s.engines.includes(engine));
         const keptComplete = complete.filter((s) => ds.find((d) => d.path === s.path)!.action === 'keep');
         expect(keptComplete.length).toBeGreaterThanOrEqual(Math.min(keep_last, complete.length));
+        // Newest by started_at (never by name): the last set known to restore stays, whatever its age.
+        const newestPassed = complete.filter((s) => s.verification?.result === 'passed').sort((a, b) => Date.parse(b.started_at!) - Date.parse(a.started_at!))[0];
+        if (newestPassed) expect(ds.find((d) => d.path === newestPassed.path)!.action, `round ${round}: ${engine}`).toBe('keep');
       }
       for (const d of ds) if (d.action === 'remove') expect(d.reason).toMatch(/^daily, .* old > 7 days$/);
     }
