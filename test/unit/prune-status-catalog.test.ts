@@ -8,7 +8,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { procStart } from '../../src/catalog/lock.js';
 import { runCommand } from '../../src/run.js';
-import { prune } from '../../src/commands/prune.js';
+import { inside, prune, refuseProtectedRemovals, removeSet } from '../../src/commands/prune.js';
+import type { planRetention } from '../../src/catalog/retention.js';
 import { loadConfig } from '../../src/inputs/config.js';
 import { runRequestSchema } from '../../src/inputs/options.js';
 import { RunLog, silentSink } from '../../src/report/log.js';
@@ -176,6 +177,65 @@ describe('prune on a catalog on disk', () => {
     expect(r.exit_code).toBe(1);
     expect(r.error?.code).toBe('lock.held');
     expect(await fs.readdir(path.join(root, '.incomplete'))).toEqual([`mystocks_20990101_000003.${process.pid}`]);
+  });
+});
+
+describe('prune backstops (retention never asks for these; they hold if it ever did)', () => {
+  function ctxFor(dir: string, configFile: string) {
+    const { config, file } = loadConfig({ file: configFile, env: {}, cwd: dir });
+    return {
+      config,
+      configFile: file,
+      request: runRequestSchema.parse({ command: 'prune' }),
+      log: new RunLog(silentSink, []),
+      signal: new AbortController().signal,
+      env: {},
+      now: () => new Date(),
+    };
+  }
+
+  it('inside(): only paths strictly below the root', () => {
+    expect(inside('/b/root', '/b/root/daily/x')).toBe(true);
+    expect(inside('/b/root', '/b/root/.incomplete/x.1')).toBe(true);
+    expect(inside('/b/root', '/b/root')).toBe(false);
+    expect(inside('/b/root', '/b/root/')).toBe(false);
+    expect(inside('/b/root', '/b/rootx/daily/x')).toBe(false);
+    expect(inside('/b/root', '/b/root/../other/x')).toBe(false);
+    expect(inside('/b/root', '/etc')).toBe(false);
+  });
+
+  for (const staging of [false, true]) {
+    it(`removeSet refuses a folder outside the backup root, the root's parent and the root itself (${staging ? 'staging leftover' : 'set'}), removing nothing`, async () => {
+      const { root } = await tempDir();
+      const outside = path.join(`${root}x`, 'daily', 'mystocks_20200101_000003');
+      await fs.mkdir(outside, { recursive: true });
+      await fs.writeFile(path.join(outside, 'mystocks.dump'), 'not ours');
+      for (const p of [outside, path.join(root, '..'), root]) {
+        await expect(removeSet(root, { kind: 'daily', path: p }, staging)).rejects.toThrow(/is not under the backup root/);
+      }
+      expect(await fs.readFile(path.join(outside, 'mystocks.dump'), 'utf8')).toBe('not ours');
+      expect(await exists(root)).toBe(true);
+    });
+  }
+
+  for (const kind of ['milestone', 'safety'] as const) {
+    it(`a plan that would remove a ${kind} set removes nothing at all (not even the dailies it also names)`, async () => {
+      const { dir, root, configFile } = await tempDir();
+      await writeFakeSet(root, { kind: 'daily', id: 'mystocks_20200101_000003', startedAt: ago(30) });
+      const protectedId = kind === 'milestone' ? 'post_phase2_20200101' : 'safety_mystocks_20200101_000003';
+      await writeFakeSet(root, { kind, id: protectedId, startedAt: ago(40) });
+      await writeStagingLeftover(root, 'mystocks_20990101_000003');
+      const before = await tree(root);
+      // Every set removed, the protected one first-class among them.
+      const faulty: typeof planRetention = (sets) => sets.map((s) => ({ id: s.id, kind: s.kind, path: s.path, action: 'remove' as const, reason: 'a faulty plan' }));
+      await expect(prune(ctxFor(dir, configFile), faulty)).rejects.toThrow(`internal: retention planned to remove ${kind} set ${protectedId}; nothing was removed`);
+      expect(await tree(root)).toEqual(before);
+    });
+  }
+
+  it('a staging leftover whose marker says milestone is not a milestone: it may go', () => {
+    expect(() => refuseProtectedRemovals([{ id: 'post_phase2_20261125', kind: 'milestone', path: '/b/.incomplete/post_phase2_20261125.42' }], () => true)).not.toThrow();
+    expect(() => refuseProtectedRemovals([{ id: 'post_phase2_20261125', kind: 'milestone', path: '/b/milestone/post_phase2_20261125' }], () => false)).toThrow(/nothing was removed/);
   });
 });
 
