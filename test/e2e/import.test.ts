@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -71,7 +71,12 @@ function oldLayout(): OldLayout {
 
 describe('import', () => {
   it("adopts the runbook's milestone, daily and taosdump folder; list shows them; originals untouched; a second import skips them", async () => {
+    const dumpedFrom = Date.now();
     const old = oldLayout();
+    const dumpedTo = Date.now();
+    // File times far from the dump's: the time must come from the archive's own header.
+    const farAway = new Date('2001-02-03T04:05:06Z');
+    utimesSync(old.milestone, farAway, farAway);
     const before = [old.milestone, old.daily, path.join(old.taos, 'taosdump.1761325200', 'data0-abc', 'market_data.456.0.avro')].map((f) => ({ f, sha: sha(f), mtime: statSync(f).mtimeMs, mode: statSync(f).mode }));
     const ws = workspace(pgc, 'mystocks');
     const r = await cli(ws, ['import', old.milestone, old.daily, old.taos, '--json']);
@@ -94,7 +99,10 @@ describe('import', () => {
     expect(m.postgres!.files).toEqual([{ path: 'pre_arch_optimization_20251025.backup', bytes: statSync(old.milestone).size, sha256: sha(old.milestone) }]);
     // The dump time is the archive's, with the configured zone's offset.
     expect(m.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00$/);
-    expect(Math.abs(Date.parse(m.started_at) - statSync(old.milestone).mtimeMs)).toBeLessThan(120_000);
+    // pg_restore --list says "Archive created at <second>": between the dump's start and end, to the second.
+    expect(Date.parse(m.started_at)).toBeGreaterThanOrEqual(Math.floor(dumpedFrom / 1000) * 1000);
+    expect(Date.parse(m.started_at)).toBeLessThanOrEqual(dumpedTo);
+    expect(statSync(old.milestone).mtimeMs).toBe(farAway.getTime());
     const t = readJson<Manifest>(path.join(byId.market_data_20251024_010000!.path, 'manifest.json'));
     expect(t.tdengine).toMatchObject({ database: 'market_data', server_version: '3.3.6.13', client_version: '3.3.6.13_a1b2c3', precision: 'ms', row_counts: 'unknown' });
     expect(t.tdengine!.files.map((f) => f.path)).toContain('tdengine_20251024_010000/taosdump.1761325200/data0-abc/market_data.456.0.avro');
