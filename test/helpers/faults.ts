@@ -323,3 +323,37 @@ export async function throttle(targetPort: number, bytesPerSecond: number | null
     },
   };
 }
+
+// ---------- a port that only counts who connects ----------
+
+/** A listener on 127.0.0.1 that counts connections (and closes them): proves a run connected to nothing. */
+export async function connectionCounter(): Promise<{ port: number; readonly connections: number; close(): Promise<void> }> {
+  let connections = 0;
+  const server = net.createServer((s) => {
+    connections++;
+    s.destroy();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    get connections() {
+      return connections;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** Every file under `dir` (relative paths), to show a run created nothing. */
+export function filesUnder(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) walk(path.join(d, e.name), r);
+      else out.push(r);
+    }
+  };
+  walk(dir, '');
+  return out.sort();
+}

@@ -1,0 +1,37 @@
+/**
+ * README's "Fault suite" table is the one the fault suite measured: test/e2e/faults.test.ts writes
+ * test/e2e/fault-table.md at the end of every run (exit codes, first error lines, invariants); the
+ * README holds a copy between the fault-table markers. When the suite's outcome changes, copy the
+ * new file into the README.
+ */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO } from '../helpers/tool.js';
+
+const START = '<!-- fault-table:start';
+const END = '<!-- fault-table:end -->';
+
+function readmeFaultTable(readme: string): string | null {
+  const a = readme.indexOf(START);
+  const b = readme.indexOf(END);
+  if (a < 0 || b < a) return null;
+  const afterStart = readme.indexOf('-->', a) + 3;
+  return readme.slice(afterStart, b).trim();
+}
+
+describe('README fault table', () => {
+  it('equals the table the fault suite last measured (test/e2e/fault-table.md)', () => {
+    const generated = readFileSync(path.join(REPO, 'test', 'e2e', 'fault-table.md'), 'utf8').trim();
+    const inReadme = readmeFaultTable(readFileSync(path.join(REPO, 'README.md'), 'utf8'));
+    expect(inReadme, `README.md needs the table between "${START} ... -->" and "${END}"`).not.toBeNull();
+    expect(inReadme).toBe(generated);
+  });
+
+  it('the generated table has a row per case, each with its exit code and E I L M marks', () => {
+    const lines = readFileSync(path.join(REPO, 'test', 'e2e', 'fault-table.md'), 'utf8').trim().split('\n');
+    expect(lines[0]).toBe('| fault | exit | error (first line) | E | I | L | M | result |');
+    expect(lines.length).toBeGreaterThan(10);
+    for (const l of lines.slice(2)) expect(l).toMatch(/^\| .+ \| (\d|killed \(SIG[A-Z]+\)|–) \| .+ \| (pass|FAIL|–) \| (pass|FAIL|–) \| (pass|FAIL|–) \| (pass|FAIL|–) \| .+ \|$/);
+  });
+});
