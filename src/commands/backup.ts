@@ -8,7 +8,7 @@ import { JobError, UsageError } from '../errors.js';
 import { PostgresEngine } from '../engines/postgres.js';
 import { TdengineEngine } from '../engines/tdengine.js';
 import { tdengineCounts } from '../catalog/compare.js';
-import type { EngineContext, EngineName, PreflightInfo } from '../engines/engine.js';
+import type { Engine, EngineContext, EngineName, PreflightInfo } from '../engines/engine.js';
 import { listSets, stageSet, type SetEntry, type StagedSet } from '../catalog/sets.js';
 import { setIdFor, uniqueId, type SetKind } from '../catalog/labels.js';
 import { localTime, formatBytes, formatDuration } from '../catalog/time.js';
@@ -42,8 +42,8 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const tdConfig = config.tdengine && opts.tdengineDatabase ? { ...config.tdengine, database: opts.tdengineDatabase } : config.tdengine;
   const tdEngine = engines.includes('tdengine') ? new TdengineEngine(tdConfig!) : null;
   // 1. Tools (and the TDengine password's presence): no connection is made when one is missing.
-  pgEngine?.findTools(ctx.env);
-  tdEngine?.findTools(ctx.env);
+  const chosen: Engine[] = [pgEngine, tdEngine].filter((e): e is NonNullable<typeof e> => e !== null);
+  for (const e of chosen) e.findTools(ctx.env);
   // Named after the database dumped: mystocks_..., or market_data_... for a TDengine-only run.
   const stem = opts.kind === 'milestone' ? opts.milestone! : pgEngine ? pgConfig!.database : tdConfig!.database;
   // A second milestone of the day is bad usage (exit 2): refused before any connection is made.
