@@ -18,7 +18,6 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
-import { Encrypter } from 'age-encryption';
 import { describe as describeError } from '../errors.js';
 import type { SetKind } from '../catalog/labels.js';
 import { MANIFEST_FILE, manifestFiles, readManifest, type Manifest } from '../catalog/manifest.js';
@@ -112,6 +111,8 @@ async function source(file: string, recipients: string[]): Promise<Source> {
     closed = true;
     await fh.close().catch(() => {});
   };
+  // Loaded on first use: most runs encrypt nothing, and the CLI starts faster without it.
+  const { Encrypter } = await import('age-encryption');
   const enc = new Encrypter();
   for (const r of recipients) enc.addRecipient(r);
   const plain = { hash: createHash('sha256'), bytes: 0 };
@@ -237,7 +238,7 @@ export interface ReplicationReport {
 /** The remotes of the config, opened. Throws UsageError (exit 2) for duplicate names or missing keys. */
 export function openRemotes(ctx: RunContext): Remote[] {
   checkRemoteNames(ctx.config);
-  return ctx.config.remotes.map((r) => openRemote(r, ctx.env));
+  return ctx.config.remotes.map((r) => openRemote(r, ctx.env, { backupRoot: ctx.config.root }));
 }
 
 /**

@@ -128,9 +128,13 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
       const t0 = Date.now();
       // taosdump's result file goes beside the run's logs, never into the set (its checksums stay true).
       const resultFile = path.join(config.root, LOGS_DIR, `verify-${set.id}-tdengine-result.txt`);
+      // Set once the scratch guard passed: a refused scratch (the dump's own database) is never dropped.
+      let scratchMade = false;
       try {
         const out = await log.group(`TDengine: restore ${set.id} into scratch database ${scratch} (taosdump -W ${tdSection.database}=${scratch})`, async () => {
-          await tdEngine.recreateScratch(ctx.env, scratch, ctx.signal);
+          // The set is passed so the database its dump records is refused as scratch BEFORE any DROP.
+          await tdEngine.recreateScratch(ctx.env, scratch, ctx.signal, { dumpDir: path.join(set.path, TDENGINE_DUMP_DIR), database: tdSection.database });
+          scratchMade = true;
           return tdEngine.restore(ectx, path.join(set.path, TDENGINE_DUMP_DIR), scratch, resultFile);
         });
         for (const w of out.warnings) log.warn(`taosdump: ${w}`);
@@ -156,7 +160,8 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
         if (!ctx.signal.aborted) checks.push({ name: 'tdengine restore', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
         throw err;
       } finally {
-        await tdEngine.dropScratch(ctx.env, scratch).then(
+        if (scratchMade)
+          await tdEngine.dropScratch(ctx.env, scratch).then(
           () => log.info(`dropped scratch database ${scratch}`),
           (e: unknown) => log.error(`could not drop TDengine scratch database ${scratch}: ${(e as Error).message}; drop it by hand`),
         );

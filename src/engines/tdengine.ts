@@ -24,7 +24,7 @@ import type { FileEntry, TdengineSection } from '../catalog/manifest.js';
 import { fileEntry, listFiles } from '../catalog/checksum.js';
 import { formatBytes, formatDuration } from '../catalog/time.js';
 import { findBinary } from './binaries.js';
-import { childEnv, type EngineContext, type PreflightInfo } from './engine.js';
+import { childEnv, type Engine, type EngineContext, type PreflightInfo } from './engine.js';
 import { readTool, runTool, type ToolResult } from './exec.js';
 import { restQuery, sqlIdent, sqlString, TaosRestError, type RestEndpoint, type RestResult } from './taos-rest.js';
 import { judgeDump, judgeRestore, OutputAccumulator, parseDumpedDatabases, parseTaosdumpVersion, type Verdict } from './taosdump-output.js';
@@ -176,7 +176,7 @@ async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R
   return out;
 }
 
-export class TdengineEngine {
+export class TdengineEngine implements Engine {
   readonly name = 'tdengine' as const;
   private taosdump = '';
   private clientV: TdVersion | null = null;

@@ -3,7 +3,7 @@
  * (report-path). Its schema is the contract for scripts that read reports.
  */
 import { z } from 'zod';
-import { SET_KINDS } from '../catalog/labels.js';
+import { SET_KINDS, setStatus } from '../catalog/labels.js';
 
 export const checkSchema = z.object({
   name: z.string(),
@@ -16,7 +16,7 @@ export const listEntrySchema = z.object({
   id: z.string(),
   kind: z.enum(SET_KINDS),
   milestone: z.string().nullable(),
-  status: z.enum(['complete', 'incomplete']),
+  status: setStatus,
   created_at: z.string().nullable(),
   path: z.string(),
   bytes: z.number().int(),

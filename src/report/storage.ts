@@ -2,7 +2,7 @@
  * Free space and how long it lasts: the runbook's "free space > 5 GB" row, and how many more days
  * of dailies fit above that floor at the size recent dailies have. Pure: run.ts gathers the facts.
  */
-import type { SetKind } from '../catalog/labels.js';
+import type { SetKind, SetStatus } from '../catalog/labels.js';
 import type { Storage } from './result.js';
 
 const GIB = 1024 ** 3;
@@ -12,7 +12,7 @@ export const SAMPLE_WINDOW_DAYS = 7;
 
 export interface StorageSet {
   kind: SetKind;
-  status: 'complete' | 'incomplete';
+  status: SetStatus;
   bytes: number;
   /** The manifest's started_at (local time with its UTC offset); null for incomplete sets. */
   started_at: string | null;

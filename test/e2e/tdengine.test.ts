@@ -253,11 +253,8 @@ describe('TDengine through the CLI: precision, a killed taosdump, the scratch gu
     expect(incompleteDirs(ws)).toEqual([]);
   });
 
-  // KNOWN GAP, marked it.fails: src/commands/verify.ts (not the TDengine engine's file) calls
-  // recreateScratch without the set, so the DROP comes before the engine can read the dump's
-  // recorded name; the engine then refuses the restore and the final drop, but md_real is gone.
-  // Once verify passes { dumpDir, database } to recreateScratch this test passes: drop `.fails`.
-  it.fails('a scratch equal to the database a set records (a set made with --tdengine-database): verify refuses (exit 2) and that database is untouched', async () => {
+  // verify passes the set to recreateScratch, so the dump's recorded name is refused before any DROP.
+  it('a scratch equal to the database a set records (a set made with --tdengine-database): verify refuses (exit 2) and that database is untouched', async () => {
     seedTdengine(td.store, { database: 'md_real', childrenPerStable: 2, rowsPerChild: 5, normalTableRows: 2 });
     const maker = workspace(null, 'x', { tdengine: td.config({ database: 'md_real' }) });
     const b = await cli(['backup', '--json'], { env: env(), cwd: maker.dir });
