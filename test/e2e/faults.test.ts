@@ -210,7 +210,7 @@ function remount(dir: string, options: string): void {
   if (m.status !== 0) throw new Error(`cannot remount ${dir} ${options}: ${m.stderr}`);
 }
 
-/** The processes of a run, waited for until the ones that matter are among them. */
+/** The live processes a run has started (pg_dump, taosdump, ...), to check they are gone after it. */
 function childrenOf(started: Started): ReturnType<typeof descendants> {
   return descendants(started.child.pid!);
 }
