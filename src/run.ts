@@ -136,7 +136,8 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
     });
     if (controller.signal.aborted) throw controller.signal.reason;
   } catch (err) {
-    failure = controller.signal.aborted && !(err instanceof UsageError) ? controller.signal.reason : err;
+    // A command's own CancelledError (restore: "may be partly restored" + roll-back) says more than the bare signal.
+    failure = controller.signal.aborted && !(err instanceof UsageError) && !(err instanceof CancelledError) ? controller.signal.reason : err;
   } finally {
     phase = 'report';
     const released = await lock?.release().catch((e: unknown) => {

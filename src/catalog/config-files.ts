@@ -81,9 +81,9 @@ export function contentSha256(entries: ConfigEntry[]): string {
 }
 
 /** Packs the entries (exactly those: no folder is recursed by tar itself) into `file`, 0600. */
-export async function writeConfigArchive(baseDir: string, entries: ConfigEntry[], file: string): Promise<void> {
+export async function writeConfigArchive(baseDir: string, entries: ConfigEntry[], file: string, signal?: AbortSignal): Promise<void> {
   const pack = tarCreate({ gzip: true, cwd: baseDir, portable: true, noDirRecurse: true, follow: true }, entries.map((e) => e.path));
-  await pipeline(pack, createWriteStream(file, { flags: 'wx', mode: 0o600 }));
+  await pipeline(pack, createWriteStream(file, { flags: 'wx', mode: 0o600 }), ...(signal ? [{ signal }] : []));
 }
 
 /** Reads an archive back into entries (the content hashed), to compare with what was meant to go in. */

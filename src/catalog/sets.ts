@@ -158,6 +158,23 @@ export async function stageSet(root: string, kind: SetKind, id: string): Promise
   };
 }
 
+/**
+ * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
+ * run holding the root's lock may call this: then no other run can be writing there.
+ */
+export async function removeLeftovers(root: string): Promise<{ name: string; bytes: number }[]> {
+  const removed: { name: string; bytes: number }[] = [];
+  const dir = path.join(root, INCOMPLETE_DIR);
+  for (const name of await dirNames(dir)) {
+    if (name.endsWith(`.${process.pid}`) || name.endsWith(`-${process.pid}`)) continue; // ours
+    const p = path.join(dir, name);
+    const bytes = await folderBytes(p);
+    await fs.rm(p, { recursive: true, force: true });
+    removed.push({ name, bytes });
+  }
+  return removed;
+}
+
 /** Sums the sizes of the regular files under a folder (for sets without a manifest). */
 export async function folderBytes(dir: string): Promise<number> {
   let total = 0;

@@ -9,7 +9,7 @@ import { PostgresEngine } from '../engines/postgres.js';
 import { TdengineEngine } from '../engines/tdengine.js';
 import { tdengineCounts } from '../catalog/compare.js';
 import type { Engine, EngineContext, EngineName, PreflightInfo } from '../engines/engine.js';
-import { listSets, stageSet, type SetEntry, type StagedSet } from '../catalog/sets.js';
+import { INCOMPLETE_DIR, listSets, removeLeftovers, stageSet, type SetEntry, type StagedSet } from '../catalog/sets.js';
 import { setIdFor, uniqueId, type SetKind } from '../catalog/labels.js';
 import { localTime, formatBytes, formatDuration } from '../catalog/time.js';
 import { freeBytes, spaceNeeded, GIB } from '../catalog/space.js';
@@ -48,6 +48,8 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const stem = opts.kind === 'milestone' ? opts.milestone! : pgEngine ? pgConfig!.database : tdConfig!.database;
   // A second milestone of the day is bad usage (exit 2): refused before any connection is made.
   refuseDuplicateMilestone(opts, setIdFor(opts.kind, localTime(ctx.now(), config.timezone), stem), await listSets(config.root));
+  // A killed run's partial set is never a backup; this run holds the lock, so it can go now.
+  for (const l of await removeLeftovers(config.root)) log.warn(`removed ${INCOMPLETE_DIR}/${l.name} (${formatBytes(l.bytes)}), left by a run that did not finish`);
 
   // 2. Servers and versions.
   const pre: Partial<Record<EngineName, PreflightInfo>> = {};

@@ -76,7 +76,7 @@ export async function configSnapshot(ctx: RunContext): Promise<CommandOutcome> {
   const staged = await stageSet(config.root, 'config', id);
   try {
     const archive = path.join(staged.dir, CONFIG_ARCHIVE);
-    await writeConfigArchive(cf.base_dir, entries, archive);
+    await writeConfigArchive(cf.base_dir, entries, archive, ctx.signal);
     stopIfCancelled(ctx);
     // The archive must hold what was hashed: a file edited while we read it would make them differ.
     const packed = contentSha256(await readConfigArchive(archive));

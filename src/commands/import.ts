@@ -249,6 +249,8 @@ export async function importSets(ctx: RunContext): Promise<CommandOutcome> {
             }
           : {}),
       };
+      // A signal during the copy must not commit the set: the copy may be whole, but the run is cancelled.
+      if (ctx.signal.aborted) throw ctx.signal.reason;
       const finalDir = await staged.commit(manifest);
       log.info(`adopted ${pl.source} as ${pl.name.kind} set ${id} (${formatBytes(manifest.bytes)}, ${files.length} file(s), checksums recorded; row counts unknown until verify restores it)`);
       if (ctx.request.move) {
