@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The test command (README): installs what a fresh machine lacks, then type-checks and runs every test.
+# The test command (README): installs what a fresh machine lacks, then type-checks, lints and runs every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -10,6 +10,8 @@ NODE="$(PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/node_modules/' | p
 echo "== node: $NODE $("$NODE" --version)"
 echo "== type check"
 "$NODE" node_modules/typescript/bin/tsc -p tsconfig.check.json --noEmit
+echo "== lint (eslint.config.js)"
+"$NODE" node_modules/eslint/bin/eslint.js --max-warnings 0 .
 echo "== tests"
 results=$(mktemp -t vitest-results.XXXXXX.json)
 status=0

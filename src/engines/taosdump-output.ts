@@ -14,7 +14,8 @@ export interface ParsedLine {
   text: string;
 }
 
-// CSI sequences (colours and the like) and lone ESC pairs.
+// CSI sequences (colours and the like) and lone ESC pairs: control characters are the point here.
+// eslint-disable-next-line no-control-regex
 const ANSI = /\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]/g;
 
 export function stripAnsi(s: string): string {

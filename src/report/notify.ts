@@ -359,8 +359,8 @@ function answerCode(kind: 'wecom' | 'dingtalk' | 'feishu', o: Record<string, unk
  */
 export function judgeAnswer(kind: NotifyKind, status: number, text: string): Verdict {
   const http = `HTTP ${status}${text ? `: ${oneLine(text, 160)}` : ''}`;
-  let body: Record<string, unknown> | null = null;
   if (kind !== 'slack' && kind !== 'generic') {
+    let body: Record<string, unknown> | null;
     try {
       const j: unknown = JSON.parse(text);
       body = typeof j === 'object' && j !== null ? (j as Record<string, unknown>) : {};
@@ -406,7 +406,7 @@ async function attempt(kind: NotifyKind, req: WebhookRequest, tuning: NotifyTuni
     res = await fetchImpl(req.url, { method: 'POST', headers: req.headers, body: req.body, signal, redirect: 'error' });
     text = (await res.text()).slice(0, 4096);
   } catch (err) {
-    if (stop?.aborted) throw new Error(describeFetchError(err, tuning.timeoutMs));
+    if (stop?.aborted) throw new Error(describeFetchError(err, tuning.timeoutMs), { cause: err });
     throw new Retryable(describeFetchError(err, tuning.timeoutMs));
   }
   const verdict = judgeAnswer(kind, res.status, text);

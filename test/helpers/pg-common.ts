@@ -37,7 +37,7 @@ export interface Cluster {
   /** Runs SQL through `psql -X -A -t -q -v ON_ERROR_STOP=1 -f -` (SQL on stdin, several statements allowed). Returns stdout with the trailing newline removed. Rejects on any error. */
   psql(sql: string, db?: string): Promise<string>;
   /** Runs one query through the `pg` package and returns the rows. */
-  query<R = any>(sql: string, db?: string, params?: unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(sql: string, db?: string, params?: unknown[]): Promise<R[]>;
   /** CREATE DATABASE name. */
   createDb(name: string): Promise<void>;
   /** Stops the server (default 'fast'); waits until it is down. No-op when already stopped. */
@@ -373,13 +373,13 @@ export function makePsql(clientBinDir: string, env: () => NodeJS.ProcessEnv) {
 }
 
 export function makeQuery(conn: () => { port: number; password: string }) {
-  return async <R = any>(sql: string, db = 'postgres', params?: unknown[]): Promise<R[]> => {
+  return async <R = Record<string, unknown>>(sql: string, db = 'postgres', params?: unknown[]): Promise<R[]> => {
     const { port, password } = conn();
     const client = new pg.Client({ host: HOST, port, user: 'postgres', password, database: db });
     client.on('error', () => undefined); // server killed under us: the query rejects, don't crash the worker
     await client.connect();
     try {
-      const res = await client.query(sql, params as any[] | undefined);
+      const res = await client.query(sql, params);
       // Multi-statement text returns an array of results: hand back the last one's rows.
       const last = Array.isArray(res) ? res[res.length - 1] : res;
       return (last?.rows ?? []) as R[];

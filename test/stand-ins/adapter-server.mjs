@@ -248,7 +248,7 @@ export async function startTaosAdapter({ store, port = 0, pollMs = 25 }) {
   let chain = Promise.resolve();
   const refresh = () => {
     chain = chain.catch(() => {}).then(async () => {
-      let up = false;
+      let up;
       try {
         up = st.readServer().adapterUp;
       } catch {

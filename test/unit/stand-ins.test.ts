@@ -280,6 +280,7 @@ describe('taosdump stand-in: dump output', () => {
     }
     const lines = r.stderr.split('\n');
     for (const l of lines.slice(1)) expect(l.startsWith('\x1b[0m')).toBe(true);
+    // eslint-disable-next-line no-control-regex -- the colour reset is what is checked
     expect(r.stderr).not.toMatch(/\x1b\[0m\n/);
   });
 
