@@ -11,15 +11,14 @@
  * descendant it reaped (pg_dump included), so it is an upper bound and a cross-check, not the own figure.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { cpSync, createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { pipeline } from 'node:stream/promises';
 import { stringify } from 'yaml';
 import { startCluster, type Cluster } from '../test/helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../test/helpers/market-data.js';
+import { sha256File } from '../src/catalog/checksum.js';
 
 export const REPO = path.resolve(new URL('..', import.meta.url).pathname);
 export const GNU_TIME = '/usr/bin/time';
@@ -581,9 +580,9 @@ export function runTool(env: Env, args: string[], cwd: string, label: string): P
   return measure(process.execPath, [env.cli, ...args], { env: env.childEnv, cwd, label });
 }
 
-/** SHA-256 of a file exactly as the tool computes it (1 MiB stream into createHash), in this process. */
+/** SHA-256 of a file with the tool's own function (src/catalog/checksum.ts), in this process. */
 export async function sha256Ms(file: string): Promise<number> {
   const start = performance.now();
-  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), createHash('sha256'));
+  await sha256File(file);
   return performance.now() - start;
 }

@@ -32152,17 +32152,17 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/catalog/checksum.ts
 /** Sizes and SHA-256 of set files, streamed (a dump can be many GB). */
 
 
 
-
 async function sha256File(file) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
-    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), hash);
+    // Large reads fed straight to the hash: about a third faster than piping 1 MiB chunks (bench/),
+    // and memory stays at one chunk whatever the file's size.
+    for await (const chunk of (0,external_node_fs_.createReadStream)(file, { highWaterMark: 8 << 20 }))
+        hash.update(chunk);
     return hash.digest('hex');
 }
 /** The manifest entry for `rel` (a "/"-separated path inside the set folder). */
@@ -33581,7 +33581,7 @@ const npmRunPathEnv = ({env = external_node_process_.env, ...options} = {}) => {
 };
 
 ;// CONCATENATED MODULE: external "node:timers/promises"
-const external_node_timers_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./node_modules/execa/lib/return/final-error.js
 // When the subprocess fails, this is the error instance being returned.
 // If another error instance is being thrown, it is kept as `error.cause`.
@@ -34181,7 +34181,7 @@ const killOnTimeout = async ({kill, forceKillAfterDelay, context, controllerSign
 	}
 
 	try {
-		await (0,external_node_timers_promises_namespaceObject.setTimeout)(forceKillAfterDelay, undefined, {signal: controllerSignal});
+		await (0,promises_namespaceObject.setTimeout)(forceKillAfterDelay, undefined, {signal: controllerSignal});
 		if (kill('SIGKILL')) {
 			context.isForcefullyTerminated ??= true;
 		}
@@ -34562,7 +34562,7 @@ const onMessage = async ({anyProcess, channel, isSubprocess, ipcEmitter}, wrappe
 		// eslint-disable-next-line no-await-in-loop
 		await waitForOutgoingMessages(anyProcess, ipcEmitter, wrappedMessage);
 		// eslint-disable-next-line no-await-in-loop
-		await external_node_timers_promises_namespaceObject.scheduler.yield();
+		await promises_namespaceObject.scheduler.yield();
 
 		// eslint-disable-next-line no-await-in-loop
 		const message = await handleStrictRequest({
@@ -34956,7 +34956,7 @@ const startIpc = async ({anyProcess, channel, isSubprocess, ipc}) => {
 	}
 
 	getIpcEmitter(anyProcess, channel, isSubprocess);
-	await external_node_timers_promises_namespaceObject.scheduler.yield();
+	await promises_namespaceObject.scheduler.yield();
 };
 
 let cancelListening = false;
@@ -35071,7 +35071,7 @@ const throwOnTimeout = (subprocess, timeout, context, controller) => timeout ===
 	: [killAfterTimeout(subprocess, timeout, context, controller)];
 
 const killAfterTimeout = async (subprocess, timeout, context, {signal}) => {
-	await (0,external_node_timers_promises_namespaceObject.setTimeout)(timeout, undefined, {signal});
+	await (0,promises_namespaceObject.setTimeout)(timeout, undefined, {signal});
 	context.terminationReason ??= 'timeout';
 	subprocess.kill();
 	throw new DiscardedError();
@@ -38769,6 +38769,8 @@ const addPropertiesAsync = {
 	},
 };
 
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:stream/promises");
 ;// CONCATENATED MODULE: ./node_modules/@sindresorhus/merge-streams/index.js
 
 
@@ -38878,7 +38880,7 @@ const onMergedStreamFinished = async (passThroughStream, streams, unpipeEvent) =
 
 const onMergedStreamEnd = async (passThroughStream, {signal}) => {
 	try {
-		await (0,promises_namespaceObject.finished)(passThroughStream, {signal, cleanup: true});
+		await (0,external_node_stream_promises_namespaceObject.finished)(passThroughStream, {signal, cleanup: true});
 	} catch (error) {
 		errorOrAbortStream(passThroughStream, error);
 		throw error;
@@ -38952,7 +38954,7 @@ const afterMergedStreamFinished = async (onFinished, stream, {signal}) => {
 
 const onInputStreamEnd = async ({passThroughStream, stream, streams, ended, aborted, controller: {signal}}) => {
 	try {
-		await (0,promises_namespaceObject.finished)(stream, {
+		await (0,external_node_stream_promises_namespaceObject.finished)(stream, {
 			signal,
 			cleanup: true,
 			readable: true,
@@ -39055,7 +39057,7 @@ const onSourceFinish = async (source, destination) => {
 	}
 
 	try {
-		await (0,promises_namespaceObject.finished)(source, {cleanup: true, readable: true, writable: false});
+		await (0,external_node_stream_promises_namespaceObject.finished)(source, {cleanup: true, readable: true, writable: false});
 	} catch {}
 
 	endDestinationStream(destination);
@@ -39074,7 +39076,7 @@ const onDestinationFinish = async (source, destination) => {
 	}
 
 	try {
-		await (0,promises_namespaceObject.finished)(destination, {cleanup: true, readable: false, writable: true});
+		await (0,external_node_stream_promises_namespaceObject.finished)(destination, {cleanup: true, readable: false, writable: true});
 	} catch {}
 
 	abortSourceStream(source);
@@ -39719,7 +39721,7 @@ const pipeMoreSubprocessStream = (sourceStream, destinationStream) => {
 
 const cleanupMergedStreamsMap = async destinationStream => {
 	try {
-		await (0,promises_namespaceObject.finished)(destinationStream, {cleanup: true, readable: false, writable: true});
+		await (0,external_node_stream_promises_namespaceObject.finished)(destinationStream, {cleanup: true, readable: false, writable: true});
 	} catch {}
 
 	MERGED_STREAMS.delete(destinationStream);
@@ -40186,7 +40188,7 @@ const logOutputAsync = async ({stream, onStreamEnd, fdNumber, encoding, allMixed
 // When using `buffer: false`, users need to read `subprocess.stdout|stderr|all` right away
 // See https://github.com/sindresorhus/execa/issues/730 and https://github.com/sindresorhus/execa/pull/729#discussion_r1465496310
 const resumeStream = async stream => {
-	await (0,external_node_timers_promises_namespaceObject.setImmediate)();
+	await (0,promises_namespaceObject.setImmediate)();
 	if (stream.readableFlowing === null) {
 		stream.resume();
 	}
@@ -40243,7 +40245,7 @@ const waitForStream = async (stream, fdNumber, streamInfo, {isSameDirection, sto
 	try {
 		await Promise.race([
 			...(stopOnExit ? [streamInfo.exitPromise] : []),
-			(0,promises_namespaceObject.finished)(stream, {cleanup: true, signal: abortController.signal}),
+			(0,external_node_stream_promises_namespaceObject.finished)(stream, {cleanup: true, signal: abortController.signal}),
 		]);
 	} catch (error) {
 		if (!state.stdinCleanedUp) {
@@ -40700,11 +40702,11 @@ const safeWaitForSubprocessStdout = async subprocessStdout => {
 };
 
 const waitForSubprocessStdin = async subprocessStdin => {
-	await (0,promises_namespaceObject.finished)(subprocessStdin, {cleanup: true, readable: false, writable: true});
+	await (0,external_node_stream_promises_namespaceObject.finished)(subprocessStdin, {cleanup: true, readable: false, writable: true});
 };
 
 const waitForSubprocessStdout = async subprocessStdout => {
-	await (0,promises_namespaceObject.finished)(subprocessStdout, {cleanup: true, readable: true, writable: false});
+	await (0,external_node_stream_promises_namespaceObject.finished)(subprocessStdout, {cleanup: true, readable: true, writable: false});
 };
 
 // When `readable` or `writable` aborts/errors, awaits the subprocess, for the reason mentioned above
@@ -43520,7 +43522,7 @@ class PathRemote {
         await external_node_fs_.promises.mkdir(dir, { recursive: true, mode: 0o700 });
         const tmp = external_node_path_default().join(dir, `${TEMP_MARK}${external_node_path_default().basename(target)}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
         try {
-            await (0,promises_namespaceObject.pipeline)(body, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(body, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
             // On the disk (the share) before the rename makes it visible.
             const fh = await external_node_fs_.promises.open(tmp, 'r+');
             try {
@@ -45106,7 +45108,7 @@ var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enum
 
 async function hashFile(file) {
     const h = (0,external_node_crypto_.createHash)('sha256');
-    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file), h);
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file), h);
     return h.digest('hex');
 }
 /** Walks the configured paths. A path that does not exist is a UsageError naming it. */
@@ -45164,7 +45166,7 @@ function contentSha256(entries) {
 /** Packs the entries (exactly those: no folder is recursed by tar itself) into `file`, 0600. */
 async function writeConfigArchive(baseDir, entries, file, signal) {
     const pack = Qn({ gzip: true, cwd: baseDir, portable: true, noDirRecurse: true, follow: true }, entries.map((e) => e.path));
-    await (0,promises_namespaceObject.pipeline)(pack, (0,external_node_fs_.createWriteStream)(file, { flags: 'wx', mode: 0o600 }), ...(signal ? [{ signal }] : []));
+    await (0,external_node_stream_promises_namespaceObject.pipeline)(pack, (0,external_node_fs_.createWriteStream)(file, { flags: 'wx', mode: 0o600 }), ...(signal ? [{ signal }] : []));
 }
 /** Reads an archive back into entries (the content hashed), to compare with what was meant to go in. */
 async function readConfigArchive(file) {
@@ -45421,7 +45423,7 @@ function parseTaosDbsSql(texts) {
 }
 async function sha256(file) {
     const h = (0,external_node_crypto_.createHash)('sha256');
-    await (0,promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), h);
+    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), h);
     return h.digest('hex');
 }
 /** pg_restore (of postgres.bin_dir, else PATH) reads the archive; found on first use. */

@@ -2,12 +2,13 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import type { FileEntry } from './manifest.js';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
-  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), hash);
+  // Large reads fed straight to the hash: about a third faster than piping 1 MiB chunks (bench/),
+  // and memory stays at one chunk whatever the file's size.
+  for await (const chunk of createReadStream(file, { highWaterMark: 8 << 20 })) hash.update(chunk as Buffer);
   return hash.digest('hex');
 }
 
