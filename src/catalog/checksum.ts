@@ -1,14 +1,24 @@
 /** Sizes and SHA-256 of set files, streamed (a dump can be many GB). */
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FileEntry } from './manifest.js';
 
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
-  // Large reads fed straight to the hash: about a third faster than piping 1 MiB chunks (bench/),
-  // and memory stays at one chunk whatever the file's size.
-  for await (const chunk of createReadStream(file, { highWaterMark: 8 << 20 })) hash.update(chunk as Buffer);
+  // One reused 4 MiB buffer fed straight to the hash: faster than piping 1 MiB stream chunks
+  // (bench/), and memory stays flat whatever the file's size.
+  const buf = Buffer.allocUnsafe(4 << 20);
+  const fh = await fs.open(file, 'r');
+  try {
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      hash.update(buf.subarray(0, bytesRead));
+    }
+  } finally {
+    await fh.close();
+  }
   return hash.digest('hex');
 }
 

@@ -159,6 +159,15 @@ export async function stageSet(root: string, kind: SetKind, id: string): Promise
 }
 
 /**
+ * The set `verify` checks when none is named: the newest complete daily or milestone holding a
+ * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
+ * config snapshots are verified only when named.
+ */
+export function newestVerifiable(sets: SetEntry[]): SetEntry | undefined {
+  return sets.find((s) => s.status === 'complete' && (s.kind === 'daily' || s.kind === 'milestone') && (s.manifest?.postgres || s.manifest?.tdengine));
+}
+
+/**
  * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
  * run holding the root's lock may call this: then no other run can be writing there.
  */

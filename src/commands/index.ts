@@ -8,7 +8,7 @@ import { prune } from './prune.js';
 import { status } from './status.js';
 import { verify } from './verify.js';
 import { milestoneName } from '../catalog/labels.js';
-import { findSet, listSets } from '../catalog/sets.js';
+import { findSet, listSets, newestVerifiable } from '../catalog/sets.js';
 import { configSnapshot } from './config.js';
 import { importSets } from './import.js';
 import { withRemotes } from './replicate.js';
@@ -37,7 +37,7 @@ async function prepareVerify(p: PrepareContext): Promise<void> {
   // The same choice verify makes; incomplete or missing sets are left for verify to refuse.
   const set = p.request.setId
     ? await findSet(root, p.request.setId)
-    : (await listSets(root)).find((s) => s.status === 'complete' && (s.kind === 'daily' || s.kind === 'milestone' || s.kind === 'safety') && enginesInSet(s).length > 0);
+    : newestVerifiable(await listSets(root));
   if (!set || set.status !== 'complete') return;
   const engines = enginesInSet(set);
   requireSections(p.config, engines, 'verify.no_engine_config', `set ${set.id}`);

@@ -180,7 +180,8 @@ function verifyRow(input: StatusInput, now: Date): Check {
   const maxDays = input.config.staleness.verify_max_age_days;
   const nowMs = now.getTime();
   const verified = input.sets
-    .filter((s) => s.verification !== null)
+    // The scheduled proof is of the scheduled backups: a verified safety or config set does not count.
+    .filter((s) => s.verification !== null && (s.kind === 'daily' || s.kind === 'milestone'))
     .map((s) => ({ s, v: s.verification!, at: parseInstant(s.verification!.verified_at) }))
     .filter((x): x is { s: StatusSet; v: NonNullable<RetentionInput['verification']>; at: number } => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
     .sort((a, b) => b.at - a.at);

@@ -8,7 +8,7 @@ import { JobError, UsageError } from '../errors.js';
 import { PostgresEngine, parseClientVersion } from '../engines/postgres.js';
 import { TDENGINE_DUMP_DIR, TdengineEngine } from '../engines/tdengine.js';
 import type { EngineContext } from '../engines/engine.js';
-import { LOGS_DIR, findSet, listSets, type SetEntry } from '../catalog/sets.js';
+import { LOGS_DIR, findSet, listSets, newestVerifiable, type SetEntry } from '../catalog/sets.js';
 import { manifestFiles, type Manifest } from '../catalog/manifest.js';
 import { sha256File } from '../catalog/checksum.js';
 import { compareCounts, renderDifferences, tdengineCounts } from '../catalog/compare.js';
@@ -26,8 +26,8 @@ async function pickSet(ctx: RunContext): Promise<SetEntry> {
     if (s.status !== 'complete') throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
     return s;
   }
-  const newest = (await listSets(ctx.config.root)).find((s) => s.status === 'complete' && (s.kind === 'daily' || s.kind === 'milestone' || s.kind === 'safety') && (s.manifest?.postgres || s.manifest?.tdengine));
-  if (!newest) throw new JobError('verify.no_set', `no complete backup set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first.' });
+  const newest = newestVerifiable(await listSets(ctx.config.root));
+  if (!newest) throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
   return newest;
 }
 

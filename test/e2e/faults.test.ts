@@ -217,6 +217,13 @@ function childrenOf(started: Started): ReturnType<typeof descendants> {
 
 // ---------- PostgreSQL ----------
 
+
+/** I, for a run that must leave nothing: no staging leftovers, and the earlier set the only backup. */
+async function nothingLeftBehind(ws: Workspace, earlier: EarlierSet): Promise<void> {
+  expect(incompleteLeftovers(ws.root)).toEqual([]);
+  await noIncompleteCounted(ws, [earlier.id]);
+}
+
 describe('faults during a dump', () => {
   faultCase('PostgreSQL server killed mid-dump', async (c) => {
     const { early, ws, earlier } = await rootWithEarlierSet();
@@ -227,10 +234,7 @@ describe('faults during a dump', () => {
     await big.restart();
     c.observed(r);
     await c.check('E', () => earlierIntact(early, smallEnv(), earlier));
-    await c.check('I', async () => {
-      expect(incompleteLeftovers(ws.root)).toEqual([]);
-      await noIncompleteCounted(ws, [earlier.id]);
-    });
+    await c.check('I', () => nothingLeftBehind(ws, earlier));
     await c.check('L', () => lockIsFree(ws));
     await c.check('M', () => {
       expect(r.code).toBe(1);
@@ -253,10 +257,7 @@ describe('faults during a dump', () => {
     const r = await started.done;
     c.observed(r);
     await c.check('E', () => earlierIntact(early, smallEnv(), earlier));
-    await c.check('I', async () => {
-      expect(incompleteLeftovers(ws.root)).toEqual([]);
-      await noIncompleteCounted(ws, [earlier.id]);
-    });
+    await c.check('I', () => nothingLeftBehind(ws, earlier));
     await c.check('L', () => lockIsFree(ws));
     await c.check('M', () => {
       expect(r.code).toBe(1);
@@ -357,10 +358,7 @@ describe('faults during a dump', () => {
       c.observed(r);
       rmSync(path.join(mnt, 'filler'), { force: true }); // room again, for verify's own record
       await c.check('E', () => earlierIntact(early, smallEnv(), earlier));
-      await c.check('I', async () => {
-        expect(incompleteLeftovers(ws.root)).toEqual([]);
-        await noIncompleteCounted(ws, [earlier.id]);
-      });
+      await c.check('I', () => nothingLeftBehind(ws, earlier));
       await c.check('L', () => lockIsFree(ws));
       await c.check('M', () => {
         expect(r.code).toBe(1);
@@ -538,10 +536,7 @@ describe('faults in the catalog', () => {
     const r = await run(ws, ['backup', '--json'], smallEnv({ PGPASSWORD: 'wrong-password' }));
     c.observed(r);
     await c.check('E', () => earlierIntact(ws, smallEnv(), earlier));
-    await c.check('I', async () => {
-      expect(incompleteLeftovers(ws.root)).toEqual([]);
-      await noIncompleteCounted(ws, [earlier.id]);
-    });
+    await c.check('I', () => nothingLeftBehind(ws, earlier));
     await c.check('L', () => lockIsFree(ws));
     await c.check('M', () => {
       expect(r.code).toBe(1);
@@ -615,10 +610,7 @@ describe('TDengine faults (stand-ins)', () => {
     const r = await started.done;
     c.observed(r);
     await c.check('E', () => earlierTdIntact(ws, earlier));
-    await c.check('I', async () => {
-      expect(incompleteLeftovers(ws.root)).toEqual([]);
-      await noIncompleteCounted(ws, [earlier.id]);
-    });
+    await c.check('I', () => nothingLeftBehind(ws, earlier));
     await c.check('L', () => lockIsFree(ws));
     await c.check('M', () => {
       expect(r.code).toBe(1);
@@ -636,10 +628,7 @@ describe('TDengine faults (stand-ins)', () => {
     const r = await started.done;
     c.observed(r);
     await c.check('E', () => earlierTdIntact(ws, earlier));
-    await c.check('I', async () => {
-      expect(incompleteLeftovers(ws.root)).toEqual([]);
-      await noIncompleteCounted(ws, [earlier.id]);
-    });
+    await c.check('I', () => nothingLeftBehind(ws, earlier));
     await c.check('L', () => lockIsFree(ws));
     await c.check('M', () => {
       expect(r.code).toBe(1);
@@ -658,10 +647,7 @@ describe('TDengine faults (stand-ins)', () => {
     td.store.updateServer({ adapterUp: true });
     await td.adapter.refresh();
     await c.check('E', () => earlierTdIntact(ws, earlier));
-    await c.check('I', async () => {
-      expect(incompleteLeftovers(ws.root)).toEqual([]);
-      await noIncompleteCounted(ws, [earlier.id]);
-    });
+    await c.check('I', () => nothingLeftBehind(ws, earlier));
     await c.check('L', () => lockIsFree(ws));
     await c.check('M', () => {
       expect(r.code).toBe(1);

@@ -16,9 +16,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
 import { DIST_ACTION, DIST_CLI } from './dist.js';
-import { json, parseFileCommands, start, userEnv, type Started, type ToolRun, type Workspace } from './tool.js';
+import { json, start, userEnv, type Started, type ToolRun, type Workspace } from './tool.js';
 import type { Cluster } from './pg-common.js';
-import { ACTION_INPUTS } from '../../src/inputs/options.js';
 import type { RunResult } from '../../src/report/result.js';
 
 export { DIST_ACTION, DIST_CLI };
@@ -31,19 +30,7 @@ export function run(ws: Workspace, args: string[], env: NodeJS.ProcessEnv): Prom
   return launch(ws, args, env).done;
 }
 
-/** The built action, spawned as the runner does: every declared input as INPUT_*, the file commands as files. */
-export function launchAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Started & { outputFile: string; summaryFile: string } {
-  const outputFile = path.join(ws.dir, 'github_output');
-  const summaryFile = path.join(ws.dir, 'step_summary');
-  writeFileSync(outputFile, '');
-  writeFileSync(summaryFile, '');
-  const env: NodeJS.ProcessEnv = { ...userEnv(null), ...extraEnv, GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: ws.dir, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: ws.dir };
-  for (const [name, spec] of Object.entries(ACTION_INPUTS)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
-  return { ...start(DIST_ACTION, [], { env, cwd: ws.dir }), outputFile, summaryFile };
-}
-export function actionFiles(a: { outputFile: string; summaryFile: string }): { outputs: Record<string, string>; summary: string } {
-  return { outputs: parseFileCommands(readFileSync(a.outputFile, 'utf8')), summary: readFileSync(a.summaryFile, 'utf8') };
-}
+export { actionFiles, launchAction } from './tool.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

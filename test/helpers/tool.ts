@@ -129,7 +129,8 @@ export function parseFileCommands(text: string): Record<string, string> {
   return out;
 }
 
-export async function runAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ToolRun & { outputs: Record<string, string>; summary: string }> {
+/** The built action, spawned as the runner does: every declared input as INPUT_*, the file commands as files. */
+export function launchAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Started & { outputFile: string; summaryFile: string } {
   const outputFile = path.join(ws.dir, 'github_output');
   const summaryFile = path.join(ws.dir, 'step_summary');
   writeFileSync(outputFile, '');
@@ -137,7 +138,16 @@ export async function runAction(ws: Workspace, inputs: Record<string, string>, e
   // The runner sets every declared input: its value, its default, or "".
   const env: NodeJS.ProcessEnv = { ...userEnv(null), ...extraEnv, GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: ws.dir, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: ws.dir };
   for (const [name, spec] of Object.entries(ACTION_INPUTS)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
-  const r = await start(ACTION, [], { env, cwd: ws.dir }).done;
-  return { ...r, outputs: parseFileCommands(readFileSync(outputFile, 'utf8')), summary: readFileSync(summaryFile, 'utf8') };
+  return { ...start(ACTION, [], { env, cwd: ws.dir }), outputFile, summaryFile };
+}
+
+export function actionFiles(a: { outputFile: string; summaryFile: string }): { outputs: Record<string, string>; summary: string } {
+  return { outputs: parseFileCommands(readFileSync(a.outputFile, 'utf8')), summary: readFileSync(a.summaryFile, 'utf8') };
+}
+
+export async function runAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ToolRun & { outputs: Record<string, string>; summary: string }> {
+  const launched = launchAction(ws, inputs, extraEnv);
+  const r = await launched.done;
+  return { ...r, ...actionFiles(launched) };
 }
 

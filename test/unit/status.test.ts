@@ -166,6 +166,12 @@ describe('statusRows', () => {
       result: 'passed',
       detail: /^b_20261001 verified/,
     },
+    {
+      name: 'a verified safety set does not stand for the scheduled backups',
+      sets: [set('safety_mystocks_20261124_031500', 20, { kind: 'safety', verified: ['passed', 10] }), set('b_20261110', 300, { verified: ['passed', 24 * 9] })],
+      result: 'failed',
+      detail: /^b_20261110 verified .*: passed, 9\.0 days ago > 8 days$/,
+    },
     { name: 'a verification dated in the future is ignored', sets: [set('a_20261124', 30, { verified: ['passed', -1000] })], result: 'failed', detail: /^no verification on record/ },
   ];
   it.each(verifyCases)('last verification: $name', (c) => {
