@@ -19,6 +19,7 @@ import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../helpers/market-data.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
+import { CANNOT_MOUNT, mountTmpfs, remountReadOnly, remountReadWrite, unmount } from '../helpers/mount.js';
 import { json, userEnv, workspace, type Started, type ToolRun, type Workspace } from '../helpers/tool.js';
 import {
   catalogSnapshot,
@@ -188,28 +189,6 @@ const dumpStarted = (ws: Workspace, file = 'mystocks.dump') => () =>
     return existsSync(f) && statSync(f).size > 0;
   });
 
-/** Mounts a tmpfs (as root; else via `sudo -n`). In CI as root a failure is an error, never a skip. */
-function mountTmpfs(dir: string, options: string): { ok: true } | { ok: false; reason: string } {
-  const args = ['-t', 'tmpfs', '-o', options, 'tmpfs', dir];
-  const root = process.getuid?.() === 0;
-  let m = spawnSync('mount', args, { encoding: 'utf8' });
-  if (m.status !== 0 && !root) m = spawnSync('sudo', ['-n', 'mount', ...args], { encoding: 'utf8' });
-  if (m.status === 0) return { ok: true };
-  const reason = (m.stderr || m.error?.message || `exit ${m.status}`).trim();
-  if (process.env.CI && root) throw new Error(`CI runs this suite as root, so a tmpfs must mount, but: ${reason}`);
-  return { ok: false, reason };
-}
-function umount(dir: string, options?: string): void {
-  const args = options ? ['-o', options, dir] : ['-l', dir];
-  if (spawnSync('umount', args).status !== 0 && !options) spawnSync('sudo', ['-n', 'umount', ...args]);
-}
-function remount(dir: string, options: string): void {
-  const args = ['-o', `remount,${options}`, dir];
-  let m = spawnSync('mount', args, { encoding: 'utf8' });
-  if (m.status !== 0) m = spawnSync('sudo', ['-n', 'mount', ...args], { encoding: 'utf8' });
-  if (m.status !== 0) throw new Error(`cannot remount ${dir} ${options}: ${m.stderr}`);
-}
-
 /** The live processes a run has started (pg_dump, taosdump, ...), to check they are gone after it. */
 function childrenOf(started: Started): ReturnType<typeof descendants> {
   return descendants(started.child.pid!);
@@ -346,9 +325,7 @@ describe('faults during a dump', () => {
   });
 
   faultCase('the disk fills up during the dump', async (c) => {
-    const mnt = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-full-'));
-    const m = mountTmpfs(mnt, 'size=64m');
-    if (!m.ok) c.skip(`cannot mount a tmpfs here (${m.reason})`);
+    const mnt = mountTmpfs({ size: '64m' }) ?? c.skip(CANNOT_MOUNT);
     try {
       const { early, ws, earlier } = await rootWithEarlierSet({ root: path.join(mnt, 'backups') });
       const started = launch(ws, ['backup', '--json'], bigEnv());
@@ -366,8 +343,7 @@ describe('faults during a dump', () => {
         expect(r.stderr).toContain('Earlier sets are untouched');
       });
     } finally {
-      umount(mnt);
-      rmSync(mnt, { recursive: true, force: true });
+      unmount(mnt);
     }
   });
 
@@ -501,18 +477,16 @@ describe('faults in the catalog', () => {
   });
 
   faultCase('the backup root is not writable (read-only file system)', async (c) => {
-    const mnt = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-ro-'));
-    const m = mountTmpfs(mnt, 'size=32m');
-    if (!m.ok) c.skip(`cannot mount a tmpfs here (${m.reason})`);
+    const mnt = mountTmpfs({ size: '32m' }) ?? c.skip(CANNOT_MOUNT);
     try {
       const ws = workspace(pgc, 'mystocks', { root: path.join(mnt, 'backups') });
       currentWorkspace(ws);
       const earlier = await verifiedSet(ws, smallEnv());
       const files = filesUnder(ws.root);
-      remount(mnt, 'ro');
+      remountReadOnly(mnt);
       const r = await run(ws, ['backup', '--json'], smallEnv());
       c.observed(r);
-      remount(mnt, 'rw');
+      remountReadWrite(mnt);
       await c.check('E', () => earlierIntact(ws, smallEnv(), earlier));
       await c.check('I', () => noIncompleteCounted(ws, [earlier.id]));
       await c.check('L', () => lockIsFree(ws));
@@ -524,8 +498,7 @@ describe('faults in the catalog', () => {
         expect(files.every((f) => existsSync(path.join(ws.root, f)))).toBe(true);
       });
     } finally {
-      umount(mnt);
-      rmSync(mnt, { recursive: true, force: true });
+      unmount(mnt);
     }
   });
 

@@ -92,6 +92,12 @@ export function remountReadOnly(dir: string): void {
   if (r.status !== 0) throw new Error(`remount,ro of ${dir} failed: ${r.stderr}`);
 }
 
+/** Remounts a tmpfs from mountTmpfs() read-write again. Throws when that fails. */
+export function remountReadWrite(dir: string): void {
+  const r = privileged(['mount', '-o', 'remount,rw', dir]);
+  if (r.status !== 0) throw new Error(`remount,rw of ${dir} failed: ${r.stderr}`);
+}
+
 /** Unmounts one folder from mountTmpfs() (lazily, so an open file cannot block it); removes the folder when mountTmpfs made it. */
 export function unmount(dir: string): void {
   privileged(['umount', '-l', dir]);
