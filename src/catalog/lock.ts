@@ -22,7 +22,7 @@ export const TAKEOVER_FILE = '.lock.takeover';
 
 /** An unreadable lock younger than this is treated as held (a person or an older version may be writing it). */
 export const UNREADABLE_GRACE_MS = 10_000;
-/** A takeover guard older than this is abandoned: a takeover takes milliseconds. */
+/** A takeover guard whose holder cannot be checked (another host, unreadable) is abandoned after this: a takeover takes milliseconds. */
 export const GUARD_ABANDONED_MS = 30_000;
 
 const lockInfo = z.object({
@@ -92,8 +92,11 @@ export function judgeLock(state: { info: LockInfo | null; mtimeMs: number }, now
 
 /** Pure: may a takeover guard be removed? Its holder is dead, or it is far older than a takeover takes. */
 export function guardAbandoned(state: { info: LockInfo | null; mtimeMs: number }, now: number, isAlive: (i: LockInfo) => boolean = alive): boolean {
-  if (now - state.mtimeMs >= GUARD_ABANDONED_MS) return true;
-  return state.info !== null && !isAlive(state.info);
+  // A holder on this host that still runs is never overrun, however long it takes (a paused VM,
+  // SIGSTOP): overrunning it mid-takeover could leave two runs holding the lock. Only a guard
+  // whose holder cannot be checked (another host, unreadable) is judged by its age.
+  if (state.info && state.info.hostname === os.hostname()) return !isAlive(state.info);
+  return now - state.mtimeMs >= GUARD_ABANDONED_MS;
 }
 
 export async function readLock(root: string): Promise<{ info: LockInfo | null; stale: boolean } | null> {
@@ -142,7 +145,12 @@ function mine(command: string): LockInfo {
 /** Writes `text` to a fresh private file beside `target`; returns its name. */
 async function writeTemp(target: string, text: string): Promise<string> {
   const tmp = `${target}.${process.pid}.${randomBytes(6).toString('hex')}`;
-  await fs.writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
+  try {
+    await fs.writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
+  } catch (err) {
+    await fs.rm(tmp, { force: true }); // a full disk must not leave a half-written temp file
+    throw err;
+  }
   return tmp;
 }
 
@@ -232,6 +240,13 @@ export async function acquireLock(root: string, command: string, opts: AcquireOp
   const t0 = Date.now();
   let nextReport = t0;
   let contended = 0;
+  // Contention that outlasts the quick retries is waited out like a holder, while --lock-wait allows.
+  const waitOn = async (): Promise<boolean> => {
+    const waited = Date.now() - t0;
+    if (waited >= waitMs) return false;
+    await sleep(Math.min(jitter(pollMs * 0.75, pollMs * 1.25), Math.max(1, waitMs - waited)), opts.signal);
+    return true;
+  };
   const tmp = await writeTemp(file, text);
   try {
     const ino = (await fs.stat(tmp)).ino;
@@ -245,7 +260,7 @@ export async function acquireLock(root: string, command: string, opts: AcquireOp
       const cur = await readState(file);
       if (!cur) {
         // Released between our link and our read: simply try again.
-        if (++contended > MAX_CONTENDED) break;
+        if (++contended > MAX_CONTENDED && !(await waitOn())) break;
         continue;
       }
       if (judgeLock(cur, Date.now()) === 'held') {
@@ -279,7 +294,10 @@ export async function acquireLock(root: string, command: string, opts: AcquireOp
           return lock;
         }
       }
-      if (++contended > MAX_CONTENDED) break;
+      if (++contended > MAX_CONTENDED) {
+        if (!(await waitOn())) break;
+        continue;
+      }
       // Someone else is changing the lock right now: look again after a short, random pause.
       await sleep(jitter(10, 60), opts.signal);
     }

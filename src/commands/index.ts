@@ -6,7 +6,7 @@ import type { PrepareContext, RunContext } from './context.js';
 import { list } from './list.js';
 import { prune } from './prune.js';
 import { status } from './status.js';
-import { verify } from './verify.js';
+import { refuseScratchOfSet, verify } from './verify.js';
 import { milestoneName } from '../catalog/labels.js';
 import { findSet, listSets, newestVerifiable } from '../catalog/sets.js';
 import { configSnapshot } from './config.js';
@@ -42,6 +42,7 @@ async function prepareVerify(p: PrepareContext): Promise<void> {
   const engines = enginesInSet(set);
   requireSections(p.config, engines, 'verify.no_engine_config', `set ${set.id}`);
   findEngineTools(p.config, engines, p.env);
+  await refuseScratchOfSet(p.config, set);
 }
 
 /** restore: the confirmation, then the engine it would restore and that engine's tools. */

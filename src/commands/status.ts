@@ -175,13 +175,19 @@ function freeRow(input: StatusInput): Check {
   return { name, result: ok ? 'passed' : 'failed', detail: `${formatBytes(input.free.bytes)} free on ${root} ${ok ? '>=' : '<'} min_free_gb ${input.config.min_free_gb} (${formatBytes(need)})` };
 }
 
+/** The set holds a dump of a database the config names (postgres.database or tdengine.database). */
+function ofConfiguredDatabase(input: StatusInput, s: StatusSet): boolean {
+  return (['postgres', 'tdengine'] as const).some((e) => input.config[e] !== undefined && s.databases[e] === input.config[e].database);
+}
+
 function verifyRow(input: StatusInput, now: Date): Check {
   const name = 'last verification';
   const maxDays = input.config.staleness.verify_max_age_days;
   const nowMs = now.getTime();
   const verified = input.sets
-    // The scheduled proof is of the scheduled backups: a verified safety or config set does not count.
-    .filter((s) => s.verification !== null && (s.kind === 'daily' || s.kind === 'milestone'))
+    // The scheduled proof is of the scheduled backups: a verified safety or config set, or a set of
+    // another database, does not count.
+    .filter((s) => s.verification !== null && BACKUP_KINDS.has(s.kind) && ofConfiguredDatabase(input, s))
     .map((s) => ({ s, v: s.verification!, at: parseInstant(s.verification!.verified_at) }))
     .filter((x): x is { s: StatusSet; v: NonNullable<RetentionInput['verification']>; at: number } => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
     .sort((a, b) => b.at - a.at);
@@ -228,7 +234,7 @@ function incompleteRow(input: StatusInput): Check {
   const damaged = input.sets.filter((s) => !s.staging && (s.status !== 'complete' || parseInstant(s.started_at) === null));
   const staging = input.sets.filter((s) => s.staging);
   const stagingNote = staging.length
-    ? `${staging.length} staging folder(s) ${input.lock ? `(a ${input.lock.command} run, pid ${input.lock.pid}, is in progress)` : 'left by runs that did not finish (prune removes them)'}: ${named(staging.map((s) => s.id))}`
+    ? `${staging.length} staging folder(s) ${input.lock ? `(a ${input.lock.command} run, pid ${input.lock.pid}, is in progress)` : 'left by runs that did not finish (the next backup, or prune, removes them)'}: ${named(staging.map((s) => s.id))}`
     : '';
   if (damaged.length > 0) {
     const why = damaged.map((s) => `${s.id} at ${s.path} (${s.status === 'complete' ? `started_at ${JSON.stringify(s.started_at)} is not a time with a UTC offset` : (s.damage ?? 'no valid manifest')})`);

@@ -15,10 +15,21 @@ import { compareCounts, renderDifferences, tdengineCounts } from '../catalog/com
 import { writeVerification } from '../catalog/verification.js';
 import { localTime, formatBytes } from '../catalog/time.js';
 import { scratchDatabase } from '../inputs/config.js';
+import type { Config } from '../inputs/config-schema.js';
 import type { Check, CommandOutcome, EngineReport } from '../report/result.js';
 import { TOOL_VERSION } from '../version.js';
 import type { RunContext } from './context.js';
 import { promises as fs } from 'node:fs';
+
+/**
+ * Before the root, its log or the lock exist (the prepare step): a TDengine scratch equal to the
+ * database the set was dumped from is bad configuration, exit 2, and says nothing about the set.
+ */
+export async function refuseScratchOfSet(config: Config, set: SetEntry): Promise<void> {
+  const td = set.manifest?.tdengine;
+  if (!td || !config.tdengine) return;
+  await new TdengineEngine(config.tdengine).checkScratch(scratchDatabase(config.tdengine), { database: td.database });
+}
 
 async function pickSet(ctx: RunContext): Promise<SetEntry> {
   if (ctx.request.setId) {
@@ -170,7 +181,8 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
     return finish();
   } catch (err) {
     failed = true;
-    if (!ctx.signal.aborted) await record();
+    // A usage error (a scratch name the config should not have) says nothing about the set.
+    if (!ctx.signal.aborted && !(err instanceof UsageError)) await record();
     throw err;
   }
 

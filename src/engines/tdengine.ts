@@ -631,15 +631,24 @@ export class TdengineEngine implements Engine {
   }
 
   /**
+   * The scratch guard alone, with no connection (verify runs it before anything is created):
+   * refuses production, system databases, and the database the set records (`database`, from
+   * the manifest) or its dump records (`dumpDir`'s dbs.sql).
+   */
+  async checkScratch(scratch: string, source: { dumpDir?: string; database?: string } = {}): Promise<void> {
+    if (source.database !== undefined) this.dumpSources.add(source.database);
+    if (source.dumpDir !== undefined) await this.recordedDatabase(source.dumpDir);
+    this.refuseProduction(scratch, 'drop or overwrite');
+  }
+
+  /**
    * Makes room for a scratch restore: `DROP DATABASE IF EXISTS` (taosdump then creates it with the
    * dump's own CREATE DATABASE, precision included; restoring into an existing one would merge).
    * Refuses the production database whatever the config says, and, given the set (`source`), the
    * database its dump records: that name is read BEFORE the drop, as taosdump -i writes into it.
    */
   async recreateScratch(env: NodeJS.ProcessEnv, scratch: string, signal?: AbortSignal, source: { dumpDir?: string; database?: string } = {}): Promise<void> {
-    if (source.database !== undefined) this.dumpSources.add(source.database);
-    if (source.dumpDir !== undefined) await this.recordedDatabase(source.dumpDir);
-    this.refuseProduction(scratch, 'drop or overwrite');
+    await this.checkScratch(scratch, source);
     await this.query(env, `DROP DATABASE IF EXISTS ${sqlIdent(scratch)}`, signal);
   }
 

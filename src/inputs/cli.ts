@@ -75,7 +75,7 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .action((name: string, opts: Opts) => { parsed = toRequest('milestone', opts, { milestone: name, force: Boolean(opts.force), engines: opts.engines as RunRequestInput['engines'] }); });
   writer('config', 'snapshot the configured config files when they changed').action((opts: Opts) => { parsed = toRequest('config', opts, {}); });
   writer('verify', 'restore a set into scratch databases and compare it with its manifest')
-    .argument('[set-id]', 'set to verify (default: the newest complete set)')
+    .argument('[set-id]', 'set to verify (default: the newest complete daily or milestone set)')
     .action((setId: string | undefined, opts: Opts) => { parsed = toRequest('verify', opts, setId ? { setId } : {}); });
   writer('prune', 'apply retention')
     .option('--dry-run', 'show what would be removed and why; remove nothing')

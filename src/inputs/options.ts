@@ -92,7 +92,7 @@ export const ACTION_INPUTS = {
   config: { description: 'Config file, relative to the workspace (default: pgtaos-backup.yml).', required: false, default: '' },
   engines: { description: 'Engines for backup/milestone: postgres, tdengine or all.', required: false, default: 'all' },
   milestone: { description: 'Milestone name for command milestone (default: from a pushed tag milestone/<name>).', required: false, default: '' },
-  'set-id': { description: 'Set for verify or restore (verify default: the newest complete set).', required: false, default: '' },
+  'set-id': { description: 'Set for verify or restore (verify default: the newest complete daily or milestone set).', required: false, default: '' },
   target: { description: 'restore: database to restore into.', required: false, default: '' },
   confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
   'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },

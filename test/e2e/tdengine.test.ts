@@ -2,7 +2,7 @@
  * PostgreSQL and TDengine in one set, through the built CLI and action. TDengine is the
  * contract stand-in (test/stand-ins/): no real TDengine exists on these machines.
  */
-import { readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
@@ -266,5 +266,8 @@ describe('TDengine through the CLI: precision, a killed taosdump, the scratch gu
     expect(v.code).toBe(2);
     expect(v.stderr).toContain('it is the database the set\'s dump was made from');
     expect(JSON.stringify(td.store.readDatabase('md_real'))).toBe(before);
+    // Refused in the prepare step: bad configuration, not a failed verification of a good set.
+    expect(existsSync(path.join(set.path, 'verification.json'))).toBe(false);
+    expect(v.stderr).not.toMatch(/TDengine: restore/);
   });
 });

@@ -206,16 +206,45 @@ describe('the takeover guard', () => {
     await lock.release();
   });
 
-  it('a guard older than the limit is abandoned even if its pid runs', async () => {
+  it('a guard from another host older than the limit is abandoned (its holder cannot be checked)', async () => {
     const root = tempRoot();
     writeLock(root, dead());
     const guard = path.join(root, TAKEOVER_FILE);
-    writeFileSync(guard, JSON.stringify(live()));
+    writeFileSync(guard, JSON.stringify({ ...live(), hostname: 'another-runner' }));
     const t = (Date.now() - GUARD_ABANDONED_MS - 5_000) / 1000;
     utimesSync(guard, t, t);
     const lock = await acquireLock(root, 'backup');
     expect(leftovers(root)).toEqual([]);
     await lock.release();
+  });
+
+  it('a guard of a live run on this host is never overrun, however old (a paused run must not end up sharing the lock)', async () => {
+    const root = tempRoot();
+    const file = writeLock(root, dead());
+    const before = readFileSync(file, 'utf8');
+    const guard = path.join(root, TAKEOVER_FILE);
+    writeFileSync(guard, JSON.stringify(live()));
+    const t = (Date.now() - GUARD_ABANDONED_MS - 5_000) / 1000;
+    utimesSync(guard, t, t);
+    const err = await refusal(acquireLock(root, 'backup'));
+    expect(err.code).toBe('lock.contended');
+    expect(readFileSync(file, 'utf8')).toBe(before);
+  });
+
+  it('with --lock-wait, a takeover in progress is waited out like a holder, not given up after the quick retries', async () => {
+    const root = tempRoot();
+    writeLock(root, dead());
+    const guard = path.join(root, TAKEOVER_FILE);
+    writeFileSync(guard, JSON.stringify(live()));
+    // The quick retries alone last about 1.5 s; the guard goes after 2.5 s, within the 10 s wait.
+    const gone = setTimeout(() => rmSync(guard, { force: true }), 2_500);
+    try {
+      const lock = await acquireLock(root, 'backup', { waitSeconds: 10, pollMs: 100 });
+      expect(JSON.parse(readFileSync(lock.file, 'utf8'))).toMatchObject({ pid: process.pid, command: 'backup' });
+      await lock.release();
+    } finally {
+      clearTimeout(gone);
+    }
   });
 
   it('judging: pure rules for locks and guards', () => {
@@ -227,7 +256,10 @@ describe('the takeover guard', () => {
     expect(judgeLock({ info: live(), mtimeMs: now }, now, aliveIf(false))).toBe('stale');
     expect(guardAbandoned({ info: live(), mtimeMs: now - 1 }, now, aliveIf(true))).toBe(false);
     expect(guardAbandoned({ info: null, mtimeMs: now - 1 }, now)).toBe(false);
-    expect(guardAbandoned({ info: live(), mtimeMs: now - GUARD_ABANDONED_MS }, now, aliveIf(true))).toBe(true);
+    expect(guardAbandoned({ info: live(), mtimeMs: now - GUARD_ABANDONED_MS }, now, aliveIf(true))).toBe(false);
+    expect(guardAbandoned({ info: { ...live(), hostname: 'another-runner' }, mtimeMs: now - GUARD_ABANDONED_MS }, now, aliveIf(true))).toBe(true);
+    expect(guardAbandoned({ info: { ...live(), hostname: 'another-runner' }, mtimeMs: now - 1 }, now, aliveIf(true))).toBe(false);
+    expect(guardAbandoned({ info: null, mtimeMs: now - GUARD_ABANDONED_MS }, now)).toBe(true);
     expect(guardAbandoned({ info: live(), mtimeMs: now - 1 }, now, aliveIf(false))).toBe(true);
   });
 

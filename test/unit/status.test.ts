@@ -172,6 +172,12 @@ describe('statusRows', () => {
       result: 'failed',
       detail: /^b_20261110 verified .*: passed, 9\.0 days ago > 8 days$/,
     },
+    {
+      name: 'a verified set of another database does not count',
+      sets: [set('other_20261124', 20, { verified: ['passed', 10], db: 'otherdb' }), set('b_20261110', 300, { verified: ['passed', 24 * 9] })],
+      result: 'failed',
+      detail: /^b_20261110 verified/,
+    },
     { name: 'a verification dated in the future is ignored', sets: [set('a_20261124', 30, { verified: ['passed', -1000] })], result: 'failed', detail: /^no verification on record/ },
   ];
   it.each(verifyCases)('last verification: $name', (c) => {
@@ -218,7 +224,7 @@ describe('statusRows', () => {
     expect(r.result).toBe('failed');
     expect(r.detail).toMatch(/x_20261120 .*started_at "garbage" is not a time with a UTC offset/);
     r = row(statusRows(healthy({ sets: [...healthy().sets, staging('mystocks_20261125_100000')] }), NOW), 'incomplete sets');
-    expect(r).toEqual({ name: 'incomplete sets', result: 'passed', detail: '1 staging folder(s) left by runs that did not finish (prune removes them): mystocks_20261125_100000' });
+    expect(r).toEqual({ name: 'incomplete sets', result: 'passed', detail: '1 staging folder(s) left by runs that did not finish (the next backup, or prune, removes them): mystocks_20261125_100000' });
     expect(row(statusRows(healthy(), NOW), 'incomplete sets').detail).toBe('none');
   });
 });
