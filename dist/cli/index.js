@@ -30310,7 +30310,7 @@ const ACTION_INPUTS = {
     config: { description: 'Config file, relative to the workspace (default: pgtaos-backup.yml).', required: false, default: '' },
     engines: { description: 'Engines for backup/milestone: postgres, tdengine or all.', required: false, default: 'all' },
     milestone: { description: 'Milestone name for command milestone (default: from a pushed tag milestone/<name>).', required: false, default: '' },
-    'set-id': { description: 'Set for verify or restore (verify default: the newest complete set).', required: false, default: '' },
+    'set-id': { description: 'Set for verify or restore (verify default: the newest complete daily or milestone set).', required: false, default: '' },
     target: { description: 'restore: database to restore into.', required: false, default: '' },
     confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
     'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
@@ -30405,7 +30405,7 @@ function parseCli(argv, out) {
         .action((name, opts) => { parsed = toRequest('milestone', opts, { milestone: name, force: Boolean(opts.force), engines: opts.engines }); });
     writer('config', 'snapshot the configured config files when they changed').action((opts) => { parsed = toRequest('config', opts, {}); });
     writer('verify', 'restore a set into scratch databases and compare it with its manifest')
-        .argument('[set-id]', 'set to verify (default: the newest complete set)')
+        .argument('[set-id]', 'set to verify (default: the newest complete daily or milestone set)')
         .action((setId, opts) => { parsed = toRequest('verify', opts, setId ? { setId } : {}); });
     writer('prune', 'apply retention')
         .option('--dry-run', 'show what would be removed and why; remove nothing')
@@ -31527,7 +31527,7 @@ const LOCK_FILE = '.lock';
 const TAKEOVER_FILE = '.lock.takeover';
 /** An unreadable lock younger than this is treated as held (a person or an older version may be writing it). */
 const UNREADABLE_GRACE_MS = 10_000;
-/** A takeover guard older than this is abandoned: a takeover takes milliseconds. */
+/** A takeover guard whose holder cannot be checked (another host, unreadable) is abandoned after this: a takeover takes milliseconds. */
 const GUARD_ABANDONED_MS = 30_000;
 const lockInfo = object({
     pid: schemas_number().int(),
@@ -31590,9 +31590,12 @@ function judgeLock(state, now, isAlive = alive) {
 }
 /** Pure: may a takeover guard be removed? Its holder is dead, or it is far older than a takeover takes. */
 function guardAbandoned(state, now, isAlive = alive) {
-    if (now - state.mtimeMs >= GUARD_ABANDONED_MS)
-        return true;
-    return state.info !== null && !isAlive(state.info);
+    // A holder on this host that still runs is never overrun, however long it takes (a paused VM,
+    // SIGSTOP): overrunning it mid-takeover could leave two runs holding the lock. Only a guard
+    // whose holder cannot be checked (another host, unreadable) is judged by its age.
+    if (state.info && state.info.hostname === external_node_os_default().hostname())
+        return !isAlive(state.info);
+    return now - state.mtimeMs >= GUARD_ABANDONED_MS;
 }
 async function readLock(root) {
     const state = await readState(external_node_path_default().join(root, LOCK_FILE));
@@ -31616,7 +31619,13 @@ function mine(command) {
 /** Writes `text` to a fresh private file beside `target`; returns its name. */
 async function writeTemp(target, text) {
     const tmp = `${target}.${process.pid}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-    await external_node_fs_.promises.writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
+    try {
+        await external_node_fs_.promises.writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
+    }
+    catch (err) {
+        await external_node_fs_.promises.rm(tmp, { force: true }); // a full disk must not leave a half-written temp file
+        throw err;
+    }
     return tmp;
 }
 /** link(2) that says whether the name was free. */
@@ -31705,6 +31714,14 @@ async function acquireLock(root, command, opts = {}) {
     const t0 = Date.now();
     let nextReport = t0;
     let contended = 0;
+    // Contention that outlasts the quick retries is waited out like a holder, while --lock-wait allows.
+    const waitOn = async () => {
+        const waited = Date.now() - t0;
+        if (waited >= waitMs)
+            return false;
+        await lock_sleep(Math.min(jitter(pollMs * 0.75, pollMs * 1.25), Math.max(1, waitMs - waited)), opts.signal);
+        return true;
+    };
     const tmp = await writeTemp(file, text);
     try {
         const ino = (await external_node_fs_.promises.stat(tmp)).ino;
@@ -31720,7 +31737,7 @@ async function acquireLock(root, command, opts = {}) {
             const cur = await readState(file);
             if (!cur) {
                 // Released between our link and our read: simply try again.
-                if (++contended > MAX_CONTENDED)
+                if (++contended > MAX_CONTENDED && !(await waitOn()))
                     break;
                 continue;
             }
@@ -31757,8 +31774,11 @@ async function acquireLock(root, command, opts = {}) {
                     return lock;
                 }
             }
-            if (++contended > MAX_CONTENDED)
-                break;
+            if (++contended > MAX_CONTENDED) {
+                if (!(await waitOn()))
+                    break;
+                continue;
+            }
             // Someone else is changing the lock right now: look again after a short, random pause.
             await lock_sleep(jitter(10, 60), opts.signal);
         }
@@ -42951,17 +42971,25 @@ class TdengineEngine {
         }
     }
     /**
+     * The scratch guard alone, with no connection (verify runs it before anything is created):
+     * refuses production, system databases, and the database the set records (`database`, from
+     * the manifest) or its dump records (`dumpDir`'s dbs.sql).
+     */
+    async checkScratch(scratch, source = {}) {
+        if (source.database !== undefined)
+            this.dumpSources.add(source.database);
+        if (source.dumpDir !== undefined)
+            await this.recordedDatabase(source.dumpDir);
+        this.refuseProduction(scratch, 'drop or overwrite');
+    }
+    /**
      * Makes room for a scratch restore: `DROP DATABASE IF EXISTS` (taosdump then creates it with the
      * dump's own CREATE DATABASE, precision included; restoring into an existing one would merge).
      * Refuses the production database whatever the config says, and, given the set (`source`), the
      * database its dump records: that name is read BEFORE the drop, as taosdump -i writes into it.
      */
     async recreateScratch(env, scratch, signal, source = {}) {
-        if (source.database !== undefined)
-            this.dumpSources.add(source.database);
-        if (source.dumpDir !== undefined)
-            await this.recordedDatabase(source.dumpDir);
-        this.refuseProduction(scratch, 'drop or overwrite');
+        await this.checkScratch(scratch, source);
         await this.query(env, `DROP DATABASE IF EXISTS ${sqlIdent(scratch)}`, signal);
     }
     /**
@@ -44729,13 +44757,18 @@ function freeRow(input) {
     const ok = input.free.bytes >= need;
     return { name, result: ok ? 'passed' : 'failed', detail: `${formatBytes(input.free.bytes)} free on ${root} ${ok ? '>=' : '<'} min_free_gb ${input.config.min_free_gb} (${formatBytes(need)})` };
 }
+/** The set holds a dump of a database the config names (postgres.database or tdengine.database). */
+function ofConfiguredDatabase(input, s) {
+    return ['postgres', 'tdengine'].some((e) => input.config[e] !== undefined && s.databases[e] === input.config[e].database);
+}
 function verifyRow(input, now) {
     const name = 'last verification';
     const maxDays = input.config.staleness.verify_max_age_days;
     const nowMs = now.getTime();
     const verified = input.sets
-        // The scheduled proof is of the scheduled backups: a verified safety or config set does not count.
-        .filter((s) => s.verification !== null && (s.kind === 'daily' || s.kind === 'milestone'))
+        // The scheduled proof is of the scheduled backups: a verified safety or config set, or a set of
+        // another database, does not count.
+        .filter((s) => s.verification !== null && BACKUP_KINDS.has(s.kind) && ofConfiguredDatabase(input, s))
         .map((s) => ({ s, v: s.verification, at: parseInstant(s.verification.verified_at) }))
         .filter((x) => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
         .sort((a, b) => b.at - a.at);
@@ -44781,7 +44814,7 @@ function incompleteRow(input) {
     const damaged = input.sets.filter((s) => !s.staging && (s.status !== 'complete' || parseInstant(s.started_at) === null));
     const staging = input.sets.filter((s) => s.staging);
     const stagingNote = staging.length
-        ? `${staging.length} staging folder(s) ${input.lock ? `(a ${input.lock.command} run, pid ${input.lock.pid}, is in progress)` : 'left by runs that did not finish (prune removes them)'}: ${named(staging.map((s) => s.id))}`
+        ? `${staging.length} staging folder(s) ${input.lock ? `(a ${input.lock.command} run, pid ${input.lock.pid}, is in progress)` : 'left by runs that did not finish (the next backup, or prune, removes them)'}: ${named(staging.map((s) => s.id))}`
         : '';
     if (damaged.length > 0) {
         const why = damaged.map((s) => `${s.id} at ${s.path} (${s.status === 'complete' ? `started_at ${JSON.stringify(s.started_at)} is not a time with a UTC offset` : (s.damage ?? 'no valid manifest')})`);
@@ -44897,6 +44930,16 @@ async function status_status(ctx) {
 
 
 
+/**
+ * Before the root, its log or the lock exist (the prepare step): a TDengine scratch equal to the
+ * database the set was dumped from is bad configuration, exit 2, and says nothing about the set.
+ */
+async function refuseScratchOfSet(config, set) {
+    const td = set.manifest?.tdengine;
+    if (!td || !config.tdengine)
+        return;
+    await new TdengineEngine(config.tdengine).checkScratch(scratchDatabase(config.tdengine), { database: td.database });
+}
 async function pickSet(ctx) {
     if (ctx.request.setId) {
         const s = await findSet(ctx.config.root, ctx.request.setId);
@@ -45056,7 +45099,8 @@ async function verify(ctx) {
     }
     catch (err) {
         failed = true;
-        if (!ctx.signal.aborted)
+        // A usage error (a scratch name the config should not have) says nothing about the set.
+        if (!ctx.signal.aborted && !(err instanceof UsageError))
             await record();
         throw err;
     }
@@ -45931,6 +45975,7 @@ async function prepareVerify(p) {
     const engines = enginesInSet(set);
     requireSections(p.config, engines, 'verify.no_engine_config', `set ${set.id}`);
     findEngineTools(p.config, engines, p.env);
+    await refuseScratchOfSet(p.config, set);
 }
 /** restore: the confirmation, then the engine it would restore and that engine's tools. */
 async function prepareRestore(p) {
