@@ -38,9 +38,10 @@ export class JobError extends BackupError {
 
 /** SIGINT/SIGTERM arrived: the run stopped and cleaned up. */
 export class CancelledError extends BackupError {
-  constructor(signal: string) {
-    super('cancelled', 'run.cancelled', `cancelled by ${signal}`, {
-      hint: 'The run was stopped before it finished; earlier backups are untouched and no partial set was kept. Run it again.',
+  /** `said`: a command's own code, message and hint for what the cancel left (restore's partial target). */
+  constructor(signal: string, said: { code?: string; message?: string; hint?: string } = {}) {
+    super('cancelled', said.code ?? 'run.cancelled', said.message ?? `cancelled by ${signal}`, {
+      hint: said.hint ?? 'The run was stopped before it finished; earlier backups are untouched and no partial set was kept. Run it again.',
     });
     this.name = 'CancelledError';
   }

@@ -13,7 +13,7 @@ import { runResultSchema, type CommandOutcome, type Notification, type RunResult
 import { stderrTail } from './report/failure.js';
 import { eventsOf, notify, webhookSecrets, type NotifyTuning } from './report/notify.js';
 import { storageEstimate, type StorageSet } from './report/storage.js';
-import { LOCK_FILE, acquireLock, type Lock, type LockInfo } from './catalog/lock.js';
+import { LOCK_FILE, acquireLock, describeHolder, formatWait, type Lock } from './catalog/lock.js';
 import { LOGS_DIR, listSets } from './catalog/sets.js';
 import { freeBytes } from './catalog/space.js';
 import type { Config } from './inputs/config-schema.js';
@@ -111,8 +111,8 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
         onWait: (h, waited, total) => {
           log.info(
             waitTold
-              ? `still waiting for the lock: ${holder(h)}; waited ${seconds(waited)} of ${seconds(total)}`
-              : `another run holds the lock ${path.join(root, LOCK_FILE)}: ${holder(h)}; waiting up to ${seconds(total)} (lock-wait)`,
+              ? `still waiting for the lock: ${describeHolder(h)}; waited ${formatWait(waited)} of ${formatWait(total)}`
+              : `another run holds the lock ${path.join(root, LOCK_FILE)}: ${describeHolder(h)}; waiting up to ${formatWait(total)} (lock-wait)`,
           );
           waitTold = true;
         },
@@ -221,14 +221,6 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   }
   await log.close();
   return log.maskDeep(result);
-}
-
-function seconds(ms: number): string {
-  return `${Math.round(ms / 1000)} s`;
-}
-
-function holder(h: LockInfo | null): string {
-  return h ? `${h.command} (pid ${h.pid} on ${h.hostname}, since ${h.started_at})` : 'an unreadable lock file written just now';
 }
 
 function runUrl(env: NodeJS.ProcessEnv): string | null {

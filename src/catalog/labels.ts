@@ -13,6 +13,14 @@ import type { LocalTime } from './time.js';
 export const SET_KINDS = ['daily', 'milestone', 'config', 'safety'] as const;
 export type SetKind = (typeof SET_KINDS)[number];
 
+/**
+ * The scheduled backups: what staleness counts and what `verify` checks unless told otherwise.
+ * Safety sets (what a restore replaced) and config snapshots are kept, but are not the backups.
+ */
+export function isScheduledBackup(kind: SetKind): boolean {
+  return kind === 'daily' || kind === 'milestone';
+}
+
 /** complete: a valid manifest makes it a backup; incomplete: anything else (never counted, never a backup). */
 export const setStatus = z.enum(['complete', 'incomplete']);
 export type SetStatus = z.infer<typeof setStatus>;

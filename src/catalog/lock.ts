@@ -11,6 +11,7 @@
  * - release() removes `.lock` only while it is still ours (same inode and text).
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -177,26 +178,22 @@ function jitter(minMs: number, maxMs: number): number {
   return minMs + Math.floor(Math.random() * (maxMs - minMs));
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal!.reason);
-    };
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
+/** A pause that a signal ends at once, rejecting with the signal's own reason (the run's CancelledError). */
+async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  try {
+    await delay(ms, undefined, signal ? { signal } : {});
+  } catch (err) {
+    throw signal?.aborted ? signal.reason : err;
+  }
 }
 
-function describeHolder(h: LockInfo | null): string {
+/** Who holds a lock, for messages. */
+export function describeHolder(h: LockInfo | null): string {
   return h ? `${h.command} (pid ${h.pid} on ${h.hostname}, since ${h.started_at})` : 'an unreadable lock file written just now';
 }
 
-function formatWait(ms: number): string {
+/** A wait's length, for messages: seconds, or minutes past two of them. */
+export function formatWait(ms: number): string {
   const s = Math.round(ms / 1000);
   return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
 }
@@ -240,7 +237,8 @@ export async function acquireLock(root: string, command: string, opts: AcquireOp
   const t0 = Date.now();
   let nextReport = t0;
   let contended = 0;
-  // Contention that outlasts the quick retries is waited out like a holder, while --lock-wait allows.
+  // One poll of the wait (a live holder, or contention that outlasted the quick retries); false
+  // once --lock-wait has run out.
   const waitOn = async (): Promise<boolean> => {
     const waited = Date.now() - t0;
     if (waited >= waitMs) return false;
@@ -276,7 +274,7 @@ export async function acquireLock(root: string, command: string, opts: AcquireOp
           opts.onWait?.(cur.info, waited, waitMs);
           nextReport = Date.now() + reportEvery;
         }
-        await sleep(Math.min(jitter(pollMs * 0.75, pollMs * 1.25), Math.max(1, waitMs - waited)), opts.signal);
+        await waitOn();
         continue;
       }
       // Stale: replace it, but only behind the guard and only if it is still the same lock.

@@ -9,7 +9,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
-import { SET_KINDS, isSetId, type SetKind, type SetStatus } from './labels.js';
+import { SET_KINDS, isScheduledBackup, isSetId, type SetKind, type SetStatus } from './labels.js';
 import { fsyncDir, readManifest, writeManifest, type Manifest } from './manifest.js';
 import { readVerification, type Verification } from './verification.js';
 
@@ -164,7 +164,7 @@ export async function stageSet(root: string, kind: SetKind, id: string): Promise
  * config snapshots are verified only when named.
  */
 export function newestVerifiable(sets: SetEntry[]): SetEntry | undefined {
-  return sets.find((s) => s.status === 'complete' && (s.kind === 'daily' || s.kind === 'milestone') && (s.manifest?.postgres || s.manifest?.tdengine));
+  return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && (s.manifest?.postgres || s.manifest?.tdengine));
 }
 
 /**

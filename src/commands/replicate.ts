@@ -149,6 +149,7 @@ async function readBack(remote: Remote, key: string, signal: AbortSignal): Promi
 
 /** Records a copy beside the set, its texts masked: errors quote servers, and remotes.json must hold no secret. */
 function saveCopy(ctx: RunContext, setDir: string, rec: RemoteCopy): Promise<void> {
+  // Only the free text: maskDeep would also reach the hex checksums and the enums of the record.
   const mask = (t: string) => ctx.log.mask(t);
   return recordRemoteCopy(setDir, { ...rec, location: mask(rec.location), error: rec.error === null ? null : mask(rec.error) });
 }

@@ -19,6 +19,7 @@ import { compareCounts, renderDifferences, tdengineCounts } from '../catalog/com
 import { formatBytes } from '../catalog/time.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
+import { enginesInSet, requireSections } from './engines.js';
 import type { RunContext } from './context.js';
 
 const DB_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
@@ -63,12 +64,8 @@ export type RestoreStage =
 
 /** A cancel inside a restore: still `cancelled`, but the hint is about the target, not "run it again". */
 export class RestoreCancelledError extends CancelledError {
-  override readonly code = 'restore.cancelled';
-  override readonly hint: string;
   constructor(message: string, hint: string) {
-    super('a signal');
-    this.message = message;
-    this.hint = hint;
+    super('a signal', { code: 'restore.cancelled', message, hint });
     this.name = 'RestoreCancelledError';
   }
 }
@@ -178,9 +175,8 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   const set = await findSet(config.root, ctx.request.setId);
   if (set.status !== 'complete') throw new JobError('restore.incomplete', `set ${set.id} is incomplete (${set.reason}); it cannot be restored by the tool`, { hint: 'Pick a complete set from `pgtaos-backup list`.' });
   const manifest = set.manifest!;
-  const held: EngineName[] = [...(manifest.postgres ? (['postgres'] as const) : []), ...(manifest.tdengine ? (['tdengine'] as const) : [])];
-  const engine = pickEngine(held, ctx.request.engines, set.id);
-  if (!config[engine]) throw new UsageError('restore.no_engine_config', `the config has no ${engine}: section naming the server to restore into`, {});
+  const engine = pickEngine(enginesInSet(set), ctx.request.engines, set.id);
+  requireSections(config, [engine], 'restore.no_engine_config', `set ${set.id}`);
   if (engine === 'tdengine') return restoreTdengine(ctx, set, target);
   const pg = manifest.postgres!;
 

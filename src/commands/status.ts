@@ -31,10 +31,10 @@ import path from 'node:path';
 import type { Config } from '../inputs/config-schema.js';
 import { readLock } from '../catalog/lock.js';
 import { parseInstant, planRetention, toRetentionInput, type Decision, type RetentionInput } from '../catalog/retention.js';
-import { LOGS_DIR, listSets } from '../catalog/sets.js';
+import { LOGS_DIR, listSets, type SetEntry } from '../catalog/sets.js';
+import { isScheduledBackup } from '../catalog/labels.js';
 import { GIB, freeBytes } from '../catalog/space.js';
 import { formatBytes } from '../catalog/time.js';
-import type { SetEntry } from '../catalog/sets.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import type { RunContext } from './context.js';
 import { milestoneCopiesCheck } from './replicate.js';
@@ -61,9 +61,6 @@ export interface RunLogRead extends RunLogInfo {
   /** The text of each ERROR line (without time stamp and level). */
   errors: string[];
 }
-
-/** Kinds of set that are the scheduled backups: what the staleness rows count. */
-const BACKUP_KINDS: ReadonlySet<string> = new Set(['daily', 'milestone']);
 
 /** A set as status sees it: the retention facts, and which database each engine's dump holds. */
 export interface StatusSet extends RetentionInput {
@@ -128,9 +125,9 @@ function backupRow(input: StatusInput, engine: 'postgres' | 'tdengine', label: s
   const max = input.config.staleness.max_age_hours;
   const nowMs = now.getTime();
   const holding = input.sets.filter((s) => s.status === 'complete' && !s.staging && s.engines.includes(engine));
-  const counted = holding.filter((s) => BACKUP_KINDS.has(s.kind) && s.databases[engine] === configured.database);
+  const counted = holding.filter((s) => isScheduledBackup(s.kind) && s.databases[engine] === configured.database);
   const safety = holding.filter((s) => s.kind === 'safety').length;
-  const otherDbs = [...new Set(holding.filter((s) => BACKUP_KINDS.has(s.kind) && s.databases[engine] !== configured.database).map((s) => s.databases[engine] ?? '?'))];
+  const otherDbs = [...new Set(holding.filter((s) => isScheduledBackup(s.kind) && s.databases[engine] !== configured.database).map((s) => s.databases[engine] ?? '?'))];
   const dated = counted.map((s) => ({ s, at: parseInstant(s.started_at) })).filter((x): x is { s: StatusSet; at: number } => x.at !== null);
   const future = dated.filter((x) => x.at > nowMs + FUTURE_TOLERANCE_MS);
   const notes = [
@@ -187,7 +184,7 @@ function verifyRow(input: StatusInput, now: Date): Check {
   const verified = input.sets
     // The scheduled proof is of the scheduled backups: a verified safety or config set, or a set of
     // another database, does not count.
-    .filter((s) => s.verification !== null && BACKUP_KINDS.has(s.kind) && ofConfiguredDatabase(input, s))
+    .filter((s) => s.verification !== null && isScheduledBackup(s.kind) && ofConfiguredDatabase(input, s))
     .map((s) => ({ s, v: s.verification!, at: parseInstant(s.verification!.verified_at) }))
     .filter((x): x is { s: StatusSet; v: NonNullable<RetentionInput['verification']>; at: number } => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
     .sort((a, b) => b.at - a.at);

@@ -171,11 +171,12 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
         if (!ctx.signal.aborted) checks.push({ name: 'tdengine restore', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
         throw err;
       } finally {
-        if (scratchMade)
+        if (scratchMade) {
           await tdEngine.dropScratch(ctx.env, scratch).then(
-          () => log.info(`dropped scratch database ${scratch}`),
-          (e: unknown) => log.error(`could not drop TDengine scratch database ${scratch}: ${(e as Error).message}; drop it by hand`),
-        );
+            () => log.info(`dropped scratch database ${scratch}`),
+            (e: unknown) => log.error(`could not drop TDengine scratch database ${scratch}: ${(e as Error).message}; drop it by hand`),
+          );
+        }
       }
     }
     return finish();
@@ -188,11 +189,11 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
 
   async function record(): Promise<void> {
     // Details quote tools and servers (pg_restore lines, error messages): no secret may reach the file.
-    const mask = (t: string) => log.mask(t);
+    // Only the free text is masked: maskDeep would also reach the result enum and the timestamp.
     await writeVerification(set.path, {
       verified_at: localTime(ctx.now(), config.timezone).iso,
       result: failed ? 'failed' : 'passed',
-      checks: checks.map((c) => ({ ...c, name: mask(c.name), detail: mask(c.detail) })),
+      checks: checks.map((c) => ({ ...c, name: log.mask(c.name), detail: log.mask(c.detail) })),
       tool_version: TOOL_VERSION,
     }).catch((e: unknown) => log.warn(`could not record the verification beside ${set.id}: ${(e as Error).message}`));
   }

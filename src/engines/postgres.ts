@@ -469,11 +469,6 @@ export class PostgresEngine implements Engine {
     }
   }
 
-  /** Every line of `pg_restore --list` of `file` (see PgArchives.list). */
-  listArchive(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<string[]> {
-    return this.archives.list(file, env, signal);
-  }
-
   /** `pg_restore --list` must read the archive; its header gives the archive version. */
   async readArchiveHeader(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal) {
     return parseArchiveHeader(await this.archives.list(file, env, signal, 40));

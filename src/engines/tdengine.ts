@@ -24,6 +24,7 @@ import type { FileEntry, TdengineSection } from '../catalog/manifest.js';
 import { fileEntry, listFiles } from '../catalog/checksum.js';
 import { formatBytes, formatDuration } from '../catalog/time.js';
 import { findBinary } from './binaries.js';
+import { MASK_MIN_LENGTH, maskText } from '../report/log.js';
 import { childEnv, type Engine, type EngineContext, type PreflightInfo } from './engine.js';
 import { readTool, runTool, type ToolResult } from './exec.js';
 import { restQuery, sqlIdent, sqlString, TaosRestError, type RestEndpoint, type RestResult } from './taos-rest.js';
@@ -40,18 +41,15 @@ export const TDENGINE_RESULT_FILE = 'tdengine-dump-result.txt';
 const SYSTEM_DATABASES = new Set(['information_schema', 'performance_schema', 'log', 'audit']);
 /** Plain TDengine names: unquoted names are folded to lower case by the server. */
 const NAME = /^[a-z_][a-z0-9_]{0,63}$/;
-/** The same floor as the run log's masking (src/report/log.ts): shorter secrets would shred text. */
-const MASK_MIN = 3;
-
-/** `text` with the password replaced by ***, when it is long enough to mask (MASK_MIN). */
+/** `text` with the password replaced by ***, when it is long enough to mask (the run log's floor). */
 export function maskPassword(text: string, password: string): string {
-  return password.length >= MASK_MIN ? text.split(password).join('***') : text;
+  return password.length >= MASK_MIN_LENGTH ? maskText(text, [password]) : text;
 }
 
 /**
  * A taosdump result file made safe to keep. Older taosdump versions wrote their settings into it,
  * `password: <value>` included (taos-tools src/taosdump.c main()): that line is blanked whatever
- * the password's length, and the password is masked anywhere else once it is MASK_MIN or longer.
+ * the password's length, and the password is masked anywhere else once it is MASK_MIN_LENGTH or longer.
  */
 export function scrubResultText(text: string, password: string): string {
   const lines = text.replace(/^(\s*password\s*:[ \t]*)\S.*$/gim, '$1***');

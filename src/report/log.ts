@@ -6,7 +6,10 @@
  */
 import { createWriteStream, type WriteStream } from 'node:fs';
 
-/** Masks secrets in text: each one replaced by ***, longest first. */
+/** Shorter secrets are not masked: replacing every "ab" would shred the text (and they are no secret). */
+export const MASK_MIN_LENGTH = 3;
+
+/** Masks secrets in text, each replaced by ***, in the order given (RunLog keeps them longest first). */
 export function maskText(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const s of secrets) out = out.split(s).join('***');
@@ -64,12 +67,12 @@ export class RunLog {
     secrets: (string | undefined)[],
   ) {
     // Longest first, so a secret containing another is masked whole.
-    this.secrets = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= 3))].sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set(secrets.filter((s): s is string => typeof s === 'string' && s.length >= MASK_MIN_LENGTH))].sort((a, b) => b.length - a.length);
   }
 
   /** Values learnt during the run (webhook URLs from the config's env vars) are masked from then on. */
   addSecrets(values: (string | undefined)[]): void {
-    this.secrets = [...new Set([...this.secrets, ...values.filter((s): s is string => typeof s === 'string' && s.length >= 3)])].sort((a, b) => b.length - a.length);
+    this.secrets = [...new Set([...this.secrets, ...values.filter((s): s is string => typeof s === 'string' && s.length >= MASK_MIN_LENGTH)])].sort((a, b) => b.length - a.length);
   }
 
   mask(text: string): string {
