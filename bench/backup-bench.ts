@@ -27,6 +27,7 @@ import {
   runTool,
   settle,
   cpuWindow,
+  diff,
   treeCpuS,
   setup,
   sha256Ms,
@@ -83,7 +84,6 @@ interface ToolRound {
   phases: ToolPhases;
 }
 
-const diff = (a: number | null, b: number | null): number | null => (a == null || b == null ? null : a - b);
 
 function phasesOf(r: Measured): ToolPhases {
   const first = r.lines[0]?.ms ?? null;

@@ -19,6 +19,7 @@ import { stringify } from 'yaml';
 import { startCluster, type Cluster } from '../test/helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../test/helpers/market-data.js';
 import { sha256File } from '../src/catalog/checksum.js';
+import { formatBytes } from '../src/catalog/time.js';
 
 export const REPO = path.resolve(new URL('..', import.meta.url).pathname);
 export const GNU_TIME = '/usr/bin/time';
@@ -509,12 +510,11 @@ export function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-export function fmtBytes(b: number): string {
-  if (b >= 1024 ** 3) return `${(b / 1024 ** 3).toFixed(2)} GiB`;
-  if (b >= 1024 ** 2) return `${(b / 1024 ** 2).toFixed(1)} MiB`;
-  if (b >= 1024) return `${(b / 1024).toFixed(1)} KiB`;
-  return `${b} B`;
-}
+/** The tool's own byte formatting, so the bench and the tool print sizes alike. */
+export const fmtBytes = formatBytes;
+
+/** a - b when both are known (phase lengths from log-line arrival times). */
+export const diff = (a: number | null, b: number | null): number | null => (a == null || b == null ? null : a - b);
 
 export const fmtS = (ms: number | null | undefined): string => (ms == null ? '-' : (ms / 1000).toFixed(2));
 export const fmtMiB = (kib: number | null | undefined): string => (kib == null ? '-' : (kib / 1024).toFixed(1));

@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import {
+  diff,
   COUNT_SCRIPT,
   at,
   buildDatabase,
@@ -89,7 +90,6 @@ interface ToolRound {
   phases: ToolPhases;
 }
 
-const diff = (a: number | null, b: number | null): number | null => (a == null || b == null ? null : a - b);
 
 function phasesOf(r: Measured): ToolPhases {
   const first = r.lines[0]?.ms ?? null;
