@@ -14,6 +14,7 @@ import { runResultSchema, type RunResult } from '../../src/report/result.js';
 import type { NotifyConfig } from '../../src/inputs/config-schema.js';
 import { OK_BY_KIND, startWebhookServer, type Received, type WebhookServer } from '../helpers/webhook-server.js';
 import { REPO } from '../helpers/tool.js';
+import { DUMP_FAILED, baseResult } from '../helpers/run-result.js';
 
 const servers: WebhookServer[] = [];
 afterEach(async () => {
@@ -26,49 +27,9 @@ async function server(...args: Parameters<typeof startWebhookServer>): Promise<W
   return s;
 }
 
-/** A failed nightly backup as run.ts would report it. */
+/** A failed nightly backup as run.ts would report it: pg_dump lost its connection. */
 function failedBackup(over: Partial<RunResult> = {}): RunResult {
-  return runResultSchema.parse({
-    tool: { name: 'pgtaos-backup', version: '0.1.0' },
-    command: 'backup',
-    status: 'failure',
-    exit_code: 1,
-    started_at: '2026-11-25T16:00:03.120Z',
-    finished_at: '2026-11-25T16:00:05.000Z',
-    duration_ms: 1880,
-    config_file: '/srv/ops/pgtaos-backup.yml',
-    root: '/opt/claude/mystocks_backup',
-    set: null,
-    engines: {},
-    checks: [],
-    free_bytes: 20 * 1024 ** 3,
-    storage: {
-      free_bytes: 20 * 1024 ** 3,
-      min_free_bytes: 5 * 1024 ** 3,
-      used_bytes: 3 * 1024 ** 3,
-      sets: { daily: 7, milestone: 2, config: 1, safety: 0 },
-      incomplete_sets: 0,
-      daily_bytes_per_day: 600 * 1024 ** 2,
-      sample_days: 7,
-      days_of_dailies: 25,
-    },
-    message: 'pg_dump failed (exit 1):\n  pg_dump: error: connection to server lost',
-    warnings: [],
-    error: {
-      code: 'postgres.dump_failed',
-      message: 'pg_dump failed (exit 1):\n  pg_dump: error: connection to server lost',
-      hint: 'A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
-      stderr_tail: ['pg_dump: dumping contents of table "public.daily_bars"', 'pg_dump: error: connection to server lost'],
-    },
-    events: ['failure'],
-    stale: [],
-    hostname: 'runner-1',
-    run_url: 'https://github.com/mystocks/ops/actions/runs/42',
-    notifications: [],
-    log_path: '/opt/claude/mystocks_backup/logs/20261126_000003-backup-4242.log',
-    report_path: '/opt/claude/mystocks_backup/logs/20261126_000003-backup-4242.json',
-    ...over,
-  });
+  return baseResult({ ...DUMP_FAILED, ...over });
 }
 
 function recorder(): NotifyLog & { infos: string[]; warns: string[] } {
@@ -101,7 +62,7 @@ function expectFacts(text: string): void {
   expect(text).toContain('pg_dump: error: connection to server lost');
   expect(text).toContain('run the backup again once it is up');
   expect(text).toContain('https://github.com/mystocks/ops/actions/runs/42');
-  expect(text).toContain('about 25 more days of dailies fit');
+  expect(text).toContain('about 68 more days of dailies fit');
 }
 
 describe('payload of each kind (exact shape)', () => {
@@ -260,13 +221,17 @@ describe('delivery', () => {
     expect(log.warns).toEqual([]);
   });
 
-  it('gives up after the tries with a warning, never throws', async () => {
-    const s = await server(() => ({ status: 503, body: 'down' }));
+  it.each([
+    ['wecom', { status: 503, body: 'down' }, 'HTTP 503: down'],
+    ['dingtalk', { status: 200, body: '{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}' }, 'rate limited (errcode 130101: send too fast, exceed 20 times per minute)'],
+  ] as const)('%s: an answer worth retrying that lasts (%j): every try used, then a warning naming it, never a throw', async (kind, answer, error) => {
+    const s = await server(() => answer);
     const log = recorder();
-    const sent = await notify([entry('wecom')], failedBackup(), { env: { WECOM_URL: s.url('/w') }, log, tuning: FAST });
+    const urlEnv = `${kind.toUpperCase()}_URL`;
+    const sent = await notify([entry(kind)], failedBackup(), { env: { [urlEnv]: s.url('/hook?access_token=t') }, log, tuning: FAST });
     expect(s.requests).toHaveLength(3);
-    expect(sent[0]).toMatchObject({ delivered: false, attempts: 3, error: 'HTTP 503: down (after 3 tries)' });
-    expect(log.warns).toEqual([expect.stringContaining('notification not sent: wecom webhook (WECOM_URL): HTTP 503')]);
+    expect(sent[0]).toMatchObject({ delivered: false, attempts: 3, error: `${error} (after 3 tries)` });
+    expect(log.warns).toEqual([expect.stringContaining(`notification not sent: ${kind} webhook (${urlEnv}): ${error}`)]);
   });
 
   it('a server that never answers: each try times out, the call returns with a warning', async () => {
@@ -355,15 +320,6 @@ describe('rate limits answered in the body', () => {
     expect(log.warns).toEqual([]);
   });
 
-  it('a rate limit that lasts: every try used, then a warning naming the code', async () => {
-    const s = await server(() => ({ status: 200, body: '{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}' }));
-    const log = recorder();
-    const sent = await notify([entry('dingtalk')], failedBackup(), { env: { DINGTALK_URL: s.url('/robot/send?access_token=t') }, log, tuning: FAST });
-    expect(s.requests).toHaveLength(3);
-    expect(sent[0]).toMatchObject({ delivered: false, attempts: 3, error: 'rate limited (errcode 130101: send too fast, exceed 20 times per minute) (after 3 tries)' });
-    expect(log.warns).toEqual([expect.stringContaining('notification not sent: dingtalk webhook (DINGTALK_URL): rate limited (errcode 130101')]);
-  });
-
   it.each([
     ['wecom', { status: 200, body: '{"errcode":93000,"errmsg":"invalid webhook url"}' }, 'errcode 93000: invalid webhook url (after 1 try)'],
     ['dingtalk', { status: 200, body: '{"errcode":310000,"errmsg":"keywords not in content"}' }, 'errcode 310000: keywords not in content (after 1 try)'],
@@ -394,9 +350,10 @@ describe('backoff between tries', () => {
   it("the defaults are the README's: a 10 s timeout per request, retried twice, after 1 s and 2 s", () => {
     expect(DEFAULT_TUNING).toEqual({ timeoutMs: 10_000, tries: 3, backoffMs: 1_000 });
     const readme = readFileSync(path.join(REPO, 'README.md'), 'utf8');
-    const waits = Array.from({ length: DEFAULT_TUNING.tries - 1 }, (_, i) => `${(DEFAULT_TUNING.backoffMs * 2 ** i) / 1000} s`);
-    expect(readme).toContain(`Each request has a ${DEFAULT_TUNING.timeoutMs / 1000} s timeout`);
-    expect(readme).toContain(`are retried twice (after ${waits.join(' and ')})`);
+    // timeoutMs 10000 is "a 10 s timeout"; tries 3 are the first try and two retries; backoffMs 1000,
+    // doubled before each further try (the test above), waits 1 s and then 2 s.
+    expect(readme).toContain('Each request has a 10 s timeout');
+    expect(readme).toContain('are retried twice (after 1 s and 2 s)');
   });
 });
 
@@ -462,12 +419,19 @@ describe('message size: content really over each limit is cut in the values, nev
 
   it(`feishu (signed): the body <= ${LIMITS.feishuBodyBytes} bytes, the card ending with the run link`, async () => {
     const s = await server(() => OK_BY_KIND.feishu);
-    await notify([entry('feishu', { secret_env: 'FEISHU_SECRET' })], oversized(), { env: { FEISHU_URL: s.url('/f'), FEISHU_SECRET: FEISHU_VECTOR.secret }, log: recorder(), tuning: FAST });
+    await notify([entry('feishu', { secret_env: 'FEISHU_SECRET' })], oversized(), {
+      env: { FEISHU_URL: s.url('/f'), FEISHU_SECRET: FEISHU_VECTOR.secret },
+      log: recorder(),
+      tuning: FAST,
+      now: () => new Date(Number(FEISHU_VECTOR.timestampS) * 1000),
+    });
     const r = s.requests[0]!;
     expect(Buffer.byteLength(r.body)).toBeLessThanOrEqual(LIMITS.feishuBodyBytes);
     expect(Buffer.byteLength(r.body)).toBeGreaterThan(LIMITS.feishuBodyBytes - 64);
     const body = r.json() as { timestamp: string; sign: string; card: { header: { title: { content: string } }; elements: { text: { content: string } }[] } };
-    expect(body.sign).toBe(createHmac('sha256', `${body.timestamp}\n${FEISHU_VECTOR.secret}`).update('').digest('base64'));
+    // The cut body still carries the signature (the known answer: it signs the timestamp, not the body).
+    expect(body.timestamp).toBe(FEISHU_VECTOR.timestampS);
+    expect(body.sign).toBe(FEISHU_VECTOR.sign);
     expectFitted(`${body.card.header.title.content}\n${body.card.elements[0]!.text.content}`, '[Open the run](https://github.com/mystocks/ops/actions/runs/42)');
   });
 

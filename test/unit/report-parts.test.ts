@@ -3,8 +3,9 @@ import { describe, expect, it } from 'vitest';
 import { storageEstimate, type StorageSet } from '../../src/report/storage.js';
 import { stderrTail } from '../../src/report/failure.js';
 import { MAX_SUMMARY_BYTES, fitSummary, renderSummary } from '../../src/report/summary.js';
-import { runResultSchema, type RunResult } from '../../src/report/result.js';
+import type { RunResult } from '../../src/report/result.js';
 import { JobError } from '../../src/errors.js';
+import { DUMP_FAILED, baseResult } from '../helpers/run-result.js';
 
 const GIB = 1024 ** 3;
 const MIB = 1024 ** 2;
@@ -81,18 +82,13 @@ describe('stderr tail', () => {
   });
 });
 
+/** A failed prune with thousands of tables, sets, checks and warnings. */
 function bigResult(detail: number): RunResult {
-  return runResultSchema.parse({
-    tool: { name: 'pgtaos-backup', version: '0.1.0' },
+  return baseResult({
     command: 'prune',
     status: 'failure',
     exit_code: 1,
-    started_at: '2026-11-25T16:00:03.120Z',
-    finished_at: '2026-11-25T16:00:05.000Z',
-    duration_ms: 1880,
     config_file: null,
-    root: '/opt/claude/mystocks_backup',
-    set: null,
     engines: { postgres: { database: 'mystocks', server_version: '17.6', client_version: '17.6', bytes: 1, duration_ms: 1, tables: Array.from({ length: 5000 }, (_, i) => ({ name: `public.table_${i}_${'x'.repeat(100)}`, rows: i })) } },
     sets: Array.from({ length: 3000 }, (_, i) => ({ id: `mystocks_2026${String(i).padStart(4, '0')}_000003`, kind: 'daily', milestone: null, status: 'complete', created_at: '2026-11-25T00:00:03.000+08:00', path: `/opt/claude/mystocks_backup/daily/x${i}`, bytes: 1, verified_at: null, verification: null, engines: ['postgres'], reason: null, remotes: [] })),
     checks: [
@@ -103,12 +99,8 @@ function bigResult(detail: number): RunResult {
     storage: null,
     message: 'm',
     warnings: Array.from({ length: 500 }, (_, i) => `warning ${i}`),
-    error: null,
     events: ['failure'],
-    stale: [],
-    hostname: 'runner-1',
     run_url: null,
-    notifications: [],
     log_path: null,
     report_path: null,
   });
@@ -134,43 +126,12 @@ describe('job summary size', () => {
   });
 });
 
-/** A report as run.ts builds it, with the parts a test sets. */
-function report(over: Partial<RunResult>): RunResult {
-  return runResultSchema.parse({
-    tool: { name: 'pgtaos-backup', version: '0.1.0' },
-    command: 'backup',
-    status: 'success',
-    exit_code: 0,
-    started_at: '2026-11-25T16:00:03.120Z',
-    finished_at: '2026-11-25T16:00:13.420Z',
-    duration_ms: 10_300,
-    config_file: '/srv/ops/pgtaos-backup.yml',
-    root: '/opt/claude/mystocks_backup',
-    set: null,
-    engines: {},
-    checks: [],
-    free_bytes: 45 * GIB,
-    storage: { free_bytes: 45 * GIB, min_free_bytes: 5 * GIB, used_bytes: 4200 * MIB, sets: { daily: 7, milestone: 2, config: 1, safety: 0 }, incomplete_sets: 0, daily_bytes_per_day: 600 * MIB, sample_days: 7, days_of_dailies: 68 },
-    message: 'ok',
-    warnings: [],
-    error: null,
-    events: ['success'],
-    stale: [],
-    hostname: 'mystocks-runner',
-    run_url: 'https://github.com/mystocks/ops/actions/runs/12345678',
-    notifications: [],
-    log_path: '/opt/claude/mystocks_backup/logs/20261126_000003-backup-4242.log',
-    report_path: '/opt/claude/mystocks_backup/logs/20261126_000003-backup-4242.json',
-    ...over,
-  });
-}
-
 const tables = (n: number) => Array.from({ length: n }, (_, i) => ({ name: `public.t${String(i).padStart(2, '0')}`, rows: 1000 + i }));
 
 describe('job summary content', () => {
   it('a backup: the set, size, duration, free space, the storage estimate, and per engine what was dumped with its size, time and row counts', () => {
     const md = renderSummary(
-      report({
+      baseResult({
         set: { id: 'mystocks_20261126_000003', kind: 'daily', path: '/opt/claude/mystocks_backup/daily/mystocks_20261126_000003', bytes: 612 * MIB },
         engines: {
           postgres: { database: 'mystocks', server_version: '17.6', client_version: '17.6', bytes: 612 * MIB, duration_ms: 8300, tables: tables(3) },
@@ -185,7 +146,7 @@ describe('job summary content', () => {
     expect(md).toContain('| free space | 45.0 GiB |');
     expect(md).toContain('| storage estimate | dailies ≈ 600.0 MiB/day (last 7 days); about **68 more days** of dailies fit above the 5.0 GiB floor |');
     expect(md).toContain('| catalog | 7 daily, 2 milestone, 1 config, 0 safety: 4.1 GiB |');
-    expect(md).toContain('| run | https://github.com/mystocks/ops/actions/runs/12345678 |');
+    expect(md).toContain('| run | https://github.com/mystocks/ops/actions/runs/42 |');
     expect(md).toContain('### PostgreSQL: mystocks\n\ndumped, every table counted: server 17.6, client 17.6; 612.0 MiB in 8.3 s; 3 tables, 3,003 rows');
     expect(md).toContain('### TDengine: market_data\n\ndumped, every table counted: server 3.3.6.13, client 3.3.6.13; 90.0 MiB in 2.1 s; 20 tables, 20,190 rows');
     // 3 tables: shown as they are; 20: collapsed under a line that says how many.
@@ -200,7 +161,7 @@ describe('job summary content', () => {
 
   it('a verify: the engine block says the set was restored into the scratch database and counted; the checks come first when failed', () => {
     const md = renderSummary(
-      report({
+      baseResult({
         command: 'verify',
         status: 'failure',
         exit_code: 1,
@@ -218,29 +179,16 @@ describe('job summary content', () => {
   });
 
   it('a failed run: the error, the last stderr lines of the tool, and what to do', () => {
-    const md = renderSummary(
-      report({
-        status: 'failure',
-        exit_code: 1,
-        message: 'pg_dump failed (exit 1):\n  pg_dump: error: connection to server lost',
-        error: {
-          code: 'postgres.dump_failed',
-          message: 'pg_dump failed (exit 1):\n  pg_dump: error: connection to server lost',
-          hint: 'A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
-          stderr_tail: ['pg_dump: dumping contents of table "public.daily_kline"', 'pg_dump: error: connection to server lost'],
-        },
-        events: ['failure'],
-      }),
-    );
+    const md = renderSummary(baseResult(DUMP_FAILED));
     expect(md).toMatch(/^## ❌ pgtaos-backup backup: failure$/m);
     expect(md).toContain('**Error:** pg_dump failed (exit 1):');
-    expect(md).toContain('<details open><summary>Last lines the tool printed on stderr</summary>\n\n```\npg_dump: dumping contents of table "public.daily_kline"\npg_dump: error: connection to server lost\n```');
+    expect(md).toContain('<details open><summary>Last lines the tool printed on stderr</summary>\n\n```\npg_dump: dumping contents of table "public.daily_bars"\npg_dump: error: connection to server lost\n```');
     expect(md).toContain('**What to do:** A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.');
   });
 
   it('a stale status: the stale rows named, every checklist row with its figures', () => {
     const md = renderSummary(
-      report({
+      baseResult({
         command: 'status',
         status: 'failure',
         exit_code: 1,
@@ -261,7 +209,7 @@ describe('job summary content', () => {
   });
 
   it('no complete daily yet: the estimate says so instead of vanishing', () => {
-    const md = renderSummary(report({ storage: { free_bytes: 45 * GIB, min_free_bytes: 5 * GIB, used_bytes: 0, sets: { daily: 0, milestone: 0, config: 0, safety: 0 }, incomplete_sets: 0, daily_bytes_per_day: null, sample_days: 0, days_of_dailies: null } }));
+    const md = renderSummary(baseResult({ storage: { free_bytes: 45 * GIB, min_free_bytes: 5 * GIB, used_bytes: 0, sets: { daily: 0, milestone: 0, config: 0, safety: 0 }, incomplete_sets: 0, daily_bytes_per_day: null, sample_days: 0, days_of_dailies: null } }));
     expect(md).toContain('| storage estimate | no complete daily set yet to estimate from |');
   });
 });
