@@ -11,10 +11,11 @@ import { runCommand } from '../../src/run.js';
 import { inside, prune, refuseProtectedRemovals, removeSet } from '../../src/commands/prune.js';
 import type { planRetention } from '../../src/catalog/retention.js';
 import { loadConfig } from '../../src/inputs/config.js';
-import { runRequestSchema } from '../../src/inputs/options.js';
-import { RunLog, silentSink } from '../../src/report/log.js';
+import { silentSink } from '../../src/report/log.js';
+import type { RunContext } from '../../src/commands/context.js';
 import type { RunResult } from '../../src/report/result.js';
 import { DAY_MS, manySets, writeConfigFile, writeDamagedSet, writeFakeSet, writeFakeSets, writeStagingLeftover, type FakeSet } from '../helpers/fake-catalog.js';
+import { testCtx } from '../helpers/run-context.js';
 
 const temps: string[] = [];
 afterEach(async () => {
@@ -31,6 +32,12 @@ async function tempDir(): Promise<{ dir: string; root: string; configFile: strin
 
 function run(command: 'prune' | 'status' | 'list', dir: string, configFile: string, dryRun = false): Promise<RunResult> {
   return runCommand({ command, configFile, dryRun }, { sink: silentSink, env: {}, cwd: dir });
+}
+
+/** prune's context for calling it directly (its report, or a plan of the test's own). */
+function pruneCtx(dir: string, configFile: string, dryRun = false): RunContext {
+  const { config, file } = loadConfig({ file: configFile, env: {}, cwd: dir });
+  return testCtx({ config, configFile: file, request: { command: 'prune', dryRun } });
 }
 
 /** Every folder and file under root, relative, excluding logs (runs add those). */
@@ -130,16 +137,7 @@ describe('prune on a catalog on disk', () => {
   it('reports every decision with its size (the prune section of the result)', async () => {
     const { dir, root, configFile } = await tempDir();
     const { removed } = await mixedCatalog(root);
-    const { config, file } = loadConfig({ file: configFile, env: {}, cwd: dir });
-    const outcome = await prune({
-      config,
-      configFile: file,
-      request: runRequestSchema.parse({ command: 'prune', dryRun: true }),
-      log: new RunLog(silentSink, []),
-      signal: new AbortController().signal,
-      env: {},
-      now: () => new Date(),
-    });
+    const outcome = await prune(pruneCtx(dir, configFile, true));
     const p = outcome.prune!;
     expect(p.dry_run).toBe(true);
     expect(p.decisions).toHaveLength(16);
@@ -181,19 +179,6 @@ describe('prune on a catalog on disk', () => {
 });
 
 describe('prune backstops (retention never asks for these; they hold if it ever did)', () => {
-  function ctxFor(dir: string, configFile: string) {
-    const { config, file } = loadConfig({ file: configFile, env: {}, cwd: dir });
-    return {
-      config,
-      configFile: file,
-      request: runRequestSchema.parse({ command: 'prune' }),
-      log: new RunLog(silentSink, []),
-      signal: new AbortController().signal,
-      env: {},
-      now: () => new Date(),
-    };
-  }
-
   it('inside(): only paths strictly below the root', () => {
     expect(inside('/b/root', '/b/root/daily/x')).toBe(true);
     expect(inside('/b/root', '/b/root/.incomplete/x.1')).toBe(true);
@@ -228,7 +213,7 @@ describe('prune backstops (retention never asks for these; they hold if it ever 
       const before = await tree(root);
       // Every set removed, the protected one first-class among them.
       const faulty: typeof planRetention = (sets) => sets.map((s) => ({ id: s.id, kind: s.kind, path: s.path, action: 'remove' as const, reason: 'a faulty plan' }));
-      await expect(prune(ctxFor(dir, configFile), faulty)).rejects.toThrow(`internal: retention planned to remove ${kind} set ${protectedId}; nothing was removed`);
+      await expect(prune(pruneCtx(dir, configFile), faulty)).rejects.toThrow(`internal: retention planned to remove ${kind} set ${protectedId}; nothing was removed`);
       expect(await tree(root)).toEqual(before);
     });
   }

@@ -3,40 +3,38 @@
  * (what goes where, encryption, read-back, the record beside the set, the status row) runs
  * against memory remotes.
  */
-import { mkdirSync, mkdtempSync, promises as fs, readFileSync, readdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, promises as fs, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Decrypter, generateIdentity, identityToRecipient } from 'age-encryption';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryRemote } from '../../src/remotes/memory.js';
 import { PathRemote, judgeMount, mountOf, parseFstab, parseMountInfo } from '../../src/remotes/path.js';
 import { remoteName, remoteTakes } from '../../src/remotes/registry.js';
 import { configSchema, type Config } from '../../src/inputs/config-schema.js';
-import { RunLog, silentSink } from '../../src/report/log.js';
 import { readRemoteCopies } from '../../src/catalog/remote-copies.js';
 import { listSets } from '../../src/catalog/sets.js';
 import { milestoneCopiesRow, replicate, setToCopy } from '../../src/commands/replicate.js';
 import type { RunContext } from '../../src/commands/context.js';
-import { runRequestSchema } from '../../src/inputs/options.js';
+import { testCtx } from '../helpers/run-context.js';
 import { DAY_MS, writeFakeSet } from '../helpers/fake-catalog.js';
 import { remoteConformance } from '../remotes/conformance.js';
 
 remoteConformance('memory', { make: async () => new MemoryRemote('mem'), largeBytes: 3 * 1024 * 1024 });
 
-function ctxFor(config: Config): RunContext & { log: RunLog } {
-  return {
-    config,
-    configFile: null,
-    request: runRequestSchema.parse({ command: 'backup' }),
-    log: new RunLog(silentSink, []),
-    signal: new AbortController().signal,
-    env: {},
-    now: () => new Date(),
-  };
+function ctxFor(config: Config): RunContext {
+  return testCtx({ config, request: { command: 'backup' } });
 }
 
-function tmpRoot(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'pgtaos-remotes-'));
+const temps: string[] = [];
+afterEach(() => {
+  for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tmpRoot(prefix = 'pgtaos-remotes-'): string {
+  const d = mkdtempSync(path.join(os.tmpdir(), prefix));
+  temps.push(d);
+  return d;
 }
 
 const remotesCfg = [
@@ -119,7 +117,7 @@ describe('path remote with require_mount: which folders count as a mounted share
 
   // The driver itself, on real folders, with fake mount tables: it refuses before writing anything.
   function layout() {
-    const top = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'pgtaos-mountinfo-')));
+    const top = realpathSync(tmpRoot('pgtaos-mountinfo-'));
     const nas = path.join(top, 'data', 'nas');
     mkdirSync(nas, { recursive: true });
     const mountinfo = path.join(top, 'mountinfo');

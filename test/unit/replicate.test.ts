@@ -3,34 +3,31 @@
  * whose already-stored copy cannot be removed, and no secret in remotes.json whatever a remote's
  * error says.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryRemote } from '../../src/remotes/memory.js';
 import { configSchema, type Config } from '../../src/inputs/config-schema.js';
-import { runRequestSchema } from '../../src/inputs/options.js';
-import { RunLog, silentSink } from '../../src/report/log.js';
 import { readRemoteCopies } from '../../src/catalog/remote-copies.js';
 import { copySetTo, replicate, setToCopy } from '../../src/commands/replicate.js';
 import type { RunContext } from '../../src/commands/context.js';
+import { testCtx } from '../helpers/run-context.js';
 import { writeFakeSet } from '../helpers/fake-catalog.js';
 import type { Readable } from 'node:stream';
 
-function ctxFor(config: Config, secrets: string[] = []): RunContext & { log: RunLog } {
-  return {
-    config,
-    configFile: null,
-    request: runRequestSchema.parse({ command: 'milestone', milestone: 'post_phase2' }),
-    log: new RunLog(silentSink, secrets),
-    signal: new AbortController().signal,
-    env: {},
-    now: () => new Date(),
-  };
+function ctxFor(config: Config, secrets: string[] = []): RunContext {
+  return testCtx({ config, request: { command: 'milestone', milestone: 'post_phase2' }, secrets });
 }
+
+const temps: string[] = [];
+afterEach(() => {
+  for (const d of temps.splice(0)) rmSync(d, { recursive: true, force: true });
+});
 
 function setup(): { root: string; config: Config } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-replicate-'));
+  temps.push(root);
   return { root, config: configSchema.parse({ root, remotes: [{ type: 'path', name: 'nas', path: '/mnt/nas/backups' }] }) };
 }
 
