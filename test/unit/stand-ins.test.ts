@@ -564,52 +564,44 @@ describe('taosAdapter REST stand-in', () => {
     }
     expect(dumped).toBe(viaSql);
   });
-});
 
-describe('database precision (us, ns): epochs are read in it', () => {
-  let adapter: TaosAdapterHandle;
-  beforeEach(async () => {
-    adapter = await startTaosAdapter({ store });
-  });
-  afterEach(async () => {
-    await adapter.close();
-  });
-  /** The first value of the answer's first row. */
-  const first = async (q: string): Promise<unknown> => {
-    const res = await fetch(`${adapter.url}/rest/sql`, { method: 'POST', body: q, headers: { Authorization: `Basic ${Buffer.from('root:taosdata').toString('base64')}` } });
-    const json = (await res.json()) as { code: number; data: unknown[][] };
-    expect(json.code).toBe(0);
-    return json.data[0]![0];
-  };
+  describe('database precision (us, ns): epochs are read in it', () => {
+    /** The first value of the answer's first row. */
+    const first = async (q: string): Promise<unknown> => {
+      const { json } = await sql(q);
+      expect(json.code).toBe(0);
+      return (json.data as unknown[][])[0]![0];
+    };
 
-  it.each([
-    ['us', 1000n],
-    ['ns', 1_000_000n],
-  ] as const)('%s: REST WHERE _c0 and taosdump -E take epochs in the precision; a ms epoch is far in the past', async (precision, factor) => {
-    const s = seedMarketData(store, { database: `md_${precision}`, precision, childrenPerStable: 2, rowsPerChild: 10, normalTableRows: 3 });
-    const cutMs = s.firstTs + 4_000; // rows 0..4 of each child (1 s apart)
-    const cut = BigInt(cutMs) * factor;
-    expect(await first(`SELECT name, \`precision\` FROM information_schema.ins_databases WHERE name='md_${precision}'`)).toBe(`md_${precision}`);
-    expect(await first(`SELECT COUNT(*) FROM md_${precision}.tick WHERE _c0 <= ${cut}`)).toBe(2 * 5);
-    expect(await first(`SELECT COUNT(*) FROM md_${precision}.tick WHERE _c0 <= ${cutMs}`)).toBe(0);
-    expect(await first(`SELECT COUNT(*) FROM md_${precision}.tick WHERE _c0 <= '${new Date(cutMs).toISOString()}'`)).toBe(2 * 5);
+    it.each([
+      ['us', 1000n],
+      ['ns', 1_000_000n],
+    ] as const)('%s: REST WHERE _c0 and taosdump -E take epochs in the precision; a ms epoch is far in the past', async (precision, factor) => {
+      const s = seedMarketData(store, { database: `md_${precision}`, precision, childrenPerStable: 2, rowsPerChild: 10, normalTableRows: 3 });
+      const cutMs = s.firstTs + 4_000; // rows 0..4 of each child (1 s apart)
+      const cut = BigInt(cutMs) * factor;
+      expect(await first(`SELECT name, \`precision\` FROM information_schema.ins_databases WHERE name='md_${precision}'`)).toBe(`md_${precision}`);
+      expect(await first(`SELECT COUNT(*) FROM md_${precision}.tick WHERE _c0 <= ${cut}`)).toBe(2 * 5);
+      expect(await first(`SELECT COUNT(*) FROM md_${precision}.tick WHERE _c0 <= ${cutMs}`)).toBe(0);
+      expect(await first(`SELECT COUNT(*) FROM md_${precision}.tick WHERE _c0 <= '${new Date(cutMs).toISOString()}'`)).toBe(2 * 5);
 
-    const wrong = await dump(['-D', `md_${precision}`, '-o', freshDir('o-ms'), '-E', String(cutMs), '-ptaosdata']);
-    expect(plainLines(wrong.stderr)).toContain('OK: 0 row(s) dumped out!');
-    const dir = freshDir('o');
-    const right = await dump(['-D', `md_${precision}`, '-o', dir, '-E', String(cut), '-ptaosdata']);
-    const expected = 2 * 2 * 5 + 1; // two super tables of two children, 5 rows each; calendar's first row
-    expect(plainLines(right.stderr)).toContain(`OK: ${expected} row(s) dumped out!`);
-    const [sub] = fs.readdirSync(dir).filter((e) => e.startsWith('taosdump.'));
-    expect(fs.readFileSync(path.join(dir, sub!, 'dbs.sql'), 'utf8')).toContain(`PRECISION '${precision}'`);
+      const wrong = await dump(['-D', `md_${precision}`, '-o', freshDir('o-ms'), '-E', String(cutMs), '-ptaosdata']);
+      expect(plainLines(wrong.stderr)).toContain('OK: 0 row(s) dumped out!');
+      const dir = freshDir('o');
+      const right = await dump(['-D', `md_${precision}`, '-o', dir, '-E', String(cut), '-ptaosdata']);
+      const expected = 2 * 2 * 5 + 1; // two super tables of two children, 5 rows each; calendar's first row
+      expect(plainLines(right.stderr)).toContain(`OK: ${expected} row(s) dumped out!`);
+      const [sub] = fs.readdirSync(dir).filter((e) => e.startsWith('taosdump.'));
+      expect(fs.readFileSync(path.join(dir, sub!, 'dbs.sql'), 'utf8')).toContain(`PRECISION '${precision}'`);
 
-    // a restore recreates the precision, so the same epochs bound the scratch copy
-    await dump(['-i', dir, '-W', `md_${precision}=md_copy`, '-ptaosdata']);
-    expect(store.readDatabase('md_copy')?.precision).toBe(precision);
-    expect(await first(`SELECT COUNT(*) FROM md_copy.tick WHERE _c0 <= ${cut}`)).toBe(2 * 5);
-  });
+      // a restore recreates the precision, so the same epochs bound the scratch copy
+      await dump(['-i', dir, '-W', `md_${precision}=md_copy`, '-ptaosdata']);
+      expect(store.readDatabase('md_copy')?.precision).toBe(precision);
+      expect(await first(`SELECT COUNT(*) FROM md_copy.tick WHERE _c0 <= ${cut}`)).toBe(2 * 5);
+    });
 
-  it('seedMarketData refuses a precision other than the existing database\'s', () => {
-    expect(() => seedMarketData(store, { precision: 'us' })).toThrow(/exists with precision ms/);
+    it('seedMarketData refuses a precision other than the existing database\'s', () => {
+      expect(() => seedMarketData(store, { precision: 'us' })).toThrow(/exists with precision ms/);
+    });
   });
 });
