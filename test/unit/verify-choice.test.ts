@@ -3,11 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { newestVerifiable, type SetEntry } from '../../src/catalog/sets.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 
-// Only the fields newestVerifiable reads; listSets hands them over newest first.
+// Only the fields newestVerifiable reads; listSets hands them over newest first. Every entry has
+// a manifest, incomplete ones too: so it is the status itself that keeps an incomplete set out.
 function entry(id: string, kind: SetEntry['kind'], o: { status?: SetEntry['status']; engine?: 'postgres' | 'tdengine' | null } = {}): SetEntry {
   const engine = o.engine === undefined ? 'postgres' : o.engine;
   const manifest = (engine ? { [engine]: { database: 'mystocks' } } : { config: {} }) as unknown as Manifest;
-  return { id, kind, status: o.status ?? 'complete', path: `/b/${kind}/${id}`, manifest: (o.status ?? 'complete') === 'complete' ? manifest : null, reason: null, verification: null };
+  const status = o.status ?? 'complete';
+  return { id, kind, status, path: `/b/${kind}/${id}`, manifest, reason: status === 'complete' ? null : 'a file does not match the manifest', verification: null };
 }
 
 describe('newestVerifiable', () => {
