@@ -4,13 +4,11 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
-import { readJson, runAction, workspace } from '../helpers/tool.js';
-import { procStart } from '../../src/catalog/lock.js';
+import { liveLockInfo, readJson, runAction, workspace } from '../helpers/tool.js';
 import type { RunResult } from '../../src/report/result.js';
 
 let pgc: Cluster;
@@ -101,7 +99,7 @@ describe('the action: masking and the lock', () => {
     const ws = workspace(null, 'mystocks');
     mkdirSync(path.join(ws.root, 'logs'), { recursive: true });
     const lock = path.join(ws.root, '.lock');
-    writeFileSync(lock, JSON.stringify({ pid: process.pid, hostname: os.hostname(), proc_start: procStart(process.pid), command: 'backup', started_at: '2026-11-25T00:00:03.000+08:00' }));
+    writeFileSync(lock, JSON.stringify(liveLockInfo()));
     const r = await runAction(ws, { command: 'prune', 'lock-wait': '1' });
     expect(r.code).not.toBe(0);
     expect(r.outputs.status).toBe('failure');

@@ -7,14 +7,12 @@
  * Every server here is on 127.0.0.1 and started by the test.
  */
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ACTION_INPUTS } from '../../src/inputs/options.js';
 import { runResultSchema, type RunResult } from '../../src/report/result.js';
 import { findPgBinDir, freePort } from '../helpers/pg-common.js';
-import { json, readJson, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
-import { DIST_ACTION, DIST_CLI } from '../helpers/dist.js';
+import { cli, json, readJson, runAction, userEnv, workspace, type Workspace } from '../helpers/tool.js';
 import { DAY_MS, writeFakeSet } from '../helpers/fake-catalog.js';
 import { OK_BY_KIND, startWebhookServer, type WebhookServer } from '../helpers/webhook-server.js';
 import { startResultsService, type ResultsService } from '../helpers/results-service.js';
@@ -35,19 +33,6 @@ const DING_TOKEN = 'e2edingaccesstoken0123456789abcdef0123456789';
 const DING_SECRET = 'SECe2e-dingtalk-signing-secret-42';
 const FEISHU_TOKEN = 'e2e-feishu-hook-1a2b3c4d-5e6f-7a8b-9c0d-e1f2a3b4c5d6';
 
-function parseFileCommands(text: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  const lines = text.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const heredoc = /^([^=<]+)<<(.+)$/.exec(lines[i]!);
-    if (!heredoc) continue;
-    const value: string[] = [];
-    for (i++; i < lines.length && lines[i] !== heredoc[2]; i++) value.push(lines[i]!);
-    out[heredoc[1]!] = value.join('\n');
-  }
-  return out;
-}
-
 describe('the action: a failed nightly backup reaches the chat and the artifact store', () => {
   it('posts to WeCom and DingTalk (signed), uploads report + log, fails the step for the backup, prints no webhook URL', async () => {
     const s = await hooks();
@@ -62,17 +47,7 @@ describe('the action: a failed nightly backup reaches the chat and the artifact 
         { kind: 'slack', url_env: 'PGTAOS_SLACK_WEBHOOK', on: ['success'] },
       ],
     });
-    const outputFile = path.join(ws.dir, 'github_output');
-    const summaryFile = path.join(ws.dir, 'step_summary');
-    writeFileSync(outputFile, '');
-    writeFileSync(summaryFile, '');
     const env: NodeJS.ProcessEnv = {
-      ...userEnv(null),
-      GITHUB_ACTIONS: 'true',
-      GITHUB_WORKSPACE: ws.dir,
-      GITHUB_OUTPUT: outputFile,
-      GITHUB_STEP_SUMMARY: summaryFile,
-      RUNNER_TEMP: ws.dir,
       GITHUB_SERVER_URL: 'https://github.com',
       GITHUB_REPOSITORY: 'mystocks/ops',
       GITHUB_RUN_ID: '777',
@@ -83,11 +58,8 @@ describe('the action: a failed nightly backup reaches the chat and the artifact 
       PGTAOS_DINGTALK_SECRET: DING_SECRET,
       PGTAOS_SLACK_WEBHOOK: s.url('/slack/services/T0/B0/XXXXXXXXXXXXXXXXXXXXXXXX'),
     };
-    const inputs: Record<string, string> = { command: 'backup', config: 'pgtaos-backup.yml', 'postgres-password': 'e2e-unused-password-77', 'upload-report': 'true', 'report-retention-days': '7' };
-    for (const [name, spec] of Object.entries(ACTION_INPUTS)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
-    const r = await start(DIST_ACTION, [], { env, cwd: ws.dir }).done;
-    const outputs = parseFileCommands(readFileSync(outputFile, 'utf8'));
-    const summary = readFileSync(summaryFile, 'utf8');
+    const r = await runAction(ws, { command: 'backup', config: 'pgtaos-backup.yml', 'postgres-password': 'e2e-unused-password-77', 'upload-report': 'true', 'report-retention-days': '7' }, env);
+    const { outputs, summary } = r;
 
     expect(r.code, r.stdout + r.stderr).toBe(1);
     expect(outputs.status).toBe('failure');
@@ -137,7 +109,7 @@ describe('the CLI: a stale catalog reaches the chat', () => {
     });
     mkdirSync(path.join(ws.root, 'logs'), { recursive: true });
     await writeFakeSet(ws.root, { kind: 'daily', id: 'mystocks_20261120_000003', startedAt: new Date(Date.now() - 2 * DAY_MS), verification: { result: 'passed', at: new Date(Date.now() - 2 * DAY_MS) } });
-    const r = await start(DIST_CLI, ['status', '--json'], { env: userEnv(null, { PGTAOS_FEISHU_WEBHOOK: s.url(`/feishu/open-apis/bot/v2/hook/${FEISHU_TOKEN}`) }), cwd: ws.dir }).done;
+    const r = await cli(['status', '--json'], { env: userEnv(null, { PGTAOS_FEISHU_WEBHOOK: s.url(`/feishu/open-apis/bot/v2/hook/${FEISHU_TOKEN}`) }), cwd: ws.dir });
     expect(r.code, r.stderr).toBe(1);
     const result = json<RunResult>(r);
     expect(runResultSchema.parse(result)).toEqual(result);

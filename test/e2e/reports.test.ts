@@ -16,15 +16,12 @@ import { COMMANDS, type RunRequestInput } from '../../src/inputs/options.js';
 import { runResultSchema, type RunResult } from '../../src/report/result.js';
 import { MAX_SUMMARY_BYTES, renderSummary } from '../../src/report/summary.js';
 import { silentSink } from '../../src/report/log.js';
-import { procStart } from '../../src/catalog/lock.js';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { freePort } from '../helpers/pg-common.js';
 import { seedMarketData } from '../helpers/market-data.js';
-import { start, userEnv, workspace, type ToolRun, type Workspace } from '../helpers/tool.js';
-import { DIST_CLI } from '../helpers/dist.js';
+import { cli, json, liveLockInfo, readJson, rewriteConfig, userEnv, withPostgres, workspace, type ToolRun, type Workspace } from '../helpers/tool.js';
 import { listSets } from '../../src/catalog/sets.js';
 import { startWebhookServer, type WebhookServer } from '../helpers/webhook-server.js';
-import os from 'node:os';
 
 let pgc: Cluster;
 beforeAll(async () => {
@@ -63,7 +60,7 @@ async function expectReport(r: RunResult, want: { command: string; status: RunRe
   if (want.status !== 'success') expect(r.exit_code).not.toBe(0);
   if (want.file ?? true) {
     expect(r.report_path, `${want.command}: no report file`).not.toBeNull();
-    const onDisk = JSON.parse(await fs.readFile(r.report_path!, 'utf8')) as unknown;
+    const onDisk = readJson(r.report_path!);
     expect(runResultSchema.parse(onDisk)).toEqual(onDisk);
     expect(onDisk).toEqual(r);
   }
@@ -81,7 +78,7 @@ describe('a report for every command', () => {
     await fs.writeFile(path.join(base, '.env'), 'API_KEY=not-a-real-one\n');
     const nas = path.join(ws.dir, 'nas');
     await fs.mkdir(nas);
-    await fs.writeFile(ws.configFile, `${await fs.readFile(ws.configFile, 'utf8')}config_files:\n  base_dir: ${base}\n  paths: [.env]\nremotes:\n  - {type: path, path: ${nas}, require_mount: false}\n`);
+    rewriteConfig(ws, (c) => ({ ...c, config_files: { base_dir: base, paths: ['.env'] }, remotes: [{ type: 'path', path: nas, require_mount: false }] }));
 
     const b = await run(ws, { command: 'backup' });
     await expectReport(b, { command: 'backup', status: 'success' });
@@ -117,7 +114,7 @@ describe('a report for every command', () => {
 
     // A live run holds the lock: every writing command is refused, and says so in its report.
     const lockFile = path.join(ws.root, '.lock');
-    await fs.writeFile(lockFile, JSON.stringify({ pid: process.pid, hostname: os.hostname(), proc_start: procStart(process.pid), command: 'backup', started_at: new Date().toISOString() }));
+    await fs.writeFile(lockFile, JSON.stringify(liveLockInfo({ started_at: new Date().toISOString() })));
     for (const command of ['backup', 'verify', 'prune', 'config', 'import'] as const) {
       const r = await run(ws, { command, paths: ['/nonexistent'] });
       await expectReport(r, { command, status: 'failure' });
@@ -185,7 +182,7 @@ describe('a failed dump carries the tail of pg_dump stderr', () => {
     await pgc.query(`DROP ROLE IF EXISTS limited; CREATE ROLE limited LOGIN PASSWORD '${password}'`);
     await pgc.query('GRANT USAGE ON SCHEMA public TO limited; GRANT SELECT ON ALL TABLES IN SCHEMA public TO limited; REVOKE SELECT ON public.daily_bars FROM limited', 'mystocks');
     const ws = workspace(pgc, 'mystocks');
-    await fs.writeFile(ws.configFile, (await fs.readFile(ws.configFile, 'utf8')).replace(/user: \S+/, 'user: limited'));
+    withPostgres(ws, { user: 'limited' });
     const r = await runCommand({ command: 'backup', configFile: ws.configFile }, { sink: silentSink, env: { ...env(), PGPASSWORD: password }, cwd: ws.dir });
     await expectReport(r, { command: 'backup', status: 'failure' });
     expect(r.error?.code).toBe('postgres.dump_failed');
@@ -199,7 +196,7 @@ describe('a failed dump carries the tail of pg_dump stderr', () => {
 });
 
 describe("the built CLI's --json output, validated here against the schema", () => {
-  const cliRun = (ws: Workspace, args: string[]): Promise<ToolRun> => start(DIST_CLI, [...args, '--json'], { env: userEnv(pgc), cwd: ws.dir }).done;
+  const cliRun = (ws: Workspace, args: string[]): Promise<ToolRun> => cli([...args, '--json'], { env: userEnv(pgc), cwd: ws.dir });
 
   /**
    * stdout is one JSON document (logs go to stderr) that is exactly the schema's: parse() drops
@@ -208,18 +205,13 @@ describe("the built CLI's --json output, validated here against the schema", () 
    */
   async function expectCliReport(r: ToolRun, want: { command: string; code: number }): Promise<RunResult> {
     expect(r.code, `${want.command}: ${r.stderr}`).toBe(want.code);
-    let out: RunResult;
-    try {
-      out = JSON.parse(r.stdout) as RunResult;
-    } catch {
-      throw new Error(`${want.command}: stdout is not one JSON document:\n${r.stdout}`);
-    }
+    const out = json<RunResult>(r);
     const parsed = runResultSchema.safeParse(out);
     expect(parsed.success, `${want.command}: ${JSON.stringify(parsed.error?.issues)}`).toBe(true);
     expect(parsed.data).toEqual(out);
     expect([out.command, out.exit_code, out.status]).toEqual([want.command, want.code, want.code === 0 ? 'success' : 'failure']);
     expect(r.stderr.length, `${want.command}: the log goes to stderr`).toBeGreaterThan(0);
-    if (out.report_path) expect(JSON.parse(await fs.readFile(out.report_path, 'utf8'))).toEqual(out);
+    if (out.report_path) expect(readJson(out.report_path)).toEqual(out);
     return out;
   }
 
@@ -228,7 +220,7 @@ describe("the built CLI's --json output, validated here against the schema", () 
     const base = path.join(ws.dir, 'app');
     await fs.mkdir(base);
     await fs.writeFile(path.join(base, '.env'), 'API_KEY=not-a-real-one\n');
-    await fs.writeFile(ws.configFile, `${await fs.readFile(ws.configFile, 'utf8')}config_files:\n  base_dir: ${base}\n  paths: [.env]\n`);
+    rewriteConfig(ws, (c) => ({ ...c, config_files: { base_dir: base, paths: ['.env'] } }));
 
     const b = await expectCliReport(await cliRun(ws, ['backup']), { command: 'backup', code: 0 });
     expect(b.set?.kind).toBe('daily');
@@ -253,11 +245,11 @@ describe("the built CLI's --json output, validated here against the schema", () 
     // Failures: a refused confirmation (exit 2), a set that does not exist, a dead server, a bad config.
     const unconfirmed = await expectCliReport(await cliRun(ws, ['restore', b.set!.id, '--target', 'restored_cli', '--confirm', 'mystocks']), { command: 'restore', code: 2 });
     expect(unconfirmed.error?.code).toBe('restore.not_confirmed');
-    const missing = await cliRun(ws, ['verify', 'mystocks_19990101_000000']);
-    expect((await expectCliReport(missing, { command: 'verify', code: missing.code ?? -1 })).error).not.toBeNull();
-    expect(missing.code).not.toBe(0);
+    const missing = await expectCliReport(await cliRun(ws, ['verify', 'mystocks_19990101_000000']), { command: 'verify', code: 2 });
+    expect(missing.error?.code).toBe('set.not_found');
+    expect(missing.error?.message).toContain('no set mystocks_19990101_000000');
     const dead = workspace(pgc, 'mystocks');
-    await fs.writeFile(dead.configFile, (await fs.readFile(dead.configFile, 'utf8')).replace(/port: \d+/, `port: ${await freePort()}`));
+    withPostgres(dead, { port: await freePort() });
     expect((await expectCliReport(await cliRun(dead, ['backup']), { command: 'backup', code: 1 })).error?.code).toBe('postgres.unreachable');
     const bad = workspace(pgc, 'mystocks', { unknown_key: 1 });
     for (const command of ['list', 'status', 'prune']) expect((await expectCliReport(await cliRun(bad, [command]), { command, code: 2 })).error?.code).toBe('config.invalid');
@@ -274,11 +266,12 @@ describe('a good backup whose webhooks fail stays good', () => {
     const failing = await startWebhookServer(() => ({ status: 500, body: 'internal error' }));
     const hanging = await startWebhookServer(() => 'hang');
     servers.push(failing, hanging);
-    const ws = workspace(pgc, 'mystocks', {});
-    await fs.writeFile(
-      ws.configFile,
-      `${await fs.readFile(ws.configFile, 'utf8')}notify:\n  - {kind: wecom, url_env: HOOK_500, on: [always]}\n  - {kind: slack, url_env: HOOK_HANG, on: [success]}\n`,
-    );
+    const ws = workspace(pgc, 'mystocks', {
+      notify: [
+        { kind: 'wecom', url_env: 'HOOK_500', on: ['always'] },
+        { kind: 'slack', url_env: 'HOOK_HANG', on: ['success'] },
+      ],
+    });
     const r = await runCommand(
       { command: 'backup', configFile: ws.configFile },
       { sink: silentSink, env: { ...env(), HOOK_500: failing.url('/cgi-bin/webhook/send?key=k0123456789'), HOOK_HANG: hanging.url('/services/T0/B0/XXXXXXXX') }, cwd: ws.dir, notify: { timeoutMs: 400, tries: 2, backoffMs: 10 } },

@@ -5,36 +5,23 @@
  * No database is needed: every run here is refused before a connection, or is a prune.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
-import { DIST_CLI } from '../helpers/dist.js';
-import { start, userEnv, type ToolRun } from '../helpers/tool.js';
-import { procStart, type LockInfo } from '../../src/catalog/lock.js';
+import { CLI, cli, deadLockInfo, json, liveLockInfo, readJson, start, userEnv, workspace, type Started, type ToolRun, type Workspace } from '../helpers/tool.js';
+import { until } from '../helpers/faults.js';
+import type { LockInfo } from '../../src/catalog/lock.js';
 import { runResultSchema, type RunResult } from '../../src/report/result.js';
 
-interface Ws {
-  dir: string;
-  root: string;
-  configFile: string;
+/** A folder (`dir`, or a new temp one) with a config file holding `config` and no other engine section; root <dir>/backups. */
+const ws = (config: Record<string, unknown>, dir?: string): Workspace => workspace(null, 'mystocks', config, { dir });
+
+/** The built CLI, the config named with --config, in the workspace, with a user's environment plus `env`. */
+function launch(w: Workspace, args: string[], env: NodeJS.ProcessEnv = {}): Started {
+  return start(CLI, [...args, '--config', w.configFile], { env: userEnv(null, env), cwd: w.dir });
 }
 
-/** A folder with a config file; `root` is ./backups beside it unless the config says otherwise. */
-function ws(config: Record<string, unknown>, parent?: string): Ws {
-  const dir = parent ?? mkdtempSync(path.join(os.tmpdir(), 'pgtaos-shell-'));
-  mkdirSync(dir, { recursive: true });
-  const configFile = path.join(dir, 'pgtaos-backup.yml');
-  writeFileSync(configFile, stringify({ root: './backups', timezone: 'Asia/Shanghai', min_free_gb: 0, ...config }));
-  return { dir, root: path.join(dir, 'backups'), configFile };
-}
-
-function cli(w: Ws, args: string[], env: NodeJS.ProcessEnv = {}) {
-  return start(DIST_CLI, [...args, '--config', w.configFile], { env: userEnv(null, env), cwd: w.dir });
-}
-
-const run = (w: Ws, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ToolRun> => cli(w, args, env).done;
+const run = (w: Workspace, args: string[], env: NodeJS.ProcessEnv = {}): Promise<ToolRun> => cli([...args, '--config', w.configFile], { env: userEnv(null, env), cwd: w.dir });
 
 const pg = { database: 'mystocks', host: '127.0.0.1', port: 5432 };
 
@@ -60,7 +47,7 @@ describe('bad input: exit 2, a message naming it, and nothing created (root does
     ['--engines postgres without a postgres: section', { tdengine: { database: 'market_data' } }, ['--engines', 'postgres'], /--engines postgres was asked for, but the config has no postgres: section/],
     ['no engine at all', {}, [], /the config defines no database to back up/],
     ['--lock-wait abc', { postgres: pg }, ['--lock-wait', 'abc'], /lock-wait "abc" is not a whole number of seconds/],
-    ['--lock-wait -5', { postgres: pg }, ['--lock-wait', '-5'], /lock-wait|unknown option/],
+    ['--lock-wait -5', { postgres: pg }, ['--lock-wait', '-5'], /lock-wait "-5" is not a whole number of seconds from 0 \(do not wait\) to 86400/],
   ];
   it.each(cases)('%s', async (_name, config, args, message) => {
     const w = ws(config);
@@ -126,47 +113,41 @@ describe('refused by the prepare step on a root that exists', () => {
     expect(r.code, r.stderr).toBe(2);
     const files = reportFiles(w);
     expect(files).toHaveLength(1);
-    expect(runResultSchema.parse(JSON.parse(readFileSync(files[0]!, 'utf8'))).error?.code).toBe('engines.not_configured');
+    expect(runResultSchema.parse(readJson(files[0]!)).error?.code).toBe('engines.not_configured');
     expect(readdirSync(w.root)).toEqual(['logs']);
     expect(logFiles(w)).toEqual([]);
   });
 });
 
-function logFiles(w: Ws): string[] {
+function logFiles(w: Workspace): string[] {
   const d = path.join(w.root, 'logs');
   return existsSync(d) ? readdirSync(d).filter((n) => n.endsWith('.log')).map((n) => path.join(d, n)) : [];
 }
 
-function reportFiles(w: Ws): string[] {
+function reportFiles(w: Workspace): string[] {
   const d = path.join(w.root, 'logs');
   return existsSync(d) ? readdirSync(d).filter((n) => n.endsWith('.json')).map((n) => path.join(d, n)) : [];
 }
 
 /** A root that exists, with its logs/ folder, and a lock file in it. */
-function lockedRoot(w: Ws, info: LockInfo): string {
+function lockedRoot(w: Workspace, info: LockInfo): string {
   mkdirSync(path.join(w.root, 'logs'), { recursive: true });
   const file = path.join(w.root, '.lock');
   writeFileSync(file, JSON.stringify(info));
   return file;
 }
 
-const liveHolder = (): LockInfo => ({ pid: process.pid, hostname: os.hostname(), proc_start: procStart(process.pid), command: 'backup', started_at: '2026-11-25T00:00:03.000+08:00' });
-
 /** Everything in the root besides what a run leaves on purpose: no lock temp files, no guard. */
-function strayLockFiles(w: Ws): string[] {
+function strayLockFiles(w: Workspace): string[] {
   return readdirSync(w.root).filter((n) => n.startsWith('.lock.'));
-}
-
-async function until(what: () => boolean, label: string): Promise<void> {
-  for (let i = 0; i < 300 && !what(); i++) await new Promise((r) => setTimeout(r, 100));
-  if (!what()) throw new Error(`timed out waiting for ${label}`);
 }
 
 describe('the lock through the CLI', () => {
   it("the stale-lock warning reaches the run's log file, not only the console", async () => {
     const w = ws({});
-    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
-    lockedRoot(w, { pid: dead, hostname: os.hostname(), proc_start: '1', command: 'backup', started_at: '2026-11-24T00:00:03.000+08:00' });
+    const holder = deadLockInfo();
+    lockedRoot(w, holder);
+    const dead = holder.pid;
     const r = await run(w, ['prune']);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toContain(`took over a stale lock left by backup (pid ${dead}`);
@@ -179,11 +160,11 @@ describe('the lock through the CLI', () => {
 
   it('--lock-wait: a holder that finishes after about a second; the waiting run proceeds and its log says it waited', async () => {
     const w = ws({});
-    const lock = lockedRoot(w, liveHolder());
-    const started = cli(w, ['prune', '--lock-wait', '60', '--json']);
+    const lock = lockedRoot(w, liveLockInfo());
+    const started = launch(w, ['prune', '--lock-wait', '60', '--json']);
     let stderr = '';
     started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await until(() => stderr.includes('waiting up to'), 'the waiting message');
+    await until(() => stderr.includes('waiting up to'), 'the waiting message', { started });
     await new Promise((r) => setTimeout(r, 1000));
     rmSync(lock); // the holder finishes
     const r = await started.done;
@@ -196,44 +177,44 @@ describe('the lock through the CLI', () => {
 
   it('--lock-wait: a holder that does not finish: exit 1 after the wait, lock.held saying how long it waited', async () => {
     const w = ws({});
-    const lock = lockedRoot(w, liveHolder());
+    const lock = lockedRoot(w, liveLockInfo());
     const r = await run(w, ['prune', '--lock-wait', '2', '--json']);
     expect(r.code, r.stderr).toBe(1);
-    const report = JSON.parse(r.stdout) as RunResult;
+    const report = json<RunResult>(r);
     expect(report.error?.code).toBe('lock.held');
     expect(report.error?.message).toMatch(new RegExp(`^another pgtaos-backup run holds ${lock}: backup \\(pid ${process.pid} .*\\); waited 2 s for it$`));
     expect(report.error?.hint).toContain('--lock-wait');
-    expect(JSON.parse(readFileSync(lock, 'utf8'))).toMatchObject({ pid: process.pid });
+    expect(readJson(lock)).toMatchObject({ pid: process.pid });
     expect(strayLockFiles(w)).toEqual([]);
   });
 
   it('without --lock-wait a held lock is refused at once (exit 1)', async () => {
     const w = ws({});
-    lockedRoot(w, liveHolder());
+    lockedRoot(w, liveLockInfo());
     const r = await run(w, ['prune', '--json']);
     expect(r.code).toBe(1);
-    expect((JSON.parse(r.stdout) as RunResult).error?.message).not.toContain('waited');
+    expect(json<RunResult>(r).error?.message).not.toContain('waited');
   });
 
   it('SIGTERM while waiting: the run stops at once, reports cancelled, and leaves the holder\'s lock alone', async () => {
     const w = ws({});
-    const lock = lockedRoot(w, liveHolder());
+    const lock = lockedRoot(w, liveLockInfo());
     const before = readFileSync(lock, 'utf8');
-    const started = cli(w, ['prune', '--lock-wait', '600', '--json']);
+    const started = launch(w, ['prune', '--lock-wait', '600', '--json']);
     let stderr = '';
     started.child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    await until(() => stderr.includes('waiting up to'), 'the waiting message');
+    await until(() => stderr.includes('waiting up to'), 'the waiting message', { started });
     started.child.kill('SIGTERM');
     const r = await started.done;
     expect(r.code, r.stderr).toBe(1);
-    const report = JSON.parse(r.stdout) as RunResult;
+    const report = json<RunResult>(r);
     expect(report.status).toBe('cancelled');
     expect(report.error?.code).toBe('run.cancelled');
     expect(readFileSync(lock, 'utf8')).toBe(before);
     expect(strayLockFiles(w)).toEqual([]);
     const files = reportFiles(w);
     expect(files).toHaveLength(1);
-    expect(runResultSchema.parse(JSON.parse(readFileSync(files[0]!, 'utf8'))).status).toBe('cancelled');
+    expect(runResultSchema.parse(readJson(files[0]!)).status).toBe('cancelled');
   });
 });
 
@@ -249,13 +230,13 @@ function strings(v: unknown): string[] {
  * A prune run with `secret` as PGPASSWORD: the report file and --json stdout are valid reports, and
  * the secret is in no string of them, nor in the log file or stderr.
  */
-async function secretStaysOut(w: Ws, secret: string): Promise<RunResult> {
+async function secretStaysOut(w: Workspace, secret: string): Promise<RunResult> {
   const r = await run(w, ['prune', '--json'], { PGPASSWORD: secret });
   expect(r.code, r.stderr).toBe(0);
-  const out = runResultSchema.parse(JSON.parse(r.stdout));
+  const out = runResultSchema.parse(json(r));
   const files = reportFiles(w);
   expect(files).toHaveLength(1);
-  const file = runResultSchema.parse(JSON.parse(readFileSync(files[0]!, 'utf8')));
+  const file = runResultSchema.parse(readJson(files[0]!));
   for (const s of [...strings(out), ...strings(file)]) expect(s).not.toContain(secret);
   expect(r.stderr).not.toContain(secret);
   const logs = logFiles(w);
@@ -281,8 +262,7 @@ describe('secrets in the report, the log file, stdout and stderr', () => {
   it('a password holding a quote and a backslash is masked (JSON escaping hid it from the old masking)', async () => {
     const secret = 'pw"q\\x9';
     // The secret sits in the folder the config lives in, so the report's paths and the log's lines carry it.
-    const parent = path.join(mkdtempSync(path.join(os.tmpdir(), 'pgtaos-shell-')), `in-${secret}`);
-    const w = ws({}, parent);
+    const w = ws({}, path.join(mkdtempSync(path.join(os.tmpdir(), 'pgtaos-shell-')), `in-${secret}`));
     const report = await secretStaysOut(w, secret);
     expect(report.root).toContain('***');
   });

@@ -2,13 +2,14 @@
  * PostgreSQL and TDengine in one set, through the built CLI and action. TDengine is the
  * contract stand-in (test/stand-ins/): no real TDengine exists on these machines.
  */
-import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData } from '../helpers/market-data.js';
 import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
 import { CLI, cli, incompleteDirs, json, readJson, runAction, setDirs, start, userEnv, workspace } from '../helpers/tool.js';
+import { waitForChild } from '../helpers/faults.js';
 import { seedMarketData as seedTdengine } from '../stand-ins/index.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
@@ -30,19 +31,11 @@ function both(extra: Record<string, unknown> = {}) {
   return workspace(pgc, 'mystocks', { tdengine: td.config(), ...extra });
 }
 const env = () => userEnv(pgc, td.env());
-/** The pid of a running taosdump dump whose working directory is under `dir`, or null. */
-function taosdumpUnder(dir: string): number | null {
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
-      if (argv.some((a) => a.endsWith('/taosdump')) && argv.includes('-D') && readlinkSync(`/proc/${name}/cwd`).startsWith(dir)) return Number(name);
-    } catch {
-      /* gone meanwhile, or not ours */
-    }
-  }
-  return null;
-}
+/** A taosdump dump (`-D`) among a run's children: argv[0], or the script a shebang ran, ends in /taosdump. */
+const taosdumpDump = (cmd: string) => {
+  const argv = cmd.split(' ');
+  return argv.some((a) => a.endsWith('/taosdump')) && argv.includes('-D');
+};
 const marketRows = () => td.store.listDatabases().includes('market_data') ? td.seed.totalRows : -1;
 
 describe('PostgreSQL + TDengine', () => {
@@ -238,13 +231,8 @@ describe('TDengine through the CLI: precision, a killed taosdump, the scratch gu
   it('taosdump killed (SIGKILL) mid-dump: exit 1, no complete set, nothing left in .incomplete', async () => {
     const ws = both();
     const run = start(CLI, ['backup'], { env: userEnv(pgc, td.env({ TDSTANDIN_SLOW_MS: '300' })), cwd: ws.dir });
-    let pid: number | null = null;
-    for (let i = 0; i < 600 && pid === null; i++) {
-      await new Promise((r) => setTimeout(r, 25));
-      pid = taosdumpUnder(path.join(ws.root, '.incomplete'));
-    }
-    expect(pid).not.toBeNull();
-    process.kill(pid!, 'SIGKILL');
+    const taosdump = await waitForChild(run, taosdumpDump, 'taosdump to be dumping');
+    process.kill(taosdump.pid, 'SIGKILL');
     const r = await run.done;
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('taosdump was killed by SIGKILL');

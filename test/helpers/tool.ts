@@ -2,19 +2,20 @@
  * Runs the built CLI (dist/cli.js) or action (dist/index.js) as users and the runner do:
  * a separate node process, env only, output captured.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
 import type { Cluster } from './pg-common.js';
+import { DIST_ACTION, DIST_CLI, REPO } from './dist.js';
 import { ACTION_INPUTS } from '../../src/inputs/options.js';
+import { procStart, type LockInfo } from '../../src/catalog/lock.js';
 
-export const REPO = path.resolve(new URL('../..', import.meta.url).pathname);
-// PGTAOS_TEST_DIST=/folder: a build made elsewhere (scripts/build.sh /folder), as in helpers/dist.ts.
-const BUNDLES = process.env.PGTAOS_TEST_DIST ? path.resolve(process.env.PGTAOS_TEST_DIST) : path.join(REPO, 'dist');
-export const CLI = path.join(BUNDLES, 'cli.js');
-export const ACTION = path.join(BUNDLES, 'index.js');
+// The bundles under test (PGTAOS_TEST_DIST or dist/) are defined once, in dist.ts.
+export { REPO };
+export const CLI = DIST_CLI;
+export const ACTION = DIST_ACTION;
 
 export interface ToolRun {
   code: number | null;
@@ -28,8 +29,15 @@ export interface Started {
   done: Promise<ToolRun>;
 }
 
-export function start(script: string, args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string }): Started {
-  const child = spawn(process.execPath, [script, ...args], { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface StartOptions {
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+  /** The node binary that runs the bundle; default the one running the tests. */
+  node?: string;
+}
+
+export function start(script: string, args: string[], opts: StartOptions): Started {
+  const child = spawn(opts.node ?? process.execPath, [script, ...args], { env: opts.env, cwd: opts.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -38,7 +46,7 @@ export function start(script: string, args: string[], opts: { env: NodeJS.Proces
   return { child, done };
 }
 
-export function cli(args: string[], opts: { env: NodeJS.ProcessEnv; cwd: string }): Promise<ToolRun> {
+export function cli(args: string[], opts: StartOptions): Promise<ToolRun> {
   return start(CLI, args, opts).done;
 }
 
@@ -60,9 +68,13 @@ export interface Workspace {
   configFile: string;
 }
 
-/** A temp folder with a config file for `cluster` and database `db`. */
-export function workspace(cluster: Cluster | null, db: string, extra: Record<string, unknown> = {}): Workspace {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-ws-'));
+/**
+ * A temp folder with a config file for `cluster` and database `db`; `extra` keys are added to the
+ * config (or replace its own). `opts.dir`: that folder instead of a new temp one (made if missing).
+ */
+export function workspace(cluster: Cluster | null, db: string, extra: Record<string, unknown> = {}, opts: { dir?: string } = {}): Workspace {
+  const dir = opts.dir ?? mkdtempSync(path.join(os.tmpdir(), 'pgtaos-ws-'));
+  mkdirSync(dir, { recursive: true });
   const root = typeof extra.root === 'string' ? extra.root : path.join(dir, 'backups');
   const config: Record<string, unknown> = {
     root,
@@ -129,8 +141,11 @@ export function parseFileCommands(text: string): Record<string, string> {
   return out;
 }
 
-/** The built action, spawned as the runner does: every declared input as INPUT_*, the file commands as files. */
-export function launchAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Started & { outputFile: string; summaryFile: string } {
+/**
+ * The built action, spawned as the runner does: every declared input as INPUT_*, the file commands
+ * as files, cwd the workspace. `opts.node`: the node binary (the runner's externals/node24), default the tests'.
+ */
+export function launchAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}, opts: { node?: string } = {}): Started & { outputFile: string; summaryFile: string } {
   const outputFile = path.join(ws.dir, 'github_output');
   const summaryFile = path.join(ws.dir, 'step_summary');
   writeFileSync(outputFile, '');
@@ -138,16 +153,33 @@ export function launchAction(ws: Workspace, inputs: Record<string, string>, extr
   // The runner sets every declared input: its value, its default, or "".
   const env: NodeJS.ProcessEnv = { ...userEnv(null), ...extraEnv, GITHUB_ACTIONS: 'true', GITHUB_WORKSPACE: ws.dir, GITHUB_OUTPUT: outputFile, GITHUB_STEP_SUMMARY: summaryFile, RUNNER_TEMP: ws.dir };
   for (const [name, spec] of Object.entries(ACTION_INPUTS)) env[`INPUT_${name.toUpperCase()}`] = inputs[name] ?? spec.default ?? '';
-  return { ...start(ACTION, [], { env, cwd: ws.dir }), outputFile, summaryFile };
+  return { ...start(ACTION, [], { env, cwd: ws.dir, node: opts.node }), outputFile, summaryFile };
 }
 
 export function actionFiles(a: { outputFile: string; summaryFile: string }): { outputs: Record<string, string>; summary: string } {
   return { outputs: parseFileCommands(readFileSync(a.outputFile, 'utf8')), summary: readFileSync(a.summaryFile, 'utf8') };
 }
 
-export async function runAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}): Promise<ToolRun & { outputs: Record<string, string>; summary: string }> {
-  const launched = launchAction(ws, inputs, extraEnv);
+export async function runAction(ws: Workspace, inputs: Record<string, string>, extraEnv: NodeJS.ProcessEnv = {}, opts: { node?: string } = {}): Promise<ToolRun & { outputs: Record<string, string>; summary: string }> {
+  const launched = launchAction(ws, inputs, extraEnv, opts);
   const r = await launched.done;
   return { ...r, ...actionFiles(launched) };
 }
 
+
+// ---------- lock holders, for <root>/.lock fixtures ----------
+
+/** A lock holder that is alive: this test process (its pid, host and start time). */
+export function liveLockInfo(over: Partial<LockInfo> = {}): LockInfo {
+  return { pid: process.pid, hostname: os.hostname(), proc_start: procStart(process.pid), command: 'backup', started_at: '2026-11-25T00:00:03.000+08:00', ...over };
+}
+
+/** A pid that existed and is gone: a finished child's. */
+export function deadPid(): number {
+  return spawnSync(process.execPath, ['-e', '']).pid!;
+}
+
+/** A lock holder that is gone (a finished child's pid, a start time no process has): its lock is stale. */
+export function deadLockInfo(over: Partial<LockInfo> = {}): LockInfo {
+  return { pid: deadPid(), hostname: os.hostname(), proc_start: '1', command: 'backup', started_at: '2026-11-24T00:00:03.000+08:00', ...over };
+}
