@@ -6,12 +6,19 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { JobError } from '../../src/errors.js';
 import { GUARD_ABANDONED_MS, LOCK_FILE, TAKEOVER_FILE, UNREADABLE_GRACE_MS, acquireLock, guardAbandoned, judgeLock, procStart, readLock, type Lock, type LockInfo } from '../../src/catalog/lock.js';
 
+const roots: string[] = [];
+afterEach(() => {
+  for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
+});
+
 function tempRoot(): string {
-  return mkdtempSync(path.join(os.tmpdir(), 'pgtaos-lock-'));
+  const root = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-lock-'));
+  roots.push(root);
+  return root;
 }
 
 /** A pid that existed and is gone: a finished child's. */
@@ -118,11 +125,16 @@ describe('taking the lock', () => {
     await lock.release();
   });
 
-  it('a recycled pid (same pid, other start time) does not keep a lock alive', async () => {
+  it('a recycled pid (same pid, other start time) does not keep a lock alive: taken over, the caller told whose it was', async () => {
     const root = tempRoot();
-    writeLock(root, { ...live(), proc_start: '1' });
-    const lock = await acquireLock(root, 'backup');
-    await lock.release();
+    const recycled = { ...live('verify'), proc_start: '1' };
+    const file = writeLock(root, recycled);
+    const told: (LockInfo | null)[] = [];
+    const lock = await acquireLock(root, 'backup', { onStale: (i) => told.push(i) });
+    expect(told).toEqual([recycled]);
+    expect(JSON.parse(readFileSync(file, 'utf8'))).toMatchObject({ pid: process.pid, proc_start: procStart(process.pid), command: 'backup' });
+    expect(leftovers(root)).toEqual([]);
+    expect(await lock.release()).toBe('released');
   });
 });
 
@@ -150,11 +162,11 @@ describe('two runs at once', () => {
     const file = writeLock(root, dead());
     const first = barrier(1);
     const second = barrier(1);
-    const second0 = barrier(2); // both have judged the lock stale before either proceeds
-    const a = acquireLock(root, 'backup', { beforeTakeover: async () => { await second0.wait(); await first.wait(); } });
-    const bRun = acquireLock(root, 'verify', { beforeTakeover: async () => { await second0.wait(); await second.wait(); } });
-    await second0.all;
-    second0.go();
+    const bothJudgedStale = barrier(2); // both have judged the lock stale before either proceeds
+    const a = acquireLock(root, 'backup', { beforeTakeover: async () => { await bothJudgedStale.wait(); await first.wait(); } });
+    const bRun = acquireLock(root, 'verify', { beforeTakeover: async () => { await bothJudgedStale.wait(); await second.wait(); } });
+    await bothJudgedStale.all;
+    bothJudgedStale.go();
     first.go();
     const lockA = await a;
     const heldText = readFileSync(file, 'utf8');
