@@ -106,7 +106,6 @@ export interface SeedSummary {
   lastTs: number;
 }
 
-export declare const PRECISION_FACTOR: Readonly<Record<Database['precision'], bigint>>;
 /** A stored row's ts (epoch ms) as an epoch in the database's precision. */
 export declare function toDbEpoch(tsMs: number, precision?: Database['precision']): bigint;
 export declare function writeJsonAtomic(file: string, value: unknown): void;

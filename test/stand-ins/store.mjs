@@ -33,7 +33,7 @@ export const FAULT_KEYS = Object.freeze([
  * precision; epoch numbers that clients send (taosdump -S/-E, REST `WHERE _c0 <= N`) are in the
  * database's precision, as on a real server. These convert exactly (BigInt: ns epochs pass 2^53).
  */
-export const PRECISION_FACTOR = Object.freeze({ ms: 1n, us: 1000n, ns: 1000000n });
+const PRECISION_FACTOR = Object.freeze({ ms: 1n, us: 1000n, ns: 1000000n });
 
 /** A stored row's ts (epoch ms) as an epoch in the database's precision. */
 export function toDbEpoch(tsMs, precision = 'ms') {
