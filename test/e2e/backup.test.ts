@@ -261,8 +261,12 @@ describe('secrets', () => {
     const argv = readFileSync(path.join(rec, 'pg_dump.argv'), 'utf8');
     const envNames = readFileSync(path.join(rec, 'pg_dump.env'), 'utf8').split('\n');
     // The recording is of the real dump (its snapshot and file), so a leak would be in it.
-    expect(argv.split('\n')).toContain('--snapshot');
-    expect(argv.split('\n')).toContain(path.join(ws.root, '.incomplete', json<RunResult>(r).set!.id, 'mystocks.dump'));
+    const args = argv.split('\n');
+    expect(args).toContain('--snapshot');
+    // -f: the set's file in its staging folder, <root>/.incomplete/<set id>.<pid>/mystocks.dump.
+    const file = args[args.indexOf('-f') + 1]!;
+    expect([path.dirname(path.dirname(file)), path.basename(file)]).toEqual([path.join(ws.root, '.incomplete'), 'mystocks.dump']);
+    expect(path.basename(path.dirname(file))).toMatch(new RegExp(`^${json<RunResult>(r).set!.id}\\.\\d+$`));
     expect(argv).not.toContain(secret);
     expect(envNames).toContain('PGPASSWORD');
     // pg_restore --list makes no connection: it is not given the password at all.

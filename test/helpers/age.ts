@@ -25,7 +25,7 @@ const STOCK_AGE = existsSync(AGE);
  * makeAgeKey() already fails without it). Tests then assert the literal 'age -d'.
  */
 export function stockAgeRequired(): boolean {
-  return existsSync(AGE) || inCi();
+  return STOCK_AGE || inCi();
 }
 
 export type AgeTool = 'age -d' | 'age-encryption';
