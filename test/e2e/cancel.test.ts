@@ -13,23 +13,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../helpers/market-data.js';
 import { writeFakeSet, DAY_MS } from '../helpers/fake-catalog.js';
-import { json, userEnv, workspace, type Started, type Workspace } from '../helpers/tool.js';
-import {
-  actionFiles,
-  catalogSnapshot,
-  descendants,
-  incompleteLeftovers,
-  launch,
-  launchAction,
-  lockFiles,
-  reportOf,
-  run,
-  sha256,
-  stillRunning,
-  until,
-  wrapperBinDir,
-  type Proc,
-} from '../helpers/faults.js';
+import { fakeBinDir } from '../helpers/fake-bin.js';
+import { actionFiles, incompleteDirs, launchAction, userEnv, withPostgres, workspace, type Started, type Workspace } from '../helpers/tool.js';
+import { backupSet, catalogSnapshot, dumpStarted, interrupt, launch, lockFiles, reportOf, run, until } from '../helpers/faults.js';
+import { sha256File } from '../../src/catalog/checksum.js';
 import type { RunResult } from '../../src/report/result.js';
 
 type Sig = 'SIGINT' | 'SIGTERM';
@@ -49,16 +36,12 @@ afterAll(async () => {
 });
 const env = (extra: NodeJS.ProcessEnv = {}) => userEnv(big, extra);
 
+const isPgDump = (cmd: string) => cmd.includes('pg_dump');
+/** pg_restore into `db` (its command line names -d db). */
+const restoringInto = (db: string) => (cmd: string) => cmd.includes('pg_restore') && cmd.includes(`-d ${db}`);
+
 async function databases(): Promise<string[]> {
   return (await big.query<{ datname: string }>('SELECT datname FROM pg_database ORDER BY 1')).map((r) => r.datname);
-}
-
-/** A dump file under .incomplete/ that has started to grow. */
-function dumping(ws: Workspace, file: string): () => boolean {
-  return () => incompleteLeftovers(ws.root).some((d) => {
-    const f = path.join(ws.root, '.incomplete', d, file);
-    return existsSync(f) && readFileSync(f).length > 0;
-  });
 }
 
 interface Cancelled {
@@ -69,23 +52,25 @@ interface Cancelled {
 }
 
 /**
- * Sends `sig` to the run and checks what every cancelled run must do. `children` are the run's
- * processes just before the signal (the test has made sure the one that matters is among them).
+ * Sends `sig` to the run and checks what every cancelled run must do: none of its processes just
+ * before the signal outlives it by more than a moment (a pg_restore -j leader stops its workers as
+ * it exits). `child`: the run waits first for a child process whose command line matches, which
+ * must be among those signalled.
  */
-async function cancel(started: Started, sig: Sig, ws: Workspace, command: string, before: Record<string, string>, opts: { newSets?: RegExp } = {}): Promise<Cancelled> {
-  const children: Proc[] = descendants(started.child.pid!);
-  const t0 = Date.now();
-  started.child.kill(sig);
-  const r = await started.done;
-  const took = Date.now() - t0;
+async function cancel(
+  started: Started,
+  sig: Sig,
+  ws: Workspace,
+  command: string,
+  before: Record<string, string>,
+  opts: { newSets?: RegExp; child?: (cmd: string) => boolean; what?: string; timeoutMs?: number } = {},
+): Promise<Cancelled> {
+  const { r, ms } = await interrupt(started, sig, opts.child, { what: opts.what, timeoutMs: opts.timeoutMs, graceMs: 3000 });
   expect(r.code, r.stderr).toBe(1);
-  expect(took, 'exit within a few seconds of the signal').toBeLessThan(WITHIN_MS);
-  // A pg_restore -j leader stops its workers as it exits; give them a moment, no more.
-  await until(() => stillRunning(children).length === 0, `the children (${children.map((c) => c.cmd.split(' ')[0]).join(', ')}) to be gone`, { timeoutMs: 3000 }).catch(() => {});
-  expect(stillRunning(children)).toEqual([]);
+  expect(ms, 'exit within a few seconds of the signal').toBeLessThan(WITHIN_MS);
   expect(lockFiles(ws.root)).toEqual([]);
-  expect(incompleteLeftovers(ws.root)).toEqual([]);
-  const after = catalogSnapshot(ws.root);
+  expect(incompleteDirs(ws)).toEqual([]);
+  const after = await catalogSnapshot(ws.root);
   const added = Object.keys(after).filter((k) => !(k in before));
   for (const k of added) expect(k, 'a set that appeared').toMatch(opts.newSets ?? /^$/);
   for (const k of added) expect(after[k], `${k} is complete`).not.toBe('no manifest');
@@ -103,11 +88,10 @@ async function cancel(started: Started, sig: Sig, ws: Workspace, command: string
 describe('backup', () => {
   it('SIGINT mid-dump (the runner cancelling): pg_dump stopped, nothing kept', async () => {
     const ws = workspace(big, 'mystocks');
-    const before = catalogSnapshot(ws.root);
+    const before = await catalogSnapshot(ws.root);
     const started = launch(ws, ['backup'], env());
-    await until(dumping(ws, 'mystocks.dump'), 'pg_dump to write', { started });
-    expect(descendants(started.child.pid!).some((p) => p.cmd.includes('pg_dump'))).toBe(true);
-    const c = await cancel(started, 'SIGINT', ws, 'backup', before);
+    await until(dumpStarted(ws), 'pg_dump to write', { started });
+    const c = await cancel(started, 'SIGINT', ws, 'backup', before, { child: isPgDump, what: 'pg_dump to run' });
     expect(c.log).toContain('no set was written; partial files removed. Earlier sets are untouched.');
   });
 });
@@ -117,31 +101,28 @@ describe('restore', () => {
   let setId: string;
   beforeAll(async () => {
     ws = workspace(big, 'mystocks');
-    const b = await run(ws, ['backup', '--json'], env());
-    expect(b.code, b.stderr).toBe(0);
-    setId = json<RunResult>(b).set!.id;
+    setId = (await backupSet(ws, env())).id;
     // The target the cancelled restores replace: a full copy, so the safety dump takes a while.
     const first = await run(ws, ['restore', setId, '--target', 'big_target', '--confirm', 'big_target'], env());
     expect(first.code, first.stderr).toBe(0);
   });
 
   it.each(SIGNALS)('%s during the safety dump: pg_dump stopped, no safety set, the target not touched', async (sig) => {
-    const before = catalogSnapshot(ws.root);
+    const before = await catalogSnapshot(ws.root);
     const rowsBefore = (await big.query<{ n: string }>('SELECT count(*)::text AS n FROM public.daily_bars', 'big_target'))[0]!.n;
     const started = launch(ws, ['restore', setId, '--target', 'big_target', '--confirm', 'big_target'], env());
-    await until(dumping(ws, 'big_target.dump'), 'the safety dump to write', { started });
-    const c = await cancel(started, sig, ws, 'restore', before);
+    await until(dumpStarted(ws, 'big_target.dump'), 'the safety dump to write', { started });
+    const c = await cancel(started, sig, ws, 'restore', before, { child: isPgDump, what: 'the safety dump (pg_dump) to run' });
     expect(c.report.error!.message).toBe(`cancelled by ${sig}; the restore of ${setId} had not started: big_target was not touched`);
     expect(c.stderr).not.toContain('$ pg_restore -h'); // the restore itself never began
     expect((await big.query<{ n: string }>('SELECT count(*)::text AS n FROM public.daily_bars', 'big_target'))[0]!.n).toBe(rowsBefore);
   });
 
   it.each(SIGNALS)('%s while pg_restore runs: pg_restore (and its workers) stopped, the safety set kept, the roll-back named', async (sig) => {
-    const before = catalogSnapshot(ws.root);
+    const before = await catalogSnapshot(ws.root);
     const started = launch(ws, ['restore', setId, '--target', 'big_target', '--confirm', 'big_target'], env());
-    await until(() => descendants(started.child.pid!).some((p) => p.cmd.includes('pg_restore') && p.cmd.includes('-d big_target')), 'pg_restore to run', { started, timeoutMs: 120_000 });
-    const c = await cancel(started, sig, ws, 'restore', before, { newSets: /^safety\/safety_big_target_/ });
-    const safety = Object.keys(catalogSnapshot(ws.root)).filter((k) => !(k in before));
+    const c = await cancel(started, sig, ws, 'restore', before, { newSets: /^safety\/safety_big_target_/, child: restoringInto('big_target'), what: 'pg_restore to run', timeoutMs: 120_000 });
+    const safety = Object.keys(await catalogSnapshot(ws.root)).filter((k) => !(k in before));
     expect(safety).toHaveLength(1);
     const id = safety[0]!.split('/')[1]!;
     expect(c.report.error!.hint).toContain(`To roll back: pgtaos-backup restore ${id} --target big_target --confirm big_target`);
@@ -151,24 +132,20 @@ describe('restore', () => {
 describe('verify', () => {
   it('SIGINT during its restore: no verification.json written (the earlier one unchanged), scratch database gone', async () => {
     const ws = workspace(big, 'mystocks');
-    const b = await run(ws, ['backup', '--json'], env());
-    expect(b.code, b.stderr).toBe(0);
-    const set = json<RunResult>(b).set!;
-    const before = catalogSnapshot(ws.root);
+    const set = await backupSet(ws, env());
+    const before = await catalogSnapshot(ws.root);
     const started = launch(ws, ['verify', set.id], env());
-    await until(() => descendants(started.child.pid!).some((p) => p.cmd.includes('pg_restore') && p.cmd.includes('-d mystocks_verify')), 'pg_restore into the scratch database', { started, timeoutMs: 60_000 });
-    await cancel(started, 'SIGINT', ws, 'verify', before);
+    await cancel(started, 'SIGINT', ws, 'verify', before, { child: restoringInto('mystocks_verify'), what: 'pg_restore into the scratch database', timeoutMs: 60_000 });
     expect(existsSync(path.join(set.path, 'verification.json'))).toBe(false);
     expect(await databases()).not.toContain('mystocks_verify');
 
     // With an earlier verification on record: a cancelled verify leaves it byte for byte.
     const v = await run(ws, ['verify', set.id], env());
     expect(v.code, v.stderr).toBe(0);
-    const recorded = sha256(path.join(set.path, 'verification.json'));
+    const recorded = await sha256File(path.join(set.path, 'verification.json'));
     const again = launch(ws, ['verify', set.id], env());
-    await until(() => descendants(again.child.pid!).some((p) => p.cmd.includes('pg_restore') && p.cmd.includes('-d mystocks_verify')), 'pg_restore into the scratch database', { started: again, timeoutMs: 60_000 });
-    await cancel(again, 'SIGTERM', ws, 'verify', catalogSnapshot(ws.root));
-    expect(sha256(path.join(set.path, 'verification.json'))).toBe(recorded);
+    await cancel(again, 'SIGTERM', ws, 'verify', await catalogSnapshot(ws.root), { child: restoringInto('mystocks_verify'), what: 'pg_restore into the scratch database', timeoutMs: 60_000 });
+    expect(await sha256File(path.join(set.path, 'verification.json'))).toBe(recorded);
   });
 });
 
@@ -181,9 +158,9 @@ describe('config', () => {
     // Enough incompressible bytes that packing takes a while.
     for (let i = 0; i < 16; i++) writeFileSync(path.join(base, 'config', `blob${i}.bin`), randomBytes(4 * 1024 * 1024));
     const cfg = workspace(null, 'unused', { root: ws.root, config_files: { base_dir: base, paths: ['.env', 'config'] } });
-    const before = catalogSnapshot(ws.root);
+    const before = await catalogSnapshot(ws.root);
     const started = launch(cfg, ['config'], env());
-    await until(() => incompleteLeftovers(ws.root).some((d) => d.startsWith('config_')), 'the snapshot to be staged', { started });
+    await until(() => incompleteDirs(ws).some((d) => d.startsWith('config_')), 'the snapshot to be staged', { started });
     const c = await cancel(started, sig, cfg, 'config', before);
     expect(c.stderr).not.toContain('config set config_');
   });
@@ -203,22 +180,18 @@ describe('prune', () => {
     }
     // The newest three (keep_last) stay whatever happens.
     for (let i = 1; i <= 3; i++) await writeFakeSet(ws.root, { kind: 'daily', id: idAt(now - i * 60_000, i), startedAt: new Date(now - i * 60_000) }, { fast: true });
-    const before = catalogSnapshot(ws.root);
+    const before = await catalogSnapshot(ws.root);
     const started = launch(ws, ['prune'], env());
     let removedLines = 0;
     started.child.stderr!.on('data', (d: Buffer) => (removedLines += (d.toString().match(/^removed /gm) ?? []).length));
     await until(() => removedLines > 0, 'the first set to be removed', { started });
-    const children = descendants(started.child.pid!);
-    const t0 = Date.now();
-    started.child.kill(sig);
-    const r = await started.done;
+    const { r, ms } = await interrupt(started, sig);
     expect(r.code, r.stderr).toBe(1);
-    expect(Date.now() - t0).toBeLessThan(WITHIN_MS);
-    expect(stillRunning(children)).toEqual([]);
+    expect(ms).toBeLessThan(WITHIN_MS);
     expect(lockFiles(ws.root)).toEqual([]);
-    expect(incompleteLeftovers(ws.root)).toEqual([]);
+    expect(incompleteDirs(ws)).toEqual([]);
     // Stopped part-way: some planned removals done, some not; what is left is byte-identical.
-    const after = catalogSnapshot(ws.root);
+    const after = await catalogSnapshot(ws.root);
     const left = Object.keys(after);
     expect(left.length).toBeLessThan(Object.keys(before).length);
     expect(left.length).toBeGreaterThan(3);
@@ -233,9 +206,7 @@ describe('import', () => {
   let dump: string;
   beforeAll(async () => {
     const ws = workspace(big, 'mystocks');
-    const b = await run(ws, ['backup', '--json'], env());
-    expect(b.code, b.stderr).toBe(0);
-    const set = json<RunResult>(b).set!;
+    const set = await backupSet(ws, env());
     mkdirSync(path.join(ws.dir, 'old', 'postgresql'), { recursive: true });
     dump = path.join(ws.dir, 'old', 'postgresql', 'mystocks_20251020_000003.backup');
     copyFileSync(path.join(set.path, 'mystocks.dump'), dump);
@@ -243,43 +214,37 @@ describe('import', () => {
 
   it.each(SIGNALS)('%s while pg_restore --list reads the old dump: pg_restore stopped, nothing imported', async (sig) => {
     // pg_restore --list that takes its time (it holds here until the tool stops it).
-    const bin = wrapperBinDir(big, { pg_restore: 'case "$1" in --list) exec sleep 600;; esac\nexec "$REAL" "$@"' });
-    const ws = workspace(big, 'mystocks', { postgres: { host: big.host, port: big.port, user: big.user, database: 'mystocks', bin_dir: bin } });
-    const before = catalogSnapshot(ws.root);
+    const ws = workspace(big, 'mystocks');
+    withPostgres(ws, { bin_dir: fakeBinDir(big.clientBinDir, { pg_restore: 'case "$1" in --list) exec sleep 600;; esac\nexec "$REAL" "$@"' }) });
+    const before = await catalogSnapshot(ws.root);
     const started = launch(ws, ['import', dump], env());
-    await until(() => descendants(started.child.pid!).some((p) => p.cmd.startsWith('sleep 600')), 'pg_restore --list to run', { started });
-    await cancel(started, sig, ws, 'import', before);
+    await cancel(started, sig, ws, 'import', before, { child: (cmd) => cmd.startsWith('sleep 600'), what: 'pg_restore --list to run' });
     expect(existsSync(dump)).toBe(true);
   });
 
   it.each(SIGNALS)('%s while the dump is copied into the catalog: no set, nothing staged, the original untouched', async (sig) => {
     const ws = workspace(big, 'mystocks');
-    const original = sha256(dump);
-    const before = catalogSnapshot(ws.root);
+    const original = await sha256File(dump);
+    const before = await catalogSnapshot(ws.root);
     const started = launch(ws, ['import', dump], env());
-    await until(() => incompleteLeftovers(ws.root).length > 0, 'the import to be staged', { started });
+    await until(() => incompleteDirs(ws).length > 0, 'the import to be staged', { started });
     await cancel(started, sig, ws, 'import', before);
-    expect(sha256(dump)).toBe(original);
+    expect(await sha256File(dump)).toBe(original);
   });
 });
 
 describe('the action', () => {
   it('SIGINT mid-dump, spawned as the runner does: the job summary says cancelled, the status output is cancelled, the step fails', async () => {
     const ws = workspace(big, 'mystocks');
-    const before = catalogSnapshot(ws.root);
+    const before = await catalogSnapshot(ws.root);
     const started = launchAction(ws, { command: 'backup', config: ws.configFile, 'postgres-password': big.password });
-    await until(dumping(ws, 'mystocks.dump'), 'pg_dump to write', { started });
-    const children = descendants(started.child.pid!);
-    expect(children.some((p) => p.cmd.includes('pg_dump'))).toBe(true);
-    const t0 = Date.now();
-    started.child.kill('SIGINT');
-    const r = await started.done;
+    await until(dumpStarted(ws), 'pg_dump to write', { started });
+    const { r, ms } = await interrupt(started, 'SIGINT', isPgDump, { what: 'pg_dump to run' });
     expect(r.code).toBe(1);
-    expect(Date.now() - t0).toBeLessThan(WITHIN_MS);
-    expect(stillRunning(children)).toEqual([]);
+    expect(ms).toBeLessThan(WITHIN_MS);
     expect(lockFiles(ws.root)).toEqual([]);
-    expect(incompleteLeftovers(ws.root)).toEqual([]);
-    expect(catalogSnapshot(ws.root)).toEqual(before);
+    expect(incompleteDirs(ws)).toEqual([]);
+    expect(await catalogSnapshot(ws.root)).toEqual(before);
     const { outputs, summary } = actionFiles(started);
     expect(outputs.status).toBe('cancelled');
     expect(outputs['set-id']).toBe('');

@@ -20,15 +20,18 @@ import { seedLarge, seedMarketData } from '../helpers/market-data.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
 import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
 import { CANNOT_MOUNT, mountTmpfs, remountReadOnly, remountReadWrite, unmount } from '../helpers/mount.js';
-import { json, userEnv, workspace, type Started, type ToolRun, type Workspace } from '../helpers/tool.js';
+import { behave, fakeBinDir } from '../helpers/fake-bin.js';
+import { incompleteDirs, json, userEnv, withPostgres, workspace, type Started, type ToolRun, type Workspace } from '../helpers/tool.js';
 import {
+  backupSet,
   catalogSnapshot,
   connectionCounter,
   descendants,
+  dumpStarted,
   earlierIntact,
   filesUnder,
   firstError,
-  incompleteLeftovers,
+  interrupt,
   launch,
   listed,
   lockIsFree,
@@ -40,7 +43,6 @@ import {
   throttle,
   until,
   verifiedSet,
-  wrapperBinDir,
   type EarlierSet,
 } from '../helpers/faults.js';
 import type { RunResult } from '../../src/report/result.js';
@@ -82,10 +84,15 @@ function normalize(line: string | null, ws: Workspace | null): string {
 }
 
 interface Case {
-  /** Records the faulted run: its exit code and the first line of its error. */
-  observed(r: ToolRun): void;
+  /** Records the faulted run: its exit code and the first line of its error (with `ws`'s paths named <root>, <ws>). */
+  observed(r: ToolRun, ws: Workspace): void;
   /** Runs one invariant's assertions; a failure marks it FAIL (the case fails at the end), the others still run. */
   check(key: Key, fn: () => void | Promise<void>): Promise<void>;
+  /**
+   * E, I and L (each its own mark) for a run that must leave nothing: `earlier` intact and verifying
+   * (through `early`, default `ws`, with `env`), nothing left behind on `ws`'s root, the lock free.
+   */
+  nothingLost(s: { early?: Workspace; ws: Workspace; earlier: EarlierSet }, env: NodeJS.ProcessEnv): Promise<void>;
   /** Skips the case, visibly: it stays in the table as skipped, with the reason. */
   skip(reason: string): never;
 }
@@ -101,7 +108,8 @@ function faultCase(fault: string, body: (c: Case, t: TestContext) => Promise<voi
     const failures: unknown[] = [];
     let ws: Workspace | null = null;
     const c: Case = {
-      observed(r) {
+      observed(r, named) {
+        ws = named;
         row.exit = r.code === null ? `killed (${r.signal})` : String(r.code);
         row.error = normalize(firstError(r), ws);
       },
@@ -114,13 +122,17 @@ function faultCase(fault: string, body: (c: Case, t: TestContext) => Promise<voi
           failures.push(err);
         }
       },
+      async nothingLost({ early, ws: on, earlier }, env) {
+        await c.check('E', () => earlierIntact(early ?? on, env, earlier));
+        await c.check('I', () => nothingLeftBehind(on, earlier));
+        await c.check('L', () => lockIsFree(on));
+      },
       skip(reason) {
         row.result = 'skipped';
         row.note = reason;
         return t.skip(reason) as never;
       },
     };
-    currentWorkspace = (w) => (ws = w);
     try {
       await body(c, t);
       if (failures.length) throw failures[0];
@@ -134,8 +146,6 @@ function faultCase(fault: string, body: (c: Case, t: TestContext) => Promise<voi
     }
   }, timeout);
 }
-/** Tells the running case which workspace its messages name (for normalize()). */
-let currentWorkspace: (ws: Workspace) => void = () => {};
 
 function renderTable(): string {
   const head = ['| fault | exit | error (first line) | E | I | L | M | result |', '|---|---|---|---|---|---|---|---|'];
@@ -179,27 +189,14 @@ async function rootWithEarlierSet(extra: Record<string, unknown> = {}, env: Node
   const early = workspace(pgc, 'mystocks', extra);
   const earlier = await verifiedSet(early, smallEnv(env));
   const ws = workspace(big, 'mystocks', { ...extra, root: early.root });
-  currentWorkspace(ws);
   return { early, ws, earlier };
-}
-
-const dumpStarted = (ws: Workspace, file = 'mystocks.dump') => () =>
-  incompleteLeftovers(ws.root).some((d) => {
-    const f = path.join(ws.root, '.incomplete', d, file);
-    return existsSync(f) && statSync(f).size > 0;
-  });
-
-/** The live processes a run has started (pg_dump, taosdump, ...), to check they are gone after it. */
-function childrenOf(started: Started): ReturnType<typeof descendants> {
-  return descendants(started.child.pid!);
 }
 
 // ---------- PostgreSQL ----------
 
-
 /** I, for a run that must leave nothing: no staging leftovers, and the earlier set the only backup. */
 async function nothingLeftBehind(ws: Workspace, earlier: EarlierSet): Promise<void> {
-  expect(incompleteLeftovers(ws.root)).toEqual([]);
+  expect(incompleteDirs(ws)).toEqual([]);
   await noIncompleteCounted(ws, [earlier.id]);
 }
 
@@ -211,10 +208,8 @@ describe('faults during a dump', () => {
     await big.kill();
     const r = await started.done;
     await big.restart();
-    c.observed(r);
-    await c.check('E', () => earlierIntact(early, smallEnv(), earlier));
-    await c.check('I', () => nothingLeftBehind(ws, earlier));
-    await c.check('L', () => lockIsFree(ws));
+    c.observed(r, ws);
+    await c.nothingLost({ early, ws, earlier }, smallEnv());
     await c.check('M', () => {
       expect(r.code).toBe(1);
       const err = json<RunResult>(r).error!;
@@ -230,17 +225,12 @@ describe('faults during a dump', () => {
     const { early, ws, earlier } = await rootWithEarlierSet();
     const started = launch(ws, ['backup', '--json'], bigEnv());
     await until(dumpStarted(ws), 'the dump to start', { started });
-    const children = childrenOf(started);
-    expect(children.some((p) => p.cmd.includes('pg_dump'))).toBe(true);
-    started.child.kill('SIGTERM');
-    const r = await started.done;
-    c.observed(r);
-    await c.check('E', () => earlierIntact(early, smallEnv(), earlier));
-    await c.check('I', () => nothingLeftBehind(ws, earlier));
-    await c.check('L', () => lockIsFree(ws));
+    // pg_dump is among the run's children, and none of them outlives the tool.
+    const { r } = await interrupt(started, 'SIGTERM', (cmd) => cmd.includes('pg_dump'), { what: 'pg_dump to run' });
+    c.observed(r, ws);
+    await c.nothingLost({ early, ws, earlier }, smallEnv());
     await c.check('M', () => {
       expect(r.code).toBe(1);
-      expect(stillRunning(children)).toEqual([]); // pg_dump stopped with the tool
       expect(r.stderr).toContain('received SIGTERM: stopping child processes and cleaning up');
       expect(reportOf(ws, 'backup', started.child.pid!)).toMatchObject({ status: 'cancelled', error: { message: 'cancelled by SIGTERM' } });
     });
@@ -261,15 +251,17 @@ describe('faults during a dump', () => {
           .reduce((a, f) => a + statSync(path.join(s3.directory, f)).size, 0);
       const started = launch(ws, ['milestone', 'pre_upload_cut', '--json'], env);
       await until(() => remoteBytes() > 6 * 1024 * 1024, 'the first part to reach the remote', { started, timeoutMs: 180_000 });
-      const reached = remoteBytes();
+      const milestone = readdirSync(path.join(ws.root, 'milestone'))[0]!;
+      // Objects of the copy s3rver holds whole (a multipart upload becomes one only when completed).
+      const storedObjects = () => filesUnder(s3.directory).filter((f) => f.includes(`milestone/${milestone}/`) && f.endsWith('._S3rver_object'));
+      const manifestsOnRemote = () => storedObjects().filter((f) => f.includes(`${milestone}/manifest.json`));
+      const storedAtKill = storedObjects();
       started.child.kill('SIGTERM');
       const r = await started.done;
-      c.observed(r);
-      const milestone = readdirSync(path.join(ws.root, 'milestone'))[0]!;
-      const manifestsOnRemote = () => filesUnder(s3.directory).filter((f) => f.includes(`${milestone}/manifest.json`) && f.endsWith('_S3rver_object'));
+      c.observed(r, ws);
       await c.check('E', () => earlierIntact(early, smallEnv(keys), earlier));
       await c.check('I', async () => {
-        expect(reached).toBeGreaterThan(6 * 1024 * 1024);
+        expect(storedAtKill, 'the signal landed mid-upload: no file of the copy stored whole yet').toEqual([]);
         expect(manifestsOnRemote()).toEqual([]); // no copy looks complete
         // The local milestone was complete before its copy began: it counts, and is the only new set.
         await noIncompleteCounted(ws, [earlier.id, milestone]);
@@ -297,13 +289,13 @@ describe('faults during a dump', () => {
     const { early, ws, earlier } = await rootWithEarlierSet();
     const started = launch(ws, ['backup'], bigEnv());
     await until(dumpStarted(ws), 'the dump to start', { started });
-    const children = childrenOf(started);
+    const children = descendants(started.child.pid!);
     started.child.kill('SIGKILL');
     const r = await started.done;
-    c.observed(r);
+    c.observed(r, ws);
     // pg_dump outlives a SIGKILLed parent (nothing can forward that signal): let it end.
     await until(() => stillRunning(children).length === 0, 'the orphaned pg_dump to end', { timeoutMs: 120_000 });
-    const leftovers = incompleteLeftovers(ws.root);
+    const leftovers = incompleteDirs(ws);
     // Before the next run: the leftover is listed as incomplete, never as a backup.
     const before = await listed(ws);
     // The NEXT backup itself takes over the dead run's lock, cleans its leftover and proceeds.
@@ -314,7 +306,7 @@ describe('faults during a dump', () => {
       expect(before.filter((s) => s.status === 'complete').map((s) => s.id)).toEqual([earlier.id]);
       expect(before.some((s) => s.status === 'incomplete' && s.path.includes('.incomplete'))).toBe(true);
       expect(next.code, next.stderr).toBe(0);
-      expect(incompleteLeftovers(ws.root), 'the next backup removed the leftover').toEqual([]);
+      expect(incompleteDirs(ws), 'the next backup removed the leftover').toEqual([]);
       await noIncompleteCounted(ws, [earlier.id, json<RunResult>(next).set!.id]);
     });
     await c.check('L', () => lockIsFree(ws));
@@ -332,11 +324,9 @@ describe('faults during a dump', () => {
       await until(dumpStarted(ws), 'the dump to start', { started });
       spawnSync('dd', ['if=/dev/zero', `of=${path.join(mnt, 'filler')}`, 'bs=1M'], { encoding: 'utf8' }); // until ENOSPC
       const r = await started.done;
-      c.observed(r);
+      c.observed(r, ws);
       rmSync(path.join(mnt, 'filler'), { force: true }); // room again, for verify's own record
-      await c.check('E', () => earlierIntact(early, smallEnv(), earlier));
-      await c.check('I', () => nothingLeftBehind(ws, earlier));
-      await c.check('L', () => lockIsFree(ws));
+      await c.nothingLost({ early, ws, earlier }, smallEnv());
       await c.check('M', () => {
         expect(r.code).toBe(1);
         expect(json<RunResult>(r).error!.message).toMatch(/No space left on device/);
@@ -349,15 +339,14 @@ describe('faults during a dump', () => {
 
   faultCase('two runs on one root at once', async (c) => {
     // The first run's pg_dump waits a little first, so the second surely starts while it holds the lock.
-    const bin = wrapperBinDir(pgc, { pg_dump: 'case "$1" in --version|-V) exec "$REAL" "$@";; esac\nsleep 2\nexec "$REAL" "$@"' });
     const { early, earlier } = await rootWithEarlierSet();
-    const slowWs = workspace(pgc, 'mystocks', { root: early.root, postgres: { host: pgc.host, port: pgc.port, user: pgc.user, database: 'mystocks', bin_dir: bin } });
-    currentWorkspace(slowWs);
+    const slowWs = workspace(pgc, 'mystocks', { root: early.root });
+    withPostgres(slowWs, { bin_dir: fakeBinDir(pgc.clientBinDir, { pg_dump: behave.sleepFirst(2) }) });
     const first = launch(slowWs, ['backup', '--json'], smallEnv());
-    await until(() => childrenOf(first).some((p) => p.cmd.includes('sleep 2')), 'the first run to be dumping', { started: first });
+    await until(() => descendants(first.child.pid!).some((p) => p.cmd.includes('sleep 2')), 'the first run to be dumping', { started: first });
     const second = await run(early, ['backup', '--json'], smallEnv());
     const one = await first.done;
-    c.observed(second);
+    c.observed(second, slowWs);
     await c.check('E', () => earlierIntact(early, smallEnv(), earlier));
     await c.check('I', async () => {
       expect(one.code, one.stderr).toBe(0);
@@ -380,20 +369,29 @@ describe('faults in the catalog', () => {
   /** An earlier verified set, and a newer one the case damages. */
   async function twoSets(): Promise<{ ws: Workspace; earlier: EarlierSet; newer: string }> {
     const ws = workspace(pgc, 'mystocks');
-    currentWorkspace(ws);
     const earlier = await verifiedSet(ws, smallEnv());
     await sleep(1100); // a new second: a new set id
-    const b = await run(ws, ['backup', '--json'], smallEnv());
-    expect(b.code, b.stderr).toBe(0);
-    return { ws, earlier, newer: json<RunResult>(b).set!.id };
+    return { ws, earlier, newer: (await backupSet(ws, smallEnv())).id };
   }
+
+  /** The fault: the newer set's manifest.json edited by hand (`edit` gets its text, returns the new one); then `verify <newer>`, the faulted run. */
+  async function editNewerManifest(c: Case, ws: Workspace, newer: string, edit: (text: string) => string): Promise<ToolRun> {
+    const mf = path.join(ws.root, 'daily', newer, 'manifest.json');
+    writeFileSync(mf, edit(readFileSync(mf, 'utf8')));
+    const v = await run(ws, ['verify', newer, '--json'], smallEnv());
+    c.observed(v, ws);
+    return v;
+  }
+  /** An edit: the first postgres file's sha256 set to `sha256` (JSON.stringify with `space`). */
+  const firstSha = (sha256: string, space?: number) => (text: string) => {
+    const m = JSON.parse(text) as { postgres: { files: { sha256: string }[] } };
+    m.postgres.files[0]!.sha256 = sha256;
+    return JSON.stringify(m, null, space);
+  };
 
   faultCase('manifest.json truncated by hand', async (c) => {
     const { ws, earlier, newer } = await twoSets();
-    const mf = path.join(ws.root, 'daily', newer, 'manifest.json');
-    writeFileSync(mf, readFileSync(mf, 'utf8').slice(0, 200));
-    const v = await run(ws, ['verify', newer, '--json'], smallEnv());
-    c.observed(v);
+    const v = await editNewerManifest(c, ws, newer, (text) => text.slice(0, 200));
     await c.check('E', () => earlierIntact(ws, smallEnv(), earlier));
     await c.check('I', async () => {
       expect((await listed(ws)).find((s) => s.id === newer)).toMatchObject({ status: 'incomplete', reason: expect.stringContaining('not valid JSON') });
@@ -412,12 +410,7 @@ describe('faults in the catalog', () => {
 
   faultCase('manifest.json edited by hand: a checksum changed', async (c) => {
     const { ws, earlier, newer } = await twoSets();
-    const mf = path.join(ws.root, 'daily', newer, 'manifest.json');
-    const m = JSON.parse(readFileSync(mf, 'utf8')) as { postgres: { files: { sha256: string }[] } };
-    m.postgres.files[0]!.sha256 = 'f'.repeat(64);
-    writeFileSync(mf, JSON.stringify(m, null, 2));
-    const v = await run(ws, ['verify', newer, '--json'], smallEnv());
-    c.observed(v);
+    const v = await editNewerManifest(c, ws, newer, firstSha('f'.repeat(64), 2));
     // Before E verifies the earlier set (which would then be the last verification).
     const st = json<RunResult>(await run(ws, ['status', '--json'], smallEnv()));
     await c.check('E', () => earlierIntact(ws, smallEnv(), earlier));
@@ -437,12 +430,7 @@ describe('faults in the catalog', () => {
 
   faultCase('manifest.json edited by hand: not the manifest format', async (c) => {
     const { ws, earlier, newer } = await twoSets();
-    const mf = path.join(ws.root, 'daily', newer, 'manifest.json');
-    const m = JSON.parse(readFileSync(mf, 'utf8')) as { postgres: { files: { sha256: string }[] } };
-    m.postgres.files[0]!.sha256 = 'not-a-checksum';
-    writeFileSync(mf, JSON.stringify(m));
-    const v = await run(ws, ['verify', newer, '--json'], smallEnv());
-    c.observed(v);
+    const v = await editNewerManifest(c, ws, newer, firstSha('not-a-checksum'));
     await c.check('E', () => earlierIntact(ws, smallEnv(), earlier));
     await c.check('I', async () => {
       expect((await listed(ws)).find((s) => s.id === newer)).toMatchObject({ status: 'incomplete', reason: expect.stringContaining('does not match the format') });
@@ -461,7 +449,7 @@ describe('faults in the catalog', () => {
     const { ws, earlier, newer } = await twoSets();
     rmSync(path.join(ws.root, 'daily', newer), { recursive: true, force: true });
     const v = await run(ws, ['verify', '--json'], smallEnv());
-    c.observed(v);
+    c.observed(v, ws);
     await c.check('E', () => earlierIntact(ws, smallEnv(), earlier));
     await c.check('I', async () => {
       expect((await listed(ws)).map((s) => s.id)).toEqual([earlier.id]);
@@ -480,12 +468,11 @@ describe('faults in the catalog', () => {
     const mnt = mountTmpfs({ size: '32m' }) ?? c.skip(CANNOT_MOUNT);
     try {
       const ws = workspace(pgc, 'mystocks', { root: path.join(mnt, 'backups') });
-      currentWorkspace(ws);
       const earlier = await verifiedSet(ws, smallEnv());
       const files = filesUnder(ws.root);
       remountReadOnly(mnt);
       const r = await run(ws, ['backup', '--json'], smallEnv());
-      c.observed(r);
+      c.observed(r, ws);
       remountReadWrite(mnt);
       await c.check('E', () => earlierIntact(ws, smallEnv(), earlier));
       await c.check('I', () => noIncompleteCounted(ws, [earlier.id]));
@@ -504,13 +491,10 @@ describe('faults in the catalog', () => {
 
   faultCase('a wrong password', async (c) => {
     const ws = workspace(pgc, 'mystocks');
-    currentWorkspace(ws);
     const earlier = await verifiedSet(ws, smallEnv());
     const r = await run(ws, ['backup', '--json'], smallEnv({ PGPASSWORD: 'wrong-password' }));
-    c.observed(r);
-    await c.check('E', () => earlierIntact(ws, smallEnv(), earlier));
-    await c.check('I', () => nothingLeftBehind(ws, earlier));
-    await c.check('L', () => lockIsFree(ws));
+    c.observed(r, ws);
+    await c.nothingLost({ ws, earlier }, smallEnv());
     await c.check('M', () => {
       expect(r.code).toBe(1);
       const err = json<RunResult>(r).error!;
@@ -523,7 +507,6 @@ describe('faults in the catalog', () => {
 
   faultCase('pg_dump missing', async (c) => {
     const ws = workspace(pgc, 'mystocks');
-    currentWorkspace(ws);
     const earlier = await verifiedSet(ws, smallEnv());
     // The config points at a port that only counts connections: nothing may connect to it.
     const counter = await connectionCounter();
@@ -531,13 +514,13 @@ describe('faults in the catalog', () => {
       const empty = mkdtempSync(path.join(os.tmpdir(), 'nobin-'));
       const nobin = workspace(pgc, 'mystocks', { root: ws.root, postgres: { host: '127.0.0.1', port: counter.port, database: 'mystocks', bin_dir: empty } });
       const files = filesUnder(ws.root);
-      const before = catalogSnapshot(ws.root);
+      const before = await catalogSnapshot(ws.root);
       const r = await run(nobin, ['backup', '--json'], smallEnv());
-      c.observed(r);
+      c.observed(r, ws);
       const created = filesUnder(ws.root).filter((f) => !files.includes(f));
       await c.check('E', () => earlierIntact(ws, smallEnv(), earlier));
       await c.check('I', async () => {
-        expect(catalogSnapshot(ws.root)).toEqual(before);
+        expect(await catalogSnapshot(ws.root)).toEqual(before);
         await noIncompleteCounted(ws, [earlier.id]);
       });
       await c.check('L', () => lockIsFree(ws));
@@ -568,23 +551,20 @@ describe('TDengine faults (stand-ins)', () => {
   const tdWs = () => workspace(null, 'unused', { tdengine: td.config() });
   async function earlierTd(): Promise<{ ws: Workspace; earlier: EarlierSet }> {
     const ws = tdWs();
-    currentWorkspace(ws);
     return { ws, earlier: await verifiedSet(ws, tdEnv()) };
   }
-  const earlierTdIntact = (ws: Workspace, earlier: EarlierSet) => earlierIntact(ws, tdEnv(), earlier);
-  const taosdumpDumping = (started: Started) => () => childrenOf(started).some((p) => p.cmd.includes('taosdump') && / -o /.test(p.cmd));
+  const dumpingTaos = (cmd: string) => cmd.includes('taosdump') && / -o /.test(cmd);
+  const taosdumpDumping = (started: Started) => () => descendants(started.child.pid!).some((p) => dumpingTaos(p.cmd));
 
   faultCase('taosdump killed mid-dump (SIGKILL)', async (c) => {
     const { ws, earlier } = await earlierTd();
     const started = launch(ws, ['backup', '--engines', 'tdengine', '--json'], tdEnv({ TDSTANDIN_SLOW_MS: '200' }));
     await until(taosdumpDumping(started), 'taosdump to dump', { started });
-    const dumper = childrenOf(started).filter((p) => p.cmd.includes('taosdump'));
+    const dumper = descendants(started.child.pid!).filter((p) => p.cmd.includes('taosdump'));
     for (const p of dumper) process.kill(p.pid, 'SIGKILL');
     const r = await started.done;
-    c.observed(r);
-    await c.check('E', () => earlierTdIntact(ws, earlier));
-    await c.check('I', () => nothingLeftBehind(ws, earlier));
-    await c.check('L', () => lockIsFree(ws));
+    c.observed(r, ws);
+    await c.nothingLost({ ws, earlier }, tdEnv());
     await c.check('M', () => {
       expect(r.code).toBe(1);
       expect(json<RunResult>(r).error!.message).toMatch(/taosdump/);
@@ -595,17 +575,12 @@ describe('TDengine faults (stand-ins)', () => {
   faultCase('the tool gets SIGTERM during taosdump', async (c) => {
     const { ws, earlier } = await earlierTd();
     const started = launch(ws, ['backup', '--engines', 'tdengine', '--json'], tdEnv({ TDSTANDIN_SLOW_MS: '200' }));
-    await until(taosdumpDumping(started), 'taosdump to dump', { started });
-    const children = childrenOf(started);
-    started.child.kill('SIGTERM');
-    const r = await started.done;
-    c.observed(r);
-    await c.check('E', () => earlierTdIntact(ws, earlier));
-    await c.check('I', () => nothingLeftBehind(ws, earlier));
-    await c.check('L', () => lockIsFree(ws));
+    // taosdump is among the run's children, and none of them outlives the tool.
+    const { r } = await interrupt(started, 'SIGTERM', dumpingTaos, { what: 'taosdump to dump' });
+    c.observed(r, ws);
+    await c.nothingLost({ ws, earlier }, tdEnv());
     await c.check('M', () => {
       expect(r.code).toBe(1);
-      expect(stillRunning(children)).toEqual([]); // taosdump stopped with the tool
       expect(json<RunResult>(r)).toMatchObject({ status: 'cancelled', error: { message: 'cancelled by SIGTERM' } });
     });
   });
@@ -616,12 +591,9 @@ describe('TDengine faults (stand-ins)', () => {
     await until(taosdumpDumping(started), 'taosdump to dump', { started });
     await td.adapterDown();
     const r = await started.done;
-    c.observed(r);
-    td.store.updateServer({ adapterUp: true });
-    await td.adapter.refresh();
-    await c.check('E', () => earlierTdIntact(ws, earlier));
-    await c.check('I', () => nothingLeftBehind(ws, earlier));
-    await c.check('L', () => lockIsFree(ws));
+    c.observed(r, ws);
+    await td.adapterUp();
+    await c.nothingLost({ ws, earlier }, tdEnv());
     await c.check('M', () => {
       expect(r.code).toBe(1);
       expect(json<RunResult>(r).error!.message).toMatch(/taosAdapter/);

@@ -4,12 +4,11 @@
  * the damaged state back, and a restore that stops after the drop says the target may be partly
  * restored and how to roll back.
  */
-import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
-import { json, readJson, userEnv, workspace, type Workspace } from '../helpers/tool.js';
-import { descendants, incompleteLeftovers, launch, lockFiles, reportOf, run, stillRunning, until } from '../helpers/faults.js';
+import { incompleteDirs, json, readJson, setDirs, userEnv, workspace } from '../helpers/tool.js';
+import { backupSet, interrupt, lastHint, launch, lockFiles, reportOf, run } from '../helpers/faults.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
 
@@ -35,34 +34,24 @@ const tdOnly = (extra: Record<string, unknown> = {}) => workspace(null, 'unused'
 const victimRows = () => td.store.countRows('market_data', victim, {});
 const tickRows = () => td.seed.stableRows['tick']!;
 
-async function backupSet(ws: Workspace): Promise<NonNullable<RunResult['set']>> {
-  const r = await run(ws, ['backup', '--engines', 'tdengine', '--json'], env());
-  expect(r.code, r.stderr).toBe(0);
-  return json<RunResult>(r).set!;
-}
 /** One child table loses all its rows. */
 function damage(): void {
   const db = td.store.readDatabase('market_data')!;
   td.store.writeDatabase({ ...db, rows: { ...db.rows, [victim]: [] } });
   expect(victimRows()).toBe(0);
 }
-function safetySets(ws: Workspace): string[] {
-  const d = path.join(ws.root, 'safety');
-  return existsSync(d) ? readdirSync(d) : [];
-}
 const restoreArgs = (id: string) => ['restore', id, '--engines', 'tdengine', '--target', 'market_data', '--confirm', 'market_data'];
-const lastHint = (stderr: string) => stderr.split('\n').filter((l) => l.startsWith('error: hint: ')).at(-1) ?? '';
 
 describe('restore with TDengine', () => {
   it('the safety set holds the damaged state; the restore puts the rows back; the printed roll-back brings the damage back', async () => {
     const ws = tdOnly();
-    const set = await backupSet(ws);
+    const set = await backupSet(ws, env(), ['--engines', 'tdengine']);
     damage();
     const r = await run(ws, [...restoreArgs(set.id), '--json'], env());
     expect(r.code, r.stderr).toBe(0);
     expect(victimRows()).toBe(td.seed.rows[victim]);
 
-    const [safety] = safetySets(ws);
+    const [safety] = setDirs(ws, 'safety');
     const m = readJson<Manifest>(path.join(ws.root, 'safety', safety!, 'manifest.json'));
     expect(m.kind).toBe('safety');
     expect(m.tdengine!.database).toBe('market_data');
@@ -85,7 +74,7 @@ describe('restore with TDengine', () => {
 
   it('a safety dump that fails: the target is never dropped (its damaged state is still there), exit 1, "not touched"', async () => {
     const ws = tdOnly();
-    const set = await backupSet(ws);
+    const set = await backupSet(ws, env(), ['--engines', 'tdengine']);
     damage();
     const other = Object.keys(td.seed.rows).find((t) => t.startsWith('minute_bar_'))!;
     td.store.updateServer({ faults: { failDumpTable: other } });
@@ -95,19 +84,20 @@ describe('restore with TDengine', () => {
     expect(td.store.listDatabases()).toContain('market_data');
     expect(victimRows()).toBe(0); // had the target been dropped and restored, the rows would be back
     expect(td.store.countRows('market_data', other, {})).toBe(td.seed.rows[other]);
-    expect(safetySets(ws)).toEqual([]);
+    expect(setDirs(ws, 'safety')).toEqual([]);
     expect(lockFiles(ws.root)).toEqual([]);
   });
 
   it('a restore that fails after the drop: exit 1, "may be partly restored", ends with the roll-back, which brings the damaged state back', async () => {
     const ws = tdOnly();
-    const set = await backupSet(ws);
+    const set = await backupSet(ws, env(), ['--engines', 'tdengine']);
     damage();
     const corrupt = Object.keys(td.seed.rows).find((t) => t.startsWith('minute_bar_'))!;
     td.store.updateServer({ faults: { corruptOnRestore: corrupt } });
     const r = await run(ws, [...restoreArgs(set.id), '--json'], env());
     expect(r.code).toBe(1);
-    const [safety] = safetySets(ws);
+    const [safety] = setDirs(ws, 'safety');
+    expect(safety).toBeDefined();
     const rollback = `pgtaos-backup restore ${safety} --engines tdengine --target market_data --confirm market_data`;
     const result = json<RunResult>(r);
     expect(result.error!.message.split('\n')[0]).toContain(`market_data may be partly restored (the restore of ${set.id} into it had begun); what it held before is in the safety set ${safety}`);
@@ -124,22 +114,19 @@ describe('restore with TDengine', () => {
 
   it('SIGTERM while taosdump restores (after the drop): taosdump stopped, cancelled, the roll-back command at the end', async () => {
     const ws = tdOnly();
-    const set = await backupSet(ws);
+    const set = await backupSet(ws, env(), ['--engines', 'tdengine']);
     damage();
     const started = launch(ws, restoreArgs(set.id), env({ TDSTANDIN_SLOW_MS: '150' }));
-    await until(() => descendants(started.child.pid!).some((p) => / -i tdengine( |$)/.test(p.cmd)), 'taosdump -i to be running', { started, timeoutMs: 120_000 });
-    const children = descendants(started.child.pid!);
-    started.child.kill('SIGTERM');
-    const r = await started.done;
+    const { r } = await interrupt(started, 'SIGTERM', (cmd) => / -i tdengine( |$)/.test(cmd), { what: 'taosdump -i to be running', timeoutMs: 120_000 });
     expect(r.code).toBe(1);
-    expect(stillRunning(children)).toEqual([]);
-    const [safety] = safetySets(ws);
+    const [safety] = setDirs(ws, 'safety');
+    expect(safety).toBeDefined();
     const rollback = `pgtaos-backup restore ${safety} --engines tdengine --target market_data --confirm market_data`;
     expect(r.stderr).toMatch(/cancelled by SIGTERM; market_data may be partly restored/);
     expect(lastHint(r.stderr).endsWith(`To roll back: ${rollback}`)).toBe(true);
     expect(reportOf(ws, 'restore', started.child.pid!)).toMatchObject({ status: 'cancelled' });
     expect(lockFiles(ws.root)).toEqual([]);
-    expect(incompleteLeftovers(ws.root)).toEqual([]);
+    expect(incompleteDirs(ws)).toEqual([]);
     const back = await run(ws, rollback.split(' ').slice(1), env());
     expect(back.code, back.stderr).toBe(0);
     expect(victimRows()).toBe(0);

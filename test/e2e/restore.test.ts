@@ -1,11 +1,12 @@
 /** restore: exact confirmation, a safety set first, counts compared, a roll-back command that works. */
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
-import { json, readJson, userEnv, workspace, type Workspace } from '../helpers/tool.js';
-import { descendants, incompleteLeftovers, launch, lockFiles, reportOf, run, stillRunning, until, wrapperBinDir } from '../helpers/faults.js';
+import { fakeBinDir, behave } from '../helpers/fake-bin.js';
+import { incompleteDirs, json, readJson, setDirs, userEnv, withPostgres, workspace, type Workspace } from '../helpers/tool.js';
+import { backupSet, interrupt, lastHint, launch, listed, lockFiles, reportOf, run } from '../helpers/faults.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
 
@@ -24,11 +25,6 @@ const env = () => userEnv(pgc);
 async function count(table: string, db = 'mystocks'): Promise<number> {
   return Number((await pgc.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${table}`, db))[0]!.n);
 }
-async function backupSet(ws: Workspace): Promise<NonNullable<RunResult['set']>> {
-  const r = await run(ws, ['backup', '--json'], env());
-  expect(r.code, r.stderr).toBe(0);
-  return json<RunResult>(r).set!;
-}
 /** Rows lost in a table the dump holds: what a restore must put back and a roll-back must bring back. */
 async function damage(): Promise<number> {
   await pgc.psql('DELETE FROM public.daily_bars WHERE trade_date > (SELECT min(trade_date) FROM public.daily_bars);', 'mystocks');
@@ -42,20 +38,11 @@ async function repair(ws: Workspace, setId: string): Promise<void> {
   expect(r.code, r.stderr).toBe(0);
   for (const [t, n] of Object.entries(seeded.tables)) expect(await count(t), t).toBe(n);
 }
-function safetySets(ws: Workspace): string[] {
-  const d = path.join(ws.root, 'safety');
-  return existsSync(d) ? readdirSync(d) : [];
-}
-/** The error and hint lines the run ended with (run.ts prints message, then hint, then the outcome line). */
-function lastHint(stderr: string): string {
-  const hints = stderr.split('\n').filter((l) => l.startsWith('error: hint: '));
-  return hints.at(-1) ?? '';
-}
 
 describe('restore', () => {
   it('refuses without the exact confirmation: exit 2, nothing touched, no safety set', async () => {
     const ws = workspace(pgc, 'mystocks');
-    const set = await backupSet(ws);
+    const set = await backupSet(ws, env());
     for (const confirm of ['mystock', 'MYSTOCKS', 'mystocks ']) {
       const r = await run(ws, ['restore', set.id, '--target', 'mystocks', '--confirm', confirm], env());
       expect(r.code, confirm).toBe(2);
@@ -68,7 +55,7 @@ describe('restore', () => {
 
   it('data corruption: restores the set over the damaged database after a safety set, and the printed roll-back command brings the damaged state back', async () => {
     const ws = workspace(pgc, 'mystocks');
-    const set = await backupSet(ws);
+    const set = await backupSet(ws, env());
     // Damage: rows lost, a table emptied.
     const damagedBars = await damage();
     await pgc.psql('DELETE FROM analytics.factor_scores;', 'mystocks');
@@ -84,13 +71,12 @@ describe('restore', () => {
     for (const [t, n] of Object.entries(seeded.tables)) expect(await count(t), t).toBe(n);
 
     // The safety set holds the damaged state, and is listed.
-    const safetyIds = safetySets(ws);
+    const safetyIds = setDirs(ws, 'safety');
     expect(safetyIds).toHaveLength(1);
     const safety = readJson<Manifest>(path.join(ws.root, 'safety', safetyIds[0]!, 'manifest.json'));
     expect(safety.kind).toBe('safety');
     expect(safety.postgres!.tables.find((t) => t.name === 'public.daily_bars')!.rows).toBe(damagedBars);
-    const listed = json<{ sets: { id: string; kind: string }[] }>(await run(ws, ['list', '--json'], userEnv(null)));
-    expect(listed.sets.some((s) => s.kind === 'safety' && s.id === safetyIds[0])).toBe(true);
+    expect((await listed(ws)).some((s) => s.kind === 'safety' && s.id === safetyIds[0])).toBe(true);
     const st = json<RunResult>(await run(ws, ['status', '--json'], env()));
     expect(st.checks.find((c) => c.name === 'safety sets')).toMatchObject({ result: 'passed', detail: expect.stringContaining(safetyIds[0]!) });
 
@@ -106,7 +92,7 @@ describe('restore', () => {
 
   it('into a database that does not exist: created, no safety set needed, counts match', async () => {
     const ws = workspace(pgc, 'mystocks');
-    const set = await backupSet(ws);
+    const set = await backupSet(ws, env());
     const r = await run(ws, ['restore', set.id, '--target', 'mystocks_copy', '--confirm', 'mystocks_copy', '--json'], env());
     expect(r.code, r.stderr).toBe(0);
     expect(json<RunResult>(r).checks[0]).toMatchObject({ name: 'safety set', result: 'skipped' });
@@ -115,7 +101,7 @@ describe('restore', () => {
 
   it('a failed safety set stops the restore before the target is touched: a damaged table the dump holds stays damaged', async () => {
     const ws2 = workspace(pgc, 'mystocks');
-    const good = await backupSet(ws2);
+    const good = await backupSet(ws2, env());
     const damaged = await damage();
     // Same root as the good set, but a config that cannot make a safety set (free-space floor).
     const ws3 = workspace(pgc, 'mystocks', { root: ws2.root, min_free_gb: 1_000_000 });
@@ -125,15 +111,15 @@ describe('restore', () => {
     expect(r.stderr).toContain(`the restore of ${good.id} had not started: mystocks was not touched`);
     // public.daily_bars is in the dump: had pg_restore --clean run, it would be whole again.
     expect(await count('public.daily_bars')).toBe(damaged);
-    expect(safetySets(ws2)).toEqual([]);
+    expect(setDirs(ws2, 'safety')).toEqual([]);
     await repair(ws2, good.id);
   });
 
   it('-j from postgres.jobs reaches pg_restore (its real argv), with --clean --if-exists', async () => {
     const argvFile = path.join(workspace(null, 'x').dir, 'argv');
-    const bin = wrapperBinDir(pgc, { pg_restore: `printf '%s\\n' "$*" >> ${JSON.stringify(argvFile)}\nexec "$REAL" "$@"` });
-    const ws = workspace(pgc, 'mystocks', { postgres: { host: pgc.host, port: pgc.port, user: pgc.user, database: 'mystocks', jobs: 3, bin_dir: bin } });
-    const set = await backupSet(ws);
+    const ws = workspace(pgc, 'mystocks');
+    withPostgres(ws, { jobs: 3, bin_dir: fakeBinDir(pgc.clientBinDir, { pg_restore: behave.recordLine(argvFile) }) });
+    const set = await backupSet(ws, env());
     const r = await run(ws, ['restore', set.id, '--target', 'mystocks', '--confirm', 'mystocks'], env());
     expect(r.code, r.stderr).toBe(0);
     const restores = readFileSync(argvFile, 'utf8').split('\n').filter((l) => l.includes(' -d mystocks ') && !l.includes('--list'));
@@ -144,13 +130,13 @@ describe('restore', () => {
 
   it('pg_restore fails part-way after the safety set: exit 1, "may be partly restored", ends with the roll-back command, which works', async () => {
     // The real pg_restore runs (the target is changed), then the wrapper reports a failure.
-    const bin = wrapperBinDir(pgc, { pg_restore: 'case "$1" in --list|--version|-V) exec "$REAL" "$@";; esac\n"$REAL" "$@"\necho "pg_restore: error: connection to server lost" >&2\nexit 1' });
-    const ws = workspace(pgc, 'mystocks', { postgres: { host: pgc.host, port: pgc.port, user: pgc.user, database: 'mystocks', jobs: 2, bin_dir: bin } });
-    const set = await backupSet(ws);
+    const ws = workspace(pgc, 'mystocks');
+    withPostgres(ws, { jobs: 2, bin_dir: fakeBinDir(pgc.clientBinDir, { pg_restore: 'case "$1" in --list) exec "$REAL" "$@";; esac\n"$REAL" "$@"\necho "pg_restore: error: connection to server lost" >&2\nexit 1' }) });
+    const set = await backupSet(ws, env());
     const damaged = await damage();
     const r = await run(ws, ['restore', set.id, '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
     expect(r.code).toBe(1);
-    const [safety] = safetySets(ws);
+    const [safety] = setDirs(ws, 'safety');
     expect(safety).toBeDefined();
     const rollback = `pgtaos-backup restore ${safety} --target mystocks --confirm mystocks`;
     const result = json<RunResult>(r);
@@ -171,18 +157,15 @@ describe('restore', () => {
 
   it('SIGTERM while pg_restore runs: pg_restore stopped, cancelled, "may be partly restored" and the roll-back command at the end', async () => {
     // pg_restore restores, then stays (as a slow one would) until the tool stops it.
-    const bin = wrapperBinDir(pgc, { pg_restore: 'case "$1" in --list|--version|-V) exec "$REAL" "$@";; esac\n"$REAL" "$@"\nexec sleep 600' });
-    const ws = workspace(pgc, 'mystocks', { postgres: { host: pgc.host, port: pgc.port, user: pgc.user, database: 'mystocks', jobs: 2, bin_dir: bin } });
-    const set = await backupSet(ws);
+    const ws = workspace(pgc, 'mystocks');
+    withPostgres(ws, { jobs: 2, bin_dir: fakeBinDir(pgc.clientBinDir, { pg_restore: 'case "$1" in --list) exec "$REAL" "$@";; esac\n"$REAL" "$@"\nexec sleep 600' }) });
+    const set = await backupSet(ws, env());
     await damage();
     const started = launch(ws, ['restore', set.id, '--target', 'mystocks', '--confirm', 'mystocks'], env());
-    await until(() => descendants(started.child.pid!).some((p) => p.cmd.startsWith('sleep 600')), 'pg_restore to be running', { started });
-    const children = descendants(started.child.pid!);
-    started.child.kill('SIGTERM');
-    const r = await started.done;
+    const { r } = await interrupt(started, 'SIGTERM', (cmd) => cmd.startsWith('sleep 600'), { what: 'pg_restore to be running' });
     expect(r.code).toBe(1);
-    expect(stillRunning(children)).toEqual([]);
-    const [safety] = safetySets(ws);
+    const [safety] = setDirs(ws, 'safety');
+    expect(safety).toBeDefined();
     const rollback = `pgtaos-backup restore ${safety} --target mystocks --confirm mystocks`;
     expect(r.stderr).toContain('received SIGTERM');
     expect(r.stderr).toMatch(/cancelled by SIGTERM; mystocks may be partly restored/);
@@ -191,7 +174,7 @@ describe('restore', () => {
     const report = reportOf(ws, 'restore', started.child.pid!);
     expect(report).toMatchObject({ status: 'cancelled', error: { hint: expect.stringContaining(rollback) } });
     expect(lockFiles(ws.root)).toEqual([]);
-    expect(incompleteLeftovers(ws.root)).toEqual([]);
+    expect(incompleteDirs(ws)).toEqual([]);
     await repair(workspace(pgc, 'mystocks', { root: ws.root }), set.id);
   });
 });
@@ -199,7 +182,7 @@ describe('restore', () => {
 describe('TimescaleDB', () => {
   it('a set made with TimescaleDB, and a target server without it: exit 1 naming the extension and version, nothing touched', async () => {
     const ws = workspace(pgc, 'mystocks');
-    const set = await backupSet(ws);
+    const set = await backupSet(ws, env());
     const mf = path.join(set.path, 'manifest.json');
     const m = readJson<Manifest>(mf);
     m.postgres!.extensions.push({ name: 'timescaledb', version: '2.17.2' });

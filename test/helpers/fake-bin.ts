@@ -30,6 +30,8 @@ export const behave = {
   sleepAfter: (seconds: number) => `"$REAL" "$@" || exit $?\nsleep ${seconds}`,
   /** Appends its argv (one per line) to `<prefix>.argv` and its environment's names to `<prefix>.env`, then runs the real tool. */
   record: (prefix: string) => `printf '%s\\n' "$@" >> '${prefix}.argv'\nenv | sed 's/=.*//' >> '${prefix}.env'\nexec "$REAL" "$@"`,
+  /** Appends its arguments as one line (space-joined, one line a run) to `file`, then runs the real tool. */
+  recordLine: (file: string) => `printf '%s\\n' "$*" >> '${file}'\nexec "$REAL" "$@"`,
 };
 
 /**

@@ -1,36 +1,30 @@
 /**
  * Shared by the fault suite (e2e/faults.test.ts), the cancellation tests (e2e/cancel.test.ts) and
  * the restore tests: run the bundle under test (PGTAOS_TEST_DIST or dist/), an earlier complete
- * and VERIFIED set to start from, snapshots of the catalog, the tool's child processes from /proc,
- * wrapper bin_dirs, a throttling TCP proxy (loopback only), and the four invariants every fault
- * case is held to:
+ * and VERIFIED set to start from, snapshots of the catalog, the tool's child processes from /proc
+ * (and signalling a run mid-way), a throttling TCP proxy (loopback only), and the four invariants
+ * every fault case is held to:
  *   E  earlier sets still complete, unchanged, and `verify` passes on them
  *   I  no incomplete set counted (list --json and status agree with what is really complete)
  *   L  the lock is free (no <root>/.lock*)
  *   M  the message says what happened
  */
-import { createHash } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'vitest';
-import { DIST_ACTION, DIST_CLI } from './dist.js';
-import { json, start, userEnv, type Started, type ToolRun, type Workspace } from './tool.js';
-import type { Cluster } from './pg-common.js';
+import { CLI, cli, incompleteDirs, json, start, userEnv, type Started, type ToolRun, type Workspace } from './tool.js';
+import { descendants, readProc, waitFor, type Proc } from './pg-common.js';
+import { sha256File } from '../../src/catalog/checksum.js';
 import type { RunResult } from '../../src/report/result.js';
 
-export { DIST_ACTION, DIST_CLI };
-
-/** The built CLI under test, as a user runs it. */
+/** The built CLI under test, as a user runs it, in the workspace's folder. */
 export function launch(ws: Workspace, args: string[], env: NodeJS.ProcessEnv): Started {
-  return start(DIST_CLI, args, { env, cwd: ws.dir });
+  return start(CLI, args, { env, cwd: ws.dir });
 }
 export function run(ws: Workspace, args: string[], env: NodeJS.ProcessEnv): Promise<ToolRun> {
-  return launch(ws, args, env).done;
+  return cli(args, { env, cwd: ws.dir });
 }
-
-export { actionFiles, launchAction } from './tool.js';
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -41,61 +35,13 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function until(cond: () => boolean, what: string, opts: { started?: Started; timeoutMs?: number } = {}): Promise<void> {
   let ended: ToolRun | null = null;
   void opts.started?.done.then((r) => (ended = r));
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-  while (Date.now() < deadline) {
-    if (cond()) return;
-    if (ended) throw new Error(`the run ended (exit ${(ended as ToolRun).code}) before ${what}:\n${(ended as ToolRun).stderr}`);
-    await sleep(20);
-  }
-  throw new Error(`timed out waiting for ${what}`);
+  const stopIf = () => (ended ? `the run ended (exit ${(ended as ToolRun).code}) before ${what}:\n${(ended as ToolRun).stderr}` : null);
+  await waitFor(cond, opts.timeoutMs ?? 60_000, what, { pollMs: 20, stopIf });
 }
 
-// ---------- processes, from /proc ----------
+// ---------- processes, from /proc (pg-common.ts reads it) ----------
 
-export interface Proc {
-  pid: number;
-  ppid: number;
-  /** starttime (field 22), so a recycled pid is not taken for the same process. */
-  start: string;
-  state: string;
-  cmd: string;
-}
-
-function readProc(pid: number): Proc | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
-    return { pid, ppid: Number(rest[1]), start: rest[19] ?? '', state: rest[0] ?? '?', cmd };
-  } catch {
-    return null;
-  }
-}
-
-export function processes(): Proc[] {
-  return readdirSync('/proc')
-    .filter((p) => /^\d+$/.test(p))
-    .map((p) => readProc(Number(p)))
-    .filter((p): p is Proc => p !== null);
-}
-
-/** Every live descendant of `pid` (children, grandchildren, ...). */
-export function descendants(pid: number): Proc[] {
-  const all = processes();
-  const out: Proc[] = [];
-  const seen = new Set([pid]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const p of all) {
-      if (!seen.has(p.pid) && seen.has(p.ppid)) {
-        seen.add(p.pid);
-        out.push(p);
-        grew = true;
-      }
-    }
-  }
-  return out;
-}
+export { descendants, type Proc };
 
 /** Those of `procs` still running (same pid and start time, not a zombie). */
 export function stillRunning(procs: Proc[]): Proc[] {
@@ -106,36 +52,62 @@ export function stillRunning(procs: Proc[]): Proc[] {
 }
 
 /** Waits for a descendant of the run whose command line matches, and returns it. */
-export async function waitForChild(started: Started, match: (cmd: string) => boolean, what: string): Promise<Proc> {
+export async function waitForChild(started: Started, match: (cmd: string) => boolean, what: string, timeoutMs?: number): Promise<Proc> {
   let found: Proc | undefined;
-  await until(() => (found = descendants(started.child.pid!).find((p) => match(p.cmd))) !== undefined, what, { started });
+  await until(() => (found = descendants(started.child.pid!).find((p) => match(p.cmd))) !== undefined, what, { started, timeoutMs });
   return found!;
 }
 
-// ---------- the catalog ----------
+/**
+ * Signals a run mid-way and checks it left no child running: waits for a child whose command line
+ * matches (when `matchChild` is given; it must be among the children signalled), snapshots the
+ * run's descendants, sends `signal`, awaits the end, then expects none of them still running
+ * (at once, or within `graceMs`: a pg_restore -j leader stops its workers as it exits).
+ * `ms`: from the signal to the end of the run.
+ */
+export async function interrupt(
+  started: Started,
+  signal: NodeJS.Signals,
+  matchChild?: (cmd: string) => boolean,
+  opts: { what?: string; timeoutMs?: number; graceMs?: number } = {},
+): Promise<{ r: ToolRun; children: Proc[]; ms: number }> {
+  const what = opts.what ?? 'the child to be running';
+  if (matchChild) await waitForChild(started, matchChild, what, opts.timeoutMs);
+  const children = descendants(started.child.pid!);
+  if (matchChild) expect(children.some((p) => matchChild(p.cmd)), `${what}: among the children signalled`).toBe(true);
+  const t0 = Date.now();
+  started.child.kill(signal);
+  const r = await started.done;
+  const ms = Date.now() - t0;
+  if (opts.graceMs) await waitFor(() => stillRunning(children).length === 0, opts.graceMs, `the children (${children.map((c) => c.cmd.split(' ')[0]).join(', ')}) to be gone`);
+  else expect(stillRunning(children)).toEqual([]);
+  return { r, children, ms };
+}
 
-export const sha256 = (file: string) => createHash('sha256').update(readFileSync(file)).digest('hex');
+/** The file (default mystocks.dump) of a run's work under <root>/.incomplete/ has started to grow. */
+export const dumpStarted = (ws: Workspace, file = 'mystocks.dump') => () =>
+  incompleteDirs(ws).some((d) => {
+    const f = path.join(ws.root, '.incomplete', d, file);
+    return existsSync(f) && statSync(f).size > 0;
+  });
+
+// ---------- the catalog ----------
 
 /**
  * Every set folder under the kind folders, with the SHA-256 of its manifest (or "no manifest"):
  * two equal snapshots mean no set appeared, vanished or changed its manifest.
  */
-export function catalogSnapshot(root: string): Record<string, string> {
+export async function catalogSnapshot(root: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const kind of ['daily', 'milestone', 'config', 'safety']) {
     const d = path.join(root, kind);
     if (!existsSync(d)) continue;
     for (const id of readdirSync(d).sort()) {
       const mf = path.join(d, id, 'manifest.json');
-      out[`${kind}/${id}`] = existsSync(mf) ? sha256(mf) : 'no manifest';
+      out[`${kind}/${id}`] = existsSync(mf) ? await sha256File(mf) : 'no manifest';
     }
   }
   return out;
-}
-
-export function incompleteLeftovers(root: string): string[] {
-  const d = path.join(root, '.incomplete');
-  return existsSync(d) ? readdirSync(d) : [];
 }
 
 /** Lock files of any kind (the lock, its takeover guard, temp files): none once every run ended. */
@@ -156,6 +128,13 @@ export async function listed(ws: Workspace): Promise<ListedSet[]> {
   return json<{ sets: ListedSet[] }>(r).sets;
 }
 
+/** `backup [extraArgs] --json`, which must succeed: the set it made. */
+export async function backupSet(ws: Workspace, env: NodeJS.ProcessEnv, extraArgs: string[] = []): Promise<NonNullable<RunResult['set']>> {
+  const r = await run(ws, ['backup', ...extraArgs, '--json'], env);
+  expect(r.code, r.stderr).toBe(0);
+  return json<RunResult>(r).set!;
+}
+
 export interface EarlierSet {
   id: string;
   path: string;
@@ -163,35 +142,26 @@ export interface EarlierSet {
   files: Record<string, string>;
 }
 
-function setFiles(dir: string): Record<string, string> {
+async function setFiles(dir: string): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
-  const walk = (d: string, rel: string) => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) walk(path.join(d, e.name), r);
-      else if (!['verification.json', 'remotes.json'].includes(r)) out[r] = sha256(path.join(d, e.name));
-    }
-  };
-  walk(dir, '');
+  for (const f of filesUnder(dir)) if (!['verification.json', 'remotes.json'].includes(f)) out[f] = await sha256File(path.join(dir, f));
   return out;
 }
 
 /** An earlier set every fault case starts from: backed up, then verified (verification.json says passed). */
 export async function verifiedSet(ws: Workspace, env: NodeJS.ProcessEnv): Promise<EarlierSet> {
-  const b = await run(ws, ['backup', '--json'], env);
-  expect(b.code, b.stderr).toBe(0);
-  const set = json<RunResult>(b).set!;
+  const set = await backupSet(ws, env);
   const v = await run(ws, ['verify', set.id], env);
   expect(v.code, v.stderr).toBe(0);
   expect(JSON.parse(readFileSync(path.join(set.path, 'verification.json'), 'utf8'))).toMatchObject({ result: 'passed' });
-  return { id: set.id, path: set.path, files: setFiles(set.path) };
+  return { id: set.id, path: set.path, files: await setFiles(set.path) };
 }
 
 /** E: the earlier set is listed complete, not one byte of it changed, and it still verifies. */
 export async function earlierIntact(ws: Workspace, env: NodeJS.ProcessEnv, earlier: EarlierSet, opts: { verify?: boolean } = {}): Promise<void> {
   const sets = await listed(ws);
   expect(sets.find((s) => s.id === earlier.id), `${earlier.id} listed`).toMatchObject({ status: 'complete' });
-  expect(setFiles(earlier.path)).toEqual(earlier.files);
+  expect(await setFiles(earlier.path)).toEqual(earlier.files);
   if (opts.verify ?? true) {
     const v = await run(ws, ['verify', earlier.id], env);
     expect(v.code, `verify ${earlier.id}: ${v.stderr}`).toBe(0);
@@ -233,31 +203,16 @@ export function firstError(r: ToolRun): string | null {
   return line ? line.slice('error: '.length) : null;
 }
 
+/** The last `error: hint:` line of the log (run.ts prints the message, then the hint, then the outcome line). */
+export function lastHint(stderr: string): string {
+  return stderr.split('\n').filter((l) => l.startsWith('error: hint: ')).at(-1) ?? '';
+}
+
 /** The run's report file (logs/<time>-<command>-<pid>.json). */
 export function reportOf(ws: Workspace, command: string, pid: number): RunResult | null {
   const d = path.join(ws.root, 'logs');
   const f = existsSync(d) ? readdirSync(d).find((n) => n.endsWith(`-${command}-${pid}.json`)) : undefined;
   return f ? (JSON.parse(readFileSync(path.join(d, f), 'utf8')) as RunResult) : null;
-}
-
-// ---------- wrapper bin_dirs ----------
-
-/**
- * A bin_dir holding pg_dump and pg_restore: symlinks to the real ones, or a /bin/sh wrapper for
- * the names given (the script sees the real binary as $REAL and the arguments as "$@").
- */
-export function wrapperBinDir(cluster: Cluster, wrappers: Partial<Record<'pg_dump' | 'pg_restore', string>>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-bin-'));
-  for (const tool of ['pg_dump', 'pg_restore'] as const) {
-    const real = path.join(cluster.clientBinDir, tool);
-    const body = wrappers[tool];
-    if (body === undefined) symlinkSync(real, path.join(dir, tool));
-    else {
-      writeFileSync(path.join(dir, tool), `#!/bin/sh\nREAL=${JSON.stringify(real)}\n${body}\n`);
-      chmodSync(path.join(dir, tool), 0o755);
-    }
-  }
-  return dir;
 }
 
 // ---------- a throttling TCP proxy ----------

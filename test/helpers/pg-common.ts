@@ -196,13 +196,9 @@ export function isPidAlive(pid: number): boolean {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
   // A zombie (already exited, not yet reaped) counts as dead.
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return true; // no /proc: trust kill(0)
-  }
+  const p = readProc(pid);
+  if (!p) return true; // no /proc: trust kill(0)
+  return p.state !== 'Z' && p.state !== 'X';
 }
 
 /** PID of the postmaster from PGDATA/postmaster.pid, if that process is alive and is a postgres. */
@@ -223,24 +219,59 @@ export function postmasterPid(dataDir: string): number | undefined {
   return pid;
 }
 
-function procStat(pid: number): { ppid: number } | undefined {
+/** A process as /proc shows it (the one reader of /proc in the test helpers). */
+export interface Proc {
+  pid: number;
+  ppid: number;
+  /** starttime (field 22), so a recycled pid is not taken for the same process. */
+  start: string;
+  state: string;
+  cmd: string;
+}
+
+/** The process `pid` from /proc/<pid>/stat and cmdline; null when it is gone (or there is no /proc). */
+export function readProc(pid: number): Proc | null {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]) };
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+    return { pid, ppid: Number(rest[1]), start: rest[19] ?? '', state: rest[0] ?? '?', cmd };
   } catch {
-    return undefined;
+    return null;
   }
 }
 
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e)) continue;
-    const s = procStat(Number(e));
-    if (s && s.ppid === pid) out.push(Number(e));
+/** Every process /proc lists now. */
+export function processes(): Proc[] {
+  return fs
+    .readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .map((p) => readProc(Number(p)))
+    .filter((p): p is Proc => p !== null);
+}
+
+/** Every live descendant of `pid` (children, grandchildren, ...). */
+export function descendants(pid: number): Proc[] {
+  const all = processes();
+  const out: Proc[] = [];
+  const seen = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of all) {
+      if (!seen.has(p.pid) && seen.has(p.ppid)) {
+        seen.add(p.pid);
+        out.push(p);
+        grew = true;
+      }
+    }
   }
   return out;
+}
+
+function childrenOf(pid: number): number[] {
+  return processes()
+    .filter((p) => p.ppid === pid)
+    .map((p) => p.pid);
 }
 
 /**
@@ -295,11 +326,17 @@ export async function settleAfterKill(pids: number[], dataDir: string): Promise<
   }
 }
 
-export async function waitFor(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/**
+ * Polls until `cond` holds; throws when `timeoutMs` pass first, or as soon as `stopIf` returns a
+ * message (why waiting on is pointless), with that message.
+ */
+export async function waitFor(cond: () => boolean, timeoutMs: number, what: string, opts: { pollMs?: number; stopIf?: () => string | null } = {}): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
+    const stop = opts.stopIf?.();
+    if (stop) throw new Error(stop);
     if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 50));
   }
 }
 

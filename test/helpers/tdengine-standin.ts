@@ -37,6 +37,8 @@ export interface TdStandIn {
   taosdUp(): Promise<void>;
   /** taosAdapter down (its listener closed) while taosd stays up. */
   adapterDown(): Promise<void>;
+  /** taosAdapter answering again (after adapterDown). */
+  adapterUp(): Promise<void>;
   /**
    * The native port unreachable from here (listener closed, and the taosdump stand-in cannot
    * connect either) while taosAdapter and taosd still answer REST, as behind a firewall.
@@ -110,6 +112,10 @@ export async function startTdStandIn(opts: { password?: string; seed?: SeedMarke
     },
     adapterDown: async () => {
       store.updateServer({ adapterUp: false });
+      await adapter.refresh();
+    },
+    adapterUp: async () => {
+      store.updateServer({ adapterUp: true });
       await adapter.refresh();
     },
     nativeDown: async () => {
