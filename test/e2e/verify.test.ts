@@ -3,6 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { backupSet as backupSetIn } from '../helpers/faults.js';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../helpers/market-data.js';
 import { CLI, cli, json, readJson, start, userEnv, withPostgres, workspace, type Workspace } from '../helpers/tool.js';
@@ -41,11 +42,7 @@ async function serverLogDuring(c: Cluster, fn: () => Promise<void>): Promise<str
   return readFileSync(c.logFile, 'utf8').slice(from);
 }
 
-async function backupSet(ws: Workspace): Promise<NonNullable<RunResult['set']>> {
-  const r = await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir });
-  expect(r.code, r.stderr).toBe(0);
-  return json<RunResult>(r).set!;
-}
+const backupSet = (ws: Workspace) => backupSetIn(ws, userEnv(pgc));
 
 describe('verify', () => {
   it('a good set verifies; the outcome is recorded beside it and shown by list; the scratch database is gone; production untouched', async () => {
