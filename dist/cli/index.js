@@ -30145,9 +30145,10 @@ class JobError extends errors_BackupError {
 }
 /** SIGINT/SIGTERM arrived: the run stopped and cleaned up. */
 class CancelledError extends errors_BackupError {
-    constructor(signal) {
-        super('cancelled', 'run.cancelled', `cancelled by ${signal}`, {
-            hint: 'The run was stopped before it finished; earlier backups are untouched and no partial set was kept. Run it again.',
+    /** `said`: a command's own code, message and hint for what the cancel left (restore's partial target). */
+    constructor(signal, said = {}) {
+        super('cancelled', said.code ?? 'run.cancelled', said.message ?? `cancelled by ${signal}`, {
+            hint: said.hint ?? 'The run was stopped before it finished; earlier backups are untouched and no partial set was kept. Run it again.',
         });
         this.name = 'CancelledError';
     }
@@ -30182,6 +30183,13 @@ function errors_describe(err) {
 
 
 const SET_KINDS = ['daily', 'milestone', 'config', 'safety'];
+/**
+ * The scheduled backups: what staleness counts and what `verify` checks unless told otherwise.
+ * Safety sets (what a restore replaced) and config snapshots are kept, but are not the backups.
+ */
+function isScheduledBackup(kind) {
+    return kind === 'daily' || kind === 'milestone';
+}
 /** complete: a valid manifest makes it a backup; incomplete: anything else (never counted, never a backup). */
 const setStatus = schemas_enum(['complete', 'incomplete']);
 const MILESTONE_RE = /^[a-z0-9][a-z0-9_]{0,63}$/;
@@ -30699,7 +30707,9 @@ function scratchDatabase(section) {
  * and written to the file first, so the file has the whole run.
  */
 
-/** Masks secrets in text: each one replaced by ***, longest first. */
+/** Shorter secrets are not masked: replacing every "ab" would shred the text (and they are no secret). */
+const MASK_MIN_LENGTH = 3;
+/** Masks secrets in text, each replaced by ***, in the order given (RunLog keeps them longest first). */
 function maskText(text, secrets) {
     let out = text;
     for (const s of secrets)
@@ -30746,11 +30756,11 @@ class RunLog {
     constructor(sink, secrets) {
         this.sink = sink;
         // Longest first, so a secret containing another is masked whole.
-        this.secrets = [...new Set(secrets.filter((s) => typeof s === 'string' && s.length >= 3))].sort((a, b) => b.length - a.length);
+        this.secrets = [...new Set(secrets.filter((s) => typeof s === 'string' && s.length >= MASK_MIN_LENGTH))].sort((a, b) => b.length - a.length);
     }
     /** Values learnt during the run (webhook URLs from the config's env vars) are masked from then on. */
     addSecrets(values) {
-        this.secrets = [...new Set([...this.secrets, ...values.filter((s) => typeof s === 'string' && s.length >= 3)])].sort((a, b) => b.length - a.length);
+        this.secrets = [...new Set([...this.secrets, ...values.filter((s) => typeof s === 'string' && s.length >= MASK_MIN_LENGTH)])].sort((a, b) => b.length - a.length);
     }
     mask(text) {
         return maskText(text, this.secrets);
@@ -31504,6 +31514,8 @@ function storageEstimate(input) {
     };
 }
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./src/catalog/lock.ts
 /**
  * One run at a time per backup root. The lock file records who holds it; a lock whose process
@@ -31517,6 +31529,7 @@ function storageEstimate(input) {
  *   text), so two runs that judged the same dead lock cannot both take it.
  * - release() removes `.lock` only while it is still ours (same inode and text).
  */
+
 
 
 
@@ -31651,24 +31664,20 @@ async function unlinkIfSame(file, expected) {
 function jitter(minMs, maxMs) {
     return minMs + Math.floor(Math.random() * (maxMs - minMs));
 }
-function lock_sleep(ms, signal) {
-    return new Promise((resolve, reject) => {
-        if (signal?.aborted)
-            return reject(signal.reason);
-        const onAbort = () => {
-            clearTimeout(t);
-            reject(signal.reason);
-        };
-        const t = setTimeout(() => {
-            signal?.removeEventListener('abort', onAbort);
-            resolve();
-        }, ms);
-        signal?.addEventListener('abort', onAbort, { once: true });
-    });
+/** A pause that a signal ends at once, rejecting with the signal's own reason (the run's CancelledError). */
+async function lock_sleep(ms, signal) {
+    try {
+        await (0,promises_namespaceObject.setTimeout)(ms, undefined, signal ? { signal } : {});
+    }
+    catch (err) {
+        throw signal?.aborted ? signal.reason : err;
+    }
 }
+/** Who holds a lock, for messages. */
 function describeHolder(h) {
     return h ? `${h.command} (pid ${h.pid} on ${h.hostname}, since ${h.started_at})` : 'an unreadable lock file written just now';
 }
+/** A wait's length, for messages: seconds, or minutes past two of them. */
 function formatWait(ms) {
     const s = Math.round(ms / 1000);
     return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
@@ -31714,7 +31723,8 @@ async function acquireLock(root, command, opts = {}) {
     const t0 = Date.now();
     let nextReport = t0;
     let contended = 0;
-    // Contention that outlasts the quick retries is waited out like a holder, while --lock-wait allows.
+    // One poll of the wait (a live holder, or contention that outlasted the quick retries); false
+    // once --lock-wait has run out.
     const waitOn = async () => {
         const waited = Date.now() - t0;
         if (waited >= waitMs)
@@ -31754,7 +31764,7 @@ async function acquireLock(root, command, opts = {}) {
                     opts.onWait?.(cur.info, waited, waitMs);
                     nextReport = Date.now() + reportEvery;
                 }
-                await lock_sleep(Math.min(jitter(pollMs * 0.75, pollMs * 1.25), Math.max(1, waitMs - waited)), opts.signal);
+                await waitOn();
                 continue;
             }
             // Stale: replace it, but only behind the guard and only if it is still the same lock.
@@ -32104,7 +32114,7 @@ async function stageSet(root, kind, id) {
  * config snapshots are verified only when named.
  */
 function newestVerifiable(sets) {
-    return sets.find((s) => s.status === 'complete' && (s.kind === 'daily' || s.kind === 'milestone') && (s.manifest?.postgres || s.manifest?.tdengine));
+    return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && (s.manifest?.postgres || s.manifest?.tdengine));
 }
 /**
  * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
@@ -33619,8 +33629,6 @@ const npmRunPathEnv = ({env = external_node_process_.env, ...options} = {}) => {
 	return env;
 };
 
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./node_modules/execa/lib/return/final-error.js
 // When the subprocess fails, this is the error instance being returned.
 // If another error instance is being thrown, it is kept as `error.cause`.
@@ -41985,10 +41993,6 @@ class PostgresEngine {
             await client.end().catch(() => { });
         }
     }
-    /** Every line of `pg_restore --list` of `file` (see PgArchives.list). */
-    listArchive(file, env, signal) {
-        return this.archives.list(file, env, signal);
-    }
     /** `pg_restore --list` must read the archive; its header gives the archive version. */
     async readArchiveHeader(file, env, signal) {
         return parseArchiveHeader(await this.archives.list(file, env, signal, 40));
@@ -42420,6 +42424,7 @@ function parseDumpHeader(dbsSql) {
 
 
 
+
 const tdengine_INSTALL_HINT = "Install taosdump of the TDengine server's major.minor version: it ships with the TDengine server and client packages (e.g. TDengine-client-3.3.6.13-Linux-x64.tar.gz installs it in /usr/local/taos/bin).";
 const PROBE_TIMEOUT_MS = 5000;
 const QUERY_TIMEOUT_MS = 300_000;
@@ -42430,16 +42435,14 @@ const TDENGINE_RESULT_FILE = 'tdengine-dump-result.txt';
 const SYSTEM_DATABASES = new Set(['information_schema', 'performance_schema', 'log', 'audit']);
 /** Plain TDengine names: unquoted names are folded to lower case by the server. */
 const NAME = /^[a-z_][a-z0-9_]{0,63}$/;
-/** The same floor as the run log's masking (src/report/log.ts): shorter secrets would shred text. */
-const MASK_MIN = 3;
-/** `text` with the password replaced by ***, when it is long enough to mask (MASK_MIN). */
+/** `text` with the password replaced by ***, when it is long enough to mask (the run log's floor). */
 function maskPassword(text, password) {
-    return password.length >= MASK_MIN ? text.split(password).join('***') : text;
+    return password.length >= MASK_MIN_LENGTH ? maskText(text, [password]) : text;
 }
 /**
  * A taosdump result file made safe to keep. Older taosdump versions wrote their settings into it,
  * `password: <value>` included (taos-tools src/taosdump.c main()): that line is blanked whatever
- * the password's length, and the password is masked anywhere else once it is MASK_MIN or longer.
+ * the password's length, and the password is masked anywhere else once it is MASK_MIN_LENGTH or longer.
  */
 function scrubResultText(text, password) {
     const lines = text.replace(/^(\s*password\s*:[ \t]*)\S.*$/gim, '$1***');
@@ -44025,6 +44028,7 @@ async function readBack(remote, key, signal) {
 }
 /** Records a copy beside the set, its texts masked: errors quote servers, and remotes.json must hold no secret. */
 function saveCopy(ctx, setDir, rec) {
+    // Only the free text: maskDeep would also reach the hex checksums and the enums of the record.
     const mask = (t) => ctx.log.mask(t);
     return recordRemoteCopy(setDir, { ...rec, location: mask(rec.location), error: rec.error === null ? null : mask(rec.error) });
 }
@@ -44650,6 +44654,7 @@ async function prune(ctx, plan = planRetention) {
 
 
 
+
 /** `<YYYYMMDD_HHMMSS>-<command>-<pid>.log`, as run.ts names them. */
 const RUN_LOG_RE = /^(\d{8}_\d{6})-([a-z]+)-(\d+)\.log$/;
 /** Commands that write no log (and must not be taken for "the last run"). */
@@ -44661,8 +44666,6 @@ const status_DAY_MS = 86_400_000;
 const MAX_NAMED = 10;
 /** Rows whose failure means the backups are stale: `notify:` entries with `on: [stale]` hear of it. */
 const STALE_CHECKS = new Set(['postgres backup', 'tdengine backup', 'last verification']);
-/** Kinds of set that are the scheduled backups: what the staleness rows count. */
-const BACKUP_KINDS = new Set(['daily', 'milestone']);
 function toStatusSet(s) {
     const m = s.manifest;
     return {
@@ -44710,9 +44713,9 @@ function backupRow(input, engine, label, now) {
     const max = input.config.staleness.max_age_hours;
     const nowMs = now.getTime();
     const holding = input.sets.filter((s) => s.status === 'complete' && !s.staging && s.engines.includes(engine));
-    const counted = holding.filter((s) => BACKUP_KINDS.has(s.kind) && s.databases[engine] === configured.database);
+    const counted = holding.filter((s) => isScheduledBackup(s.kind) && s.databases[engine] === configured.database);
     const safety = holding.filter((s) => s.kind === 'safety').length;
-    const otherDbs = [...new Set(holding.filter((s) => BACKUP_KINDS.has(s.kind) && s.databases[engine] !== configured.database).map((s) => s.databases[engine] ?? '?'))];
+    const otherDbs = [...new Set(holding.filter((s) => isScheduledBackup(s.kind) && s.databases[engine] !== configured.database).map((s) => s.databases[engine] ?? '?'))];
     const dated = counted.map((s) => ({ s, at: parseInstant(s.started_at) })).filter((x) => x.at !== null);
     const future = dated.filter((x) => x.at > nowMs + FUTURE_TOLERANCE_MS);
     const notes = [
@@ -44768,7 +44771,7 @@ function verifyRow(input, now) {
     const verified = input.sets
         // The scheduled proof is of the scheduled backups: a verified safety or config set, or a set of
         // another database, does not count.
-        .filter((s) => s.verification !== null && BACKUP_KINDS.has(s.kind) && ofConfiguredDatabase(input, s))
+        .filter((s) => s.verification !== null && isScheduledBackup(s.kind) && ofConfiguredDatabase(input, s))
         .map((s) => ({ s, v: s.verification, at: parseInstant(s.verification.verified_at) }))
         .filter((x) => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
         .sort((a, b) => b.at - a.at);
@@ -45091,8 +45094,9 @@ async function verify(ctx) {
                 throw err;
             }
             finally {
-                if (scratchMade)
+                if (scratchMade) {
                     await tdEngine.dropScratch(ctx.env, scratch).then(() => log.info(`dropped scratch database ${scratch}`), (e) => log.error(`could not drop TDengine scratch database ${scratch}: ${e.message}; drop it by hand`));
+                }
             }
         }
         return finish();
@@ -45106,11 +45110,11 @@ async function verify(ctx) {
     }
     async function record() {
         // Details quote tools and servers (pg_restore lines, error messages): no secret may reach the file.
-        const mask = (t) => log.mask(t);
+        // Only the free text is masked: maskDeep would also reach the result enum and the timestamp.
         await writeVerification(set.path, {
             verified_at: localTime(ctx.now(), config.timezone).iso,
             result: failed ? 'failed' : 'passed',
-            checks: checks.map((c) => ({ ...c, name: mask(c.name), detail: mask(c.detail) })),
+            checks: checks.map((c) => ({ ...c, name: log.mask(c.name), detail: log.mask(c.detail) })),
             tool_version: TOOL_VERSION,
         }).catch((e) => log.warn(`could not record the verification beside ${set.id}: ${e.message}`));
     }
@@ -45717,6 +45721,7 @@ async function importSets(ctx) {
 
 
 
+
 const DB_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** Pure: the confirmation rule. The name must be repeated exactly, or nothing happens. */
 function checkConfirmation(target, confirm) {
@@ -45755,12 +45760,8 @@ function rollbackCommand(engine, target, safetyId) {
 }
 /** A cancel inside a restore: still `cancelled`, but the hint is about the target, not "run it again". */
 class RestoreCancelledError extends CancelledError {
-    code = 'restore.cancelled';
-    hint;
     constructor(message, hint) {
-        super('a signal');
-        this.message = message;
-        this.hint = hint;
+        super('a signal', { code: 'restore.cancelled', message, hint });
         this.name = 'RestoreCancelledError';
     }
 }
@@ -45875,10 +45876,8 @@ async function restore(ctx) {
     if (set.status !== 'complete')
         throw new JobError('restore.incomplete', `set ${set.id} is incomplete (${set.reason}); it cannot be restored by the tool`, { hint: 'Pick a complete set from `pgtaos-backup list`.' });
     const manifest = set.manifest;
-    const held = [...(manifest.postgres ? ['postgres'] : []), ...(manifest.tdengine ? ['tdengine'] : [])];
-    const engine = pickEngine(held, ctx.request.engines, set.id);
-    if (!config[engine])
-        throw new UsageError('restore.no_engine_config', `the config has no ${engine}: section naming the server to restore into`, {});
+    const engine = pickEngine(enginesInSet(set), ctx.request.engines, set.id);
+    requireSections(config, [engine], 'restore.no_engine_config', `set ${set.id}`);
     if (engine === 'tdengine')
         return restoreTdengine(ctx, set, target);
     const pg = manifest.postgres;
@@ -46100,8 +46099,8 @@ async function runCommand(input, io) {
                 signal: controller.signal,
                 onWait: (h, waited, total) => {
                     log.info(waitTold
-                        ? `still waiting for the lock: ${holder(h)}; waited ${seconds(waited)} of ${seconds(total)}`
-                        : `another run holds the lock ${external_node_path_default().join(root, LOCK_FILE)}: ${holder(h)}; waiting up to ${seconds(total)} (lock-wait)`);
+                        ? `still waiting for the lock: ${describeHolder(h)}; waited ${formatWait(waited)} of ${formatWait(total)}`
+                        : `another run holds the lock ${external_node_path_default().join(root, LOCK_FILE)}: ${describeHolder(h)}; waiting up to ${formatWait(total)} (lock-wait)`);
                     waitTold = true;
                 },
                 onStale: (held) => log.warn(`took over a stale lock${held ? ` left by ${held.command} (pid ${held.pid} on ${held.hostname}, started ${held.started_at})` : ' whose file was unreadable'}: that run is gone`),
@@ -46212,12 +46211,6 @@ async function runCommand(input, io) {
     }
     await log.close();
     return log.maskDeep(result);
-}
-function seconds(ms) {
-    return `${Math.round(ms / 1000)} s`;
-}
-function holder(h) {
-    return h ? `${h.command} (pid ${h.pid} on ${h.hostname}, since ${h.started_at})` : 'an unreadable lock file written just now';
 }
 function runUrl(env) {
     return env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
