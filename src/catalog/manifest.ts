@@ -8,7 +8,15 @@ import { z } from 'zod';
 import { SET_KINDS } from './labels.js';
 
 export const MANIFEST_FILE = 'manifest.json';
-export const MANIFEST_FORMAT = 1;
+/**
+ * 2: PostgreSQL table names are quoted where SQL would need it (`market."daily.adj"`), entries carry
+ * `schema` and `table`, counts use ONLY (hypertables excepted) and include extension config tables.
+ * 1: names were `schema.table` unquoted and counts included inheritance children. Both are read;
+ * a set is compared with counts taken by the rules of its own format (engines/pg-counts.ts).
+ */
+export const MANIFEST_FORMAT = 2;
+export const MANIFEST_FORMATS = [1, 2] as const;
+export type ManifestFormat = (typeof MANIFEST_FORMATS)[number];
 
 const fileEntry = z.strictObject({
   /** Relative to the set folder, "/"-separated. */
@@ -18,6 +26,27 @@ const fileEntry = z.strictObject({
 });
 
 const tableCount = z.strictObject({ name: z.string().min(1), rows: z.number().int().min(0) });
+
+/** A PostgreSQL table's count. `name` is the key compared; format 1 entries have only name and rows. */
+const pgTableCount = z.strictObject({
+  name: z.string().min(1),
+  rows: z.number().int().min(0),
+  schema: z.string().optional(),
+  table: z.string().optional(),
+  /** A hypertable: counted without ONLY, so the count covers its chunks (which are not listed themselves). */
+  hypertable: z.literal(true).optional(),
+  /** An extension's config table dumped with a filter (pg_extension.extcondition): counted with the same filter. */
+  filter: z.string().optional(),
+});
+
+/** A table whose count the server refused: the dump has it, the manifest has no count for it. */
+const pgCountError = z.strictObject({
+  name: z.string().min(1),
+  schema: z.string(),
+  table: z.string(),
+  /** The server's error, SQLSTATE first. */
+  error: z.string(),
+});
 
 export const postgresSection = z.strictObject({
   server_version: z.string(),
@@ -32,7 +61,12 @@ export const postgresSection = z.strictObject({
   extensions: z.array(z.strictObject({ name: z.string(), version: z.string() })),
   large_objects: z.number().int().min(0),
   files: z.array(fileEntry).min(1),
-  tables: z.array(tableCount),
+  tables: z.array(pgTableCount),
+  /**
+   * Tables pg_dump dumped but whose count failed (the set is kept: the dump is whole). Verify restores
+   * them and reports their restored counts, but cannot compare them.
+   */
+  count_errors: z.array(pgCountError).optional(),
   /**
    * Absent or 'exact': `tables` holds every table's exact row count, taken on the dump's snapshot.
    * 'unknown': no counts were taken (an imported dump: `tables` is [] and large_objects 0), so a
@@ -78,7 +112,7 @@ export const gitInfo = z
   .nullable();
 
 export const manifestSchema = z.strictObject({
-  format: z.literal(MANIFEST_FORMAT),
+  format: z.literal(MANIFEST_FORMATS),
   id: z.string(),
   kind: z.enum(SET_KINDS),
   milestone: z.string().nullable(),
@@ -104,6 +138,8 @@ export type SectionName = z.infer<typeof sectionName>;
 export type Manifest = z.infer<typeof manifestSchema>;
 export type FileEntry = z.infer<typeof fileEntry>;
 export type TableCount = z.infer<typeof tableCount>;
+export type PgTableCount = z.infer<typeof pgTableCount>;
+export type PgCountError = z.infer<typeof pgCountError>;
 export type StableCount = TdengineSection['stables'][number];
 export type PostgresSection = z.infer<typeof postgresSection>;
 export type TdengineSection = z.infer<typeof tdengineSection>;

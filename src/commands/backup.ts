@@ -122,8 +122,15 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
     if (ctx.signal.aborted) throw ctx.signal.reason;
     const finalDir = await staged.commit(manifest);
     log.info(`set ${id} complete: ${formatBytes(manifest.bytes)} in ${formatDuration(finishedAt.getTime() - startedAt.getTime())} at ${finalDir}`);
+    // A whole dump is kept even when some counts failed (never lose a backup), but the run fails
+    // and says which tables verify cannot compare (never lie about one).
+    const uncounted = postgres?.count_errors ?? [];
+    for (const e of uncounted) log.error(`${e.name}: pg_dump dumped it, but its row count failed (${e.error}); the set is kept, verify cannot compare this table`);
     return {
-      message: `${opts.kind} set ${id} complete (${formatBytes(manifest.bytes)})`,
+      ...(uncounted.length ? { failed: true } : {}),
+      message: uncounted.length
+        ? `${opts.kind} set ${id} kept (${formatBytes(manifest.bytes)}), but the row count of ${uncounted.map((e) => e.name).join(', ')} failed: ${uncounted.map((e) => e.error).join('; ')}`
+        : `${opts.kind} set ${id} complete (${formatBytes(manifest.bytes)})`,
       set: { id, kind: opts.kind, path: finalDir, bytes: manifest.bytes },
       engines: reports,
       free_bytes: await freeBytes(config.root),

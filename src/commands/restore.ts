@@ -15,7 +15,7 @@ import type { EngineContext } from '../engines/engine.js';
 import { LOGS_DIR, findSet, type SetEntry } from '../catalog/sets.js';
 import { TDENGINE_DUMP_DIR, TdengineEngine } from '../engines/tdengine.js';
 import type { EngineName } from '../engines/engine.js';
-import { compareCounts, renderDifferences, tdengineCounts } from '../catalog/compare.js';
+import { compareCounts, comparePostgres, renderDifferences, tdengineCounts } from '../catalog/compare.js';
 import { formatBytes } from '../catalog/time.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
@@ -218,9 +218,9 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
     );
     checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore ${exists ? '--clean --if-exists ' : ''}into ${target} succeeded` });
     // 3. Compare with the manifest (tables the dump does not know are left alone and reported).
-    return pgEngine.countDatabase(env, target, log, ctx.signal);
+    return pgEngine.countDatabase(env, target, log, ctx.signal, manifest.format);
   });
-  const diffs = compareCounts(pg.tables, restored.tables);
+  const { diffs } = comparePostgres(pg, restored);
   const wrong = diffs.filter((d) => d.expected !== null);
   const extra = diffs.filter((d) => d.expected === null);
   for (const e of extra) log.warn(`${target} has a table the set does not: ${e.table} (${e.restored} rows); left as it was`);

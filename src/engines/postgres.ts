@@ -1,19 +1,21 @@
 /**
  * PostgreSQL: the only module that runs pg_dump/pg_restore or talks to the server.
- * Dump: one REPEATABLE READ transaction exports its snapshot; pg_dump dumps that snapshot
- * while the same transaction counts every table, so the counts and the dump are one point in time.
+ * Dump: one REPEATABLE READ transaction exports its snapshot and only holds it; pg_dump dumps that
+ * snapshot while a second session imports it and counts every table (pg-counts.ts), so the counts and
+ * the dump are one point in time, and a count the server refuses cannot end the exporting transaction.
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { JobError, UsageError } from '../errors.js';
 import type { PostgresConfig } from '../inputs/config-schema.js';
-import type { PostgresSection } from '../catalog/manifest.js';
+import { MANIFEST_FORMAT, type ManifestFormat, type PgCountError, type PostgresSection } from '../catalog/manifest.js';
 import { fileEntry } from '../catalog/checksum.js';
 import { formatBytes } from '../catalog/time.js';
 import { findBinary } from './binaries.js';
 import { childEnv, type Engine, type EngineContext, type PreflightInfo } from './engine.js';
-import { readTool, runTool } from './exec.js';
+import { readTool, runTool, type ToolResult } from './exec.js';
+import { countTables, isPermissionError, listCountTargets, type PgCounts } from './pg-counts.js';
 
 const INSTALL_HINT = 'Install the PostgreSQL client tools of the server\'s major version (Debian/Ubuntu: apt install postgresql-client-17 from apt.postgresql.org).';
 const PROGRESS_MS = 5000;
@@ -122,16 +124,6 @@ export function isDumpErrorLine(line: string): boolean {
   return /^pg_(dump|restore): error:/.test(line) || /\b(FATAL|PANIC):/.test(line) || /^pg_(dump|restore): \[/.test(line);
 }
 
-const TABLES_SQL = `
-SELECT n.nspname AS schema, c.relname AS name
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-  -- tables that belong to an extension are not dumped as data by pg_dump
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2`;
-
 export class PostgresEngine implements Engine {
   readonly name = 'postgres' as const;
   private pgDump = '';
@@ -227,12 +219,17 @@ export class PostgresEngine implements Engine {
     const { log, signal, env } = ctx;
     const fileName = `${this.cfg.database}.dump`;
     const file = path.join(dir, fileName);
-    const client = await this.connect(env);
+    const exporter = await this.connect(env);
+    let counter: pg.Client | undefined;
     let progress: NodeJS.Timeout | undefined;
     try {
-      const snap = await this.exportSnapshot(client);
-      const tables = (await client.query<{ schema: string; name: string }>(TABLES_SQL)).rows;
-      const extensions = (await client.query<{ name: string; version: string }>('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
+      const snap = await this.exportSnapshot(exporter);
+      counter = await this.connect(env);
+      const c = counter;
+      await this.disableTimeouts(c);
+      await this.importSnapshot(c, snap);
+      const targets = await listCountTargets(c, MANIFEST_FORMAT);
+      const extensions = (await c.query<{ name: string; version: string }>('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
 
       const args = ['-Fc', '-b', '-w', '-f', file, '--snapshot', snap, '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-d', this.cfg.database];
       log.info(`$ ${path.basename(this.pgDump)} ${args.join(' ')}`);
@@ -254,7 +251,8 @@ export class PostgresEngine implements Engine {
         },
       });
       // Counting runs while pg_dump runs, on the same snapshot (SPEC 7: one after the other costs ~6%).
-      const counting = this.countRows(client, tables, log, signal);
+      // A refused count re-opens the counting transaction on the snapshot; the exporter is not touched.
+      const counting = countTables(c, targets, { log, signal }, () => this.importSnapshot(c, snap));
       const [dumped, counted] = await Promise.allSettled([dumping, counting]);
       clearInterval(progress);
       progress = undefined;
@@ -263,37 +261,61 @@ export class PostgresEngine implements Engine {
       const r = dumped.value;
       if (r.spawnError) throw new UsageError('postgres.spawn', `cannot run ${this.pgDump}: ${r.spawnError}`, { hint: INSTALL_HINT });
       const errors = stderr.filter(isDumpErrorLine);
-      if (r.exitCode !== 0 || errors.length > 0) {
-        throw new JobError('postgres.dump_failed', `pg_dump failed (${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
-          hint: 'Read the pg_dump lines above. A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
-        });
-      }
+      if (r.exitCode !== 0 || errors.length > 0) throw this.dumpFailure(r, errors, counted.status === 'fulfilled' ? counted.value.errors : []);
       if (counted.status === 'rejected') {
         throw new JobError('postgres.count_failed', `counting rows failed: ${(counted.reason as Error).message}`, { hint: 'The server may have stopped during the backup; run it again once it is up.', cause: counted.reason });
       }
-      await client.query('COMMIT');
+      await c.query('COMMIT');
+      await exporter.query('COMMIT');
       const st = await fs.stat(file);
       if (st.size === 0) throw new JobError('postgres.empty_dump', `pg_dump wrote an empty file ${file}`, { hint: 'Check the disk and the pg_dump output above.' });
       const header = await this.readArchiveHeader(file, env, signal);
-      log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${tables.length} tables counted`);
-      return {
-        server_version: pre.serverVersion,
-        client_version: pre.clientVersion,
-        database: this.cfg.database,
-        host: this.cfg.host,
-        port: this.cfg.port,
-        archive_version: header.archiveVersion,
-        database_bytes: pre.estimatedBytes,
-        snapshot: snap,
-        extensions,
-        large_objects: counted.value.largeObjects,
-        files: [await fileEntry(dir, fileName)],
-        tables: counted.value.tables,
-      };
+      log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
+      return this.section(pre, snap, header.archiveVersion, extensions, counted.value, await fileEntry(dir, fileName));
     } finally {
       if (progress) clearInterval(progress);
-      await client.end().catch(() => {});
+      await counter?.end().catch(() => {});
+      await exporter.end().catch(() => {});
     }
+  }
+
+  private section(pre: PreflightInfo, snap: string, archiveVersion: string | null, extensions: PostgresSection['extensions'], counted: PgCounts, file: PostgresSection['files'][number]): PostgresSection {
+    return {
+      server_version: pre.serverVersion,
+      client_version: pre.clientVersion,
+      database: this.cfg.database,
+      host: this.cfg.host,
+      port: this.cfg.port,
+      archive_version: archiveVersion,
+      database_bytes: pre.estimatedBytes,
+      snapshot: snap,
+      extensions,
+      large_objects: counted.largeObjects,
+      files: [file],
+      tables: counted.tables,
+      // pg_dump dumped these whole; only their counts are missing, and the manifest says so.
+      ...(counted.errors.length ? { count_errors: counted.errors } : {}),
+    };
+  }
+
+  /**
+   * pg_dump failed. A count refused for want of SELECT is the cause (pg_dump needs the same
+   * privilege and fails after it), so it is named first, as what it is.
+   */
+  private dumpFailure(r: ToolResult, errors: string[], countErrors: PgCountError[]): JobError {
+    const how = r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
+    const lines = (errors.length ? errors : r.stderrTail).slice(-10).join('\n  ');
+    const denied = countErrors.filter(isPermissionError);
+    if (denied.length > 0) {
+      const names = denied.map((d) => d.name).join(', ');
+      return new JobError('postgres.permission_denied', `permission denied for table${denied.length > 1 ? 's' : ''} ${names}: the backup user ${this.cfg.user} needs SELECT on every table (the server said: ${denied[0]!.error.replace(/^42501: /, '')}). pg_dump failed after it (${how}):\n  ${lines}`, {
+        hint: `Grant it and run the backup again: GRANT SELECT ON ${denied.map((d) => d.name).join(', ')} TO ${this.cfg.user}; (and USAGE on the schema; on PostgreSQL 14+ GRANT pg_read_all_data TO ${this.cfg.user} covers every table).`,
+      });
+    }
+    const also = countErrors.length ? `\n  counting failed too: ${countErrors.map((e) => `${e.name}: ${e.error}`).join('; ')}` : '';
+    return new JobError('postgres.dump_failed', `pg_dump failed (${how}):\n  ${lines}${also}`, {
+      hint: 'Read the pg_dump lines above. A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
+    });
   }
 
   /** Session timeouts off, then the REPEATABLE READ transaction whose snapshot pg_dump dumps. */
@@ -303,22 +325,15 @@ export class PostgresEngine implements Engine {
     return (await client.query<{ s: string }>('SELECT pg_export_snapshot() AS s')).rows[0]!.s;
   }
 
+  /** A transaction on an exported snapshot (the counting session's; again after a refused count). */
+  private async importSnapshot(client: pg.Client, snap: string): Promise<void> {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snap)}`);
+  }
+
   private async disableTimeouts(client: pg.Client): Promise<void> {
     const v = (await client.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v;
     await client.query(timeoutResets(parseServerVersionNum(Number(v)).major).join('; '));
-  }
-
-  private async countRows(client: pg.Client, tables: { schema: string; name: string }[], log: EngineContext['log'], signal: AbortSignal) {
-    const out: { name: string; rows: number }[] = [];
-    for (const t of tables) {
-      if (signal.aborted) throw signal.reason;
-      const q = `SELECT count(*)::text AS n FROM ${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
-      const r = await client.query<{ n: string }>(q);
-      out.push({ name: `${t.schema}.${t.name}`, rows: Number(r.rows[0]!.n) });
-    }
-    const lo = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
-    log.info(`counted rows of ${out.length} tables`);
-    return { tables: out, largeObjects: Number(lo.rows[0]!.n) };
   }
 
   /** pg_restore's version: it cannot read archives written by a newer pg_dump. */
@@ -329,14 +344,20 @@ export class PostgresEngine implements Engine {
     return v;
   }
 
-  /** Counts every table of `database` (one transaction, so the counts are of one moment). */
-  async countDatabase(env: NodeJS.ProcessEnv, database: string, log: EngineContext['log'], signal: AbortSignal) {
+  /**
+   * Counts every table of `database` (one transaction, so the counts are of one moment) by the rules
+   * of manifest `format`: a restored set is counted the way its manifest was.
+   */
+  async countDatabase(env: NodeJS.ProcessEnv, database: string, log: EngineContext['log'], signal: AbortSignal, format: ManifestFormat = MANIFEST_FORMAT): Promise<PgCounts> {
     const client = await this.connect(env, database);
     try {
       await this.disableTimeouts(client);
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-      const tables = (await client.query<{ schema: string; name: string }>(TABLES_SQL)).rows;
-      const counted = await this.countRows(client, tables, log, signal);
+      const begin = async () => {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      };
+      await begin();
+      const targets = await listCountTargets(client, format);
+      const counted = await countTables(client, targets, { log, signal }, begin);
       await client.query('COMMIT');
       return counted;
     } finally {

@@ -53,7 +53,7 @@ describe('backup', () => {
     expect(set.path).toBe(path.join(ws.root, 'daily', set.id));
 
     const m = readJson<Manifest>(path.join(set.path, 'manifest.json'));
-    expect(m).toMatchObject({ format: 1, id: set.id, kind: 'daily', status: 'complete', timezone: 'Asia/Shanghai', git: null });
+    expect(m).toMatchObject({ format: 2, id: set.id, kind: 'daily', status: 'complete', timezone: 'Asia/Shanghai', git: null });
     expect(m.started_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+08:00$/);
     expect(m.postgres!.server_version).toBe(pgc.version);
     expect(m.postgres!.client_version).toMatch(/^\d+\.\d+$/);

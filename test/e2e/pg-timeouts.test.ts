@@ -81,8 +81,8 @@ describe('on a server with short idle, statement and lock timeouts', () => {
     expect(r.code, r.stderr).toBe(0);
     const m = readJson<Manifest>(path.join(json<RunResult>(r).set!.path, 'manifest.json'));
     expect(m.postgres!.tables).toEqual([
-      { name: 'public.a_first', rows: 1000 },
-      { name: 'public.b_second', rows: 2 },
+      { name: 'public.a_first', schema: 'public', table: 'a_first', rows: 1000 },
+      { name: 'public.b_second', schema: 'public', table: 'b_second', rows: 2 },
     ]);
   });
 
@@ -115,8 +115,8 @@ describe('on a server with short idle, statement and lock timeouts', () => {
     }
     const counted = await counting;
     expect(counted.tables).toEqual([
-      { name: 'public.a_first', rows: 1000 },
-      { name: 'public.b_second', rows: 2 },
+      { name: 'public.a_first', schema: 'public', table: 'a_first', rows: 1000 },
+      { name: 'public.b_second', schema: 'public', table: 'b_second', rows: 2 },
     ]);
   });
 });
