@@ -132,11 +132,13 @@ export function countSql(t: CountTarget): string {
   }
 }
 
-/** A server error that ended the session (or no server error at all): no count can follow it. */
+/**
+ * No server error (the connection broke), or one that ended the session (FATAL: shutdown, terminated
+ * backend): no count can follow it. An ERROR leaves the session usable, whatever its SQLSTATE: a
+ * foreign table's unreachable server is 08001 from a healthy session.
+ */
 function sessionLost(err: unknown): boolean {
-  if (!(err instanceof pg.DatabaseError)) return true;
-  const code = err.code ?? '';
-  return code.startsWith('08') || code.startsWith('57P');
+  return !(err instanceof pg.DatabaseError) || err.severity === 'FATAL' || err.severity === 'PANIC';
 }
 
 /** SQLSTATE 42501 insufficient_privilege. */

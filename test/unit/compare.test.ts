@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { compareCounts, renderDifferences } from '../../src/catalog/compare.js';
+import { compareCounts, comparePostgres, renderDifferences } from '../../src/catalog/compare.js';
+import { countSql, qualifiedName } from '../../src/engines/pg-counts.js';
+import { manifestSchema } from '../../src/catalog/manifest.js';
 import { clientTooOld, isDumpErrorLine, parseArchiveHeader, parseClientVersion, parseServerVersionNum } from '../../src/engines/postgres.js';
 
 describe('compareCounts', () => {
@@ -22,6 +24,53 @@ describe('compareCounts', () => {
   });
   it('renders a table of differences', () => {
     expect(renderDifferences([{ table: 'public.a', expected: 10, restored: null }])).toEqual(['TABLE     EXPECTED  RESTORED', 'public.a  10        (missing)']);
+  });
+});
+
+describe('PostgreSQL table names: one key per table (issue 12)', () => {
+  it('plain lower-case names stay bare; anything else is double-quoted, inner quotes doubled', () => {
+    expect(qualifiedName('public', 'daily_bars')).toBe('public.daily_bars');
+    expect(qualifiedName('market', 'daily.adj')).toBe('market."daily.adj"');
+    expect(qualifiedName('market.daily', 'adj')).toBe('"market.daily".adj');
+    expect(qualifiedName('Market', 'a"b')).toBe('"Market"."a""b"');
+    expect(qualifiedName('s', '1st')).toBe('s."1st"');
+  });
+  it('market."daily.adj" and "market.daily".adj do not collide: a loss in either is a difference', () => {
+    const a = qualifiedName('market', 'daily.adj');
+    const b = qualifiedName('market.daily', 'adj');
+    expect(compareCounts([{ name: a, rows: 3 }, { name: b, rows: 5 }], [{ name: a, rows: 0 }, { name: b, rows: 5 }])).toEqual([{ table: a, expected: 3, restored: 0 }]);
+  });
+  it('counts use ONLY except for hypertables; a config table gets pg_dump\'s filter; format 1 counted as it was', () => {
+    const t = { schema: 'market', table: 'daily.adj', name: 'market."daily.adj"' };
+    expect(countSql({ ...t, how: 'only' })).toBe('SELECT count(*)::text AS n FROM ONLY "market"."daily.adj"');
+    expect(countSql({ ...t, how: 'hypertable' })).toBe('SELECT count(*)::text AS n FROM "market"."daily.adj"');
+    expect(countSql({ ...t, how: 'filter', filter: 'WHERE id >= 1000' })).toBe('SELECT count(*)::text AS n FROM "market"."daily.adj" WHERE id >= 1000');
+    expect(countSql({ ...t, how: 'legacy' })).toBe('SELECT count(*)::text AS n FROM "market"."daily.adj"');
+  });
+});
+
+describe('comparePostgres: tables the backup could not count', () => {
+  const section = { tables: [{ name: 'public.a', rows: 10 }], count_errors: [{ name: 'public.ticks', schema: 'public', table: 'ticks', error: '08001: could not connect to server "down"' }] };
+  it('are set apart with their restored count, not reported as extra tables', () => {
+    expect(comparePostgres(section, { tables: [{ name: 'public.a', rows: 10 }, { name: 'public.ticks', rows: 7 }], errors: [] })).toEqual({
+      diffs: [],
+      notCompared: [{ table: 'public.ticks', restored: 7, reason: '08001: could not connect to server "down"' }],
+    });
+  });
+  it('a table the restored database cannot count is a difference that says so', () => {
+    const { diffs } = comparePostgres(section, { tables: [], errors: [{ name: 'public.a', error: '42501: permission denied for table a' }] });
+    expect(diffs).toEqual([{ table: 'public.a', expected: 10, restored: null, error: '42501: permission denied for table a' }]);
+    expect(renderDifferences(diffs)[1]).toBe('public.a  10        (count failed: 42501: permission denied for table a)');
+  });
+});
+
+describe('manifest formats', () => {
+  const base = { id: 'x', kind: 'daily', milestone: null, status: 'complete', started_at: 's', finished_at: 'f', timezone: 'UTC', tool: { name: 'pgtaos-backup', version: '0' }, hostname: 'h', git: null, bytes: 1 };
+  const pgSection = (tables: unknown[]) => ({ server_version: '15', client_version: '15', database: 'd', host: 'h', port: 1, archive_version: '1.14', database_bytes: 1, snapshot: null, extensions: [], large_objects: 0, files: [{ path: 'd.dump', bytes: 1, sha256: 'a'.repeat(64) }], tables });
+  it('format 1 (names only) and format 2 (schema and table too) are both read; an unknown format is not', () => {
+    expect(manifestSchema.safeParse({ ...base, format: 1, postgres: pgSection([{ name: 'public.a', rows: 1 }]) }).success).toBe(true);
+    expect(manifestSchema.safeParse({ ...base, format: 2, postgres: pgSection([{ name: 'market."daily.adj"', schema: 'market', table: 'daily.adj', rows: 1, hypertable: true }]) }).success).toBe(true);
+    expect(manifestSchema.safeParse({ ...base, format: 3, postgres: pgSection([]) }).success).toBe(false);
   });
 });
 
