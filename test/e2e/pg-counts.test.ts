@@ -8,7 +8,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
@@ -227,5 +227,51 @@ describe('a count the server refuses cannot kill the snapshot', () => {
     expect(r.stderr).not.toMatch(/could not import the requested snapshot|lost connection/i);
     expect(setDirs(ws)).toEqual([]);
     expect(incompleteDirs(ws)).toEqual([]);
+  });
+});
+
+describe('older manifests and sets without counts', () => {
+  it('a format 1 manifest (unquoted names, parents counted with their children) is still read and compared by its own rules: it verifies, and a wrong count in it fails', async () => {
+    await pgc.createDb('legacy');
+    await pgc.psql(
+      `CREATE TABLE bars (v int); CREATE TABLE bars_2024 () INHERITS (bars);
+      INSERT INTO bars VALUES (1), (2); INSERT INTO bars_2024 VALUES (3), (4), (5);`,
+      'legacy',
+    );
+    const { ws, r, result } = await backup('legacy');
+    expect(r.code, r.stderr).toBe(0);
+    const file = path.join(result.set!.path, 'manifest.json');
+    // What this tool wrote before format 2, for the same database.
+    const m = readJson<Manifest>(file);
+    m.format = 1;
+    m.postgres!.tables = [{ name: 'public.bars', rows: 5 }, { name: 'public.bars_2024', rows: 3 }];
+    writeFileSync(file, JSON.stringify(m));
+    const good = await cli(['verify', '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(good.code, good.stderr).toBe(0);
+    expect(json<RunResult>(good).checks.find((c) => c.name === 'postgres row counts')).toMatchObject({ result: 'passed', detail: '2 tables, 8 rows: all match the manifest' });
+
+    m.postgres!.tables[0]!.rows = 6;
+    writeFileSync(file, JSON.stringify(m));
+    const bad = await cli(['verify', '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(bad.code, bad.stderr).toBe(1);
+    expect(json<RunResult>(bad).checks.find((c) => c.name === 'postgres row counts')).toMatchObject({ result: 'failed', detail: '1 tables differ: public.bars' });
+  });
+
+  it('an imported set (row counts unknown): verify passes but says the counts were not compared, never that they match', async () => {
+    await pgc.createDb('adopted');
+    await pgc.psql('CREATE TABLE t (v int); INSERT INTO t VALUES (1), (2);', 'adopted');
+    const ws = workspace(pgc, 'adopted');
+    const old = path.join(ws.dir, 'old', 'postgresql', 'adopted_20251024_000001.backup');
+    mkdirSync(path.dirname(old), { recursive: true });
+    const d = spawnSync(path.join(pgc.clientBinDir, 'pg_dump'), ['-Fc', '-h', pgc.host, '-p', String(pgc.port), '-U', pgc.user, '-d', 'adopted', '-f', old], { env: pgc.env, encoding: 'utf8' });
+    expect(d.status, d.stderr).toBe(0);
+    const imp = await cli(['import', old, '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(imp.code, imp.stderr).toBe(0);
+    const v = await cli(['verify', 'adopted_20251024_000001', '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(v.code, v.stderr).toBe(0);
+    const vr = json<RunResult>(v);
+    expect(vr.checks.find((c) => c.name === 'postgres row counts')).toEqual({ name: 'postgres row counts', result: 'skipped', detail: "not compared: an imported set's manifest has none (the restored database has 1 tables, 2 rows)" });
+    expect(vr.message).not.toMatch(/row counts match/);
+    expect(vr.message).toBe("set adopted_20251024_000001 verified: passed: checksums, postgres restore; not checked: postgres row counts (not compared: an imported set's manifest has none (the restored database has 1 tables, 2 rows))");
   });
 });
