@@ -185,10 +185,11 @@ describe('a failed dump carries the tail of pg_dump stderr', () => {
     withPostgres(ws, { user: 'limited' });
     const r = await runCommand({ command: 'backup', configFile: ws.configFile }, { sink: silentSink, env: { ...env(), PGPASSWORD: password }, cwd: ws.dir });
     await expectReport(r, { command: 'backup', status: 'failure' });
-    expect(r.error?.code).toBe('postgres.dump_failed');
-    // pg_dump hits the table it may not read, or (when the tool's counting hit it first and ended the snapshot's transaction) the snapshot.
-    expect(r.error?.stderr_tail?.join('\n')).toMatch(/pg_dump: error: query failed: ERROR: +(permission denied for table daily_bars|could not import the requested snapshot)/);
-    expect(r.error?.message.split('\n')[0]).toMatch(/^pg_dump failed \(exit 1\):$/);
+    // The counting session's refusal is named first, as what it is; pg_dump's own error follows it
+    // (the snapshot survives the refused count, so pg_dump fails on the table, not on the snapshot).
+    expect(r.error?.code).toBe('postgres.permission_denied');
+    expect(r.error?.message.split('\n')[0]).toMatch(/^permission denied for tables? (\S+, )*public\.daily_bars(, \S+)*: the backup user limited needs SELECT on every table .*pg_dump failed after it \(exit 1\):$/);
+    expect(r.error?.stderr_tail?.join('\n')).toMatch(/pg_dump: error: query failed: ERROR: +permission denied for table daily_bars/);
     const md = renderSummary(r);
     expect(md).toContain('Last lines the tool printed on stderr');
     expect(md).toContain(r.error!.stderr_tail!.at(-1)!);
