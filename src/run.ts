@@ -71,6 +71,9 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   if (io.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // The process (and pg_dump, taosdump it starts) creates folders 0700 and files 0600 whatever the
+    // umask: under umask 000 another local user could otherwise plant links in the catalog.
+    process.umask(0o077);
   }
 
   let request: RunRequest | null = null;
