@@ -33,6 +33,7 @@ import { readLock } from '../catalog/lock.js';
 import { parseInstant, planRetention, toRetentionInput, type Decision, type RetentionInput } from '../catalog/retention.js';
 import { FUTURE_TOLERANCE_MS, LOGS_DIR, listSets, type SetEntry } from '../catalog/sets.js';
 import { isScheduledBackup } from '../catalog/labels.js';
+import { readFileNoFollow } from '../catalog/set-files.js';
 import { GIB, freeBytes } from '../catalog/space.js';
 import { formatBytes } from '../catalog/time.js';
 import type { Check, CommandOutcome } from '../report/result.js';
@@ -300,7 +301,7 @@ async function runLogs(dir: string, now: Date, windowHours: number): Promise<Run
   return Promise.all(
     selectRunLogs(infos, now, windowHours).map(async (l) => {
       try {
-        return { ...l, errors: errorLines(await fs.readFile(l.file, 'utf8')) };
+        return { ...l, errors: errorLines(await readFileNoFollow(l.file)) };
       } catch (err) {
         return { ...l, errors: [`cannot read the log: ${(err as Error).message}`] };
       }

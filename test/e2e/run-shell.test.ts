@@ -155,6 +155,18 @@ describe('hostile input (issue 12): exit 2 with a plain message, no stack trace,
     expect(existsSync('/etc/logs')).toBe(false);
   });
 
+  it('<root>/logs is a link to a folder elsewhere: refused, and no log or report is written behind it', async () => {
+    const w = ws({ postgres: pg });
+    const elsewhere = path.join(w.dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    mkdirSync(w.root);
+    symlinkSync(elsewhere, path.join(w.root, 'logs'));
+    const r = await run(w, ['prune']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/logs is a symbolic link to .*elsewhere; the tool does not follow links inside the backup root/);
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
   it('a flag value of more than 4096 characters', async () => {
     const w = ws({ postgres: pg });
     refused(await run(w, ['backup', '--postgres-host', 'h'.repeat(5000)]), w, /--postgres-host \/ input postgres-host: 5000 characters; at most 4096 are taken/);

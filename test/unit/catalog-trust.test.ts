@@ -14,6 +14,7 @@ import { removeSet } from '../../src/commands/prune.js';
 import { collectConfigFiles } from '../../src/catalog/config-files.js';
 import { systemRootReason } from '../../src/inputs/config.js';
 import { timeZone } from '../../src/inputs/config-schema.js';
+import { acquireLock, readLock } from '../../src/catalog/lock.js';
 
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'pgtaos-trust-'));
 
@@ -115,6 +116,19 @@ describe('nothing is deleted through a link', () => {
     symlinkSync(out2, path.join(root2, 'config'));
     await expect(removeSet(root2, { kind: 'config', path: path.join(root2, 'config', 'sX') }, false)).rejects.toThrow(/config is a symbolic link/);
     expect(existsSync(path.join(out2, 'sX'))).toBe(true);
+  });
+});
+
+describe('the lock file', () => {
+  it('a .lock that is a link is neither read nor removed; a fifo there does not block the run', async () => {
+    const { root, outside } = catalog();
+    symlinkSync(path.join(outside, 'secret'), path.join(root, '.lock'));
+    await expect(acquireLock(root, 'backup')).rejects.toMatchObject({ code: 'lock.not_a_file', message: expect.stringContaining('.lock is a symbolic link') });
+    await expect(readLock(root)).rejects.toMatchObject({ code: 'lock.not_a_file' });
+    expect(readFileSync(path.join(outside, 'secret'), 'utf8')).toBe('secret');
+    const { root: root2 } = catalog();
+    execFileSync('mkfifo', [path.join(root2, '.lock')]);
+    await expect(acquireLock(root2, 'backup')).rejects.toMatchObject({ code: 'lock.not_a_file', message: expect.stringContaining('not a regular file') });
   });
 });
 
