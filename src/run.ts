@@ -15,6 +15,7 @@ import { eventsOf, notify, webhookSecrets, type NotifyTuning } from './report/no
 import { storageEstimate, type StorageSet } from './report/storage.js';
 import { LOCK_FILE, acquireLock, describeHolder, formatWait, type Lock } from './catalog/lock.js';
 import { LOGS_DIR, listSets } from './catalog/sets.js';
+import { refuseLinkedFolders } from './catalog/set-files.js';
 import { freeBytes } from './catalog/space.js';
 import type { Config } from './inputs/config-schema.js';
 import { localTime, formatDuration } from './catalog/time.js';
@@ -71,6 +72,9 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   if (io.handleSignals) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
+    // The process (and pg_dump, taosdump it starts) creates folders 0700 and files 0600 whatever the
+    // umask: under umask 000 another local user could otherwise plant links in the catalog.
+    process.umask(0o077);
   }
 
   let request: RunRequest | null = null;
@@ -93,13 +97,15 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
     const stamp = localTime(started, loaded.config.timezone);
     const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
     // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
-    if (await exists(path.join(root, LOGS_DIR))) reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
+    // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
+    if (await realDir(path.join(root, LOGS_DIR))) reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
     // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
     await spec.prepare?.({ config: loaded.config, request, env: io.env });
     if (spec.writes) {
       await fs.mkdir(path.join(root, LOGS_DIR), { recursive: true }).catch(async (e: unknown) => {
         throw await rootNotWritable(root, e);
       });
+      await refuseLinkedFolders(root, [LOGS_DIR]);
       // Known before the lock: a run refused by a held lock still leaves its report.
       reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
       let waitTold = false;
@@ -121,6 +127,7 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
       }).catch(async (e: unknown) => {
         throw await rootNotWritable(root, e);
       });
+      await refuseLinkedFolders(root, [LOGS_DIR]);
       logPath = path.join(root, LOGS_DIR, `${runName}.log`);
       log.attachFile(logPath);
     }
@@ -236,6 +243,13 @@ async function gatherStorage(config: Config, outcome: CommandOutcome | null, now
     : (await listSets(root)).map((s) => ({ kind: s.kind, status: s.status, bytes: s.manifest?.bytes ?? 0, started_at: s.manifest?.started_at ?? null }));
   const free = outcome?.free_bytes ?? (await freeBytes(root).catch(() => null));
   return storageEstimate({ sets, freeBytes: free, minFreeGb: config.min_free_gb, now });
+}
+
+async function realDir(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
+    (st) => st.isDirectory(),
+    () => false,
+  );
 }
 
 async function exists(p: string): Promise<boolean> {

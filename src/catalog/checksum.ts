@@ -3,13 +3,15 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FileEntry } from './manifest.js';
+import { openNoFollow } from './set-files.js';
 
+/** Set files only: a link is refused (ELOOP), never followed, and so is anything but a regular file. */
 export async function sha256File(file: string): Promise<string> {
   const hash = createHash('sha256');
   // One reused 4 MiB buffer fed straight to the hash: faster than piping 1 MiB stream chunks
   // (bench/), and memory stays flat whatever the file's size.
   const buf = Buffer.allocUnsafe(4 << 20);
-  const fh = await fs.open(file, 'r');
+  const fh = await openNoFollow(file);
   try {
     for (;;) {
       const { bytesRead } = await fh.read(buf, 0, buf.length, null);
@@ -25,7 +27,7 @@ export async function sha256File(file: string): Promise<string> {
 /** The manifest entry for `rel` (a "/"-separated path inside the set folder). */
 export async function fileEntry(dir: string, rel: string): Promise<FileEntry> {
   const abs = path.join(dir, ...rel.split('/'));
-  const [st, sha256] = await Promise.all([fs.stat(abs), sha256File(abs)]);
+  const [st, sha256] = await Promise.all([fs.lstat(abs), sha256File(abs)]);
   return { path: rel, bytes: st.size, sha256 };
 }
 

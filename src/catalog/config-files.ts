@@ -5,8 +5,12 @@
  * content_sha256 (manifest `config` section) is the SHA-256 of one line per entry, sorted by path:
  *   "<file|dir>\0<path>\0<mode, octal>\0<sha256 of the content, files only>\n"
  * so two snapshots are identical exactly when every path, permission and byte is. It is computed
- * the same way from the files on disk and from the archive. Symlinks are followed (a `.env` that
- * is a link is backed up as its content).
+ * the same way from the files on disk and from the archive.
+ *
+ * Links: a link whose target stays inside base_dir is stored as its target's content (a `.env`
+ * that is a link is backed up as the file it points to). Anything that resolves outside base_dir
+ * (`config/x -> /etc/shadow`, `config/sub -> /home/u/.ssh`) is refused, exit 2, naming it: the
+ * snapshot holds the application's config and nothing else from the machine.
  */
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
@@ -43,8 +47,10 @@ export async function collectConfigFiles(baseDir: string, paths: string[]): Prom
   }
   const out = new Map<string, ConfigEntry>();
   const seenDirs = new Set<string>();
+  const realBase = await fs.realpath(baseDir);
   const visit = async (rel: string): Promise<void> => {
     const abs = path.join(baseDir, ...rel.split('/'));
+    await refuseOutside(baseDir, realBase, rel, abs);
     const st = await fs.stat(abs);
     const mode = st.mode & 0o7777;
     if (st.isDirectory()) {
@@ -70,6 +76,26 @@ export async function collectConfigFiles(baseDir: string, paths: string[]): Prom
     await visit(rel);
   }
   return [...out.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/** Is `p` `base` or below it? */
+function within(base: string, p: string): boolean {
+  const rel = path.relative(base, p);
+  return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
+}
+
+/** A config path that resolves (through a link anywhere on its way) outside base_dir: exit 2, naming it. */
+async function refuseOutside(baseDir: string, realBase: string, rel: string, abs: string): Promise<void> {
+  const real = await fs.realpath(abs).catch((err: NodeJS.ErrnoException) => {
+    throw new UsageError('config_files.unreadable', `config file ${rel} under ${baseDir} cannot be resolved (${err.code ?? err.message}; a dangling link?)`, {
+      hint: `Fix or remove ${path.join(baseDir, rel)}, or take it out of config_files.paths. No snapshot was taken.`,
+    });
+  });
+  if (within(realBase, real)) return;
+  const link = await fs.readlink(abs).then((t) => ` (a link to ${t})`, () => ' (through a linked folder)');
+  throw new UsageError('config_files.outside_base_dir', `config file ${rel}${link} resolves to ${real}, outside config_files.base_dir ${baseDir}; no snapshot was taken`, {
+    hint: `A config snapshot holds only what is inside base_dir. Replace the link with a copy of the file, or remove it from ${baseDir}; links inside base_dir are fine (stored as their target's content).`,
+  });
 }
 
 export function contentSha256(entries: ConfigEntry[]): string {

@@ -12,7 +12,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { promises as fs, readFileSync } from 'node:fs';
+import { constants, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
@@ -58,6 +58,12 @@ function alive(info: LockInfo): boolean {
   return info.proc_start === null || start === null || start === info.proc_start;
 }
 
+function notALockFile(file: string, what: string): JobError {
+  return new JobError('lock.not_a_file', `${file} is ${what}; the tool's lock is a plain file it writes itself, so it neither reads nor removes this one`, {
+    hint: `Someone or something put it there. Look at it, remove it (rm ${file}), and run again.`,
+  });
+}
+
 /** A lock (or guard) file as found on disk. */
 interface FileState {
   text: string;
@@ -69,14 +75,17 @@ interface FileState {
 async function readState(file: string): Promise<FileState | null> {
   let fh: fs.FileHandle;
   try {
-    fh = await fs.open(file, 'r');
+    // Never through a link, and never blocked by a fifo planted there: the lock is a file this tool wrote.
+    fh = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') throw notALockFile(file, 'a symbolic link');
     throw err;
   }
   try {
     // Inode and text from one open file: they belong together even if the name is replaced meanwhile.
     const st = await fh.stat();
+    if (!st.isFile()) throw notALockFile(file, 'not a regular file');
     const text = await fh.readFile('utf8');
     const parsed = lockInfo.safeParse(safeJson(text));
     return { text, ino: st.ino, mtimeMs: st.mtimeMs, info: parsed.success ? parsed.data : null };

@@ -2,10 +2,11 @@
  * manifest.json: what makes a set exist. Written last, validated first, copied then renamed,
  * so a reader sees either no manifest or a whole one (pgBackRest's backup.manifest works the same).
  */
-import { promises as fs } from 'node:fs';
+import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { SET_KINDS } from './labels.js';
+import { readFileNoFollow } from './set-files.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 /**
@@ -151,9 +152,10 @@ export function manifestFiles(m: Manifest): FileEntry[] {
 }
 
 /** Writes a file so that readers see the old content or the whole new one, never a part. */
-export async function writeFileAtomic(file: string, text: string, mode = 0o644): Promise<void> {
+export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
   const tmp = `${file}.tmp-${process.pid}`;
-  const fh = await fs.open(tmp, 'w', mode);
+  // O_NOFOLLOW: a link planted at the temporary name must not make the tool write through it.
+  const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
   try {
     await fh.writeFile(text);
     await fh.sync();
@@ -184,9 +186,11 @@ export type ManifestRead = { ok: true; manifest: Manifest } | { ok: false; reaso
 export async function readManifest(dir: string): Promise<ManifestRead> {
   let text: string;
   try {
-    text = await fs.readFile(path.join(dir, MANIFEST_FILE), 'utf8');
+    text = await readFileNoFollow(path.join(dir, MANIFEST_FILE));
   } catch (err) {
-    return { ok: false, reason: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no manifest.json' : `cannot read manifest.json: ${(err as Error).message}` };
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return { ok: false, reason: 'manifest.json is a symbolic link; links are not followed' };
+    return { ok: false, reason: code === 'ENOENT' ? 'no manifest.json' : `cannot read manifest.json: ${(err as Error).message}` };
   }
   let json: unknown;
   try {

@@ -7,10 +7,10 @@
  *         "key": "milestone/post_phase2_20261125/mystocks.dump.age",
  *         "stored_bytes": 456, "stored_sha256": "<of the bytes on the remote>" } ] } ] }
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './manifest.js';
+import { readFileNoFollow } from './set-files.js';
 
 export const REMOTES_FILE = 'remotes.json';
 
@@ -48,7 +48,7 @@ export type RemotesFile = z.infer<typeof remotesFileSchema>;
 /** The copies recorded beside a set; [] when there is no (valid) record. */
 export async function readRemoteCopies(setDir: string): Promise<RemoteCopy[]> {
   try {
-    const parsed = remotesFileSchema.safeParse(JSON.parse(await fs.readFile(path.join(setDir, REMOTES_FILE), 'utf8')));
+    const parsed = remotesFileSchema.safeParse(JSON.parse(await readFileNoFollow(path.join(setDir, REMOTES_FILE))));
     return parsed.success ? parsed.data.copies : [];
   } catch {
     return [];

@@ -10,7 +10,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
 import { SET_KINDS, isScheduledBackup, isSetId, type SetKind, type SetStatus } from './labels.js';
-import { fsyncDir, readManifest, writeManifest, type Manifest } from './manifest.js';
+import { fsyncDir, manifestFiles, readManifest, writeManifest, type Manifest } from './manifest.js';
+import { readFileNoFollow, refuseLinkedFolders, unsafeSetDir, unsafeSetFiles } from './set-files.js';
 import { readVerification, type Verification } from './verification.js';
 
 export const INCOMPLETE_DIR = '.incomplete';
@@ -40,35 +41,57 @@ export function compareNewestFirst(a: SetEntry, b: SetEntry): number {
   return b.id.localeCompare(a.id);
 }
 
-async function dirNames(dir: string): Promise<string[]> {
+/** The catalog's own folders: none may be a link (the root itself may). */
+export const CATALOG_DIRS: readonly string[] = [...SET_KINDS, INCOMPLETE_DIR];
+
+/** How long a set may seem to start after "now" (clocks of two machines differ a little) before it is suspicious. */
+export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+
+/** Why a set's start lies in the future (clock skew, a copied set), or null: such a set proves nothing about today. */
+export function futureStart(m: Manifest | null, now: Date): string | null {
+  if (!m) return null;
+  const t = Date.parse(m.started_at);
+  if (!Number.isFinite(t) || t <= now.getTime() + FUTURE_TOLERANCE_MS) return null;
+  return `started_at ${m.started_at} lies in the future (clock skew, or a set copied from elsewhere?)`;
+}
+
+/** Sub-folders, and links (reported, never followed), of `dir`. */
+async function dirNames(dir: string, withLinks = false): Promise<string[]> {
   try {
     const entries = await fs.readdir(dir, { withFileTypes: true });
-    return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+    return entries.filter((e) => e.isDirectory() || (withLinks && e.isSymbolicLink())).map((e) => e.name);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw err;
   }
 }
 
+/** One folder under a kind folder, as the catalog sees it. */
+async function readSet(kind: SetKind, id: string, p: string): Promise<SetEntry> {
+  const damaged = (reason: string): SetEntry => ({ id, kind, status: 'incomplete', path: p, manifest: null, reason, verification: null });
+  const linked = await unsafeSetDir(p);
+  if (linked) return damaged(linked);
+  const read = await readManifest(p);
+  if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
+    return damaged(`manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`);
+  }
+  if (read.ok) {
+    const unsafe = await unsafeSetFiles(p, manifestFiles(read.manifest).map((f) => f.path));
+    if (unsafe) return damaged(`damaged: ${unsafe}`);
+  }
+  const verification = read.ok ? await readVerification(p) : null;
+  return read.ok
+    ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
+    : damaged(read.reason);
+}
+
 export async function listSets(root: string): Promise<SetEntry[]> {
+  await refuseLinkedFolders(root, CATALOG_DIRS);
   const out: SetEntry[] = [];
   for (const kind of SET_KINDS) {
     const dir = kindDir(root, kind);
-    const names = await dirNames(dir);
-    const entries = await Promise.all(
-      names.map(async (id): Promise<SetEntry> => {
-        const p = path.join(dir, id);
-        const read = await readManifest(p);
-        const verification = read.ok ? await readVerification(p) : null;
-        if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
-          return { id, kind, status: 'incomplete', path: p, manifest: null, reason: `manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`, verification: null };
-        }
-        return read.ok
-          ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
-          : { id, kind, status: 'incomplete', path: p, manifest: null, reason: read.reason, verification: null };
-      }),
-    );
-    out.push(...entries);
+    const names = await dirNames(dir, true);
+    out.push(...(await Promise.all(names.map((id) => readSet(kind, id, path.join(dir, id))))));
   }
   for (const name of await dirNames(path.join(root, INCOMPLETE_DIR))) {
     const marker = await readStagingMarker(path.join(root, INCOMPLETE_DIR, name));
@@ -101,7 +124,7 @@ const STAGING_MARKER = '.staging.json';
 
 async function readStagingMarker(dir: string): Promise<{ id: string; kind: SetKind } | null> {
   try {
-    const j = JSON.parse(await fs.readFile(path.join(dir, STAGING_MARKER), 'utf8')) as { id?: unknown; kind?: unknown };
+    const j = JSON.parse(await readFileNoFollow(path.join(dir, STAGING_MARKER))) as { id?: unknown; kind?: unknown };
     if (typeof j.id === 'string' && typeof j.kind === 'string' && (SET_KINDS as readonly string[]).includes(j.kind)) {
       return { id: j.id, kind: j.kind as SetKind };
     }
@@ -127,10 +150,12 @@ export interface StagedSet {
 export async function stageSet(root: string, kind: SetKind, id: string): Promise<StagedSet> {
   const finalDir = path.join(kindDir(root, kind), id);
   const dir = path.join(root, INCOMPLETE_DIR, `${id}.${process.pid}`);
-  await fs.mkdir(path.join(root, INCOMPLETE_DIR), { recursive: true });
-  await fs.mkdir(kindDir(root, kind), { recursive: true });
+  // 0700 whatever the umask: another local user must not plant links in the catalog's folders.
+  await fs.mkdir(path.join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
+  await fs.mkdir(kindDir(root, kind), { recursive: true, mode: 0o700 });
+  await refuseLinkedFolders(root, [INCOMPLETE_DIR, kind]);
   await fs.mkdir(dir, { mode: 0o700 });
-  await fs.writeFile(path.join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }));
+  await fs.writeFile(path.join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }), { flag: 'wx', mode: 0o600 });
   let committed = false;
   return {
     id,
@@ -163,8 +188,9 @@ export async function stageSet(root: string, kind: SetKind, id: string): Promise
  * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
  * config snapshots are verified only when named.
  */
-export function newestVerifiable(sets: SetEntry[]): SetEntry | undefined {
-  return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && (s.manifest?.postgres || s.manifest?.tdengine));
+export function newestVerifiable(sets: SetEntry[], now: Date): SetEntry | undefined {
+  // A set dated in the future sorts first but proves nothing about today's backups: never the default.
+  return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && (s.manifest?.postgres || s.manifest?.tdengine) && !futureStart(s.manifest, now));
 }
 
 /**
@@ -174,6 +200,9 @@ export function newestVerifiable(sets: SetEntry[]): SetEntry | undefined {
 export async function removeLeftovers(root: string): Promise<{ name: string; bytes: number }[]> {
   const removed: { name: string; bytes: number }[] = [];
   const dir = path.join(root, INCOMPLETE_DIR);
+  // Through a linked .incomplete, fs.rm would delete every folder behind the link.
+  await refuseLinkedFolders(root, [INCOMPLETE_DIR]);
+  // Only real folders are removed (dirNames lists no links); fs.rm unlinks links inside, never follows them.
   for (const name of await dirNames(dir)) {
     if (name.endsWith(`.${process.pid}`) || name.endsWith(`-${process.pid}`)) continue; // ours
     const p = path.join(dir, name);
@@ -189,6 +218,8 @@ export async function folderBytes(dir: string): Promise<number> {
   let total = 0;
   let entries;
   try {
+    // A set folder that is a link is not measured: that would list what lies behind it.
+    if (!(await fs.lstat(dir)).isDirectory()) return 0;
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch {
     return 0;

@@ -2,10 +2,10 @@
  * verification.json beside a set's manifest: the outcome of the last `verify` of that set.
  * The manifest is never rewritten; this file is.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './manifest.js';
+import { readFileNoFollow } from './set-files.js';
 
 export const VERIFICATION_FILE = 'verification.json';
 
@@ -19,7 +19,7 @@ export type Verification = z.infer<typeof verificationSchema>;
 
 export async function readVerification(dir: string): Promise<Verification | null> {
   try {
-    const parsed = verificationSchema.safeParse(JSON.parse(await fs.readFile(path.join(dir, VERIFICATION_FILE), 'utf8')));
+    const parsed = verificationSchema.safeParse(JSON.parse(await readFileNoFollow(path.join(dir, VERIFICATION_FILE))));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

@@ -1,5 +1,5 @@
 /** list: the catalog, newest first, for people (a table on the log) and machines (--json). */
-import { listSets, type SetEntry } from '../catalog/sets.js';
+import { futureStart, listSets, type SetEntry } from '../catalog/sets.js';
 import { folderBytes } from '../catalog/sets.js';
 import { formatBytes } from '../catalog/time.js';
 import type { CommandOutcome, ListEntry } from '../report/result.js';
@@ -7,7 +7,7 @@ import type { RunContext } from './context.js';
 import { whereSetsLive } from './replicate.js';
 import { readRemoteCopies } from '../catalog/remote-copies.js';
 
-export async function toListEntry(s: SetEntry): Promise<ListEntry> {
+export async function toListEntry(s: SetEntry, now: Date = new Date()): Promise<ListEntry> {
   const m = s.manifest;
   return {
     id: s.id,
@@ -21,6 +21,7 @@ export async function toListEntry(s: SetEntry): Promise<ListEntry> {
     verification: s.verification?.result ?? null,
     engines: m ? (['postgres', 'tdengine', 'config'] as const).filter((e) => m[e] !== undefined) : [],
     reason: s.reason,
+    suspicious: futureStart(m, now),
     remotes: s.status === 'complete' ? (await readRemoteCopies(s.path)).map((c) => ({ remote: c.remote, result: c.result, copied_at: c.copied_at, encrypted: c.encrypted })) : [],
   };
 }
@@ -30,7 +31,7 @@ export function renderTable(rows: ListEntry[]): string[] {
   const cells = rows.map((r) => [
     r.id,
     r.kind,
-    r.status === 'complete' ? 'complete' : `INCOMPLETE (${r.reason ?? '?'})`,
+    r.status !== 'complete' ? `INCOMPLETE (${r.reason ?? '?'})` : r.suspicious ? `SUSPICIOUS (${r.suspicious})` : 'complete',
     r.created_at ?? '-',
     formatBytes(r.bytes),
     r.verification ? `${r.verification} ${r.verified_at}` : '-',
@@ -44,7 +45,8 @@ export function renderTable(rows: ListEntry[]): string[] {
 
 export async function list(ctx: RunContext): Promise<CommandOutcome> {
   const found = await listSets(ctx.config.root);
-  const sets = await Promise.all(found.map(toListEntry));
+  const now = ctx.now();
+  const sets = await Promise.all(found.map((s) => toListEntry(s, now)));
   const complete = sets.filter((s) => s.status === 'complete').length;
   // Where each set lives besides here (remotes.json beside it), on the log.
   for (const line of await whereSetsLive(found)) ctx.log.info(line);

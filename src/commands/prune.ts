@@ -10,6 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { planRetention, toRetentionInput, type RetentionInput } from '../catalog/retention.js';
 import { INCOMPLETE_DIR, folderBytes, listSets, type SetEntry } from '../catalog/sets.js';
+import { refuseLinkedFolders } from '../catalog/set-files.js';
 import { freeBytes } from '../catalog/space.js';
 import { formatBytes } from '../catalog/time.js';
 import type { Check, CommandOutcome, PruneDecision } from '../report/result.js';
@@ -26,14 +27,27 @@ export function inside(root: string, p: string): boolean {
 /** Removes one set folder (a staging leftover directly, a set by first renaming it aside). */
 export async function removeSet(root: string, d: Pick<PruneDecision, 'kind' | 'path'>, staging: boolean): Promise<void> {
   if (!inside(root, d.path)) throw new Error(`refusing to remove ${d.path}: it is not under the backup root ${root}`);
+  await refuseLinkedRemoval(root, d.path, staging ? INCOMPLETE_DIR : d.kind);
   if (staging) {
     await fs.rm(d.path, { recursive: true, force: true });
     return;
   }
   const aside = path.join(root, INCOMPLETE_DIR, `${d.kind}-${path.basename(d.path)}.pruning-${process.pid}`);
-  await fs.mkdir(path.join(root, INCOMPLETE_DIR), { recursive: true });
+  await fs.mkdir(path.join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
   await fs.rename(d.path, aside);
   await fs.rm(aside, { recursive: true, force: true });
+}
+
+/**
+ * Nothing is deleted through a link: the folder holding the set must be the root's own kind (or
+ * .incomplete) folder, and the set folder a real folder (fs.rm then unlinks links inside, never follows them).
+ */
+async function refuseLinkedRemoval(root: string, p: string, parent: string): Promise<void> {
+  await refuseLinkedFolders(root, [parent]);
+  const [st, realParent, realRoot] = await Promise.all([fs.lstat(p), fs.realpath(path.dirname(p)), fs.realpath(root)]);
+  if (!st.isDirectory() || realParent !== path.join(realRoot, parent)) {
+    throw new Error(`refusing to remove ${p}: it is ${st.isSymbolicLink() ? 'a symbolic link' : !st.isDirectory() ? 'not a folder' : `not in ${path.join(root, parent)}`}; nothing is deleted through a link`);
+  }
 }
 
 /**

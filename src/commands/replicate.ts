@@ -15,14 +15,14 @@
  *   config run tries again for every milestone (and the newest config snapshot) not yet copied.
  */
 import { createHash, type Hash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
-import path from 'node:path';
+import { promises as fs } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { describe as describeError } from '../errors.js';
 import type { SetKind } from '../catalog/labels.js';
 import { MANIFEST_FILE, manifestFiles, readManifest, type Manifest } from '../catalog/manifest.js';
 import { readRemoteCopies, recordRemoteCopy, type CopiedFile, type RemoteCopy } from '../catalog/remote-copies.js';
 import { listSets, type SetEntry } from '../catalog/sets.js';
+import { openNoFollow, setFilePath } from '../catalog/set-files.js';
 import { formatBytes, localTime } from '../catalog/time.js';
 import type { Config } from '../inputs/config-schema.js';
 import { checkRemoteNames, openRemote, remoteName, remoteTakes } from '../remotes/registry.js';
@@ -99,12 +99,13 @@ interface Source {
 async function source(file: string, recipients: string[]): Promise<Source> {
   const stored = new HashCount();
   const storedResult = () => ({ bytes: stored.bytes, sha256: stored.digest() });
+  // Never through a link: a set file linked to /etc/shadow must not reach the remote.
+  const fh = await openNoFollow(file);
   if (recipients.length === 0) {
-    const direct = createReadStream(file, { highWaterMark: CHUNK });
+    const direct = fh.createReadStream({ highWaterMark: CHUNK });
     direct.on('error', (e) => stored.destroy(e));
     return { body: direct.pipe(stored), stored: storedResult, plain: storedResult, close: async () => void direct.destroy() };
   }
-  const fh = await fs.open(file, 'r');
   let closed = false;
   const close = async () => {
     if (closed) return;
@@ -184,7 +185,7 @@ export async function copySetTo(ctx: RunContext, set: SetToCopy, remote: Remote)
     for (const { rel, expect } of wanted) {
       if (signal.aborted) throw signal.reason;
       const key = remoteKey(set, rel, encrypted);
-      const src = await source(path.join(set.path, ...rel.split('/')), recipients);
+      const src = await source(await setFilePath(set.path, rel, set.id), recipients);
       try {
         await remote.put(key, src.body, { signal, metadata: { 'pgtaos-set': set.id, ...(expect ? { 'plaintext-sha256': expect.sha256 } : {}), ...(encrypted ? { encryption: 'age' } : {}) } });
       } finally {

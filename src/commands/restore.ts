@@ -17,6 +17,8 @@ import { TDENGINE_DUMP_DIR, TdengineEngine } from '../engines/tdengine.js';
 import type { EngineName } from '../engines/engine.js';
 import { compareCounts, comparePostgres, renderDifferences, tdengineCounts } from '../catalog/compare.js';
 import { formatBytes } from '../catalog/time.js';
+import { manifestFiles } from '../catalog/manifest.js';
+import { assertSetSafe, setFilePath } from '../catalog/set-files.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
 import { enginesInSet, requireSections } from './engines.js';
@@ -146,7 +148,7 @@ async function restoreTdengine(ctx: RunContext, set: SetEntry, target: string): 
     if (exists) await engine.dropRestoreTarget(env, target, ctx.signal);
     const resultFile = path.join(config.root, LOGS_DIR, `restore-${set.id}-tdengine-result.txt`);
     const out = await log.group(`TDengine: restore ${set.id} into ${target} (taosdump -W ${td.database}=${target})`, () =>
-      engine.restore(ectx, path.join(set.path, TDENGINE_DUMP_DIR), target, resultFile, { allowProduction: true }),
+      assertSetSafe(set.path, manifestFiles(set.manifest!).map((f) => f.path), set.id).then(() => engine.restore(ectx, path.join(set.path, TDENGINE_DUMP_DIR), target, resultFile, { allowProduction: true })),
     );
     for (const w of out.warnings) log.warn(`taosdump: ${w}`);
     checks.push({ name: 'tdengine restore', result: 'passed', detail: `taosdump -i into ${target} finished without a failure summary` });
@@ -214,7 +216,7 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   const timescale = timescaleVersion !== undefined;
   const restored = await step(ctx, now, async () => {
     await log.group(`PostgreSQL: restore ${set.id} into ${target}`, () =>
-      pgEngine.restore(ectx, path.join(set.path, pg.files[0]!.path), target, { jobs: config.postgres!.jobs, timescale, clean: exists, noOwner: false }),
+      setFilePath(set.path, pg.files[0]!.path, set.id).then((file) => pgEngine.restore(ectx, file, target, { jobs: config.postgres!.jobs, timescale, clean: exists, noOwner: false })),
     );
     checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore ${exists ? '--clean --if-exists ' : ''}into ${target} succeeded` });
     // 3. Compare with the manifest (tables the dump does not know are left alone and reported).

@@ -31,8 +31,9 @@ import path from 'node:path';
 import type { Config } from '../inputs/config-schema.js';
 import { readLock } from '../catalog/lock.js';
 import { parseInstant, planRetention, toRetentionInput, type Decision, type RetentionInput } from '../catalog/retention.js';
-import { LOGS_DIR, listSets, type SetEntry } from '../catalog/sets.js';
+import { FUTURE_TOLERANCE_MS, LOGS_DIR, listSets, type SetEntry } from '../catalog/sets.js';
 import { isScheduledBackup } from '../catalog/labels.js';
+import { readFileNoFollow } from '../catalog/set-files.js';
 import { GIB, freeBytes } from '../catalog/space.js';
 import { formatBytes } from '../catalog/time.js';
 import type { Check, CommandOutcome } from '../report/result.js';
@@ -43,8 +44,8 @@ import { milestoneCopiesCheck } from './replicate.js';
 export const RUN_LOG_RE = /^(\d{8}_\d{6})-([a-z]+)-(\d+)\.log$/;
 /** Commands that write no log (and must not be taken for "the last run"). */
 const QUIET_COMMANDS = new Set(['list', 'status']);
-/** A set this far ahead of now is "from the future" for the staleness rows. */
-export const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** A set this far ahead of now is "from the future" for the staleness rows (the catalog's rule). */
+export { FUTURE_TOLERANCE_MS };
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 const MAX_NAMED = 10;
@@ -181,22 +182,26 @@ function verifyRow(input: StatusInput, now: Date): Check {
   const name = 'last verification';
   const maxDays = input.config.staleness.verify_max_age_days;
   const nowMs = now.getTime();
+  // A set dated in the future (clock skew, a copied set) says nothing about today's backups, verified or not.
+  const future = (s: StatusSet) => (parseInstant(s.started_at) ?? 0) > nowMs + FUTURE_TOLERANCE_MS;
+  const suspicious = input.sets.filter((s) => s.verification !== null && future(s));
+  const note = suspicious.length ? `; ${suspicious.length} verified set(s) dated in the future not counted (suspicious: clock skew, or copied from elsewhere?): ${named(suspicious.map((s) => s.id))}` : '';
   const verified = input.sets
     // The scheduled proof is of the scheduled backups: a verified safety or config set, or a set of
     // another database, does not count.
-    .filter((s) => s.verification !== null && isScheduledBackup(s.kind) && ofConfiguredDatabase(input, s))
+    .filter((s) => s.verification !== null && isScheduledBackup(s.kind) && ofConfiguredDatabase(input, s) && !future(s))
     .map((s) => ({ s, v: s.verification!, at: parseInstant(s.verification!.verified_at) }))
     .filter((x): x is { s: StatusSet; v: NonNullable<RetentionInput['verification']>; at: number } => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
     .sort((a, b) => b.at - a.at);
   const last = verified[0];
-  if (!last) return { name, result: 'failed', detail: 'no verification on record for any set; run `pgtaos-backup verify`' };
+  if (!last) return { name, result: 'failed', detail: `no verification on record for any set; run \`pgtaos-backup verify\`${note}` };
   const ageDays = Math.max(0, nowMs - last.at) / DAY_MS;
   const fresh = ageDays <= maxDays;
   const passed = last.v.result === 'passed';
   return {
     name,
     result: fresh && passed ? 'passed' : 'failed',
-    detail: `${last.s.id} verified ${last.v.verified_at}: ${last.v.result}, ${ageDays.toFixed(1)} days ago ${fresh ? '<=' : '>'} ${maxDays} days`,
+    detail: `${last.s.id} verified ${last.v.verified_at}: ${last.v.result}, ${ageDays.toFixed(1)} days ago ${fresh ? '<=' : '>'} ${maxDays} days${note}`,
   };
 }
 
@@ -296,7 +301,7 @@ async function runLogs(dir: string, now: Date, windowHours: number): Promise<Run
   return Promise.all(
     selectRunLogs(infos, now, windowHours).map(async (l) => {
       try {
-        return { ...l, errors: errorLines(await fs.readFile(l.file, 'utf8')) };
+        return { ...l, errors: errorLines(await readFileNoFollow(l.file)) };
       } catch (err) {
         return { ...l, errors: [`cannot read the log: ${(err as Error).message}`] };
       }

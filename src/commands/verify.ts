@@ -12,6 +12,7 @@ import type { EngineContext } from '../engines/engine.js';
 import { LOGS_DIR, findSet, listSets, newestVerifiable, type SetEntry } from '../catalog/sets.js';
 import { manifestFiles, type Manifest } from '../catalog/manifest.js';
 import { sha256File } from '../catalog/checksum.js';
+import { assertSetSafe, setFilePath } from '../catalog/set-files.js';
 import { compareCounts, comparePostgres, renderDifferences, tdengineCounts } from '../catalog/compare.js';
 import { writeVerification } from '../catalog/verification.js';
 import { localTime, formatBytes } from '../catalog/time.js';
@@ -38,7 +39,7 @@ async function pickSet(ctx: RunContext): Promise<SetEntry> {
     if (s.status !== 'complete') throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
     return s;
   }
-  const newest = newestVerifiable(await listSets(ctx.config.root));
+  const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now());
   if (!newest) throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
   return newest;
 }
@@ -47,11 +48,12 @@ async function pickSet(ctx: RunContext): Promise<SetEntry> {
 export async function checkFiles(dir: string, manifest: Manifest): Promise<Check[]> {
   const checks: Check[] = [];
   for (const f of manifestFiles(manifest)) {
-    const abs = path.join(dir, ...f.path.split('/'));
     let detail: string;
     let ok = false;
     try {
-      const st = await fs.stat(abs);
+      // Checked again here (not only when the catalog was read): no link, nothing outside the set.
+      const abs = await setFilePath(dir, f.path, path.basename(dir));
+      const st = await fs.lstat(abs);
       if (st.size !== f.bytes) detail = `${f.path}: ${st.size} bytes, manifest says ${f.bytes}`;
       else {
         const sum = await sha256File(abs);
@@ -106,7 +108,7 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
           const timescale = timescaleVersion !== undefined;
           if (timescale) await pgEngine.requireExtension(ctx.env, 'timescaledb', timescaleVersion);
           await pgEngine.recreateScratch(ctx.env, scratch);
-          await pgEngine.restore(ectx, path.join(set.path, pgSection.files[0]!.path), scratch, { jobs: config.postgres!.jobs, timescale, clean: false, noOwner: true });
+          await pgEngine.restore(ectx, await setFilePath(set.path, pgSection.files[0]!.path, set.id), scratch, { jobs: config.postgres!.jobs, timescale, clean: false, noOwner: true });
         });
         // Counted by the rules of the set's own manifest format: both sides alike.
         const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal, manifest.format);
@@ -137,6 +139,7 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
       try {
         const out = await log.group(`TDengine: restore ${set.id} into scratch database ${scratch} (taosdump -W ${tdSection.database}=${scratch})`, async () => {
           // The set is passed so the database its dump records is refused as scratch BEFORE any DROP.
+          await assertSetSafe(set.path, manifestFiles(manifest).map((f) => f.path), set.id);
           await tdEngine.recreateScratch(ctx.env, scratch, ctx.signal, { dumpDir: path.join(set.path, TDENGINE_DUMP_DIR), database: tdSection.database });
           scratchMade = true;
           return tdEngine.restore(ectx, path.join(set.path, TDENGINE_DUMP_DIR), scratch, resultFile);

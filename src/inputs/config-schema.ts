@@ -13,21 +13,25 @@ const dbName = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain database name (letters, digits, _; not starting with a digit)');
 const host = z.string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
-const absOrRelPath = z.string().min(1);
+const absOrRelPath = z.string().min(1).max(4096);
 /** A path inside base_dir: may not climb out of it. */
 const innerPath = z
   .string()
   .min(1)
   .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'must be relative to base_dir and must not contain ".."');
 
+/** IANA zone names are short (the longest is about 30 characters); a huge string is refused before Intl sees it. */
+export const MAX_TIMEZONE_LENGTH = 64;
+
 export const timeZone = z.string().refine((tz) => {
+  if (tz.length > MAX_TIMEZONE_LENGTH) return false;
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
     return true;
   } catch {
     return false;
   }
-}, 'must be an IANA time zone such as Asia/Shanghai or UTC');
+}, `must be an IANA time zone such as Asia/Shanghai or UTC (at most ${MAX_TIMEZONE_LENGTH} characters)`);
 
 export const postgresSchema = z.strictObject({
   host: host.default('127.0.0.1'),

@@ -3,7 +3,7 @@
  * guards that must hold before anything connects. Every problem is reported at once, naming
  * the key and the file; nothing is created on failure.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
@@ -25,11 +25,25 @@ function resolveFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: 
   return { file: path.resolve(cwd, DEFAULT_CONFIG_FILE), explicit: false };
 }
 
+/** A config file is a page of YAML: anything far bigger is a mistake or an attack, refused before it is parsed. */
+export const MAX_CONFIG_BYTES = 256 * 1024;
+/** Longest flag or input value taken (paths and names are far shorter). */
+export const MAX_OVERRIDE_LENGTH = 4096;
+/** Aliases YAML may expand (a config needs few or none; an alias bomb needs millions). */
+const MAX_YAML_ALIASES = 100;
+
 function readYaml(file: string): unknown {
   let text: string;
   try {
+    const size = statSync(file).size;
+    if (size > MAX_CONFIG_BYTES) {
+      throw new UsageError('config.too_large', `config file ${file} is ${size} bytes; a config file may be at most ${MAX_CONFIG_BYTES} bytes`, {
+        hint: 'Point --config (or PGTAOS_BACKUP_CONFIG) at the pgtaos-backup.yml you meant; a real one is a few KB.',
+      });
+    }
     text = readFileSync(file, 'utf8');
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     throw new UsageError('config.unreadable', `cannot read config file ${file}: ${(err as Error).message}`, {
       hint: 'Check the path given with --config (or PGTAOS_BACKUP_CONFIG) and its permissions.',
     });
@@ -40,7 +54,14 @@ function readYaml(file: string): unknown {
       hint: 'Fix the YAML syntax at the line shown (indentation is made of spaces).',
     });
   }
-  return doc.toJS() ?? {};
+  try {
+    return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+  } catch (err) {
+    // yaml throws a ReferenceError for an alias bomb ("Excessive alias count ...") or an unresolved alias.
+    throw new UsageError('config.yaml_aliases', `${file}: YAML aliases (*name) there cannot be used: ${(err as Error).message}`, {
+      hint: `Write the values out instead of using anchors and aliases (at most ${MAX_YAML_ALIASES} expansions are allowed).`,
+    });
+  }
 }
 
 function setPath(obj: Record<string, unknown>, keys: readonly string[], value: unknown): void {
@@ -58,6 +79,10 @@ function applyOverrides(raw: Record<string, unknown>, overrides: Record<string, 
   for (const o of OVERRIDES) {
     const v = overrides[o.input];
     if (v === undefined || v === '') continue;
+    if (v.length > MAX_OVERRIDE_LENGTH) {
+      problems.push(`--${o.flag} / input ${o.input}: ${v.length} characters; at most ${MAX_OVERRIDE_LENGTH} are taken`);
+      continue;
+    }
     if (o.type === 'int') {
       if (!/^\d+$/.test(v.trim())) {
         problems.push(`--${o.flag} / input ${o.input}: ${JSON.stringify(v)} is not a whole number`);
@@ -121,10 +146,43 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, str
   // Relative paths are relative to the config file, so a run from any folder means the same.
   const base = source ? path.dirname(source) : cwd;
   config.root = path.resolve(base, config.root);
+  refuseSystemRoot(config.root);
   if (config.postgres?.bin_dir) config.postgres.bin_dir = path.resolve(base, config.postgres.bin_dir);
   if (config.tdengine?.bin_dir) config.tdengine.bin_dir = path.resolve(base, config.tdengine.bin_dir);
   if (config.config_files) config.config_files.base_dir = path.resolve(base, config.config_files.base_dir);
   return { config, file: source };
+}
+
+/** Folders that hold the system: the root may not be one of them nor lie below one. */
+const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr'];
+/** Shared folders that hold other things: the root may lie below one (/var/backups/x), not be it. */
+const SHARED_FOLDERS = ['/', '/home', '/root', '/var', '/var/lib', '/tmp', '/opt', '/mnt', '/media', '/srv'];
+
+/** Why a root is a system folder, or null. Pure (the caller resolves links). */
+export function systemRootReason(root: string): string | null {
+  const p = path.resolve(root);
+  if (SHARED_FOLDERS.includes(p)) return `${p} is a shared system folder`;
+  const tree = SYSTEM_TREES.find((t) => p === t || p.startsWith(`${t}/`));
+  return tree ? `${p} is ${p === tree ? '' : 'inside '}the system folder ${tree}` : null;
+}
+
+/**
+ * The tool runs as root, writes logs/ and a lock there and deletes what it finds in .incomplete/:
+ * a root that is "/" or a system folder (as given, or through a link) is refused, exit 2.
+ */
+function refuseSystemRoot(root: string): void {
+  let real = root;
+  try {
+    real = realpathSync(root);
+  } catch {
+    /* not made yet: the path as given is what will be made */
+  }
+  const why = systemRootReason(root) ?? systemRootReason(real);
+  if (why) {
+    throw new UsageError('config.root_system', `the backup root ${root} cannot be used: ${why}`, {
+      hint: 'Give root (or --root) a folder of its own for the backups, such as /data/mystocks_backup; the tool writes logs/, a lock and set folders there and cleans its .incomplete/.',
+    });
+  }
 }
 
 export function scratchDatabase(section: { database: string; scratch_database?: string | undefined }): string {

@@ -24,6 +24,8 @@ export const listEntrySchema = z.object({
   verification: z.enum(['passed', 'failed']).nullable(),
   engines: z.array(z.string()),
   reason: z.string().nullable(),
+  /** Why a complete set is not to be trusted as a recent backup (its start lies in the future), or null. */
+  suspicious: z.string().nullable(),
   /** Copies of the set on remotes (remotes.json beside it); empty when it lives only here. */
   remotes: z.array(z.object({ remote: z.string(), result: z.enum(['verified', 'failed']), copied_at: z.string(), encrypted: z.boolean() })),
 });

@@ -46,6 +46,7 @@ import {
   type EarlierSet,
 } from '../helpers/faults.js';
 import type { RunResult } from '../../src/report/result.js';
+import { catalogTrustCases, tdengineTrustCase } from './trust-cases.js';
 
 // ---------- the table, from what was measured ----------
 
@@ -537,6 +538,10 @@ describe('faults in the catalog', () => {
   });
 });
 
+describe('the backup root is a trust boundary (issue 12)', () => {
+  catalogTrustCases(faultCase, () => pgc, smallEnv);
+});
+
 // ---------- TDengine (the contract stand-ins) ----------
 
 describe('TDengine faults (stand-ins)', () => {
@@ -599,4 +604,6 @@ describe('TDengine faults (stand-ins)', () => {
       expect(json<RunResult>(r).error!.message).toMatch(/taosAdapter/);
     });
   });
+
+  tdengineTrustCase(faultCase, tdWs, tdEnv);
 });

@@ -4,7 +4,7 @@
  * waiting), and secrets masked in the report, the log file, stdout and stderr.
  * No database is needed: every run here is refused before a connection, or is a prune.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -102,6 +102,74 @@ describe('bad input: exit 2, a message naming it, and nothing created (root does
     expect(v.code, v.stderr).toBe(2);
     expect(v.stderr).toContain('no set mystocks_20261125_000003');
     expect(existsSync(w.root)).toBe(false);
+  });
+});
+
+describe('hostile input (issue 12): exit 2 with a plain message, no stack trace, nothing created', () => {
+  /** A workspace whose config file is `text` (raw YAML), root <dir>/backups. */
+  const rawWs = (text: string): Workspace => {
+    const w = ws({ postgres: pg });
+    writeFileSync(w.configFile, text);
+    return w;
+  };
+  const refused = (r: ToolRun, w: Workspace | null, message: RegExp) => {
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(message);
+    expect(r.stderr, 'a stack trace').not.toMatch(/\n\s+at .*\(.*:\d+:\d+\)/);
+    if (w) expect(existsSync(w.root), 'the backup root must not be created').toBe(false);
+  };
+
+  it('a YAML alias bomb ("billion laughs")', async () => {
+    const lines = [`root: backups`, `postgres: {database: mystocks}`, `a0: &a0 [x, x, x, x, x, x, x, x, x, x]`];
+    for (let i = 1; i <= 9; i++) lines.push(`a${i}: &a${i} [${Array.from({ length: 10 }, () => `*a${i - 1}`).join(', ')}]`);
+    const w = rawWs(`${lines.join('\n')}\n`);
+    refused(await run(w, ['backup']), w, /YAML aliases \(\*name\) there cannot be used: Excessive alias count/);
+  });
+
+  it('a 10 MB quoted timezone: refused by the config file size cap before it is parsed', async () => {
+    const w = rawWs(`root: backups\npostgres: {database: mystocks}\ntimezone: "${'A'.repeat(10_000_000)}"\n`);
+    refused(await run(w, ['backup']), w, /is 100000\d\d bytes; a config file may be at most 262144 bytes/);
+  });
+
+  it('a 200 KB timezone (under the size cap): refused by its length', async () => {
+    const w = rawWs(`root: backups\npostgres: {database: mystocks}\ntimezone: "${'A'.repeat(200_000)}"\n`);
+    refused(await run(w, ['backup']), w, /timezone: must be an IANA time zone such as Asia\/Shanghai or UTC \(at most 64 characters\)/);
+  });
+
+  it('--root / : refused, and nothing is written at /logs', async () => {
+    expect(existsSync('/logs')).toBe(false);
+    const w = ws({ postgres: pg });
+    for (const command of ['backup', 'prune', 'list']) {
+      refused(await run(w, [command, '--root', '/']), null, /the backup root \/ cannot be used: \/ is a shared system folder/);
+    }
+    expect(existsSync('/logs')).toBe(false);
+  });
+
+  it('a system folder as root, as given or through a link (/etc, /usr/local/x, a link to /etc)', async () => {
+    const w = ws({ postgres: pg });
+    refused(await run(w, ['prune', '--root', '/etc']), null, /\/etc is the system folder \/etc/);
+    refused(await run(w, ['prune', '--root', '/usr/local/pgtaos']), null, /\/usr\/local\/pgtaos is inside the system folder \/usr/);
+    const link = path.join(w.dir, 'looks-harmless');
+    symlinkSync('/etc', link);
+    refused(await run(w, ['prune', '--root', link]), null, /\/etc is the system folder \/etc/);
+    expect(existsSync('/etc/logs')).toBe(false);
+  });
+
+  it('<root>/logs is a link to a folder elsewhere: refused, and no log or report is written behind it', async () => {
+    const w = ws({ postgres: pg });
+    const elsewhere = path.join(w.dir, 'elsewhere');
+    mkdirSync(elsewhere);
+    mkdirSync(w.root);
+    symlinkSync(elsewhere, path.join(w.root, 'logs'));
+    const r = await run(w, ['prune']);
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/logs is a symbolic link to .*elsewhere; the tool does not follow links inside the backup root/);
+    expect(readdirSync(elsewhere)).toEqual([]);
+  });
+
+  it('a flag value of more than 4096 characters', async () => {
+    const w = ws({ postgres: pg });
+    refused(await run(w, ['backup', '--postgres-host', 'h'.repeat(5000)]), w, /--postgres-host \/ input postgres-host: 5000 characters; at most 4096 are taken/);
   });
 });
 

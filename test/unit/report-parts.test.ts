@@ -90,7 +90,7 @@ function bigResult(detail: number): RunResult {
     exit_code: 1,
     config_file: null,
     engines: { postgres: { database: 'mystocks', server_version: '17.6', client_version: '17.6', bytes: 1, duration_ms: 1, tables: Array.from({ length: 5000 }, (_, i) => ({ name: `public.table_${i}_${'x'.repeat(100)}`, rows: i })) } },
-    sets: Array.from({ length: 3000 }, (_, i) => ({ id: `mystocks_2026${String(i).padStart(4, '0')}_000003`, kind: 'daily', milestone: null, status: 'complete', created_at: '2026-11-25T00:00:03.000+08:00', path: `/opt/claude/mystocks_backup/daily/x${i}`, bytes: 1, verified_at: null, verification: null, engines: ['postgres'], reason: null, remotes: [] })),
+    sets: Array.from({ length: 3000 }, (_, i) => ({ id: `mystocks_2026${String(i).padStart(4, '0')}_000003`, kind: 'daily', milestone: null, status: 'complete', created_at: '2026-11-25T00:00:03.000+08:00', path: `/opt/claude/mystocks_backup/daily/x${i}`, bytes: 1, verified_at: null, verification: null, engines: ['postgres'], reason: null, suspicious: null, remotes: [] })),
     checks: [
       ...Array.from({ length: 2000 }, (_, i) => ({ name: `removed set_${i}`, result: 'passed' as const, detail: 'd'.repeat(detail) })),
       { name: 'removed the_one_that_failed', result: 'failed' as const, detail: 'permission denied' },
