@@ -105,7 +105,7 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
           const timescale = timescaleVersion !== undefined;
           if (timescale) await pgEngine.requireExtension(ctx.env, 'timescaledb', timescaleVersion);
           await pgEngine.recreateScratch(ctx.env, scratch);
-          await pgEngine.restore(ectx, path.join(set.path, pgSection.files[0]!.path), scratch, { jobs: config.postgres!.jobs, timescale, clean: false, noOwner: true });
+          await pgEngine.restore(ectx, path.join(set.path, pgSection.files[0]!.path), scratch, { jobs: config.postgres!.jobs, timescale, noOwner: true });
         });
         const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal);
         const diffs = pgSection.row_counts === 'unknown' ? [] : compareCounts(pgSection.tables, restored.tables);
