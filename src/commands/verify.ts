@@ -108,7 +108,7 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
           const timescale = timescaleVersion !== undefined;
           if (timescale) await pgEngine.requireExtension(ctx.env, 'timescaledb', timescaleVersion);
           await pgEngine.recreateScratch(ctx.env, scratch);
-          await pgEngine.restore(ectx, await setFilePath(set.path, pgSection.files[0]!.path, set.id), scratch, { jobs: config.postgres!.jobs, timescale, clean: false, noOwner: true });
+          await pgEngine.restore(ectx, await setFilePath(set.path, pgSection.files[0]!.path, set.id), scratch, { jobs: config.postgres!.jobs, timescale, noOwner: true });
         });
         // Counted by the rules of the set's own manifest format: both sides alike.
         const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal, manifest.format);

@@ -16,6 +16,7 @@ import { findBinary } from './binaries.js';
 import { childEnv, type Engine, type EngineContext, type PreflightInfo } from './engine.js';
 import { readTool, runTool, type ToolResult } from './exec.js';
 import { countTables, isPermissionError, listCountTargets, type PgCounts } from './pg-counts.js';
+import { createSql, databaseShape, isReservedName, oldName, quoteWith, shapeSql, swapIn } from './postgres-admin.js';
 
 const INSTALL_HINT = 'Install the PostgreSQL client tools of the server\'s major version (Debian/Ubuntu: apt install postgresql-client-17 from apt.postgresql.org).';
 const PROGRESS_MS = 5000;
@@ -124,6 +125,21 @@ export function isDumpErrorLine(line: string): boolean {
   return /^pg_(dump|restore): error:/.test(line) || /\b(FATAL|PANIC):/.test(line) || /^pg_(dump|restore): \[/.test(line);
 }
 
+/**
+ * pg_restore never gets --clean: it always fills a new, empty database (see postgres-admin.ts).
+ * `noOwner`: --no-owner --no-acl (a scratch restore, where the roles may not exist).
+ */
+export interface RestoreOptions {
+  jobs: number;
+  timescale: boolean;
+  noOwner: boolean;
+}
+
+/** The last guard before a DROP or RENAME of a staging database: only names a restore reserves. */
+function refuseUnreserved(name: string): void {
+  if (!isReservedName(name)) throw new UsageError('postgres.not_staging', `refusing to drop or rename ${name}: it is not a name a restore reserves for its new copy`, { hint: 'This is a bug in pgtaos-backup; nothing was changed.' });
+}
+
 export class PostgresEngine implements Engine {
   readonly name = 'postgres' as const;
   private pgDump = '';
@@ -168,6 +184,20 @@ export class PostgresEngine implements Engine {
       throw this.connectError(err, database);
     }
     return client;
+  }
+
+  /**
+   * A session for database-level statements (exists, CREATE, DROP, RENAME): on the maintenance
+   * database `postgres` (`template1` where that was dropped), never the configured one, which may
+   * be the very database that is missing or being replaced.
+   */
+  async connectMaintenance(env: NodeJS.ProcessEnv): Promise<pg.Client> {
+    try {
+      return await this.connect(env, 'postgres');
+    } catch (err) {
+      if (!(err instanceof JobError && err.code === 'postgres.no_database')) throw err;
+      return this.connect(env, 'template1');
+    }
   }
 
   private connectError(err: unknown, database: string): JobError {
@@ -371,7 +401,7 @@ export class PostgresEngine implements Engine {
    */
   async recreateScratch(env: NodeJS.ProcessEnv, scratch: string): Promise<void> {
     this.refuseProduction(scratch);
-    const client = await this.connect(env);
+    const client = await this.connectMaintenance(env);
     try {
       await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
       await client.query(`CREATE DATABASE ${client.escapeIdentifier(scratch)} TEMPLATE template0`);
@@ -382,7 +412,7 @@ export class PostgresEngine implements Engine {
 
   async dropScratch(env: NodeJS.ProcessEnv, scratch: string): Promise<void> {
     this.refuseProduction(scratch);
-    const client = await this.connect(env);
+    const client = await this.connectMaintenance(env);
     try {
       await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
     } finally {
@@ -391,7 +421,7 @@ export class PostgresEngine implements Engine {
   }
 
   async databaseExists(env: NodeJS.ProcessEnv, name: string): Promise<boolean> {
-    const client = await this.connect(env);
+    const client = await this.connectMaintenance(env);
     try {
       return (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
     } finally {
@@ -399,11 +429,76 @@ export class PostgresEngine implements Engine {
     }
   }
 
-  /** Creates a database to restore into (only when it does not exist: nothing is replaced). */
-  async createDatabase(env: NodeJS.ProcessEnv, name: string): Promise<void> {
-    const client = await this.connect(env);
+  /**
+   * A new, empty database for a restore to fill (a leftover of an earlier run under that name is
+   * dropped first: the name is reserved). `like`: the database it will replace, whose owner,
+   * encoding and locale it gets; null: the server's defaults.
+   */
+  async createStaging(env: NodeJS.ProcessEnv, staging: string, like: string | null): Promise<void> {
+    refuseUnreserved(staging);
+    const client = await this.connectMaintenance(env);
     try {
-      await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} TEMPLATE template0`);
+      const shape = like === null ? null : await databaseShape(client, like);
+      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
+      await client.query(createSql(staging, shape, quoteWith(client)));
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /** After pg_restore: the settings and grants of `like` (applied now, so none of them hindered pg_restore). */
+  async shapeLike(env: NodeJS.ProcessEnv, staging: string, like: string): Promise<void> {
+    refuseUnreserved(staging);
+    const client = await this.connectMaintenance(env);
+    try {
+      for (const stmt of shapeSql(staging, await databaseShape(client, like), quoteWith(client))) await client.query(stmt);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /**
+   * Swaps the filled `staging` in as `target` (see swapIn), then drops the replaced database.
+   * Returns what could not be done after the swap (the old copy left behind), for a warning.
+   */
+  async swapIn(env: NodeJS.ProcessEnv, staging: string, target: string, replacing: boolean, log: (line: string) => void): Promise<string | null> {
+    refuseUnreserved(staging);
+    const old = replacing ? oldName(target) : null;
+    const client = await this.connectMaintenance(env);
+    try {
+      await swapIn(client, staging, target, old, log);
+      if (!old) return null;
+      return await client.query(`DROP DATABASE ${client.escapeIdentifier(old)} WITH (FORCE)`).then(
+        () => null,
+        (e: unknown) => `could not drop ${old} (what ${target} held before; the safety set has it too): ${(e as Error).message}; drop it by hand: dropdb ${old}`,
+      );
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /** Drops a staging database a restore did not swap in (it holds nothing that is not in the set). */
+  async dropStaging(env: NodeJS.ProcessEnv, staging: string): Promise<void> {
+    refuseUnreserved(staging);
+    const client = await this.connectMaintenance(env);
+    try {
+      await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
+    } finally {
+      await client.end().catch(() => {});
+    }
+  }
+
+  /**
+   * Clears `timescaledb.restoring` on `database`: timescaledb_pre_restore() sets it per database,
+   * and a database left with it on runs without TimescaleDB's background jobs. Plain PostgreSQL
+   * accepts the name as a placeholder, so this runs for every restore.
+   */
+  async resetRestoring(env: NodeJS.ProcessEnv, database: string): Promise<void> {
+    const client = await this.connectMaintenance(env);
+    try {
+      if ((await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1) {
+        await client.query(`ALTER DATABASE ${client.escapeIdentifier(database)} RESET timescaledb.restoring`);
+      }
     } finally {
       await client.end().catch(() => {});
     }
@@ -416,32 +511,41 @@ export class PostgresEngine implements Engine {
   }
 
   /**
-   * pg_restore into `target`. TimescaleDB databases are restored the documented way:
-   * timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
+   * pg_restore into `target`, a new empty database. TimescaleDB databases are restored the
+   * documented way: timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
+   * Whatever happens (failure, cancel), `timescaledb.restoring` is reset on `target` after.
    */
-  async restore(ctx: EngineContext, file: string, target: string, opts: { jobs: number; timescale: boolean; clean: boolean; noOwner: boolean }): Promise<void> {
+  async restore(ctx: EngineContext, file: string, target: string, opts: RestoreOptions): Promise<void> {
     const { log, env } = ctx;
-    if (!opts.timescale) return this.runRestore(ctx, file, target, opts);
-    await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
     let failed = true;
+    let prepared = false;
     try {
+      if (opts.timescale) await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+      prepared = opts.timescale;
       await this.runRestore(ctx, file, target, opts);
       failed = false;
     } finally {
-      // Whatever pg_restore did (failed, cancelled), the target must not stay in restoring mode.
-      const post = this.sql(env, target, 'SELECT timescaledb_post_restore();');
-      if (failed) await post.catch((e: unknown) => log.error(`timescaledb_post_restore() on ${target} failed: ${(e as Error).message}; run it by hand before using ${target}`));
-      else await post;
+      // post_restore resets it too, but only when it runs and succeeds: the reset is unconditional.
+      const after = async () => {
+        try {
+          if (prepared) await this.sql(env, target, 'SELECT timescaledb_post_restore();');
+        } finally {
+          await this.resetRestoring(env, target);
+        }
+      };
+      if (!failed) await after();
+      else {
+        await after().catch((e: unknown) => log.error(`${prepared ? 'timescaledb_post_restore()' : 'resetting timescaledb.restoring'} on ${target} failed: ${(e as Error).message}; before using ${target}, run on it: ${prepared ? 'SELECT timescaledb_post_restore(); ' : ''}ALTER DATABASE ${target} RESET timescaledb.restoring`));
+      }
     }
   }
 
-  private async runRestore(ctx: EngineContext, file: string, target: string, opts: { jobs: number; timescale: boolean; clean: boolean; noOwner: boolean }): Promise<void> {
+  private async runRestore(ctx: EngineContext, file: string, target: string, opts: RestoreOptions): Promise<void> {
     const { log, env, signal } = ctx;
     const args = [
       '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-w', '-d', target,
       '--exit-on-error',
       ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
-      ...(opts.clean ? ['--clean', '--if-exists'] : []),
       ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
       file,
     ];
@@ -460,7 +564,7 @@ export class PostgresEngine implements Engine {
 
   /** The target server must offer the extension the dump needs, at the version it was made with. */
   async requireExtension(env: NodeJS.ProcessEnv, name: string, version: string | undefined): Promise<void> {
-    const client = await this.connect(env);
+    const client = await this.connectMaintenance(env);
     let offered: string[];
     try {
       offered = (await client.query<{ version: string }>('SELECT version FROM pg_available_extension_versions WHERE name = $1', [name])).rows.map((r) => r.version);

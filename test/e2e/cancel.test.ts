@@ -118,14 +118,17 @@ describe('restore', () => {
     expect((await big.query<{ n: string }>('SELECT count(*)::text AS n FROM public.daily_bars', 'big_target'))[0]!.n).toBe(rowsBefore);
   });
 
-  it.each(SIGNALS)('%s while pg_restore runs: pg_restore (and its workers) stopped, the safety set kept, the roll-back named', async (sig) => {
+  it.each(SIGNALS)('%s while pg_restore fills the new database: pg_restore (and its workers) stopped, the safety set kept, the target not touched, the new copy dropped', async (sig) => {
     const before = await catalogSnapshot(ws.root);
+    const rowsBefore = (await big.query<{ n: string }>('SELECT count(*)::text AS n FROM public.daily_bars', 'big_target'))[0]!.n;
     const started = launch(ws, ['restore', setId, '--target', 'big_target', '--confirm', 'big_target'], env());
-    const c = await cancel(started, sig, ws, 'restore', before, { newSets: /^safety\/safety_big_target_/, child: restoringInto('big_target'), what: 'pg_restore to run', timeoutMs: 120_000 });
+    const c = await cancel(started, sig, ws, 'restore', before, { newSets: /^safety\/safety_big_target_/, child: restoringInto('big_target_pgtaos_new'), what: 'pg_restore to run', timeoutMs: 120_000 });
     const safety = Object.keys(await catalogSnapshot(ws.root)).filter((k) => !(k in before));
     expect(safety).toHaveLength(1);
-    const id = safety[0]!.split('/')[1]!;
-    expect(c.report.error!.hint).toContain(`To roll back: pgtaos-backup restore ${id} --target big_target --confirm big_target`);
+    expect(c.report.error!.message).toBe(`cancelled by ${sig}; big_target was not touched (the restore of ${setId} was filling a new database, big_target_pgtaos_new, which is dropped)`);
+    expect(c.report.error!.hint).toContain('big_target is as it was');
+    expect((await big.query<{ n: string }>('SELECT count(*)::text AS n FROM public.daily_bars', 'big_target'))[0]!.n).toBe(rowsBefore);
+    expect(await databases()).not.toContain('big_target_pgtaos_new');
   });
 });
 

@@ -2,8 +2,9 @@
  * restore of a TDengine set (the contract stand-ins, test/stand-ins/): the safety set holds the
  * damaged state, the target is dropped only after that safety dump, the printed roll-back brings
  * the damaged state back, and a restore that stops after the drop says the target may be partly
- * restored and how to roll back.
+ * restored and how to roll back. A set whose files do not match their checksums is refused first.
  */
+import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
@@ -70,6 +71,25 @@ describe('restore with TDengine', () => {
     expect(back.code, back.stderr).toBe(0);
     expect(victimRows()).toBe(0);
     expect(td.store.countRows('market_data', Object.keys(td.seed.rows).find((t) => t.startsWith('tick_') && t !== victim)!, {})).toBeGreaterThan(0);
+  });
+
+  it('a dump folder whose file no longer matches its checksum (manifest untouched): exit 1 before the safety set, the target never dropped', async () => {
+    const ws = tdOnly();
+    const set = await backupSet(ws, env(), ['--engines', 'tdengine']);
+    damage();
+    const m = readJson<Manifest>(path.join(set.path, 'manifest.json'));
+    const spoilt = m.tdengine!.files.find((f) => f.path.startsWith('tdengine/') && f.bytes > 0)!;
+    appendFileSync(path.join(set.path, ...spoilt.path.split('/')), 'x');
+    const r = await run(ws, [...restoreArgs(set.id), '--json'], env());
+    expect(r.code).toBe(1);
+    const err = json<RunResult>(r).error!;
+    expect(err.code).toBe('restore.damaged_set');
+    expect(err.message).toContain(`set ${set.id} is damaged, so it was not restored: ${spoilt.path}: `);
+    expect(err.message).toContain(`the restore of ${set.id} had not started: market_data was not touched`);
+    expect(td.store.listDatabases()).toContain('market_data');
+    expect(victimRows()).toBe(0); // had the target been dropped and restored, the rows would be back
+    expect(setDirs(ws, 'safety')).toEqual([]);
+    expect(lockFiles(ws.root)).toEqual([]);
   });
 
   it('a safety dump that fails: the target is never dropped (its damaged state is still there), exit 1, "not touched"', async () => {

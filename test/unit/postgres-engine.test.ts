@@ -30,7 +30,7 @@ describe('refuseProduction: the scratch database is never the production one', (
   }
 });
 
-describe('TimescaleDB restore: timescaledb_post_restore() runs whatever pg_restore did', () => {
+describe('TimescaleDB restore: timescaledb_post_restore() and the timescaledb.restoring reset run whatever pg_restore did', () => {
   type Sql = (env: NodeJS.ProcessEnv, database: string, text: string) => Promise<void>;
 
   function engineWith(pgRestore: string, sql: Sql = async () => {}): { e: PostgresEngine; calls: string[] } {
@@ -41,16 +41,21 @@ describe('TimescaleDB restore: timescaledb_post_restore() runs whatever pg_resto
       calls.push(`${db}: ${text}`);
       await sql(env, db, text);
     });
+    // The reset runs on the maintenance database (e2e: restore-swap.test.ts); here, only that it runs.
+    vi.spyOn(e, 'resetRestoring').mockImplementation(async (_env, db) => {
+      calls.push(`${db}: RESET timescaledb.restoring`);
+    });
     return { e, calls };
   }
-  const opts = { jobs: 4, timescale: true, clean: false, noOwner: true };
+  const opts = { jobs: 4, timescale: true, noOwner: true };
   const pre = 'scratch: CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();';
   const post = 'scratch: SELECT timescaledb_post_restore();';
+  const reset = 'scratch: RESET timescaledb.restoring';
 
   it('after a failed pg_restore (its error is the one thrown)', async () => {
     const { e, calls } = engineWith('echo "pg_restore: error: could not execute query: simulated" >&2\nexit 1');
     await expect(e.restore(ctx(), '/x/mystocks.dump', 'scratch', opts)).rejects.toMatchObject({ code: 'postgres.restore_failed', message: expect.stringContaining('simulated') });
-    expect(calls).toEqual([pre, post]);
+    expect(calls).toEqual([pre, post, reset]);
   });
 
   it('after a failed pg_restore whose post_restore fails too: the pg_restore error is thrown, the other logged', async () => {
@@ -59,8 +64,8 @@ describe('TimescaleDB restore: timescaledb_post_restore() runs whatever pg_resto
     });
     const c = ctx();
     await expect(e.restore(c, '/x/mystocks.dump', 'scratch', opts)).rejects.toMatchObject({ code: 'postgres.restore_failed' });
-    expect(calls).toEqual([pre, post]);
-    expect(c.log.errors.join('\n')).toMatch(/timescaledb_post_restore\(\) on scratch failed: server gone; run it by hand/);
+    expect(calls).toEqual([pre, post, reset]);
+    expect(c.log.errors.join('\n')).toMatch(/timescaledb_post_restore\(\) on scratch failed: server gone; before using scratch, run on it: SELECT timescaledb_post_restore\(\); ALTER DATABASE scratch RESET timescaledb.restoring/);
   });
 
   it('after a cancelled pg_restore', async () => {
@@ -68,7 +73,7 @@ describe('TimescaleDB restore: timescaledb_post_restore() runs whatever pg_resto
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('cancelled by SIGINT')), 300);
     await expect(e.restore(ctx(ac.signal), '/x/mystocks.dump', 'scratch', opts)).rejects.toThrow('cancelled by SIGINT');
-    expect(calls).toEqual([pre, post]);
+    expect(calls).toEqual([pre, post, reset]);
   });
 
   it('after a good pg_restore, and without -j (it corrupts TimescaleDB catalogs); other databases get -j', async () => {
@@ -76,9 +81,10 @@ describe('TimescaleDB restore: timescaledb_post_restore() runs whatever pg_resto
     const lines: string[] = [];
     const c = { ...ctx(), log: new RunLog({ ...silentSink, info: (l) => lines.push(l) }, []) };
     await e.restore(c, '/x/mystocks.dump', 'scratch', opts);
-    expect(calls).toEqual([pre, post]);
+    expect(calls).toEqual([pre, post, reset]);
     await e.restore(c, '/x/mystocks.dump', 'scratch', { ...opts, timescale: false });
-    expect(calls).toHaveLength(2);
+    // Without TimescaleDB: no pre/post_restore, but the reset still runs.
+    expect(calls).toEqual([pre, post, reset, reset]);
     const runs = lines.filter((l) => l.startsWith('$ pg_restore '));
     expect(runs).toHaveLength(2);
     expect(runs[0]).not.toMatch(/ -j /);

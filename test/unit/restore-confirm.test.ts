@@ -14,6 +14,9 @@ describe('restore confirmation', () => {
     [undefined, 'mystocks'],
     ['my stocks', 'my stocks'],
     ['../x', '../x'],
+    // Names a PostgreSQL restore makes itself beside its target.
+    ['mystocks_pgtaos_new', 'mystocks_pgtaos_new'],
+    ['mystocks_pgtaos_old', 'mystocks_pgtaos_old'],
   ])('refuses target %j with confirm %j', (target, confirm) => {
     expect(() => checkConfirmation(target, confirm)).toThrow(UsageError);
   });
@@ -80,6 +83,24 @@ describe('what a restore that stops says', () => {
     expect(cancelled).toBeInstanceOf(CancelledError);
     expect(cancelled.hint).toContain('mystocks is as it was');
     expect(cancelled.hint).not.toContain('roll back');
+  });
+
+  const filling: RestoreStage = { touched: false, setId: 'mystocks_20261125_000003', target: 'mystocks', staging: 'mystocks_pgtaos_new' };
+
+  it('a failure while a new database was being filled: the target was not touched, no roll-back, exit 1 even for a usage error', () => {
+    const e = restoreStopped(pgRestoreFailed, filling, false);
+    expect(e.message.split('\n')[0]).toBe('pg_restore into mystocks failed (exit 1); mystocks was not touched (the restore of mystocks_20261125_000003 was filling a new database, mystocks_pgtaos_new, which is dropped):');
+    expect(e.message).not.toContain('partly');
+    expect(e.hint).toBe('Read the pg_restore lines above. Nothing was restored.');
+    expect(exitCodeOf(restoreStopped(new UsageError('postgres.spawn', 'cannot run pg_restore'), filling, false))).toBe(1);
+  });
+
+  it('a cancel while a new database was being filled: cancelled, the target as it was, no roll-back', () => {
+    const e = restoreStopped(new CancelledError('SIGTERM'), filling, true);
+    expect(e).toBeInstanceOf(CancelledError);
+    expect(e.message).toBe('cancelled by SIGTERM; mystocks was not touched (the restore of mystocks_20261125_000003 was filling a new database, mystocks_pgtaos_new, which is dropped)');
+    expect(e.hint).toContain('mystocks is as it was');
+    expect(e.hint).not.toContain('roll back');
   });
 
   it('roll-back commands', () => {

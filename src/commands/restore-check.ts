@@ -1,0 +1,48 @@
+/**
+ * A restore reads the set before it touches anything: a dump cut in half (its manifest untouched)
+ * must be refused while the target is still whole, not found by pg_restore halfway through.
+ * Recorded files become paths through the catalog's checked resolver (set-files.ts).
+ */
+import path from 'node:path';
+import { JobError } from '../errors.js';
+import type { PgArchives } from '../engines/postgres.js';
+import type { EngineContext, EngineName } from '../engines/engine.js';
+import { TDENGINE_DUMP_DIR } from '../engines/tdengine.js';
+import type { SetEntry } from '../catalog/sets.js';
+import { setFilePath } from '../catalog/set-files.js';
+import type { Check } from '../report/result.js';
+import { checkFiles } from './verify.js';
+
+/** The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use). */
+export function pgDumpPath(set: SetEntry): Promise<string> {
+  return setFilePath(set.path, set.manifest!.postgres!.files[0]!.path, set.id);
+}
+
+/** The folder taosdump -i reads. */
+export function tdengineDumpDir(set: SetEntry): string {
+  return path.join(set.path, TDENGINE_DUMP_DIR);
+}
+
+/**
+ * Size and SHA-256 of each file of `engine`'s dump against the manifest; for PostgreSQL also that
+ * `pg_restore --list` reads the archive. Throws `restore.damaged_set` (exit 1) naming what is wrong.
+ */
+export async function requireWholeSet(set: SetEntry, engine: EngineName, archives: PgArchives | null, ectx: EngineContext): Promise<Check> {
+  const m = set.manifest!;
+  // Only this engine's files: a restore of one engine does not read the other's.
+  const own = { ...m, postgres: engine === 'postgres' ? m.postgres : undefined, tdengine: engine === 'tdengine' ? m.tdengine : undefined, config: undefined };
+  const failed = (await checkFiles(set.path, own)).filter((c) => c.result !== 'passed').map((c) => c.detail);
+  if (failed.length === 0 && engine === 'postgres' && archives) {
+    await archives.list(await pgDumpPath(set), ectx.env, ectx.signal, 1).catch((err: unknown) => {
+      if (ectx.signal.aborted) throw err;
+      failed.push((err as Error).message);
+    });
+  }
+  if (failed.length > 0) {
+    throw new JobError('restore.damaged_set', `set ${set.id} is damaged, so it was not restored: ${failed.join('; ')}`, {
+      hint: `No safety set was taken and nothing was changed. Pick another set from \`pgtaos-backup list\` (check it first with \`pgtaos-backup verify <set>\`); keep ${set.id} for a person to look at.`,
+    });
+  }
+  const files = own.postgres?.files ?? own.tdengine?.files ?? [];
+  return { name: 'set files', result: 'passed', detail: `${files.length} file(s) match the manifest's sizes and SHA-256${engine === 'postgres' ? '; pg_restore --list reads the archive' : ''}` };
+}

@@ -1,0 +1,139 @@
+/**
+ * restore, PostgreSQL: the target stays whole until a complete, checked copy can replace it.
+ *   1. the set is read first (checksums, pg_restore --list): a damaged set touches nothing;
+ *   2. a safety set of the target, if it exists;
+ *   3. pg_restore (never --clean) into a new database `<target>_pgtaos_new`, shaped like the target
+ *      (owner, encoding, locale; settings and grants after), and its counts compared with the manifest;
+ *   4. one transaction renames the target to `<target>_pgtaos_old` and the copy to the target; the old
+ *      one is then dropped (the safety set holds it). The target's other sessions are ended for that.
+ * Until step 4 commits, any stop (failure, SIGINT/SIGTERM) leaves the target as it was and drops the copy.
+ */
+import { JobError } from '../errors.js';
+import { PostgresEngine } from '../engines/postgres.js';
+import type { PgCounts } from '../engines/pg-counts.js';
+import { oldName, stagingName } from '../engines/postgres-admin.js';
+import type { EngineContext } from '../engines/engine.js';
+import type { SetEntry } from '../catalog/sets.js';
+import { comparePostgres, renderDifferences } from '../catalog/compare.js';
+import { formatBytes } from '../catalog/time.js';
+import type { Check, CommandOutcome } from '../report/result.js';
+import { backup } from './backup.js';
+import type { RunContext } from './context.js';
+import { pgDumpPath, requireWholeSet } from './restore-check.js';
+import { RestoreCancelledError, rollbackCommand, step, type RestoreStage } from './restore-stage.js';
+
+export async function restorePostgres(ctx: RunContext, set: SetEntry, target: string): Promise<CommandOutcome> {
+  const { config, log, env } = ctx;
+  const pg = set.manifest!.postgres!;
+  const engine = new PostgresEngine({ ...config.postgres!, database: target });
+  engine.findTools(env);
+  const ectx: EngineContext = { log, signal: ctx.signal, env };
+  const checks: Check[] = [];
+  const t0 = Date.now();
+  let stage: RestoreStage = { touched: false, setId: set.id, target };
+  const now = () => stage;
+
+  // 1. The set, then the server: nothing is touched until both are known good.
+  checks.push(await step(ctx, now, () => requireWholeSet(set, 'postgres', engine.archives, ectx)));
+  const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
+  const exists = await step(ctx, now, async () => {
+    if (timescaleVersion !== undefined) await engine.requireExtension(env, 'timescaledb', timescaleVersion);
+    await refuseOldCopy(engine, env, target);
+    return engine.databaseExists(env, target);
+  });
+
+  // 2. Safety set of what is about to be replaced. If it fails, the restore does not start.
+  let safetyId: string | null = null;
+  if (exists) {
+    log.info(`taking a safety set of ${target} before replacing it`);
+    const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target }));
+    safetyId = safety.set!.id;
+    checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set!.bytes)}) at ${safety.set!.path}` });
+  } else {
+    log.info(`${target} does not exist: it will be created (nothing to keep a safety copy of)`);
+    checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
+  }
+
+  // 3. A new database, filled and checked while the target stays as it is.
+  const staging = stagingName(target);
+  stage = { touched: false, setId: set.id, target, staging };
+  log.info(`restoring into a new database ${staging}; ${target} is replaced only once it is complete and its counts match (the server needs room for both${pg.database_bytes ? `: about ${formatBytes(pg.database_bytes)} more` : ''} until the old copy is dropped)`);
+  let swapped = false;
+  try {
+    const restored = await step(ctx, now, async () => {
+      await engine.createStaging(env, staging, exists ? target : null);
+      const file = await pgDumpPath(set);
+      await log.group(`PostgreSQL: restore ${set.id} into ${staging}`, () =>
+        engine.restore(ectx, file, staging, { jobs: config.postgres!.jobs, timescale: timescaleVersion !== undefined, noOwner: false }),
+      );
+      checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into the new database ${staging} succeeded` });
+      // Counted by the rules of the set's own manifest format, as verify does.
+      return engine.countDatabase(env, staging, log, ctx.signal, set.manifest!.format);
+    });
+    checks.push(...(await step(ctx, now, async () => compareWithManifest(ctx, set, staging, restored))));
+    for (const t of restored.tables) log.info(`  ${t.name}: ${t.rows} rows`);
+
+    // 4. The swap: from its commit on, the target holds the set.
+    await step(ctx, now, async () => {
+      if (exists) await engine.shapeLike(env, staging, target);
+      const leftover = await engine.swapIn(env, staging, target, exists, (l) => log.info(l));
+      swapped = true;
+      if (leftover) log.warn(leftover);
+      log.info(exists ? `${staging} renamed to ${target}; the database it replaced was dropped (the safety set ${safetyId} holds it)` : `${staging} renamed to ${target}`);
+    });
+    stage = { touched: true, setId: set.id, target, engine: 'postgres', safetyId };
+    checks.push({ name: 'postgres swap', result: 'passed', detail: exists ? `${target} replaced by the restored copy in one transaction` : `${target} created from the restored copy` });
+    const rollback = rollbackCommand('postgres', target, safetyId);
+    if (ctx.signal.aborted) {
+      // The signal came after the swap: the restore is whole, say so rather than "run it again".
+      throw new RestoreCancelledError(`cancelled after the restore had finished: ${target} holds set ${set.id} (its counts matched the manifest)`, `Nothing to redo. To roll back: ${rollback}`);
+    }
+    log.info(`to roll back: ${rollback}`);
+    return {
+      message: `restored ${set.id} into ${target}. To roll back: ${rollback}`,
+      failed: false,
+      set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest!.bytes },
+      checks,
+      engines: { postgres: { database: target, server_version: pg.server_version, client_version: pg.client_version, bytes: set.manifest!.bytes, duration_ms: Date.now() - t0, tables: restored.tables } },
+    };
+  } finally {
+    // Not swapped in (failed, cancelled): the copy goes; it holds nothing the set does not.
+    if (!swapped) {
+      await engine.dropStaging(env, staging).then(
+        () => log.info(`dropped the unfinished copy ${staging}; ${target} was not touched`),
+        (e: unknown) => log.error(`could not drop the unfinished copy ${staging}: ${(e as Error).message}; drop it by hand (dropdb ${staging}). ${target} was not touched.`),
+      );
+    }
+  }
+}
+
+/** A copy an earlier restore swapped out and could not drop is refused, never dropped unseen. */
+async function refuseOldCopy(engine: PostgresEngine, env: NodeJS.ProcessEnv, target: string): Promise<void> {
+  const old = oldName(target);
+  if (!(await engine.databaseExists(env, old))) return;
+  throw new JobError('restore.old_copy_left', `database ${old} exists: an earlier restore replaced ${target} and left the old copy behind`, {
+    hint: `It holds what ${target} held before that restore (its safety set has it too: \`pgtaos-backup list\`). Once you no longer need it, drop it (dropdb ${old}) and run the restore again.`,
+  });
+}
+
+/** The copy's counts against the manifest: a difference stops the restore before the swap. */
+function compareWithManifest(ctx: RunContext, set: SetEntry, staging: string, restored: PgCounts): Check[] {
+  const pg = set.manifest!.postgres!;
+  if (pg.row_counts === 'unknown') {
+    const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
+    return [{ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored copy has ${restored.tables.length} tables, ${rows} rows)` }];
+  }
+  const { diffs, notCompared } = comparePostgres(pg, restored);
+  const wrong = diffs.filter((d) => d.expected !== null);
+  for (const e of diffs.filter((d) => d.expected === null)) ctx.log.warn(`the restored copy has a table the manifest does not list: ${e.table} (${e.restored} rows)`);
+  if (wrong.length > 0) {
+    for (const l of renderDifferences(wrong)) ctx.log.error(`  ${l}`);
+    throw new JobError('restore.counts_differ', `the restored copy ${staging} differs from the manifest of ${set.id} in ${wrong.length} table(s): ${wrong.map((d) => d.table).join(', ')}`, {
+      hint: `The set does not restore to what was backed up: run \`pgtaos-backup verify ${set.id}\`, and restore another set.`,
+    });
+  }
+  return [
+    { name: 'postgres row counts', result: 'passed', detail: `${pg.tables.length} tables match the manifest` },
+    ...notCompared.map((n): Check => ({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason})` })),
+  ];
+}
