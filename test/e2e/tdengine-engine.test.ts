@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TdengineEngine, TDENGINE_DUMP_DIR, TDENGINE_RESULT_FILE, sumRows } from '../../src/engines/tdengine.js';
+import { compareLater, TdengineEngine, TDENGINE_DUMP_DIR, TDENGINE_RESULT_FILE, sumRows } from '../../src/engines/tdengine.js';
 import type { EngineContext } from '../../src/engines/engine.js';
 import { RunLog, silentSink } from '../../src/report/log.js';
 import { BackupError, CancelledError, JobError, UsageError } from '../../src/errors.js';
@@ -316,7 +316,7 @@ describe('restore, scratch, counts', () => {
     expect(productionState()).toEqual(before);
     expect(td.store.listDatabases()).toContain(SCRATCH);
     const restored = await e.countDatabase(ctx.env, SCRATCH, section.end_time);
-    expect(restored).toEqual({ stables: section.stables, tables: section.tables });
+    expect(restored).toEqual({ stables: section.stables, tables: section.tables, later: [] });
     await e.dropScratch(ctx.env, SCRATCH);
     expect(td.store.listDatabases()).not.toContain(SCRATCH);
   });
@@ -415,8 +415,8 @@ describe('restore, scratch, counts', () => {
   });
 });
 
-describe('database precision: -E and the counts in the database\'s own unit', () => {
-  it.each(['us', 'ns'] as const)('%s: rows after the dump\'s start are neither dumped nor counted; the scratch copy counts the same', async (precision) => {
+describe('database precision: the counts\' bound in the database\'s own unit', () => {
+  it.each(['us', 'ns'] as const)('%s: rows after the dump\'s start are dumped too and counted apart; the scratch copy counts the same', async (precision) => {
     const start = new Date();
     // a second database, an hour either side of the dump's start, one row a minute
     const s = seedMarketData(td.store, { database: `md_${precision}`, precision, childrenPerStable: 2, rowsPerChild: 120, normalTableRows: 3, startTs: start.getTime() - 3_600_000 + 500, stepMs: 60_000 });
@@ -430,11 +430,16 @@ describe('database precision: -E and the counts in the database\'s own unit', ()
     expect(before('tick')).toBeLessThan(s.stableRows.tick!);
     expect(section.stables.map((x) => [x.name, x.rows])).toEqual([['minute_bar', before('minute_bar')], ['tick', before('tick')]]);
     expect(section.tables).toEqual([{ name: 'calendar', rows: 1 }]); // one row a day: only today's first
+    // everything else is in the dump, counted apart
+    expect(section.rows_after_end_time).toBe(s.totalRows - before('tick') - before('minute_bar') - 1);
 
     await e.recreateScratch(ctx.env, 'md_scratch');
     await e.restore(ctx, path.join(setDir, TDENGINE_DUMP_DIR), 'md_scratch', path.join(td.root, 'r.txt'));
     expect(td.store.readDatabase('md_scratch')?.precision).toBe(precision);
-    expect(await e.countDatabase(ctx.env, 'md_scratch', section.end_time)).toEqual({ stables: section.stables, tables: section.tables });
+    expect(td.store.countRows('md_scratch', 'tick')).toBe(s.stableRows.tick);
+    const restored = await e.countDatabase(ctx.env, 'md_scratch', section.end_time);
+    expect({ stables: restored.stables, tables: restored.tables }).toEqual({ stables: section.stables, tables: section.tables });
+    expect(compareLater(section.rows_after_end_time, restored, section.end_time).ok).toBe(true);
   });
 });
 

@@ -44,6 +44,12 @@ export interface Faults {
   failSql?: string;
   /** n: multi-row information_schema listings silently lose their last n rows with code 0 (a fetch failed mid-stream) */
   shortListing?: number;
+  /**
+   * n: once a dump has dumped n tables, taosd "dies" (taosdUp set false, the switch removed) and taosdump
+   * blocks silently until taosdUp is true again, then loses that table's rows and exits 0 with a short
+   * total (seen with a real 3.3.7 taosdump)
+   */
+  taosdDownAfterTables?: number;
 }
 
 export interface ServerConfig {
@@ -89,6 +95,11 @@ export interface SeedMarketDataOptions {
   stepMs?: number;
   /** the database's precision (default ms): epochs sent to the stand-ins are read in it */
   precision?: Database['precision'];
+  /**
+   * rows dated after now in the first normal table (one a day from tomorrow, as a trading
+   * calendar holds them), beside its normalTableRows; default 0
+   */
+  futureRows?: number;
 }
 
 export interface SeedSummary {
@@ -102,6 +113,8 @@ export interface SeedSummary {
   /** rows per super table */
   stableRows: Record<string, number>;
   totalRows: number;
+  /** rows dated after the moment of seeding (futureRows), all in normalTables[0] */
+  futureRows: number;
   firstTs: number;
   lastTs: number;
 }
