@@ -75,7 +75,7 @@ const INFO_TABLES = {
 };
 
 function infoRows(store, table) {
-  const dbs = store.listDatabases().map((n) => store.readDatabase(n)).filter(Boolean);
+  const dbs = store.listDatabases().map((n) => store.readDatabaseCached(n)).filter(Boolean);
   if (table === 'ins_databases')
     return [{ name: 'information_schema', precision: 'ms' }, { name: 'performance_schema', precision: 'ms' }, ...dbs.map((d) => ({ name: d.name, precision: d.precision }))];
   if (table === 'ins_stables') return dbs.flatMap((d) => Object.keys(d.stables).sort().map((s) => ({ stable_name: s, db_name: d.name })));
@@ -129,7 +129,7 @@ export function executeSql(store, sqlIn, defaultDb) {
   }
 
   if (!dbName) throw new SqlError(E.DB_NOT_SPECIFIED);
-  const db = store.readDatabase(dbName);
+  const db = store.readDatabaseCached(dbName);
   if (!db) throw new SqlError(E.DB_NOT_EXIST);
   const tables = db.stables[tbName] ? childrenOf(db, tbName) : db.tables[tbName] ? [tbName] : null;
   if (!tables) throw new SqlError(E.TABLE_NOT_EXIST);

@@ -76,6 +76,8 @@ export declare class Store {
   updateServer(patch: ServerPatch): ServerConfig;
   listDatabases(): string[];
   readDatabase(name: string): Database | null;
+  /** readDatabase parsed once per version of the file, for read-only callers; never mutate the result */
+  readDatabaseCached(name: string): Database | null;
   writeDatabase(db: Database): void;
   dropDatabase(name: string): boolean;
   ensureDatabase(name: string, precision?: Database['precision']): Database;
