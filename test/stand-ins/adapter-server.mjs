@@ -141,7 +141,12 @@ export function executeSql(store, sqlIn, defaultDb) {
     return { op: c.op, v: parseTime(c.raw, db.precision) };
   });
   const meta = items.map((c) => (c === 'tbname' ? ['tbname', 'VARCHAR', 192] : ['count(*)', 'BIGINT', 8]));
-  const inRange = (r) => bounds.every((b) => cmp(toDbEpoch(r[0], db.precision), b.op, b.v));
+  // ms: stored ts and bound are the same unit and exact as numbers (no BigInt per row: bench/ counts
+  // millions of rows); us/ns epochs pass 2^53, so they stay BigInt.
+  const inRange =
+    db.precision === 'ms'
+      ? (r) => bounds.every((b) => cmp(r[0], b.op, Number(b.v)))
+      : (r) => bounds.every((b) => cmp(toDbEpoch(r[0], db.precision), b.op, b.v));
   const counted = tables.map((t) => [t, (db.rows[t] ?? []).filter(inRange).length]);
   if (!partition) return { meta, data: [[counted.reduce((a, [, c]) => a + c, 0)]] };
   // PARTITION BY TBNAME: one row per table that has rows in range
