@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks (npm run bench [-- --mb 1000 --rounds 3 --warmup 1 --jobs 2 --json]):
-# backup and verify (arguments go to both), then the catalog bench (list, prune --dry-run and
+# backup and verify (arguments go to both), the TDengine backup against the stand-in taosdump, then the catalog bench (list, prune --dry-run and
 # status as `node dist/cli.js` child processes on 1,000 sets). Exit 0 when every target is met,
 # 1 when one is missed or a bench failed.
 #
@@ -20,5 +20,7 @@ fi
 rc=0
 npx tsx bench/backup-bench.ts "$@" || rc=1
 npx tsx bench/verify-bench.ts "$@" || rc=1
+# TDengine: the STAND-IN taosdump on both sides (no TDengine here): the tool's own overhead around it
+npx tsx bench/tdengine-bench.ts || rc=1
 npx tsx bench/catalog-bench.ts || rc=1
 exit "$rc"

@@ -85,8 +85,13 @@ export const tdengineSection = z.strictObject({
   host: z.string(),
   port: z.number().int(),
   precision: z.string().nullable(),
-  /** Rows newer than this were not dumped (taosdump -E) nor counted. */
+  /**
+   * The run's start: `stables`/`tables` count the rows up to it (rows written during the dump
+   * cannot upset them). Sets made before rows_after_end_time existed did not dump rows after it (taosdump -E).
+   */
   end_time: z.string(),
+  /** Rows dated after end_time that the dump holds (future-dated calendars, scheduled events); absent: none. */
+  rows_after_end_time: z.number().int().min(0).optional(),
   files: z.array(fileEntry).min(1),
   stables: z.array(z.strictObject({ name: z.string(), child_tables: z.number().int().min(0), rows: z.number().int().min(0) })),
   tables: z.array(tableCount),

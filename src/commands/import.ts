@@ -7,7 +7,8 @@
  *   gives the database, the server and pg_dump versions, the archive version and the dump time, and
  *   its table of contents the tables with data and the extensions.
  * - A folder is a taosdump output folder (`tdengine/tdengine_*`): dbs.sql gives the database and
- *   versions (`#!server_ver:`, `#!taosdump_ver:`, `#!dumpdb:`, PRECISION).
+ *   versions (`#!server_ver:`, `#!taosdump_ver:`, `#!dumpdb:`, PRECISION). It is laid out in the set
+ *   as a backup lays out its dump, in `tdengine/` (TDENGINE_DUMP_DIR), where verify and restore read it.
  * - Milestone or daily by name (catalog/import-names.ts).
  * - The originals are copied (then checked by SHA-256), never changed; `--move` removes them once
  *   the set is complete. A path already imported (the manifest's imported_from) is skipped.
@@ -24,6 +25,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { JobError, UsageError } from '../errors.js';
 import { PgArchives, type PgArchiveInfo } from '../engines/postgres.js';
+import { TDENGINE_DUMP_DIR } from '../engines/tdengine.js';
 import { fileEntry, listFiles } from '../catalog/checksum.js';
 import { archiveTime, classifyImport, wallTimeIn, type ImportName } from '../catalog/import-names.js';
 import { uniqueId } from '../catalog/labels.js';
@@ -48,7 +50,8 @@ export function parseTaosDbsSql(texts: string[]): TaosDumpInfo {
   const pick = (re: RegExp) => re.exec(all)?.[1]?.trim() ?? null;
   return {
     database: pick(/^#!dumpdb:\s*([^:\s]+)/m) ?? pick(/CREATE DATABASE IF NOT EXISTS\s+`?([A-Za-z0-9_]+)`?/),
-    serverVersion: pick(/^#!server_ver:\s*(\S+)/m),
+    // a real 3.3.7 taosdump writes `#!server_ver: ver:3.3.7.5`: the version is what follows `ver:`
+    serverVersion: pick(/^#!server_ver:\s*(?:ver:)?(\S+)/m),
     clientVersion: pick(/^#!taosdump_ver:\s*(\S+)/m),
     precision: pick(/PRECISION\s+'(\w+)'/),
   };
@@ -128,7 +131,6 @@ async function plan(ctx: RunContext, archives: () => PgArchives, raw: string): P
   if (!st.isDirectory()) throw new UsageError('import.bad_path', `${source} is neither a file nor a folder`, { hint: 'Give dump files or taosdump folders.' });
   const taos = await readTaosFolder(source);
   const dbs = await fs.stat(path.join(source, 'dbs.sql')).catch(() => st);
-  const base = path.basename(source);
   const name0 = classifyImport(source, taos.database, true, null);
   if ('why' in name0) throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name0.why}`, { hint: 'Rename a copy of it to tdengine_<YYYYMMDD>_<HHMMSS> (daily) or <milestone>_<YYYYMMDD> and import that.' });
   // The dump time: from the name; without a time in it, the time dbs.sql was written.
@@ -136,9 +138,10 @@ async function plan(ctx: RunContext, archives: () => PgArchives, raw: string): P
   const t = name0.time ?? localTime(dbs.mtime, tz).time;
   const at = wallTimeIn(Number(fromName[1]), Number(fromName[2]), Number(fromName[3]), Number(t.slice(0, 2)), Number(t.slice(2, 4)), Number(t.slice(4, 6)), tz);
   const name = classifyImport(source, taos.database, true, t) as ImportName;
-  for (const rel of await listFiles(path.dirname(source), base)) {
-    const abs = path.join(path.dirname(source), ...rel.split('/'));
-    sums.set(rel, { path: rel, bytes: (await fs.stat(abs)).size, sha256: await sha256(abs) });
+  for (const rel of await listFiles(source)) {
+    const abs = path.join(source, ...rel.split('/'));
+    const inSet = `${TDENGINE_DUMP_DIR}/${rel}`;
+    sums.set(inSet, { path: inSet, bytes: (await fs.stat(abs)).size, sha256: await sha256(abs) });
   }
   return { source, isFolder: true, name, startedAt: at, taos, sums };
 }
@@ -185,7 +188,8 @@ export async function importSets(ctx: RunContext): Promise<CommandOutcome> {
     try {
       const files: FileEntry[] = [];
       if (pl.isFolder) {
-        await fs.cp(pl.source, path.join(staged.dir, path.basename(pl.source)), { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
+        // the folder's original name is in imported_from; verify and restore read <set>/tdengine/
+        await fs.cp(pl.source, path.join(staged.dir, TDENGINE_DUMP_DIR), { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
       } else {
         await fs.copyFile(pl.source, path.join(staged.dir, path.basename(pl.source)), fs.constants.COPYFILE_EXCL);
       }

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
 import { PostgresEngine, parseClientVersion } from '../engines/postgres.js';
 import type { PgCounts } from '../engines/pg-counts.js';
-import { TDENGINE_DUMP_DIR, TdengineEngine } from '../engines/tdengine.js';
+import { compareLater, TDENGINE_DUMP_DIR, TdengineEngine } from '../engines/tdengine.js';
 import type { EngineContext } from '../engines/engine.js';
 import { LOGS_DIR, findSet, listSets, newestVerifiable, type SetEntry } from '../catalog/sets.js';
 import { manifestFiles, type Manifest } from '../catalog/manifest.js';
@@ -160,6 +160,15 @@ export async function verify(ctx: RunContext): Promise<CommandOutcome> {
             failed = true;
             log.error(`restored TDengine counts differ from the manifest of ${set.id}:`);
             for (const l of renderDifferences(diffs)) log.error(`  ${l}`);
+          }
+        }
+        if (tdSection.row_counts !== 'unknown') {
+          // rows dated after end_time (future-dated calendars) are dumped too and compared apart
+          const later = compareLater(tdSection.rows_after_end_time, restored, tdSection.end_time);
+          checks.push({ name: 'tdengine rows after end_time', result: later.ok ? 'passed' : 'failed', detail: later.detail });
+          if (!later.ok) {
+            failed = true;
+            log.error(`restored TDengine copy of ${set.id}: ${later.detail}`);
           }
         }
         engines.tdengine = { database: scratch, server_version: tdSection.server_version, client_version: tdSection.client_version, bytes: tdSection.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: tdengineCounts(restored) };

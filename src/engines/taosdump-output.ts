@@ -277,10 +277,10 @@ export function parseDumpedDatabases(dbsSql: string): string[] {
   return out;
 }
 
-/** `#!server_ver:` / `#!taosdump_ver:` of a dbs.sql header. */
+/** `#!server_ver:` / `#!taosdump_ver:` of a dbs.sql header (3.3.7 writes `#!server_ver: ver:3.3.7.5`). */
 export function parseDumpHeader(dbsSql: string): { serverVersion: string | null; taosdumpVersion: string | null } {
   const pick = (key: string): string | null => {
-    const m = new RegExp(`^#!${key}:\\s*(\\S+)`, 'm').exec(dbsSql);
+    const m = new RegExp(`^#!${key}:\\s*(?:ver:)?(\\S+)`, 'm').exec(dbsSql);
     return m ? m[1]! : null;
   };
   return { serverVersion: pick('server_ver'), taosdumpVersion: pick('taosdump_ver') };

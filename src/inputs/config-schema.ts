@@ -58,6 +58,11 @@ export const tdengineSchema = z.strictObject({
   threads: z.number().int().min(1).max(128).default(8),
   /** taosdump -B: lower it when a restore fails with "WAL size exceeds limit". */
   batch_rows: z.number().int().min(1).max(1_000_000).default(16383),
+  /**
+   * taosdump is stopped when it shows no sign of life (an output line, its dump folder growing) for
+   * this long: a real taosdump blocks without end while taosd is down mid-dump.
+   */
+  stall_timeout_seconds: z.number().int().min(1).max(86_400).default(300),
 });
 
 /**

@@ -104,7 +104,7 @@ describe('import', () => {
     expect(statSync(old.milestone).mtimeMs).toBe(farAway.getTime());
     const t = readJson<Manifest>(path.join(byId.market_data_20251024_010000!.path, 'manifest.json'));
     expect(t.tdengine).toMatchObject({ database: 'market_data', server_version: '3.3.6.13', client_version: '3.3.6.13_a1b2c3', precision: 'ms', row_counts: 'unknown' });
-    expect(t.tdengine!.files.map((f) => f.path)).toContain('tdengine_20251024_010000/taosdump.1761325200/data0-abc/market_data.456.0.avro');
+    expect(t.tdengine!.files.map((f) => f.path)).toContain('tdengine/taosdump.1761325200/data0-abc/market_data.456.0.avro');
     expect(t.started_at).toBe('2025-10-24T01:00:00.000+08:00');
 
     // Originals exactly as they were.

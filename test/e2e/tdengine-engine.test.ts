@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TdengineEngine, TDENGINE_DUMP_DIR, TDENGINE_RESULT_FILE, sumRows } from '../../src/engines/tdengine.js';
+import { compareLater, TdengineEngine, TDENGINE_DUMP_DIR, TDENGINE_RESULT_FILE, sumRows } from '../../src/engines/tdengine.js';
 import type { EngineContext } from '../../src/engines/engine.js';
 import { RunLog, silentSink } from '../../src/report/log.js';
 import { BackupError, CancelledError, JobError, UsageError } from '../../src/errors.js';
@@ -296,6 +296,68 @@ describe('dump', () => {
   });
 });
 
+describe('seen on a real 3.3.7 server (issue 11)', () => {
+  it('future-dated rows are dumped and recorded apart; a restore that loses them fails the later-rows comparison', async () => {
+    const s = seedMarketData(td.store, { database: 'md_future', childrenPerStable: 2, rowsPerChild: 5, normalTableRows: 3, futureRows: 20 });
+    const e = engine({ database: 'md_future' });
+    const { ctx, lines } = loggingCtx();
+    const setDir = newSetDir();
+    const section = await e.dump(ctx, setDir, await e.preflight(ctx), new Date());
+    expect(section.tables).toEqual([{ name: 'calendar', rows: 3 }]);
+    expect(section.rows_after_end_time).toBe(20);
+    expect(lines.some((l) => l.includes('20 row(s) dated after') && l.includes('calendar 20'))).toBe(true);
+    expect(sumRows(section) + section.rows_after_end_time!).toBe(s.totalRows);
+
+    const dumpDir = path.join(setDir, TDENGINE_DUMP_DIR);
+    await e.recreateScratch(ctx.env, 'md_scratch');
+    await e.restore(ctx, dumpDir, 'md_scratch', path.join(td.root, 'r.txt'));
+    const good = await e.countDatabase(ctx.env, 'md_scratch', section.end_time);
+    expect(good.later).toEqual([{ name: 'calendar', rows: 20 }]);
+    expect(compareLater(section.rows_after_end_time, good, section.end_time).ok).toBe(true);
+
+    // the restore loses the last 20 calendar rows (the future ones): the bounded counts still match
+    td.store.updateServer({ faults: { dropRowsOnRestore: { table: 'calendar', rows: 20 } } });
+    await e.recreateScratch(ctx.env, 'md_scratch');
+    await e.restore(ctx, dumpDir, 'md_scratch', path.join(td.root, 'r2.txt'));
+    const bad = await e.countDatabase(ctx.env, 'md_scratch', section.end_time);
+    expect({ stables: bad.stables, tables: bad.tables }).toEqual({ stables: section.stables, tables: section.tables });
+    const cmp = compareLater(section.rows_after_end_time, bad, section.end_time);
+    expect(cmp.ok).toBe(false);
+    expect(cmp.detail).toContain('holds 0 row(s) dated after');
+  });
+
+  it('taosd gone mid-dump: taosdump, blocked without a word, is stopped after stall_timeout_seconds', async () => {
+    td.store.updateServer({ faults: { taosdDownAfterTables: 2 } });
+    const e = engine({ stall_timeout_seconds: 1 });
+    const ctx = ctxFor();
+    const setDir = newSetDir();
+    const pre = await e.preflight(ctx);
+    const err = await caught(e.dump(ctx, setDir, pre, new Date()));
+    expect(err).toBeInstanceOf(JobError);
+    expect(err.code).toBe('tdengine.stalled');
+    expect(err.message).toContain('made no progress for 1 s');
+    expect(err.message).toContain('2 table(s) done');
+    expect(err.hint).toContain('tdengine.stall_timeout_seconds');
+    expect(td.store.readServer().taosdUp).toBe(false); // still "down": taosdump did not come back on its own
+    expect(processesIn(setDir)).toEqual([]);
+  });
+
+  it('a "Failed to connect" line stops taosdump at once instead of leaving it to retry', async () => {
+    const e = engine();
+    // the retries would sleep 10 minutes each: only stopping it at the first line ends this test
+    const env = td.env({ TDSTANDIN_RETRY_MS: '600000' });
+    const ctx = ctxFor(env);
+    const pre = await e.preflight(ctx);
+    // the checks pass (the native port still answers, REST too) but taosdump cannot connect
+    td.store.updateServer({ nativePort: td.nativePort + 1 });
+    const setDir = newSetDir();
+    const err = await caught(e.dump(ctx, setDir, pre, new Date()));
+    expect(err.code).toBe('tdengine.connect_failed');
+    expect(err.message).toContain('ERROR: Failed to connect to server 127.0.0.1, code: 0x8000000b');
+    expect(processesIn(setDir)).toEqual([]);
+  });
+});
+
 describe('restore, scratch, counts', () => {
   const SCRATCH = 'market_data_verify';
 
@@ -316,7 +378,7 @@ describe('restore, scratch, counts', () => {
     expect(productionState()).toEqual(before);
     expect(td.store.listDatabases()).toContain(SCRATCH);
     const restored = await e.countDatabase(ctx.env, SCRATCH, section.end_time);
-    expect(restored).toEqual({ stables: section.stables, tables: section.tables });
+    expect(restored).toEqual({ stables: section.stables, tables: section.tables, later: [] });
     await e.dropScratch(ctx.env, SCRATCH);
     expect(td.store.listDatabases()).not.toContain(SCRATCH);
   });
@@ -367,6 +429,26 @@ describe('restore, scratch, counts', () => {
     expect(td.store.countRows('md_real', 'tick')).toBe(other.stableRows.tick);
   });
 
+  // issue 12: TDengine folds names to lower case, so "MD_Real" recorded in a set is the database md_real
+  it('the scratch guard ignores case: a set or dump recording MD_Real refuses the scratch md_real', async () => {
+    seedMarketData(td.store, { database: 'md_real', childrenPerStable: 1, rowsPerChild: 3, normalTableRows: 1 });
+    const real = () => fs.readFileSync(path.join(td.store.dir, 'databases', 'md_real.json'), 'utf8');
+    const before = real();
+    const ctx = ctxFor();
+    let err = await caught(engine().recreateScratch(ctx.env, 'md_real', undefined, { database: 'MD_Real' }));
+    expect(err.code).toBe('tdengine.scratch_is_dump_source');
+    // a dump whose dbs.sql records the name in another case
+    const { setDir } = await dumpOnce();
+    const dumpDir = path.join(setDir, TDENGINE_DUMP_DIR);
+    const top = path.join(dumpDir, 'dbs.sql');
+    fs.writeFileSync(top, fs.readFileSync(top, 'utf8').replace('#!dumpdb: market_data:', '#!dumpdb: MD_Real:'));
+    err = await caught(engine().recreateScratch(ctx.env, 'md_real', undefined, { dumpDir }));
+    expect(err.code).toBe('tdengine.scratch_is_dump_source');
+    err = await caught(engine().restore(ctx, dumpDir, 'md_real', path.join(td.root, 'r.txt')));
+    expect(err.code).toBe('tdengine.scratch_is_dump_source');
+    expect(real()).toBe(before);
+  });
+
   it('a taosdump without -W (before 3.1.1.17 / 3.2.2.0) is refused for a renaming restore', async () => {
     const { setDir } = await dumpOnce();
     td.store.updateServer({ version: '3.2.1.0' });
@@ -415,8 +497,8 @@ describe('restore, scratch, counts', () => {
   });
 });
 
-describe('database precision: -E and the counts in the database\'s own unit', () => {
-  it.each(['us', 'ns'] as const)('%s: rows after the dump\'s start are neither dumped nor counted; the scratch copy counts the same', async (precision) => {
+describe('database precision: the counts\' bound in the database\'s own unit', () => {
+  it.each(['us', 'ns'] as const)('%s: rows after the dump\'s start are dumped too and counted apart; the scratch copy counts the same', async (precision) => {
     const start = new Date();
     // a second database, an hour either side of the dump's start, one row a minute
     const s = seedMarketData(td.store, { database: `md_${precision}`, precision, childrenPerStable: 2, rowsPerChild: 120, normalTableRows: 3, startTs: start.getTime() - 3_600_000 + 500, stepMs: 60_000 });
@@ -430,11 +512,16 @@ describe('database precision: -E and the counts in the database\'s own unit', ()
     expect(before('tick')).toBeLessThan(s.stableRows.tick!);
     expect(section.stables.map((x) => [x.name, x.rows])).toEqual([['minute_bar', before('minute_bar')], ['tick', before('tick')]]);
     expect(section.tables).toEqual([{ name: 'calendar', rows: 1 }]); // one row a day: only today's first
+    // everything else is in the dump, counted apart
+    expect(section.rows_after_end_time).toBe(s.totalRows - before('tick') - before('minute_bar') - 1);
 
     await e.recreateScratch(ctx.env, 'md_scratch');
     await e.restore(ctx, path.join(setDir, TDENGINE_DUMP_DIR), 'md_scratch', path.join(td.root, 'r.txt'));
     expect(td.store.readDatabase('md_scratch')?.precision).toBe(precision);
-    expect(await e.countDatabase(ctx.env, 'md_scratch', section.end_time)).toEqual({ stables: section.stables, tables: section.tables });
+    expect(td.store.countRows('md_scratch', 'tick')).toBe(s.stableRows.tick);
+    const restored = await e.countDatabase(ctx.env, 'md_scratch', section.end_time);
+    expect({ stables: restored.stables, tables: restored.tables }).toEqual({ stables: section.stables, tables: section.tables });
+    expect(compareLater(section.rows_after_end_time, restored, section.end_time).ok).toBe(true);
   });
 });
 

@@ -60,6 +60,7 @@ describe('PostgreSQL + TDengine', () => {
     expect(checks.filter((c) => c.name.startsWith('tdengine')).map((c) => [c.name, c.result])).toEqual([
       ['tdengine restore', 'passed'],
       ['tdengine row counts', 'passed'],
+      ['tdengine rows after end_time', 'passed'],
     ]);
     // The benign ERROR lines a real successful restore prints (normal tables) did not fail it.
     expect(v.stderr).toMatch(/taosdump: .*DESCRIBE/);
@@ -203,7 +204,7 @@ describe('restore with TDengine', () => {
 });
 
 describe('TDengine through the CLI: precision, a killed taosdump, the scratch guard', () => {
-  it.each(['us', 'ns'] as const)('a %s database: backup dumps and counts only rows up to its start, verify passes on the scratch copy', async (precision) => {
+  it.each(['us', 'ns'] as const)('a %s database: backup counts rows up to its start (the later ones dumped and counted apart), verify passes on the scratch copy', async (precision) => {
     const now = Date.now();
     // one row a minute, an hour either side of now: the later half is "written after the dump's start"
     const tdp = await startTdStandIn({ seed: { precision, childrenPerStable: 2, rowsPerChild: 120, normalTableRows: 2, startTs: now - 3_600_000 + 500, stepMs: 60_000 } });
@@ -239,6 +240,59 @@ describe('TDengine through the CLI: precision, a killed taosdump, the scratch gu
     expect(r.stderr).toContain('Earlier sets are untouched');
     expect(setDirs(ws)).toEqual([]);
     expect(incompleteDirs(ws)).toEqual([]);
+  });
+
+  // issue 11, item 6: 20 future-dated calendar rows were in the server and in no backup, and every command said success
+  it('future-dated rows are in the backup, counted apart, restored by verify, and their loss fails verify', async () => {
+    const tdf = await startTdStandIn({ seed: { futureRows: 20 } });
+    try {
+      const ws = workspace(null, 'x', { tdengine: tdf.config() });
+      const e = userEnv(null, tdf.env());
+      const b = await cli(['backup', '--json'], { env: e, cwd: ws.dir });
+      expect(b.code, b.stderr).toBe(0);
+      expect(b.stderr).toContain('20 row(s) dated after');
+      const set = json<RunResult>(b).set!;
+      const m = readJson<Manifest>(path.join(set.path, 'manifest.json'));
+      expect(m.tdengine!.rows_after_end_time).toBe(20);
+      expect(m.tdengine!.tables).toEqual([{ name: 'calendar', rows: tdf.seed.rows.calendar! - 20 }]);
+
+      const v = await cli(['verify', set.id, '--json'], { env: e, cwd: ws.dir });
+      expect(v.code, v.stderr).toBe(0);
+      const later = json<RunResult>(v).checks.find((c) => c.name === 'tdengine rows after end_time')!;
+      expect(later.result).toBe('passed');
+      expect(later.detail).toContain('calendar 20');
+
+      // a restore that drops exactly those rows: the counts up to end_time still match, only this check sees it
+      tdf.store.updateServer({ faults: { dropRowsOnRestore: { table: 'calendar', rows: 20 } } });
+      const lost = await cli(['verify', set.id, '--json'], { env: e, cwd: ws.dir });
+      expect(lost.code).toBe(1);
+      const checks = Object.fromEntries(json<RunResult>(lost).checks.map((c) => [c.name, c.result]));
+      expect(checks['tdengine row counts']).toBe('passed');
+      expect(checks['tdengine rows after end_time']).toBe('failed');
+    } finally {
+      await tdf.close();
+    }
+  });
+
+  // issue 11, item 5: a real taosdump blocked for minutes while taosd was down mid-dump
+  it('taosd gone mid-dump: the backup fails after stall_timeout_seconds, keeps no set and frees the lock', async () => {
+    const tds = await startTdStandIn();
+    try {
+      const ws = workspace(null, 'x', { tdengine: tds.config({ stall_timeout_seconds: 1 }) });
+      const e = userEnv(null, tds.env());
+      tds.store.updateServer({ faults: { taosdDownAfterTables: 2 } });
+      const r = await cli(['backup'], { env: e, cwd: ws.dir });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('made no progress for 1 s');
+      expect(setDirs(ws)).toEqual([]);
+      expect(incompleteDirs(ws)).toEqual([]);
+      // the server back: the next run is not blocked by a lock or a leftover
+      tds.store.updateServer({ taosdUp: true });
+      const again = await cli(['backup', '--json'], { env: e, cwd: ws.dir });
+      expect(again.code, again.stderr).toBe(0);
+    } finally {
+      await tds.close();
+    }
   });
 
   // verify passes the set to recreateScratch, so the dump's recorded name is refused before any DROP.

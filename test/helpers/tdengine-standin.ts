@@ -96,6 +96,7 @@ export async function startTdStandIn(opts: { password?: string; seed?: SeedMarke
       user: 'root',
       threads: 2,
       batch_rows: 16383,
+      stall_timeout_seconds: 300,
       ...overrides,
     }),
     env: (extra = {}) => standInEnv(store, { TDENGINE_PASSWORD: password, ...extra }),

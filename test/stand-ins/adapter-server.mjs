@@ -75,7 +75,7 @@ const INFO_TABLES = {
 };
 
 function infoRows(store, table) {
-  const dbs = store.listDatabases().map((n) => store.readDatabase(n)).filter(Boolean);
+  const dbs = store.listDatabases().map((n) => store.readDatabaseCached(n)).filter(Boolean);
   if (table === 'ins_databases')
     return [{ name: 'information_schema', precision: 'ms' }, { name: 'performance_schema', precision: 'ms' }, ...dbs.map((d) => ({ name: d.name, precision: d.precision }))];
   if (table === 'ins_stables') return dbs.flatMap((d) => Object.keys(d.stables).sort().map((s) => ({ stable_name: s, db_name: d.name })));
@@ -129,7 +129,7 @@ export function executeSql(store, sqlIn, defaultDb) {
   }
 
   if (!dbName) throw new SqlError(E.DB_NOT_SPECIFIED);
-  const db = store.readDatabase(dbName);
+  const db = store.readDatabaseCached(dbName);
   if (!db) throw new SqlError(E.DB_NOT_EXIST);
   const tables = db.stables[tbName] ? childrenOf(db, tbName) : db.tables[tbName] ? [tbName] : null;
   if (!tables) throw new SqlError(E.TABLE_NOT_EXIST);
@@ -141,7 +141,12 @@ export function executeSql(store, sqlIn, defaultDb) {
     return { op: c.op, v: parseTime(c.raw, db.precision) };
   });
   const meta = items.map((c) => (c === 'tbname' ? ['tbname', 'VARCHAR', 192] : ['count(*)', 'BIGINT', 8]));
-  const inRange = (r) => bounds.every((b) => cmp(toDbEpoch(r[0], db.precision), b.op, b.v));
+  // ms: stored ts and bound are the same unit and exact as numbers (no BigInt per row: bench/ counts
+  // millions of rows); us/ns epochs pass 2^53, so they stay BigInt.
+  const inRange =
+    db.precision === 'ms'
+      ? (r) => bounds.every((b) => cmp(r[0], b.op, Number(b.v)))
+      : (r) => bounds.every((b) => cmp(toDbEpoch(r[0], db.precision), b.op, b.v));
   const counted = tables.map((t) => [t, (db.rows[t] ?? []).filter(inRange).length]);
   if (!partition) return { meta, data: [[counted.reduce((a, [, c]) => a + c, 0)]] };
   // PARTITION BY TBNAME: one row per table that has rows in range

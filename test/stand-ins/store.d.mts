@@ -44,6 +44,12 @@ export interface Faults {
   failSql?: string;
   /** n: multi-row information_schema listings silently lose their last n rows with code 0 (a fetch failed mid-stream) */
   shortListing?: number;
+  /**
+   * n: once a dump has dumped n tables, taosd "dies" (taosdUp set false, the switch removed) and taosdump
+   * blocks silently until taosdUp is true again, then loses that table's rows and exits 0 with a short
+   * total (seen with a real 3.3.7 taosdump)
+   */
+  taosdDownAfterTables?: number;
 }
 
 export interface ServerConfig {
@@ -70,6 +76,8 @@ export declare class Store {
   updateServer(patch: ServerPatch): ServerConfig;
   listDatabases(): string[];
   readDatabase(name: string): Database | null;
+  /** readDatabase parsed once per version of the file, for read-only callers; never mutate the result */
+  readDatabaseCached(name: string): Database | null;
   writeDatabase(db: Database): void;
   dropDatabase(name: string): boolean;
   ensureDatabase(name: string, precision?: Database['precision']): Database;
@@ -89,6 +97,11 @@ export interface SeedMarketDataOptions {
   stepMs?: number;
   /** the database's precision (default ms): epochs sent to the stand-ins are read in it */
   precision?: Database['precision'];
+  /**
+   * rows dated after now in the first normal table (one a day from tomorrow, as a trading
+   * calendar holds them), beside its normalTableRows; default 0
+   */
+  futureRows?: number;
 }
 
 export interface SeedSummary {
@@ -102,6 +115,8 @@ export interface SeedSummary {
   /** rows per super table */
   stableRows: Record<string, number>;
   totalRows: number;
+  /** rows dated after the moment of seeding (futureRows), all in normalTables[0] */
+  futureRows: number;
   firstTs: number;
   lastTs: number;
 }

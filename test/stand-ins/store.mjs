@@ -26,6 +26,7 @@ export const FAULT_KEYS = Object.freeze([
   'restoreFailureSummary', // 'failures' (default) | 'rows': summary of a restore with failed files
   'failSql', // substring: any REST statement containing it answers an SQL error (code 0x2600)
   'shortListing', // n: multi-row information_schema listings lose their last n rows, still code 0
+  'taosdDownAfterTables', // n: taosd "dies" (taosdUp false) once a dump has dumped n tables; taosdump blocks until it is back
 ]);
 
 /**
@@ -98,6 +99,30 @@ export class Store {
   readDatabase(name) {
     if (!/^[A-Za-z0-9_]+$/.test(name)) return null;
     return readJson(dbFile(this.dir, name));
+  }
+
+  /**
+   * readDatabase for read-only callers (the REST stand-in's SELECTs), parsed once per version of
+   * the file: parsing a store of a few hundred thousand rows per statement made every COUNT(*)
+   * take a quarter of a second, which a real server answers in milliseconds (bench/). Every write
+   * renames a new file into place, so (inode, mtime, size) names a version. Never mutate the result.
+   */
+  readDatabaseCached(name) {
+    if (!/^[A-Za-z0-9_]+$/.test(name)) return null;
+    let st;
+    try {
+      st = fs.statSync(dbFile(this.dir, name));
+    } catch (err) {
+      if (err && err.code === 'ENOENT') return null;
+      throw err;
+    }
+    const key = `${st.ino}:${st.mtimeMs}:${st.size}`;
+    this.cache ??= new Map();
+    const hit = this.cache.get(name);
+    if (hit && hit.key === key) return hit.db;
+    const db = this.readDatabase(name);
+    this.cache.set(name, { key, db });
+    return db;
   }
 
   writeDatabase(db) {
@@ -215,6 +240,7 @@ export function seedMarketData(store, opts = {}) {
     startTs = Date.UTC(2024, 0, 2, 1, 30, 0),
     stepMs = 1000,
     precision = 'ms',
+    futureRows = 0,
   } = opts;
   const stableNames = typeof stables === 'number' ? ['tick', 'minute_bar', ...Array.from({ length: 50 }, (_, i) => `stb${i + 3}`)].slice(0, stables) : stables;
   const normalNames = typeof normalTables === 'number' ? ['calendar', ...Array.from({ length: 50 }, (_, i) => `ntb${i + 2}`)].slice(0, normalTables) : normalTables;
@@ -248,7 +274,12 @@ export function seedMarketData(store, opts = {}) {
       ],
     };
     db.rows[ntb] = Array.from({ length: normalTableRows }, (_, i) => [startTs + i * 86_400_000, i % 7 < 5, `day ${i}`]);
-    counts[ntb] = normalTableRows;
+    if (ntb === normalNames[0] && futureRows > 0) {
+      // a trading calendar holds the days ahead: rows dated after now, one a day from tomorrow
+      const tomorrow = Math.ceil(Date.now() / 86_400_000) * 86_400_000 + 86_400_000;
+      upsertRows(db, ntb, Array.from({ length: futureRows }, (_, i) => [tomorrow + i * 86_400_000, i % 7 < 5, `ahead ${i}`]));
+    }
+    counts[ntb] = db.rows[ntb].length;
   }
   store.writeDatabase(db);
   const stableRows = Object.fromEntries(stableNames.map((s) => [s, childrenPerStable * rowsPerChild]));
@@ -261,6 +292,7 @@ export function seedMarketData(store, opts = {}) {
     rows: counts,
     stableRows,
     totalRows: Object.values(counts).reduce((a, b) => a + b, 0),
+    futureRows: normalNames.length > 0 ? futureRows : 0,
     firstTs: startTs,
     lastTs: Math.max(startTs, ...Object.keys(counts).map((t) => db.rows[t].at(-1)?.[0] ?? startTs)),
   };

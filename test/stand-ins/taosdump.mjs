@@ -581,9 +581,25 @@ const shortHash = (s) => crypto.createHash('sha1').update(s).digest('hex').slice
 // ---------------------------------------------------------------- dump out
 const failed = { any: false, dbs: new Set() };
 
+// Seen with a real 3.3.7 taosdump: taosd stopped mid-dump and taosdump blocked, silently, until it came
+// back (still blocked after 242 s), then exited 0 with a short total. The query running when taosd went
+// away is lost: its table is dumped with no rows. `faults.taosdDownAfterTables: n` stops the stand-in
+// server (taosdUp false) once n tables were dumped, as if taosd had died; the test brings it back.
+let tablesDumped = 0;
+function serverGoneMidDump() {
+  const s = store.readServer();
+  const after = s.faults.taosdDownAfterTables;
+  if (typeof after === 'number' && tablesDumped >= after && s.taosdUp) store.updateServer({ taosdUp: false, faults: { taosdDownAfterTables: null } });
+  if (store.readServer().taosdUp) return false;
+  while (!store.readServer().taosdUp) sleepSync(20);
+  return true;
+}
+
 function dumpTableData(db, table, index, dataDir, def) {
   const win = timeWindow(db);
   if (!win) return -1;
+  const lost = serverGoneMidDump();
+  tablesDumped++;
   if (store.readServer().faults.failDumpTable === table) {
     const sql = `SELECT * FROM ${db.name}.\`${table}\` WHERE _c0 >= ${win.from} AND _c0 <= ${win.to} ORDER BY _c0 ASC;`;
     errorPrint(`Failed to execute taosQuery, code: 0x80002603, reason: Table does not exist, sql=${sql} `);
@@ -591,7 +607,7 @@ function dumpTableData(db, table, index, dataDir, def) {
     errorPrint(`queryDbForDumpOutNative() LN2187, failed to run command <${sql}>. code: 0x80002603, reason: Table does not exist`);
     return -1;
   }
-  const rows = (db.rows[table] ?? []).filter((r) => {
+  const rows = (lost ? [] : db.rows[table] ?? []).filter((r) => {
     const ts = toDbEpoch(r[0], db.precision);
     return ts >= win.from && ts <= win.to;
   });
@@ -658,7 +674,8 @@ const createStbClause = (db, stb) =>
   `CREATE TABLE IF NOT EXISTS \`${db.name}\`.\`${stb}\` (${colDefs(db.stables[stb].columns)}) TAGS (${colDefs(db.stables[stb].tags)});\n`;
 
 function headerLines() {
-  return `#!server_ver: ${store.readServer().version}\n#!taosdump_ver: ${VERSION}_${COMMIT}\n#!os_id: LINUX\n#!escape_char: true\n#!loose_mode: false\n#!charset: UTF-8\n`;
+  // a real 3.3.7 taosdump writes the server's version as "ver:3.3.7.5" (seen on a real server)
+  return `#!server_ver: ver:${store.readServer().version}\n#!taosdump_ver: ${VERSION}_${COMMIT}\n#!os_id: LINUX\n#!escape_char: true\n#!loose_mode: false\n#!charset: UTF-8\n`;
 }
 
 function newDbDir(db) {

@@ -250,7 +250,8 @@ describe('taosdump stand-in: dump output', () => {
     expect(plainLines(r.stdout).filter((l) => /^INFO: 100% of /.test(l))).toHaveLength(seed.childTables.length + seed.normalTables.length);
 
     const top = fs.readFileSync(path.join(dir, 'dbs.sql'), 'utf8');
-    expect(top).toMatch(/^#!server_ver: 3\.3\.6\.13$/m);
+    // a real 3.3.7 taosdump writes the version after "ver:"
+    expect(top).toMatch(/^#!server_ver: ver:3\.3\.6\.13$/m);
     expect(top).toMatch(/^#!dumpdb: market_data: .*taosdump\.\d+$/m);
     const [sub] = fs.readdirSync(dir).filter((e) => e.startsWith('taosdump.'));
     const subDir = path.join(dir, sub!);
@@ -313,6 +314,57 @@ describe('taosdump stand-in: dump output', () => {
     expect(dataFiles(dir).length).toBeLessThan(seed.childTables.length + 1);
     const again = await dump(['-D', 'market_data', '-o', dir, '-ptaosdata']);
     expect(again.code).toBe(255);
+  });
+});
+
+describe('taosdump stand-in: seen on a real 3.3.7 server', () => {
+  it('taosd gone mid-dump: taosdump blocks silently until it is back, then exits 0 with a short total', async () => {
+    store.updateServer({ faults: { taosdDownAfterTables: 2 } });
+    const dir = freshDir('o');
+    const child = spawn('taosdump', ['-r', result(), '-D', 'market_data', '-o', dir, '-ptaosdata'], { env: standInEnv(store), cwd: root });
+    child.stdin.end();
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    let exited = false;
+    void closed.then(() => (exited = true));
+    // the stand-in "server" dies after two tables (it sets taosdUp false itself)
+    while (store.readServer().taosdUp) await new Promise((r) => setTimeout(r, 20));
+    expect(store.readServer().faults.taosdDownAfterTables).toBeUndefined();
+    // still blocked, and silent, while the server stays down (polled: no time is asserted)
+    const doneSoFar = (stdout.match(/INFO: 100% of /g) ?? []).length;
+    for (let i = 0; i < 10; i++) {
+      await new Promise((r) => setTimeout(r, 30));
+      expect(exited).toBe(false);
+    }
+    expect((stdout.match(/INFO: 100% of /g) ?? []).length).toBe(doneSoFar);
+    expect(plainLines(stderr).filter((l) => l.startsWith('ERROR:'))).toEqual([]);
+    store.updateServer({ taosdUp: true });
+    expect(await closed).toBe(0);
+    const err = plainLines(stderr);
+    // the table whose query was running when taosd went away (the third: minute_bar first) lost its rows; nothing says so
+    expect(err).toContain(`OK: ${seed.totalRows - seed.rows['minute_bar_sh600002']!} row(s) dumped out!`);
+    expect(err).toContain('OK: Database market_data dumped');
+    expect(err.filter((l) => l.startsWith('ERROR:'))).toEqual([]);
+  });
+
+  it('dbs.sql records the server version after "ver:"', async () => {
+    const dir = await goodDump();
+    expect(fs.readFileSync(path.join(dir, 'dbs.sql'), 'utf8')).toMatch(/^#!server_ver: ver:3\.3\.6\.13$/m);
+  });
+
+  it('futureRows: calendar rows dated after now, dumped without -E, left out with an -E of now', async () => {
+    const s = seedMarketData(store, { database: 'md_future', childrenPerStable: 2, rowsPerChild: 5, normalTableRows: 3, futureRows: 20 });
+    expect(s.futureRows).toBe(20);
+    expect(s.rows.calendar).toBe(23);
+    const now = Date.now();
+    expect(store.countRows('md_future', 'calendar', { from: now + 1 })).toBe(20);
+    const all = await dump(['-D', 'md_future', '-o', freshDir('all'), '-ptaosdata']);
+    expect(plainLines(all.stderr)).toContain(`OK: ${s.totalRows} row(s) dumped out!`);
+    const bounded = await dump(['-D', 'md_future', '-o', freshDir('bounded'), '-E', String(now), '-ptaosdata']);
+    expect(plainLines(bounded.stderr)).toContain(`OK: ${s.totalRows - 20} row(s) dumped out!`);
   });
 });
 

@@ -220,5 +220,7 @@ describe('version and dbs.sql parsing', () => {
     expect(parseDumpedDatabases(sql)).toEqual(['market_data']);
     expect(parseDumpedDatabases('#!server_ver: 3.3.6.13\n')).toEqual([]);
     expect(parseDumpHeader(sql)).toEqual({ serverVersion: '3.3.6.13', taosdumpVersion: '3.3.6.13_stand-in' });
+    // a real 3.3.7 taosdump writes "ver:" before the server's version
+    expect(parseDumpHeader('#!server_ver: ver:3.3.7.5\n#!taosdump_ver: 3.3.7.5_abc\n').serverVersion).toBe('3.3.7.5');
   });
 });
