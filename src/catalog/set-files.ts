@@ -84,12 +84,15 @@ export async function linkUnder(dir: string, prefix = ''): Promise<string | null
 export async function unsafeSetFiles(dir: string, rels: string[]): Promise<string | null> {
   const bad = (await unsafeSetDir(dir)) ?? rels.map(unsafeRelPath).find((r) => r !== null);
   if (bad) return `manifest.json names a file the tool will not open: ${bad}`;
+  // One walk of the folder finds any link; only then are the listed files looked at one by one,
+  // to name the one a manifest points through (the catalog reads 1,000 sets per `list`).
+  const link = await linkUnder(dir);
+  if (!link) return null;
   for (const rel of rels) {
     const why = await unsafeOnDisk(dir, rel);
     if (why) return `manifest.json names a file the tool will not open: ${why}`;
   }
-  const link = await linkUnder(dir);
-  return link ? `the set folder holds something the tool did not write: ${link}` : null;
+  return `the set folder holds something the tool did not write: ${link}`;
 }
 
 /**
