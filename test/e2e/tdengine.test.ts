@@ -190,6 +190,7 @@ describe('restore with TDengine', () => {
     expect(r.code, r.stderr).toBe(0);
     const result = json<RunResult>(r);
     expect(result.checks.map((c) => [c.name, c.result])).toEqual([
+      ['set files', 'passed'],
       ['safety set', 'passed'],
       ['tdengine restore', 'passed'],
       ['tdengine row counts', 'passed'],
