@@ -139,11 +139,12 @@ const SWAP_ATTEMPTS = 3;
 export async function swapIn(client: pg.Client, staging: string, target: string, old: string | null, log: (line: string) => void): Promise<void> {
   const q = quoteWith(client);
   for (let attempt = 1; ; attempt++) {
-    if (old) {
-      const ended = await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [target]);
-      if (ended.rowCount) log(`ended ${ended.rowCount} other session(s) on ${target}`);
-    }
     try {
+      // Inside the try: a user without the right to end them gets the same "stop the services" hint.
+      if (old) {
+        const ended = await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [target]);
+        if (ended.rowCount) log(`ended ${ended.rowCount} other session(s) on ${target}`);
+      }
       await client.query('BEGIN');
       if (old) await client.query(`ALTER DATABASE ${q.ident(target)} RENAME TO ${q.ident(old)}`);
       await client.query(`ALTER DATABASE ${q.ident(staging)} RENAME TO ${q.ident(target)}`);
