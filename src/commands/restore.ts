@@ -14,7 +14,7 @@ import { JobError, UsageError } from '../errors.js';
 import { isReservedName } from '../engines/postgres-admin.js';
 import type { EngineContext, EngineName } from '../engines/engine.js';
 import { LOGS_DIR, findSet, type SetEntry } from '../catalog/sets.js';
-import { TdengineEngine } from '../engines/tdengine.js';
+import { TdengineEngine, compareLater } from '../engines/tdengine.js';
 import { compareCounts, renderDifferences, tdengineCounts } from '../catalog/compare.js';
 import { formatBytes } from '../catalog/time.js';
 import { manifestFiles } from '../catalog/manifest.js';
@@ -106,11 +106,18 @@ async function restoreTdengine(ctx: RunContext, set: SetEntry, target: string): 
     ? { name: 'tdengine row counts', result: 'skipped', detail: 'imported set: no row counts on record' }
     : { name: 'tdengine row counts', result: diffs.length ? 'failed' : 'passed', detail: diffs.length ? `${diffs.length} differ: ${diffs.map((d) => d.table).join(', ')}` : 'rows and child tables match the manifest' });
   if (diffs.length) for (const l of renderDifferences(diffs)) log.error(`  ${l}`);
+  // Rows dated after the backup's start (future-dated calendars) are restored too: compared apart, as verify does.
+  const later = td.row_counts === 'unknown' ? null : compareLater(td.rows_after_end_time, restored, td.end_time);
+  if (later) {
+    checks.push({ name: 'tdengine rows after end_time', result: later.ok ? 'passed' : 'failed', detail: later.detail });
+    if (!later.ok) log.error(`restored TDengine ${target}: ${later.detail}`);
+  }
+  const bad = diffs.length > 0 || (later !== null && !later.ok);
   const rollback = rollbackCommand('tdengine', target, safetyId);
   log.info(`to roll back: ${rollback}`);
   return {
-    message: `${diffs.length ? 'restored with DIFFERENCES' : 'restored'} ${set.id} (TDengine) into ${target}. To roll back: ${rollback}`,
-    failed: diffs.length > 0,
+    message: `${bad ? 'restored with DIFFERENCES' : 'restored'} ${set.id} (TDengine) into ${target}. To roll back: ${rollback}`,
+    failed: bad,
     set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest!.bytes },
     checks,
     engines: { tdengine: { database: target, server_version: td.server_version, client_version: td.client_version, bytes: td.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: tdengineCounts(restored) } },

@@ -195,6 +195,7 @@ describe('restore with TDengine', () => {
       ['safety set', 'passed'],
       ['tdengine restore', 'passed'],
       ['tdengine row counts', 'passed'],
+      ['tdengine rows after end_time', 'passed'],
     ]);
     expect(td.store.countRows('market_data', victim, {})).toBe(td.seed.rows[victim]);
     const safety = readdirSync(path.join(ws.root, 'safety'));
