@@ -30460,12 +30460,16 @@ const atLeastOne = (unit) => schemas_number().int(`must be a whole number of ${u
 const dbName = schemas_string()
     .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain database name (letters, digits, _; not starting with a digit)');
 const host = schemas_string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
-const absOrRelPath = schemas_string().min(1);
+const absOrRelPath = schemas_string().min(1).max(4096);
 /** A path inside base_dir: may not climb out of it. */
 const innerPath = schemas_string()
     .min(1)
     .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'must be relative to base_dir and must not contain ".."');
+/** IANA zone names are short (the longest is about 30 characters); a huge string is refused before Intl sees it. */
+const MAX_TIMEZONE_LENGTH = 64;
 const timeZone = schemas_string().refine((tz) => {
+    if (tz.length > MAX_TIMEZONE_LENGTH)
+        return false;
     try {
         new Intl.DateTimeFormat('en-US', { timeZone: tz });
         return true;
@@ -30473,7 +30477,7 @@ const timeZone = schemas_string().refine((tz) => {
     catch {
         return false;
     }
-}, 'must be an IANA time zone such as Asia/Shanghai or UTC');
+}, `must be an IANA time zone such as Asia/Shanghai or UTC (at most ${MAX_TIMEZONE_LENGTH} characters)`);
 const postgresSchema = strictObject({
     host: host.default('127.0.0.1'),
     port: port.default(5432),
@@ -30498,6 +30502,11 @@ const tdengineSchema = strictObject({
     threads: schemas_number().int().min(1).max(128).default(8),
     /** taosdump -B: lower it when a restore fails with "WAL size exceeds limit". */
     batch_rows: schemas_number().int().min(1).max(1_000_000).default(16383),
+    /**
+     * taosdump is stopped when it shows no sign of life (an output line, its dump folder growing) for
+     * this long: a real taosdump blocks without end while taosd is down mid-dump.
+     */
+    stall_timeout_seconds: schemas_number().int().min(1).max(86_400).default(300),
 });
 /**
  * Which kinds of set a remote takes besides the ones every remote takes: milestones always, config
@@ -30589,12 +30598,26 @@ function resolveFile(explicit, env, cwd) {
         return { file: external_node_path_default().resolve(cwd, env.PGTAOS_BACKUP_CONFIG), explicit: true };
     return { file: external_node_path_default().resolve(cwd, DEFAULT_CONFIG_FILE), explicit: false };
 }
+/** A config file is a page of YAML: anything far bigger is a mistake or an attack, refused before it is parsed. */
+const MAX_CONFIG_BYTES = 256 * 1024;
+/** Longest flag or input value taken (paths and names are far shorter). */
+const MAX_OVERRIDE_LENGTH = 4096;
+/** Aliases YAML may expand (a config needs few or none; an alias bomb needs millions). */
+const MAX_YAML_ALIASES = 100;
 function readYaml(file) {
     let text;
     try {
+        const size = (0,external_node_fs_.statSync)(file).size;
+        if (size > MAX_CONFIG_BYTES) {
+            throw new UsageError('config.too_large', `config file ${file} is ${size} bytes; a config file may be at most ${MAX_CONFIG_BYTES} bytes`, {
+                hint: 'Point --config (or PGTAOS_BACKUP_CONFIG) at the pgtaos-backup.yml you meant; a real one is a few KB.',
+            });
+        }
         text = (0,external_node_fs_.readFileSync)(file, 'utf8');
     }
     catch (err) {
+        if (err instanceof UsageError)
+            throw err;
         throw new UsageError('config.unreadable', `cannot read config file ${file}: ${err.message}`, {
             hint: 'Check the path given with --config (or PGTAOS_BACKUP_CONFIG) and its permissions.',
         });
@@ -30605,7 +30628,15 @@ function readYaml(file) {
             hint: 'Fix the YAML syntax at the line shown (indentation is made of spaces).',
         });
     }
-    return doc.toJS() ?? {};
+    try {
+        return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+    }
+    catch (err) {
+        // yaml throws a ReferenceError for an alias bomb ("Excessive alias count ...") or an unresolved alias.
+        throw new UsageError('config.yaml_aliases', `${file}: YAML aliases (*name) there cannot be used: ${err.message}`, {
+            hint: `Write the values out instead of using anchors and aliases (at most ${MAX_YAML_ALIASES} expansions are allowed).`,
+        });
+    }
 }
 function setPath(obj, keys, value) {
     let cur = obj;
@@ -30623,6 +30654,10 @@ function applyOverrides(raw, overrides) {
         const v = overrides[o.input];
         if (v === undefined || v === '')
             continue;
+        if (v.length > MAX_OVERRIDE_LENGTH) {
+            problems.push(`--${o.flag} / input ${o.input}: ${v.length} characters; at most ${MAX_OVERRIDE_LENGTH} are taken`);
+            continue;
+        }
         if (o.type === 'int') {
             if (!/^\d+$/.test(v.trim())) {
                 problems.push(`--${o.flag} / input ${o.input}: ${JSON.stringify(v)} is not a whole number`);
@@ -30687,6 +30722,7 @@ function loadConfig(opts) {
     // Relative paths are relative to the config file, so a run from any folder means the same.
     const base = source ? external_node_path_default().dirname(source) : cwd;
     config.root = external_node_path_default().resolve(base, config.root);
+    refuseSystemRoot(config.root);
     if (config.postgres?.bin_dir)
         config.postgres.bin_dir = external_node_path_default().resolve(base, config.postgres.bin_dir);
     if (config.tdengine?.bin_dir)
@@ -30694,6 +30730,37 @@ function loadConfig(opts) {
     if (config.config_files)
         config.config_files.base_dir = external_node_path_default().resolve(base, config.config_files.base_dir);
     return { config, file: source };
+}
+/** Folders that hold the system: the root may not be one of them nor lie below one. */
+const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr'];
+/** Shared folders that hold other things: the root may lie below one (/var/backups/x), not be it. */
+const SHARED_FOLDERS = ['/', '/home', '/root', '/var', '/var/lib', '/tmp', '/opt', '/mnt', '/media', '/srv'];
+/** Why a root is a system folder, or null. Pure (the caller resolves links). */
+function systemRootReason(root) {
+    const p = external_node_path_default().resolve(root);
+    if (SHARED_FOLDERS.includes(p))
+        return `${p} is a shared system folder`;
+    const tree = SYSTEM_TREES.find((t) => p === t || p.startsWith(`${t}/`));
+    return tree ? `${p} is ${p === tree ? '' : 'inside '}the system folder ${tree}` : null;
+}
+/**
+ * The tool runs as root, writes logs/ and a lock there and deletes what it finds in .incomplete/:
+ * a root that is "/" or a system folder (as given, or through a link) is refused, exit 2.
+ */
+function refuseSystemRoot(root) {
+    let real = root;
+    try {
+        real = (0,external_node_fs_.realpathSync)(root);
+    }
+    catch {
+        /* not made yet: the path as given is what will be made */
+    }
+    const why = systemRootReason(root) ?? systemRootReason(real);
+    if (why) {
+        throw new UsageError('config.root_system', `the backup root ${root} cannot be used: ${why}`, {
+            hint: 'Give root (or --root) a folder of its own for the backups, such as /data/mystocks_backup; the tool writes logs/, a lock and set folders there and cleans its .incomplete/.',
+        });
+    }
 }
 function scratchDatabase(section) {
     return section.scratch_database ?? `${section.database}_verify`;
@@ -30851,6 +30918,8 @@ const listEntrySchema = object({
     verification: schemas_enum(['passed', 'failed']).nullable(),
     engines: array(schemas_string()),
     reason: schemas_string().nullable(),
+    /** Why a complete set is not to be trusted as a recent backup (its start lies in the future), or null. */
+    suspicious: schemas_string().nullable(),
     /** Copies of the set on remotes (remotes.json beside it); empty when it lives only here. */
     remotes: array(object({ remote: schemas_string(), result: schemas_enum(['verified', 'failed']), copied_at: schemas_string(), encrypted: schemas_boolean() })),
 });
@@ -31574,19 +31643,29 @@ function alive(info) {
     const start = procStart(info.pid);
     return info.proc_start === null || start === null || start === info.proc_start;
 }
+function notALockFile(file, what) {
+    return new JobError('lock.not_a_file', `${file} is ${what}; the tool's lock is a plain file it writes itself, so it neither reads nor removes this one`, {
+        hint: `Someone or something put it there. Look at it, remove it (rm ${file}), and run again.`,
+    });
+}
 async function readState(file) {
     let fh;
     try {
-        fh = await external_node_fs_.promises.open(file, 'r');
+        // Never through a link, and never blocked by a fifo planted there: the lock is a file this tool wrote.
+        fh = await external_node_fs_.promises.open(file, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
     }
     catch (err) {
         if (err.code === 'ENOENT')
             return null;
+        if (err.code === 'ELOOP')
+            throw notALockFile(file, 'a symbolic link');
         throw err;
     }
     try {
         // Inode and text from one open file: they belong together even if the name is replaced meanwhile.
         const st = await fh.stat();
+        if (!st.isFile())
+            throw notALockFile(file, 'not a regular file');
         const text = await fh.readFile('utf8');
         const parsed = lockInfo.safeParse(safeJson(text));
         return { text, ino: st.ino, mtimeMs: st.mtimeMs, info: parsed.success ? parsed.data : null };
@@ -31801,6 +31880,177 @@ async function acquireLock(root, command, opts = {}) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/catalog/set-files.ts
+/**
+ * The one place that turns a file a manifest names into a path on disk. The backup root can be
+ * changed by anyone who can write there, so a manifest is data, not a promise: a name must be
+ * relative, normalised and inside its set folder, and nothing on the way to it (the kind folder,
+ * the set folder, sub-folders, the file) may be a symbolic link. A set that breaks the rule is
+ * damaged; nothing outside the set is ever read because a manifest said so.
+ */
+
+
+
+/** Longest file name a manifest may list (the tool writes short ones; taosdump's are under 200). */
+const MAX_REL_LENGTH = 1024;
+/** Why `rel` is not a plain "/"-separated path inside a set folder, or null when it is. */
+function unsafeRelPath(rel) {
+    if (rel.length === 0 || rel.length > MAX_REL_LENGTH)
+        return `${JSON.stringify(rel.slice(0, 80))} is not a file name of 1 to ${MAX_REL_LENGTH} characters`;
+    if (rel.includes('\0') || rel.includes('\\'))
+        return `${JSON.stringify(rel)} holds a NUL or "\\"`;
+    if (rel.startsWith('/'))
+        return `${JSON.stringify(rel)} is an absolute path`;
+    const parts = rel.split('/');
+    if (parts.some((p) => p === '..'))
+        return `${JSON.stringify(rel)} climbs out of the set folder ("..")`;
+    if (parts.some((p) => p === '' || p === '.'))
+        return `${JSON.stringify(rel)} is not a normalised path (empty or "." part)`;
+    return null;
+}
+/**
+ * Why the path from `dir` down to `rel` is not plain folders ending in a regular file, or null.
+ * lstat never follows a link, so a link anywhere on the way is seen as one.
+ */
+async function unsafeOnDisk(dir, rel) {
+    const parts = rel.split('/');
+    let cur = dir;
+    for (const [i, part] of parts.entries()) {
+        cur = external_node_path_default().join(cur, part);
+        let st;
+        try {
+            st = await external_node_fs_.promises.lstat(cur);
+        }
+        catch (err) {
+            // Missing files are the checksum's business (it says "missing"); only links and odd types are refused here.
+            if (err.code === 'ENOENT')
+                return null;
+            throw err;
+        }
+        const last = i === parts.length - 1;
+        if (st.isSymbolicLink())
+            return `${rel}${last ? '' : ` (at ${parts.slice(0, i + 1).join('/')})`} is a symbolic link${await linkTarget(cur)}; links are not followed`;
+        if (last ? !st.isFile() : !st.isDirectory())
+            return `${parts.slice(0, i + 1).join('/')} is not a ${last ? 'regular file' : 'folder'}`;
+    }
+    return null;
+}
+async function linkTarget(p) {
+    return external_node_fs_.promises.readlink(p).then((t) => ` to ${t}`, () => '');
+}
+/** The set folder itself must be a real folder (a link there would lead every read elsewhere). */
+async function unsafeSetDir(dir) {
+    const st = await external_node_fs_.promises.lstat(dir);
+    if (st.isSymbolicLink())
+        return `the set folder is a symbolic link${await linkTarget(dir)}; links are not followed`;
+    if (!st.isDirectory())
+        return 'the set folder is not a folder';
+    return null;
+}
+/**
+ * The first link (or socket, fifo, device) anywhere under a set folder, or null. A TDengine set is
+ * a folder taosdump reads whole, so a link beside the listed files would be followed by it.
+ */
+async function linkUnder(dir, prefix = '') {
+    const entries = await external_node_fs_.promises.readdir(external_node_path_default().join(dir, ...prefix.split('/').filter(Boolean)), { withFileTypes: true });
+    for (const e of entries) {
+        const rel = prefix ? `${prefix}/${e.name}` : e.name;
+        if (e.isDirectory()) {
+            const inner = await linkUnder(dir, rel);
+            if (inner)
+                return inner;
+        }
+        else if (e.isSymbolicLink())
+            return `${rel} is a symbolic link${await linkTarget(external_node_path_default().join(dir, ...rel.split('/')))}; links are not followed`;
+        else if (!e.isFile())
+            return `${rel} is not a regular file`;
+    }
+    return null;
+}
+/** Everything wrong with the files a manifest lists, checked by name and on disk; null when all are plain. */
+async function unsafeSetFiles(dir, rels) {
+    const bad = (await unsafeSetDir(dir)) ?? rels.map(unsafeRelPath).find((r) => r !== null);
+    if (bad)
+        return `manifest.json names a file the tool will not open: ${bad}`;
+    // One walk of the folder finds any link; only then are the listed files looked at one by one,
+    // to name the one a manifest points through (the catalog reads 1,000 sets per `list`).
+    const link = await linkUnder(dir);
+    if (!link)
+        return null;
+    for (const rel of rels) {
+        const why = await unsafeOnDisk(dir, rel);
+        if (why)
+            return `manifest.json names a file the tool will not open: ${why}`;
+    }
+    return `the set folder holds something the tool did not write: ${link}`;
+}
+/**
+ * The absolute path of `rel` in the set folder `dir`, checked again just before use (the catalog
+ * was read earlier and the root can change in between). Throws a JobError naming the set.
+ */
+async function setFilePath(dir, rel, setId) {
+    const why = unsafeRelPath(rel) ?? (await unsafeSetDir(dir)) ?? (await unsafeOnDisk(dir, rel));
+    if (why) {
+        throw new JobError('set.unsafe_file', `set ${setId} is damaged: manifest.json names a file the tool will not open: ${why}`, {
+            hint: 'Someone or something changed the set folder after it was written. Nothing outside the set was read. Inspect it by hand, and verify or restore another set.',
+        });
+    }
+    return external_node_path_default().join(dir, ...rel.split('/'));
+}
+/** Opens a set file for reading without following a link at its last part, and only if it is a regular file. */
+async function openNoFollow(abs) {
+    const fh = await external_node_fs_.promises.open(abs, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW);
+    try {
+        if (!(await fh.stat()).isFile())
+            throw new Error(`${abs} is not a regular file`);
+    }
+    catch (err) {
+        await fh.close();
+        throw err;
+    }
+    return fh;
+}
+/** Reads a small catalog file (manifest.json, verification.json, ...) without following a link to it. */
+async function readFileNoFollow(file) {
+    const fh = await openNoFollow(file);
+    try {
+        return await fh.readFile('utf8');
+    }
+    finally {
+        await fh.close();
+    }
+}
+/**
+ * The folders of the catalog itself (kind folders, .incomplete) must be real folders: through a
+ * link, listing would read sets elsewhere and cleaning would delete whatever is behind it. The
+ * root itself may be a link the operator made.
+ */
+async function refuseLinkedFolders(root, names) {
+    for (const name of names) {
+        const p = external_node_path_default().join(root, name);
+        const st = await external_node_fs_.promises.lstat(p).catch((err) => {
+            if (err.code === 'ENOENT')
+                return null;
+            throw err;
+        });
+        if (st && !st.isDirectory()) {
+            const what = st.isSymbolicLink() ? `a symbolic link${await linkTarget(p)}` : 'not a folder';
+            throw new JobError('catalog.linked_folder', `${p} is ${what}; the tool does not follow links inside the backup root, so it reads, writes and deletes nothing through it`, {
+                hint: `Someone or something replaced ${name} in the backup root. Look at what it points to, remove the link (rm ${p}, not rm -r), and run again.`,
+            });
+        }
+    }
+}
+/** Before a tool reads a whole set folder (taosdump -i): the catalog's check, made again now. */
+async function assertSetSafe(dir, rels, setId) {
+    const why = await unsafeSetFiles(dir, rels);
+    if (why) {
+        throw new JobError('set.unsafe_file', `set ${setId} is damaged: ${why}`, {
+            hint: 'Someone or something changed the set folder after it was written. Nothing outside the set was read. Inspect it by hand, and verify or restore another set.',
+        });
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/catalog/manifest.ts
 /**
  * manifest.json: what makes a set exist. Written last, validated first, copied then renamed,
@@ -31810,8 +32060,16 @@ async function acquireLock(root, command, opts = {}) {
 
 
 
+
 const MANIFEST_FILE = 'manifest.json';
-const MANIFEST_FORMAT = 1;
+/**
+ * 2: PostgreSQL table names are quoted where SQL would need it (`market."daily.adj"`), entries carry
+ * `schema` and `table`, counts use ONLY (hypertables excepted) and include extension config tables.
+ * 1: names were `schema.table` unquoted and counts included inheritance children. Both are read;
+ * a set is compared with counts taken by the rules of its own format (engines/pg-counts.ts).
+ */
+const MANIFEST_FORMAT = 2;
+const MANIFEST_FORMATS = [1, 2];
 const fileEntry = strictObject({
     /** Relative to the set folder, "/"-separated. */
     path: schemas_string().min(1),
@@ -31819,6 +32077,25 @@ const fileEntry = strictObject({
     sha256: schemas_string().regex(/^[0-9a-f]{64}$/),
 });
 const tableCount = strictObject({ name: schemas_string().min(1), rows: schemas_number().int().min(0) });
+/** A PostgreSQL table's count. `name` is the key compared; format 1 entries have only name and rows. */
+const pgTableCount = strictObject({
+    name: schemas_string().min(1),
+    rows: schemas_number().int().min(0),
+    schema: schemas_string().optional(),
+    table: schemas_string().optional(),
+    /** A hypertable: counted without ONLY, so the count covers its chunks (which are not listed themselves). */
+    hypertable: literal(true).optional(),
+    /** An extension's config table dumped with a filter (pg_extension.extcondition): counted with the same filter. */
+    filter: schemas_string().optional(),
+});
+/** A table whose count the server refused: the dump has it, the manifest has no count for it. */
+const pgCountError = strictObject({
+    name: schemas_string().min(1),
+    schema: schemas_string(),
+    table: schemas_string(),
+    /** The server's error, SQLSTATE first. */
+    error: schemas_string(),
+});
 const postgresSection = strictObject({
     server_version: schemas_string(),
     client_version: schemas_string(),
@@ -31832,7 +32109,12 @@ const postgresSection = strictObject({
     extensions: array(strictObject({ name: schemas_string(), version: schemas_string() })),
     large_objects: schemas_number().int().min(0),
     files: array(fileEntry).min(1),
-    tables: array(tableCount),
+    tables: array(pgTableCount),
+    /**
+     * Tables pg_dump dumped but whose count failed (the set is kept: the dump is whole). Verify restores
+     * them and reports their restored counts, but cannot compare them.
+     */
+    count_errors: array(pgCountError).optional(),
     /**
      * Absent or 'exact': `tables` holds every table's exact row count, taken on the dump's snapshot.
      * 'unknown': no counts were taken (an imported dump: `tables` is [] and large_objects 0), so a
@@ -31849,8 +32131,13 @@ const tdengineSection = strictObject({
     host: schemas_string(),
     port: schemas_number().int(),
     precision: schemas_string().nullable(),
-    /** Rows newer than this were not dumped (taosdump -E) nor counted. */
+    /**
+     * The run's start: `stables`/`tables` count the rows up to it (rows written during the dump
+     * cannot upset them). Sets made before rows_after_end_time existed did not dump rows after it (taosdump -E).
+     */
     end_time: schemas_string(),
+    /** Rows dated after end_time that the dump holds (future-dated calendars, scheduled events); absent: none. */
+    rows_after_end_time: schemas_number().int().min(0).optional(),
     files: array(fileEntry).min(1),
     stables: array(strictObject({ name: schemas_string(), child_tables: schemas_number().int().min(0), rows: schemas_number().int().min(0) })),
     tables: array(tableCount),
@@ -31873,7 +32160,7 @@ const gitInfo = strictObject({
 })
     .nullable();
 const manifestSchema = strictObject({
-    format: literal(MANIFEST_FORMAT),
+    format: literal(MANIFEST_FORMATS),
     id: schemas_string(),
     kind: schemas_enum(SET_KINDS),
     milestone: schemas_string().nullable(),
@@ -31898,9 +32185,10 @@ function manifestFiles(m) {
     return [...(m.postgres?.files ?? []), ...(m.tdengine?.files ?? []), ...(m.config?.files ?? [])];
 }
 /** Writes a file so that readers see the old content or the whole new one, never a part. */
-async function writeFileAtomic(file, text, mode = 0o644) {
+async function writeFileAtomic(file, text, mode = 0o600) {
     const tmp = `${file}.tmp-${process.pid}`;
-    const fh = await external_node_fs_.promises.open(tmp, 'w', mode);
+    // O_NOFOLLOW: a link planted at the temporary name must not make the tool write through it.
+    const fh = await external_node_fs_.promises.open(tmp, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_TRUNC | external_node_fs_.constants.O_NOFOLLOW, mode);
     try {
         await fh.writeFile(text);
         await fh.sync();
@@ -31928,10 +32216,13 @@ async function writeManifest(dir, manifest) {
 async function readManifest(dir) {
     let text;
     try {
-        text = await external_node_fs_.promises.readFile(external_node_path_default().join(dir, MANIFEST_FILE), 'utf8');
+        text = await readFileNoFollow(external_node_path_default().join(dir, MANIFEST_FILE));
     }
     catch (err) {
-        return { ok: false, reason: err.code === 'ENOENT' ? 'no manifest.json' : `cannot read manifest.json: ${err.message}` };
+        const code = err.code;
+        if (code === 'ELOOP')
+            return { ok: false, reason: 'manifest.json is a symbolic link; links are not followed' };
+        return { ok: false, reason: code === 'ENOENT' ? 'no manifest.json' : `cannot read manifest.json: ${err.message}` };
     }
     let json;
     try {
@@ -31966,7 +32257,7 @@ const verificationSchema = object({
 });
 async function readVerification(dir) {
     try {
-        const parsed = verificationSchema.safeParse(JSON.parse(await external_node_fs_.promises.readFile(external_node_path_default().join(dir, VERIFICATION_FILE), 'utf8')));
+        const parsed = verificationSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, VERIFICATION_FILE))));
         return parsed.success ? parsed.data : null;
     }
     catch {
@@ -31992,6 +32283,7 @@ async function writeVerification(dir, v) {
 
 
 
+
 const INCOMPLETE_DIR = '.incomplete';
 const LOGS_DIR = 'logs';
 function kindDir(root, kind) {
@@ -32005,10 +32297,24 @@ function compareNewestFirst(a, b) {
         return tb - ta;
     return b.id.localeCompare(a.id);
 }
-async function dirNames(dir) {
+/** The catalog's own folders: none may be a link (the root itself may). */
+const CATALOG_DIRS = [...SET_KINDS, INCOMPLETE_DIR];
+/** How long a set may seem to start after "now" (clocks of two machines differ a little) before it is suspicious. */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** Why a set's start lies in the future (clock skew, a copied set), or null: such a set proves nothing about today. */
+function futureStart(m, now) {
+    if (!m)
+        return null;
+    const t = Date.parse(m.started_at);
+    if (!Number.isFinite(t) || t <= now.getTime() + FUTURE_TOLERANCE_MS)
+        return null;
+    return `started_at ${m.started_at} lies in the future (clock skew, or a set copied from elsewhere?)`;
+}
+/** Sub-folders, and links (reported, never followed), of `dir`. */
+async function dirNames(dir, withLinks = false) {
     try {
         const entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
-        return entries.filter((e) => e.isDirectory()).map((e) => e.name);
+        return entries.filter((e) => e.isDirectory() || (withLinks && e.isSymbolicLink())).map((e) => e.name);
     }
     catch (err) {
         if (err.code === 'ENOENT')
@@ -32016,23 +32322,33 @@ async function dirNames(dir) {
         throw err;
     }
 }
+/** One folder under a kind folder, as the catalog sees it. */
+async function readSet(kind, id, p) {
+    const damaged = (reason) => ({ id, kind, status: 'incomplete', path: p, manifest: null, reason, verification: null });
+    const linked = await unsafeSetDir(p);
+    if (linked)
+        return damaged(linked);
+    const read = await readManifest(p);
+    if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
+        return damaged(`manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`);
+    }
+    if (read.ok) {
+        const unsafe = await unsafeSetFiles(p, manifestFiles(read.manifest).map((f) => f.path));
+        if (unsafe)
+            return damaged(`damaged: ${unsafe}`);
+    }
+    const verification = read.ok ? await readVerification(p) : null;
+    return read.ok
+        ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
+        : damaged(read.reason);
+}
 async function listSets(root) {
+    await refuseLinkedFolders(root, CATALOG_DIRS);
     const out = [];
     for (const kind of SET_KINDS) {
         const dir = kindDir(root, kind);
-        const names = await dirNames(dir);
-        const entries = await Promise.all(names.map(async (id) => {
-            const p = external_node_path_default().join(dir, id);
-            const read = await readManifest(p);
-            const verification = read.ok ? await readVerification(p) : null;
-            if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
-                return { id, kind, status: 'incomplete', path: p, manifest: null, reason: `manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`, verification: null };
-            }
-            return read.ok
-                ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
-                : { id, kind, status: 'incomplete', path: p, manifest: null, reason: read.reason, verification: null };
-        }));
-        out.push(...entries);
+        const names = await dirNames(dir, true);
+        out.push(...(await Promise.all(names.map((id) => readSet(kind, id, external_node_path_default().join(dir, id))))));
     }
     for (const name of await dirNames(external_node_path_default().join(root, INCOMPLETE_DIR))) {
         const marker = await readStagingMarker(external_node_path_default().join(root, INCOMPLETE_DIR, name));
@@ -32062,7 +32378,7 @@ async function findSet(root, id) {
 const STAGING_MARKER = '.staging.json';
 async function readStagingMarker(dir) {
     try {
-        const j = JSON.parse(await external_node_fs_.promises.readFile(external_node_path_default().join(dir, STAGING_MARKER), 'utf8'));
+        const j = JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, STAGING_MARKER)));
         if (typeof j.id === 'string' && typeof j.kind === 'string' && SET_KINDS.includes(j.kind)) {
             return { id: j.id, kind: j.kind };
         }
@@ -32075,10 +32391,12 @@ async function readStagingMarker(dir) {
 async function stageSet(root, kind, id) {
     const finalDir = external_node_path_default().join(kindDir(root, kind), id);
     const dir = external_node_path_default().join(root, INCOMPLETE_DIR, `${id}.${process.pid}`);
-    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true });
-    await external_node_fs_.promises.mkdir(kindDir(root, kind), { recursive: true });
+    // 0700 whatever the umask: another local user must not plant links in the catalog's folders.
+    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
+    await external_node_fs_.promises.mkdir(kindDir(root, kind), { recursive: true, mode: 0o700 });
+    await refuseLinkedFolders(root, [INCOMPLETE_DIR, kind]);
     await external_node_fs_.promises.mkdir(dir, { mode: 0o700 });
-    await external_node_fs_.promises.writeFile(external_node_path_default().join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }));
+    await external_node_fs_.promises.writeFile(external_node_path_default().join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }), { flag: 'wx', mode: 0o600 });
     let committed = false;
     return {
         id,
@@ -32113,8 +32431,9 @@ async function stageSet(root, kind, id) {
  * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
  * config snapshots are verified only when named.
  */
-function newestVerifiable(sets) {
-    return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && (s.manifest?.postgres || s.manifest?.tdengine));
+function newestVerifiable(sets, now) {
+    // A set dated in the future sorts first but proves nothing about today's backups: never the default.
+    return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && (s.manifest?.postgres || s.manifest?.tdengine) && !futureStart(s.manifest, now));
 }
 /**
  * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
@@ -32123,6 +32442,9 @@ function newestVerifiable(sets) {
 async function removeLeftovers(root) {
     const removed = [];
     const dir = external_node_path_default().join(root, INCOMPLETE_DIR);
+    // Through a linked .incomplete, fs.rm would delete every folder behind the link.
+    await refuseLinkedFolders(root, [INCOMPLETE_DIR]);
+    // Only real folders are removed (dirNames lists no links); fs.rm unlinks links inside, never follows them.
     for (const name of await dirNames(dir)) {
         if (name.endsWith(`.${process.pid}`) || name.endsWith(`-${process.pid}`))
             continue; // ours
@@ -32138,6 +32460,9 @@ async function folderBytes(dir) {
     let total = 0;
     let entries;
     try {
+        // A set folder that is a link is not measured: that would list what lies behind it.
+        if (!(await external_node_fs_.promises.lstat(dir)).isDirectory())
+            return 0;
         entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
     }
     catch {
@@ -32195,12 +32520,14 @@ const defaults = lib.defaults
 
 
 
+
+/** Set files only: a link is refused (ELOOP), never followed, and so is anything but a regular file. */
 async function sha256File(file) {
     const hash = (0,external_node_crypto_.createHash)('sha256');
     // One reused 4 MiB buffer fed straight to the hash: faster than piping 1 MiB stream chunks
     // (bench/), and memory stays flat whatever the file's size.
     const buf = Buffer.allocUnsafe(4 << 20);
-    const fh = await external_node_fs_.promises.open(file, 'r');
+    const fh = await openNoFollow(file);
     try {
         for (;;) {
             const { bytesRead } = await fh.read(buf, 0, buf.length, null);
@@ -32217,7 +32544,7 @@ async function sha256File(file) {
 /** The manifest entry for `rel` (a "/"-separated path inside the set folder). */
 async function checksum_fileEntry(dir, rel) {
     const abs = external_node_path_default().join(dir, ...rel.split('/'));
-    const [st, sha256] = await Promise.all([external_node_fs_.promises.stat(abs), sha256File(abs)]);
+    const [st, sha256] = await Promise.all([external_node_fs_.promises.lstat(abs), sha256File(abs)]);
     return { path: rel, bytes: st.size, sha256 };
 }
 /** Every regular file under `dir`, as "/"-separated relative paths, sorted. */
@@ -41544,12 +41871,293 @@ async function readTool(file, args, env) {
     return { ok: r.exitCode === 0, out: out.join('\n'), err: r.spawnError ?? err.join('\n') };
 }
 
+;// CONCATENATED MODULE: ./src/engines/pg-counts.ts
+/**
+ * PostgreSQL row counts: which tables, counted how, and under which name. The backup counts the
+ * production database on pg_dump's snapshot; verify and restore count the restored database by the
+ * rules of the set's manifest format, so both sides of a comparison are counted alike.
+ *
+ * Format 2 rules (each count is what the table's TABLE DATA entry in the archive holds):
+ * - every table with ONLY: pg_dump's `COPY t TO stdout` copies a parent's own rows, not its children's;
+ * - an extension's config table (pg_extension_config_dump: pg_partman's part_config, TimescaleDB's
+ *   catalog) is dumped, so it is counted, with its filter (pg_extension.extcondition) as pg_dump applies
+ *   it: `SELECT ... FROM t <condition>`; other tables of an extension are not dumped and not counted;
+ * - TimescaleDB (when `_timescaledb_catalog.hypertable` exists): a hypertable is counted WITHOUT ONLY,
+ *   so its count covers its chunks, compressed or not; the chunks themselves (`_timescaledb_internal`,
+ *   and any table `_timescaledb_catalog.chunk` lists) and the internal `_compressed_hypertable_N`
+ *   are left out: they are not user data, and counting an internal compressed table directly raises.
+ * Format 1 (older manifests): every non-extension table, counted without ONLY, named `schema.table`.
+ */
+
+const UNQUOTED = /^[a-z_][a-z0-9_]*$/;
+/** One part of a name as SQL writes it: bare when it can be, else double-quoted with `"` doubled. */
+function quoteIdent(part) {
+    return UNQUOTED.test(part) ? part : `"${part.replaceAll('"', '""')}"`;
+}
+/**
+ * `schema.table`, each part quoted when it is not a plain lower-case identifier: `market."daily.adj"`
+ * and `"market.daily".adj` stay two keys. Keywords are not quoted: this is a key, not SQL, and it must
+ * not change with a server's keyword list.
+ */
+function qualifiedName(schema, table) {
+    return `${quoteIdent(schema)}.${quoteIdent(table)}`;
+}
+const TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS table, NULLIF(cfg.condition, '') AS filter, cfg.is_config IS TRUE AS is_config
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN LATERAL (
+  SELECT true AS is_config, e.extcondition[array_position(e.extconfig, c.oid)] AS condition
+  FROM pg_extension e
+  -- pg_dump dumps config tables of the extensions it dumps: not the built-in ones (plpgsql)
+  WHERE c.oid = ANY (e.extconfig) AND e.oid >= 16384
+  LIMIT 1
+) cfg ON true
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  -- an extension's own tables are not dumped as data, unless registered as config tables
+  AND (cfg.is_config IS TRUE OR NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'))
+ORDER BY 1, 2`;
+/** Format 1's list, unchanged, so that older sets are compared with counts taken the way they were. */
+const LEGACY_TABLES_SQL = `
+SELECT n.nspname AS schema, c.relname AS table
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
+  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+ORDER BY 1, 2`;
+const TIMESCALE_INTERNAL = '_timescaledb_internal';
+/** TimescaleDB's hypertables and chunks, from its catalog; null when the catalog is not there. */
+async function readTimescale(client) {
+    const r = await client.query("SELECT to_regclass('_timescaledb_catalog.hypertable')::text AS h, to_regclass('_timescaledb_catalog.chunk')::text AS c");
+    const { h, c } = r.rows[0];
+    if (!h)
+        return null;
+    const names = async (rel) => new Set((await client.query(`SELECT schema_name::text AS s, table_name::text AS t FROM ${rel}`)).rows.map((x) => qualifiedName(x.s, x.t)));
+    return { hypertables: await names(h), chunks: c ? await names(c) : new Set() };
+}
+/** The tables to count, in order, by the rules of `format`. */
+async function listCountTargets(client, format) {
+    if (format === 1) {
+        const rows = (await client.query(LEGACY_TABLES_SQL)).rows;
+        return rows.map((r) => ({ schema: r.schema, table: r.table, name: `${r.schema}.${r.table}`, how: 'legacy' }));
+    }
+    const rows = (await client.query(TABLES_SQL)).rows;
+    const ts = await readTimescale(client);
+    const out = [];
+    for (const r of rows) {
+        const name = qualifiedName(r.schema, r.table);
+        if (ts && (r.schema === TIMESCALE_INTERNAL || ts.chunks.has(name)))
+            continue;
+        if (ts?.hypertables.has(name))
+            out.push({ schema: r.schema, table: r.table, name, how: 'hypertable' });
+        else if (r.filter !== null)
+            out.push({ schema: r.schema, table: r.table, name, how: 'filter', filter: r.filter });
+        else
+            out.push({ schema: r.schema, table: r.table, name, how: 'only' });
+    }
+    return out;
+}
+/** The count as pg_dump's copy of the table sees it (see the rules at the top). */
+function countSql(t) {
+    const rel = `${esm.escapeIdentifier(t.schema)}.${esm.escapeIdentifier(t.table)}`;
+    switch (t.how) {
+        case 'only':
+            return `SELECT count(*)::text AS n FROM ONLY ${rel}`;
+        // pg_dump: COPY (SELECT * FROM t <extcondition>) TO stdout, without ONLY; the condition is the
+        // extension's own SQL, run here as pg_dump runs it, inside a read-only transaction.
+        case 'filter':
+            return `SELECT count(*)::text AS n FROM ${rel} ${t.filter}`;
+        case 'hypertable':
+        case 'legacy':
+            return `SELECT count(*)::text AS n FROM ${rel}`;
+    }
+}
+/**
+ * No server error (the connection broke), or one that ended the session (FATAL: shutdown, terminated
+ * backend): no count can follow it. An ERROR leaves the session usable, whatever its SQLSTATE: a
+ * foreign table's unreachable server is 08001 from a healthy session.
+ */
+function sessionLost(err) {
+    return !(err instanceof esm.DatabaseError) || err.severity === 'FATAL' || err.severity === 'PANIC';
+}
+/** SQLSTATE 42501 insufficient_privilege. */
+function isPermissionError(e) {
+    return e.error.startsWith('42501');
+}
+function entry(t, rows) {
+    if (t.how === 'legacy')
+        return { name: t.name, rows };
+    return { name: t.name, schema: t.schema, table: t.table, rows, ...(t.how === 'hypertable' ? { hypertable: true } : {}), ...(t.filter ? { filter: t.filter } : {}) };
+}
+/**
+ * Counts each table in the open transaction of `client`. A count the server refuses (permission
+ * denied, a broken chunk, a foreign table whose server is down) is recorded and the transaction is
+ * rolled back and re-opened by `reopen` (on the same snapshot, for a backup), so the other tables are
+ * still counted; a lost session is thrown.
+ */
+async function countTables(client, targets, ctx, reopen) {
+    const tables = [];
+    const errors = [];
+    for (const t of targets) {
+        if (ctx.signal.aborted)
+            throw ctx.signal.reason;
+        try {
+            const r = await client.query(countSql(t));
+            tables.push(entry(t, Number(r.rows[0].n)));
+        }
+        catch (err) {
+            if (sessionLost(err))
+                throw err;
+            const e = err;
+            errors.push({ name: t.name, schema: t.schema, table: t.table, error: `${e.code}: ${e.message}` });
+            ctx.log.error(`cannot count ${t.name}: ${e.message}`);
+            await client.query('ROLLBACK');
+            await reopen();
+        }
+    }
+    const lo = await client.query('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
+    ctx.log.info(`counted rows of ${tables.length} tables${errors.length ? `; ${errors.length} could not be counted` : ''}`);
+    return { tables, errors, largeObjects: Number(lo.rows[0].n) };
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres-admin.ts
+
+/** Names a restore reserves beside its target: the copy being filled, and the old one until dropped. */
+const STAGING_SUFFIX = '_pgtaos_new';
+const OLD_SUFFIX = '_pgtaos_old';
+const MAX_NAME = 63;
+function stagingName(target) {
+    return `${target.slice(0, MAX_NAME - STAGING_SUFFIX.length)}${STAGING_SUFFIX}`;
+}
+function oldName(target) {
+    return `${target.slice(0, MAX_NAME - OLD_SUFFIX.length)}${OLD_SUFFIX}`;
+}
+/** True for a name a restore would make itself (so a target may not be one). */
+function isReservedName(name) {
+    return name.endsWith(STAGING_SUFFIX) || name.endsWith(OLD_SUFFIX);
+}
+async function databaseShape(client, name) {
+    // to_jsonb: the locale columns differ by server version (daticulocale 15-16, datlocale 17).
+    const d = (await client.query('SELECT pg_get_userbyid(d.datdba) AS owner, pg_encoding_to_char(d.encoding) AS encoding, to_jsonb(d) AS row FROM pg_database d WHERE d.datname = $1', [name])).rows[0];
+    if (!d)
+        throw new JobError('postgres.no_database', `database ${name} does not exist`, { hint: 'It was dropped while the restore ran; run the restore again.' });
+    const str = (k) => (typeof d.row[k] === 'string' && d.row[k] !== '' ? d.row[k] : null);
+    const grants = d.row.datacl === null ? null : (await client.query("SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1", [name])).rows;
+    const settings = (await client.query('SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role, unnest(s.setconfig) AS entry FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1', [name])).rows;
+    return {
+        owner: d.owner,
+        encoding: d.encoding,
+        collate: str('datcollate') ?? 'C',
+        ctype: str('datctype') ?? 'C',
+        provider: str('datlocprovider'),
+        locale: str('datlocale') ?? str('daticulocale'),
+        connLimit: Number(d.row.datconnlimit ?? -1),
+        grants,
+        settings,
+    };
+}
+/** Pure: CREATE DATABASE for a new, empty database shaped like `shape` (or the server's defaults). */
+function createSql(name, shape, q) {
+    const base = `CREATE DATABASE ${q.ident(name)} TEMPLATE template0`;
+    if (!shape)
+        return base;
+    const locale = shape.provider === 'i' && shape.locale ? ` LOCALE_PROVIDER = icu ICU_LOCALE = ${q.literal(shape.locale)}`
+        : shape.provider === 'b' && shape.locale ? ` LOCALE_PROVIDER = builtin BUILTIN_LOCALE = ${q.literal(shape.locale)}`
+            : shape.provider === 'c' ? ' LOCALE_PROVIDER = libc' : '';
+    return `${base} OWNER ${q.ident(shape.owner)} ENCODING ${q.literal(shape.encoding)} LC_COLLATE ${q.literal(shape.collate)} LC_CTYPE ${q.literal(shape.ctype)}${locale} CONNECTION LIMIT ${shape.connLimit}`;
+}
+/** Settings whose value is a list: each element is quoted on its own (as pg_dump does). */
+const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries']);
+/** Pure: `a, "b c"` -> ['a', 'b c'] (a GUC list as stored in pg_db_role_setting). */
+function splitList(value) {
+    const out = [];
+    const re = /\s*(?:"((?:[^"]|"")*)"|([^,]*?))\s*(?:,|$)/g;
+    for (let m = re.exec(value); m && m.index < value.length; m = re.exec(value)) {
+        out.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]);
+        if (re.lastIndex === m.index)
+            re.lastIndex++;
+    }
+    return out;
+}
+/**
+ * Pure: the statements that give `name` the settings and grants of `shape`, after pg_restore ran
+ * (a database-level statement_timeout must not apply to pg_restore's sessions). A leftover
+ * `timescaledb.restoring` (a failed TimescaleDB restore's) is never carried over.
+ */
+function shapeSql(name, shape, q) {
+    const db = q.ident(name);
+    const out = [];
+    for (const s of shape.settings) {
+        const eq = s.entry.indexOf('=');
+        const key = s.entry.slice(0, eq);
+        if (eq <= 0 || key === 'timescaledb.restoring')
+            continue;
+        const raw = s.entry.slice(eq + 1);
+        const value = LIST_SETTINGS.has(key) ? splitList(raw).map(q.literal).join(', ') : q.literal(raw);
+        out.push(`${s.role === null ? `ALTER DATABASE ${db}` : `ALTER ROLE ${q.ident(s.role)} IN DATABASE ${db}`} SET ${q.ident(key)} = ${value}`);
+    }
+    if (shape.grants) {
+        out.push(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
+        for (const g of shape.grants) {
+            out.push(`GRANT ${g.privilege} ON DATABASE ${db} TO ${g.grantee === 'PUBLIC' ? 'PUBLIC' : q.ident(g.grantee)}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
+        }
+    }
+    return out;
+}
+function quoteWith(client) {
+    return { ident: (s) => client.escapeIdentifier(s), literal: (s) => client.escapeLiteral(s) };
+}
+/** SQLSTATE 55006: "database ... is being accessed by other users". */
+const IN_USE = '55006';
+const SWAP_ATTEMPTS = 3;
+/**
+ * Puts `staging` in the place of `target` in one transaction: either both renames happen or
+ * neither. The target's other sessions are ended first (a database in use cannot be renamed;
+ * the server waits up to 5 s for them to go); a client that keeps reconnecting makes it fail,
+ * and then nothing was changed. `old`: the name the replaced database gets (null: no target yet).
+ */
+async function swapIn(client, staging, target, old, log) {
+    const q = quoteWith(client);
+    for (let attempt = 1;; attempt++) {
+        try {
+            // Inside the try: a user without the right to end them gets the same "stop the services" hint.
+            if (old) {
+                const ended = await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [target]);
+                if (ended.rowCount)
+                    log(`ended ${ended.rowCount} other session(s) on ${target}`);
+            }
+            await client.query('BEGIN');
+            if (old)
+                await client.query(`ALTER DATABASE ${q.ident(target)} RENAME TO ${q.ident(old)}`);
+            await client.query(`ALTER DATABASE ${q.ident(staging)} RENAME TO ${q.ident(target)}`);
+            await client.query('COMMIT');
+            return;
+        }
+        catch (err) {
+            await client.query('ROLLBACK').catch(() => { });
+            if (err.code !== IN_USE || attempt >= SWAP_ATTEMPTS) {
+                throw new JobError('postgres.swap_failed', `could not put the restored copy ${staging} in the place of ${target}: ${err.message}`, {
+                    hint: `Stop every service that connects to ${target} (e.g. systemctl stop <unit>), then run the restore again.`,
+                    cause: err,
+                });
+            }
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/engines/postgres.ts
 /**
  * PostgreSQL: the only module that runs pg_dump/pg_restore or talks to the server.
- * Dump: one REPEATABLE READ transaction exports its snapshot; pg_dump dumps that snapshot
- * while the same transaction counts every table, so the counts and the dump are one point in time.
+ * Dump: one REPEATABLE READ transaction exports its snapshot and only holds it; pg_dump dumps that
+ * snapshot while a second session imports it and counts every table (pg-counts.ts), so the counts and
+ * the dump are one point in time, and a count the server refuses cannot end the exporting transaction.
  */
+
+
+
 
 
 
@@ -41647,15 +42255,11 @@ function parseRestoreList(lines) {
 function isDumpErrorLine(line) {
     return /^pg_(dump|restore): error:/.test(line) || /\b(FATAL|PANIC):/.test(line) || /^pg_(dump|restore): \[/.test(line);
 }
-const TABLES_SQL = `
-SELECT n.nspname AS schema, c.relname AS name
-FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE c.relkind = 'r'
-  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp%'
-  -- tables that belong to an extension are not dumped as data by pg_dump
-  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
-ORDER BY 1, 2`;
+/** The last guard before a DROP or RENAME of a staging database: only names a restore reserves. */
+function refuseUnreserved(name) {
+    if (!isReservedName(name))
+        throw new UsageError('postgres.not_staging', `refusing to drop or rename ${name}: it is not a name a restore reserves for its new copy`, { hint: 'This is a bug in pgtaos-backup; nothing was changed.' });
+}
 class PostgresEngine {
     cfg;
     name = 'postgres';
@@ -41698,6 +42302,21 @@ class PostgresEngine {
             throw this.connectError(err, database);
         }
         return client;
+    }
+    /**
+     * A session for database-level statements (exists, CREATE, DROP, RENAME): on the maintenance
+     * database `postgres` (`template1` where that was dropped), never the configured one, which may
+     * be the very database that is missing or being replaced.
+     */
+    async connectMaintenance(env) {
+        try {
+            return await this.connect(env, 'postgres');
+        }
+        catch (err) {
+            if (!(err instanceof JobError && err.code === 'postgres.no_database'))
+                throw err;
+            return this.connect(env, 'template1');
+        }
     }
     connectError(err, database) {
         const e = err;
@@ -41745,12 +42364,17 @@ class PostgresEngine {
         const { log, signal, env } = ctx;
         const fileName = `${this.cfg.database}.dump`;
         const file = external_node_path_default().join(dir, fileName);
-        const client = await this.connect(env);
+        const exporter = await this.connect(env);
+        let counter;
         let progress;
         try {
-            const snap = await this.exportSnapshot(client);
-            const tables = (await client.query(TABLES_SQL)).rows;
-            const extensions = (await client.query('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
+            const snap = await this.exportSnapshot(exporter);
+            counter = await this.connect(env);
+            const c = counter;
+            await this.disableTimeouts(c);
+            await this.importSnapshot(c, snap);
+            const targets = await listCountTargets(c, MANIFEST_FORMAT);
+            const extensions = (await c.query('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
             const args = ['-Fc', '-b', '-w', '-f', file, '--snapshot', snap, '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-d', this.cfg.database];
             log.info(`$ ${external_node_path_default().basename(this.pgDump)} ${args.join(' ')}`);
             const started = Date.now();
@@ -41771,7 +42395,8 @@ class PostgresEngine {
                 },
             });
             // Counting runs while pg_dump runs, on the same snapshot (SPEC 7: one after the other costs ~6%).
-            const counting = this.countRows(client, tables, log, signal);
+            // A refused count re-opens the counting transaction on the snapshot; the exporter is not touched.
+            const counting = countTables(c, targets, { log, signal }, () => this.importSnapshot(c, snap));
             const [dumped, counted] = await Promise.allSettled([dumping, counting]);
             clearInterval(progress);
             progress = undefined;
@@ -41783,40 +42408,63 @@ class PostgresEngine {
             if (r.spawnError)
                 throw new UsageError('postgres.spawn', `cannot run ${this.pgDump}: ${r.spawnError}`, { hint: INSTALL_HINT });
             const errors = stderr.filter(isDumpErrorLine);
-            if (r.exitCode !== 0 || errors.length > 0) {
-                throw new JobError('postgres.dump_failed', `pg_dump failed (${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
-                    hint: 'Read the pg_dump lines above. A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
-                });
-            }
+            if (r.exitCode !== 0 || errors.length > 0)
+                throw this.dumpFailure(r, errors, counted.status === 'fulfilled' ? counted.value.errors : []);
             if (counted.status === 'rejected') {
                 throw new JobError('postgres.count_failed', `counting rows failed: ${counted.reason.message}`, { hint: 'The server may have stopped during the backup; run it again once it is up.', cause: counted.reason });
             }
-            await client.query('COMMIT');
+            await c.query('COMMIT');
+            await exporter.query('COMMIT');
             const st = await external_node_fs_.promises.stat(file);
             if (st.size === 0)
                 throw new JobError('postgres.empty_dump', `pg_dump wrote an empty file ${file}`, { hint: 'Check the disk and the pg_dump output above.' });
             const header = await this.readArchiveHeader(file, env, signal);
-            log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${tables.length} tables counted`);
-            return {
-                server_version: pre.serverVersion,
-                client_version: pre.clientVersion,
-                database: this.cfg.database,
-                host: this.cfg.host,
-                port: this.cfg.port,
-                archive_version: header.archiveVersion,
-                database_bytes: pre.estimatedBytes,
-                snapshot: snap,
-                extensions,
-                large_objects: counted.value.largeObjects,
-                files: [await checksum_fileEntry(dir, fileName)],
-                tables: counted.value.tables,
-            };
+            log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
+            return this.section(pre, snap, header.archiveVersion, extensions, counted.value, await checksum_fileEntry(dir, fileName));
         }
         finally {
             if (progress)
                 clearInterval(progress);
-            await client.end().catch(() => { });
+            await counter?.end().catch(() => { });
+            await exporter.end().catch(() => { });
         }
+    }
+    section(pre, snap, archiveVersion, extensions, counted, file) {
+        return {
+            server_version: pre.serverVersion,
+            client_version: pre.clientVersion,
+            database: this.cfg.database,
+            host: this.cfg.host,
+            port: this.cfg.port,
+            archive_version: archiveVersion,
+            database_bytes: pre.estimatedBytes,
+            snapshot: snap,
+            extensions,
+            large_objects: counted.largeObjects,
+            files: [file],
+            tables: counted.tables,
+            // pg_dump dumped these whole; only their counts are missing, and the manifest says so.
+            ...(counted.errors.length ? { count_errors: counted.errors } : {}),
+        };
+    }
+    /**
+     * pg_dump failed. A count refused for want of SELECT is the cause (pg_dump needs the same
+     * privilege and fails after it), so it is named first, as what it is.
+     */
+    dumpFailure(r, errors, countErrors) {
+        const how = r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
+        const lines = (errors.length ? errors : r.stderrTail).slice(-10).join('\n  ');
+        const denied = countErrors.filter(isPermissionError);
+        if (denied.length > 0) {
+            const names = denied.map((d) => d.name).join(', ');
+            return new JobError('postgres.permission_denied', `permission denied for table${denied.length > 1 ? 's' : ''} ${names}: the backup user ${this.cfg.user} needs SELECT on every table (the server said: ${denied[0].error.replace(/^42501: /, '')}). pg_dump failed after it (${how}):\n  ${lines}`, {
+                hint: `Grant it and run the backup again: GRANT SELECT ON ${denied.map((d) => d.name).join(', ')} TO ${this.cfg.user}; (and USAGE on the schema; on PostgreSQL 14+ GRANT pg_read_all_data TO ${this.cfg.user} covers every table).`,
+            });
+        }
+        const also = countErrors.length ? `\n  counting failed too: ${countErrors.map((e) => `${e.name}: ${e.error}`).join('; ')}` : '';
+        return new JobError('postgres.dump_failed', `pg_dump failed (${how}):\n  ${lines}${also}`, {
+            hint: 'Read the pg_dump lines above. A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
+        });
     }
     /** Session timeouts off, then the REPEATABLE READ transaction whose snapshot pg_dump dumps. */
     async exportSnapshot(client) {
@@ -41824,22 +42472,14 @@ class PostgresEngine {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
         return (await client.query('SELECT pg_export_snapshot() AS s')).rows[0].s;
     }
+    /** A transaction on an exported snapshot (the counting session's; again after a refused count). */
+    async importSnapshot(client, snap) {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snap)}`);
+    }
     async disableTimeouts(client) {
         const v = (await client.query("SELECT current_setting('server_version_num') AS v")).rows[0].v;
         await client.query(timeoutResets(parseServerVersionNum(Number(v)).major).join('; '));
-    }
-    async countRows(client, tables, log, signal) {
-        const out = [];
-        for (const t of tables) {
-            if (signal.aborted)
-                throw signal.reason;
-            const q = `SELECT count(*)::text AS n FROM ${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`;
-            const r = await client.query(q);
-            out.push({ name: `${t.schema}.${t.name}`, rows: Number(r.rows[0].n) });
-        }
-        const lo = await client.query('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
-        log.info(`counted rows of ${out.length} tables`);
-        return { tables: out, largeObjects: Number(lo.rows[0].n) };
     }
     /** pg_restore's version: it cannot read archives written by a newer pg_dump. */
     async restoreClientVersion(env) {
@@ -41849,14 +42489,20 @@ class PostgresEngine {
             throw new JobError('postgres.client_version', `cannot read the version of ${this.pgRestore}: ${r.err || r.out}`, { hint: INSTALL_HINT });
         return v;
     }
-    /** Counts every table of `database` (one transaction, so the counts are of one moment). */
-    async countDatabase(env, database, log, signal) {
+    /**
+     * Counts every table of `database` (one transaction, so the counts are of one moment) by the rules
+     * of manifest `format`: a restored set is counted the way its manifest was.
+     */
+    async countDatabase(env, database, log, signal, format = MANIFEST_FORMAT) {
         const client = await this.connect(env, database);
         try {
             await this.disableTimeouts(client);
-            await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-            const tables = (await client.query(TABLES_SQL)).rows;
-            const counted = await this.countRows(client, tables, log, signal);
+            const begin = async () => {
+                await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+            };
+            await begin();
+            const targets = await listCountTargets(client, format);
+            const counted = await countTables(client, targets, { log, signal }, begin);
             await client.query('COMMIT');
             return counted;
         }
@@ -41870,7 +42516,7 @@ class PostgresEngine {
      */
     async recreateScratch(env, scratch) {
         this.refuseProduction(scratch);
-        const client = await this.connect(env);
+        const client = await this.connectMaintenance(env);
         try {
             await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
             await client.query(`CREATE DATABASE ${client.escapeIdentifier(scratch)} TEMPLATE template0`);
@@ -41881,7 +42527,7 @@ class PostgresEngine {
     }
     async dropScratch(env, scratch) {
         this.refuseProduction(scratch);
-        const client = await this.connect(env);
+        const client = await this.connectMaintenance(env);
         try {
             await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
         }
@@ -41890,7 +42536,7 @@ class PostgresEngine {
         }
     }
     async databaseExists(env, name) {
-        const client = await this.connect(env);
+        const client = await this.connectMaintenance(env);
         try {
             return (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
         }
@@ -41898,11 +42544,75 @@ class PostgresEngine {
             await client.end().catch(() => { });
         }
     }
-    /** Creates a database to restore into (only when it does not exist: nothing is replaced). */
-    async createDatabase(env, name) {
-        const client = await this.connect(env);
+    /**
+     * A new, empty database for a restore to fill (a leftover of an earlier run under that name is
+     * dropped first: the name is reserved). `like`: the database it will replace, whose owner,
+     * encoding and locale it gets; null: the server's defaults.
+     */
+    async createStaging(env, staging, like) {
+        refuseUnreserved(staging);
+        const client = await this.connectMaintenance(env);
         try {
-            await client.query(`CREATE DATABASE ${client.escapeIdentifier(name)} TEMPLATE template0`);
+            const shape = like === null ? null : await databaseShape(client, like);
+            await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
+            await client.query(createSql(staging, shape, quoteWith(client)));
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    }
+    /** After pg_restore: the settings and grants of `like` (applied now, so none of them hindered pg_restore). */
+    async shapeLike(env, staging, like) {
+        refuseUnreserved(staging);
+        const client = await this.connectMaintenance(env);
+        try {
+            for (const stmt of shapeSql(staging, await databaseShape(client, like), quoteWith(client)))
+                await client.query(stmt);
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    }
+    /**
+     * Swaps the filled `staging` in as `target` (see swapIn), then drops the replaced database.
+     * Returns what could not be done after the swap (the old copy left behind), for a warning.
+     */
+    async swapIn(env, staging, target, replacing, log) {
+        refuseUnreserved(staging);
+        const old = replacing ? oldName(target) : null;
+        const client = await this.connectMaintenance(env);
+        try {
+            await swapIn(client, staging, target, old, log);
+            if (!old)
+                return null;
+            return await client.query(`DROP DATABASE ${client.escapeIdentifier(old)} WITH (FORCE)`).then(() => null, (e) => `could not drop ${old} (what ${target} held before; the safety set has it too): ${e.message}; drop it by hand: dropdb ${old}`);
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    }
+    /** Drops a staging database a restore did not swap in (it holds nothing that is not in the set). */
+    async dropStaging(env, staging) {
+        refuseUnreserved(staging);
+        const client = await this.connectMaintenance(env);
+        try {
+            await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
+        }
+        finally {
+            await client.end().catch(() => { });
+        }
+    }
+    /**
+     * Clears `timescaledb.restoring` on `database`: timescaledb_pre_restore() sets it per database,
+     * and a database left with it on runs without TimescaleDB's background jobs. Plain PostgreSQL
+     * accepts the name as a placeholder, so this runs for every restore.
+     */
+    async resetRestoring(env, database) {
+        const client = await this.connectMaintenance(env);
+        try {
+            if ((await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1) {
+                await client.query(`ALTER DATABASE ${client.escapeIdentifier(database)} RESET timescaledb.restoring`);
+            }
         }
         finally {
             await client.end().catch(() => { });
@@ -41914,26 +42624,37 @@ class PostgresEngine {
         }
     }
     /**
-     * pg_restore into `target`. TimescaleDB databases are restored the documented way:
-     * timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
+     * pg_restore into `target`, a new empty database. TimescaleDB databases are restored the
+     * documented way: timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
+     * Whatever happens (failure, cancel), `timescaledb.restoring` is reset on `target` after.
      */
     async restore(ctx, file, target, opts) {
         const { log, env } = ctx;
-        if (!opts.timescale)
-            return this.runRestore(ctx, file, target, opts);
-        await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
         let failed = true;
+        let prepared = false;
         try {
+            if (opts.timescale)
+                await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+            prepared = opts.timescale;
             await this.runRestore(ctx, file, target, opts);
             failed = false;
         }
         finally {
-            // Whatever pg_restore did (failed, cancelled), the target must not stay in restoring mode.
-            const post = this.sql(env, target, 'SELECT timescaledb_post_restore();');
-            if (failed)
-                await post.catch((e) => log.error(`timescaledb_post_restore() on ${target} failed: ${e.message}; run it by hand before using ${target}`));
-            else
-                await post;
+            // post_restore resets it too, but only when it runs and succeeds: the reset is unconditional.
+            const after = async () => {
+                try {
+                    if (prepared)
+                        await this.sql(env, target, 'SELECT timescaledb_post_restore();');
+                }
+                finally {
+                    await this.resetRestoring(env, target);
+                }
+            };
+            if (!failed)
+                await after();
+            else {
+                await after().catch((e) => log.error(`${prepared ? 'timescaledb_post_restore()' : 'resetting timescaledb.restoring'} on ${target} failed: ${e.message}; before using ${target}, run on it: ${prepared ? 'SELECT timescaledb_post_restore(); ' : ''}ALTER DATABASE ${target} RESET timescaledb.restoring`));
+            }
         }
     }
     async runRestore(ctx, file, target, opts) {
@@ -41942,7 +42663,6 @@ class PostgresEngine {
             '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-w', '-d', target,
             '--exit-on-error',
             ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
-            ...(opts.clean ? ['--clean', '--if-exists'] : []),
             ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
             file,
         ];
@@ -41962,7 +42682,7 @@ class PostgresEngine {
     }
     /** The target server must offer the extension the dump needs, at the version it was made with. */
     async requireExtension(env, name, version) {
-        const client = await this.connect(env);
+        const client = await this.connectMaintenance(env);
         let offered;
         try {
             offered = (await client.query('SELECT version FROM pg_available_extension_versions WHERE name = $1', [name])).rows.map((r) => r.version);
@@ -42048,9 +42768,6 @@ class PgArchives {
     }
 }
 
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
-var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_namespaceObject);
 ;// CONCATENATED MODULE: ./src/engines/taos-rest.ts
 /**
  * taosAdapter's REST API (POST /rest/sql), the only way this tool queries TDengine
@@ -42164,6 +42881,126 @@ function sqlIdent(s) {
     if (s.includes('`'))
         throw new Error(`identifier ${s} holds a backquote`);
     return `\`${s}\``;
+}
+
+;// CONCATENATED MODULE: ./src/engines/tdengine/counts.ts
+/**
+ * Row counts of a TDengine database through REST: COUNT(*) (one row each), never the length of a
+ * listing, and every listing checked against its own COUNT(*) (a fetch failing mid-stream still
+ * answers code 0 with short rows).
+ */
+
+
+const PARALLEL = 4;
+/** `-E`-style epochs and `WHERE _c0 <= ...` take values in the database's precision. */
+function toEpoch(at, precision) {
+    const ms = BigInt(at.getTime());
+    return (precision === 'ms' ? ms : precision === 'us' ? ms * 1000n : ms * 1000000n).toString();
+}
+function sumRows(c) {
+    return c.stables.reduce((a, s) => a + s.rows, 0) + c.tables.reduce((a, t) => a + t.rows, 0);
+}
+function sumLater(c) {
+    return (c.later ?? []).reduce((a, t) => a + t.rows, 0);
+}
+async function mapLimit(items, limit, fn) {
+    const out = new Array(items.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < items.length) {
+            const i = next++;
+            out[i] = await fn(items[i]);
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+    return out;
+}
+class TdCounter {
+    server;
+    constructor(server) {
+        this.server = server;
+    }
+    /** COUNT(*) answers one row; a missing row (empty table on some versions) is 0. */
+    async countOne(env, sql, signal) {
+        if (signal?.aborted)
+            throw signal.reason;
+        const r = await this.server.query(env, sql, signal);
+        const v = r.data[0]?.[0];
+        if (v === undefined || v === null)
+            return 0;
+        const n = Number(v);
+        if (!Number.isSafeInteger(n) || n < 0)
+            throw new JobError('tdengine.count', `\`${sql}\` answered ${JSON.stringify(v)}, not a count`, { hint: 'Run the query in the taos shell to see why.' });
+        return n;
+    }
+    /**
+     * Names from an information_schema listing, checked against COUNT(*) over the same rows: a fetch
+     * that fails mid-stream still answers code 0 with short rows, which would silently leave tables
+     * out of the manifest (and out of every later comparison).
+     */
+    async listNames(env, column, from, signal) {
+        const [listed, expected] = await Promise.all([this.server.query(env, `SELECT ${column} ${from}`, signal), this.countOne(env, `SELECT COUNT(*) ${from}`, signal)]);
+        const names = listed.data.map((r) => String(r[0])).sort();
+        if (names.length !== expected) {
+            throw new JobError('tdengine.short_listing', `\`SELECT ${column} ${from}\` listed ${names.length} name(s), but COUNT(*) says ${expected}: the answer was cut short`, {
+                hint: 'taosAdapter answers code 0 even when a fetch fails mid-stream. Run it again; if it repeats, check taosAdapter\'s and taosd\'s logs.',
+            });
+        }
+        return names;
+    }
+    /**
+     * Super tables (child-table count, rows) and normal tables (rows) of `db`, by COUNT(*) through
+     * REST. With `endTime` (ISO, e.g. the manifest's end_time) `rows` counts only `_c0 <= endTime`,
+     * in the database's precision, and `later` the rows after it, per table that has any.
+     */
+    async countDatabase(env, db, endTime, signal) {
+        const info = await this.server.databaseInfo(env, db, signal);
+        let bound = null;
+        if (endTime !== undefined) {
+            const at = new Date(endTime);
+            if (Number.isNaN(at.getTime()))
+                throw new JobError('tdengine.end_time', `cannot read the end time "${endTime}"`, { hint: 'Expected an ISO 8601 time such as 2025-06-01T01:00:00.000Z.' });
+            bound = toEpoch(at, info.precision);
+        }
+        const qdb = sqlIdent(db);
+        const [stableNames, normalNames] = await Promise.all([
+            this.listNames(env, 'stable_name', `FROM information_schema.ins_stables WHERE db_name=${sqlString(db)}`, signal),
+            this.listNames(env, 'table_name', `FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND type='NORMAL_TABLE'`, signal),
+        ]);
+        const rowsOf = async (name) => {
+            const from = `SELECT COUNT(*) FROM ${qdb}.${sqlIdent(name)}`;
+            if (bound === null)
+                return { rows: await this.countOne(env, from, signal), later: 0 };
+            const [rows, later] = await Promise.all([this.countOne(env, `${from} WHERE _c0 <= ${bound}`, signal), this.countOne(env, `${from} WHERE _c0 > ${bound}`, signal)]);
+            return { rows, later };
+        };
+        // One row from TDengine's table-count scan; an SQL error fails the run (never a listing's length).
+        const childCount = (name) => this.countOne(env, `SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND stable_name=${sqlString(name)}`, signal);
+        const stableCounts = await mapLimit(stableNames, PARALLEL, async (name) => {
+            const [child_tables, r] = await Promise.all([childCount(name), rowsOf(name)]);
+            return { name, child_tables, ...r };
+        });
+        const tableCounts = await mapLimit(normalNames, PARALLEL, async (name) => ({ name, ...(await rowsOf(name)) }));
+        const counts = {
+            stables: stableCounts.map(({ name, child_tables, rows }) => ({ name, child_tables, rows })),
+            tables: tableCounts.map(({ name, rows }) => ({ name, rows })),
+        };
+        if (bound !== null)
+            counts.later = [...stableCounts, ...tableCounts].filter((t) => t.later > 0).map((t) => ({ name: t.name, rows: t.later }));
+        return counts;
+    }
+}
+/**
+ * The rows dated after end_time that a restored copy holds, against what the dump recorded
+ * (`rows_after_end_time`; absent in sets dumped with -E, which hold none).
+ */
+function compareLater(recorded, restored, end) {
+    const want = recorded ?? 0;
+    const got = sumLater(restored);
+    const where = restored.later?.length ? ` (${restored.later.map((t) => `${t.name} ${t.rows}`).join(', ')})` : '';
+    if (got === want)
+        return { ok: true, detail: `${got} row(s) dated after ${end} (the backup's start), as the dump recorded${where}` };
+    return { ok: false, detail: `the restored copy holds ${got} row(s) dated after ${end}${where}, the dump recorded ${want}` };
 }
 
 ;// CONCATENATED MODULE: ./src/engines/taosdump-output.ts
@@ -42386,69 +43223,109 @@ function parseDumpedDatabases(dbsSql) {
     }
     return out;
 }
-/** `#!server_ver:` / `#!taosdump_ver:` of a dbs.sql header. */
+/** `#!server_ver:` / `#!taosdump_ver:` of a dbs.sql header (3.3.7 writes `#!server_ver: ver:3.3.7.5`). */
 function parseDumpHeader(dbsSql) {
     const pick = (key) => {
-        const m = new RegExp(`^#!${key}:\\s*(\\S+)`, 'm').exec(dbsSql);
+        const m = new RegExp(`^#!${key}:\\s*(?:ver:)?(\\S+)`, 'm').exec(dbsSql);
         return m ? m[1] : null;
     };
     return { serverVersion: pick('server_ver'), taosdumpVersion: pick('taosdump_ver') };
 }
 
-;// CONCATENATED MODULE: ./src/engines/tdengine.ts
+;// CONCATENATED MODULE: ./src/engines/tdengine/folder-hasher.ts
 /**
- * TDengine: the only module that runs taosdump or talks to TDengine (through taosAdapter's REST
- * API). Built against shared/tdengine-contract.md; its traps and how they are met:
- *  - exit 0 is not success: output is streamed, stripped of colour codes and judged
- *    (taosdump-output.ts); the counts must add up;
- *  - bare `-p` reads one token from stdin (EOF silently means `taosdata`): the password goes
- *    on stdin with a newline, never in argv, and a missing TDENGINE_PASSWORD is refused;
- *  - `-o` must exist, be empty, and is poisoned by a failed attempt: a fresh folder per attempt;
- *    `-o`/`-i` go through wordexp() (cut at a space): they are passed relative to the cwd;
- *  - `-D` silently skips a missing name: the dump's dbs.sql must name the database;
- *  - `-i` restores into the name recorded in the dump: a different target always gets `-W`, and a
- *    scratch database equal to that recorded name is refused before anything is dropped;
- *  - a refused connection costs taosdump ~21 s x 3: the native port and REST are probed first,
- *    and again right before each taosdump run;
- *  - a fetch failing mid-stream still answers code 0 with short rows: counts come from COUNT(*),
- *    and every listing is checked against its COUNT(*).
+ * SHA-256 of a dump folder while taosdump is still writing it, so that little is left to hash once
+ * it exits (the hashing after the dump was ~0.6 s of a 4.5 M-row backup on a real server). A file is
+ * hashed once its mtime is SETTLE_MS old; at the end every file is stat'ed again and hashed anew
+ * unless its size, mtime and ctime are still those seen before it was hashed. taosdump only ever
+ * appends (Avro blocks, dbs.sql lines) or writes a file once, so a later write changes the size,
+ * and a write SETTLE_MS after the last one gets a later mtime: a stale hash cannot survive.
+ * Growth of the folder also counts as taosdump's sign of life for the stall watchdog.
  */
 
 
 
 
-
-
-
-
-
-
-
-
-const tdengine_INSTALL_HINT = "Install taosdump of the TDengine server's major.minor version: it ships with the TDengine server and client packages (e.g. TDengine-client-3.3.6.13-Linux-x64.tar.gz installs it in /usr/local/taos/bin).";
-const PROBE_TIMEOUT_MS = 5000;
-const QUERY_TIMEOUT_MS = 300_000;
-const tdengine_PROGRESS_MS = 10_000;
-/** The dump folder inside a set, and taosdump's result file beside it. */
-const TDENGINE_DUMP_DIR = 'tdengine';
-const TDENGINE_RESULT_FILE = 'tdengine-dump-result.txt';
-const SYSTEM_DATABASES = new Set(['information_schema', 'performance_schema', 'log', 'audit']);
-/** Plain TDengine names: unquoted names are folded to lower case by the server. */
-const NAME = /^[a-z_][a-z0-9_]{0,63}$/;
-/** `text` with the password replaced by ***, when it is long enough to mask (the run log's floor). */
-function maskPassword(text, password) {
-    return password.length >= MASK_MIN_LENGTH ? maskText(text, [password]) : text;
+const POLL_MS = 250;
+const SETTLE_MS = 500;
+const folder_hasher_PARALLEL = 4;
+const stampOf = (st) => `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+class FolderHasher {
+    root;
+    sub;
+    live;
+    hashed = new Map();
+    timer = null;
+    pass = Promise.resolve();
+    bytesSeen = -1n;
+    stopped = false;
+    early = null;
+    /** `sub` is the folder inside `root` (the set folder); entries are "sub/..." paths. */
+    constructor(root, sub, live) {
+        this.root = root;
+        this.sub = sub;
+        this.live = live;
+    }
+    start() {
+        const tick = () => {
+            if (this.stopped)
+                return;
+            this.pass = this.sweep(false).catch(() => undefined).then(() => {
+                if (!this.stopped)
+                    this.timer = setTimeout(tick, POLL_MS);
+            });
+        };
+        this.timer = setTimeout(tick, POLL_MS);
+        return this;
+    }
+    /** One look at the folder: hash what has settled (at the end: everything not hashed as it is now). */
+    async sweep(final) {
+        const dir = external_node_path_default().join(this.root, this.sub);
+        const rels = await listFiles(dir);
+        const stats = await mapLimit(rels, folder_hasher_PARALLEL * 4, (rel) => external_node_fs_.promises.stat(external_node_path_default().join(dir, ...rel.split('/')), { bigint: true }));
+        const total = stats.reduce((a, st) => a + st.size, 0n);
+        if (total !== this.bytesSeen) {
+            this.bytesSeen = total;
+            this.live?.touch();
+        }
+        const settledBefore = (BigInt(Date.now()) - BigInt(SETTLE_MS)) * 1000000n;
+        return mapLimit(rels.map((rel, i) => ({ rel, st: stats[i] })), folder_hasher_PARALLEL, async ({ rel, st }) => {
+            const full = `${this.sub}/${rel}`;
+            const stamp = stampOf(st);
+            const known = this.hashed.get(full);
+            if (known && known.stamp === stamp)
+                return known.entry;
+            if (!final && (this.stopped || st.mtimeNs > settledBefore))
+                return null;
+            const { sha256 } = await checksum_fileEntry(this.root, full);
+            // the stamp was taken BEFORE hashing: any write during or after the hash changes it
+            const entry = { path: full, bytes: Number(st.size), sha256 };
+            this.hashed.set(full, { stamp, entry });
+            return entry;
+        });
+    }
+    /** Stops hashing in the background (also when taosdump failed: nothing will be kept). */
+    async stop() {
+        this.stopped = true;
+        if (this.timer)
+            clearTimeout(this.timer);
+        await this.pass;
+        this.early ??= this.hashed.size;
+    }
+    /** After taosdump exited: every file of the folder with size and SHA-256, sorted by path. */
+    async finish() {
+        await this.stop();
+        return (await this.sweep(true)).filter((e) => e !== null);
+    }
+    /** Files hashed while taosdump was still writing (for the log). */
+    get hashedEarly() {
+        return this.early ?? this.hashed.size;
+    }
 }
-/**
- * A taosdump result file made safe to keep. Older taosdump versions wrote their settings into it,
- * `password: <value>` included (taos-tools src/taosdump.c main()): that line is blanked whatever
- * the password's length, and the password is masked anywhere else once it is MASK_MIN_LENGTH or longer.
- */
-function scrubResultText(text, password) {
-    const lines = text.replace(/^(\s*password\s*:[ \t]*)\S.*$/gim, '$1***');
-    return password === '' ? lines : maskPassword(lines, password);
-}
-/** "3.3.7.5.alpha" -> [3,3,7,5]; "3.3.6.13" -> [3,3,6,13]. */
+
+;// CONCATENATED MODULE: ./src/engines/tdengine/versions.ts
+/** TDengine and taosdump versions: what each version of taosdump can do, and which pairs work together. */
+/** "3.3.7.5.alpha" -> [3,3,7,5]; "3.3.6.13" -> [3,3,6,13]; "ver:3.3.7.5" (dbs.sql) -> [3,3,7,5]. */
 function parseTdVersion(text) {
     const m = /(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text);
     if (!m)
@@ -42494,11 +43371,491 @@ function versionProblem(server, client, taosdumpPath = 'taosdump') {
     }
     return null;
 }
-/** `-E` and `WHERE _c0 <= ...` take epoch values in the database's precision. */
-function toEpoch(at, precision) {
-    const ms = BigInt(at.getTime());
-    return (precision === 'ms' ? ms : precision === 'us' ? ms * 1000n : ms * 1000000n).toString();
+
+;// CONCATENATED MODULE: ./src/engines/tdengine/taosdump.ts
+/**
+ * Running taosdump: found in bin_dir or on PATH, its version read, the password on stdin (bare
+ * `-p`: never in argv), its output streamed into an OutputAccumulator, and stopped when it can no
+ * longer succeed: on its first "Failed to connect" line (the retries cost ~21 s each on a real
+ * server and the run is lost anyway), and when it makes no progress for `stall_timeout_seconds`
+ * (a real 3.3.7 taosdump blocks without a word while taosd is down mid-dump, then exits 0 with
+ * rows missing; a nightly run must fail within minutes and free the lock instead).
+ */
+
+
+
+
+
+
+
+
+
+
+const taosdump_INSTALL_HINT = "Install taosdump of the TDengine server's major.minor version: it ships with the TDengine server and client packages (e.g. TDengine-client-3.3.6.13-Linux-x64.tar.gz installs it in /usr/local/taos/bin).";
+const taosdump_PROGRESS_MS = 10_000;
+/** `text` with the password replaced by ***, when it is long enough to mask (the run log's floor). */
+function maskPassword(text, password) {
+    return password.length >= MASK_MIN_LENGTH ? maskText(text, [password]) : text;
 }
+/**
+ * A taosdump result file made safe to keep. Older taosdump versions wrote their settings into it,
+ * `password: <value>` included (taos-tools src/taosdump.c main()): that line is blanked whatever
+ * the password's length, and the password is masked anywhere else once it is MASK_MIN_LENGTH or longer.
+ */
+function scrubResultText(text, password) {
+    const lines = text.replace(/^(\s*password\s*:[ \t]*)\S.*$/gim, '$1***');
+    return password === '' ? lines : maskPassword(lines, password);
+}
+/** When taosdump last showed a sign of life (an output line, or its dump folder growing). */
+class Liveness {
+    last = Date.now();
+    touch() {
+        this.last = Date.now();
+    }
+}
+class Taosdump {
+    cfg;
+    file = '';
+    version = null;
+    constructor(cfg) {
+        this.cfg = cfg;
+    }
+    /** The taosdump found (for messages); '' before find(). */
+    get binary() {
+        return this.file;
+    }
+    /** The version read by clientVersion(), if it ran. */
+    get knownVersion() {
+        return this.version;
+    }
+    find(env) {
+        this.file = findBinary('taosdump', this.cfg.bin_dir, env, taosdump_INSTALL_HINT);
+        return this.file;
+    }
+    /** Environment for taosdump: no password, no TDENGINE_CLOUD_DSN (it would switch to WebSocket). */
+    toolEnv(env) {
+        // TAOS_*: client settings; LD_LIBRARY_PATH: libtaos of a bin_dir install; TDSTANDIN_*: the
+        // test stand-ins' switches (test/stand-ins/README.md), inert for the real tool.
+        return childEnv(env, { TDENGINE_CLOUD_DSN: undefined, TDENGINE_PASSWORD: undefined }, ['TAOS_', 'LD_LIBRARY_PATH', 'TDSTANDIN_']);
+    }
+    /** `taosdump -V`. */
+    async clientVersion(env) {
+        if (!this.file)
+            this.find(env);
+        const r = await readTool(this.file, ['-V'], this.toolEnv(env));
+        const text = parseTaosdumpVersion(r.out);
+        const v = text ? parseTdVersion(text) : null;
+        if (!r.ok || !v)
+            throw new JobError('tdengine.client_version', `cannot read the version of ${this.file}: ${(r.err || r.out).slice(0, 300)}`, { hint: taosdump_INSTALL_HINT });
+        this.version = v;
+        return v;
+    }
+    checkPasswordFits(password, client) {
+        const limit = passwordLimit(client);
+        if (Buffer.byteLength(password, 'utf8') > limit) {
+            throw new UsageError('tdengine.password_too_long', `TDENGINE_PASSWORD is longer than the ${limit} bytes taosdump ${client.text} reads`, {
+                hint: `taosdump silently cuts a longer password (then fails to log in). Use a password of at most ${limit} bytes${limit === 20 ? ', or taosdump 3.3.6 or newer (255 bytes)' : ''}.`,
+            });
+        }
+    }
+    connArgs(client) {
+        return [
+            '-h', this.cfg.host,
+            '-P', String(this.cfg.port),
+            '-u', this.cfg.user,
+            // bare -p: the password is read from stdin (never -pSECRET: it shows in /proc/<pid>/cmdline)
+            '-p',
+            // the native driver, whatever TDENGINE_CLOUD_DSN says (the option exists from 3.3.6)
+            ...(supportsDriverOption(client) ? ['-Z', 'Native'] : []),
+        ];
+    }
+    /**
+     * Runs taosdump to its end, or stops it (SIGTERM, then SIGKILL) on a connection failure line or
+     * after stall_timeout_seconds without progress; a stop throws a JobError saying which.
+     */
+    async run(ctx, run) {
+        const { log, signal, env } = ctx;
+        const { acc, password } = run;
+        const mask = (s) => maskPassword(s, password);
+        const started = Date.now();
+        const live = run.liveness ?? new Liveness();
+        live.touch();
+        const stop = new AbortController();
+        let why = null;
+        const halt = (err) => {
+            if (why)
+                return;
+            why = err;
+            stop.abort(err);
+        };
+        const stallMs = this.cfg.stall_timeout_seconds * 1000;
+        const progress = setInterval(() => {
+            const f = acc.facts;
+            log.info(`taosdump: ${f.tablesDone} table(s) done after ${formatDuration(Date.now() - started)}${f.lastTable ? ` (last: ${f.lastTable})` : ''}${f.errorCount ? `, ${f.errorCount} ERROR line(s)` : ''}`);
+        }, taosdump_PROGRESS_MS);
+        progress.unref();
+        const watchdog = setInterval(() => {
+            if (Date.now() - live.last >= stallMs)
+                halt(this.stalled(run.what, acc));
+        }, Math.min(1000, Math.max(50, stallMs / 10)));
+        watchdog.unref();
+        const onLine = (fromStderr) => (raw) => {
+            live.touch();
+            const line = acc.push(raw);
+            if (!line)
+                return;
+            if (line.level === 'error' && acc.facts.connectFailures === 1)
+                halt(this.connectLost(run.what, mask(line.text)));
+            // INFO (per-table progress, can be huge) and the stdout settings block are only counted.
+            if (line.level === 'info' || (!fromStderr && line.level === 'other'))
+                return;
+            if (/^Cannot get the attribution of the terminal/.test(line.text))
+                return; // bare -p with piped stdin: benign
+            log.info(`taosdump: ${mask(line.text)}`);
+        };
+        let r;
+        try {
+            r = await runTool({
+                file: this.file,
+                args: run.args,
+                env: this.toolEnv(env),
+                cwd: run.cwd,
+                // one token and a newline: EOF or an empty line would silently mean "taosdata"
+                input: `${password}\n`,
+                signal: AbortSignal.any([signal, stop.signal]),
+                onStdout: onLine(false),
+                onStderr: onLine(true),
+            });
+        }
+        finally {
+            clearInterval(progress);
+            clearInterval(watchdog);
+        }
+        if (signal.aborted)
+            throw signal.reason;
+        if (why)
+            throw why;
+        if (r.spawnError)
+            throw new UsageError('tdengine.spawn', `cannot run ${this.file}: ${r.spawnError}`, { hint: taosdump_INSTALL_HINT });
+        return r;
+    }
+    stalled(what, acc) {
+        const f = acc.facts;
+        return new JobError('tdengine.stalled', `taosdump (${what}) made no progress for ${this.cfg.stall_timeout_seconds} s (no output${what === 'dump' ? ', no new data in the dump folder' : ''}; ${f.tablesDone} table(s) done${f.lastTable ? `, last ${f.lastTable}` : ''}) and was stopped`, {
+            hint: 'taosdump waits without a word while the server is gone mid-run (a real 3.3.7 taosdump blocked until taosd came back, then exited 0 with rows missing). Check taosd on the server (systemctl status taosd) and run again. If one table really takes longer than that to dump or restore, raise tdengine.stall_timeout_seconds.',
+        });
+    }
+    connectLost(what, line) {
+        return new JobError('tdengine.connect_failed', `taosdump (${what}) could not connect to the TDengine server and was stopped rather than left to retry: ${line}`, {
+            hint: 'The server answered the checks made just before, so it went away or refused taosdump since: check taosd (systemctl status taosd), tdengine.port and the password, then run again.',
+        });
+    }
+    /** Older taosdump versions wrote their settings, password included, into the result file. */
+    async scrub(file, password) {
+        let text;
+        try {
+            text = await external_node_fs_.promises.readFile(file, 'utf8');
+        }
+        catch {
+            return; // no result file: nothing to scrub
+        }
+        const clean = scrubResultText(text, password);
+        if (clean !== text)
+            await external_node_fs_.promises.writeFile(file, clean);
+    }
+    failure(code, what, v, password, hint) {
+        const quoted = v.quoted.length ? `:\n  ${v.quoted.map((l) => maskPassword(l, password)).join('\n  ')}` : '';
+        return new JobError(code, `${what}: ${v.problems.join('; ')}${quoted}`, { hint });
+    }
+    /** The folder name taosdump -i gets (relative to its parent, as -i goes through wordexp()). */
+    static safeBase(dumpDir) {
+        const base = external_node_path_default().basename(external_node_path_default().resolve(dumpDir));
+        if (!/^[A-Za-z0-9._-]+$/.test(base)) {
+            throw new UsageError('tdengine.dump_path', `the dump folder name "${base}" is unsafe for taosdump -i (it expands the path with wordexp and cuts it at a space)`, { hint: 'Rename the folder to letters, digits, ".", "_" and "-" only.' });
+        }
+        return base;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/tdengine/dump.ts
+/**
+ * One dump of the configured database into `<set>/tdengine/`, judged and counted.
+ *
+ * No upper time bound (`-E`): rows dated after the run's start are normal in market data
+ * (calendars, scheduled events) and a bound would leave them out of every backup while backup,
+ * verify and restore all said success. The counts stay bounded by the run's start (`end_time`) so
+ * that rows written during the dump cannot make a good backup look wrong, and the rows after it are
+ * counted apart: the dump's own total minus the bounded count is what it holds after end_time,
+ * recorded as `rows_after_end_time`, which verify compares on the restored copy.
+ */
+
+
+
+
+
+
+
+
+
+/** The dump folder inside a set, and taosdump's result file beside it. */
+const TDENGINE_DUMP_DIR = 'tdengine';
+const TDENGINE_RESULT_FILE = 'tdengine-dump-result.txt';
+/** The precision, a fresh probe (preflight may have run hours ago, before a PostgreSQL dump) and a fresh folder, side by side. */
+async function prepare(p, ctx, outDir, resultFile) {
+    const { env, signal } = ctx;
+    // A failed attempt leaves dbs.sql behind and taosdump refuses such a folder: always a new one.
+    const fresh = async () => {
+        await external_node_fs_.promises.rm(outDir, { recursive: true, force: true });
+        await external_node_fs_.promises.rm(resultFile, { force: true });
+        await external_node_fs_.promises.mkdir(outDir);
+    };
+    const [info, probe, folder] = await Promise.allSettled([p.server.databaseInfo(env, p.cfg.database, signal), p.server.probe(env, signal), fresh()]);
+    // the probe's error says best what is down
+    if (probe.status === 'rejected')
+        throw probe.reason;
+    if (info.status === 'rejected')
+        throw info.reason;
+    if (folder.status === 'rejected')
+        throw folder.reason;
+    return info.value;
+}
+function checkHeld(verdict, held, db) {
+    if (!held.includes(db)) {
+        verdict.ok = false;
+        verdict.problems.push(`the dump's dbs.sql does not name ${db} (${held.length ? `it names ${held.join(', ')}` : 'no database'})`);
+    }
+}
+/** taosdump's total against the counts: what it holds up to end_time must be all there is; the rest lies after it. */
+function rowsAfterEnd(dumped, counts, db, end) {
+    const upTo = sumRows(counts);
+    const laterNow = sumLater(counts);
+    const n = dumped ?? 0;
+    if (n < upTo) {
+        throw new JobError('tdengine.count_mismatch', `taosdump reported ${n} row(s) dumped, but ${db} holds ${upTo} row(s) up to ${end} (COUNT(*) through REST)`, {
+            hint: 'The dump and the counts must agree, or verification could never pass. Rows older than the dump\'s start time written during the dump (back-filled data), rows expired by KEEP, or a dump cut short (taosd gone and back mid-dump) cause this; run the backup again.',
+        });
+    }
+    if (n > upTo + laterNow) {
+        throw new JobError('tdengine.count_mismatch', `taosdump reported ${n} row(s) dumped, more than ${db} holds: ${upTo} up to ${end} and ${laterNow} after it (COUNT(*) through REST)`, {
+            hint: 'Rows deleted during the dump (or expired by KEEP) cause this; run the backup again.',
+        });
+    }
+    return n - upTo;
+}
+async function dumpDatabase(p, ctx, setDir, pre, endTime) {
+    const { log, signal, env } = ctx;
+    const { tool, server } = p;
+    if (!tool.binary)
+        tool.find(env);
+    const password = server.password(env);
+    const client = tool.knownVersion ?? (await tool.clientVersion(env));
+    tool.checkPasswordFits(password, client);
+    const db = p.cfg.database;
+    const end = endTime.toISOString();
+    const outDir = external_node_path_default().join(setDir, TDENGINE_DUMP_DIR);
+    const resultFile = external_node_path_default().join(setDir, TDENGINE_RESULT_FILE);
+    const info = await prepare(p, ctx, outDir, resultFile);
+    // -o and -r relative to cwd = setDir: -o goes through wordexp(), which cuts a path at a space.
+    const args = [...tool.connArgs(client), '-D', db, '-o', TDENGINE_DUMP_DIR, '-r', TDENGINE_RESULT_FILE, '-T', String(p.cfg.threads), '-B', String(p.cfg.batch_rows)];
+    log.info(`$ ${external_node_path_default().basename(tool.binary)} ${args.join(' ')}   (in ${setDir}; password on stdin; no end time: rows dated after ${end} are dumped too and counted apart)`);
+    const started = Date.now();
+    const acc = new OutputAccumulator();
+    const liveness = new Liveness();
+    const hasher = new FolderHasher(setDir, TDENGINE_DUMP_DIR, liveness).start();
+    try {
+        const r = await tool.run(ctx, { args, cwd: setDir, password, acc, what: 'dump', liveness });
+        await tool.scrub(resultFile, password);
+        const verdict = judgeDump(acc.facts, db, r);
+        checkHeld(verdict, parseDumpedDatabases(await external_node_fs_.promises.readFile(external_node_path_default().join(outDir, 'dbs.sql'), 'utf8').catch(() => '')), db);
+        if (!verdict.ok) {
+            throw tool.failure('tdengine.dump_failed', `taosdump did not dump ${db} whole`, verdict, password, 'taosdump exits 0 even when tables fail, so its output is judged: read the lines above. "Table does not exist" for a table that exists, or a lost connection, usually passes on a second run; if a table keeps failing, inspect it in the taos shell. No set was kept.');
+        }
+        // counts and the rest of the hashing side by side
+        const [counts, files, result] = await Promise.all([p.counter.countDatabase(env, db, end, signal), hasher.finish(), checksum_fileEntry(setDir, TDENGINE_RESULT_FILE)]);
+        const later = rowsAfterEnd(verdict.rows, counts, db, end);
+        files.push(result);
+        const bytes = files.reduce((a, f) => a + f.bytes, 0);
+        const total = sumRows(counts);
+        log.info(`taosdump: ${total} rows up to ${end} of ${counts.stables.length} super table(s) (${counts.stables.reduce((a, s) => a + s.child_tables, 0)} child tables) and ${counts.tables.length} normal table(s), ${files.length} files (${hasher.hashedEarly} hashed while taosdump wrote), ${formatBytes(bytes)} in ${formatDuration(Date.now() - started)}`);
+        if (later > 0 || sumLater(counts) > 0) {
+            log.info(`${later} row(s) dated after ${end} (the run's start) are in the dump too, kept and counted apart${counts.later?.length ? `; ${db} holds ${sumLater(counts)} such row(s) now: ${counts.later.map((t) => `${t.name} ${t.rows}`).join(', ')}` : ''}`);
+        }
+        return {
+            server_version: pre.serverVersion,
+            client_version: pre.clientVersion,
+            database: db,
+            host: p.cfg.host,
+            port: p.cfg.port,
+            precision: info.precision,
+            end_time: end,
+            rows_after_end_time: later,
+            files,
+            stables: counts.stables,
+            tables: counts.tables,
+        };
+    }
+    finally {
+        await hasher.stop();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/tdengine/names.ts
+/**
+ * TDengine database names and the scratch guard. TDengine folds names to lower case (`Market_Data`
+ * is `market_data`), so every comparison here is made on the folded name: a guard comparing
+ * exactly would let a scratch "market_data" past a set that records "Market_Data".
+ */
+
+const SYSTEM_DATABASES = new Set(['information_schema', 'performance_schema', 'log', 'audit']);
+/** Plain TDengine names: unquoted names are folded to lower case by the server. */
+const NAME = /^[a-z_][a-z0-9_]{0,63}$/;
+/** The name as the server knows it. */
+const fold = (name) => name.toLowerCase();
+const sameDatabase = (a, b) => fold(a) === fold(b);
+const isSystemDatabase = (name) => SYSTEM_DATABASES.has(fold(name));
+function checkName(name, what) {
+    if (!NAME.test(name)) {
+        throw new UsageError('tdengine.bad_name', `${what} "${name}" is not a plain lower-case TDengine name`, {
+            hint: 'TDengine folds unquoted names to lower case, and taosdump matches names exactly: use lower-case letters, digits and _ (not starting with a digit).',
+        });
+    }
+}
+/** Names a scratch database must never have: production, system databases, a dump's own database. */
+class ScratchGuard {
+    production;
+    /** Databases recorded in dumps or sets this run read (restore targets of `-i`), folded. */
+    sources = new Set();
+    constructor(production) {
+        this.production = production;
+    }
+    /** A database that a set or its dump records: taosdump -i writes into it, so it is never a scratch. */
+    remember(name) {
+        this.sources.add(fold(name));
+    }
+    refuse(name, what) {
+        checkName(name, 'the scratch database');
+        if (sameDatabase(name, this.production) || isSystemDatabase(name)) {
+            throw new UsageError('tdengine.scratch_is_production', `refusing to ${what} ${name}: it is ${sameDatabase(name, this.production) ? 'the production database' : 'a system database'}`, {
+                hint: 'Set tdengine.scratch_database to a different name.',
+            });
+        }
+        if (this.sources.has(fold(name))) {
+            throw new UsageError('tdengine.scratch_is_dump_source', `refusing to ${what} ${name} as the scratch database: it is the database the set's dump was made from (recorded in the set; TDengine names ignore case), a real database that taosdump -i would also write into`, {
+                hint: `Set tdengine.scratch_database to a name no real database uses (a set made with --tdengine-database, an imported set or a safety set can record a name other than tdengine.database).`,
+            });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/tdengine/restore.ts
+/**
+ * `taosdump -i <dumpDir>` into a target database. taosdump restores into the name recorded in the
+ * dump, so a different target is always given with `-W "<recorded>=<target>"`, and a target equal
+ * to that recorded name (TDengine names ignore case) is refused unless production is allowed.
+ */
+
+
+
+
+
+
+
+/**
+ * The one database a dump holds, as its top-level dbs.sql records it (`#!dumpdb:`): the name
+ * `taosdump -i` creates and writes into unless `-W` renames it. Remembered by the guard, so that
+ * no scratch operation of this engine ever drops it.
+ */
+async function recordedDatabase(p, dumpDir) {
+    let dbsSql;
+    try {
+        dbsSql = await external_node_fs_.promises.readFile(external_node_path_default().join(dumpDir, 'dbs.sql'), 'utf8');
+    }
+    catch {
+        throw new JobError('tdengine.not_a_dump', `${dumpDir} holds no readable dbs.sql: it is not a taosdump -o folder`, { hint: 'Pass the folder taosdump dumped into (the set\'s tdengine/ folder).' });
+    }
+    const recorded = parseDumpedDatabases(dbsSql);
+    if (recorded.length !== 1) {
+        throw new JobError('tdengine.not_a_dump', `${dumpDir}/dbs.sql names ${recorded.length} databases (${recorded.join(', ') || 'none'}); a set's dump holds exactly one`, { hint: 'Restore such a dump by hand with taosdump -i ... -W "old=new|old2=new2".' });
+    }
+    p.guard.remember(recorded[0]);
+    return recorded[0];
+}
+function refuseTarget(p, target, opts) {
+    checkName(target, 'the restore target');
+    if (isSystemDatabase(target) || (sameDatabase(target, p.cfg.database) && !opts.allowProduction)) {
+        throw new UsageError('tdengine.restore_into_production', `refusing to restore into ${target}: it is ${isSystemDatabase(target) ? 'a system database' : 'the production database'}`, {
+            hint: 'Restore into the scratch database (verify does), or use the restore command with --confirm.',
+        });
+    }
+}
+async function restoreDump(p, ctx, dumpDir, target, resultFile, opts = {}) {
+    const { log, signal, env } = ctx;
+    const { tool, server } = p;
+    refuseTarget(p, target, opts);
+    if (!tool.binary)
+        tool.find(env);
+    const password = server.password(env);
+    const source = await recordedDatabase(p, dumpDir);
+    if (sameDatabase(source, target) && !opts.allowProduction) {
+        // without -W taosdump writes into the recorded name: that is a real database, not a scratch
+        throw new UsageError('tdengine.scratch_is_dump_source', `refusing to restore into ${target}: it is the database the dump was made from (${source}; TDengine names ignore case), so this would write into it rather than into a scratch copy`, {
+            hint: 'Set tdengine.scratch_database to a name no real database uses, or use the restore command with --confirm to replace that database.',
+        });
+    }
+    const base = Taosdump.safeBase(dumpDir);
+    const [client, { server: serverV }] = await Promise.all([tool.clientVersion(env), server.probe(env, signal)]);
+    tool.checkPasswordFits(password, client);
+    // -W is exact: the recorded spelling on the left, and no -W when only the case differs
+    const rename = source !== target;
+    if (rename && !supportsRename(client)) {
+        throw new JobError('tdengine.no_rename', `taosdump ${client.text} has no -W (rename on restore; since 3.1.1.17 / 3.2.2.0): it would restore into ${source} instead of ${target}`, { hint: taosdump_INSTALL_HINT });
+    }
+    const vp = versionProblem(serverV, client, tool.binary);
+    if (vp)
+        throw new JobError(vp.code, vp.message, { hint: vp.hint });
+    if (!opts.allowExisting && (await server.databaseExists(env, target, signal))) {
+        throw new JobError('tdengine.target_exists', `database ${target} already exists: taosdump would merge the dump into it, and its counts would not be the dump's`, {
+            hint: `Drop it first (verify drops its scratch database itself), or restore into a new name.`,
+        });
+    }
+    const args = [
+        ...tool.connArgs(client),
+        '-i', base,
+        ...(rename ? ['-W', `${source}=${target}`] : []),
+        '-r', external_node_path_default().resolve(resultFile),
+        '-T', String(p.cfg.threads),
+        '-B', String(p.cfg.batch_rows),
+    ];
+    const cwd = external_node_path_default().dirname(external_node_path_default().resolve(dumpDir));
+    log.info(`$ ${external_node_path_default().basename(tool.binary)} ${args.join(' ')}   (in ${cwd}; password on stdin)`);
+    const acc = new OutputAccumulator();
+    const r = await tool.run(ctx, { args, cwd, password, acc, what: 'restore' });
+    await tool.scrub(external_node_path_default().resolve(resultFile), password);
+    const verdict = judgeRestore(acc.facts, r);
+    if (!verdict.ok) {
+        throw tool.failure('tdengine.restore_failed', `taosdump could not restore ${source} into ${target}`, verdict, password, 'A data file that "Cannot decode file block" is damaged (verify its checksums); "WAL size exceeds limit" asks for a lower tdengine.batch_rows; a connection failure means the server went away during the restore.');
+    }
+    const mask = (s) => maskPassword(s, password);
+    log.info(`taosdump: restore of ${source} into ${target} reported ${verdict.rows} row(s)${verdict.warnings.length ? `, with ${verdict.warnings.length} benign ERROR/WARN line(s)` : ''}`);
+    return { warnings: verdict.warnings.map(mask), rowsReported: verdict.rows, source };
+}
+
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:net");
+var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node_net_namespaceObject);
+;// CONCATENATED MODULE: ./src/engines/tdengine/server.ts
+/**
+ * The TDengine server as this tool reaches it: queries through taosAdapter's REST API (taos-rest.ts)
+ * with failures turned into JobErrors that say what to do, and the probe run before taosdump (a
+ * refused connection costs taosdump ~21 s x 3 before it says so).
+ */
+
+
+
+
+
+const PROBE_TIMEOUT_MS = 5000;
+const QUERY_TIMEOUT_MS = 300_000;
 /** A TCP connect to the native port, closed at once: is anything listening there? */
 function tcpProbe(host, port, timeoutMs) {
     return new Promise((resolve) => {
@@ -42513,48 +43870,10 @@ function tcpProbe(host, port, timeoutMs) {
         sock.once('error', (e) => done({ open: false, reason: e.code === 'ECONNREFUSED' ? 'connection refused' : (e.code ?? e.message) }));
     });
 }
-function sumRows(c) {
-    return c.stables.reduce((a, s) => a + s.rows, 0) + c.tables.reduce((a, t) => a + t.rows, 0);
-}
-async function mapLimit(items, limit, fn) {
-    const out = new Array(items.length);
-    let next = 0;
-    const worker = async () => {
-        while (next < items.length) {
-            const i = next++;
-            out[i] = await fn(items[i]);
-        }
-    };
-    await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-    return out;
-}
-class TdengineEngine {
+class TdServer {
     cfg;
-    name = 'tdengine';
-    taosdump = '';
-    clientV = null;
-    /** Databases recorded in dumps this engine read (restore targets of `-i`): never dropped as a scratch. */
-    dumpSources = new Set();
     constructor(cfg) {
         this.cfg = cfg;
-    }
-    get database() {
-        return this.cfg.database;
-    }
-    /** The taosdump found by findTools (for messages). */
-    get binary() {
-        return this.taosdump;
-    }
-    /**
-     * Everything that can be checked without a connection: taosdump found (bin_dir or PATH),
-     * the database names usable, TDENGINE_PASSWORD present and usable. UsageError (exit 2) otherwise.
-     */
-    findTools(env) {
-        this.taosdump = findBinary('taosdump', this.cfg.bin_dir, env, tdengine_INSTALL_HINT);
-        checkName(this.cfg.database, 'tdengine.database');
-        if (this.cfg.scratch_database)
-            checkName(this.cfg.scratch_database, 'tdengine.scratch_database');
-        this.password(env);
     }
     /**
      * TDENGINE_PASSWORD, refused when missing: taosdump given no password silently uses the
@@ -42575,25 +43894,8 @@ class TdengineEngine {
         }
         return p;
     }
-    checkPasswordFits(password, client) {
-        const limit = passwordLimit(client);
-        if (Buffer.byteLength(password, 'utf8') > limit) {
-            throw new UsageError('tdengine.password_too_long', `TDENGINE_PASSWORD is longer than the ${limit} bytes taosdump ${client.text} reads`, {
-                hint: `taosdump silently cuts a longer password (then fails to log in). Use a password of at most ${limit} bytes${limit === 20 ? ', or taosdump 3.3.6 or newer (255 bytes)' : ''}.`,
-            });
-        }
-    }
     endpoint(env) {
         return { host: this.cfg.host, port: this.cfg.rest_port, user: this.cfg.user, password: this.password(env) };
-    }
-    where() {
-        return `${this.cfg.user}@${this.cfg.host}`;
-    }
-    /** Environment for taosdump: no password, no TDENGINE_CLOUD_DSN (it would switch to WebSocket). */
-    toolEnv(env) {
-        // TAOS_*: client settings; LD_LIBRARY_PATH: libtaos of a bin_dir install; TDSTANDIN_*: the
-        // test stand-ins' switches (test/stand-ins/README.md), inert for the real tool.
-        return childEnv(env, { TDENGINE_CLOUD_DSN: undefined, TDENGINE_PASSWORD: undefined }, ['TAOS_', 'LD_LIBRARY_PATH', 'TDSTANDIN_']);
     }
     /** One statement through REST; failures become JobErrors that say what to do. */
     async query(env, sql, signal) {
@@ -42630,21 +43932,9 @@ class TdengineEngine {
         }
     }
     authError() {
-        return new JobError('tdengine.auth', `TDengine refused the login ${this.where()}: wrong user or password (code 855, Authentication failure)`, {
+        return new JobError('tdengine.auth', `TDengine refused the login ${this.cfg.user}@${this.cfg.host}: wrong user or password (code 855, Authentication failure)`, {
             hint: 'Check tdengine.user in the config and the password in TDENGINE_PASSWORD (the action input tdengine-password).',
         });
-    }
-    /** `taosdump -V`. */
-    async clientVersion(env) {
-        if (!this.taosdump)
-            this.findTools(env);
-        const r = await readTool(this.taosdump, ['-V'], this.toolEnv(env));
-        const text = parseTaosdumpVersion(r.out);
-        const v = text ? parseTdVersion(text) : null;
-        if (!r.ok || !v)
-            throw new JobError('tdengine.client_version', `cannot read the version of ${this.taosdump}: ${(r.err || r.out).slice(0, 300)}`, { hint: tdengine_INSTALL_HINT });
-        this.clientV = v;
-        return v;
     }
     /**
      * Fail fast, before taosdump ever tries (a refused connection costs it over a minute): a TCP
@@ -42695,21 +43985,6 @@ class TdengineEngine {
         }
         throw this.restError(e, 'SELECT SERVER_VERSION()');
     }
-    async preflight(ctx) {
-        const { env, signal } = ctx;
-        if (!this.taosdump)
-            this.findTools(env);
-        const password = this.password(env);
-        const client = await this.clientVersion(env);
-        this.checkPasswordFits(password, client);
-        const { server } = await this.probe(env, signal);
-        const vp = versionProblem(server, client, this.taosdump);
-        if (vp)
-            throw new JobError(vp.code, vp.message, { hint: vp.hint });
-        const db = await this.databaseInfo(env, this.cfg.database, signal);
-        ctx.log.info(`TDengine ${server.text} at ${this.cfg.host}:${this.cfg.port} (REST ${this.cfg.rest_port}), taosdump ${client.text}; database ${db.name}, precision ${db.precision}`);
-        return { serverVersion: server.text, clientVersion: client.text, estimatedBytes: null };
-    }
     /** Name and precision of a database; JobError `tdengine.no_database` when it does not exist. */
     async databaseInfo(env, name, signal) {
         // `precision` is a TDengine keyword: as a column name it must be backquoted (TDengine docs,
@@ -42728,262 +44003,126 @@ class TdengineEngine {
         const r = await this.query(env, `SELECT name FROM information_schema.ins_databases WHERE name=${sqlString(name)}`, signal);
         return r.data.length > 0;
     }
-    /** COUNT(*) answers one row; a missing row (empty table on some versions) is 0. */
-    async countOne(env, sql, signal) {
-        const r = await this.query(env, sql, signal);
-        const v = r.data[0]?.[0];
-        if (v === undefined || v === null)
-            return 0;
-        const n = Number(v);
-        if (!Number.isSafeInteger(n) || n < 0)
-            throw new JobError('tdengine.count', `\`${sql}\` answered ${JSON.stringify(v)}, not a count`, { hint: 'Run the query in the taos shell to see why.' });
-        return n;
+}
+
+;// CONCATENATED MODULE: ./src/engines/tdengine.ts
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+class TdengineEngine {
+    cfg;
+    name = 'tdengine';
+    server;
+    counter;
+    tool;
+    guard;
+    constructor(cfg) {
+        this.cfg = cfg;
+        this.server = new TdServer(cfg);
+        this.counter = new TdCounter(this.server);
+        this.tool = new Taosdump(cfg);
+        this.guard = new ScratchGuard(cfg.database);
     }
-    childTableCount(env, db, stable, signal) {
-        // One row from TDengine's table-count scan; an SQL error fails the run (never a listing's length).
-        return this.countOne(env, `SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND stable_name=${sqlString(stable)}`, signal);
+    get database() {
+        return this.cfg.database;
     }
-    /**
-     * Names from an information_schema listing, checked against COUNT(*) over the same rows: a fetch
-     * that fails mid-stream still answers code 0 with short rows, which would silently leave tables
-     * out of the manifest (and out of every later comparison).
-     */
-    async listNames(env, column, from, signal) {
-        const names = (await this.query(env, `SELECT ${column} ${from}`, signal)).data.map((r) => String(r[0])).sort();
-        const expected = await this.countOne(env, `SELECT COUNT(*) ${from}`, signal);
-        if (names.length !== expected) {
-            throw new JobError('tdengine.short_listing', `\`SELECT ${column} ${from}\` listed ${names.length} name(s), but COUNT(*) says ${expected}: the answer was cut short`, {
-                hint: 'taosAdapter answers code 0 even when a fetch fails mid-stream. Run it again; if it repeats, check taosAdapter\'s and taosd\'s logs.',
-            });
-        }
-        return names;
-    }
-    /**
-     * Super tables (child-table count, rows) and normal tables (rows) of `db`, by COUNT(*) through
-     * REST (one row each, never by listing rows). With `endTime` (ISO, e.g. the manifest's
-     * end_time) only rows with `_c0 <= endTime` are counted, in the database's precision.
-     */
-    async countDatabase(env, db, endTime, signal) {
-        const info = await this.databaseInfo(env, db, signal);
-        let where = '';
-        if (endTime !== undefined) {
-            const at = new Date(endTime);
-            if (Number.isNaN(at.getTime()))
-                throw new JobError('tdengine.end_time', `cannot read the end time "${endTime}"`, { hint: 'Expected an ISO 8601 time such as 2025-06-01T01:00:00.000Z.' });
-            where = ` WHERE _c0 <= ${toEpoch(at, info.precision)}`;
-        }
-        const qdb = sqlIdent(db);
-        const stableNames = await this.listNames(env, 'stable_name', `FROM information_schema.ins_stables WHERE db_name=${sqlString(db)}`, signal);
-        const stables = [];
-        for (const name of stableNames) {
-            if (signal?.aborted)
-                throw signal.reason;
-            const child_tables = await this.childTableCount(env, db, name, signal);
-            const rows = await this.countOne(env, `SELECT COUNT(*) FROM ${qdb}.${sqlIdent(name)}${where}`, signal);
-            stables.push({ name, child_tables, rows });
-        }
-        const normalNames = await this.listNames(env, 'table_name', `FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND type='NORMAL_TABLE'`, signal);
-        const tables = [];
-        for (const name of normalNames) {
-            if (signal?.aborted)
-                throw signal.reason;
-            tables.push({ name, rows: await this.countOne(env, `SELECT COUNT(*) FROM ${qdb}.${sqlIdent(name)}${where}`, signal) });
-        }
-        return { stables, tables };
-    }
-    connArgs(client) {
-        return [
-            '-h', this.cfg.host,
-            '-P', String(this.cfg.port),
-            '-u', this.cfg.user,
-            // bare -p: the password is read from stdin (never -pSECRET: it shows in /proc/<pid>/cmdline)
-            '-p',
-            // the native driver, whatever TDENGINE_CLOUD_DSN says (the option exists from 3.3.6)
-            ...(supportsDriverOption(client) ? ['-Z', 'Native'] : []),
-        ];
-    }
-    async runTaosdump(ctx, args, cwd, password, acc) {
-        const { log, signal, env } = ctx;
-        const mask = (s) => maskPassword(s, password);
-        const started = Date.now();
-        const progress = setInterval(() => {
-            const f = acc.facts;
-            log.info(`taosdump: ${f.tablesDone} table(s) done after ${formatDuration(Date.now() - started)}${f.lastTable ? ` (last: ${f.lastTable})` : ''}${f.errorCount ? `, ${f.errorCount} ERROR line(s)` : ''}`);
-        }, tdengine_PROGRESS_MS);
-        progress.unref();
-        const onLine = (fromStderr) => (raw) => {
-            const line = acc.push(raw);
-            if (!line)
-                return;
-            // INFO (per-table progress, can be huge) and the stdout settings block are only counted.
-            if (line.level === 'info' || (!fromStderr && line.level === 'other'))
-                return;
-            if (/^Cannot get the attribution of the terminal/.test(line.text))
-                return; // bare -p with piped stdin: benign
-            log.info(`taosdump: ${mask(line.text)}`);
-        };
-        try {
-            return await runTool({
-                file: this.taosdump,
-                args,
-                env: this.toolEnv(env),
-                cwd,
-                // one token and a newline: EOF or an empty line would silently mean "taosdata"
-                input: `${password}\n`,
-                signal,
-                onStdout: onLine(false),
-                onStderr: onLine(true),
-            });
-        }
-        finally {
-            clearInterval(progress);
-        }
-    }
-    /** Older taosdump versions wrote their settings, password included, into the result file. */
-    async scrub(file, password) {
-        let text;
-        try {
-            text = await external_node_fs_.promises.readFile(file, 'utf8');
-        }
-        catch {
-            return; // no result file: nothing to scrub
-        }
-        const clean = scrubResultText(text, password);
-        if (clean !== text)
-            await external_node_fs_.promises.writeFile(file, clean);
-    }
-    failure(code, what, v, password, hint) {
-        const quoted = v.quoted.length ? `:\n  ${v.quoted.map((l) => maskPassword(l, password)).join('\n  ')}` : '';
-        return new JobError(code, `${what}: ${v.problems.join('; ')}${quoted}`, { hint });
+    /** The taosdump found by findTools (for messages). */
+    get binary() {
+        return this.tool.binary;
     }
     /**
-     * Dumps the database into `<setDir>/tdengine/` (fresh and empty for this attempt), bounded by
-     * `-E endTime`, judges taosdump's output, counts through REST within the same bound, and
-     * returns the manifest section (every file under the dump folder plus the result file).
+     * Everything that can be checked without a connection: taosdump found (bin_dir or PATH),
+     * the database names usable, TDENGINE_PASSWORD present and usable. UsageError (exit 2) otherwise.
      */
-    async dump(ctx, setDir, pre, endTime) {
-        const { log, signal, env } = ctx;
-        if (!this.taosdump)
+    findTools(env) {
+        this.tool.find(env);
+        checkName(this.cfg.database, 'tdengine.database');
+        if (this.cfg.scratch_database)
+            checkName(this.cfg.scratch_database, 'tdengine.scratch_database');
+        this.password(env);
+    }
+    password(env) {
+        return this.server.password(env);
+    }
+    toolEnv(env) {
+        return this.tool.toolEnv(env);
+    }
+    query(env, sql, signal) {
+        return this.server.query(env, sql, signal);
+    }
+    clientVersion(env) {
+        return this.tool.clientVersion(env);
+    }
+    probe(env, signal) {
+        return this.server.probe(env, signal);
+    }
+    /** taosdump -V, the probe and the database, side by side (they were ~0.7 s in a row on a real server). */
+    async preflight(ctx) {
+        const { env, signal } = ctx;
+        if (!this.tool.binary)
             this.findTools(env);
         const password = this.password(env);
-        const client = this.clientV ?? (await this.clientVersion(env));
-        this.checkPasswordFits(password, client);
-        const db = this.cfg.database;
-        const info = await this.databaseInfo(env, db, signal);
-        const endEpoch = toEpoch(endTime, info.precision);
-        // preflight probed before the PostgreSQL dump, maybe hours ago: a taosd gone meanwhile would
-        // cost taosdump ~21 s per attempt, three attempts, before it says so.
-        await this.probe(env, signal);
-        // A failed attempt leaves dbs.sql behind and taosdump refuses such a folder: always a new one.
-        const outDir = external_node_path_default().join(setDir, TDENGINE_DUMP_DIR);
-        const resultFile = external_node_path_default().join(setDir, TDENGINE_RESULT_FILE);
-        await external_node_fs_.promises.rm(outDir, { recursive: true, force: true });
-        await external_node_fs_.promises.rm(resultFile, { force: true });
-        await external_node_fs_.promises.mkdir(outDir);
-        // -o and -r relative to cwd = setDir: -o goes through wordexp(), which cuts a path at a space.
-        const args = [
-            ...this.connArgs(client),
-            '-D', db,
-            '-o', TDENGINE_DUMP_DIR,
-            '-r', TDENGINE_RESULT_FILE,
-            '-T', String(this.cfg.threads),
-            '-B', String(this.cfg.batch_rows),
-            '-E', endEpoch,
-        ];
-        log.info(`$ ${external_node_path_default().basename(this.taosdump)} ${args.join(' ')}   (in ${setDir}; password on stdin; -E ${endTime.toISOString()} in ${info.precision})`);
-        const started = Date.now();
-        const acc = new OutputAccumulator();
-        const r = await this.runTaosdump(ctx, args, setDir, password, acc);
-        if (signal.aborted)
-            throw signal.reason;
-        if (r.spawnError)
-            throw new UsageError('tdengine.spawn', `cannot run ${this.taosdump}: ${r.spawnError}`, { hint: tdengine_INSTALL_HINT });
-        await this.scrub(resultFile, password);
-        const verdict = judgeDump(acc.facts, db, r);
-        let held = [];
-        try {
-            held = parseDumpedDatabases(await external_node_fs_.promises.readFile(external_node_path_default().join(outDir, 'dbs.sql'), 'utf8'));
-        }
-        catch {
-            /* reported below */
-        }
-        if (!held.includes(db)) {
-            verdict.ok = false;
-            verdict.problems.push(`the dump's dbs.sql does not name ${db} (${held.length ? `it names ${held.join(', ')}` : 'no database'})`);
-        }
-        if (!verdict.ok) {
-            throw this.failure('tdengine.dump_failed', `taosdump did not dump ${db} whole`, verdict, password, 'taosdump exits 0 even when tables fail, so its output is judged: read the lines above. "Table does not exist" for a table that exists, or a lost connection, usually passes on a second run; if a table keeps failing, inspect it in the taos shell. No set was kept.');
-        }
-        const counts = await this.countDatabase(env, db, endTime.toISOString(), signal);
-        const total = sumRows(counts);
-        if (verdict.rows !== total) {
-            throw new JobError('tdengine.count_mismatch', `taosdump reported ${verdict.rows} row(s) dumped, but ${db} holds ${total} row(s) up to ${endTime.toISOString()} (COUNT(*) through REST)`, {
-                hint: 'The dump and the counts must agree, or verification could never pass. Rows older than the dump\'s start time written during the dump (back-filled data) or expired by KEEP cause this; run the backup again.',
-            });
-        }
-        const rels = (await listFiles(outDir)).map((f) => `${TDENGINE_DUMP_DIR}/${f}`);
-        const files = await mapLimit(rels, 8, (rel) => checksum_fileEntry(setDir, rel));
-        files.push(await checksum_fileEntry(setDir, TDENGINE_RESULT_FILE));
-        const bytes = files.reduce((a, f) => a + f.bytes, 0);
-        log.info(`taosdump: ${total} rows of ${counts.stables.length} super table(s) (${counts.stables.reduce((a, s) => a + s.child_tables, 0)} child tables) and ${counts.tables.length} normal table(s), ${files.length} files, ${formatBytes(bytes)} in ${formatDuration(Date.now() - started)}`);
-        return {
-            server_version: pre.serverVersion,
-            client_version: pre.clientVersion,
-            database: db,
-            host: this.cfg.host,
-            port: this.cfg.port,
-            precision: info.precision,
-            end_time: endTime.toISOString(),
-            files,
-            stables: counts.stables,
-            tables: counts.tables,
-        };
+        const [client, probed, db] = await Promise.allSettled([this.tool.clientVersion(env), this.server.probe(env, signal), this.server.databaseInfo(env, this.cfg.database, signal)]);
+        // errors in the order a person would check them: the tool, a password it cannot read, the server
+        if (client.status === 'rejected')
+            throw client.reason;
+        this.tool.checkPasswordFits(password, client.value);
+        if (probed.status === 'rejected')
+            throw probed.reason;
+        if (db.status === 'rejected')
+            throw db.reason;
+        const c = client.value;
+        const { server } = probed.value;
+        const d = db.value;
+        const vp = versionProblem(server, c, this.tool.binary);
+        if (vp)
+            throw new JobError(vp.code, vp.message, { hint: vp.hint });
+        ctx.log.info(`TDengine ${server.text} at ${this.cfg.host}:${this.cfg.port} (REST ${this.cfg.rest_port}), taosdump ${c.text}; database ${d.name}, precision ${d.precision}`);
+        return { serverVersion: server.text, clientVersion: c.text, estimatedBytes: null };
+    }
+    databaseInfo(env, name, signal) {
+        return this.server.databaseInfo(env, name, signal);
+    }
+    databaseExists(env, name, signal) {
+        return this.server.databaseExists(env, name, signal);
     }
     /**
-     * The one database a dump holds, as its top-level dbs.sql records it (`#!dumpdb:`): the name
-     * `taosdump -i` creates and writes into unless `-W` renames it. Remembered, so that no scratch
-     * operation of this engine ever drops it.
+     * Super tables (child-table count, rows) and normal tables (rows) of `db`; with `endTime` the
+     * rows up to it, and `later`: the rows after it (see tdengine/counts.ts).
      */
-    async recordedDatabase(dumpDir) {
-        let dbsSql;
-        try {
-            dbsSql = await external_node_fs_.promises.readFile(external_node_path_default().join(dumpDir, 'dbs.sql'), 'utf8');
-        }
-        catch {
-            throw new JobError('tdengine.not_a_dump', `${dumpDir} holds no readable dbs.sql: it is not a taosdump -o folder`, { hint: 'Pass the folder taosdump dumped into (the set\'s tdengine/ folder).' });
-        }
-        const recorded = parseDumpedDatabases(dbsSql);
-        if (recorded.length !== 1) {
-            throw new JobError('tdengine.not_a_dump', `${dumpDir}/dbs.sql names ${recorded.length} databases (${recorded.join(', ') || 'none'}); a set's dump holds exactly one`, { hint: 'Restore such a dump by hand with taosdump -i ... -W "old=new|old2=new2".' });
-        }
-        this.dumpSources.add(recorded[0]);
-        return recorded[0];
+    countDatabase(env, db, endTime, signal) {
+        return this.counter.countDatabase(env, db, endTime, signal);
     }
-    /** Names a scratch database must never have: production, system databases, a dump's own database. */
-    refuseProduction(name, what) {
-        checkName(name, 'the scratch database');
-        if (name === this.cfg.database || SYSTEM_DATABASES.has(name)) {
-            throw new UsageError('tdengine.scratch_is_production', `refusing to ${what} ${name}: it is ${name === this.cfg.database ? 'the production database' : 'a system database'}`, {
-                hint: 'Set tdengine.scratch_database to a different name.',
-            });
-        }
-        if (this.dumpSources.has(name)) {
-            throw new UsageError('tdengine.scratch_is_dump_source', `refusing to ${what} ${name} as the scratch database: it is the database the set's dump was made from (recorded in the set), a real database that taosdump -i would also write into`, {
-                hint: `Set tdengine.scratch_database to a name no real database uses (a set made with --tdengine-database, an imported set or a safety set can record a name other than tdengine.database).`,
-            });
-        }
+    /** Dumps the database into `<setDir>/tdengine/` and returns the manifest section (tdengine/dump.ts). */
+    dump(ctx, setDir, pre, endTime) {
+        return dumpDatabase(this, ctx, setDir, pre, endTime);
+    }
+    /** The database a dump records (its dbs.sql); remembered, so that no scratch operation drops it. */
+    recordedDatabase(dumpDir) {
+        return recordedDatabase(this, dumpDir);
     }
     /**
      * The scratch guard alone, with no connection (verify runs it before anything is created):
      * refuses production, system databases, and the database the set records (`database`, from
-     * the manifest) or its dump records (`dumpDir`'s dbs.sql).
+     * the manifest) or its dump records (`dumpDir`'s dbs.sql), whatever the case of either name.
      */
     async checkScratch(scratch, source = {}) {
         if (source.database !== undefined)
-            this.dumpSources.add(source.database);
+            this.guard.remember(source.database);
         if (source.dumpDir !== undefined)
             await this.recordedDatabase(source.dumpDir);
-        this.refuseProduction(scratch, 'drop or overwrite');
+        this.guard.refuse(scratch, 'drop or overwrite');
     }
     /**
      * Makes room for a scratch restore: `DROP DATABASE IF EXISTS` (taosdump then creates it with the
@@ -43004,84 +44143,17 @@ class TdengineEngine {
         await this.query(env, `DROP DATABASE IF EXISTS ${sqlIdent(target)}`, signal);
     }
     async dropScratch(env, scratch, signal) {
-        this.refuseProduction(scratch, 'drop');
+        this.guard.refuse(scratch, 'drop');
         await this.query(env, `DROP DATABASE IF EXISTS ${sqlIdent(scratch)}`, signal);
     }
     /**
-     * `taosdump -i <dumpDir>` into `target`. taosdump restores into the name recorded in the dump,
-     * so a different target is always given with `-W "<recorded>=<target>"`. Judged by the failure
-     * lines only (a good restore prints benign ERROR lines); the caller must still compare counts.
-     * `target` equal to the production database is refused unless `allowProduction`; a target that
-     * already exists is refused unless `allowExisting` (taosdump would merge into it: CREATE DATABASE
-     * IF NOT EXISTS, rows upserted), so a scratch restore must follow recreateScratch().
+     * `taosdump -i <dumpDir>` into `target` (tdengine/restore.ts). Judged by the failure lines only
+     * (a good restore prints benign ERROR lines); the caller must still compare counts. `target`
+     * equal to the production database is refused unless `allowProduction`; one that already exists
+     * unless `allowExisting` (taosdump would merge into it), so a scratch restore follows recreateScratch().
      */
-    async restore(ctx, dumpDir, target, resultFile, opts = {}) {
-        const { log, signal, env } = ctx;
-        checkName(target, 'the restore target');
-        if (SYSTEM_DATABASES.has(target) || (target === this.cfg.database && !opts.allowProduction)) {
-            throw new UsageError('tdengine.restore_into_production', `refusing to restore into ${target}: it is ${SYSTEM_DATABASES.has(target) ? 'a system database' : 'the production database'}`, {
-                hint: 'Restore into the scratch database (verify does), or use the restore command with --confirm.',
-            });
-        }
-        if (!this.taosdump)
-            this.findTools(env);
-        const password = this.password(env);
-        const source = await this.recordedDatabase(dumpDir);
-        if (source === target && !opts.allowProduction) {
-            // without -W taosdump writes into the recorded name: that is a real database, not a scratch
-            throw new UsageError('tdengine.scratch_is_dump_source', `refusing to restore into ${target}: it is the database the dump was made from, so this would write into it rather than into a scratch copy`, {
-                hint: 'Set tdengine.scratch_database to a name no real database uses, or use the restore command with --confirm to replace that database.',
-            });
-        }
-        const base = external_node_path_default().basename(external_node_path_default().resolve(dumpDir));
-        if (!/^[A-Za-z0-9._-]+$/.test(base)) {
-            throw new UsageError('tdengine.dump_path', `the dump folder name "${base}" is unsafe for taosdump -i (it expands the path with wordexp and cuts it at a space)`, { hint: 'Rename the folder to letters, digits, ".", "_" and "-" only.' });
-        }
-        const client = await this.clientVersion(env);
-        this.checkPasswordFits(password, client);
-        if (source !== target && !supportsRename(client)) {
-            throw new JobError('tdengine.no_rename', `taosdump ${client.text} has no -W (rename on restore; since 3.1.1.17 / 3.2.2.0): it would restore into ${source} instead of ${target}`, { hint: tdengine_INSTALL_HINT });
-        }
-        const { server } = await this.probe(env, signal);
-        const vp = versionProblem(server, client, this.taosdump);
-        if (vp)
-            throw new JobError(vp.code, vp.message, { hint: vp.hint });
-        if (!opts.allowExisting && (await this.databaseExists(env, target, signal))) {
-            throw new JobError('tdengine.target_exists', `database ${target} already exists: taosdump would merge the dump into it, and its counts would not be the dump's`, {
-                hint: `Drop it first (verify drops its scratch database itself), or restore into a new name.`,
-            });
-        }
-        const args = [
-            ...this.connArgs(client),
-            '-i', base,
-            ...(source !== target ? ['-W', `${source}=${target}`] : []),
-            '-r', external_node_path_default().resolve(resultFile),
-            '-T', String(this.cfg.threads),
-            '-B', String(this.cfg.batch_rows),
-        ];
-        const cwd = external_node_path_default().dirname(external_node_path_default().resolve(dumpDir));
-        log.info(`$ ${external_node_path_default().basename(this.taosdump)} ${args.join(' ')}   (in ${cwd}; password on stdin)`);
-        const acc = new OutputAccumulator();
-        const r = await this.runTaosdump(ctx, args, cwd, password, acc);
-        if (signal.aborted)
-            throw signal.reason;
-        if (r.spawnError)
-            throw new UsageError('tdengine.spawn', `cannot run ${this.taosdump}: ${r.spawnError}`, { hint: tdengine_INSTALL_HINT });
-        await this.scrub(external_node_path_default().resolve(resultFile), password);
-        const verdict = judgeRestore(acc.facts, r);
-        if (!verdict.ok) {
-            throw this.failure('tdengine.restore_failed', `taosdump could not restore ${source} into ${target}`, verdict, password, 'A data file that "Cannot decode file block" is damaged (verify its checksums); "WAL size exceeds limit" asks for a lower tdengine.batch_rows; a connection failure means the server went away during the restore.');
-        }
-        const mask = (s) => maskPassword(s, password);
-        log.info(`taosdump: restore of ${source} into ${target} reported ${verdict.rows} row(s)${verdict.warnings.length ? `, with ${verdict.warnings.length} benign ERROR/WARN line(s)` : ''}`);
-        return { warnings: verdict.warnings.map(mask), rowsReported: verdict.rows, source };
-    }
-}
-function checkName(name, what) {
-    if (!NAME.test(name)) {
-        throw new UsageError('tdengine.bad_name', `${what} "${name}" is not a plain lower-case TDengine name`, {
-            hint: 'TDengine folds unquoted names to lower case, and taosdump matches names exactly: use lower-case letters, digits and _ (not starting with a digit).',
-        });
+    restore(ctx, dumpDir, target, resultFile, opts = {}) {
+        return restoreDump(this, ctx, dumpDir, target, resultFile, opts);
     }
 }
 
@@ -43102,8 +44174,21 @@ function compareCounts(expected, restored) {
             diffs.push({ table: name, expected: null, restored: rows });
     return diffs.sort((a, b) => a.table.localeCompare(b.table));
 }
+/**
+ * A PostgreSQL section against the restored database's counts (taken by the same format's rules).
+ * Tables the backup could not count are set apart, not compared; a table the restored database
+ * could not count is a difference.
+ */
+function comparePostgres(expected, restored) {
+    const uncounted = new Map((expected.count_errors ?? []).map((e) => [e.name, e.error]));
+    const got = new Map(restored.tables.map((t) => [t.name, t.rows]));
+    const failed = new Map(restored.errors.map((e) => [e.name, e.error]));
+    const diffs = compareCounts(expected.tables, restored.tables.filter((t) => !uncounted.has(t.name))).map((d) => (failed.has(d.table) ? { ...d, error: failed.get(d.table) } : d));
+    const notCompared = [...uncounted].map(([table, reason]) => ({ table, restored: got.get(table) ?? null, reason }));
+    return { diffs, notCompared };
+}
 function renderDifferences(diffs) {
-    const cells = diffs.map((d) => [d.table, d.expected === null ? '(not in manifest)' : String(d.expected), d.restored === null ? '(missing)' : String(d.restored)]);
+    const cells = diffs.map((d) => [d.table, d.expected === null ? '(not in manifest)' : String(d.expected), d.restored === null ? (d.error ? `(count failed: ${d.error})` : '(missing)') : String(d.restored)]);
     const head = ['TABLE', 'EXPECTED', 'RESTORED'];
     const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
     const line = (c) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
@@ -43303,8 +44388,16 @@ async function backup(ctx, opts) {
             throw ctx.signal.reason;
         const finalDir = await staged.commit(manifest);
         log.info(`set ${id} complete: ${formatBytes(manifest.bytes)} in ${formatDuration(finishedAt.getTime() - startedAt.getTime())} at ${finalDir}`);
+        // A whole dump is kept even when some counts failed (never lose a backup), but the run fails
+        // and says which tables verify cannot compare (never lie about one).
+        const uncounted = postgres?.count_errors ?? [];
+        for (const e of uncounted)
+            log.error(`${e.name}: pg_dump dumped it, but its row count failed (${e.error}); the set is kept, verify cannot compare this table`);
         return {
-            message: `${opts.kind} set ${id} complete (${formatBytes(manifest.bytes)})`,
+            ...(uncounted.length ? { failed: true } : {}),
+            message: uncounted.length
+                ? `${opts.kind} set ${id} kept (${formatBytes(manifest.bytes)}), but the row count of ${uncounted.map((e) => e.name).join(', ')} failed: ${uncounted.map((e) => e.error).join('; ')}`
+                : `${opts.kind} set ${id} complete (${formatBytes(manifest.bytes)})`,
             set: { id, kind: opts.kind, path: finalDir, bytes: manifest.bytes },
             engines: reports,
             free_bytes: await freeBytes(config.root),
@@ -43377,7 +44470,7 @@ const remotesFileSchema = object({ copies: array(remoteCopySchema) });
 /** The copies recorded beside a set; [] when there is no (valid) record. */
 async function readRemoteCopies(setDir) {
     try {
-        const parsed = remotesFileSchema.safeParse(JSON.parse(await external_node_fs_.promises.readFile(external_node_path_default().join(setDir, REMOTES_FILE), 'utf8')));
+        const parsed = remotesFileSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(setDir, REMOTES_FILE))));
         return parsed.success ? parsed.data.copies : [];
     }
     catch {
@@ -43936,7 +45029,6 @@ function openRemote(r, env, opts = {}) {
 
 
 
-
 const CHUNK = 1 << 20;
 /** Counts and hashes what flows through. */
 class HashCount extends external_node_stream_.Transform {
@@ -43978,12 +45070,13 @@ function pullFile(fh, plain) {
 async function source(file, recipients) {
     const stored = new HashCount();
     const storedResult = () => ({ bytes: stored.bytes, sha256: stored.digest() });
+    // Never through a link: a set file linked to /etc/shadow must not reach the remote.
+    const fh = await openNoFollow(file);
     if (recipients.length === 0) {
-        const direct = (0,external_node_fs_.createReadStream)(file, { highWaterMark: CHUNK });
+        const direct = fh.createReadStream({ highWaterMark: CHUNK });
         direct.on('error', (e) => stored.destroy(e));
         return { body: direct.pipe(stored), stored: storedResult, plain: storedResult, close: async () => void direct.destroy() };
     }
-    const fh = await external_node_fs_.promises.open(file, 'r');
     let closed = false;
     const close = async () => {
         if (closed)
@@ -44062,7 +45155,7 @@ async function copySetTo(ctx, set, remote) {
             if (signal.aborted)
                 throw signal.reason;
             const key = remoteKey(set, rel, encrypted);
-            const src = await source(external_node_path_default().join(set.path, ...rel.split('/')), recipients);
+            const src = await source(await setFilePath(set.path, rel, set.id), recipients);
             try {
                 await remote.put(key, src.body, { signal, metadata: { 'pgtaos-set': set.id, ...(expect ? { 'plaintext-sha256': expect.sha256 } : {}), ...(encrypted ? { encryption: 'age' } : {}) } });
             }
@@ -44289,7 +45382,7 @@ async function whereSetsLive(sets) {
 
 
 
-async function toListEntry(s) {
+async function toListEntry(s, now = new Date()) {
     const m = s.manifest;
     return {
         id: s.id,
@@ -44303,6 +45396,7 @@ async function toListEntry(s) {
         verification: s.verification?.result ?? null,
         engines: m ? ['postgres', 'tdengine', 'config'].filter((e) => m[e] !== undefined) : [],
         reason: s.reason,
+        suspicious: futureStart(m, now),
         remotes: s.status === 'complete' ? (await readRemoteCopies(s.path)).map((c) => ({ remote: c.remote, result: c.result, copied_at: c.copied_at, encrypted: c.encrypted })) : [],
     };
 }
@@ -44312,7 +45406,7 @@ function renderTable(rows) {
     const cells = rows.map((r) => [
         r.id,
         r.kind,
-        r.status === 'complete' ? 'complete' : `INCOMPLETE (${r.reason ?? '?'})`,
+        r.status !== 'complete' ? `INCOMPLETE (${r.reason ?? '?'})` : r.suspicious ? `SUSPICIOUS (${r.suspicious})` : 'complete',
         r.created_at ?? '-',
         formatBytes(r.bytes),
         r.verification ? `${r.verification} ${r.verified_at}` : '-',
@@ -44325,7 +45419,8 @@ function renderTable(rows) {
 }
 async function list(ctx) {
     const found = await listSets(ctx.config.root);
-    const sets = await Promise.all(found.map(toListEntry));
+    const now = ctx.now();
+    const sets = await Promise.all(found.map((s) => toListEntry(s, now)));
     const complete = sets.filter((s) => s.status === 'complete').length;
     // Where each set lives besides here (remotes.json beside it), on the log.
     for (const line of await whereSetsLive(found))
@@ -44510,6 +45605,7 @@ function planRetention(sets, policy, now) {
 
 
 
+
 const REMOVE_CONCURRENCY = 8;
 /** Is `p` strictly below `root`? (Removal's last check: nothing outside the backup root is ever deleted.) */
 function inside(root, p) {
@@ -44520,14 +45616,26 @@ function inside(root, p) {
 async function removeSet(root, d, staging) {
     if (!inside(root, d.path))
         throw new Error(`refusing to remove ${d.path}: it is not under the backup root ${root}`);
+    await refuseLinkedRemoval(root, d.path, staging ? INCOMPLETE_DIR : d.kind);
     if (staging) {
         await external_node_fs_.promises.rm(d.path, { recursive: true, force: true });
         return;
     }
     const aside = external_node_path_default().join(root, INCOMPLETE_DIR, `${d.kind}-${external_node_path_default().basename(d.path)}.pruning-${process.pid}`);
-    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true });
+    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
     await external_node_fs_.promises.rename(d.path, aside);
     await external_node_fs_.promises.rm(aside, { recursive: true, force: true });
+}
+/**
+ * Nothing is deleted through a link: the folder holding the set must be the root's own kind (or
+ * .incomplete) folder, and the set folder a real folder (fs.rm then unlinks links inside, never follows them).
+ */
+async function refuseLinkedRemoval(root, p, parent) {
+    await refuseLinkedFolders(root, [parent]);
+    const [st, realParent, realRoot] = await Promise.all([external_node_fs_.promises.lstat(p), external_node_fs_.promises.realpath(external_node_path_default().dirname(p)), external_node_fs_.promises.realpath(root)]);
+    if (!st.isDirectory() || realParent !== external_node_path_default().join(realRoot, parent)) {
+        throw new Error(`refusing to remove ${p}: it is ${st.isSymbolicLink() ? 'a symbolic link' : !st.isDirectory() ? 'not a folder' : `not in ${external_node_path_default().join(root, parent)}`}; nothing is deleted through a link`);
+    }
 }
 /**
  * Belt and braces: retention never plans to remove a milestone or a safety copy (they are only
@@ -44655,12 +45763,13 @@ async function prune(ctx, plan = planRetention) {
 
 
 
+
 /** `<YYYYMMDD_HHMMSS>-<command>-<pid>.log`, as run.ts names them. */
 const RUN_LOG_RE = /^(\d{8}_\d{6})-([a-z]+)-(\d+)\.log$/;
 /** Commands that write no log (and must not be taken for "the last run"). */
 const QUIET_COMMANDS = new Set(['list', 'status']);
-/** A set this far ahead of now is "from the future" for the staleness rows. */
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** A set this far ahead of now is "from the future" for the staleness rows (the catalog's rule). */
+
 const HOUR_MS = 3_600_000;
 const status_DAY_MS = 86_400_000;
 const MAX_NAMED = 10;
@@ -44768,23 +45877,27 @@ function verifyRow(input, now) {
     const name = 'last verification';
     const maxDays = input.config.staleness.verify_max_age_days;
     const nowMs = now.getTime();
+    // A set dated in the future (clock skew, a copied set) says nothing about today's backups, verified or not.
+    const future = (s) => (parseInstant(s.started_at) ?? 0) > nowMs + FUTURE_TOLERANCE_MS;
+    const suspicious = input.sets.filter((s) => s.verification !== null && future(s));
+    const note = suspicious.length ? `; ${suspicious.length} verified set(s) dated in the future not counted (suspicious: clock skew, or copied from elsewhere?): ${named(suspicious.map((s) => s.id))}` : '';
     const verified = input.sets
         // The scheduled proof is of the scheduled backups: a verified safety or config set, or a set of
         // another database, does not count.
-        .filter((s) => s.verification !== null && isScheduledBackup(s.kind) && ofConfiguredDatabase(input, s))
+        .filter((s) => s.verification !== null && isScheduledBackup(s.kind) && ofConfiguredDatabase(input, s) && !future(s))
         .map((s) => ({ s, v: s.verification, at: parseInstant(s.verification.verified_at) }))
         .filter((x) => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
         .sort((a, b) => b.at - a.at);
     const last = verified[0];
     if (!last)
-        return { name, result: 'failed', detail: 'no verification on record for any set; run `pgtaos-backup verify`' };
+        return { name, result: 'failed', detail: `no verification on record for any set; run \`pgtaos-backup verify\`${note}` };
     const ageDays = Math.max(0, nowMs - last.at) / status_DAY_MS;
     const fresh = ageDays <= maxDays;
     const passed = last.v.result === 'passed';
     return {
         name,
         result: fresh && passed ? 'passed' : 'failed',
-        detail: `${last.s.id} verified ${last.v.verified_at}: ${last.v.result}, ${ageDays.toFixed(1)} days ago ${fresh ? '<=' : '>'} ${maxDays} days`,
+        detail: `${last.s.id} verified ${last.v.verified_at}: ${last.v.result}, ${ageDays.toFixed(1)} days ago ${fresh ? '<=' : '>'} ${maxDays} days${note}`,
     };
 }
 function retentionRow(input, now) {
@@ -44879,7 +45992,7 @@ async function runLogs(dir, now, windowHours) {
     }))).filter((x) => x !== null);
     return Promise.all(selectRunLogs(infos, now, windowHours).map(async (l) => {
         try {
-            return { ...l, errors: errorLines(await external_node_fs_.promises.readFile(l.file, 'utf8')) };
+            return { ...l, errors: errorLines(await readFileNoFollow(l.file)) };
         }
         catch (err) {
             return { ...l, errors: [`cannot read the log: ${err.message}`] };
@@ -44933,6 +46046,7 @@ async function status_status(ctx) {
 
 
 
+
 /**
  * Before the root, its log or the lock exist (the prepare step): a TDengine scratch equal to the
  * database the set was dumped from is bad configuration, exit 2, and says nothing about the set.
@@ -44950,7 +46064,7 @@ async function pickSet(ctx) {
             throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
         return s;
     }
-    const newest = newestVerifiable(await listSets(ctx.config.root));
+    const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now());
     if (!newest)
         throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
     return newest;
@@ -44959,11 +46073,12 @@ async function pickSet(ctx) {
 async function checkFiles(dir, manifest) {
     const checks = [];
     for (const f of manifestFiles(manifest)) {
-        const abs = external_node_path_default().join(dir, ...f.path.split('/'));
         let detail;
         let ok = false;
         try {
-            const st = await external_node_fs_.promises.stat(abs);
+            // Checked again here (not only when the catalog was read): no link, nothing outside the set.
+            const abs = await setFilePath(dir, f.path, external_node_path_default().basename(dir));
+            const st = await external_node_fs_.promises.lstat(abs);
             if (st.size !== f.bytes)
                 detail = `${f.path}: ${st.size} bytes, manifest says ${f.bytes}`;
             else {
@@ -45019,25 +46134,16 @@ async function verify(ctx) {
                     if (timescale)
                         await pgEngine.requireExtension(ctx.env, 'timescaledb', timescaleVersion);
                     await pgEngine.recreateScratch(ctx.env, scratch);
-                    await pgEngine.restore(ectx, external_node_path_default().join(set.path, pgSection.files[0].path), scratch, { jobs: config.postgres.jobs, timescale, clean: false, noOwner: true });
+                    await pgEngine.restore(ectx, await setFilePath(set.path, pgSection.files[0].path, set.id), scratch, { jobs: config.postgres.jobs, timescale, noOwner: true });
                 });
-                const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal);
-                const diffs = pgSection.row_counts === 'unknown' ? [] : compareCounts(pgSection.tables, restored.tables);
-                const loOk = restored.largeObjects === pgSection.large_objects;
+                // Counted by the rules of the set's own manifest format: both sides alike.
+                const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal, manifest.format);
                 checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into ${scratch} succeeded` });
-                checks.push(pgSection.row_counts === 'unknown' ? { name: 'postgres row counts', result: 'skipped', detail: 'imported set: the manifest has no row counts to compare with' } : {
-                    name: 'postgres row counts',
-                    result: diffs.length === 0 ? 'passed' : 'failed',
-                    detail: diffs.length === 0 ? `${pgSection.tables.length} tables, ${pgSection.tables.reduce((a, t) => a + t.rows, 0)} rows: all match the manifest` : `${diffs.length} tables differ: ${diffs.map((d) => d.table).join(', ')}`,
-                });
-                if (pgSection.row_counts !== 'unknown')
-                    checks.push({ name: 'postgres large objects', result: loOk ? 'passed' : 'failed', detail: `${restored.largeObjects} restored, manifest says ${pgSection.large_objects}` });
-                if (diffs.length) {
-                    log.error(`restored row counts differ from the manifest of ${set.id}:`);
-                    for (const l of renderDifferences(diffs))
-                        log.error(`  ${l}`);
+                if (pgSection.row_counts === 'unknown') {
+                    const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
+                    checks.push({ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored database has ${restored.tables.length} tables, ${rows} rows)` });
                 }
-                if (diffs.length || (!loOk && pgSection.row_counts !== 'unknown'))
+                else if (comparePgCounts(pgSection, restored))
                     failed = true;
                 engines.postgres = { database: scratch, server_version: pgSection.server_version, client_version: restoreV.text, bytes: pgSection.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: restored.tables };
             }
@@ -45061,6 +46167,7 @@ async function verify(ctx) {
             try {
                 const out = await log.group(`TDengine: restore ${set.id} into scratch database ${scratch} (taosdump -W ${tdSection.database}=${scratch})`, async () => {
                     // The set is passed so the database its dump records is refused as scratch BEFORE any DROP.
+                    await assertSetSafe(set.path, manifestFiles(manifest).map((f) => f.path), set.id);
                     await tdEngine.recreateScratch(ctx.env, scratch, ctx.signal, { dumpDir: external_node_path_default().join(set.path, TDENGINE_DUMP_DIR), database: tdSection.database });
                     scratchMade = true;
                     return tdEngine.restore(ectx, external_node_path_default().join(set.path, TDENGINE_DUMP_DIR), scratch, resultFile);
@@ -45086,6 +46193,15 @@ async function verify(ctx) {
                             log.error(`  ${l}`);
                     }
                 }
+                if (tdSection.row_counts !== 'unknown') {
+                    // rows dated after end_time (future-dated calendars) are dumped too and compared apart
+                    const later = compareLater(tdSection.rows_after_end_time, restored, tdSection.end_time);
+                    checks.push({ name: 'tdengine rows after end_time', result: later.ok ? 'passed' : 'failed', detail: later.detail });
+                    if (!later.ok) {
+                        failed = true;
+                        log.error(`restored TDengine copy of ${set.id}: ${later.detail}`);
+                    }
+                }
                 engines.tdengine = { database: scratch, server_version: tdSection.server_version, client_version: tdSection.client_version, bytes: tdSection.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: tdengineCounts(restored) };
             }
             catch (err) {
@@ -45108,6 +46224,27 @@ async function verify(ctx) {
             await record();
         throw err;
     }
+    /** The row-count and large-object checks of a set with counts; true when one failed. */
+    function comparePgCounts(pgSection, restored) {
+        const { diffs, notCompared } = comparePostgres(pgSection, restored);
+        const compared = pgSection.tables;
+        checks.push({
+            name: 'postgres row counts',
+            result: diffs.length === 0 ? 'passed' : 'failed',
+            detail: diffs.length === 0 ? `${compared.length} tables, ${compared.reduce((a, t) => a + t.rows, 0)} rows: all match the manifest` : `${diffs.length} tables differ: ${diffs.map((d) => d.table).join(', ')}`,
+        });
+        for (const n of notCompared) {
+            checks.push({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason}); restored ${n.restored === null ? 'without a count' : `with ${n.restored} rows`}` });
+        }
+        const loOk = restored.largeObjects === pgSection.large_objects;
+        checks.push({ name: 'postgres large objects', result: loOk ? 'passed' : 'failed', detail: `${restored.largeObjects} restored, manifest says ${pgSection.large_objects}` });
+        if (diffs.length) {
+            log.error(`restored row counts differ from the manifest of ${set.id}:`);
+            for (const l of renderDifferences(diffs))
+                log.error(`  ${l}`);
+        }
+        return diffs.length > 0 || !loOk;
+    }
     async function record() {
         // Details quote tools and servers (pg_restore lines, error messages): no secret may reach the file.
         // Only the free text is masked: maskDeep would also reach the result enum and the timestamp.
@@ -45122,13 +46259,21 @@ async function verify(ctx) {
         await record();
         const failedChecks = checks.filter((c) => c.result === 'failed');
         return {
-            message: failed ? `set ${set.id} FAILED verification: ${failedChecks.map((c) => c.detail).join('; ')}` : `set ${set.id} verified: checksums, restore and row counts match`,
+            message: failed ? `set ${set.id} FAILED verification: ${failedChecks.map((c) => c.detail).join('; ')}` : `set ${set.id} verified: ${verifiedSummary(checks)}`,
             failed,
             set: { id: set.id, kind: set.kind, path: set.path, bytes: manifest.bytes },
             checks,
             engines,
         };
     }
+}
+/** What a passed verification checked, and what it could not (skipped checks say why). */
+function verifiedSummary(checks) {
+    const skipped = checks.filter((c) => c.result === 'skipped');
+    if (skipped.length === 0)
+        return 'checksums, restore and row counts match';
+    const passed = [...new Set(checks.filter((c) => c.result === 'passed').map((c) => c.name.replace(/^checksum .*/, 'checksums')))];
+    return `passed: ${passed.join(', ')}; not checked: ${skipped.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
 }
 function noConfig(engine) {
     throw new UsageError('verify.no_engine_config', `the set holds a ${engine} dump but the config has no ${engine}: section`, { hint: `Add the ${engine}: section (it names the server to restore into).` });
@@ -45165,8 +46310,12 @@ var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enum
  * content_sha256 (manifest `config` section) is the SHA-256 of one line per entry, sorted by path:
  *   "<file|dir>\0<path>\0<mode, octal>\0<sha256 of the content, files only>\n"
  * so two snapshots are identical exactly when every path, permission and byte is. It is computed
- * the same way from the files on disk and from the archive. Symlinks are followed (a `.env` that
- * is a link is backed up as its content).
+ * the same way from the files on disk and from the archive.
+ *
+ * Links: a link whose target stays inside base_dir is stored as its target's content (a `.env`
+ * that is a link is backed up as the file it points to). Anything that resolves outside base_dir
+ * (`config/x -> /etc/shadow`, `config/sub -> /home/u/.ssh`) is refused, exit 2, naming it: the
+ * snapshot holds the application's config and nothing else from the machine.
  */
 
 
@@ -45192,8 +46341,10 @@ async function collectConfigFiles(baseDir, paths) {
     }
     const out = new Map();
     const seenDirs = new Set();
+    const realBase = await external_node_fs_.promises.realpath(baseDir);
     const visit = async (rel) => {
         const abs = external_node_path_default().join(baseDir, ...rel.split('/'));
+        await refuseOutside(baseDir, realBase, rel, abs);
         const st = await external_node_fs_.promises.stat(abs);
         const mode = st.mode & 0o7777;
         if (st.isDirectory()) {
@@ -45223,6 +46374,25 @@ async function collectConfigFiles(baseDir, paths) {
         await visit(rel);
     }
     return [...out.values()].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+/** Is `p` `base` or below it? */
+function config_files_within(base, p) {
+    const rel = external_node_path_default().relative(base, p);
+    return rel === '' || (!rel.startsWith('..') && !external_node_path_default().isAbsolute(rel));
+}
+/** A config path that resolves (through a link anywhere on its way) outside base_dir: exit 2, naming it. */
+async function refuseOutside(baseDir, realBase, rel, abs) {
+    const real = await external_node_fs_.promises.realpath(abs).catch((err) => {
+        throw new UsageError('config_files.unreadable', `config file ${rel} under ${baseDir} cannot be resolved (${err.code ?? err.message}; a dangling link?)`, {
+            hint: `Fix or remove ${external_node_path_default().join(baseDir, rel)}, or take it out of config_files.paths. No snapshot was taken.`,
+        });
+    });
+    if (config_files_within(realBase, real))
+        return;
+    const link = await external_node_fs_.promises.readlink(abs).then((t) => ` (a link to ${t})`, () => ' (through a linked folder)');
+    throw new UsageError('config_files.outside_base_dir', `config file ${rel}${link} resolves to ${real}, outside config_files.base_dir ${baseDir}; no snapshot was taken`, {
+        hint: `A config snapshot holds only what is inside base_dir. Replace the link with a copy of the file, or remove it from ${baseDir}; links inside base_dir are fine (stored as their target's content).`,
+    });
 }
 function contentSha256(entries) {
     const h = (0,external_node_crypto_.createHash)('sha256');
@@ -45453,7 +46623,8 @@ function wallTimeIn(y, mo, d, h, mi, s, timeZone) {
  *   gives the database, the server and pg_dump versions, the archive version and the dump time, and
  *   its table of contents the tables with data and the extensions.
  * - A folder is a taosdump output folder (`tdengine/tdengine_*`): dbs.sql gives the database and
- *   versions (`#!server_ver:`, `#!taosdump_ver:`, `#!dumpdb:`, PRECISION).
+ *   versions (`#!server_ver:`, `#!taosdump_ver:`, `#!dumpdb:`, PRECISION). It is laid out in the set
+ *   as a backup lays out its dump, in `tdengine/` (TDENGINE_DUMP_DIR), where verify and restore read it.
  * - Milestone or daily by name (catalog/import-names.ts).
  * - The originals are copied (then checked by SHA-256), never changed; `--move` removes them once
  *   the set is complete. A path already imported (the manifest's imported_from) is skipped.
@@ -45478,13 +46649,15 @@ function wallTimeIn(y, mo, d, h, mi, s, timeZone) {
 
 
 
+
 /** The header lines of taosdump's dbs.sql (top level and per database) and its CREATE DATABASE. */
 function parseTaosDbsSql(texts) {
     const all = texts.join('\n');
     const pick = (re) => re.exec(all)?.[1]?.trim() ?? null;
     return {
         database: pick(/^#!dumpdb:\s*([^:\s]+)/m) ?? pick(/CREATE DATABASE IF NOT EXISTS\s+`?([A-Za-z0-9_]+)`?/),
-        serverVersion: pick(/^#!server_ver:\s*(\S+)/m),
+        // a real 3.3.7 taosdump writes `#!server_ver: ver:3.3.7.5`: the version is what follows `ver:`
+        serverVersion: pick(/^#!server_ver:\s*(?:ver:)?(\S+)/m),
         clientVersion: pick(/^#!taosdump_ver:\s*(\S+)/m),
         precision: pick(/PRECISION\s+'(\w+)'/),
     };
@@ -45556,7 +46729,6 @@ async function plan(ctx, archives, raw) {
         throw new UsageError('import.bad_path', `${source} is neither a file nor a folder`, { hint: 'Give dump files or taosdump folders.' });
     const taos = await readTaosFolder(source);
     const dbs = await external_node_fs_.promises.stat(external_node_path_default().join(source, 'dbs.sql')).catch(() => st);
-    const base = external_node_path_default().basename(source);
     const name0 = classifyImport(source, taos.database, true, null);
     if ('why' in name0)
         throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name0.why}`, { hint: 'Rename a copy of it to tdengine_<YYYYMMDD>_<HHMMSS> (daily) or <milestone>_<YYYYMMDD> and import that.' });
@@ -45565,9 +46737,10 @@ async function plan(ctx, archives, raw) {
     const t = name0.time ?? localTime(dbs.mtime, tz).time;
     const at = wallTimeIn(Number(fromName[1]), Number(fromName[2]), Number(fromName[3]), Number(t.slice(0, 2)), Number(t.slice(2, 4)), Number(t.slice(4, 6)), tz);
     const name = classifyImport(source, taos.database, true, t);
-    for (const rel of await listFiles(external_node_path_default().dirname(source), base)) {
-        const abs = external_node_path_default().join(external_node_path_default().dirname(source), ...rel.split('/'));
-        sums.set(rel, { path: rel, bytes: (await external_node_fs_.promises.stat(abs)).size, sha256: await sha256(abs) });
+    for (const rel of await listFiles(source)) {
+        const abs = external_node_path_default().join(source, ...rel.split('/'));
+        const inSet = `${TDENGINE_DUMP_DIR}/${rel}`;
+        sums.set(inSet, { path: inSet, bytes: (await external_node_fs_.promises.stat(abs)).size, sha256: await sha256(abs) });
     }
     return { source, isFolder: true, name, startedAt: at, taos, sums };
 }
@@ -45613,7 +46786,8 @@ async function importSets(ctx) {
         try {
             const files = [];
             if (pl.isFolder) {
-                await external_node_fs_.promises.cp(pl.source, external_node_path_default().join(staged.dir, external_node_path_default().basename(pl.source)), { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
+                // the folder's original name is in imported_from; verify and restore read <set>/tdengine/
+                await external_node_fs_.promises.cp(pl.source, external_node_path_default().join(staged.dir, TDENGINE_DUMP_DIR), { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
             }
             else {
                 await external_node_fs_.promises.copyFile(pl.source, external_node_path_default().join(staged.dir, external_node_path_default().basename(pl.source)), external_node_fs_.promises.constants.COPYFILE_EXCL);
@@ -45702,17 +46876,272 @@ async function importSets(ctx) {
     return { message, sets: entries };
 }
 
+;// CONCATENATED MODULE: ./src/commands/restore-check.ts
+/**
+ * A restore reads the set before it touches anything: a dump cut in half (its manifest untouched)
+ * must be refused while the target is still whole, not found by pg_restore halfway through.
+ * Recorded files become paths through the catalog's checked resolver (set-files.ts).
+ */
+
+
+
+
+
+/** The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use). */
+function pgDumpPath(set) {
+    return setFilePath(set.path, set.manifest.postgres.files[0].path, set.id);
+}
+/** The folder taosdump -i reads. */
+function tdengineDumpDir(set) {
+    return external_node_path_default().join(set.path, TDENGINE_DUMP_DIR);
+}
+/**
+ * Size and SHA-256 of each file of `engine`'s dump against the manifest; for PostgreSQL also that
+ * `pg_restore --list` reads the archive. Throws `restore.damaged_set` (exit 1) naming what is wrong.
+ */
+async function requireWholeSet(set, engine, archives, ectx) {
+    const m = set.manifest;
+    // Only this engine's files: a restore of one engine does not read the other's.
+    const own = { ...m, postgres: engine === 'postgres' ? m.postgres : undefined, tdengine: engine === 'tdengine' ? m.tdengine : undefined, config: undefined };
+    const failed = (await checkFiles(set.path, own)).filter((c) => c.result !== 'passed').map((c) => c.detail);
+    if (failed.length === 0 && engine === 'postgres' && archives) {
+        await archives.list(await pgDumpPath(set), ectx.env, ectx.signal, 1).catch((err) => {
+            if (ectx.signal.aborted)
+                throw err;
+            failed.push(err.message);
+        });
+    }
+    if (failed.length > 0) {
+        throw new JobError('restore.damaged_set', `set ${set.id} is damaged, so it was not restored: ${failed.join('; ')}`, {
+            hint: `No safety set was taken and nothing was changed. Pick another set from \`pgtaos-backup list\` (check it first with \`pgtaos-backup verify <set>\`); keep ${set.id} for a person to look at.`,
+        });
+    }
+    const files = own.postgres?.files ?? own.tdengine?.files ?? [];
+    return { name: 'set files', result: 'passed', detail: `${files.length} file(s) match the manifest's sizes and SHA-256${engine === 'postgres' ? '; pg_restore --list reads the archive' : ''}` };
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore-stage.ts
+/**
+ * What a restore that stops says: how far it got, whether the target was touched, and (only when
+ * it was) the command that rolls back. Pure, apart from `step`, which applies it.
+ */
+
+/** Pure: the command that undoes a restore into `target` (the safety set, or dropping what it created). */
+function rollbackCommand(engine, target, safetyId) {
+    if (engine === 'tdengine')
+        return safetyId ? `pgtaos-backup restore ${safetyId} --engines tdengine --target ${target} --confirm ${target}` : `DROP DATABASE ${target}   -- it did not exist before`;
+    return safetyId ? `pgtaos-backup restore ${safetyId} --target ${target} --confirm ${target}` : `dropdb ${target}   # it did not exist before`;
+}
+/** A cancel inside a restore: still `cancelled`, but the hint is about the target, not "run it again". */
+class RestoreCancelledError extends CancelledError {
+    constructor(message, hint) {
+        super('a signal', { code: 'restore.cancelled', message, hint });
+        this.name = 'RestoreCancelledError';
+    }
+}
+function untouchedState(stage) {
+    const { target, setId, staging } = stage;
+    if (!staging)
+        return `the restore of ${setId} had not started: ${target} was not touched`;
+    return `${target} was not touched (the restore of ${setId} was filling a new database, ${staging}, which is dropped)`;
+}
+/**
+ * Pure: the error a restore ends with when `err` stops it at `stage`. Before the target is touched
+ * the person learns it was not; after, that it may be partly restored, and the roll-back command
+ * (last, so it is the last line of the run's error). The original message (and the tool's stderr
+ * lines in it) stays.
+ */
+function restoreStopped(err, stage, cancelled) {
+    if (err instanceof RestoreCancelledError)
+        return err;
+    const d = errors_describe(err);
+    const [first = '', ...rest] = d.message.split('\n');
+    const { target, setId } = stage;
+    const state = !stage.touched
+        ? untouchedState(stage)
+        : stage.safetyId
+            ? `${target} may be partly restored (the restore of ${setId} into it had begun); what it held before is in the safety set ${stage.safetyId}`
+            : `${target} may be partly restored (it did not exist before this restore of ${setId}, which created it)`;
+    // "pg_restore ... failed (exit 1):" introduces the tool's lines: the statement goes before that colon.
+    const lead = first.endsWith(':') ? `${first.slice(0, -1)}; ${state}:` : `${first}; ${state}`;
+    const message = [lead, ...rest].join('\n');
+    const undo = stage.touched ? ` To roll back: ${rollbackCommand(stage.engine, target, stage.safetyId)}` : '';
+    if (cancelled) {
+        const hint = stage.touched
+            ? `The run was stopped in the middle of the restore: do not use ${target} as it is. Run the restore again, or roll back.${undo}`
+            : stage.staging
+                ? `The run was stopped before ${target} was replaced: ${target} is as it was. A safety set taken before stays in the catalog (remove it by hand once settled). Run it again.`
+                : `The run was stopped before the restore began; ${target} is as it was and no partial safety set was kept. Run it again.`;
+        return new RestoreCancelledError(message, hint);
+    }
+    const code = err instanceof errors_BackupError ? err.code : 'restore.failed';
+    const hint = stage.touched ? `${d.hint ? `${d.hint} ` : ''}Do not use ${target} as it is: fix the cause and run the restore again, or roll back.${undo}` : `${d.hint ? `${d.hint} ` : ''}Nothing was restored.`;
+    // Once work was done (a copy being filled, the target touched) it is never "nothing was changed": a usage error becomes a job failure.
+    if (err instanceof UsageError && !stage.touched && !stage.staging)
+        return new UsageError(code, message, { hint, cause: err });
+    return new JobError(code, message, { hint, cause: err });
+}
+/** Runs `fn`; whatever stops it is reported against the stage the restore has reached by then. */
+async function step(ctx, stage, fn) {
+    try {
+        return await fn();
+    }
+    catch (err) {
+        throw restoreStopped(err, stage(), ctx.signal.aborted);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore-postgres.ts
+/**
+ * restore, PostgreSQL: the target stays whole until a complete, checked copy can replace it.
+ *   1. the set is read first (checksums, pg_restore --list): a damaged set touches nothing;
+ *   2. a safety set of the target, if it exists;
+ *   3. pg_restore (never --clean) into a new database `<target>_pgtaos_new`, shaped like the target
+ *      (owner, encoding, locale; settings and grants after), and its counts compared with the manifest;
+ *   4. one transaction renames the target to `<target>_pgtaos_old` and the copy to the target; the old
+ *      one is then dropped (the safety set holds it). The target's other sessions are ended for that.
+ * Until step 4 commits, any stop (failure, SIGINT/SIGTERM) leaves the target as it was and drops the copy.
+ */
+
+
+
+
+
+
+
+
+async function restorePostgres(ctx, set, target) {
+    const { config, log, env } = ctx;
+    const pg = set.manifest.postgres;
+    const engine = new PostgresEngine({ ...config.postgres, database: target });
+    engine.findTools(env);
+    const ectx = { log, signal: ctx.signal, env };
+    const checks = [];
+    const t0 = Date.now();
+    let stage = { touched: false, setId: set.id, target };
+    const now = () => stage;
+    // 1. The set, then the server: nothing is touched until both are known good.
+    checks.push(await step(ctx, now, () => requireWholeSet(set, 'postgres', engine.archives, ectx)));
+    const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
+    const exists = await step(ctx, now, async () => {
+        if (timescaleVersion !== undefined)
+            await engine.requireExtension(env, 'timescaledb', timescaleVersion);
+        await refuseOldCopy(engine, env, target);
+        return engine.databaseExists(env, target);
+    });
+    // 2. Safety set of what is about to be replaced. If it fails, the restore does not start.
+    let safetyId = null;
+    if (exists) {
+        log.info(`taking a safety set of ${target} before replacing it`);
+        const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target }));
+        safetyId = safety.set.id;
+        checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set.bytes)}) at ${safety.set.path}` });
+    }
+    else {
+        log.info(`${target} does not exist: it will be created (nothing to keep a safety copy of)`);
+        checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
+    }
+    // 3. A new database, filled and checked while the target stays as it is.
+    const staging = stagingName(target);
+    stage = { touched: false, setId: set.id, target, staging };
+    log.info(`restoring into a new database ${staging}; ${target} is replaced only once it is complete and its counts match (the server needs room for both${pg.database_bytes ? `: about ${formatBytes(pg.database_bytes)} more` : ''} until the old copy is dropped)`);
+    let swapped = false;
+    try {
+        const restored = await step(ctx, now, async () => {
+            await engine.createStaging(env, staging, exists ? target : null);
+            const file = await pgDumpPath(set);
+            await log.group(`PostgreSQL: restore ${set.id} into ${staging}`, () => engine.restore(ectx, file, staging, { jobs: config.postgres.jobs, timescale: timescaleVersion !== undefined, noOwner: false }));
+            checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into the new database ${staging} succeeded` });
+            // Counted by the rules of the set's own manifest format, as verify does.
+            return engine.countDatabase(env, staging, log, ctx.signal, set.manifest.format);
+        });
+        checks.push(...(await step(ctx, now, async () => compareWithManifest(ctx, set, staging, restored))));
+        for (const t of restored.tables)
+            log.info(`  ${t.name}: ${t.rows} rows`);
+        // 4. The swap: from its commit on, the target holds the set.
+        await step(ctx, now, async () => {
+            if (exists)
+                await engine.shapeLike(env, staging, target);
+            const leftover = await engine.swapIn(env, staging, target, exists, (l) => log.info(l));
+            swapped = true;
+            if (leftover)
+                log.warn(leftover);
+            log.info(exists ? `${staging} renamed to ${target}; the database it replaced was dropped (the safety set ${safetyId} holds it)` : `${staging} renamed to ${target}`);
+        });
+        stage = { touched: true, setId: set.id, target, engine: 'postgres', safetyId };
+        checks.push({ name: 'postgres swap', result: 'passed', detail: exists ? `${target} replaced by the restored copy in one transaction` : `${target} created from the restored copy` });
+        const rollback = rollbackCommand('postgres', target, safetyId);
+        if (ctx.signal.aborted) {
+            // The signal came after the swap: the restore is whole, say so rather than "run it again".
+            throw new RestoreCancelledError(`cancelled after the restore had finished: ${target} holds set ${set.id} (its counts matched the manifest)`, `Nothing to redo. To roll back: ${rollback}`);
+        }
+        log.info(`to roll back: ${rollback}`);
+        return {
+            message: `restored ${set.id} into ${target}. To roll back: ${rollback}`,
+            failed: false,
+            set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
+            checks,
+            engines: { postgres: { database: target, server_version: pg.server_version, client_version: pg.client_version, bytes: set.manifest.bytes, duration_ms: Date.now() - t0, tables: restored.tables } },
+        };
+    }
+    finally {
+        // Not swapped in (failed, cancelled): the copy goes; it holds nothing the set does not.
+        if (!swapped) {
+            await engine.dropStaging(env, staging).then(() => log.info(`dropped the unfinished copy ${staging}; ${target} was not touched`), (e) => log.error(`could not drop the unfinished copy ${staging}: ${e.message}; drop it by hand (dropdb ${staging}). ${target} was not touched.`));
+        }
+    }
+}
+/** A copy an earlier restore swapped out and could not drop is refused, never dropped unseen. */
+async function refuseOldCopy(engine, env, target) {
+    const old = oldName(target);
+    if (!(await engine.databaseExists(env, old)))
+        return;
+    throw new JobError('restore.old_copy_left', `database ${old} exists: an earlier restore replaced ${target} and left the old copy behind`, {
+        hint: `It holds what ${target} held before that restore (its safety set has it too: \`pgtaos-backup list\`). Once you no longer need it, drop it (dropdb ${old}) and run the restore again.`,
+    });
+}
+/** The copy's counts against the manifest: a difference stops the restore before the swap. */
+function compareWithManifest(ctx, set, staging, restored) {
+    const pg = set.manifest.postgres;
+    if (pg.row_counts === 'unknown') {
+        const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
+        return [{ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored copy has ${restored.tables.length} tables, ${rows} rows)` }];
+    }
+    const { diffs, notCompared } = comparePostgres(pg, restored);
+    const wrong = diffs.filter((d) => d.expected !== null);
+    for (const e of diffs.filter((d) => d.expected === null))
+        ctx.log.warn(`the restored copy has a table the manifest does not list: ${e.table} (${e.restored} rows)`);
+    if (wrong.length > 0) {
+        for (const l of renderDifferences(wrong))
+            ctx.log.error(`  ${l}`);
+        throw new JobError('restore.counts_differ', `the restored copy ${staging} differs from the manifest of ${set.id} in ${wrong.length} table(s): ${wrong.map((d) => d.table).join(', ')}`, {
+            hint: `The set does not restore to what was backed up: run \`pgtaos-backup verify ${set.id}\`, and restore another set.`,
+        });
+    }
+    return [
+        { name: 'postgres row counts', result: 'passed', detail: `${pg.tables.length} tables match the manifest` },
+        ...notCompared.map((n) => ({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason})` })),
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/commands/restore.ts
 /**
  * restore: put a set back into a database, the safe way round. The target's name must be
- * repeated with --confirm; the target's current state is saved first as a `safety` set (no
- * safety set, no restore); then pg_restore --clean --if-exists, a row-count comparison with
- * the manifest, and the exact command that rolls back to the safety set.
+ * repeated with --confirm; the set is read first (a damaged set touches nothing); the target's
+ * current state is saved as a `safety` set (no safety set, no restore); then the engine's restore
+ * (PostgreSQL: restore-postgres.ts, into a new database swapped in at the end), a row-count
+ * comparison with the manifest, and the exact command that rolls back to the safety set.
  *
- * Once the target has been touched (pg_restore began, or the TDengine target was dropped), a
- * failure or a cancel ends with a plain statement that the target may be partly restored and
- * the roll-back command, never with the generic "nothing was kept, run it again".
+ * Once the target has been touched (the TDengine target dropped), a failure or a cancel ends with
+ * a plain statement that the target may be partly restored and the roll-back command, never with
+ * the generic "nothing was kept, run it again"; before that, that the target was not touched.
  */
+
+
+
+
+
+
 
 
 
@@ -45729,6 +47158,8 @@ function checkConfirmation(target, confirm) {
         throw new UsageError('restore.no_target', 'restore needs --target <database>', { hint: 'Name the database to restore into, and repeat it with --confirm.' });
     if (!DB_NAME.test(target))
         throw new UsageError('restore.bad_target', `${JSON.stringify(target)} is not a plain database name`, { hint: 'Letters, digits and _, not starting with a digit.' });
+    if (isReservedName(target))
+        throw new UsageError('restore.reserved_target', `${target} ends in a suffix a restore reserves for its own copies (_pgtaos_new, _pgtaos_old)`, { hint: 'Restore into another name; a PostgreSQL restore fills <target>_pgtaos_new and swaps it in.' });
     if (confirm !== target) {
         throw new UsageError('restore.not_confirmed', `--confirm ${JSON.stringify(confirm ?? '')} does not repeat the target ${JSON.stringify(target)}; nothing was done`, {
             hint: `Restoring replaces what is in ${target}. If that is what you want, run again with --confirm ${target}.`,
@@ -45752,62 +47183,6 @@ function pickEngine(held, choice, setId) {
     }
     return held[0];
 }
-/** Pure: the command that undoes a restore into `target` (the safety set, or dropping what it created). */
-function rollbackCommand(engine, target, safetyId) {
-    if (engine === 'tdengine')
-        return safetyId ? `pgtaos-backup restore ${safetyId} --engines tdengine --target ${target} --confirm ${target}` : `DROP DATABASE ${target}   -- it did not exist before`;
-    return safetyId ? `pgtaos-backup restore ${safetyId} --target ${target} --confirm ${target}` : `dropdb ${target}   # it did not exist before`;
-}
-/** A cancel inside a restore: still `cancelled`, but the hint is about the target, not "run it again". */
-class RestoreCancelledError extends CancelledError {
-    constructor(message, hint) {
-        super('a signal', { code: 'restore.cancelled', message, hint });
-        this.name = 'RestoreCancelledError';
-    }
-}
-/**
- * Pure: the error a restore ends with when `err` stops it at `stage`. Before the target is touched
- * the person learns it was not; after, that it may be partly restored, and the roll-back command
- * (last, so it is the last line of the run's error). The original message (and the tool's stderr
- * lines in it) stays.
- */
-function restoreStopped(err, stage, cancelled) {
-    if (err instanceof RestoreCancelledError)
-        return err;
-    const d = errors_describe(err);
-    const [first = '', ...rest] = d.message.split('\n');
-    const { target, setId } = stage;
-    const state = !stage.touched
-        ? `the restore of ${setId} had not started: ${target} was not touched`
-        : stage.safetyId
-            ? `${target} may be partly restored (the restore of ${setId} into it had begun); what it held before is in the safety set ${stage.safetyId}`
-            : `${target} may be partly restored (it did not exist before this restore of ${setId}, which created it)`;
-    // "pg_restore ... failed (exit 1):" introduces the tool's lines: the statement goes before that colon.
-    const lead = first.endsWith(':') ? `${first.slice(0, -1)}; ${state}:` : `${first}; ${state}`;
-    const message = [lead, ...rest].join('\n');
-    const undo = stage.touched ? ` To roll back: ${rollbackCommand(stage.engine, target, stage.safetyId)}` : '';
-    if (cancelled) {
-        const hint = stage.touched
-            ? `The run was stopped in the middle of the restore: do not use ${target} as it is. Run the restore again, or roll back.${undo}`
-            : `The run was stopped before the restore began; ${target} is as it was and no partial safety set was kept. Run it again.`;
-        return new RestoreCancelledError(message, hint);
-    }
-    const code = err instanceof errors_BackupError ? err.code : 'restore.failed';
-    const hint = stage.touched ? `${d.hint ? `${d.hint} ` : ''}Do not use ${target} as it is: fix the cause and run the restore again, or roll back.${undo}` : `${d.hint ? `${d.hint} ` : ''}Nothing was restored.`;
-    // After the target was touched it is never "nothing was changed": a usage error becomes a job failure.
-    if (err instanceof UsageError && !stage.touched)
-        return new UsageError(code, message, { hint, cause: err });
-    return new JobError(code, message, { hint, cause: err });
-}
-/** Runs `fn`; whatever stops it is reported against the stage the restore has reached by then. */
-async function step(ctx, stage, fn) {
-    try {
-        return await fn();
-    }
-    catch (err) {
-        throw restoreStopped(err, stage(), ctx.signal.aborted);
-    }
-}
 /** TDengine: safety dump of the target, then drop it (taosdump would merge), then taosdump -W into it. */
 async function restoreTdengine(ctx, set, target) {
     const { config, log, env } = ctx;
@@ -45819,6 +47194,7 @@ async function restoreTdengine(ctx, set, target) {
     const t0 = Date.now();
     let stage = { touched: false, setId: set.id, target };
     const now = () => stage;
+    checks.push(await step(ctx, now, () => requireWholeSet(set, 'tdengine', null, ectx)));
     const exists = await step(ctx, now, async () => {
         await engine.preflight(ectx).catch((err) => {
             // A target that does not exist yet is fine for a restore; anything else is not.
@@ -45844,7 +47220,9 @@ async function restoreTdengine(ctx, set, target) {
         if (exists)
             await engine.dropRestoreTarget(env, target, ctx.signal);
         const resultFile = external_node_path_default().join(config.root, LOGS_DIR, `restore-${set.id}-tdengine-result.txt`);
-        const out = await log.group(`TDengine: restore ${set.id} into ${target} (taosdump -W ${td.database}=${target})`, () => engine.restore(ectx, external_node_path_default().join(set.path, TDENGINE_DUMP_DIR), target, resultFile, { allowProduction: true }));
+        const out = await log.group(`TDengine: restore ${set.id} into ${target} (taosdump -W ${td.database}=${target})`, () => 
+        // taosdump -i reads the whole folder: no link or stray path in it, checked again just before.
+        assertSetSafe(set.path, manifestFiles(set.manifest).map((f) => f.path), set.id).then(() => engine.restore(ectx, tdengineDumpDir(set), target, resultFile, { allowProduction: true })));
         for (const w of out.warnings)
             log.warn(`taosdump: ${w}`);
         checks.push({ name: 'tdengine restore', result: 'passed', detail: `taosdump -i into ${target} finished without a failure summary` });
@@ -45857,92 +47235,35 @@ async function restoreTdengine(ctx, set, target) {
     if (diffs.length)
         for (const l of renderDifferences(diffs))
             log.error(`  ${l}`);
+    // Rows dated after the backup's start (future-dated calendars) are restored too: compared apart, as verify does.
+    const later = td.row_counts === 'unknown' ? null : compareLater(td.rows_after_end_time, restored, td.end_time);
+    if (later) {
+        checks.push({ name: 'tdengine rows after end_time', result: later.ok ? 'passed' : 'failed', detail: later.detail });
+        if (!later.ok)
+            log.error(`restored TDengine ${target}: ${later.detail}`);
+    }
+    const bad = diffs.length > 0 || (later !== null && !later.ok);
     const rollback = rollbackCommand('tdengine', target, safetyId);
     log.info(`to roll back: ${rollback}`);
     return {
-        message: `${diffs.length ? 'restored with DIFFERENCES' : 'restored'} ${set.id} (TDengine) into ${target}. To roll back: ${rollback}`,
-        failed: diffs.length > 0,
+        message: `${bad ? 'restored with DIFFERENCES' : 'restored'} ${set.id} (TDengine) into ${target}. To roll back: ${rollback}`,
+        failed: bad,
         set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
         checks,
         engines: { tdengine: { database: target, server_version: td.server_version, client_version: td.client_version, bytes: td.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: tdengineCounts(restored) } },
     };
 }
 async function restore(ctx) {
-    const { config, log, env } = ctx;
+    const { config } = ctx;
     const target = checkConfirmation(ctx.request.target, ctx.request.confirm);
     if (!ctx.request.setId)
         throw new UsageError('restore.no_set', 'restore needs the id of the set to restore', { hint: '`pgtaos-backup list` shows the sets.' });
     const set = await findSet(config.root, ctx.request.setId);
     if (set.status !== 'complete')
         throw new JobError('restore.incomplete', `set ${set.id} is incomplete (${set.reason}); it cannot be restored by the tool`, { hint: 'Pick a complete set from `pgtaos-backup list`.' });
-    const manifest = set.manifest;
     const engine = pickEngine(enginesInSet(set), ctx.request.engines, set.id);
     requireSections(config, [engine], 'restore.no_engine_config', `set ${set.id}`);
-    if (engine === 'tdengine')
-        return restoreTdengine(ctx, set, target);
-    const pg = manifest.postgres;
-    const pgEngine = new PostgresEngine({ ...config.postgres, database: target });
-    // Existence checks and CREATE DATABASE go through the configured database (the target may not exist).
-    const admin = new PostgresEngine(config.postgres);
-    pgEngine.findTools(env);
-    const ectx = { log, signal: ctx.signal, env };
-    const checks = [];
-    let stage = { touched: false, setId: set.id, target };
-    const now = () => stage;
-    // 1. Safety set of what is about to be replaced. If it fails, the restore does not start.
-    const t0 = Date.now();
-    // A TimescaleDB dump needs the same extension on the target server: checked before anything is touched.
-    const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
-    const exists = await step(ctx, now, async () => {
-        if (timescaleVersion !== undefined)
-            await admin.requireExtension(env, 'timescaledb', timescaleVersion);
-        return admin.databaseExists(env, target);
-    });
-    let safetyId = null;
-    if (exists) {
-        log.info(`taking a safety set of ${target} before replacing it`);
-        const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target }));
-        safetyId = safety.set.id;
-        checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set.bytes)}) at ${safety.set.path}` });
-    }
-    else {
-        log.info(`${target} does not exist: creating it (nothing to keep a safety copy of)`);
-        await step(ctx, now, () => admin.createDatabase(env, target));
-        checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
-    }
-    // 2. Restore over it. From here on the target is touched: every stop names the roll-back.
-    stage = { touched: true, setId: set.id, target, engine: 'postgres', safetyId };
-    const timescale = timescaleVersion !== undefined;
-    const restored = await step(ctx, now, async () => {
-        await log.group(`PostgreSQL: restore ${set.id} into ${target}`, () => pgEngine.restore(ectx, external_node_path_default().join(set.path, pg.files[0].path), target, { jobs: config.postgres.jobs, timescale, clean: exists, noOwner: false }));
-        checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore ${exists ? '--clean --if-exists ' : ''}into ${target} succeeded` });
-        // 3. Compare with the manifest (tables the dump does not know are left alone and reported).
-        return pgEngine.countDatabase(env, target, log, ctx.signal);
-    });
-    const diffs = compareCounts(pg.tables, restored.tables);
-    const wrong = diffs.filter((d) => d.expected !== null);
-    const extra = diffs.filter((d) => d.expected === null);
-    for (const e of extra)
-        log.warn(`${target} has a table the set does not: ${e.table} (${e.restored} rows); left as it was`);
-    checks.push({
-        name: 'postgres row counts',
-        result: wrong.length === 0 ? 'passed' : 'failed',
-        detail: wrong.length === 0 ? `${pg.tables.length} tables match the manifest` : `${wrong.length} tables differ: ${wrong.map((d) => d.table).join(', ')}`,
-    });
-    for (const t of restored.tables.filter((t) => pg.tables.some((p) => p.name === t.name)))
-        log.info(`  ${t.name}: ${t.rows} rows`);
-    if (wrong.length)
-        for (const l of renderDifferences(wrong))
-            log.error(`  ${l}`);
-    const rollback = rollbackCommand('postgres', target, safetyId);
-    log.info(`to roll back: ${rollback}`);
-    return {
-        message: `${wrong.length ? 'restored with DIFFERENCES' : 'restored'} ${set.id} into ${target}. To roll back: ${rollback}`,
-        failed: wrong.length > 0,
-        set: { id: set.id, kind: set.kind, path: set.path, bytes: manifest.bytes },
-        checks,
-        engines: { postgres: { database: target, server_version: pg.server_version, client_version: pg.client_version, bytes: manifest.bytes, duration_ms: Date.now() - t0, tables: restored.tables } },
-    };
+    return engine === 'tdengine' ? restoreTdengine(ctx, set, target) : restorePostgres(ctx, set, target);
 }
 
 ;// CONCATENATED MODULE: ./src/commands/index.ts
@@ -45968,7 +47289,7 @@ async function prepareVerify(p) {
     // The same choice verify makes; incomplete or missing sets are left for verify to refuse.
     const set = p.request.setId
         ? await findSet(root, p.request.setId)
-        : newestVerifiable(await listSets(root));
+        : newestVerifiable(await listSets(root), new Date());
     if (!set || set.status !== 'complete')
         return;
     const engines = enginesInSet(set);
@@ -46028,6 +47349,7 @@ const COMMAND_SPECS = {
 
 
 
+
 function parseRequest(input) {
     const r = runRequestSchema.safeParse(input);
     if (!r.success) {
@@ -46060,6 +47382,9 @@ async function runCommand(input, io) {
     if (io.handleSignals) {
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
+        // The process (and pg_dump, taosdump it starts) creates folders 0700 and files 0600 whatever the
+        // umask: under umask 000 another local user could otherwise plant links in the catalog.
+        process.umask(0o077);
     }
     let request = null;
     let loaded = null;
@@ -46081,7 +47406,8 @@ async function runCommand(input, io) {
         const stamp = localTime(started, loaded.config.timezone);
         const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
         // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
-        if (await exists(external_node_path_default().join(root, LOGS_DIR)))
+        // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
+        if (await realDir(external_node_path_default().join(root, LOGS_DIR)))
             reportPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.json`);
         // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
         await spec.prepare?.({ config: loaded.config, request, env: io.env });
@@ -46089,6 +47415,7 @@ async function runCommand(input, io) {
             await external_node_fs_.promises.mkdir(external_node_path_default().join(root, LOGS_DIR), { recursive: true }).catch(async (e) => {
                 throw await rootNotWritable(root, e);
             });
+            await refuseLinkedFolders(root, [LOGS_DIR]);
             // Known before the lock: a run refused by a held lock still leaves its report.
             reportPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.json`);
             let waitTold = false;
@@ -46107,6 +47434,7 @@ async function runCommand(input, io) {
             }).catch(async (e) => {
                 throw await rootNotWritable(root, e);
             });
+            await refuseLinkedFolders(root, [LOGS_DIR]);
             logPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.log`);
             log.attachFile(logPath);
         }
@@ -46225,6 +47553,9 @@ async function gatherStorage(config, outcome, now) {
         : (await listSets(root)).map((s) => ({ kind: s.kind, status: s.status, bytes: s.manifest?.bytes ?? 0, started_at: s.manifest?.started_at ?? null }));
     const free = outcome?.free_bytes ?? (await freeBytes(root).catch(() => null));
     return storageEstimate({ sets, freeBytes: free, minFreeGb: config.min_free_gb, now });
+}
+async function realDir(p) {
+    return external_node_fs_.promises.lstat(p).then((st) => st.isDirectory(), () => false);
 }
 async function exists(p) {
     try {
