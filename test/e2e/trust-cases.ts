@@ -5,7 +5,7 @@
  * (so they are rows of its table) with its faultCase; real PostgreSQL throughout, the TDengine
  * stand-ins for the one TDengine case.
  */
-import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'vitest';
 import type { Cluster } from '../helpers/pg-cluster.js';
@@ -279,6 +279,25 @@ export function catalogTrustCases(faultCase: FaultCase, pg: () => Cluster, env: 
       expect(last.detail).toMatch(new RegExp(`^${earlier.id} verified `));
       expect(last.detail).toContain(`dated in the future not counted (suspicious: clock skew, or copied from elsewhere?): ${newer}`);
       expect(st.checks.find((x) => x.name === 'postgres backup')!.detail).toContain(`newest: ${earlier.id}`);
+    });
+  });
+
+  faultCase('restore of a set whose dump was cut in half (its manifest untouched)', async (c) => {
+    const { ws, earlier, newer, newerDir } = await twoSets();
+    const dump = path.join(newerDir, 'mystocks.dump');
+    truncateSync(dump, Math.floor(statSync(dump).size / 2));
+    const rows = async () => Number((await pg().query<{ n: string }>('SELECT count(*)::text AS n FROM public.daily_bars', 'mystocks'))[0]!.n);
+    const before = await rows();
+    const r = await run(ws, ['restore', newer, '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
+    c.observed(r, ws);
+    await earlierAndLock(c, ws, earlier, env());
+    // The manifest is whole, so list still counts the set; only reading its files finds the cut.
+    await c.check('I', () => noIncompleteCounted(ws, [earlier.id, newer]));
+    await c.check('M', async () => {
+      expect(r.code, r.stderr).toBe(1);
+      expect(json<RunResult>(r).error!.message).toContain(`set ${newer} is damaged, so it was not restored`);
+      expect(existsSync(path.join(ws.root, 'safety')), 'a safety set was taken for a restore that could not start').toBe(false);
+      expect(await rows(), 'the target was touched').toBe(before);
     });
   });
 }
