@@ -19,7 +19,7 @@ import { stringify } from 'yaml';
 import { startCluster, type Cluster } from '../test/helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../test/helpers/market-data.js';
 import { sha256File } from '../src/catalog/checksum.js';
-import { formatBytes } from '../src/catalog/time.js';
+import { formatBytes } from '../src/shared/format.js';
 
 export const REPO = path.resolve(new URL('..', import.meta.url).pathname);
 export const GNU_TIME = '/usr/bin/time';

@@ -12,6 +12,7 @@ import { artifactUploader, uploadReport, type ReportUploader } from './report/ar
 import { publish } from './report/outputs.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import type { RunResult } from './report/result.js';
+import { runUrl } from './shared/github.js';
 
 export interface ActionDeps {
   /** Where the report artifact goes (tests pass a fake; default @actions/artifact). */
@@ -42,7 +43,7 @@ function inputFailure(err: unknown, env: NodeJS.ProcessEnv): RunResult {
     events: ['failure'],
     stale: [],
     hostname: os.hostname(),
-    run_url: env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null,
+    run_url: runUrl(env),
     notifications: [],
     log_path: null,
     report_path: null,

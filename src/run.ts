@@ -18,10 +18,12 @@ import { LOGS_DIR, listSets } from './catalog/sets.js';
 import { refuseLinkedFolders } from './catalog/set-files.js';
 import { freeBytes } from './catalog/space.js';
 import type { Config } from './inputs/config-schema.js';
-import { localTime, formatDuration } from './catalog/time.js';
-import { writeFileAtomic } from './catalog/manifest.js';
+import { localTime } from './catalog/time.js';
+import { formatDuration } from './shared/format.js';
+import { writeFileAtomic } from './shared/atomic-file.js';
 import { COMMAND_SPECS } from './commands/index.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
+import { runUrl } from './shared/github.js';
 
 export interface RunIO {
   sink: Sink;
@@ -228,10 +230,6 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   }
   await log.close();
   return log.maskDeep(result);
-}
-
-function runUrl(env: NodeJS.ProcessEnv): string | null {
-  return env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
 }
 
 /** Free space and the estimate, for every command whose root exists (never creates it). */

@@ -1,27 +1,18 @@
 /** Sizes and SHA-256 of set files, streamed (a dump can be many GB). */
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { FileEntry } from './manifest.js';
 import { openNoFollow } from './set-files.js';
+import { sha256Handle } from '../shared/hash.js';
 
 /** Set files only: a link is refused (ELOOP), never followed, and so is anything but a regular file. */
 export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256');
-  // One reused 4 MiB buffer fed straight to the hash: faster than piping 1 MiB stream chunks
-  // (bench/), and memory stays flat whatever the file's size.
-  const buf = Buffer.allocUnsafe(4 << 20);
   const fh = await openNoFollow(file);
   try {
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      hash.update(buf.subarray(0, bytesRead));
-    }
+    return await sha256Handle(fh);
   } finally {
     await fh.close();
   }
-  return hash.digest('hex');
 }
 
 /** The manifest entry for `rel` (a "/"-separated path inside the set folder). */

@@ -12,10 +12,10 @@
  * (`config/x -> /etc/shadow`, `config/sub -> /home/u/.ssh`) is refused, exit 2, naming it: the
  * snapshot holds the application's config and nothing else from the machine.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { newSha256, sha256Path } from '../shared/hash.js';
 import { create as tarCreate, list as tarList } from 'tar';
 import { UsageError } from '../errors.js';
 
@@ -28,12 +28,6 @@ export interface ConfigEntry {
   /** Files only. */
   sha256: string | null;
   bytes: number;
-}
-
-async function hashFile(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(file), h);
-  return h.digest('hex');
 }
 
 /** Walks the configured paths. A path that does not exist is a UsageError naming it. */
@@ -60,7 +54,7 @@ export async function collectConfigFiles(baseDir: string, paths: string[]): Prom
       out.set(rel, { path: rel, type: 'dir', mode, sha256: null, bytes: 0 });
       for (const name of (await fs.readdir(abs)).sort()) await visit(`${rel}/${name}`);
     } else if (st.isFile()) {
-      out.set(rel, { path: rel, type: 'file', mode, sha256: await hashFile(abs), bytes: st.size });
+      out.set(rel, { path: rel, type: 'file', mode, sha256: await sha256Path(abs), bytes: st.size });
     }
     // Sockets, fifos and devices are not config files: left out.
   };
@@ -99,7 +93,7 @@ async function refuseOutside(baseDir: string, realBase: string, rel: string, abs
 }
 
 export function contentSha256(entries: ConfigEntry[]): string {
-  const h = createHash('sha256');
+  const h = newSha256();
   for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
     h.update(`${e.type}\0${e.path}\0${e.mode.toString(8)}\0${e.sha256 ?? ''}\n`);
   }
@@ -126,7 +120,7 @@ export async function readConfigArchive(file: string): Promise<ConfigEntry[]> {
         entry.resume();
         return;
       }
-      const h = createHash('sha256');
+      const h = newSha256();
       let bytes = 0;
       pending.push(
         new Promise<void>((resolve, reject) => {

@@ -11,12 +11,12 @@
  * - release() removes `.lock` only while it is still ours (same inode and text).
  */
 import { randomBytes } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import { constants, promises as fs, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import { JobError } from '../errors.js';
+import { sleep } from '../shared/async.js';
 
 export const LOCK_FILE = '.lock';
 export const TAKEOVER_FILE = '.lock.takeover';
@@ -185,15 +185,6 @@ async function unlinkIfSame(file: string, expected: { ino: number; text: string 
 
 function jitter(minMs: number, maxMs: number): number {
   return minMs + Math.floor(Math.random() * (maxMs - minMs));
-}
-
-/** A pause that a signal ends at once, rejecting with the signal's own reason (the run's CancelledError). */
-async function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  try {
-    await delay(ms, undefined, signal ? { signal } : {});
-  } catch (err) {
-    throw signal?.aborted ? signal.reason : err;
-  }
 }
 
 /** Who holds a lock, for messages. */

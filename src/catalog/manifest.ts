@@ -2,11 +2,11 @@
  * manifest.json: what makes a set exist. Written last, validated first, copied then renamed,
  * so a reader sees either no manifest or a whole one (pgBackRest's backup.manifest works the same).
  */
-import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { SET_KINDS } from './labels.js';
 import { readFileNoFollow } from './set-files.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
 
 export const MANIFEST_FILE = 'manifest.json';
 /**
@@ -154,30 +154,6 @@ export type GitInfo = z.infer<typeof gitInfo>;
 /** Every file a manifest lists, whatever engine wrote it. */
 export function manifestFiles(m: Manifest): FileEntry[] {
   return [...(m.postgres?.files ?? []), ...(m.tdengine?.files ?? []), ...(m.config?.files ?? [])];
-}
-
-/** Writes a file so that readers see the old content or the whole new one, never a part. */
-export async function writeFileAtomic(file: string, text: string, mode = 0o600): Promise<void> {
-  const tmp = `${file}.tmp-${process.pid}`;
-  // O_NOFOLLOW: a link planted at the temporary name must not make the tool write through it.
-  const fh = await fs.open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, mode);
-  try {
-    await fh.writeFile(text);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await fs.rename(tmp, file);
-  await fsyncDir(path.dirname(file));
-}
-
-export async function fsyncDir(dir: string): Promise<void> {
-  const fh = await fs.open(dir, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
 }
 
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {

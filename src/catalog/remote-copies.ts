@@ -9,7 +9,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from './manifest.js';
+import { writeFileAtomic } from '../shared/atomic-file.js';
 import { readFileNoFollow } from './set-files.js';
 
 export const REMOTES_FILE = 'remotes.json';

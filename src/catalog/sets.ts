@@ -10,7 +10,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
 import { SET_KINDS, isScheduledBackup, isSetId, type SetKind, type SetStatus } from './labels.js';
-import { fsyncDir, manifestFiles, readManifest, writeManifest, type Manifest } from './manifest.js';
+import { manifestFiles, readManifest, writeManifest, type Manifest } from './manifest.js';
+import { fsyncDir } from '../shared/atomic-file.js';
 import { readFileNoFollow, refuseLinkedFolders, unsafeSetDir, unsafeSetFiles } from './set-files.js';
 import { readVerification, type Verification } from './verification.js';
 

@@ -3,6 +3,7 @@ import type { Config } from '../inputs/config-schema.js';
 import type { RunRequest } from '../inputs/options.js';
 import type { RunLog } from '../report/log.js';
 import type { GitInfo } from '../catalog/manifest.js';
+import { runUrl } from '../shared/github.js';
 
 /** What a command's prepare step gets: no log, no signal, nothing to write with. */
 export interface PrepareContext {
@@ -24,13 +25,12 @@ export interface RunContext {
 /** Git facts about the run, from the Actions environment (null outside Actions). */
 export function gitInfo(env: NodeJS.ProcessEnv): GitInfo {
   if (!env.GITHUB_SHA && !env.GITHUB_REF) return null;
-  const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
   return {
     sha: env.GITHUB_SHA ?? null,
     ref: env.GITHUB_REF ?? null,
     tag: env.GITHUB_REF_TYPE === 'tag' ? (env.GITHUB_REF_NAME ?? null) : null,
     actor: env.GITHUB_ACTOR ?? null,
     run_id: env.GITHUB_RUN_ID ?? null,
-    run_url: runUrl,
+    run_url: runUrl(env),
   };
 }

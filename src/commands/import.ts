@@ -18,11 +18,10 @@
  * `row_counts: "unknown"`, `tables: []`, and for PostgreSQL `archive_tables` lists the tables whose
  * data the archive holds. host/port are "unknown"/0: the old files do not say which server they came from.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pipeline } from 'node:stream/promises';
+import { sha256Path } from '../shared/hash.js';
 import { JobError, UsageError } from '../errors.js';
 import { PgArchives, type PgArchiveInfo } from '../engines/postgres.js';
 import { TDENGINE_DUMP_DIR } from '../engines/tdengine.js';
@@ -31,7 +30,8 @@ import { archiveTime, classifyImport, wallTimeIn, type ImportName } from '../cat
 import { uniqueId } from '../catalog/labels.js';
 import { MANIFEST_FORMAT, type FileEntry, type Manifest } from '../catalog/manifest.js';
 import { listSets, stageSet } from '../catalog/sets.js';
-import { formatBytes, localTime } from '../catalog/time.js';
+import { localTime } from '../catalog/time.js';
+import { formatBytes } from '../shared/format.js';
 import type { CommandOutcome, ListEntry } from '../report/result.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { RunContext } from './context.js';
@@ -66,12 +66,6 @@ interface Plan {
   taos?: TaosDumpInfo;
   /** Relative path (set folder) -> SHA-256 of the original, to check the copy against. */
   sums: Map<string, FileEntry>;
-}
-
-async function sha256(file: string): Promise<string> {
-  const h = createHash('sha256');
-  await pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), h);
-  return h.digest('hex');
 }
 
 /** pg_restore (of postgres.bin_dir, else PATH) reads the archive; found on first use. */
@@ -125,7 +119,7 @@ async function plan(ctx: RunContext, archives: () => PgArchives, raw: string): P
     const name = classifyImport(source, pg.database, false, localTime(at, tz).time);
     if ('why' in name) throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name.why}`, { hint: 'Rename a copy of it to <milestone>_<YYYYMMDD>.backup or <database>_<YYYYMMDD>_<HHMMSS>.backup and import that.' });
     const rel = path.basename(source);
-    sums.set(rel, { path: rel, bytes: st.size, sha256: await sha256(source) });
+    sums.set(rel, { path: rel, bytes: st.size, sha256: await sha256Path(source) });
     return { source, isFolder: false, name, startedAt: at, pg, sums };
   }
   if (!st.isDirectory()) throw new UsageError('import.bad_path', `${source} is neither a file nor a folder`, { hint: 'Give dump files or taosdump folders.' });
@@ -141,7 +135,7 @@ async function plan(ctx: RunContext, archives: () => PgArchives, raw: string): P
   for (const rel of await listFiles(source)) {
     const abs = path.join(source, ...rel.split('/'));
     const inSet = `${TDENGINE_DUMP_DIR}/${rel}`;
-    sums.set(inSet, { path: inSet, bytes: (await fs.stat(abs)).size, sha256: await sha256(abs) });
+    sums.set(inSet, { path: inSet, bytes: (await fs.stat(abs)).size, sha256: await sha256Path(abs) });
   }
   return { source, isFolder: true, name, startedAt: at, taos, sums };
 }

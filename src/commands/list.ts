@@ -1,7 +1,7 @@
 /** list: the catalog, newest first, for people (a table on the log) and machines (--json). */
 import { futureStart, listSets, type SetEntry } from '../catalog/sets.js';
 import { folderBytes } from '../catalog/sets.js';
-import { formatBytes } from '../catalog/time.js';
+import { formatBytes } from '../shared/format.js';
 import type { CommandOutcome, ListEntry } from '../report/result.js';
 import type { RunContext } from './context.js';
 import { whereSetsLive } from './replicate.js';

@@ -12,7 +12,7 @@ import { planRetention, toRetentionInput, type RetentionInput } from '../catalog
 import { INCOMPLETE_DIR, folderBytes, listSets, type SetEntry } from '../catalog/sets.js';
 import { refuseLinkedFolders } from '../catalog/set-files.js';
 import { freeBytes } from '../catalog/space.js';
-import { formatBytes } from '../catalog/time.js';
+import { formatBytes } from '../shared/format.js';
 import type { Check, CommandOutcome, PruneDecision } from '../report/result.js';
 import type { RunContext } from './context.js';
 

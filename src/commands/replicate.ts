@@ -14,7 +14,7 @@
  *   after the local set is complete; the failure is recorded, and the next backup, milestone or
  *   config run tries again for every milestone (and the newest config snapshot) not yet copied.
  */
-import { createHash, type Hash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { describe as describeError } from '../errors.js';
@@ -23,12 +23,14 @@ import { MANIFEST_FILE, manifestFiles, readManifest, type Manifest } from '../ca
 import { readRemoteCopies, recordRemoteCopy, type CopiedFile, type RemoteCopy } from '../catalog/remote-copies.js';
 import { listSets, type SetEntry } from '../catalog/sets.js';
 import { openNoFollow, setFilePath } from '../catalog/set-files.js';
-import { formatBytes, localTime } from '../catalog/time.js';
+import { localTime } from '../catalog/time.js';
+import { formatBytes } from '../shared/format.js';
 import type { Config } from '../inputs/config-schema.js';
 import { checkRemoteNames, openRemote, remoteName, remoteTakes } from '../remotes/registry.js';
 import type { Remote } from '../remotes/remote.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import type { RunContext } from './context.js';
+import { newSha256 } from '../shared/hash.js';
 
 const CHUNK = 1 << 20;
 
@@ -49,7 +51,7 @@ interface Target {
 
 /** Counts and hashes what flows through. */
 class HashCount extends Transform {
-  private readonly hash: Hash = createHash('sha256');
+  private readonly hash: Hash = newSha256();
   private hex: string | null = null;
   bytes = 0;
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
@@ -116,7 +118,7 @@ async function source(file: string, recipients: string[]): Promise<Source> {
   const { Encrypter } = await import('age-encryption');
   const enc = new Encrypter();
   for (const r of recipients) enc.addRecipient(r);
-  const plain = { hash: createHash('sha256'), bytes: 0 };
+  const plain = { hash: newSha256(), bytes: 0 };
   let plainHex: string | null = null;
   // Node 20: Readable.fromWeb on age's output stays flat in memory; Writable.toWeb would buffer the file.
   const raw = Readable.fromWeb((await enc.encrypt(pullFile(fh, plain))) as import('node:stream/web').ReadableStream<Uint8Array>);
@@ -134,7 +136,7 @@ async function source(file: string, recipients: string[]): Promise<Source> {
 
 async function readBack(remote: Remote, key: string, signal: AbortSignal): Promise<{ bytes: number; sha256: string }> {
   const s = await remote.get(key, signal);
-  const hash = createHash('sha256');
+  const hash = newSha256();
   let bytes = 0;
   for await (const chunk of s) {
     if (signal.aborted) {

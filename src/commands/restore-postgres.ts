@@ -15,7 +15,7 @@ import { oldName, stagingName } from '../engines/postgres-admin.js';
 import type { EngineContext } from '../engines/engine.js';
 import type { SetEntry } from '../catalog/sets.js';
 import { comparePostgres, renderDifferences } from '../catalog/compare.js';
-import { formatBytes } from '../catalog/time.js';
+import { formatBytes } from '../shared/format.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
 import type { RunContext } from './context.js';

@@ -16,7 +16,7 @@ import type { EngineContext, EngineName } from '../engines/engine.js';
 import { LOGS_DIR, findSet, type SetEntry } from '../catalog/sets.js';
 import { TdengineEngine, compareLater } from '../engines/tdengine.js';
 import { compareCounts, renderDifferences, tdengineCounts } from '../catalog/compare.js';
-import { formatBytes } from '../catalog/time.js';
+import { formatBytes } from '../shared/format.js';
 import { manifestFiles } from '../catalog/manifest.js';
 import { assertSetSafe } from '../catalog/set-files.js';
 import type { Check, CommandOutcome } from '../report/result.js';

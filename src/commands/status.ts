@@ -35,7 +35,7 @@ import { FUTURE_TOLERANCE_MS, LOGS_DIR, listSets, type SetEntry } from '../catal
 import { isScheduledBackup } from '../catalog/labels.js';
 import { readFileNoFollow } from '../catalog/set-files.js';
 import { GIB, freeBytes } from '../catalog/space.js';
-import { formatBytes } from '../catalog/time.js';
+import { formatBytes } from '../shared/format.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import type { RunContext } from './context.js';
 import { milestoneCopiesCheck } from './replicate.js';

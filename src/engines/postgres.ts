@@ -11,7 +11,7 @@ import { JobError, UsageError } from '../errors.js';
 import type { PostgresConfig } from '../inputs/config-schema.js';
 import { MANIFEST_FORMAT, type ManifestFormat, type PgCountError, type PostgresSection } from '../catalog/manifest.js';
 import { fileEntry } from '../catalog/checksum.js';
-import { formatBytes } from '../catalog/time.js';
+import { formatBytes } from '../shared/format.js';
 import { findBinary } from './binaries.js';
 import { childEnv, type Engine, type EngineContext, type PreflightInfo } from './engine.js';
 import { readTool, runTool, type ToolResult } from './exec.js';

@@ -19,9 +19,10 @@
  */
 import { createHmac } from 'node:crypto';
 import type { NotifyConfig } from '../inputs/config-schema.js';
-import { formatBytes, formatDuration } from '../catalog/time.js';
+import { formatBytes, formatDuration } from '../shared/format.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { Notification, NotifyEvent, RunResult } from './result.js';
+import { pauseUnlessStopped } from '../shared/async.js';
 
 export type NotifyKind = NotifyConfig['kind'];
 export type Trigger = Notification['trigger'];
@@ -413,19 +414,6 @@ async function attempt(kind: NotifyKind, req: WebhookRequest, tuning: NotifyTuni
   if (!verdict.ok) throw verdict.retry ? new Retryable(verdict.error) : new Error(verdict.error);
 }
 
-function sleep(ms: number, stop: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (ms <= 0 || stop?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    stop?.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(t);
-      stop?.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
 export interface NotifyOptions {
   env: NodeJS.ProcessEnv;
   log: NotifyLog;
@@ -476,7 +464,7 @@ export async function notify(entries: readonly NotifyConfig[], result: RunResult
         last = err instanceof Error ? err.message : String(err);
         if (!(err instanceof Retryable) || n === tuning.tries || opts.stop?.aborted) break;
         opts.log.info(`${name}: try ${n} of ${tuning.tries} failed (${last}); trying again`);
-        await sleep(tuning.backoffMs * 2 ** (n - 1), opts.stop);
+        await pauseUnlessStopped(tuning.backoffMs * 2 ** (n - 1), opts.stop);
       }
     }
     return give(`${last} (after ${out.attempts} ${out.attempts === 1 ? 'try' : 'tries'})`);

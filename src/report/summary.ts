@@ -1,5 +1,5 @@
 /** The run as Markdown, for the job summary (and for people reading the report). */
-import { formatBytes, formatDuration } from '../catalog/time.js';
+import { formatBytes, formatDuration } from '../shared/format.js';
 import type { EngineReport, RunResult, Storage } from './result.js';
 
 /** The runner rejects a summary over 1 MiB; long tables are collapsed and cut well before that. */

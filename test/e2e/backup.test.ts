@@ -12,7 +12,8 @@ import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js
 import { cli, deadLockInfo, incompleteDirs, json, liveLockInfo, readJson, runAction, setDirs, userEnv, withPostgres, workspace, type Workspace } from '../helpers/tool.js';
 import { behave, fakeBinDir } from '../helpers/fake-bin.js';
 import { writeFakeSet } from '../helpers/fake-catalog.js';
-import { formatBytes, localTime } from '../../src/catalog/time.js';
+import { localTime } from '../../src/catalog/time.js';
+import { formatBytes } from '../../src/shared/format.js';
 import { freeBytes } from '../../src/catalog/space.js';
 import { sha256File } from '../../src/catalog/checksum.js';
 import type { Manifest } from '../../src/catalog/manifest.js';

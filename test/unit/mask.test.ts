@@ -1,6 +1,7 @@
 /** Masking secrets in log lines and in JSON values (src/report/log.ts). */
 import { describe, expect, it } from 'vitest';
-import { RunLog, maskDeep, maskText, silentSink } from '../../src/report/log.js';
+import { RunLog, silentSink } from '../../src/report/log.js';
+import { maskDeep, maskText } from '../../src/shared/mask.js';
 
 describe('maskDeep', () => {
   const report = { status: 'success', free_bytes: 51234567890, message: 'pw 123456 and "q\\x', nested: [{ status: 'failure', note: 'status' }], none: null, ok: true };

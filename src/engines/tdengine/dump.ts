@@ -13,7 +13,7 @@ import path from 'node:path';
 import { JobError } from '../../errors.js';
 import type { TdengineSection } from '../../catalog/manifest.js';
 import { fileEntry } from '../../catalog/checksum.js';
-import { formatBytes, formatDuration } from '../../catalog/time.js';
+import { formatBytes, formatDuration } from '../../shared/format.js';
 import type { EngineContext, PreflightInfo } from '../engine.js';
 import { judgeDump, OutputAccumulator, parseDumpedDatabases, type Verdict } from '../taosdump-output.js';
 import { sumLater, sumRows, type TdCounts } from './counts.js';
