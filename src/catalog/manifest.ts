@@ -7,6 +7,13 @@ import { z } from 'zod';
 import { SET_KINDS } from './labels.js';
 import { readFileNoFollow } from './set-files.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
+import { fileEntrySchema, type FileEntry, type TableCount } from './file-entry.js';
+import { postgresSection, type PgCountError, type PgTableCount, type PostgresSection } from '../engines/postgres-schema.js';
+import { tdengineSection, type StableCount, type TdengineSection } from '../engines/tdengine/schema.js';
+import { enginePlugins, memoByRegistry } from '../engines/registry.js';
+
+export { postgresSection, tdengineSection };
+export type { FileEntry, PgCountError, PgTableCount, PostgresSection, StableCount, TableCount, TdengineSection };
 
 export const MANIFEST_FILE = 'manifest.json';
 /**
@@ -19,91 +26,11 @@ export const MANIFEST_FORMAT = 2;
 export const MANIFEST_FORMATS = [1, 2] as const;
 export type ManifestFormat = (typeof MANIFEST_FORMATS)[number];
 
-const fileEntry = z.strictObject({
-  /** Relative to the set folder, "/"-separated. */
-  path: z.string().min(1),
-  bytes: z.number().int().min(0),
-  sha256: z.string().regex(/^[0-9a-f]{64}$/),
-});
-
-const tableCount = z.strictObject({ name: z.string().min(1), rows: z.number().int().min(0) });
-
-/** A PostgreSQL table's count. `name` is the key compared; format 1 entries have only name and rows. */
-const pgTableCount = z.strictObject({
-  name: z.string().min(1),
-  rows: z.number().int().min(0),
-  schema: z.string().optional(),
-  table: z.string().optional(),
-  /** A hypertable: counted without ONLY, so the count covers its chunks (which are not listed themselves). */
-  hypertable: z.literal(true).optional(),
-  /** An extension's config table dumped with a filter (pg_extension.extcondition): counted with the same filter. */
-  filter: z.string().optional(),
-});
-
-/** A table whose count the server refused: the dump has it, the manifest has no count for it. */
-const pgCountError = z.strictObject({
-  name: z.string().min(1),
-  schema: z.string(),
-  table: z.string(),
-  /** The server's error, SQLSTATE first. */
-  error: z.string(),
-});
-
-export const postgresSection = z.strictObject({
-  server_version: z.string(),
-  client_version: z.string(),
-  database: z.string(),
-  host: z.string(),
-  port: z.number().int(),
-  /** pg_dump custom archive version, e.g. "1.15" (pg_restore older than the writer cannot read it). */
-  archive_version: z.string().nullable(),
-  database_bytes: z.number().int().min(0).nullable(),
-  snapshot: z.string().nullable(),
-  extensions: z.array(z.strictObject({ name: z.string(), version: z.string() })),
-  large_objects: z.number().int().min(0),
-  files: z.array(fileEntry).min(1),
-  tables: z.array(pgTableCount),
-  /**
-   * Tables pg_dump dumped but whose count failed (the set is kept: the dump is whole). Verify restores
-   * them and reports their restored counts, but cannot compare them.
-   */
-  count_errors: z.array(pgCountError).optional(),
-  /**
-   * Absent or 'exact': `tables` holds every table's exact row count, taken on the dump's snapshot.
-   * 'unknown': no counts were taken (an imported dump: `tables` is [] and large_objects 0), so a
-   * verification can restore the set and check its tables exist, but cannot compare counts.
-   */
-  row_counts: z.enum(['exact', 'unknown']).optional(),
-  /** Imported dumps: the tables whose data the archive holds (TABLE DATA entries of `pg_restore --list`), schema-qualified. */
-  archive_tables: z.array(z.string()).optional(),
-});
-
-export const tdengineSection = z.strictObject({
-  server_version: z.string(),
-  client_version: z.string(),
-  database: z.string(),
-  host: z.string(),
-  port: z.number().int(),
-  precision: z.string().nullable(),
-  /**
-   * The run's start: `stables`/`tables` count the rows up to it (rows written during the dump
-   * cannot upset them). Sets made before rows_after_end_time existed did not dump rows after it (taosdump -E).
-   */
-  end_time: z.string(),
-  /** Rows dated after end_time that the dump holds (future-dated calendars, scheduled events); absent: none. */
-  rows_after_end_time: z.number().int().min(0).optional(),
-  files: z.array(fileEntry).min(1),
-  stables: z.array(z.strictObject({ name: z.string(), child_tables: z.number().int().min(0), rows: z.number().int().min(0) })),
-  tables: z.array(tableCount),
-  /** As for postgres: 'unknown' for an imported dump (stables and tables are [], end_time is the best known dump time). */
-  row_counts: z.enum(['exact', 'unknown']).optional(),
-});
-
 export const configSection = z.strictObject({
   base_dir: z.string(),
   paths: z.array(z.string()),
   content_sha256: z.string(),
-  files: z.array(fileEntry).min(1),
+  files: z.array(fileEntrySchema).min(1),
 });
 
 export const gitInfo = z
@@ -142,22 +69,62 @@ export const sectionName = manifestSchema.keyof().extract(['postgres', 'tdengine
 export type SectionName = z.infer<typeof sectionName>;
 
 export type Manifest = z.infer<typeof manifestSchema>;
-export type FileEntry = z.infer<typeof fileEntry>;
-export type TableCount = z.infer<typeof tableCount>;
-export type PgTableCount = z.infer<typeof pgTableCount>;
-export type PgCountError = z.infer<typeof pgCountError>;
-export type StableCount = TdengineSection['stables'][number];
-export type PostgresSection = z.infer<typeof postgresSection>;
-export type TdengineSection = z.infer<typeof tdengineSection>;
 export type GitInfo = z.infer<typeof gitInfo>;
 
-/** Every file a manifest lists, whatever engine wrote it. */
+/** Keys of a manifest that are not sections (engine dumps and the config snapshot are). */
+const HEADER_KEYS: ReadonlySet<string> = new Set(['format', 'id', 'kind', 'milestone', 'status', 'started_at', 'finished_at', 'timezone', 'tool', 'hostname', 'git', 'bytes', 'imported_from']);
+/** The config snapshot's section: a section, but no engine's. */
+export const CONFIG_SECTION = 'config';
+
+/**
+ * The schema a manifest is read and written with: the static one, each registered engine's
+ * section added (optional), so sets of an engine registered at run time are read like the built-ins'.
+ */
+export const manifestSchemaFor: () => z.ZodType<Manifest> = memoByRegistry(() => {
+  // Engine sections before the config snapshot's, as in the static schema.
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, value] of Object.entries(manifestSchema.shape)) {
+    if (key === CONFIG_SECTION) for (const p of enginePlugins()) shape[p.name] = p.manifestSchema.optional();
+    shape[key] = value;
+  }
+  // The static type covers the built-ins; other engines' sections are reached with manifestSection().
+  return z.strictObject(shape) as unknown as z.ZodType<Manifest>;
+});
+
+/** A section of a manifest by name (unknown: the section's own schema validated it), or undefined. */
+export function manifestSection(m: Manifest, name: string): unknown {
+  return (m as Record<string, unknown>)[name];
+}
+
+/** The manifest with the engines' sections added, in the order given (the registry's). */
+export function withSections(m: Manifest, sections: ReadonlyArray<readonly [string, unknown]>): Manifest {
+  const out: Record<string, unknown> = { ...m };
+  for (const [name, section] of sections) out[name] = section;
+  return out as Manifest;
+}
+
+/** The names of the sections a manifest holds (engines' and the config snapshot's), in its order. */
+export function sectionNames(m: Manifest): string[] {
+  return Object.keys(m).filter((k) => !HEADER_KEYS.has(k) && manifestSection(m, k) !== undefined);
+}
+
+/** The engines whose dumps a manifest holds, in its order. */
+export function engineNames(m: Manifest): string[] {
+  return sectionNames(m).filter((k) => k !== CONFIG_SECTION);
+}
+
+/** Every file a manifest lists, whatever engine wrote it: every section lists its files. */
 export function manifestFiles(m: Manifest): FileEntry[] {
-  return [...(m.postgres?.files ?? []), ...(m.tdengine?.files ?? []), ...(m.config?.files ?? [])];
+  return sectionNames(m).flatMap((k) => sectionFiles(manifestSection(m, k)));
+}
+
+function sectionFiles(section: unknown): FileEntry[] {
+  if (typeof section !== 'object' || section === null || !('files' in section) || !Array.isArray(section.files)) return [];
+  return section.files as FileEntry[];
 }
 
 export async function writeManifest(dir: string, manifest: Manifest): Promise<void> {
-  const valid = manifestSchema.parse(manifest);
+  const valid = manifestSchemaFor().parse(manifest);
   await writeFileAtomic(path.join(dir, MANIFEST_FILE), `${JSON.stringify(valid, null, 2)}\n`);
 }
 
@@ -179,7 +146,7 @@ export async function readManifest(dir: string): Promise<ManifestRead> {
   } catch {
     return { ok: false, reason: 'manifest.json is not valid JSON (truncated or edited?)' };
   }
-  const parsed = manifestSchema.safeParse(json);
+  const parsed = manifestSchemaFor().safeParse(json);
   if (!parsed.success) {
     const first = parsed.error.issues[0];
     return { ok: false, reason: `manifest.json does not match the format: ${first?.path.join('.') || '(root)'}: ${first?.message}` };

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
 import { SET_KINDS, isScheduledBackup, isSetId, type SetKind, type SetStatus } from './labels.js';
-import { manifestFiles, readManifest, writeManifest, type Manifest } from './manifest.js';
+import { engineNames, manifestFiles, readManifest, writeManifest, type Manifest } from './manifest.js';
 import { fsyncDir } from '../shared/atomic-file.js';
 import { readFileNoFollow, refuseLinkedFolders, unsafeSetDir, unsafeSetFiles } from './set-files.js';
 import { readVerification, type Verification } from './verification.js';
@@ -191,7 +191,7 @@ export async function stageSet(root: string, kind: SetKind, id: string): Promise
  */
 export function newestVerifiable(sets: SetEntry[], now: Date): SetEntry | undefined {
   // A set dated in the future sorts first but proves nothing about today's backups: never the default.
-  return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && (s.manifest?.postgres || s.manifest?.tdengine) && !futureStart(s.manifest, now));
+  return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && s.manifest !== null && engineNames(s.manifest).length > 0 && !futureStart(s.manifest, now));
 }
 
 /**

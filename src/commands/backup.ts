@@ -5,20 +5,18 @@
  */
 import os from 'node:os';
 import { JobError, UsageError } from '../errors.js';
-import { PostgresEngine } from '../engines/postgres.js';
-import { TdengineEngine } from '../engines/tdengine.js';
-import { tdengineCounts } from '../catalog/compare.js';
-import type { Engine, EngineContext, EngineName, PreflightInfo } from '../engines/engine.js';
+import type { EngineContext } from '../engines/engine.js';
+import type { Engine, Preflight, SectionBase } from '../engines/plugin.js';
 import { INCOMPLETE_DIR, listSets, removeLeftovers, stageSet, type SetEntry, type StagedSet } from '../catalog/sets.js';
 import { setIdFor, uniqueId, type SetKind } from '../catalog/labels.js';
 import { localTime } from '../catalog/time.js';
 import { formatBytes, formatDuration } from '../shared/format.js';
 import { freeBytes, spaceNeeded, GIB } from '../catalog/space.js';
-import { MANIFEST_FORMAT, manifestFiles, type Manifest, type PostgresSection, type TdengineSection } from '../catalog/manifest.js';
+import { MANIFEST_FORMAT, manifestFiles, withSections, type Manifest } from '../catalog/manifest.js';
 import type { CommandOutcome, EngineReport } from '../report/result.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { gitInfo, type RunContext } from './context.js';
-import { selectEngines } from './engines.js';
+import { createEngine, pluginOf, selectEngines } from './engines.js';
 
 export interface BackupOptions {
   kind: Extract<SetKind, 'daily' | 'milestone' | 'safety'>;
@@ -27,48 +25,48 @@ export interface BackupOptions {
   /** For milestones: allow a second one of the same name on the same day. */
   force?: boolean;
   /** Engines to dump; default: the --engines choice against the config. */
-  engines?: EngineName[];
-  /** Dump this database instead of the configured one (safety sets of a restore target). */
+  engines?: string[];
+  /** Per engine: dump this database instead of the configured one (safety sets of a restore target). */
+  databases?: Readonly<Record<string, string>>;
+  /** The same for the PostgreSQL restore, which names its engine's option this way. */
   postgresDatabase?: string;
-  tdengineDatabase?: string;
+}
+
+/** One engine of the run, with what its steps found. */
+interface Part {
+  name: string;
+  label: string;
+  engine: Engine;
+  pre?: Preflight;
 }
 
 export async function backup(ctx: RunContext, opts: BackupOptions): Promise<CommandOutcome> {
   const { config, log } = ctx;
-  const engines = opts.engines ?? selectEngines(config, ctx.request.engines);
+  const names = opts.engines ?? selectEngines(config, ctx.request.engines);
   const ectx: EngineContext = { log, signal: ctx.signal, env: ctx.env };
-  const pgConfig = config.postgres && opts.postgresDatabase ? { ...config.postgres, database: opts.postgresDatabase } : config.postgres;
-
-  const pgEngine = engines.includes('postgres') ? new PostgresEngine(pgConfig!) : null;
-  const tdConfig = config.tdengine && opts.tdengineDatabase ? { ...config.tdengine, database: opts.tdengineDatabase } : config.tdengine;
-  const tdEngine = engines.includes('tdengine') ? new TdengineEngine(tdConfig!) : null;
-  // 1. Tools (and the TDengine password's presence): no connection is made when one is missing.
-  const chosen: Engine[] = [pgEngine, tdEngine].filter((e): e is NonNullable<typeof e> => e !== null);
-  for (const e of chosen) e.findTools(ctx.env);
-  // Named after the database dumped: mystocks_..., or market_data_... for a TDengine-only run.
-  const stem = opts.kind === 'milestone' ? opts.milestone! : pgEngine ? pgConfig!.database : tdConfig!.database;
+  const databases: Record<string, string> = { ...(opts.postgresDatabase ? { postgres: opts.postgresDatabase } : {}), ...opts.databases };
+  const parts: Part[] = names.map((name) => ({ name, label: pluginOf(name).label, engine: createEngine(config, name, databases[name]) }));
+  // 1. Tools (and secrets' presence): no connection is made when one is missing.
+  for (const p of parts) p.engine.findTools(ctx.env);
+  // Named after the database dumped, the first engine's: mystocks_..., or market_data_... for a TDengine-only run.
+  const stem = opts.kind === 'milestone' ? opts.milestone! : parts[0]!.engine.database;
   // A second milestone of the day is bad usage (exit 2): refused before any connection is made.
   refuseDuplicateMilestone(opts, setIdFor(opts.kind, localTime(ctx.now(), config.timezone), stem), await listSets(config.root));
   // A killed run's partial set is never a backup; this run holds the lock, so it can go now.
   for (const l of await removeLeftovers(config.root)) log.warn(`removed ${INCOMPLETE_DIR}/${l.name} (${formatBytes(l.bytes)}), left by a run that did not finish`);
 
   // 2. Servers and versions.
-  const pre: Partial<Record<EngineName, PreflightInfo>> = {};
-  if (pgEngine) {
-    pre.postgres = await log.group(`PostgreSQL ${pgConfig!.host}:${pgConfig!.port}/${pgConfig!.database}: checks`, () => pgEngine.preflight(ectx));
-    log.info(`server ${pre.postgres.serverVersion}, pg_dump ${pre.postgres.clientVersion}, database ${formatBytes(pre.postgres.estimatedBytes ?? 0)}`);
-  }
-  if (tdEngine) {
-    const td = tdConfig!;
-    pre.tdengine = await log.group(`TDengine ${td.host}:${td.port} (REST ${td.rest_port})/${td.database}: checks`, () => tdEngine.preflight(ectx));
-    log.info(`server ${pre.tdengine.serverVersion}, taosdump ${pre.tdengine.clientVersion}`);
+  for (const p of parts) {
+    const pre = await log.group(`${p.engine.where}: checks`, () => p.engine.preflight(ectx));
+    p.pre = pre;
+    log.info(pre.summary);
   }
 
   // 3. Free space: the configured floor, and room for a set as big as the last one.
   const sets = await listSets(config.root);
   const last = sets.find((s) => s.status === 'complete' && s.kind === 'daily');
   const lastBytes = last?.manifest?.bytes ?? null;
-  const estimate = Object.values(pre).reduce<number | null>((a, p) => (p?.estimatedBytes == null ? a : (a ?? 0) + p.estimatedBytes), null);
+  const estimate = parts.reduce<number | null>((a, p) => (p.pre?.estimatedBytes == null ? a : (a ?? 0) + p.pre.estimatedBytes), null);
   const free = await freeBytes(config.root);
   const needed = spaceNeeded(config.min_free_gb, lastBytes, estimate);
   if (free < needed) {
@@ -88,22 +86,18 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const id = uniqueId(baseId, (c) => taken.has(c));
   const staged: StagedSet = await stageSet(config.root, opts.kind, id);
   try {
-    let postgres: PostgresSection | undefined;
-    let tdengine: TdengineSection | undefined;
-    const reports: { postgres?: EngineReport; tdengine?: EngineReport } = {};
-    if (pgEngine) {
+    const sections: [string, unknown][] = [];
+    const reports: Record<string, EngineReport> = {};
+    const uncounted: { name: string; error: string }[] = [];
+    for (const p of parts) {
       const t0 = Date.now();
-      postgres = await log.group(`PostgreSQL: dump ${pgConfig!.database}`, () => pgEngine.dump(ectx, staged.dir, pre.postgres!));
-      reports.postgres = engineReport(postgres, t0, postgres.tables);
-    }
-    if (tdEngine) {
-      const t0 = Date.now();
-      // Rows newer than the run's start are neither dumped (-E) nor counted.
-      tdengine = await log.group(`TDengine: dump ${tdConfig!.database}`, () => tdEngine.dump(ectx, staged.dir, pre.tdengine!, startedAt));
-      reports.tdengine = engineReport(tdengine, t0, tdengineCounts(tdengine));
+      const dumped = await log.group(`${p.label}: dump ${p.engine.database}`, () => p.engine.dump(ectx, staged.dir, p.pre!, startedAt));
+      sections.push([p.name, dumped.section]);
+      reports[p.name] = engineReport(dumped.section, t0, dumped.tables);
+      uncounted.push(...dumped.uncounted);
     }
     const finishedAt = ctx.now();
-    const manifest: Manifest = {
+    const manifest: Manifest = withSections({
       format: MANIFEST_FORMAT,
       id,
       kind: opts.kind,
@@ -116,17 +110,14 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
       hostname: os.hostname(),
       git: gitInfo(ctx.env),
       bytes: 0,
-      ...(postgres ? { postgres } : {}),
-      ...(tdengine ? { tdengine } : {}),
-    };
+    }, sections);
     manifest.bytes = manifestFiles(manifest).reduce((a, f) => a + f.bytes, 0);
     if (ctx.signal.aborted) throw ctx.signal.reason;
     const finalDir = await staged.commit(manifest);
     log.info(`set ${id} complete: ${formatBytes(manifest.bytes)} in ${formatDuration(finishedAt.getTime() - startedAt.getTime())} at ${finalDir}`);
     // A whole dump is kept even when some counts failed (never lose a backup), but the run fails
     // and says which tables verify cannot compare (never lie about one).
-    const uncounted = postgres?.count_errors ?? [];
-    for (const e of uncounted) log.error(`${e.name}: pg_dump dumped it, but its row count failed (${e.error}); the set is kept, verify cannot compare this table`);
+    for (const e of uncounted) log.error(`${e.name}: it was dumped, but its row count failed (${e.error}); the set is kept, verify cannot compare this table`);
     return {
       ...(uncounted.length ? { failed: true } : {}),
       message: uncounted.length
@@ -150,11 +141,11 @@ function refuseDuplicateMilestone(opts: BackupOptions, baseId: string, sets: Set
 }
 
 /** What the report says of one engine's dump. */
-export function engineReport(section: PostgresSection | TdengineSection, t0: number, tables: EngineReport['tables']): EngineReport {
+export function engineReport(section: SectionBase & { server_version?: string; client_version?: string }, t0: number, tables: EngineReport['tables']): EngineReport {
   return {
     database: section.database,
-    server_version: section.server_version,
-    client_version: section.client_version,
+    server_version: section.server_version ?? '',
+    client_version: section.client_version ?? '',
     bytes: section.files.reduce((a, f) => a + f.bytes, 0),
     duration_ms: Date.now() - t0,
     tables,

@@ -2,6 +2,7 @@
 import { futureStart, listSets, type SetEntry } from '../catalog/sets.js';
 import { folderBytes } from '../catalog/sets.js';
 import { formatBytes } from '../shared/format.js';
+import { sectionNames } from '../catalog/manifest.js';
 import type { CommandOutcome, ListEntry } from '../report/result.js';
 import type { RunContext } from './context.js';
 import { whereSetsLive } from './replicate.js';
@@ -19,7 +20,8 @@ export async function toListEntry(s: SetEntry, now: Date = new Date()): Promise<
     bytes: m ? m.bytes : await folderBytes(s.path),
     verified_at: s.verification?.verified_at ?? null,
     verification: s.verification?.result ?? null,
-    engines: m ? (['postgres', 'tdengine', 'config'] as const).filter((e) => m[e] !== undefined) : [],
+    // Engines in the manifest's (the registry's) order, then the config snapshot.
+    engines: m ? sectionNames(m) : [],
     reason: s.reason,
     suspicious: futureStart(m, now),
     remotes: s.status === 'complete' ? (await readRemoteCopies(s.path)).map((c) => ({ remote: c.remote, result: c.result, copied_at: c.copied_at, encrypted: c.encrypted })) : [],

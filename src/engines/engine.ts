@@ -16,7 +16,8 @@ export interface PreflightInfo {
   estimatedBytes: number | null;
 }
 
-export type EngineName = 'postgres' | 'tdengine';
+/** A registered engine's name (registry.ts); the built-ins are postgres and tdengine. */
+export type EngineName = string;
 
 /**
  * What backup and verify need of every engine, whatever it dumps. Dumping and restoring differ

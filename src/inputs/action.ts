@@ -5,7 +5,7 @@
 import * as core from '@actions/core';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { ACTION_INPUTS, COMMANDS, ENGINE_CHOICES, OVERRIDES, SECRET_ENV, SECRET_INPUTS, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
+import { ACTION_INPUTS, COMMANDS, engineChoice, OVERRIDES, SECRET_ENV, SECRET_INPUTS, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
 
 const bool = (name: string) =>
   z
@@ -16,7 +16,7 @@ const bool = (name: string) =>
 
 const inputsSchema = z.object({
   command: z.enum(COMMANDS, { message: `command must be one of: ${COMMANDS.join(', ')}` }),
-  engines: z.enum(ENGINE_CHOICES, { message: `engines must be one of: ${ENGINE_CHOICES.join(', ')}` }),
+  engines: engineChoice,
   'dry-run': bool('dry-run'),
   force: bool('force'),
   'upload-report': bool('upload-report'),

@@ -3,7 +3,7 @@
  * Usage errors exit 2, like config errors.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { ENGINE_CHOICES, OVERRIDES, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
+import { engineChoices, OVERRIDES, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
 export interface CliRequest {
@@ -60,7 +60,7 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .exitOverride()
     .configureOutput(out)
     .showHelpAfterError('(add --help for usage)');
-  const engines = () => new Option('--engines <which>', 'engines to back up').choices(ENGINE_CHOICES).default('all');
+  const engines = () => new Option('--engines <which>', 'engines to back up').choices(engineChoices()).default('all');
 
   const sub = (name: string, description: string) => common(program.command(name).description(description).exitOverride().configureOutput(out));
   const writer = (name: string, description: string) => waits(sub(name, description));
@@ -90,7 +90,7 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .argument('<set-id>', 'set to restore')
     .requiredOption('--target <db>', 'database to restore into')
     .requiredOption('--confirm <db>', 'repeat the target database name to confirm')
-    .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(ENGINE_CHOICES).default('all'))
+    .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(engineChoices()).default('all'))
     .action((setId: string, opts: Opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'] }); });
 
   program.parse(argv, { from: 'user' });

@@ -1,19 +1,18 @@
 /**
- * The configuration file's schema (SPEC section 5). Types come from here and nowhere else.
+ * The configuration file's schema. Types come from here and nowhere else; each engine's section
+ * comes from its plugin (the built-ins' are typed here statically, others reached through the registry).
  * Every object is strict: an unknown or misspelt key is an error that names it.
  */
 import { z } from 'zod';
+import { absOrRelPath } from './fields.js';
+import { postgresSchema, type PostgresConfig } from '../engines/postgres-schema.js';
+import { tdengineSchema, type TdengineConfig } from '../engines/tdengine/schema.js';
+import { enginePlugins, memoByRegistry } from '../engines/registry.js';
 
-const PORT_RULE = 'must be a port number from 1 to 65535';
-const port = z.number().int(PORT_RULE).min(1, PORT_RULE).max(65535, PORT_RULE);
+export { postgresSchema, tdengineSchema, type PostgresConfig, type TdengineConfig };
+
 /** Retention counts: 0 would make every set due (days) or protect none (keep_last), so at least 1. */
 const atLeastOne = (unit: string) => z.number().int(`must be a whole number of ${unit}`).min(1, `must be at least 1 (${unit}); 0 or less is refused`);
-/** PostgreSQL/TDengine identifiers we pass to tools and SQL: plain names only. */
-const dbName = z
-  .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain database name (letters, digits, _; not starting with a digit)');
-const host = z.string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
-const absOrRelPath = z.string().min(1).max(4096);
 /** A path inside base_dir: may not climb out of it. */
 const innerPath = z
   .string()
@@ -32,38 +31,6 @@ export const timeZone = z.string().refine((tz) => {
     return false;
   }
 }, `must be an IANA time zone such as Asia/Shanghai or UTC (at most ${MAX_TIMEZONE_LENGTH} characters)`);
-
-export const postgresSchema = z.strictObject({
-  host: host.default('127.0.0.1'),
-  port: port.default(5432),
-  database: dbName,
-  user: z.string().min(1).default('postgres'),
-  /** Where verify restores. Never the production database (checked at load). */
-  scratch_database: dbName.optional(),
-  /** Folder holding pg_dump/pg_restore/psql; PATH when absent. */
-  bin_dir: absOrRelPath.optional(),
-  /** pg_restore -j for verify and restore. */
-  jobs: z.number().int().min(1).max(64).default(2),
-});
-
-export const tdengineSchema = z.strictObject({
-  host: host.default('127.0.0.1'),
-  port: port.default(6030),
-  rest_port: port.default(6041),
-  database: dbName,
-  user: z.string().min(1).default('root'),
-  scratch_database: dbName.optional(),
-  bin_dir: absOrRelPath.optional(),
-  /** taosdump -T */
-  threads: z.number().int().min(1).max(128).default(8),
-  /** taosdump -B: lower it when a restore fails with "WAL size exceeds limit". */
-  batch_rows: z.number().int().min(1).max(1_000_000).default(16383),
-  /**
-   * taosdump is stopped when it shows no sign of life (an output line, its dump folder growing) for
-   * this long: a real taosdump blocks without end while taosd is down mid-dump.
-   */
-  stall_timeout_seconds: z.number().int().min(1).max(86_400).default(300),
-});
 
 /**
  * Which kinds of set a remote takes besides the ones every remote takes: milestones always, config
@@ -143,7 +110,24 @@ export const configSchema = z.strictObject({
 });
 
 export type Config = z.infer<typeof configSchema>;
-export type PostgresConfig = z.infer<typeof postgresSchema>;
-export type TdengineConfig = z.infer<typeof tdengineSchema>;
+
+/**
+ * The schema a config file is parsed with: the static one, each registered engine's section added
+ * (optional), so an engine registered at run time is accepted, and a section of none is an unknown key.
+ */
+export const configSchemaFor: () => z.ZodType<Config> = memoByRegistry(() => {
+  // Engine sections right after timezone, as in the static schema: problems are listed in this order.
+  const shape: Record<string, z.ZodType> = {};
+  for (const [key, value] of Object.entries(configSchema.shape)) {
+    shape[key] = value;
+    if (key === 'timezone') for (const p of enginePlugins()) shape[p.name] = p.configSchema.optional();
+  }
+  return z.strictObject(shape) as unknown as z.ZodType<Config>;
+});
+
+/** An engine's section of a parsed config (unknown: the plugin's own schema validated it), or undefined. */
+export function engineSection(config: Config, name: string): unknown {
+  return (config as Record<string, unknown>)[name];
+}
 export type RemoteConfig = z.infer<typeof remoteSchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;

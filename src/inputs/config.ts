@@ -8,8 +8,12 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { configSchema, type Config } from './config-schema.js';
+import '../engines/builtin.js';
+import { enginePlugins } from '../engines/registry.js';
+import { configSchemaFor, engineSection, type Config } from './config-schema.js';
 import { OVERRIDES } from './options.js';
+
+export { scratchDatabase } from './scratch.js';
 
 export const DEFAULT_CONFIG_FILE = 'pgtaos-backup.yml';
 
@@ -105,16 +109,32 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
-/** Guards that span keys: a scratch database must never be a production database. */
+/** Guards that span keys: a scratch database must never be a production database (of any engine). */
 function crossChecks(config: Config): string[] {
-  const production = new Set([config.postgres?.database, config.tdengine?.database].filter((d): d is string => Boolean(d)));
+  const configured = enginePlugins()
+    .map((p) => ({ name: p.name, section: engineSection(config, p.name), plugin: p }))
+    .flatMap(({ name, section, plugin }) => (section === undefined ? [] : [{ name, ...plugin.databases(section) }]));
+  const production = new Set(configured.map((c) => c.database));
   const problems: string[] = [];
-  for (const [engine, section] of [['postgres', config.postgres], ['tdengine', config.tdengine]] as const) {
-    if (section?.scratch_database && production.has(section.scratch_database)) {
-      problems.push(`${engine}.scratch_database: ${section.scratch_database} is a production database; verify drops and recreates its scratch database`);
+  for (const c of configured) {
+    if (c.scratch !== null && production.has(c.scratch)) {
+      problems.push(`${c.name}.scratch_database: ${c.scratch} is a production database; verify drops and recreates its scratch database`);
     }
   }
   return problems;
+}
+
+/** Relative paths in engine sections (bin_dir) are relative to the config file too. */
+function resolveEnginePaths(config: Config, base: string): void {
+  for (const p of enginePlugins()) {
+    const section = engineSection(config, p.name);
+    if (typeof section !== 'object' || section === null) continue;
+    const fields = section as Record<string, unknown>;
+    for (const key of p.pathKeys ?? []) {
+      const v = fields[key];
+      if (typeof v === 'string') fields[key] = path.resolve(base, v);
+    }
+  }
 }
 
 export function loadConfig(opts: { file?: string; overrides?: Record<string, string>; env?: NodeJS.ProcessEnv; cwd?: string }): LoadedConfig {
@@ -133,7 +153,7 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, str
   const record = raw as Record<string, unknown>;
   const problems = applyOverrides(record, opts.overrides ?? {});
   // reportInput: tells a missing key (no input) from a wrong type, which zod words alike.
-  const parsed = configSchema.safeParse(record, { reportInput: true });
+  const parsed = configSchemaFor().safeParse(record, { reportInput: true });
   if (!parsed.success) problems.push(...parsed.error.issues.map(describeIssue));
   if (parsed.success) problems.push(...crossChecks(parsed.data));
   if (problems.length > 0 || !parsed.success) {
@@ -147,8 +167,7 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, str
   const base = source ? path.dirname(source) : cwd;
   config.root = path.resolve(base, config.root);
   refuseSystemRoot(config.root);
-  if (config.postgres?.bin_dir) config.postgres.bin_dir = path.resolve(base, config.postgres.bin_dir);
-  if (config.tdengine?.bin_dir) config.tdengine.bin_dir = path.resolve(base, config.tdengine.bin_dir);
+  resolveEnginePaths(config, base);
   if (config.config_files) config.config_files.base_dir = path.resolve(base, config.config_files.base_dir);
   return { config, file: source };
 }
@@ -183,8 +202,4 @@ function refuseSystemRoot(root: string): void {
       hint: 'Give root (or --root) a folder of its own for the backups, such as /data/mystocks_backup; the tool writes logs/, a lock and set folders there and cleans its .incomplete/.',
     });
   }
-}
-
-export function scratchDatabase(section: { database: string; scratch_database?: string | undefined }): string {
-  return section.scratch_database ?? `${section.database}_verify`;
 }

@@ -4,12 +4,22 @@
  */
 import { z } from 'zod';
 import { MILESTONE_RE } from '../catalog/labels.js';
+import '../engines/builtin.js';
+import { enginePlugins } from '../engines/registry.js';
 
 export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
-export const ENGINE_CHOICES = ['postgres', 'tdengine', 'all'] as const;
-export type EngineChoice = (typeof ENGINE_CHOICES)[number];
+/** `--engines` / input `engines`: a registered engine's name, or `all`. Read when parsed: engines registered at run time count. */
+export function engineChoices(): string[] {
+  return [...enginePlugins().map((p) => p.name), 'all'];
+}
+export type EngineChoice = string;
+
+/** One rule for the CLI, the action and the request: a name not registered is refused, naming the choices. */
+export const engineChoice = z.string().check((c) => {
+  if (!engineChoices().includes(c.value)) c.issues.push({ code: 'custom', input: c.value, message: `engines must be one of: ${engineChoices().join(', ')}` });
+});
 
 /** Settings that override the config file: input name, CLI flag, config path, value type. */
 export const OVERRIDES = [
@@ -59,7 +69,7 @@ export const runRequestSchema = z.strictObject({
   command: z.enum(COMMANDS),
   /** Config file path; default pgtaos-backup.yml in the working directory, or $PGTAOS_BACKUP_CONFIG. */
   configFile: z.string().min(1).optional(),
-  engines: z.enum(ENGINE_CHOICES).default('all'),
+  engines: engineChoice.default('all'),
   milestone: z.string().optional(),
   setId: z.string().optional(),
   target: z.string().optional(),

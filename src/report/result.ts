@@ -110,7 +110,8 @@ export const runResultSchema = z.object({
   set: z
     .object({ id: z.string(), kind: z.enum(SET_KINDS), path: z.string(), bytes: z.number().int() })
     .nullable(),
-  engines: z.object({ postgres: engineReportSchema.optional(), tdengine: engineReportSchema.optional() }),
+  /** Per engine that took part, keyed by its name (postgres, tdengine, ...), in the registry's order. */
+  engines: z.record(z.string(), engineReportSchema),
   sets: z.array(listEntrySchema).optional(),
   prune: pruneReportSchema.optional(),
   checks: z.array(checkSchema),

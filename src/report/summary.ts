@@ -1,4 +1,6 @@
 /** The run as Markdown, for the job summary (and for people reading the report). */
+import '../engines/builtin.js';
+import { enginePlugin } from '../engines/registry.js';
 import { formatBytes, formatDuration } from '../shared/format.js';
 import type { EngineReport, RunResult, Storage } from './result.js';
 
@@ -91,8 +93,8 @@ export function renderSummary(r: RunResult, notes: string[] = []): string {
     const failed = r.checks.filter((c) => c.result === 'failed').length;
     out.push('### Checks', '', collapsed(`${r.checks.length} checks, ${failed} failed`, ordered.length, table(['check', 'result', 'detail'], rows) + cut), '');
   }
-  if (r.engines.postgres) out.push(engineBlock('PostgreSQL', r.engines.postgres, r.command), '');
-  if (r.engines.tdengine) out.push(engineBlock('TDengine', r.engines.tdengine, r.command), '');
+  // One block per engine, labelled by its plugin (a report from an engine not registered here keeps its name).
+  for (const [name, report] of Object.entries(r.engines)) out.push(engineBlock(enginePlugin(name)?.label ?? name, report, r.command), '');
   if (r.sets) {
     const rows = r.sets.slice(0, MAX_TABLE_ROWS).map((s) => [s.id, s.kind, s.status, s.created_at ?? '-', formatBytes(s.bytes), s.verification ? `${s.verification} ${s.verified_at}` : '-']);
     const cut = r.sets.length > MAX_TABLE_ROWS ? `\n\n…and ${r.sets.length - MAX_TABLE_ROWS} more sets (see the JSON report).` : '';

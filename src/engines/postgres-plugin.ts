@@ -1,0 +1,133 @@
+/**
+ * PostgreSQL as a registered engine: the adapter between the commands' lifecycle (plugin.ts) and
+ * PostgresEngine (pg_dump on an exported snapshot, pg_restore, counts).
+ */
+import { JobError } from '../errors.js';
+import { comparePostgres, renderDifferences } from '../catalog/compare.js';
+import { setFilePath } from '../catalog/set-files.js';
+import type { SetEntry } from '../catalog/sets.js';
+import type { RunContext } from '../commands/context.js';
+import { restorePostgres } from '../commands/restore-postgres.js';
+import { scratchDatabase } from '../inputs/scratch.js';
+import { formatBytes } from '../shared/format.js';
+import type { Check } from '../report/result.js';
+import type { EngineContext, PreflightInfo } from './engine.js';
+import type { PgCounts } from './pg-counts.js';
+import { parseClientVersion, PostgresEngine } from './postgres.js';
+import { isReservedName } from './postgres-admin.js';
+import { postgresSchema, postgresSection, type PostgresConfig, type PostgresSection } from './postgres-schema.js';
+import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome } from './plugin.js';
+
+class PostgresLifecycle implements Engine<PostgresSection> {
+  private readonly pg: PostgresEngine;
+
+  constructor(private readonly cfg: PostgresConfig) {
+    this.pg = new PostgresEngine(cfg);
+  }
+
+  get database(): string {
+    return this.cfg.database;
+  }
+
+  get where(): string {
+    return `PostgreSQL ${this.cfg.host}:${this.cfg.port}/${this.cfg.database}`;
+  }
+
+  findTools(env: NodeJS.ProcessEnv): void {
+    this.pg.findTools(env);
+  }
+
+  async preflight(ctx: EngineContext): Promise<Preflight> {
+    const pre = await this.pg.preflight(ctx);
+    return { ...pre, summary: `server ${pre.serverVersion}, pg_dump ${pre.clientVersion}, database ${formatBytes(pre.estimatedBytes ?? 0)}` };
+  }
+
+  async dump(ctx: EngineContext, stagingDir: string, pre: PreflightInfo): Promise<Dumped<PostgresSection>> {
+    const section = await this.pg.dump(ctx, stagingDir, pre);
+    return { section, tables: section.tables, uncounted: (section.count_errors ?? []).map((e) => ({ name: e.name, error: e.error })) };
+  }
+
+  /** pg_restore into the scratch database, counted by the rules of the set's own manifest format; the scratch is dropped whatever happens. */
+  async restoreScratch(ctx: ScratchContext, set: SetEntry, section: PostgresSection, checks: Check[]): Promise<ScratchOutcome> {
+    const { log, env } = ctx;
+    const pg = this.pg;
+    const scratch = scratchDatabase(this.cfg);
+    const restoreV = await pg.restoreClientVersion(env);
+    const writer = parseClientVersion(`(PostgreSQL) ${section.client_version}`);
+    if (writer && restoreV.major < writer.major) {
+      throw new JobError('postgres.client_too_old', `pg_restore ${restoreV.text} cannot read an archive written by pg_dump ${section.client_version} (archive format ${section.archive_version ?? '?'})`, {
+        hint: `Install the PostgreSQL ${writer.major} client (apt install postgresql-client-${writer.major} from apt.postgresql.org) and set postgres.bin_dir to /usr/lib/postgresql/${writer.major}/bin.`,
+      });
+    }
+    const t0 = Date.now();
+    try {
+      await log.group(`PostgreSQL: restore ${set.id} into scratch database ${scratch}`, async () => {
+        const timescaleVersion = section.extensions.find((e) => e.name === 'timescaledb')?.version;
+        const timescale = timescaleVersion !== undefined;
+        if (timescale) await pg.requireExtension(env, 'timescaledb', timescaleVersion);
+        await pg.recreateScratch(env, scratch);
+        await pg.restore(ctx, await setFilePath(set.path, section.files[0]!.path, set.id), scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
+      });
+      // Counted by the rules of the set's own manifest format: both sides alike.
+      const restored = await pg.countDatabase(env, scratch, log, ctx.signal, set.manifest!.format);
+      checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into ${scratch} succeeded` });
+      let failed = false;
+      if (section.row_counts === 'unknown') {
+        const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
+        checks.push({ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored database has ${restored.tables.length} tables, ${rows} rows)` });
+      } else failed = compareScratchCounts(ctx, set, section, restored, checks);
+      const report = { database: scratch, server_version: section.server_version, client_version: restoreV.text, bytes: section.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: restored.tables };
+      return { failed, report };
+    } catch (err) {
+      if (!ctx.signal.aborted) checks.push({ name: 'postgres restore', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
+      throw err;
+    } finally {
+      // Whatever happened (including SIGTERM), the scratch database goes.
+      await pg.dropScratch(env, scratch).then(
+        () => log.info(`dropped scratch database ${scratch}`),
+        (e: unknown) => log.error(`could not drop scratch database ${scratch}: ${(e as Error).message}; drop it by hand`),
+      );
+    }
+  }
+
+  restoreTarget(ctx: RunContext, set: SetEntry, target: string) {
+    return restorePostgres(ctx, set, target);
+  }
+}
+
+/** The row-count and large-object checks of a set with counts; true when one failed. */
+function compareScratchCounts(ctx: ScratchContext, set: SetEntry, section: PostgresSection, restored: PgCounts, checks: Check[]): boolean {
+  const { diffs, notCompared } = comparePostgres(section, restored);
+  const compared = section.tables;
+  checks.push({
+    name: 'postgres row counts',
+    result: diffs.length === 0 ? 'passed' : 'failed',
+    detail: diffs.length === 0 ? `${compared.length} tables, ${compared.reduce((a, t) => a + t.rows, 0)} rows: all match the manifest` : `${diffs.length} tables differ: ${diffs.map((d) => d.table).join(', ')}`,
+  });
+  for (const n of notCompared) {
+    checks.push({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason}); restored ${n.restored === null ? 'without a count' : `with ${n.restored} rows`}` });
+  }
+  const loOk = restored.largeObjects === section.large_objects;
+  checks.push({ name: 'postgres large objects', result: loOk ? 'passed' : 'failed', detail: `${restored.largeObjects} restored, manifest says ${section.large_objects}` });
+  if (diffs.length) {
+    ctx.log.error(`restored row counts differ from the manifest of ${set.id}:`);
+    for (const l of renderDifferences(diffs)) ctx.log.error(`  ${l}`);
+  }
+  return diffs.length > 0 || !loOk;
+}
+
+export const postgresPlugin = defineEngine({
+  name: 'postgres',
+  label: 'PostgreSQL',
+  configSchema: postgresSchema,
+  manifestSchema: postgresSection,
+  secretEnv: ['PGPASSWORD'],
+  pathKeys: ['bin_dir'],
+  counts: (section) => section.tables,
+  databases: (cfg) => ({ database: cfg.database, scratch: cfg.scratch_database ?? null }),
+  reservedTarget: (target) =>
+    isReservedName(target)
+      ? { message: `${target} ends in a suffix a restore reserves for its own copies (_pgtaos_new, _pgtaos_old)`, hint: 'Restore into another name; a PostgreSQL restore fills <target>_pgtaos_new and swaps it in.' }
+      : null,
+  create: (cfg, opts) => new PostgresLifecycle(opts?.database ? { ...cfg, database: opts.database } : cfg),
+});

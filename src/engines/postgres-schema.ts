@@ -1,0 +1,72 @@
+/** PostgreSQL's config section and manifest section. A leaf module (zod only), so the config and catalog can type them. */
+import { z } from 'zod';
+import { fileEntrySchema } from '../catalog/file-entry.js';
+import { absOrRelPath, dbName, host, port } from '../inputs/fields.js';
+
+export const postgresSchema = z.strictObject({
+  host: host.default('127.0.0.1'),
+  port: port.default(5432),
+  database: dbName,
+  user: z.string().min(1).default('postgres'),
+  /** Where verify restores. Never the production database (checked at load). */
+  scratch_database: dbName.optional(),
+  /** Folder holding pg_dump/pg_restore/psql; PATH when absent. */
+  bin_dir: absOrRelPath.optional(),
+  /** pg_restore -j for verify and restore. */
+  jobs: z.number().int().min(1).max(64).default(2),
+});
+export type PostgresConfig = z.infer<typeof postgresSchema>;
+
+/** A PostgreSQL table's count. `name` is the key compared; format 1 entries have only name and rows. */
+export const pgTableCount = z.strictObject({
+  name: z.string().min(1),
+  rows: z.number().int().min(0),
+  schema: z.string().optional(),
+  table: z.string().optional(),
+  /** A hypertable: counted without ONLY, so the count covers its chunks (which are not listed themselves). */
+  hypertable: z.literal(true).optional(),
+  /** An extension's config table dumped with a filter (pg_extension.extcondition): counted with the same filter. */
+  filter: z.string().optional(),
+});
+
+/** A table whose count the server refused: the dump has it, the manifest has no count for it. */
+export const pgCountError = z.strictObject({
+  name: z.string().min(1),
+  schema: z.string(),
+  table: z.string(),
+  /** The server's error, SQLSTATE first. */
+  error: z.string(),
+});
+
+export const postgresSection = z.strictObject({
+  server_version: z.string(),
+  client_version: z.string(),
+  database: z.string(),
+  host: z.string(),
+  port: z.number().int(),
+  /** pg_dump custom archive version, e.g. "1.15" (pg_restore older than the writer cannot read it). */
+  archive_version: z.string().nullable(),
+  database_bytes: z.number().int().min(0).nullable(),
+  snapshot: z.string().nullable(),
+  extensions: z.array(z.strictObject({ name: z.string(), version: z.string() })),
+  large_objects: z.number().int().min(0),
+  files: z.array(fileEntrySchema).min(1),
+  tables: z.array(pgTableCount),
+  /**
+   * Tables pg_dump dumped but whose count failed (the set is kept: the dump is whole). Verify restores
+   * them and reports their restored counts, but cannot compare them.
+   */
+  count_errors: z.array(pgCountError).optional(),
+  /**
+   * Absent or 'exact': `tables` holds every table's exact row count, taken on the dump's snapshot.
+   * 'unknown': no counts were taken (an imported dump: `tables` is [] and large_objects 0), so a
+   * verification can restore the set and check its tables exist, but cannot compare counts.
+   */
+  row_counts: z.enum(['exact', 'unknown']).optional(),
+  /** Imported dumps: the tables whose data the archive holds (TABLE DATA entries of `pg_restore --list`), schema-qualified. */
+  archive_tables: z.array(z.string()).optional(),
+});
+
+export type PgTableCount = z.infer<typeof pgTableCount>;
+export type PgCountError = z.infer<typeof pgCountError>;
+export type PostgresSection = z.infer<typeof postgresSection>;
