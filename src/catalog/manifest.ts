@@ -64,9 +64,10 @@ export const manifestSchema = z.strictObject({
   imported_from: z.array(z.string()).optional(),
 });
 
-/** The manifest's per-engine sections (config snapshots count as one): what retention groups by. */
+/** The built-in sections (config snapshots count as one); sectionNames() gives a manifest's own, registered engines included. */
 export const sectionName = manifestSchema.keyof().extract(['postgres', 'tdengine', 'config']);
-export type SectionName = z.infer<typeof sectionName>;
+/** What retention groups by: a section's name (any registered engine's, or config). */
+export type SectionName = string;
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type GitInfo = z.infer<typeof gitInfo>;
@@ -111,6 +112,16 @@ export function sectionNames(m: Manifest): string[] {
 /** The engines whose dumps a manifest holds, in its order. */
 export function engineNames(m: Manifest): string[] {
   return sectionNames(m).filter((k) => k !== CONFIG_SECTION);
+}
+
+/** The database each engine's section was dumped from, by engine name (every engine section records one). */
+export function engineDatabases(m: Manifest): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of engineNames(m)) {
+    const section = manifestSection(m, name);
+    if (typeof section === 'object' && section !== null && 'database' in section && typeof section.database === 'string') out[name] = section.database;
+  }
+  return out;
 }
 
 /** Every file a manifest lists, whatever engine wrote it: every section lists its files. */

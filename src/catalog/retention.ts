@@ -26,7 +26,7 @@
  */
 import type { Config } from '../inputs/config-schema.js';
 import type { SetKind, SetStatus } from './labels.js';
-import { sectionName, type SectionName } from './manifest.js';
+import { sectionName, sectionNames, type SectionName } from './manifest.js';
 import { INCOMPLETE_DIR, type SetEntry } from './sets.js';
 
 export type RetentionPolicy = Config['retention'];
@@ -80,7 +80,7 @@ export function toRetentionInput(s: SetEntry): RetentionInput {
     status: s.status,
     path: s.path,
     started_at: m?.started_at ?? null,
-    engines: m ? RETENTION_ENGINES.filter((e) => m[e] !== undefined) : [],
+    engines: m ? sectionNames(m) : [],
     verification: s.verification ? { result: s.verification.result, verified_at: s.verification.verified_at } : null,
     staging: isStagingPath(s.path),
     damage: s.reason,

@@ -86,3 +86,10 @@ export function findEngineTools(config: Config, engines: string[], env: NodeJS.P
 export function setSection(manifest: Manifest, name: string): SectionBase {
   return pluginOf(name).manifestSchema.parse(manifestSection(manifest, name));
 }
+
+/** The production database the config names for an engine, or null when the config has no section for it. */
+export function configuredDatabase(config: Partial<Config>, name: string): string | null {
+  const section = engineSection(config, name);
+  const plugin = enginePlugin(name);
+  return section === undefined || !plugin ? null : plugin.databases(section).database;
+}

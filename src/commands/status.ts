@@ -39,6 +39,9 @@ import { formatBytes } from '../shared/format.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import type { RunContext } from './context.js';
 import { milestoneCopiesCheck } from './replicate.js';
+import { engineDatabases } from '../catalog/manifest.js';
+import { enginePlugins } from '../engines/registry.js';
+import { configuredDatabase } from './engines.js';
 
 /** `<YYYYMMDD_HHMMSS>-<command>-<pid>.log`, as run.ts names them. */
 export const RUN_LOG_RE = /^(\d{8}_\d{6})-([a-z]+)-(\d+)\.log$/;
@@ -65,19 +68,21 @@ export interface RunLogRead extends RunLogInfo {
 
 /** A set as status sees it: the retention facts, and which database each engine's dump holds. */
 export interface StatusSet extends RetentionInput {
-  databases: Partial<Record<'postgres' | 'tdengine', string>>;
+  databases: Readonly<Record<string, string>>;
 }
 
 export function toStatusSet(s: SetEntry): StatusSet {
   const m = s.manifest;
   return {
     ...toRetentionInput(s),
-    databases: { ...(m?.postgres ? { postgres: m.postgres.database } : {}), ...(m?.tdengine ? { tdengine: m.tdengine.database } : {}) },
+    databases: m ? engineDatabases(m) : {},
   };
 }
 
 export interface StatusInput {
   config: Pick<Config, 'root' | 'postgres' | 'tdengine' | 'min_free_gb' | 'staleness' | 'retention'>;
+  /** The engines a backup row is made for, in order; default: the registered ones. */
+  engines?: readonly { name: string; label: string }[];
   sets: StatusSet[];
   /** The logs selectRunLogs chose, read. */
   logs: RunLogRead[];
@@ -119,9 +124,10 @@ function named(items: string[]): string {
   return items.length > MAX_NAMED ? `${items.slice(0, MAX_NAMED).join(', ')} and ${items.length - MAX_NAMED} more` : items.join(', ');
 }
 
-function backupRow(input: StatusInput, engine: 'postgres' | 'tdengine', label: string, now: Date): Check {
+function backupRow(input: StatusInput, engine: string, label: string, now: Date): Check {
   const name = `${engine} backup`;
-  const configured = input.config[engine];
+  const database = configuredDatabase(input.config, engine);
+  const configured = database === null ? null : { database };
   if (!configured) return { name, result: 'skipped', detail: `no ${engine}: section in the config` };
   const max = input.config.staleness.max_age_hours;
   const nowMs = now.getTime();
@@ -175,7 +181,7 @@ function freeRow(input: StatusInput): Check {
 
 /** The set holds a dump of a database the config names (postgres.database or tdengine.database). */
 function ofConfiguredDatabase(input: StatusInput, s: StatusSet): boolean {
-  return (['postgres', 'tdengine'] as const).some((e) => input.config[e] !== undefined && s.databases[e] === input.config[e].database);
+  return engineList(input).some((e) => { const db = configuredDatabase(input.config, e.name); return db !== null && s.databases[e.name] === db; });
 }
 
 function verifyRow(input: StatusInput, now: Date): Check {
@@ -252,8 +258,7 @@ function incompleteRow(input: StatusInput): Check {
 /** The checklist rows, from the facts gathered by the command. Pure. */
 export function statusRows(input: StatusInput, now: Date): Check[] {
   return [
-    backupRow(input, 'postgres', 'PostgreSQL', now),
-    backupRow(input, 'tdengine', 'TDengine', now),
+    ...engineList(input).map((e) => backupRow(input, e.name, e.label, now)),
     logRow(input),
     freeRow(input),
     verifyRow(input, now),
@@ -261,6 +266,10 @@ export function statusRows(input: StatusInput, now: Date): Check[] {
     incompleteRow(input),
     safetyRow(input),
   ];
+}
+
+function engineList(input: StatusInput): readonly { name: string; label: string }[] {
+  return input.engines ?? enginePlugins();
 }
 
 /** Safety sets taken before restores are kept until a person removes them: say they are there. */
@@ -323,7 +332,8 @@ export async function status(ctx: RunContext): Promise<CommandOutcome> {
     runLogs(path.join(root, LOGS_DIR), now, config.staleness.max_age_hours),
   ]);
   const liveLock = lock && !lock.stale && lock.info ? { command: lock.info.command, pid: lock.info.pid, hostname: lock.info.hostname, started_at: lock.info.started_at } : null;
-  const checks = statusRows({ config, sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
+  const engines = enginePlugins().map((p) => ({ name: p.name, label: p.label }));
+  const checks = statusRows({ config, engines, sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
   checks.push(await milestoneCopiesCheck(config, sets)); // issue 5: the milestone checklist's "copied to remote storage"
   for (const c of checks) log.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`);
   const failed = checks.filter((c) => c.result === 'failed');

@@ -126,7 +126,7 @@ export const configSchemaFor: () => z.ZodType<Config> = memoByRegistry(() => {
 });
 
 /** An engine's section of a parsed config (unknown: the plugin's own schema validated it), or undefined. */
-export function engineSection(config: Config, name: string): unknown {
+export function engineSection(config: Partial<Config>, name: string): unknown {
   return (config as Record<string, unknown>)[name];
 }
 export type RemoteConfig = z.infer<typeof remoteSchema>;
