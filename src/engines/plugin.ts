@@ -3,8 +3,10 @@
  * loop over the registered engines (registry.ts) and never name one. The plugin's `name` is its
  * config key, its manifest key and its `--engines` value.
  */
+import type { Stats } from 'node:fs';
 import type { z } from 'zod';
 import type { FileEntry, TableCount } from '../catalog/file-entry.js';
+import type { ImportName } from '../catalog/import-names.js';
 import type { SetEntry } from '../catalog/sets.js';
 import type { RunContext } from '../commands/context.js';
 import type { Check, CommandOutcome, EngineReport } from '../report/result.js';
@@ -64,6 +66,32 @@ export interface Engine<M extends SectionBase = SectionBase> {
   restoreTarget?(ctx: RunContext, set: SetEntry, target: string): Promise<CommandOutcome>;
 }
 
+/** A dump made elsewhere (the old runbook's files), read and checked, ready to become a set. */
+export interface ForeignDump {
+  name: ImportName;
+  startedAt: Date;
+  /** Each file as it will lie in the set, with the original's size and SHA-256 (the copy is checked against them). */
+  sums: Map<string, FileEntry>;
+  /** What it is, for the log. */
+  summary: string;
+  /** Copies the original into the set being built. */
+  copyInto(stagingDir: string): Promise<void>;
+  /** The manifest section, without counts (only a restore can count an imported dump). */
+  section(files: FileEntry[], startedIso: string): unknown;
+}
+
+/** How an engine adopts dumps made without this tool. */
+export interface EngineImporter {
+  /** For hints: what it adopts, e.g. `the old backup files (postgresql/*.backup)`. */
+  readonly what: string;
+  /** For hints: paths as a person would give them. */
+  readonly example: string;
+  /** Whether it reads files or folders. */
+  readonly takes: 'file' | 'folder';
+  /** Reads `source` and checks it is a dump of this engine; a UsageError or JobError says why not. */
+  read(source: string, st: Stats): Promise<ForeignDump>;
+}
+
 /**
  * One kind of database. Methods (not function properties) on purpose: a plugin typed for its own
  * config and section is then stored in the registry as a plugin of unknown config.
@@ -85,6 +113,8 @@ export interface EnginePlugin<C = unknown, M extends SectionBase = SectionBase> 
   databases(config: C): { database: string; scratch: string | null };
   /** Why a restore target's name is one this engine keeps for itself (its restore's own copies), or null. */
   reservedTarget?(target: string): { message: string; hint: string } | null;
+  /** How it adopts dumps made elsewhere, for one run (import); absent: it cannot. */
+  importer?(ctx: RunContext): EngineImporter;
   /** `database`: dump this database instead of the configured one (a safety set of a restore target). */
   create(config: C, opts?: { database?: string }): Engine<M>;
 }

@@ -16,6 +16,7 @@ import type { PgCounts } from './pg-counts.js';
 import { parseClientVersion, PostgresEngine } from './postgres.js';
 import { isReservedName } from './postgres-admin.js';
 import { postgresSchema, postgresSection, type PostgresConfig, type PostgresSection } from './postgres-schema.js';
+import { postgresImporter } from './postgres-import.js';
 import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome } from './plugin.js';
 
 class PostgresLifecycle implements Engine<PostgresSection> {
@@ -129,5 +130,6 @@ export const postgresPlugin = defineEngine({
     isReservedName(target)
       ? { message: `${target} ends in a suffix a restore reserves for its own copies (_pgtaos_new, _pgtaos_old)`, hint: 'Restore into another name; a PostgreSQL restore fills <target>_pgtaos_new and swaps it in.' }
       : null,
+  importer: (ctx) => postgresImporter(ctx),
   create: (cfg, opts) => new PostgresLifecycle(opts?.database ? { ...cfg, database: opts.database } : cfg),
 });

@@ -65,7 +65,7 @@ function toyEngine(cfg: ToyConfig): Engine<ToySection> {
       const section: ToySection = { database: cfg.name, server_version: '1', client_version: '1', files, file_count: rels.length };
       return { section, tables: [{ name: 'files', rows: rels.length }], uncounted: [] };
     },
-    async restoreScratch(ctx, set, section, checks) {
+    async restoreScratch(_ctx, set, section, checks) {
       const t0 = Date.now();
       await fs.rm(cfg.scratch, { recursive: true, force: true });
       try {
@@ -95,7 +95,6 @@ const toyPlugin = defineEngine({
 });
 
 let dir = '';
-let root = '';
 let source = '';
 let configFile = '';
 let unregister: () => void = () => {};
@@ -106,7 +105,6 @@ function run(request: Omit<RunRequestInput, 'configFile'>): Promise<RunResult> {
 
 beforeAll(async () => {
   dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgtaos-toy-'));
-  root = path.join(dir, 'backups');
   source = path.join(dir, 'notes');
   await fs.mkdir(path.join(source, 'sub'), { recursive: true });
   await fs.writeFile(path.join(source, 'a.txt'), 'alpha\n');

@@ -11,6 +11,7 @@ import type { RunContext } from '../../commands/context.js';
 import { scratchDatabase } from '../../inputs/scratch.js';
 import type { Check } from '../../report/result.js';
 import type { EngineContext, PreflightInfo } from '../engine.js';
+import { tdengineImporter } from './import.js';
 import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome } from '../plugin.js';
 import { compareLater, TDENGINE_DUMP_DIR, TdengineEngine } from '../tdengine.js';
 import { restoreTdengine } from './restore-target.js';
@@ -124,5 +125,6 @@ export const tdenginePlugin = defineEngine({
   pathKeys: ['bin_dir'],
   counts: (section) => tdengineCounts(section),
   databases: (cfg) => ({ database: cfg.database, scratch: cfg.scratch_database ?? null }),
+  importer: (ctx) => tdengineImporter(ctx),
   create: (cfg, opts) => new TdengineLifecycle(opts?.database ? { ...cfg, database: opts.database } : cfg),
 });
