@@ -17,6 +17,7 @@ import { parseClientVersion, PostgresEngine } from './postgres.js';
 import { isReservedName } from './postgres-admin.js';
 import { postgresSchema, postgresSection, type PostgresConfig, type PostgresSection } from './postgres-schema.js';
 import { postgresImporter } from './postgres-import.js';
+import { POSTGRES_OPTIONS } from './options.js';
 import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome } from './plugin.js';
 
 class PostgresLifecycle implements Engine<PostgresSection> {
@@ -122,7 +123,7 @@ export const postgresPlugin = defineEngine({
   label: 'PostgreSQL',
   configSchema: postgresSchema,
   manifestSchema: postgresSection,
-  secretEnv: ['PGPASSWORD'],
+  secretEnv: POSTGRES_OPTIONS.secretInputs.map((s) => s.env),
   pathKeys: ['bin_dir'],
   counts: (section) => section.tables,
   databases: (cfg) => ({ database: cfg.database, scratch: cfg.scratch_database ?? null }),

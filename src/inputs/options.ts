@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { MILESTONE_RE } from '../catalog/labels.js';
 import '../engines/builtin.js';
-import { enginePlugins } from '../engines/registry.js';
+import { enginePlugins, engineSecretEnv } from '../engines/registry.js';
+import { BUILTIN_OPTIONS, type OverrideSpec, type SecretInputSpec } from '../engines/options.js';
 
 export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore'] as const;
 export type CommandName = (typeof COMMANDS)[number];
@@ -21,28 +22,30 @@ export const engineChoice = z.string().check((c) => {
   if (!engineChoices().includes(c.value)) c.issues.push({ code: 'custom', input: c.value, message: `engines must be one of: ${engineChoices().join(', ')}` });
 });
 
-/** Settings that override the config file: input name, CLI flag, config path, value type. */
-export const OVERRIDES = [
+/** Settings that override the config file: input name, CLI flag, config path, value type (each engine's from its options rows). */
+export const OVERRIDES: readonly OverrideSpec[] = [
   { input: 'root', flag: 'root', path: ['root'], type: 'string', description: 'Backup root folder (overrides `root` in the config file).' },
   { input: 'timezone', flag: 'timezone', path: ['timezone'], type: 'string', description: 'IANA time zone for set names and timestamps (overrides `timezone`).' },
-  { input: 'postgres-host', flag: 'postgres-host', path: ['postgres', 'host'], type: 'string', description: 'PostgreSQL host (overrides `postgres.host`).' },
-  { input: 'postgres-port', flag: 'postgres-port', path: ['postgres', 'port'], type: 'int', description: 'PostgreSQL port (overrides `postgres.port`).' },
-  { input: 'postgres-database', flag: 'postgres-database', path: ['postgres', 'database'], type: 'string', description: 'PostgreSQL database (overrides `postgres.database`).' },
-  { input: 'postgres-user', flag: 'postgres-user', path: ['postgres', 'user'], type: 'string', description: 'PostgreSQL user (overrides `postgres.user`).' },
-  { input: 'tdengine-host', flag: 'tdengine-host', path: ['tdengine', 'host'], type: 'string', description: 'TDengine host (overrides `tdengine.host`).' },
-  { input: 'tdengine-database', flag: 'tdengine-database', path: ['tdengine', 'database'], type: 'string', description: 'TDengine database (overrides `tdengine.database`).' },
-] as const;
+  ...BUILTIN_OPTIONS.flatMap((e) => e.overrides),
+];
 
 /** Secrets the action takes as inputs and hands on as the environment variables the tools read. */
-export const SECRET_INPUTS = [
-  { input: 'postgres-password', env: 'PGPASSWORD', description: 'PostgreSQL password (passed to pg_dump/pg_restore as PGPASSWORD; masked).' },
-  { input: 'tdengine-password', env: 'TDENGINE_PASSWORD', description: 'TDengine password (given to taosdump on stdin; masked).' },
+export const SECRET_INPUTS: readonly SecretInputSpec[] = [
+  ...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs),
   { input: 'aws-access-key-id', env: 'AWS_ACCESS_KEY_ID', description: 'S3-compatible remote access key id (masked).' },
   { input: 'aws-secret-access-key', env: 'AWS_SECRET_ACCESS_KEY', description: 'S3-compatible remote secret key (masked).' },
-] as const;
+];
 
-/** Environment variables whose values are masked wherever they would be printed. */
-export const SECRET_ENV = ['PGPASSWORD', 'TDENGINE_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'] as const;
+/**
+ * Environment variables whose values are masked wherever they would be printed: the built-in
+ * engines' and the remotes'. secretEnvNames() adds those of engines registered at run time.
+ */
+export const SECRET_ENV: readonly string[] = [...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs.map((s) => s.env)), 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+
+/** SECRET_ENV and every registered engine's secret variables. */
+export function secretEnvNames(): string[] {
+  return [...new Set([...SECRET_ENV, ...engineSecretEnv()])];
+}
 
 /** Longest lock wait accepted: a day (a self-hosted job's own timeout is usually far shorter). */
 export const MAX_LOCK_WAIT_SECONDS = 86_400;
@@ -100,7 +103,7 @@ export type RunRequestInput = z.input<typeof runRequestSchema>;
 export const ACTION_INPUTS = {
   command: { description: `What to run: ${COMMANDS.join(', ')}.`, required: true, default: undefined },
   config: { description: 'Config file, relative to the workspace (default: pgtaos-backup.yml).', required: false, default: '' },
-  engines: { description: 'Engines for backup/milestone: postgres, tdengine or all.', required: false, default: 'all' },
+  engines: { description: `Engines for backup/milestone: ${BUILTIN_OPTIONS.map((e) => e.name).join(', ')} or all.`, required: false, default: 'all' },
   milestone: { description: 'Milestone name for command milestone (default: from a pushed tag milestone/<name>).', required: false, default: '' },
   'set-id': { description: 'Set for verify or restore (verify default: the newest complete daily or milestone set).', required: false, default: '' },
   target: { description: 'restore: database to restore into.', required: false, default: '' },

@@ -12,6 +12,7 @@ import { scratchDatabase } from '../../inputs/scratch.js';
 import type { Check } from '../../report/result.js';
 import type { EngineContext, PreflightInfo } from '../engine.js';
 import { tdengineImporter } from './import.js';
+import { TDENGINE_OPTIONS } from '../options.js';
 import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome } from '../plugin.js';
 import { compareLater, TDENGINE_DUMP_DIR, TdengineEngine } from '../tdengine.js';
 import { restoreTdengine } from './restore-target.js';
@@ -121,7 +122,7 @@ export const tdenginePlugin = defineEngine({
   label: 'TDengine',
   configSchema: tdengineSchema,
   manifestSchema: tdengineSection,
-  secretEnv: ['TDENGINE_PASSWORD'],
+  secretEnv: TDENGINE_OPTIONS.secretInputs.map((s) => s.env),
   pathKeys: ['bin_dir'],
   counts: (section) => tdengineCounts(section),
   databases: (cfg) => ({ database: cfg.database, scratch: cfg.scratch_database ?? null }),
