@@ -12,7 +12,7 @@ import { findSet, listSets, newestVerifiable } from '../catalog/sets.js';
 import { configSnapshot } from './config.js';
 import { importSets } from './import.js';
 import { withRemotes } from './replicate.js';
-import { checkConfirmation, pickEngine, restore } from './restore.js';
+import { checkConfirmation, pickEngine, restorableEngine, restore } from './restore.js';
 import { enginesInSet, findEngineTools, requireSections, selectEngines } from './engines.js';
 
 export interface CommandSpec {
@@ -53,6 +53,7 @@ async function prepareRestore(p: PrepareContext): Promise<void> {
   if (set.status !== 'complete') return;
   const engine = pickEngine(enginesInSet(set), p.request.engines, set.id);
   requireSections(p.config, [engine], 'restore.no_engine_config', `set ${set.id}`);
+  restorableEngine(p.config, engine, set.id);
   findEngineTools(p.config, [engine], p.env);
 }
 

@@ -13,6 +13,8 @@ import { JobError, UsageError } from '../errors.js';
 import { enginePlugin, enginePlugins } from '../engines/registry.js';
 import { findSet } from '../catalog/sets.js';
 import type { EngineChoice } from '../inputs/options.js';
+import type { Config } from '../inputs/config-schema.js';
+import type { Engine } from '../engines/plugin.js';
 import type { CommandOutcome } from '../report/result.js';
 import { createEngine, enginesInSet, requireSections } from './engines.js';
 import type { RunContext } from './context.js';
@@ -53,6 +55,13 @@ export function pickEngine(held: string[], choice: EngineChoice, setId: string):
   return held[0]!;
 }
 
+/** The engine that restores `name`'s dump; one whose plugin has no restoreTarget is refused (exit 2, in the prepare step: nothing is created). */
+export function restorableEngine(config: Config, name: string, setId: string): NonNullable<Engine['restoreTarget']> {
+  const engine = createEngine(config, name);
+  if (!engine.restoreTarget) throw new UsageError('restore.not_supported', `the ${name} engine cannot restore a set into a database`, { hint: `Restore ${setId} by hand from its files.` });
+  return engine.restoreTarget.bind(engine);
+}
+
 export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   const { config } = ctx;
   const target = checkConfirmation(ctx.request.target, ctx.request.confirm);
@@ -61,7 +70,6 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   if (set.status !== 'complete') throw new JobError('restore.incomplete', `set ${set.id} is incomplete (${set.reason}); it cannot be restored by the tool`, { hint: 'Pick a complete set from `pgtaos-backup list`.' });
   const name = pickEngine(enginesInSet(set), ctx.request.engines, set.id);
   requireSections(config, [name], 'restore.no_engine_config', `set ${set.id}`);
-  const engine = createEngine(config, name);
-  if (!engine.restoreTarget) throw new UsageError('restore.not_supported', `the ${name} engine cannot restore a set into a database`, { hint: `Restore ${set.id} by hand from its files.` });
-  return engine.restoreTarget(ctx, set, target);
+  const restoreTarget = restorableEngine(config, name, set.id);
+  return restoreTarget(ctx, set, target);
 }

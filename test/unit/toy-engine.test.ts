@@ -190,12 +190,17 @@ describe('an engine registered from outside src/', () => {
     expect(bad.checks.find((c) => c.name === 'checksum toy/a.txt')?.result).toBe('failed');
   });
 
-  it('refuses a restore when the engine has no restoreTarget', async () => {
+  it('refuses a restore when the engine has no restoreTarget, before the run log or lock is written', async () => {
     const sets = await run({ command: 'list' });
     const id = sets.sets![0]!.id;
+    const logs = path.join(dir, 'backups', 'logs');
+    const before = await fs.readdir(logs);
     const r = await run({ command: 'restore', setId: id, target: 'notes_copy', confirm: 'notes_copy' });
     expect(r.exit_code).toBe(2);
     expect(r.error?.code).toBe('restore.not_supported');
+    // Only the run's report: no run log (the lock and the log come after the prepare step).
+    const added = (await fs.readdir(logs)).filter((f) => !before.includes(f));
+    expect(added).toEqual([expect.stringMatching(/-restore-\d+\.json$/)]);
   });
 });
 
