@@ -3,7 +3,8 @@
  * PostgresEngine (pg_dump on an exported snapshot, pg_restore, counts).
  */
 import { JobError } from '../errors.js';
-import { comparePostgres, renderDifferences } from '../catalog/compare.js';
+import { renderDifferences } from '../catalog/compare.js';
+import { comparePostgres } from './pg-compare.js';
 import { setFilePath } from '../catalog/set-files.js';
 import type { SetEntry } from '../catalog/sets.js';
 import type { RunContext } from '../commands/context.js';

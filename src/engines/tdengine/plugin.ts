@@ -3,7 +3,8 @@
  * TdengineEngine (taosdump through the REST API's counts).
  */
 import path from 'node:path';
-import { compareCounts, renderDifferences, tdengineCounts } from '../../catalog/compare.js';
+import { compareCounts, renderDifferences } from '../../catalog/compare.js';
+import { tdengineCounts } from './compare.js';
 import { manifestFiles } from '../../catalog/manifest.js';
 import { assertSetSafe } from '../../catalog/set-files.js';
 import { LOGS_DIR, type SetEntry } from '../../catalog/sets.js';

@@ -4,7 +4,8 @@
  */
 import path from 'node:path';
 import { JobError } from '../../errors.js';
-import { compareCounts, renderDifferences, tdengineCounts } from '../../catalog/compare.js';
+import { compareCounts, renderDifferences } from '../../catalog/compare.js';
+import { tdengineCounts } from './compare.js';
 import { manifestFiles } from '../../catalog/manifest.js';
 import { assertSetSafe } from '../../catalog/set-files.js';
 import { LOGS_DIR, type SetEntry } from '../../catalog/sets.js';
