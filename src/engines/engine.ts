@@ -1,4 +1,7 @@
-/** What every database engine offers the commands. Only engines run database tools. */
+/**
+ * What every engine's tool class offers (PostgresEngine, TdengineEngine). Only engines run database
+ * tools. The commands do not use these classes directly: they use each plugin's lifecycle (plugin.ts).
+ */
 import type { RunLog } from '../report/log.js';
 
 export interface EngineContext {
@@ -20,8 +23,8 @@ export interface PreflightInfo {
 export type EngineName = string;
 
 /**
- * What backup and verify need of every engine, whatever it dumps. Dumping and restoring differ
- * (a pg_dump snapshot vs a taosdump time window), so they stay engine-specific.
+ * The tool-level interface every engine class implements; the plugin adapters (postgres-plugin.ts,
+ * tdengine/plugin.ts) build the commands' lifecycle (plugin.ts's Engine) on it.
  */
 export interface Engine {
   readonly name: EngineName;
