@@ -64,17 +64,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
 
   // 3. Free space: the configured floor, and room for a set as big as the last one.
   const sets = await listSets(config.root);
-  const last = sets.find((s) => s.status === 'complete' && s.kind === 'daily');
-  const lastBytes = last?.manifest?.bytes ?? null;
-  const estimate = parts.reduce<number | null>((a, p) => (p.pre?.estimatedBytes == null ? a : (a ?? 0) + p.pre.estimatedBytes), null);
-  const free = await freeBytes(config.root);
-  const needed = spaceNeeded(config.min_free_gb, lastBytes, estimate);
-  if (free < needed) {
-    throw new JobError('space.low', `only ${formatBytes(free)} free on ${config.root}; this backup needs at least ${formatBytes(needed)} (min_free_gb ${config.min_free_gb}${lastBytes ? `; the last set ${last!.id} is ${formatBytes(lastBytes)}` : ''})`, {
-      hint: `Free space on that disk (\`pgtaos-backup prune --dry-run\` shows what retention would remove), or lower min_free_gb (now ${config.min_free_gb}; the runbook asks for ${5} GB).`,
-    });
-  }
-  log.info(`free space on ${config.root}: ${formatBytes(free)} (needs ${formatBytes(needed)}; ${(free / GIB).toFixed(1)} GiB)`);
+  await requireFreeSpace(ctx, sets, parts);
 
   // 4. Dump into a staging folder.
   const startedAt = ctx.now();
@@ -132,6 +122,22 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
     log.error(`no set was written; partial files removed. Earlier sets are untouched.`);
     throw err;
   }
+}
+
+/** The configured floor, and room for a set as big as the last daily (or the engines' estimate). */
+async function requireFreeSpace(ctx: RunContext, sets: SetEntry[], parts: Part[]): Promise<void> {
+  const { config, log } = ctx;
+  const last = sets.find((s) => s.status === 'complete' && s.kind === 'daily');
+  const lastBytes = last?.manifest?.bytes ?? null;
+  const estimate = parts.reduce<number | null>((a, p) => (p.pre?.estimatedBytes == null ? a : (a ?? 0) + p.pre.estimatedBytes), null);
+  const free = await freeBytes(config.root);
+  const needed = spaceNeeded(config.min_free_gb, lastBytes, estimate);
+  if (free < needed) {
+    throw new JobError('space.low', `only ${formatBytes(free)} free on ${config.root}; this backup needs at least ${formatBytes(needed)} (min_free_gb ${config.min_free_gb}${lastBytes ? `; the last set ${last!.id} is ${formatBytes(lastBytes)}` : ''})`, {
+      hint: `Free space on that disk (\`pgtaos-backup prune --dry-run\` shows what retention would remove), or lower min_free_gb (now ${config.min_free_gb}; the runbook asks for ${5} GB).`,
+    });
+  }
+  log.info(`free space on ${config.root}: ${formatBytes(free)} (needs ${formatBytes(needed)}; ${(free / GIB).toFixed(1)} GiB)`);
 }
 
 /** A milestone of that name already made today: refused unless --force (which keeps both). */
