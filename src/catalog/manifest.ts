@@ -73,7 +73,7 @@ export type Manifest = z.infer<typeof manifestSchema>;
 export type GitInfo = z.infer<typeof gitInfo>;
 
 /** Keys of a manifest that are not sections (engine dumps and the config snapshot are). */
-const HEADER_KEYS: ReadonlySet<string> = new Set(['format', 'id', 'kind', 'milestone', 'status', 'started_at', 'finished_at', 'timezone', 'tool', 'hostname', 'git', 'bytes', 'imported_from']);
+const HEADER_KEYS: ReadonlySet<string> = new Set(Object.keys(manifestSchema.shape).filter((k) => !(sectionName.options as readonly string[]).includes(k)));
 /** The config snapshot's section: a section, but no engine's. */
 export const CONFIG_SECTION = 'config';
 
