@@ -5,7 +5,7 @@
  */
 import os from 'node:os';
 import { JobError, UsageError } from '../errors.js';
-import { PostgresEngine } from '../engines/postgres.js';
+import { PostgresEngine } from '../engines/postgres/index.js';
 import { TdengineEngine } from '../engines/tdengine.js';
 import { tdengineCounts } from '../catalog/compare.js';
 import type { Engine, EngineContext, EngineName, PreflightInfo } from '../engines/engine.js';

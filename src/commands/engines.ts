@@ -7,7 +7,7 @@ import { UsageError } from '../errors.js';
 import type { Config } from '../inputs/config-schema.js';
 import type { EngineChoice } from '../inputs/options.js';
 import type { EngineName } from '../engines/engine.js';
-import { PostgresEngine } from '../engines/postgres.js';
+import { PostgresEngine } from '../engines/postgres/index.js';
 import { TdengineEngine } from '../engines/tdengine.js';
 import type { SetEntry } from '../catalog/sets.js';
 

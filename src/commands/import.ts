@@ -23,7 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { sha256Path } from '../shared/hash.js';
 import { JobError, UsageError } from '../errors.js';
-import { PgArchives, type PgArchiveInfo } from '../engines/postgres.js';
+import { PgArchives, type PgArchiveInfo } from '../engines/postgres/index.js';
 import { TDENGINE_DUMP_DIR } from '../engines/tdengine.js';
 import { fileEntry, listFiles } from '../catalog/checksum.js';
 import { archiveTime, classifyImport, wallTimeIn, type ImportName } from '../catalog/import-names.js';

@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
-import { isReservedName } from '../engines/postgres-admin.js';
+import { isReservedName } from '../engines/postgres/index.js';
 import type { EngineContext, EngineName } from '../engines/engine.js';
 import { LOGS_DIR, findSet, type SetEntry } from '../catalog/sets.js';
 import { TdengineEngine, compareLater } from '../engines/tdengine.js';

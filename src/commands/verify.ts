@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
-import { PostgresEngine, parseClientVersion } from '../engines/postgres.js';
-import type { PgCounts } from '../engines/pg-counts.js';
+import { PostgresEngine, parseClientVersion } from '../engines/postgres/index.js';
+import type { PgCounts } from '../engines/postgres/index.js';
 import { compareLater, TDENGINE_DUMP_DIR, TdengineEngine } from '../engines/tdengine.js';
 import type { EngineContext } from '../engines/engine.js';
 import { LOGS_DIR, findSet, listSets, newestVerifiable, type SetEntry } from '../catalog/sets.js';

@@ -44,6 +44,8 @@ export const postgresSchema = z.strictObject({
   bin_dir: absOrRelPath.optional(),
   /** pg_restore -j for verify and restore. */
   jobs: z.number().int().min(1).max(64).default(2),
+  /** Seconds between the "written so far" lines of a running pg_dump (fractions allowed). */
+  progress_seconds: z.number().min(0.05, 'must be at least 0.05 (seconds)').max(3600).default(5),
 });
 
 export const tdengineSchema = z.strictObject({
