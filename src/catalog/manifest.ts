@@ -8,7 +8,7 @@ import { SET_KINDS } from './labels.js';
 import { readFileNoFollow } from './set-files.js';
 import { writeFileAtomic } from '../shared/atomic-file.js';
 import { fileEntrySchema, type FileEntry, type TableCount } from './file-entry.js';
-import { postgresSection, type PgCountError, type PgTableCount, type PostgresSection } from '../engines/postgres-schema.js';
+import { postgresSection, type PgCountError, type PgTableCount, type PostgresSection } from '../engines/postgres/schema.js';
 import { tdengineSection, type StableCount, type TdengineSection } from '../engines/tdengine/schema.js';
 import { enginePlugins, memoByRegistry } from '../engines/registry.js';
 
@@ -20,7 +20,7 @@ export const MANIFEST_FILE = 'manifest.json';
  * 2: PostgreSQL table names are quoted where SQL would need it (`market."daily.adj"`), entries carry
  * `schema` and `table`, counts use ONLY (hypertables excepted) and include extension config tables.
  * 1: names were `schema.table` unquoted and counts included inheritance children. Both are read;
- * a set is compared with counts taken by the rules of its own format (engines/pg-counts.ts).
+ * a set is compared with counts taken by the rules of its own format (engines/postgres/counts.ts).
  */
 export const MANIFEST_FORMAT = 2;
 export const MANIFEST_FORMATS = [1, 2] as const;

@@ -1,22 +1,20 @@
 /**
  * A restore reads the set before it touches anything: a dump cut in half (its manifest untouched)
  * must be refused while the target is still whole, not found by pg_restore halfway through.
- * Recorded files become paths through the catalog's checked resolver (set-files.ts).
+ * Recorded files become paths through the catalog's checked resolver (set-files.ts); what is
+ * PostgreSQL's (the archive's path, `pg_restore --list`) is in engines/postgres/restore.ts.
  */
 import path from 'node:path';
 import { JobError } from '../errors.js';
-import type { PgArchives } from '../engines/postgres.js';
+import { archiveProblem, pgDumpPath, type PgArchives } from '../engines/postgres/index.js';
 import type { EngineContext, EngineName } from '../engines/engine.js';
 import { TDENGINE_DUMP_DIR } from '../engines/tdengine.js';
 import type { SetEntry } from '../catalog/sets.js';
-import { setFilePath } from '../catalog/set-files.js';
 import type { Check } from '../report/result.js';
 import { checkFiles } from './verify.js';
 
-/** The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use). */
-export function pgDumpPath(set: SetEntry): Promise<string> {
-  return setFilePath(set.path, set.manifest!.postgres!.files[0]!.path, set.id);
-}
+/** Where restores have always found it. */
+export { pgDumpPath };
 
 /** The folder taosdump -i reads. */
 export function tdengineDumpDir(set: SetEntry): string {
@@ -33,10 +31,8 @@ export async function requireWholeSet(set: SetEntry, engine: EngineName, archive
   const own = { ...m, postgres: engine === 'postgres' ? m.postgres : undefined, tdengine: engine === 'tdengine' ? m.tdengine : undefined, config: undefined };
   const failed = (await checkFiles(set.path, own)).filter((c) => c.result !== 'passed').map((c) => c.detail);
   if (failed.length === 0 && engine === 'postgres' && archives) {
-    await archives.list(await pgDumpPath(set), ectx.env, ectx.signal, 1).catch((err: unknown) => {
-      if (ectx.signal.aborted) throw err;
-      failed.push((err as Error).message);
-    });
+    const problem = await archiveProblem(archives, set, ectx);
+    if (problem !== null) failed.push(problem);
   }
   if (failed.length > 0) {
     throw new JobError('restore.damaged_set', `set ${set.id} is damaged, so it was not restored: ${failed.join('; ')}`, {

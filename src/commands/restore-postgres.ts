@@ -7,21 +7,19 @@
  *   4. one transaction renames the target to `<target>_pgtaos_old` and the copy to the target; the old
  *      one is then dropped (the safety set holds it). The target's other sessions are ended for that.
  * Until step 4 commits, any stop (failure, SIGINT/SIGTERM) leaves the target as it was and drops the copy.
+ * This file is the order of the steps and what a stop says; the steps are the engine's (engines/postgres/).
  */
-import { JobError } from '../errors.js';
-import { PostgresEngine } from '../engines/postgres.js';
-import type { PgCounts } from '../engines/pg-counts.js';
-import { oldName, stagingName } from '../engines/postgres-admin.js';
+import { PostgresEngine, compareWithManifest, pgDumpPath, refuseOldCopy, stagingName } from '../engines/postgres/index.js';
 import type { EngineContext } from '../engines/engine.js';
 import type { SetEntry } from '../catalog/sets.js';
-import { comparePostgres, renderDifferences } from '../catalog/compare.js';
 import { formatBytes } from '../shared/format.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
 import type { RunContext } from './context.js';
-import { pgDumpPath, requireWholeSet } from './restore-check.js';
+import { requireWholeSet } from './restore-check.js';
 import { RestoreCancelledError, rollbackCommand, step, type RestoreStage } from './restore-stage.js';
 
+/** Over 80 lines: the four steps read in order, and each updates the stage a stop is reported against. */
 export async function restorePostgres(ctx: RunContext, set: SetEntry, target: string): Promise<CommandOutcome> {
   const { config, log, env } = ctx;
   const pg = set.manifest!.postgres!;
@@ -38,7 +36,7 @@ export async function restorePostgres(ctx: RunContext, set: SetEntry, target: st
   const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
   const exists = await step(ctx, now, async () => {
     if (timescaleVersion !== undefined) await engine.requireExtension(env, 'timescaledb', timescaleVersion);
-    await refuseOldCopy(engine, env, target);
+    await refuseOldCopy((name) => engine.databaseExists(env, name), target);
     return engine.databaseExists(env, target);
   });
 
@@ -70,7 +68,7 @@ export async function restorePostgres(ctx: RunContext, set: SetEntry, target: st
       // Counted by the rules of the set's own manifest format, as verify does.
       return engine.countDatabase(env, staging, log, ctx.signal, set.manifest!.format);
     });
-    checks.push(...(await step(ctx, now, async () => compareWithManifest(ctx, set, staging, restored))));
+    checks.push(...(await step(ctx, now, async () => compareWithManifest(log, set, staging, restored))));
     for (const t of restored.tables) log.info(`  ${t.name}: ${t.rows} rows`);
 
     // 4. The swap: from its commit on, the target holds the set.
@@ -105,35 +103,4 @@ export async function restorePostgres(ctx: RunContext, set: SetEntry, target: st
       );
     }
   }
-}
-
-/** A copy an earlier restore swapped out and could not drop is refused, never dropped unseen. */
-async function refuseOldCopy(engine: PostgresEngine, env: NodeJS.ProcessEnv, target: string): Promise<void> {
-  const old = oldName(target);
-  if (!(await engine.databaseExists(env, old))) return;
-  throw new JobError('restore.old_copy_left', `database ${old} exists: an earlier restore replaced ${target} and left the old copy behind`, {
-    hint: `It holds what ${target} held before that restore (its safety set has it too: \`pgtaos-backup list\`). Once you no longer need it, drop it (dropdb ${old}) and run the restore again.`,
-  });
-}
-
-/** The copy's counts against the manifest: a difference stops the restore before the swap. */
-function compareWithManifest(ctx: RunContext, set: SetEntry, staging: string, restored: PgCounts): Check[] {
-  const pg = set.manifest!.postgres!;
-  if (pg.row_counts === 'unknown') {
-    const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
-    return [{ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored copy has ${restored.tables.length} tables, ${rows} rows)` }];
-  }
-  const { diffs, notCompared } = comparePostgres(pg, restored);
-  const wrong = diffs.filter((d) => d.expected !== null);
-  for (const e of diffs.filter((d) => d.expected === null)) ctx.log.warn(`the restored copy has a table the manifest does not list: ${e.table} (${e.restored} rows)`);
-  if (wrong.length > 0) {
-    for (const l of renderDifferences(wrong)) ctx.log.error(`  ${l}`);
-    throw new JobError('restore.counts_differ', `the restored copy ${staging} differs from the manifest of ${set.id} in ${wrong.length} table(s): ${wrong.map((d) => d.table).join(', ')}`, {
-      hint: `The set does not restore to what was backed up: run \`pgtaos-backup verify ${set.id}\`, and restore another set.`,
-    });
-  }
-  return [
-    { name: 'postgres row counts', result: 'passed', detail: `${pg.tables.length} tables match the manifest` },
-    ...notCompared.map((n): Check => ({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason})` })),
-  ];
 }

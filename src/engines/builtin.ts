@@ -3,7 +3,7 @@
  * PostgreSQL, then TDengine. Modules that need the registry filled import this one.
  */
 import { registerEngine } from './registry.js';
-import { postgresPlugin } from './postgres-plugin.js';
+import { postgresPlugin } from './postgres/plugin.js';
 import { tdenginePlugin } from './tdengine/plugin.js';
 
 registerEngine(postgresPlugin);

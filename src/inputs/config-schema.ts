@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { absOrRelPath } from './fields.js';
-import { postgresSchema, type PostgresConfig } from '../engines/postgres-schema.js';
+import { postgresSchema, type PostgresConfig } from '../engines/postgres/schema.js';
 import { tdengineSchema, type TdengineConfig } from '../engines/tdengine/schema.js';
 import { enginePlugins, memoByRegistry } from '../engines/registry.js';
 

@@ -318,11 +318,11 @@ describe('a dump is complete only when pg_dump exited 0, printed no error, wrote
 });
 
 describe('progress', () => {
-  it('a dump that takes a few seconds reports the bytes written, inside its ::group:: (PGTAOS_PROGRESS_MS sets the interval)', async () => {
+  it('a dump that takes a few seconds reports the bytes written, inside its ::group:: (postgres.progress_seconds sets the interval)', async () => {
     const ws = workspace(pgc, 'mystocks');
     // The real pg_dump, then 2 s more with its file in place: several ticks at 200 ms, none at the default 5 s.
-    withPostgres(ws, { bin_dir: fakeBinDir(pgc.clientBinDir, { pg_dump: behave.sleepAfter(2) }) });
-    const r = await runAction(ws, { command: 'backup', 'postgres-password': pgc.password }, { PATH: userEnv(pgc).PATH, PGTAOS_PROGRESS_MS: '200' });
+    withPostgres(ws, { progress_seconds: 0.2, bin_dir: fakeBinDir(pgc.clientBinDir, { pg_dump: behave.sleepAfter(2) }) });
+    const r = await runAction(ws, { command: 'backup', 'postgres-password': pgc.password }, { PATH: userEnv(pgc).PATH });
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const lines = r.stdout.split('\n');
     const start = lines.findIndex((l) => l.startsWith('::group::PostgreSQL: dump mystocks'));

@@ -13,7 +13,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { cli, incompleteDirs, json, readJson, setDirs, userEnv, withPostgres, workspace } from '../helpers/tool.js';
-import { PostgresEngine } from '../../src/engines/postgres.js';
+import { PostgresEngine } from '../../src/engines/postgres/index.js';
 import { RunLog, silentSink } from '../../src/report/log.js';
 import { sha256File } from '../../src/catalog/checksum.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
@@ -135,7 +135,7 @@ describe('what a count covers', () => {
       expect(copy.indexOf('\\.', from) - from - 1, table).toBe(rows);
     }
     // The verify side (countDatabase) counts by the same rules: the same counts from the same data.
-    const engine = new PostgresEngine({ host: pgc.host, port: pgc.port, user: pgc.user, database: 'extcfg', jobs: 1 });
+    const engine = new PostgresEngine({ host: pgc.host, port: pgc.port, user: pgc.user, database: 'extcfg', jobs: 1, progress_seconds: 5 });
     const again = await engine.countDatabase(pgc.env, 'extcfg', new RunLog(silentSink, []), new AbortController().signal);
     expect(again.tables).toEqual(manifest!.postgres!.tables);
   });

@@ -12,7 +12,7 @@ import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { startPg17 } from '../helpers/embedded-pg17.js';
 import { cli, json, readJson, userEnv, withPostgres, workspace } from '../helpers/tool.js';
 import { behave, fakeBinDir } from '../helpers/fake-bin.js';
-import { PostgresEngine } from '../../src/engines/postgres.js';
+import { PostgresEngine } from '../../src/engines/postgres/index.js';
 import { RunLog, silentSink } from '../../src/report/log.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { RunResult } from '../../src/report/result.js';
@@ -26,7 +26,7 @@ function client(c: Cluster, database: string): pg.Client {
 }
 
 function engineFor(c: Cluster, database: string): PostgresEngine {
-  const e = new PostgresEngine({ host: c.host, port: c.port, user: c.user, database, jobs: 1 });
+  const e = new PostgresEngine({ host: c.host, port: c.port, user: c.user, database, jobs: 1, progress_seconds: 5 });
   e.findTools({ PATH: c.clientBinDir });
   return e;
 }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { compareCounts, comparePostgres, renderDifferences } from '../../src/catalog/compare.js';
-import { countSql, qualifiedName } from '../../src/engines/pg-counts.js';
+import { countSql, qualifiedName } from '../../src/engines/postgres/index.js';
 import { manifestSchema } from '../../src/catalog/manifest.js';
-import { clientTooOld, isDumpErrorLine, parseArchiveHeader, parseClientVersion, parseServerVersionNum } from '../../src/engines/postgres.js';
+import { clientTooOld, isDumpErrorLine, parseArchiveHeader, parseClientVersion, parseServerVersionNum } from '../../src/engines/postgres/index.js';
 
 describe('compareCounts', () => {
   const manifest = [

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { archiveTime, classifyImport } from '../../src/catalog/import-names.js';
 import { parseTaosDbsSql } from '../../src/commands/import.js';
-import { parseRestoreList } from '../../src/engines/postgres.js';
+import { parseRestoreList } from '../../src/engines/postgres/index.js';
 import { localTime } from '../../src/catalog/time.js';
 
 describe("the old runbook's names", () => {

@@ -1,6 +1,6 @@
 /** The restore's database-level SQL, pure parts: reserved names, CREATE DATABASE like the target, settings and grants. */
 import { describe, expect, it } from 'vitest';
-import { createSql, isReservedName, oldName, shapeSql, splitList, stagingName, type DatabaseShape } from '../../src/engines/postgres-admin.js';
+import { createSql, isReservedName, oldName, shapeSql, splitList, stagingName, type DatabaseShape } from '../../src/engines/postgres/index.js';
 
 const q = { ident: (s: string) => `"${s.replace(/"/g, '""')}"`, literal: (s: string) => `'${s.replace(/'/g, "''")}'` };
 const shape: DatabaseShape = {

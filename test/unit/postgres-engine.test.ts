@@ -2,14 +2,18 @@
  * PostgresEngine's last-line guards and pure decisions, without a server: nothing listens on
  * port 1, and pg_restore is a test-only wrapper (helpers/fake-bin.ts) that fails or hangs.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { PostgresEngine, progressIntervalMs, timeoutResets } from '../../src/engines/postgres.js';
+import { PostgresEngine, progressIntervalMs, timeoutResets } from '../../src/engines/postgres/index.js';
 import type { EngineContext } from '../../src/engines/engine.js';
+import { loadConfig } from '../../src/inputs/config.js';
 import { RunLog, silentSink } from '../../src/report/log.js';
 import { findPgBinDir } from '../helpers/pg-common.js';
 import { fakeBinDir } from '../helpers/fake-bin.js';
 
-const CFG = { host: '127.0.0.1', port: 1, user: 'postgres', database: 'mystocks', jobs: 2 };
+const CFG = { host: '127.0.0.1', port: 1, user: 'postgres', database: 'mystocks', jobs: 2, progress_seconds: 5 };
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: 'not-used' };
 
 function ctx(signal = new AbortController().signal): EngineContext & { log: RunLog } {
@@ -100,10 +104,18 @@ describe('pure decisions', () => {
     expect(timeoutResets(18)).toContain('SET transaction_timeout = 0');
   });
 
-  it('the progress interval: 5 s, or PGTAOS_PROGRESS_MS (whole milliseconds, at least 50)', () => {
-    expect(progressIntervalMs({})).toBe(5000);
-    expect(progressIntervalMs({ PGTAOS_PROGRESS_MS: '200' })).toBe(200);
-    expect(progressIntervalMs({ PGTAOS_PROGRESS_MS: '1' })).toBe(50);
-    for (const bad of ['', 'fast', '-5', '2.5', '1e3']) expect(progressIntervalMs({ PGTAOS_PROGRESS_MS: bad }), bad).toBe(5000);
+  it('the progress interval: postgres.progress_seconds, 5 s by default, fractions allowed, at least 0.05 s', () => {
+    const load = (extra: string) => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-progress-'));
+      const file = path.join(dir, 'pgtaos-backup.yml');
+      writeFileSync(file, `root: ./backups\npostgres:\n  database: mystocks\n${extra}`);
+      return loadConfig({ file, env: {} }).config.postgres!;
+    };
+    expect(progressIntervalMs(load(''))).toBe(5000);
+    expect(progressIntervalMs(load('  progress_seconds: 0.2\n'))).toBe(200);
+    expect(progressIntervalMs(load('  progress_seconds: 30\n'))).toBe(30_000);
+    for (const bad of ['0', '0.01', '-5', '"fast"', '7200']) {
+      expect(() => load(`  progress_seconds: ${bad}\n`), bad).toThrow(/postgres\.progress_seconds/);
+    }
   });
 });

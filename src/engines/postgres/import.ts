@@ -1,15 +1,15 @@
 /** import, PostgreSQL: a pg_dump custom-format archive from the old runbook, read with `pg_restore --list`. */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { JobError, UsageError } from '../errors.js';
-import type { FileEntry } from '../catalog/file-entry.js';
-import { archiveTime, classifyImport } from '../catalog/import-names.js';
-import { localTime } from '../catalog/time.js';
-import type { RunContext } from '../commands/context.js';
-import { sha256Path } from '../shared/hash.js';
-import type { EngineImporter, ForeignDump } from './plugin.js';
-import { PgArchives, type PgArchiveInfo } from './postgres.js';
-import type { PostgresSection } from './postgres-schema.js';
+import { JobError, UsageError } from '../../errors.js';
+import type { FileEntry } from '../../catalog/file-entry.js';
+import { archiveTime, classifyImport } from '../../catalog/import-names.js';
+import { localTime } from '../../catalog/time.js';
+import type { RunContext } from '../../commands/context.js';
+import { sha256Path } from '../../shared/hash.js';
+import type { EngineImporter, ForeignDump } from '../plugin.js';
+import { PgArchives, type PgArchiveInfo } from './index.js';
+import type { PostgresSection } from './schema.js';
 
 export function postgresImporter(ctx: RunContext): EngineImporter {
   let reader: PgArchives | null = null;

@@ -6,7 +6,8 @@
  * All of these run on a session of the maintenance database, never on the databases they change.
  */
 import type pg from 'pg';
-import { JobError } from '../errors.js';
+import { JobError, UsageError } from '../../errors.js';
+import { withSession } from './session.js';
 
 /** Names a restore reserves beside its target: the copy being filled, and the old one until dropped. */
 const STAGING_SUFFIX = '_pgtaos_new';
@@ -160,4 +161,63 @@ export async function swapIn(client: pg.Client, staging: string, target: string,
       }
     }
   }
+}
+
+/** Opens a session on the maintenance database (called only once a guard has passed). */
+export type OpenMaintenance = () => Promise<pg.Client>;
+
+/** The last guard before a DROP or RENAME of a staging database: only names a restore reserves. */
+export function refuseUnreserved(name: string): void {
+  if (!isReservedName(name)) throw new UsageError('postgres.not_staging', `refusing to drop or rename ${name}: it is not a name a restore reserves for its new copy`, { hint: 'This is a bug in pgtaos-backup; nothing was changed.' });
+}
+
+/**
+ * A new, empty database for a restore to fill (a leftover of an earlier run under that name is
+ * dropped first: the name is reserved). `like`: the database it will replace, whose owner,
+ * encoding and locale it gets; null: the server's defaults.
+ */
+export async function createStaging(open: OpenMaintenance, staging: string, like: string | null): Promise<void> {
+  refuseUnreserved(staging);
+  await withSession(open(), async (client) => {
+    const shape = like === null ? null : await databaseShape(client, like);
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
+    await client.query(createSql(staging, shape, quoteWith(client)));
+  });
+}
+
+/** After pg_restore: the settings and grants of `like` (applied now, so none of them hindered pg_restore). */
+export async function shapeLike(open: OpenMaintenance, staging: string, like: string): Promise<void> {
+  refuseUnreserved(staging);
+  await withSession(open(), async (client) => {
+    for (const stmt of shapeSql(staging, await databaseShape(client, like), quoteWith(client))) await client.query(stmt);
+  });
+}
+
+/**
+ * Swaps the filled `staging` in as `target` (see swapIn), then drops the replaced database.
+ * Returns what could not be done after the swap (the old copy left behind), for a warning.
+ */
+export async function swapStagingIn(open: OpenMaintenance, staging: string, target: string, replacing: boolean, log: (line: string) => void): Promise<string | null> {
+  refuseUnreserved(staging);
+  const old = replacing ? oldName(target) : null;
+  return withSession(open(), async (client) => {
+    await swapIn(client, staging, target, old, log);
+    if (!old) return null;
+    return client.query(`DROP DATABASE ${client.escapeIdentifier(old)} WITH (FORCE)`).then(
+      () => null,
+      (e: unknown) => `could not drop ${old} (what ${target} held before; the safety set has it too): ${(e as Error).message}; drop it by hand: dropdb ${old}`,
+    );
+  });
+}
+
+/** Drops a staging database a restore did not swap in (it holds nothing that is not in the set). */
+export async function dropStaging(open: OpenMaintenance, staging: string): Promise<void> {
+  refuseUnreserved(staging);
+  await withSession(open(), async (client) => {
+    await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
+  });
+}
+
+export async function databaseExists(open: OpenMaintenance, name: string): Promise<boolean> {
+  return withSession(open(), async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
 }

@@ -2,24 +2,24 @@
  * PostgreSQL as a registered engine: the adapter between the commands' lifecycle (plugin.ts) and
  * PostgresEngine (pg_dump on an exported snapshot, pg_restore, counts).
  */
-import { JobError } from '../errors.js';
-import { renderDifferences } from '../catalog/compare.js';
-import { comparePostgres } from './pg-compare.js';
-import { setFilePath } from '../catalog/set-files.js';
-import type { SetEntry } from '../catalog/sets.js';
-import type { RunContext } from '../commands/context.js';
-import { restorePostgres } from '../commands/restore-postgres.js';
-import { scratchDatabase } from '../inputs/scratch.js';
-import { formatBytes } from '../shared/format.js';
-import type { Check } from '../report/result.js';
-import type { EngineContext, PreflightInfo } from './engine.js';
-import type { PgCounts } from './pg-counts.js';
-import { parseClientVersion, PostgresEngine } from './postgres.js';
-import { isReservedName } from './postgres-admin.js';
-import { postgresSchema, postgresSection, type PostgresConfig, type PostgresSection } from './postgres-schema.js';
-import { postgresImporter } from './postgres-import.js';
-import { POSTGRES_OPTIONS } from './options.js';
-import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome } from './plugin.js';
+import { JobError } from '../../errors.js';
+import { renderDifferences } from '../../catalog/compare.js';
+import { comparePostgres } from './compare.js';
+import { setFilePath } from '../../catalog/set-files.js';
+import type { SetEntry } from '../../catalog/sets.js';
+import type { RunContext } from '../../commands/context.js';
+import { restorePostgres } from '../../commands/restore-postgres.js';
+import { scratchDatabase } from '../../inputs/scratch.js';
+import { formatBytes } from '../../shared/format.js';
+import type { Check } from '../../report/result.js';
+import type { EngineContext, PreflightInfo } from '../engine.js';
+import type { PgCounts } from './counts.js';
+import { parseClientVersion, PostgresEngine } from './index.js';
+import { isReservedName } from './admin.js';
+import { postgresSchema, postgresSection, type PostgresConfig, type PostgresSection } from './schema.js';
+import { postgresImporter } from './import.js';
+import { POSTGRES_OPTIONS } from '../options.js';
+import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome } from '../plugin.js';
 
 class PostgresLifecycle implements Engine<PostgresSection> {
   private readonly pg: PostgresEngine;

@@ -1,7 +1,7 @@
 /** PostgreSQL's config section and manifest section. A leaf module (zod only), so the config and catalog can type them. */
 import { z } from 'zod';
-import { fileEntrySchema } from '../catalog/file-entry.js';
-import { absOrRelPath, dbName, host, port } from '../inputs/fields.js';
+import { fileEntrySchema } from '../../catalog/file-entry.js';
+import { absOrRelPath, dbName, host, port } from '../../inputs/fields.js';
 
 export const postgresSchema = z.strictObject({
   host: host.default('127.0.0.1'),
@@ -14,6 +14,8 @@ export const postgresSchema = z.strictObject({
   bin_dir: absOrRelPath.optional(),
   /** pg_restore -j for verify and restore. */
   jobs: z.number().int().min(1).max(64).default(2),
+  /** Seconds between the "written so far" lines of a running pg_dump (fractions allowed). */
+  progress_seconds: z.number().min(0.05, 'must be at least 0.05 (seconds)').max(3600).default(5),
 });
 export type PostgresConfig = z.infer<typeof postgresSchema>;
 

@@ -15,8 +15,9 @@
  * Format 1 (older manifests): every non-extension table, counted without ONLY, named `schema.table`.
  */
 import pg from 'pg';
-import type { ManifestFormat, PgCountError, PgTableCount } from '../catalog/manifest.js';
-import type { EngineContext } from './engine.js';
+import { MANIFEST_FORMAT, type ManifestFormat, type PgCountError, type PgTableCount } from '../../catalog/manifest.js';
+import type { EngineContext } from '../engine.js';
+import { disableTimeouts, withSession } from './session.js';
 
 export interface CountTarget {
   schema: string;
@@ -177,4 +178,22 @@ export async function countTables(client: pg.Client, targets: CountTarget[], ctx
   const lo = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
   ctx.log.info(`counted rows of ${tables.length} tables${errors.length ? `; ${errors.length} could not be counted` : ''}`);
   return { tables, errors, largeObjects: Number(lo.rows[0]!.n) };
+}
+
+/**
+ * Counts every table of the database `opening` connects to (one transaction, so the counts are of
+ * one moment) by the rules of manifest `format`: a restored set is counted the way its manifest was.
+ */
+export async function countDatabase(opening: Promise<pg.Client>, ctx: Pick<EngineContext, 'log' | 'signal'>, format: ManifestFormat = MANIFEST_FORMAT): Promise<PgCounts> {
+  return withSession(opening, async (client) => {
+    await disableTimeouts(client);
+    const begin = async () => {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    };
+    await begin();
+    const targets = await listCountTargets(client, format);
+    const counted = await countTables(client, targets, ctx, begin);
+    await client.query('COMMIT');
+    return counted;
+  });
 }

@@ -1,6 +1,6 @@
 /** PostgreSQL's comparison of a restored database with its manifest section. Pure. */
-import { compareCounts, type Count, type Difference } from '../catalog/compare.js';
-import type { PgCountError } from './postgres-schema.js';
+import { compareCounts, type Count, type Difference } from '../../catalog/compare.js';
+import type { PgCountError } from './schema.js';
 
 /** A table the backup could not count: restored, but there is nothing to compare it with. */
 export interface NotCompared {

@@ -1,0 +1,131 @@
+/**
+ * The dump: one REPEATABLE READ transaction exports its snapshot and only holds it; pg_dump dumps that
+ * snapshot while a second session imports it and counts every table (counts.ts), so the counts and
+ * the dump are one point in time, and a count the server refuses cannot end the exporting transaction.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type pg from 'pg';
+import { JobError } from '../../errors.js';
+import type { PostgresConfig } from '../../inputs/config-schema.js';
+import { MANIFEST_FORMAT, type PgCountError, type PostgresSection } from '../../catalog/manifest.js';
+import { fileEntry } from '../../catalog/checksum.js';
+import { formatBytes } from '../../shared/format.js';
+import type { EngineContext, PreflightInfo } from '../engine.js';
+import type { ToolResult } from '../exec.js';
+import type { PgArchives } from './archives.js';
+import { howEnded, isDumpErrorLine, runPgTool, spawnFailed } from './client.js';
+import { countTables, isPermissionError, listCountTargets, type PgCounts } from './counts.js';
+import { disableTimeouts, exportSnapshot, importSnapshot, type PgSessions } from './session.js';
+
+/** What a dump needs of the engine. */
+export interface DumpDeps {
+  cfg: PostgresConfig;
+  pgDump: string;
+  sessions: PgSessions;
+  archives: PgArchives;
+}
+
+/** How often a running pg_dump reports the size written (postgres.progress_seconds). */
+export function progressIntervalMs(cfg: Pick<PostgresConfig, 'progress_seconds'>): number {
+  return Math.round(cfg.progress_seconds * 1000);
+}
+
+/** Logs the size of `file` every `ms` while pg_dump writes it; returns the stop. */
+function reportProgress(file: string, log: EngineContext['log'], ms: number, started: number): () => void {
+  const timer = setInterval(() => {
+    fs.stat(file)
+      .then((st) => log.info(`pg_dump: ${formatBytes(st.size)} written after ${Math.round((Date.now() - started) / 1000)} s`))
+      .catch(() => {});
+  }, ms);
+  return () => clearInterval(timer);
+}
+
+/** Dumps the database into `dir` and returns the manifest section. */
+export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: string, pre: PreflightInfo): Promise<PostgresSection> {
+  const { cfg, sessions } = deps;
+  const { log, signal, env } = ctx;
+  const fileName = `${cfg.database}.dump`;
+  const file = path.join(dir, fileName);
+  const exporter = await sessions.connect(env);
+  let counter: pg.Client | undefined;
+  let stopProgress = (): void => {};
+  try {
+    const snap = await exportSnapshot(exporter);
+    counter = await sessions.connect(env);
+    const c = counter;
+    await disableTimeouts(c);
+    await importSnapshot(c, snap);
+    const targets = await listCountTargets(c, MANIFEST_FORMAT);
+    const extensions = (await c.query<{ name: string; version: string }>('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
+
+    const args = ['-Fc', '-b', '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
+    const started = Date.now();
+    const dumping = runPgTool('pg_dump', deps.pgDump, args, ctx);
+    stopProgress = reportProgress(file, log, progressIntervalMs(cfg), started);
+    // Counting runs while pg_dump runs, on the same snapshot (one after the other costs ~6%).
+    // A refused count re-opens the counting transaction on the snapshot; the exporter is not touched.
+    const counting = countTables(c, targets, { log, signal }, () => importSnapshot(c, snap));
+    const [dumped, counted] = await Promise.allSettled([dumping, counting]);
+    stopProgress();
+    if (signal.aborted) throw signal.reason;
+    if (dumped.status === 'rejected') throw dumped.reason;
+    const { result: r, stderr } = dumped.value;
+    if (r.spawnError) throw spawnFailed(deps.pgDump, r.spawnError);
+    const errors = stderr.filter(isDumpErrorLine);
+    if (r.exitCode !== 0 || errors.length > 0) throw dumpFailure(cfg.user, r, errors, counted.status === 'fulfilled' ? counted.value.errors : []);
+    if (counted.status === 'rejected') {
+      throw new JobError('postgres.count_failed', `counting rows failed: ${(counted.reason as Error).message}`, { hint: 'The server may have stopped during the backup; run it again once it is up.', cause: counted.reason });
+    }
+    await c.query('COMMIT');
+    await exporter.query('COMMIT');
+    const st = await fs.stat(file);
+    if (st.size === 0) throw new JobError('postgres.empty_dump', `pg_dump wrote an empty file ${file}`, { hint: 'Check the disk and the pg_dump output above.' });
+    const header = await deps.archives.readHeader(file, env, signal);
+    log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
+    return section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await fileEntry(dir, fileName));
+  } finally {
+    stopProgress();
+    await counter?.end().catch(() => {});
+    await exporter.end().catch(() => {});
+  }
+}
+
+function section(cfg: PostgresConfig, pre: PreflightInfo, snap: string, archiveVersion: string | null, extensions: PostgresSection['extensions'], counted: PgCounts, file: PostgresSection['files'][number]): PostgresSection {
+  return {
+    server_version: pre.serverVersion,
+    client_version: pre.clientVersion,
+    database: cfg.database,
+    host: cfg.host,
+    port: cfg.port,
+    archive_version: archiveVersion,
+    database_bytes: pre.estimatedBytes,
+    snapshot: snap,
+    extensions,
+    large_objects: counted.largeObjects,
+    files: [file],
+    tables: counted.tables,
+    // pg_dump dumped these whole; only their counts are missing, and the manifest says so.
+    ...(counted.errors.length ? { count_errors: counted.errors } : {}),
+  };
+}
+
+/**
+ * pg_dump failed. A count refused for want of SELECT is the cause (pg_dump needs the same
+ * privilege and fails after it), so it is named first, as what it is.
+ */
+function dumpFailure(user: string, r: ToolResult, errors: string[], countErrors: PgCountError[]): JobError {
+  const how = howEnded(r);
+  const lines = (errors.length ? errors : r.stderrTail).slice(-10).join('\n  ');
+  const denied = countErrors.filter(isPermissionError);
+  if (denied.length > 0) {
+    const names = denied.map((d) => d.name).join(', ');
+    return new JobError('postgres.permission_denied', `permission denied for table${denied.length > 1 ? 's' : ''} ${names}: the backup user ${user} needs SELECT on every table (the server said: ${denied[0]!.error.replace(/^42501: /, '')}). pg_dump failed after it (${how}):\n  ${lines}`, {
+      hint: `Grant it and run the backup again: GRANT SELECT ON ${denied.map((d) => d.name).join(', ')} TO ${user}; (and USAGE on the schema; on PostgreSQL 14+ GRANT pg_read_all_data TO ${user} covers every table).`,
+    });
+  }
+  const also = countErrors.length ? `\n  counting failed too: ${countErrors.map((e) => `${e.name}: ${e.error}`).join('; ')}` : '';
+  return new JobError('postgres.dump_failed', `pg_dump failed (${how}):\n  ${lines}${also}`, {
+    hint: 'Read the pg_dump lines above. A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
+  });
+}

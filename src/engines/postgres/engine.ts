@@ -1,0 +1,158 @@
+/**
+ * PostgresEngine: the only object that runs pg_dump/pg_restore or talks to the server. It holds the
+ * config and the tools found, and hands itself (as PgSessions) to the parts that do the work:
+ * probe (login, preflight), dump, counts, admin (a restore's new database and the swap), restore,
+ * scratch (verify's database) and archives (`pg_restore --list`). Every session is opened through
+ * `connect`, so one place decides how.
+ */
+import type pg from 'pg';
+import type { PostgresConfig } from '../../inputs/config-schema.js';
+import { MANIFEST_FORMAT, type ManifestFormat, type PostgresSection } from '../../catalog/manifest.js';
+import type { Engine, EngineContext, PreflightInfo } from '../engine.js';
+import { createStaging, databaseExists, dropStaging, shapeLike, swapStagingIn, type OpenMaintenance } from './admin.js';
+import { PgArchives, type parseArchiveHeader } from './archives.js';
+import { findPgTool, pgToolEnv, readClientVersion } from './client.js';
+import { countDatabase, type PgCounts } from './counts.js';
+import { dumpDatabase } from './dump.js';
+import { openMaintenance, openSession, probeServer } from './probe.js';
+import { requireExtension, resetRestoring, restoreArchive, runSql, type RestoreOptions } from './restore.js';
+import { dropScratch, recreateScratch } from './scratch.js';
+import { exportSnapshot, withSession, type PgSessions } from './session.js';
+import type { PgVersion } from './versions.js';
+
+export class PostgresEngine implements Engine, PgSessions {
+  readonly name = 'postgres' as const;
+  private pgDump = '';
+  private pgRestore = '';
+  readonly archives: PgArchives;
+
+  constructor(private readonly cfg: PostgresConfig) {
+    this.archives = new PgArchives(cfg.bin_dir);
+  }
+
+  get database(): string {
+    return this.cfg.database;
+  }
+
+  /** Binaries first (no connection needed): a missing tool is a setup error. */
+  findTools(env: NodeJS.ProcessEnv): void {
+    this.pgDump = findPgTool('pg_dump', this.cfg.bin_dir, env);
+    this.pgRestore = findPgTool('pg_restore', this.cfg.bin_dir, env);
+    this.archives.findTools(env);
+  }
+
+  toolEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+    return pgToolEnv(env);
+  }
+
+  connect(env: NodeJS.ProcessEnv, database = this.cfg.database): Promise<pg.Client> {
+    return openSession(this.cfg, env, database);
+  }
+
+  connectMaintenance(env: NodeJS.ProcessEnv): Promise<pg.Client> {
+    return openMaintenance((database) => this.connect(env, database));
+  }
+
+  /** Opens a maintenance session only when called: the guards run first. */
+  private maintenance(env: NodeJS.ProcessEnv): OpenMaintenance {
+    return () => this.connectMaintenance(env);
+  }
+
+  clientVersion(env: NodeJS.ProcessEnv): Promise<PgVersion> {
+    return readClientVersion(this.pgDump, env);
+  }
+
+  /** pg_restore's version: it cannot read archives written by a newer pg_dump. */
+  restoreClientVersion(env: NodeJS.ProcessEnv): Promise<PgVersion> {
+    return readClientVersion(this.pgRestore, env);
+  }
+
+  preflight(ctx: EngineContext): Promise<PreflightInfo> {
+    return withSession(this.connect(ctx.env), (client) => probeServer(client, () => this.clientVersion(ctx.env), this.pgDump));
+  }
+
+  /** Dumps the database into `dir` and returns the manifest section. */
+  dump(ctx: EngineContext, dir: string, pre: PreflightInfo): Promise<PostgresSection> {
+    return dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre);
+  }
+
+  /** Session timeouts off, then the REPEATABLE READ transaction whose snapshot pg_dump dumps. */
+  exportSnapshot(client: pg.Client): Promise<string> {
+    return exportSnapshot(client);
+  }
+
+  /**
+   * Counts every table of `database` (one transaction, so the counts are of one moment) by the rules
+   * of manifest `format`: a restored set is counted the way its manifest was.
+   */
+  countDatabase(env: NodeJS.ProcessEnv, database: string, log: EngineContext['log'], signal: AbortSignal, format: ManifestFormat = MANIFEST_FORMAT): Promise<PgCounts> {
+    return countDatabase(this.connect(env, database), { log, signal }, format);
+  }
+
+  /**
+   * Drops and recreates a scratch database. Refuses the production database whatever the
+   * config says (the config check is the first guard; this is the last).
+   */
+  recreateScratch(env: NodeJS.ProcessEnv, scratch: string): Promise<void> {
+    return recreateScratch(this.maintenance(env), this.cfg.database, scratch);
+  }
+
+  dropScratch(env: NodeJS.ProcessEnv, scratch: string): Promise<void> {
+    return dropScratch(this.maintenance(env), this.cfg.database, scratch);
+  }
+
+  databaseExists(env: NodeJS.ProcessEnv, name: string): Promise<boolean> {
+    return databaseExists(this.maintenance(env), name);
+  }
+
+  /** A new, empty database for a restore to fill, shaped like `like` (null: the server's defaults). */
+  createStaging(env: NodeJS.ProcessEnv, staging: string, like: string | null): Promise<void> {
+    return createStaging(this.maintenance(env), staging, like);
+  }
+
+  /** After pg_restore: the settings and grants of `like`. */
+  shapeLike(env: NodeJS.ProcessEnv, staging: string, like: string): Promise<void> {
+    return shapeLike(this.maintenance(env), staging, like);
+  }
+
+  /** Swaps the filled `staging` in as `target`; returns what could not be done after the swap, for a warning. */
+  swapIn(env: NodeJS.ProcessEnv, staging: string, target: string, replacing: boolean, log: (line: string) => void): Promise<string | null> {
+    return swapStagingIn(this.maintenance(env), staging, target, replacing, log);
+  }
+
+  /** Drops a staging database a restore did not swap in. */
+  dropStaging(env: NodeJS.ProcessEnv, staging: string): Promise<void> {
+    return dropStaging(this.maintenance(env), staging);
+  }
+
+  /** Clears `timescaledb.restoring` on `database` (see restore.ts). */
+  resetRestoring(env: NodeJS.ProcessEnv, database: string): Promise<void> {
+    return resetRestoring(this.maintenance(env), database);
+  }
+
+  /** pg_restore into `target`, a new empty database (see restore.ts: TimescaleDB's steps, the reset after). */
+  restore(ctx: EngineContext, file: string, target: string, opts: RestoreOptions): Promise<void> {
+    const deps = {
+      cfg: this.cfg,
+      pgRestore: this.pgRestore,
+      // The engine's own methods, looked up on the instance at each call.
+      sql: (env: NodeJS.ProcessEnv, database: string, text: string) => this.sql(env, database, text),
+      resetRestoring: (env: NodeJS.ProcessEnv, database: string) => this.resetRestoring(env, database),
+    };
+    return restoreArchive(deps, ctx, file, target, opts);
+  }
+
+  /** The target server must offer the extension the dump needs, at the version it was made with. */
+  requireExtension(env: NodeJS.ProcessEnv, name: string, version: string | undefined): Promise<void> {
+    return requireExtension(this.maintenance(env), this.cfg, name, version);
+  }
+
+  private sql(env: NodeJS.ProcessEnv, database: string, text: string): Promise<void> {
+    return runSql(this.connect(env, database), database, text);
+  }
+
+  /** `pg_restore --list` must read the archive; its header gives the archive version. */
+  readArchiveHeader(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<ReturnType<typeof parseArchiveHeader>> {
+    return this.archives.readHeader(file, env, signal);
+  }
+}

@@ -1,0 +1,172 @@
+/**
+ * Restoring a PostgreSQL archive: pg_restore (never --clean: it always fills a new, empty database,
+ * see admin.ts) with TimescaleDB's pre/post steps, the checks before it (the archive readable, the
+ * extension offered, no old copy left), and the restored copy's counts against the manifest.
+ */
+import type pg from 'pg';
+import { JobError } from '../../errors.js';
+import type { PostgresConfig } from '../../inputs/config-schema.js';
+import type { SetEntry } from '../../catalog/sets.js';
+import { setFilePath } from '../../catalog/set-files.js';
+import { comparePostgres, renderDifferences } from '../../catalog/compare.js';
+import type { RunLog } from '../../report/log.js';
+import type { Check } from '../../report/result.js';
+import type { EngineContext } from '../engine.js';
+import { oldName, type OpenMaintenance } from './admin.js';
+import type { PgArchives } from './archives.js';
+import { howEnded, isDumpErrorLine, runPgTool, spawnFailed } from './client.js';
+import type { PgCounts } from './counts.js';
+import { withSession } from './session.js';
+
+/** `noOwner`: --no-owner --no-acl (a scratch restore, where the roles may not exist). */
+export interface RestoreOptions {
+  jobs: number;
+  timescale: boolean;
+  noOwner: boolean;
+}
+
+/** What a restore needs of the engine: its SQL steps are the engine's own methods. */
+export interface RestoreDeps {
+  cfg: Pick<PostgresConfig, 'host' | 'port' | 'user'>;
+  pgRestore: string;
+  sql(env: NodeJS.ProcessEnv, database: string, text: string): Promise<void>;
+  resetRestoring(env: NodeJS.ProcessEnv, database: string): Promise<void>;
+}
+
+/**
+ * pg_restore into `target`, a new empty database. TimescaleDB databases are restored the
+ * documented way: timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
+ * Whatever happens (failure, cancel), `timescaledb.restoring` is reset on `target` after.
+ */
+export async function restoreArchive(deps: RestoreDeps, ctx: EngineContext, file: string, target: string, opts: RestoreOptions): Promise<void> {
+  const { log, env } = ctx;
+  let failed = true;
+  let prepared = false;
+  try {
+    if (opts.timescale) await deps.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+    prepared = opts.timescale;
+    await runRestore(deps, ctx, file, target, opts);
+    failed = false;
+  } finally {
+    // post_restore resets it too, but only when it runs and succeeds: the reset is unconditional.
+    const after = async () => {
+      try {
+        if (prepared) await deps.sql(env, target, 'SELECT timescaledb_post_restore();');
+      } finally {
+        await deps.resetRestoring(env, target);
+      }
+    };
+    if (!failed) await after();
+    else {
+      await after().catch((e: unknown) => log.error(`${prepared ? 'timescaledb_post_restore()' : 'resetting timescaledb.restoring'} on ${target} failed: ${(e as Error).message}; before using ${target}, run on it: ${prepared ? 'SELECT timescaledb_post_restore(); ' : ''}ALTER DATABASE ${target} RESET timescaledb.restoring`));
+    }
+  }
+}
+
+async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, target: string, opts: RestoreOptions): Promise<void> {
+  const { cfg } = deps;
+  const args = [
+    '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-d', target,
+    '--exit-on-error',
+    ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
+    ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
+    file,
+  ];
+  const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx);
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  if (r.spawnError) throw spawnFailed(deps.pgRestore, r.spawnError);
+  if (r.exitCode !== 0) {
+    const errors = stderr.filter(isDumpErrorLine);
+    throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
+      hint: 'Read the pg_restore lines above: a damaged archive, a missing extension or role on the target server, or a full disk.',
+    });
+  }
+}
+
+/** One SQL text on `database` (TimescaleDB's pre/post steps); an error names the database. */
+export async function runSql(opening: Promise<pg.Client>, database: string, text: string): Promise<void> {
+  await withSession(opening, async (client) => {
+    try {
+      await client.query(text);
+    } catch (err) {
+      throw new JobError('postgres.sql', `on ${database}: ${(err as Error).message}`, { hint: 'For TimescaleDB, the target server needs the same timescaledb extension version as the manifest records.', cause: err });
+    }
+  });
+}
+
+/**
+ * Clears `timescaledb.restoring` on `database`: timescaledb_pre_restore() sets it per database,
+ * and a database left with it on runs without TimescaleDB's background jobs. Plain PostgreSQL
+ * accepts the name as a placeholder, so this runs for every restore.
+ */
+export async function resetRestoring(open: OpenMaintenance, database: string): Promise<void> {
+  await withSession(open(), async (client) => {
+    if ((await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1) {
+      await client.query(`ALTER DATABASE ${client.escapeIdentifier(database)} RESET timescaledb.restoring`);
+    }
+  });
+}
+
+/** The target server must offer the extension the dump needs, at the version it was made with. */
+export async function requireExtension(open: OpenMaintenance, cfg: Pick<PostgresConfig, 'host' | 'port'>, name: string, version: string | undefined): Promise<void> {
+  const offered = await withSession(open(), async (client) =>
+    (await client.query<{ version: string }>('SELECT version FROM pg_available_extension_versions WHERE name = $1', [name])).rows.map((r) => r.version),
+  );
+  if (offered.length === 0) {
+    throw new JobError('postgres.extension_missing', `the server ${cfg.host}:${cfg.port} has no ${name} extension, which the dump needs${version ? ` (it was made with ${name} ${version})` : ''}`, {
+      hint: `Install ${name}${version ? ` ${version}` : ''} for this PostgreSQL version on the target server (and add it to shared_preload_libraries), then run again. Nothing was restored.`,
+    });
+  }
+  if (version && !offered.includes(version)) {
+    throw new JobError('postgres.extension_version', `the server offers ${name} ${offered.join(', ')}, but the dump was made with ${name} ${version}`, {
+      hint: `Install ${name} ${version} on the target server: TimescaleDB restores need the same extension version. Nothing was restored.`,
+    });
+  }
+}
+
+/** The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use). */
+export function pgDumpPath(set: SetEntry): Promise<string> {
+  return setFilePath(set.path, set.manifest!.postgres!.files[0]!.path, set.id);
+}
+
+/** Why `pg_restore --list` cannot read the set's archive, or null when it can. A cancel is thrown. */
+export async function archiveProblem(archives: PgArchives, set: SetEntry, ectx: EngineContext): Promise<string | null> {
+  try {
+    await archives.list(await pgDumpPath(set), ectx.env, ectx.signal, 1);
+    return null;
+  } catch (err) {
+    if (ectx.signal.aborted) throw err;
+    return (err as Error).message;
+  }
+}
+
+/** A copy an earlier restore swapped out and could not drop is refused, never dropped unseen. */
+export async function refuseOldCopy(exists: (name: string) => Promise<boolean>, target: string): Promise<void> {
+  const old = oldName(target);
+  if (!(await exists(old))) return;
+  throw new JobError('restore.old_copy_left', `database ${old} exists: an earlier restore replaced ${target} and left the old copy behind`, {
+    hint: `It holds what ${target} held before that restore (its safety set has it too: \`pgtaos-backup list\`). Once you no longer need it, drop it (dropdb ${old}) and run the restore again.`,
+  });
+}
+
+/** The copy's counts against the manifest: a difference stops the restore before the swap. */
+export function compareWithManifest(log: RunLog, set: SetEntry, staging: string, restored: PgCounts): Check[] {
+  const pg = set.manifest!.postgres!;
+  if (pg.row_counts === 'unknown') {
+    const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
+    return [{ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored copy has ${restored.tables.length} tables, ${rows} rows)` }];
+  }
+  const { diffs, notCompared } = comparePostgres(pg, restored);
+  const wrong = diffs.filter((d) => d.expected !== null);
+  for (const e of diffs.filter((d) => d.expected === null)) log.warn(`the restored copy has a table the manifest does not list: ${e.table} (${e.restored} rows)`);
+  if (wrong.length > 0) {
+    for (const l of renderDifferences(wrong)) log.error(`  ${l}`);
+    throw new JobError('restore.counts_differ', `the restored copy ${staging} differs from the manifest of ${set.id} in ${wrong.length} table(s): ${wrong.map((d) => d.table).join(', ')}`, {
+      hint: `The set does not restore to what was backed up: run \`pgtaos-backup verify ${set.id}\`, and restore another set.`,
+    });
+  }
+  return [
+    { name: 'postgres row counts', result: 'passed', detail: `${pg.tables.length} tables match the manifest` },
+    ...notCompared.map((n): Check => ({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason})` })),
+  ];
+}
