@@ -28,6 +28,9 @@ import type { Config } from '../inputs/config-schema.js';
 import type { SetKind, SetStatus } from './labels.js';
 import { sectionName, type SectionName } from './manifest.js';
 import { INCOMPLETE_DIR, type SetEntry } from './sets.js';
+import type { RetentionRule } from './retention-rules.js';
+
+export { RETENTION_RULES, type RetentionRule } from './retention-rules.js';
 
 export type RetentionPolicy = Config['retention'];
 /** Dailies are counted per manifest section: PostgreSQL and TDengine may be dumped by separate runs. */
@@ -56,6 +59,8 @@ export interface Decision {
   kind: SetKind;
   path: string;
   action: 'keep' | 'remove';
+  /** The rule that decided (retention-rules.ts); `reason` says the same in words, with the figures. */
+  rule: RetentionRule;
   reason: string;
 }
 
@@ -118,35 +123,35 @@ function newestFirst(a: Dated, b: Dated): number {
 export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, now: Date): Decision[] {
   const nowMs = now.getTime();
   const decided = new Map<RetentionInput, Decision>();
-  const decide = (s: RetentionInput, action: Decision['action'], reason: string) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, reason });
+  const decide = (s: RetentionInput, action: Decision['action'], rule: RetentionRule, reason: string) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, rule, reason });
 
   const dailies: Dated[] = [];
   const configs: Dated[] = [];
   for (const s of sets) {
     if (s.staging) {
-      decide(s, 'remove', `left in ${INCOMPLETE_DIR}/ by a run that did not finish`);
+      decide(s, 'remove', 'staging_leftover', `left in ${INCOMPLETE_DIR}/ by a run that did not finish`);
       continue;
     }
     if (s.status !== 'complete') {
-      decide(s, 'keep', `damaged: ${s.damage ?? 'no valid manifest'}; kept for a person to inspect`);
+      decide(s, 'keep', 'damaged', `damaged: ${s.damage ?? 'no valid manifest'}; kept for a person to inspect`);
       continue;
     }
     const at = parseInstant(s.started_at);
     if (at === null) {
-      decide(s, 'keep', `damaged: manifest started_at ${JSON.stringify(s.started_at)} is not an ISO time with a UTC offset; kept for a person to inspect`);
+      decide(s, 'keep', 'damaged', `damaged: manifest started_at ${JSON.stringify(s.started_at)} is not an ISO time with a UTC offset; kept for a person to inspect`);
       continue;
     }
     const ageDays = (nowMs - at) / DAY_MS;
     if (s.kind === 'milestone') {
-      decide(s, 'keep', 'milestone: kept forever');
+      decide(s, 'keep', 'milestone', 'milestone: kept forever');
       continue;
     }
     if (s.kind === 'safety') {
-      decide(s, 'keep', 'safety copy: kept until removed by hand');
+      decide(s, 'keep', 'safety', 'safety copy: kept until removed by hand');
       continue;
     }
     if (at > nowMs) {
-      decide(s, 'keep', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`);
+      decide(s, 'keep', 'future', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`);
       continue;
     }
     (s.kind === 'daily' ? dailies : configs).push({ input: s, at, ageDays });
@@ -190,27 +195,27 @@ export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, n
     if (k) {
       const eng = engineList(k.engines);
       if (k.failed) {
-        decide(s, 'keep', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`);
+        decide(s, 'keep', 'keep_last', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`);
       } else if (k.extended) {
-        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`);
+        decide(s, 'keep', 'keep_last', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`);
       } else {
-        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`);
+        decide(s, 'keep', 'keep_last', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`);
       }
     } else if (v) {
-      decide(s, 'keep', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
+      decide(s, 'keep', 'newest_verified', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
     } else if (d.ageDays > policy.daily_days) {
-      decide(s, 'remove', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
+      decide(s, 'remove', 'daily_days', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
     } else {
-      decide(s, 'keep', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`);
+      decide(s, 'keep', 'daily_days', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`);
     }
   }
 
   // Config snapshots.
   configs.sort(newestFirst);
   configs.forEach((d, i) => {
-    if (i === 0) decide(d.input, 'keep', 'newest config snapshot (always kept)');
-    else if (d.ageDays > policy.config_days) decide(d.input, 'remove', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`);
-    else decide(d.input, 'keep', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`);
+    if (i === 0) decide(d.input, 'keep', 'config_newest', 'newest config snapshot (always kept)');
+    else if (d.ageDays > policy.config_days) decide(d.input, 'remove', 'config_days', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`);
+    else decide(d.input, 'keep', 'config_days', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`);
   });
 
   return sets.map((s) => decided.get(s)!);

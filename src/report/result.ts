@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { SET_KINDS, setStatus } from '../catalog/labels.js';
+import { RETENTION_RULES } from '../catalog/retention-rules.js';
 
 export const checkSchema = z.object({
   name: z.string(),
@@ -46,6 +47,8 @@ export const pruneDecisionSchema = z.object({
   kind: z.enum(SET_KINDS),
   path: z.string(),
   action: z.enum(['keep', 'remove']),
+  /** The retention rule that decided, as a code; `reason` says it in words. */
+  rule: z.enum(RETENTION_RULES),
   reason: z.string(),
   bytes: z.number().int(),
 });
