@@ -3,6 +3,7 @@
  * Every object is strict: an unknown or misspelt key is an error that names it.
  */
 import { z } from 'zod';
+import { NOTIFIER_KINDS } from '../report/notify/registry.js';
 
 const PORT_RULE = 'must be a port number from 1 to 65535';
 const port = z.number().int(PORT_RULE).min(1, PORT_RULE).max(65535, PORT_RULE);
@@ -106,7 +107,7 @@ export const remoteSchema = z.discriminatedUnion('type', [
 const ageRecipient = z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (public key) such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p, as age-keygen prints it');
 
 export const notifySchema = z.strictObject({
-  kind: z.enum(['wecom', 'dingtalk', 'feishu', 'slack', 'generic']),
+  kind: z.enum(NOTIFIER_KINDS),
   /** Name of the environment variable holding the webhook URL (URLs carry tokens). */
   url_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, not a URL'),
   secret_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
