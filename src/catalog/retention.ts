@@ -120,11 +120,19 @@ function newestFirst(a: Dated, b: Dated): number {
   return a.input.path < b.input.path ? 1 : a.input.path > b.input.path ? -1 : 0;
 }
 
-export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, now: Date): Decision[] {
-  const nowMs = now.getTime();
-  const decided = new Map<RetentionInput, Decision>();
-  const decide = (s: RetentionInput, action: Decision['action'], rule: RetentionRule, reason: string) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, rule, reason });
+type Decide = (s: RetentionInput, action: Decision['action'], rule: RetentionRule, reason: string) => void;
 
+export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, now: Date): Decision[] {
+  const decided = new Map<RetentionInput, Decision>();
+  const decide: Decide = (s, action, rule, reason) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, rule, reason });
+  const { dailies, configs } = sortOut(sets, now.getTime(), decide);
+  decideDailies(dailies, policy, decide);
+  decideConfigs(configs, policy, decide);
+  return sets.map((s) => decided.get(s)!);
+}
+
+/** Rules 1-4 decide at once; the dailies and config snapshots left are returned for the rules that compare them. */
+function sortOut(sets: RetentionInput[], nowMs: number, decide: Decide): { dailies: Dated[]; configs: Dated[] } {
   const dailies: Dated[] = [];
   const configs: Dated[] = [];
   for (const s of sets) {
@@ -156,8 +164,11 @@ export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, n
     }
     (s.kind === 'daily' ? dailies : configs).push({ input: s, at, ageDays });
   }
+  return { dailies, configs };
+}
 
-  // Dailies.
+/** Rules 5-7, per engine. */
+function decideDailies(dailies: Dated[], policy: RetentionPolicy, decide: Decide): void {
   dailies.sort(newestFirst);
   const keepLast = new Map<Dated, { engines: string[]; failed: boolean; extended: boolean }>();
   const buckets = new Map<string, Dated[]>();
@@ -209,14 +220,14 @@ export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, n
       decide(s, 'keep', 'daily_days', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`);
     }
   }
+}
 
-  // Config snapshots.
+/** Rule 8. */
+function decideConfigs(configs: Dated[], policy: RetentionPolicy, decide: Decide): void {
   configs.sort(newestFirst);
   configs.forEach((d, i) => {
     if (i === 0) decide(d.input, 'keep', 'config_newest', 'newest config snapshot (always kept)');
     else if (d.ageDays > policy.config_days) decide(d.input, 'remove', 'config_days', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`);
     else decide(d.input, 'keep', 'config_days', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`);
   });
-
-  return sets.map((s) => decided.get(s)!);
 }
