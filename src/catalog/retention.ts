@@ -8,21 +8,23 @@
  * by that instant and never by name or file time, only complete sets count, and the newest good
  * ones are never removed (Barman's minimum_redundancy).
  *
- * Rules, first match wins:
+ * Rules, first match wins (each decision carries the rule's code, in brackets, beside its reason):
  *  1. A staging leftover in `.incomplete/` (a run that did not finish): removed. The caller holds
- *     the lock, so no run is writing it.
+ *     the lock, so no run is writing it. [staging_leftover]
  *  2. A set folder whose manifest is missing, truncated, edited, or whose started_at is not an ISO
- *     time with a UTC offset: kept ("damaged"), for a person to inspect; its dump may be recoverable.
+ *     time with a UTC offset: kept ("damaged"), for a person to inspect; its dump may be recoverable. [damaged]
  *  3. Milestones: kept forever. Safety copies (taken before a restore): kept until removed by hand.
+ *     [milestone, safety]
  *  4. Dated in the future (clock skew): kept, and not counted by the rules below, so a bad clock
- *     cannot take a slot of keep_last.
+ *     cannot take a slot of keep_last. [future]
  *  5. Dailies, per engine (postgres and tdengine may be dumped by separate runs): walking newest
  *     first, every complete daily is kept until `keep_last` of them that did not fail verification
  *     have been kept; so at least `keep_last` complete dailies stay, and a set known to be bad does
- *     not take the place of a good one.
- *  6. Dailies, per engine: the newest one that passed verification is kept, whatever its age.
- *  7. Dailies older than `daily_days` go; younger ones stay.
+ *     not take the place of a good one. [keep_last]
+ *  6. Dailies, per engine: the newest one that passed verification is kept, whatever its age. [newest_verified]
+ *  7. Dailies older than `daily_days` go; younger ones stay. [daily_days]
  *  8. Config snapshots: the newest is always kept; others older than `config_days` go.
+ *     [config_newest, config_days]
  */
 import type { Config } from '../inputs/config-schema.js';
 import type { SetKind, SetStatus } from './labels.js';
