@@ -1,53 +1,25 @@
 /** The action: read inputs -> run the command -> report (file, artifact, outputs, summary), always. */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import * as core from '@actions/core';
-import { describe, exitCodeOf } from './errors.js';
 import { maskSecrets, readActionInputs, type ActionRequest } from './inputs/action.js';
 import { SECRET_ENV } from './inputs/options.js';
 import { runCommand } from './run.js';
+import { buildResult } from './run-result.js';
 import { actionSink } from './report/action-sink.js';
 import { artifactUploader, uploadReport, type ReportUploader } from './report/artifact.js';
 import { publish } from './report/outputs.js';
-import { TOOL_NAME, TOOL_VERSION } from './version.js';
 import type { RunResult } from './report/result.js';
-import { runUrl } from './shared/github.js';
 
 export interface ActionDeps {
   /** Where the report artifact goes (tests pass a fake; default @actions/artifact). */
   uploader?: ReportUploader;
 }
 
+/** Inputs refused before any run: the result is built as a run's is, from what is known (the error). */
 function inputFailure(err: unknown, env: NodeJS.ProcessEnv): RunResult {
-  const d = describe(err);
-  const now = new Date().toISOString();
-  return {
-    tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    command: env.INPUT_COMMAND ?? '',
-    status: 'failure',
-    exit_code: exitCodeOf(err),
-    started_at: now,
-    finished_at: now,
-    duration_ms: 0,
-    config_file: null,
-    root: null,
-    set: null,
-    engines: {},
-    checks: [],
-    free_bytes: null,
-    storage: null,
-    message: d.message,
-    warnings: [],
-    error: { code: d.code, message: d.message, hint: d.hint ?? null },
-    events: ['failure'],
-    stale: [],
-    hostname: os.hostname(),
-    run_url: runUrl(env),
-    notifications: [],
-    log_path: null,
-    report_path: null,
-  };
+  const now = new Date();
+  return buildResult({ command: env.INPUT_COMMAND ?? '', started: now, finished: now, loaded: null, outcome: null, failure: err, storage: null, warnings: [], env, logPath: null, reportPath: null });
 }
 
 /**

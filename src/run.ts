@@ -1,17 +1,16 @@
 /**
- * One run of one command, shared by the CLI and the action: validate the request and config
- * (exit 2 before anything is touched), take the lock, run, and always write the report.
+ * One run of one command, shared by the CLI and the action, in phases: openRun (log, signals),
+ * prepare (validate the request and config: exit 2 before anything is touched), lock (writing
+ * commands), execute, then always finalResult (run-result.ts), notifyEntries and writeReport.
  */
 import { constants as fsConstants, promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { CancelledError, EXIT, JobError, UsageError, describe, exitCodeOf } from './errors.js';
+import { CancelledError, JobError, UsageError, describe } from './errors.js';
 import { loadConfig, type LoadedConfig } from './inputs/config.js';
 import { SECRET_ENV, runRequestSchema, type RunRequest, type RunRequestInput } from './inputs/options.js';
 import { RunLog, type Sink } from './report/log.js';
-import { runResultSchema, type CommandOutcome, type Notification, type RunResult, type Storage } from './report/result.js';
-import { stderrTail } from './report/failure.js';
-import { eventsOf, notify, webhookSecrets, type NotifyTuning } from './report/notify.js';
+import type { CommandOutcome, Notification, RunResult, Storage } from './report/result.js';
+import { notify, webhookSecrets, type NotifyTuning } from './report/notify.js';
 import { storageEstimate, type StorageSet } from './report/storage.js';
 import { LOCK_FILE, acquireLock, describeHolder, formatWait, type Lock } from './catalog/lock.js';
 import { LOGS_DIR, listSets } from './catalog/sets.js';
@@ -21,9 +20,9 @@ import type { Config } from './inputs/config-schema.js';
 import { localTime } from './catalog/time.js';
 import { formatDuration } from './shared/format.js';
 import { writeFileAtomic } from './shared/atomic-file.js';
-import { COMMAND_SPECS } from './commands/index.js';
+import { COMMAND_SPECS, type CommandSpec } from './commands/index.js';
+import { buildResult, settle } from './run-result.js';
 import { TOOL_NAME, TOOL_VERSION } from './version.js';
-import { runUrl } from './shared/github.js';
 
 export interface RunIO {
   sink: Sink;
@@ -52,16 +51,85 @@ function parseRequest(input: RunRequestInput): RunRequest {
   return r.data;
 }
 
+/** What a run knows so far: each phase fills in its part, and a failure may stop it in any phase. */
+interface RunState {
+  input: RunRequestInput;
+  io: RunIO;
+  started: Date;
+  log: RunLog;
+  /** Aborted by a signal while the command runs. */
+  controller: AbortController;
+  /** Aborted by a signal after the command: notifications still pending stop, so the report is still written in time. */
+  late: AbortController;
+  phase: 'command' | 'report';
+  request: RunRequest | null;
+  loaded: LoadedConfig | null;
+  lock: Lock | null;
+  logPath: string | null;
+  reportPath: string | null;
+  outcome: CommandOutcome | null;
+  failure: unknown;
+  /** Removes the signal handlers openRun installed. */
+  closeSignals: () => void;
+}
+
+/** The request and config, checked, and where this run's files go. */
+interface Prepared {
+  request: RunRequest;
+  loaded: LoadedConfig;
+  spec: CommandSpec;
+  runName: string;
+}
+
 export async function runCommand(input: RunRequestInput, io: RunIO): Promise<RunResult> {
-  const started = new Date();
+  const run = openRun(input, io);
+  try {
+    const prepared = await prepare(run);
+    await lock(run, prepared);
+    run.outcome = await execute(run, prepared);
+  } catch (err) {
+    // A command's own CancelledError (restore: "may be partly restored" + roll-back) says more than the bare signal.
+    run.failure = run.controller.signal.aborted && !(err instanceof UsageError) && !(err instanceof CancelledError) ? run.controller.signal.reason : err;
+  } finally {
+    run.phase = 'report';
+    await releaseLock(run);
+  }
+  let result: RunResult;
+  try {
+    result = await finalResult(run);
+    await notifyEntries(run, result);
+    await writeReport(run, result);
+  } finally {
+    // Until the report is written, a signal only cuts notifications short.
+    run.closeSignals();
+  }
+  await run.log.close();
+  return run.log.maskDeep(result);
+}
+
+/** Opens the run: its log (masking the known secrets), its cancellation, and the signal handlers. */
+function openRun(input: RunRequestInput, io: RunIO): RunState {
   const secrets = [...SECRET_ENV.map((k) => io.env[k]), ...(io.secrets ?? [])];
-  const log = new RunLog(io.sink, secrets);
-  const controller = new AbortController();
-  // After the command: a signal stops pending notifications, so the report is still written in time.
-  const late = new AbortController();
-  let phase: 'command' | 'report' = 'command';
+  const run: RunState = {
+    input,
+    io,
+    started: new Date(),
+    log: new RunLog(io.sink, secrets),
+    controller: new AbortController(),
+    late: new AbortController(),
+    phase: 'command',
+    request: null,
+    loaded: null,
+    lock: null,
+    logPath: null,
+    reportPath: null,
+    outcome: null,
+    failure: null,
+    closeSignals: () => undefined,
+  };
+  const { log, controller, late } = run;
   const onSignal = (sig: NodeJS.Signals) => {
-    if (phase === 'report') {
+    if (run.phase === 'report') {
       if (!late.signal.aborted) log.warn(`received ${sig} after the command finished: notifications still pending are stopped`);
       late.abort();
       return;
@@ -77,159 +145,149 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
     // The process (and pg_dump, taosdump it starts) creates folders 0700 and files 0600 whatever the
     // umask: under umask 000 another local user could otherwise plant links in the catalog.
     process.umask(0o077);
-  }
-
-  let request: RunRequest | null = null;
-  let loaded: LoadedConfig | null = null;
-  let lock: Lock | null = null;
-  let logPath: string | null = null;
-  let reportPath: string | null = null;
-  let outcome: CommandOutcome | null = null;
-  let failure: unknown = null;
-
-  try {
-    request = parseRequest(input);
-    loaded = loadConfig({ file: request.configFile, overrides: request.overrides, env: io.env, cwd: io.cwd });
-    // Webhook URLs carry tokens: masked from here on, like passwords.
-    const hooks = webhookSecrets(loaded.config.notify, io.env);
-    log.addSecrets(hooks);
-    for (const h of hooks) io.onSecret?.(h);
-    const spec = COMMAND_SPECS[request.command];
-    const root = loaded.config.root;
-    const stamp = localTime(started, loaded.config.timezone);
-    const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
-    // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
-    // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
-    if (await realDir(path.join(root, LOGS_DIR))) reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
-    // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
-    await spec.prepare?.({ config: loaded.config, request, env: io.env });
-    if (spec.writes) {
-      await fs.mkdir(path.join(root, LOGS_DIR), { recursive: true }).catch(async (e: unknown) => {
-        throw await rootNotWritable(root, e);
-      });
-      await refuseLinkedFolders(root, [LOGS_DIR]);
-      // Known before the lock: a run refused by a held lock still leaves its report.
-      reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
-      let waitTold = false;
-      // Lines logged while waiting for or taking over the lock are kept by the log and land in
-      // the log file once it is attached (a refused run leaves its report, not a log).
-      lock = await acquireLock(root, request.command, {
-        waitSeconds: request.lockWait,
-        signal: controller.signal,
-        onWait: (h, waited, total) => {
-          log.info(
-            waitTold
-              ? `still waiting for the lock: ${describeHolder(h)}; waited ${formatWait(waited)} of ${formatWait(total)}`
-              : `another run holds the lock ${path.join(root, LOCK_FILE)}: ${describeHolder(h)}; waiting up to ${formatWait(total)} (lock-wait)`,
-          );
-          waitTold = true;
-        },
-        onStale: (held) =>
-          log.warn(`took over a stale lock${held ? ` left by ${held.command} (pid ${held.pid} on ${held.hostname}, started ${held.started_at})` : ' whose file was unreadable'}: that run is gone`),
-      }).catch(async (e: unknown) => {
-        throw await rootNotWritable(root, e);
-      });
-      await refuseLinkedFolders(root, [LOGS_DIR]);
-      logPath = path.join(root, LOGS_DIR, `${runName}.log`);
-      log.attachFile(logPath);
-    }
-    log.info(`${TOOL_NAME} ${TOOL_VERSION}: ${request.command} (config ${loaded.file ?? 'from flags/inputs'}, root ${root})`);
-    outcome = await spec.run({
-      config: loaded.config,
-      configFile: loaded.file,
-      request,
-      log,
-      signal: controller.signal,
-      env: io.env,
-      now: () => new Date(),
-    });
-    if (controller.signal.aborted) throw controller.signal.reason;
-  } catch (err) {
-    // A command's own CancelledError (restore: "may be partly restored" + roll-back) says more than the bare signal.
-    failure = controller.signal.aborted && !(err instanceof UsageError) && !(err instanceof CancelledError) ? controller.signal.reason : err;
-  } finally {
-    phase = 'report';
-    const released = await lock?.release().catch((e: unknown) => {
-      log.error(`could not release the lock: ${String(e)}`);
-      return 'failed' as const;
-    });
-    if (released === 'not_ours') log.warn(`the lock ${lock!.file} was no longer this run's (removed or replaced by hand?); left it as it is`);
-  }
-
-  let result: RunResult;
-  try {
-    const finished = new Date();
-    const err = failure ? describe(failure) : null;
-    const cancelled = failure instanceof CancelledError;
-    const status: RunResult['status'] = failure ? (cancelled ? 'cancelled' : 'failure') : outcome?.failed ? 'failure' : 'success';
-    const exitCode = failure ? exitCodeOf(failure) : outcome?.failed ? EXIT.failed : EXIT.ok;
-    if (err) {
-      log.error(err.message);
-      if (err.hint) log.error(`hint: ${err.hint}`);
-      if (err.code === 'internal' && failure instanceof Error && failure.stack) log.error(failure.stack);
-    }
-    log.info(`${request?.command ?? 'run'} ${status} in ${formatDuration(finished.getTime() - started.getTime())}`);
-
-    const storage = loaded ? await gatherStorage(loaded.config, outcome, finished).catch(() => null) : null;
-    const tail = failure ? stderrTail(failure) : [];
-    const stale = outcome?.stale ?? [];
-    result = runResultSchema.parse({
-      tool: { name: TOOL_NAME, version: TOOL_VERSION },
-      command: request?.command ?? String(input.command ?? ''),
-      status,
-      exit_code: exitCode,
-      started_at: started.toISOString(),
-      finished_at: finished.toISOString(),
-      duration_ms: finished.getTime() - started.getTime(),
-      config_file: loaded?.file ?? null,
-      root: loaded?.config.root ?? null,
-      set: outcome?.set ?? null,
-      engines: outcome?.engines ?? {},
-      ...(outcome?.sets ? { sets: outcome.sets } : {}),
-      ...(outcome?.prune ? { prune: outcome.prune } : {}),
-      checks: outcome?.checks ?? [],
-      free_bytes: outcome?.free_bytes ?? storage?.free_bytes ?? null,
-      storage,
-      message: err ? err.message : (outcome?.message ?? ''),
-      warnings: log.warnings,
-      error: err ? { code: err.code, message: err.message, hint: err.hint ?? null, ...(tail.length ? { stderr_tail: tail } : {}) } : null,
-      events: eventsOf({ status, stale }),
-      stale,
-      hostname: os.hostname(),
-      run_url: runUrl(io.env),
-      notifications: [],
-      log_path: logPath,
-      report_path: reportPath,
-    });
-
-    // Notifications go out once the result is final; they never change it (failures are warnings).
-    const entries = loaded?.config.notify ?? [];
-    if (entries.length) {
-      const sent: Notification[] = await notify(entries, log.maskDeep(result), {
-        env: io.env,
-        log,
-        stop: late.signal,
-        ...(io.notify ? { tuning: io.notify } : {}),
-        ...(io.fetch ? { fetch: io.fetch } : {}),
-      });
-      result.notifications = sent;
-      result.warnings = [...log.warnings];
-    }
-    if (reportPath) {
-      await writeFileAtomic(reportPath, `${JSON.stringify(log.maskDeep(result), null, 2)}\n`, 0o600).catch((e: unknown) => {
-        log.error(`could not write the report ${reportPath}: ${String(e)}`);
-        result.report_path = null;
-      });
-    }
-  } finally {
-    // Until the report is written, a signal only cuts notifications short.
-    if (io.handleSignals) {
+    run.closeSignals = () => {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-    }
+    };
   }
-  await log.close();
-  return log.maskDeep(result);
+  return run;
+}
+
+/** Checks the request and config (exit 2 before anything is touched) and masks the webhook URLs. */
+async function prepare(run: RunState): Promise<Prepared> {
+  const { io, log } = run;
+  const request = parseRequest(run.input);
+  run.request = request;
+  const loaded = loadConfig({ file: request.configFile, overrides: request.overrides, env: io.env, cwd: io.cwd });
+  run.loaded = loaded;
+  // Webhook URLs carry tokens: masked from here on, like passwords.
+  const hooks = webhookSecrets(loaded.config.notify, io.env);
+  log.addSecrets(hooks);
+  for (const h of hooks) io.onSecret?.(h);
+  const spec = COMMAND_SPECS[request.command];
+  const root = loaded.config.root;
+  const stamp = localTime(run.started, loaded.config.timezone);
+  const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
+  // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
+  // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
+  if (await realDir(path.join(root, LOGS_DIR))) run.reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
+  // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
+  await spec.prepare?.({ config: loaded.config, request, env: io.env });
+  return { request, loaded, spec, runName };
+}
+
+/** A writing command takes the root's lock and gets its log file; read-only commands do neither. */
+async function lock(run: RunState, { request, loaded, spec, runName }: Prepared): Promise<void> {
+  if (!spec.writes) return;
+  const { log } = run;
+  const root = loaded.config.root;
+  await fs.mkdir(path.join(root, LOGS_DIR), { recursive: true }).catch(async (e: unknown) => {
+    throw await rootNotWritable(root, e);
+  });
+  await refuseLinkedFolders(root, [LOGS_DIR]);
+  // Known before the lock: a run refused by a held lock still leaves its report.
+  run.reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
+  let waitTold = false;
+  // Lines logged while waiting for or taking over the lock are kept by the log and land in
+  // the log file once it is attached (a refused run leaves its report, not a log).
+  run.lock = await acquireLock(root, request.command, {
+    waitSeconds: request.lockWait,
+    signal: run.controller.signal,
+    onWait: (h, waited, total) => {
+      log.info(
+        waitTold
+          ? `still waiting for the lock: ${describeHolder(h)}; waited ${formatWait(waited)} of ${formatWait(total)}`
+          : `another run holds the lock ${path.join(root, LOCK_FILE)}: ${describeHolder(h)}; waiting up to ${formatWait(total)} (lock-wait)`,
+      );
+      waitTold = true;
+    },
+    onStale: (held) =>
+      log.warn(`took over a stale lock${held ? ` left by ${held.command} (pid ${held.pid} on ${held.hostname}, started ${held.started_at})` : ' whose file was unreadable'}: that run is gone`),
+  }).catch(async (e: unknown) => {
+    throw await rootNotWritable(root, e);
+  });
+  await refuseLinkedFolders(root, [LOGS_DIR]);
+  run.logPath = path.join(root, LOGS_DIR, `${runName}.log`);
+  log.attachFile(run.logPath);
+}
+
+/** Runs the command itself; a signal during it fails the run even when the command returned. */
+async function execute(run: RunState, { request, loaded, spec }: Prepared): Promise<CommandOutcome> {
+  const { log, controller, io } = run;
+  log.info(`${TOOL_NAME} ${TOOL_VERSION}: ${request.command} (config ${loaded.file ?? 'from flags/inputs'}, root ${loaded.config.root})`);
+  const outcome = await spec.run({
+    config: loaded.config,
+    configFile: loaded.file,
+    request,
+    log,
+    signal: controller.signal,
+    env: io.env,
+    now: () => new Date(),
+  });
+  if (controller.signal.aborted) throw controller.signal.reason;
+  return outcome;
+}
+
+async function releaseLock(run: RunState): Promise<void> {
+  const { lock, log } = run;
+  const released = await lock?.release().catch((e: unknown) => {
+    log.error(`could not release the lock: ${String(e)}`);
+    return 'failed' as const;
+  });
+  if (released === 'not_ours') log.warn(`the lock ${lock!.file} was no longer this run's (removed or replaced by hand?); left it as it is`);
+}
+
+/** Logs how the run ended, then builds the result (with the storage estimate when the root is known). */
+async function finalResult(run: RunState): Promise<RunResult> {
+  const { log, failure, outcome, loaded } = run;
+  const finished = new Date();
+  const { status } = settle(failure, outcome);
+  if (failure) {
+    const err = describe(failure);
+    log.error(err.message);
+    if (err.hint) log.error(`hint: ${err.hint}`);
+    if (err.code === 'internal' && failure instanceof Error && failure.stack) log.error(failure.stack);
+  }
+  log.info(`${run.request?.command ?? 'run'} ${status} in ${formatDuration(finished.getTime() - run.started.getTime())}`);
+  const storage = loaded ? await gatherStorage(loaded.config, outcome, finished).catch(() => null) : null;
+  return buildResult({
+    command: run.request?.command ?? String(run.input.command ?? ''),
+    started: run.started,
+    finished,
+    loaded,
+    outcome,
+    failure,
+    storage,
+    warnings: log.warnings,
+    env: run.io.env,
+    logPath: run.logPath,
+    reportPath: run.reportPath,
+  });
+}
+
+/** Notifications go out once the result is final; they never change it (failures are warnings). */
+async function notifyEntries(run: RunState, result: RunResult): Promise<void> {
+  const { log, io } = run;
+  const entries = run.loaded?.config.notify ?? [];
+  if (!entries.length) return;
+  const sent: Notification[] = await notify(entries, log.maskDeep(result), {
+    env: io.env,
+    log,
+    stop: run.late.signal,
+    ...(io.notify ? { tuning: io.notify } : {}),
+    ...(io.fetch ? { fetch: io.fetch } : {}),
+  });
+  result.notifications = sent;
+  result.warnings = [...log.warnings];
+}
+
+async function writeReport(run: RunState, result: RunResult): Promise<void> {
+  const { reportPath, log } = run;
+  if (!reportPath) return;
+  await writeFileAtomic(reportPath, `${JSON.stringify(log.maskDeep(result), null, 2)}\n`, 0o600).catch((e: unknown) => {
+    log.error(`could not write the report ${reportPath}: ${String(e)}`);
+    result.report_path = null;
+  });
 }
 
 /** Free space and the estimate, for every command whose root exists (never creates it). */

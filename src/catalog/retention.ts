@@ -8,31 +8,35 @@
  * by that instant and never by name or file time, only complete sets count, and the newest good
  * ones are never removed (Barman's minimum_redundancy).
  *
- * Rules, first match wins:
+ * Rules, first match wins (each decision carries the rule's code, in brackets, beside its reason):
  *  1. A staging leftover in `.incomplete/` (a run that did not finish): removed. The caller holds
- *     the lock, so no run is writing it.
+ *     the lock, so no run is writing it. [staging_leftover]
  *  2. A set folder whose manifest is missing, truncated, edited, or whose started_at is not an ISO
- *     time with a UTC offset: kept ("damaged"), for a person to inspect; its dump may be recoverable.
+ *     time with a UTC offset: kept ("damaged"), for a person to inspect; its dump may be recoverable. [damaged]
  *  3. Milestones: kept forever. Safety copies (taken before a restore): kept until removed by hand.
+ *     [milestone, safety]
  *  4. Dated in the future (clock skew): kept, and not counted by the rules below, so a bad clock
- *     cannot take a slot of keep_last.
+ *     cannot take a slot of keep_last. [future]
  *  5. Dailies, per engine (postgres and tdengine may be dumped by separate runs): walking newest
  *     first, every complete daily is kept until `keep_last` of them that did not fail verification
  *     have been kept; so at least `keep_last` complete dailies stay, and a set known to be bad does
- *     not take the place of a good one.
- *  6. Dailies, per engine: the newest one that passed verification is kept, whatever its age.
- *  7. Dailies older than `daily_days` go; younger ones stay.
+ *     not take the place of a good one. [keep_last]
+ *  6. Dailies, per engine: the newest one that passed verification is kept, whatever its age. [newest_verified]
+ *  7. Dailies older than `daily_days` go; younger ones stay. [daily_days]
  *  8. Config snapshots: the newest is always kept; others older than `config_days` go.
+ *     [config_newest, config_days]
  */
 import type { Config } from '../inputs/config-schema.js';
 import type { SetKind, SetStatus } from './labels.js';
-import { sectionName, sectionNames, type SectionName } from './manifest.js';
+import { sectionNames } from './manifest.js';
 import { INCOMPLETE_DIR, type SetEntry } from './sets.js';
+import type { RetentionRule } from './retention-rules.js';
+
+export { RETENTION_RULES, type RetentionRule } from './retention-rules.js';
 
 export type RetentionPolicy = Config['retention'];
 /** Dailies are counted per manifest section: PostgreSQL and TDengine may be dumped by separate runs. */
-export type RetentionEngine = SectionName;
-export const RETENTION_ENGINES: readonly RetentionEngine[] = sectionName.options;
+export type RetentionEngine = string;
 
 export interface RetentionInput {
   id: string;
@@ -56,6 +60,8 @@ export interface Decision {
   kind: SetKind;
   path: string;
   action: 'keep' | 'remove';
+  /** The rule that decided (retention-rules.ts); `reason` says the same in words, with the figures. */
+  rule: RetentionRule;
   reason: string;
 }
 
@@ -115,44 +121,55 @@ function newestFirst(a: Dated, b: Dated): number {
   return a.input.path < b.input.path ? 1 : a.input.path > b.input.path ? -1 : 0;
 }
 
-export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, now: Date): Decision[] {
-  const nowMs = now.getTime();
-  const decided = new Map<RetentionInput, Decision>();
-  const decide = (s: RetentionInput, action: Decision['action'], reason: string) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, reason });
+type Decide = (s: RetentionInput, action: Decision['action'], rule: RetentionRule, reason: string) => void;
 
+export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, now: Date): Decision[] {
+  const decided = new Map<RetentionInput, Decision>();
+  const decide: Decide = (s, action, rule, reason) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, rule, reason });
+  const { dailies, configs } = sortOut(sets, now.getTime(), decide);
+  decideDailies(dailies, policy, decide);
+  decideConfigs(configs, policy, decide);
+  return sets.map((s) => decided.get(s)!);
+}
+
+/** Rules 1-4 decide at once; the dailies and config snapshots left are returned for the rules that compare them. */
+function sortOut(sets: RetentionInput[], nowMs: number, decide: Decide): { dailies: Dated[]; configs: Dated[] } {
   const dailies: Dated[] = [];
   const configs: Dated[] = [];
   for (const s of sets) {
     if (s.staging) {
-      decide(s, 'remove', `left in ${INCOMPLETE_DIR}/ by a run that did not finish`);
+      decide(s, 'remove', 'staging_leftover', `left in ${INCOMPLETE_DIR}/ by a run that did not finish`);
       continue;
     }
     if (s.status !== 'complete') {
-      decide(s, 'keep', `damaged: ${s.damage ?? 'no valid manifest'}; kept for a person to inspect`);
+      decide(s, 'keep', 'damaged', `damaged: ${s.damage ?? 'no valid manifest'}; kept for a person to inspect`);
       continue;
     }
     const at = parseInstant(s.started_at);
     if (at === null) {
-      decide(s, 'keep', `damaged: manifest started_at ${JSON.stringify(s.started_at)} is not an ISO time with a UTC offset; kept for a person to inspect`);
+      decide(s, 'keep', 'damaged', `damaged: manifest started_at ${JSON.stringify(s.started_at)} is not an ISO time with a UTC offset; kept for a person to inspect`);
       continue;
     }
     const ageDays = (nowMs - at) / DAY_MS;
     if (s.kind === 'milestone') {
-      decide(s, 'keep', 'milestone: kept forever');
+      decide(s, 'keep', 'milestone', 'milestone: kept forever');
       continue;
     }
     if (s.kind === 'safety') {
-      decide(s, 'keep', 'safety copy: kept until removed by hand');
+      decide(s, 'keep', 'safety', 'safety copy: kept until removed by hand');
       continue;
     }
     if (at > nowMs) {
-      decide(s, 'keep', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`);
+      decide(s, 'keep', 'future', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`);
       continue;
     }
     (s.kind === 'daily' ? dailies : configs).push({ input: s, at, ageDays });
   }
+  return { dailies, configs };
+}
 
-  // Dailies.
+/** Rules 5-7, per engine. */
+function decideDailies(dailies: Dated[], policy: RetentionPolicy, decide: Decide): void {
   dailies.sort(newestFirst);
   const keepLast = new Map<Dated, { engines: string[]; failed: boolean; extended: boolean }>();
   const buckets = new Map<string, Dated[]>();
@@ -190,28 +207,28 @@ export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, n
     if (k) {
       const eng = engineList(k.engines);
       if (k.failed) {
-        decide(s, 'keep', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`);
+        decide(s, 'keep', 'keep_last', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`);
       } else if (k.extended) {
-        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`);
+        decide(s, 'keep', 'keep_last', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`);
       } else {
-        decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`);
+        decide(s, 'keep', 'keep_last', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`);
       }
     } else if (v) {
-      decide(s, 'keep', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
+      decide(s, 'keep', 'newest_verified', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
     } else if (d.ageDays > policy.daily_days) {
-      decide(s, 'remove', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
+      decide(s, 'remove', 'daily_days', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
     } else {
-      decide(s, 'keep', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`);
+      decide(s, 'keep', 'daily_days', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`);
     }
   }
+}
 
-  // Config snapshots.
+/** Rule 8. */
+function decideConfigs(configs: Dated[], policy: RetentionPolicy, decide: Decide): void {
   configs.sort(newestFirst);
   configs.forEach((d, i) => {
-    if (i === 0) decide(d.input, 'keep', 'newest config snapshot (always kept)');
-    else if (d.ageDays > policy.config_days) decide(d.input, 'remove', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`);
-    else decide(d.input, 'keep', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`);
+    if (i === 0) decide(d.input, 'keep', 'config_newest', 'newest config snapshot (always kept)');
+    else if (d.ageDays > policy.config_days) decide(d.input, 'remove', 'config_days', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`);
+    else decide(d.input, 'keep', 'config_days', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`);
   });
-
-  return sets.map((s) => decided.get(s)!);
 }

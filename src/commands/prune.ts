@@ -77,7 +77,7 @@ export async function prune(ctx: RunContext, plan: typeof planRetention = planRe
     decisions.map(async (d): Promise<PruneDecision> => {
       const s = byPath.get(d.path);
       const bytes = s?.manifest ? s.manifest.bytes : await folderBytes(d.path);
-      return { id: d.id, kind: d.kind, path: d.path, action: d.action, reason: d.reason, bytes };
+      return { id: d.id, kind: d.kind, path: d.path, action: d.action, rule: d.rule, reason: d.reason, bytes };
     }),
   );
   const removals = report.filter((d) => d.action === 'remove');

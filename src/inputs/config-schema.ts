@@ -10,6 +10,7 @@ import { tdengineSchema, type TdengineConfig } from '../engines/tdengine/schema.
 import { enginePlugins, memoByRegistry } from '../engines/registry.js';
 
 export { postgresSchema, tdengineSchema, type PostgresConfig, type TdengineConfig };
+import { NOTIFIER_KINDS } from '../report/notify/registry.js';
 
 /** Retention counts: 0 would make every set due (days) or protect none (keep_last), so at least 1. */
 const atLeastOne = (unit: string) => z.number().int(`must be a whole number of ${unit}`).min(1, `must be at least 1 (${unit}); 0 or less is refused`);
@@ -73,7 +74,7 @@ export const remoteSchema = z.discriminatedUnion('type', [
 const ageRecipient = z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (public key) such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p, as age-keygen prints it');
 
 export const notifySchema = z.strictObject({
-  kind: z.enum(['wecom', 'dingtalk', 'feishu', 'slack', 'generic']),
+  kind: z.enum(NOTIFIER_KINDS),
   /** Name of the environment variable holding the webhook URL (URLs carry tokens). */
   url_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, not a URL'),
   secret_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),

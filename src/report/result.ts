@@ -4,6 +4,8 @@
  */
 import { z } from 'zod';
 import { SET_KINDS, setStatus } from '../catalog/labels.js';
+import { RETENTION_RULES } from '../catalog/retention-rules.js';
+import { NOTIFIER_KINDS } from './notify/registry.js';
 
 export const checkSchema = z.object({
   name: z.string(),
@@ -46,6 +48,8 @@ export const pruneDecisionSchema = z.object({
   kind: z.enum(SET_KINDS),
   path: z.string(),
   action: z.enum(['keep', 'remove']),
+  /** The retention rule that decided, as a code; `reason` says it in words. */
+  rule: z.enum(RETENTION_RULES),
   reason: z.string(),
   bytes: z.number().int(),
 });
@@ -85,7 +89,7 @@ export type Storage = z.infer<typeof storageSchema>;
 
 /** What happened to one `notify:` entry. The URL is never recorded (it carries a token). */
 export const notificationSchema = z.object({
-  kind: z.enum(['wecom', 'dingtalk', 'feishu', 'slack', 'generic']),
+  kind: z.enum(NOTIFIER_KINDS),
   url_env: z.string(),
   /** The event (or `always`) that made this entry fire. */
   trigger: z.enum(['success', 'failure', 'stale', 'always']),

@@ -147,6 +147,9 @@ describe('prune on a catalog on disk', () => {
     expect(p.freed_bytes).toBe(gone.reduce((a, d) => a + d.bytes, 0));
     expect(p.decisions.find((d) => d.id === 'pre_arch_optimization_20230101')).toMatchObject({ action: 'keep', reason: 'milestone: kept forever' });
     expect(await exists(path.join(root, removed[0]!))).toBe(true);
+    // Each decision names its rule as a code beside the prose.
+    expect(p.decisions.find((d) => d.id === 'pre_arch_optimization_20230101')?.rule).toBe('milestone');
+    expect(new Set(gone.map((d) => d.rule))).toEqual(new Set(gone.map((d) => (d.path.includes('.incomplete') ? 'staging_leftover' : d.kind === 'config' ? 'config_days' : 'daily_days'))));
   });
 
   it('milestones years old survive even when they are all there is', async () => {
@@ -212,7 +215,7 @@ describe('prune backstops (retention never asks for these; they hold if it ever 
       await writeStagingLeftover(root, 'mystocks_20990101_000003');
       const before = await tree(root);
       // Every set removed, the protected one first-class among them.
-      const faulty: typeof planRetention = (sets) => sets.map((s) => ({ id: s.id, kind: s.kind, path: s.path, action: 'remove' as const, reason: 'a faulty plan' }));
+      const faulty: typeof planRetention = (sets) => sets.map((s) => ({ id: s.id, kind: s.kind, path: s.path, action: 'remove' as const, rule: 'daily_days' as const, reason: 'a faulty plan' }));
       await expect(prune(pruneCtx(dir, configFile), faulty)).rejects.toThrow(`internal: retention planned to remove ${kind} set ${protectedId}; nothing was removed`);
       expect(await tree(root)).toEqual(before);
     });

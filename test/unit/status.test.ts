@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { configSchema } from '../../src/inputs/config-schema.js';
 import type { RetentionInput } from '../../src/catalog/retention.js';
 import { GIB } from '../../src/catalog/space.js';
-import { errorLines, selectRunLogs, statusRows, type RunLogInfo, type StatusInput, type StatusSet } from '../../src/commands/status.js';
+import { statusEngines, errorLines, evaluateChecks, selectRunLogs, statusRows, type RunLogInfo, type StatusInput, type StatusSet } from '../../src/commands/status.js';
 import type { Check } from '../../src/report/result.js';
 
 const HOUR = 3_600_000;
@@ -39,6 +39,7 @@ const staging = (id: string): StatusSet => ({ id, kind: 'daily', status: 'incomp
 function healthy(over: Partial<StatusInput> = {}): StatusInput {
   return {
     config: pgOnly,
+    engines: statusEngines(),
     sets: [set('mystocks_20261125_000003', 4, { verified: ['passed', 3] }), set('mystocks_20261124_000003', 28), set('post_phase2_20261001', 24 * 55, { kind: 'milestone' })],
     logs: [{ file: '/b/logs/20261125_000003-backup-10.log', command: 'backup', mtimeMs: NOW.getTime() - 4 * HOUR, errors: [] }],
     free: { bytes: 20 * GIB },
@@ -269,5 +270,18 @@ describe('safety sets row', () => {
     const r = row(statusRows(input, NOW), 'safety sets');
     expect(r.result).toBe('passed');
     expect(r.detail).toMatch(/^2 kept until removed by hand, newest safety_mystocks_20261124_031500 /);
+  });
+});
+
+describe('checks as data', () => {
+  it('the backup rows follow the engines list given in the input, in its order and with its labels', () => {
+    const sets = [set('market_data_20261125_010003', 3, { engines: ['tdengine'] })];
+    const rows = statusRows(healthy({ config: both, sets, engines: [{ name: 'tdengine', label: 'Taos' }] }), NOW);
+    expect(rows.map((r) => r.name).slice(0, 2)).toEqual(['tdengine backup', 'last run log']);
+    expect(rows[0]!.detail).toMatch(/1 complete set\(s\) hold a Taos dump of market_data$/);
+  });
+  it('staleness is a flag on the check, not a name: the backup rows and the verification row', () => {
+    const flagged = evaluateChecks(healthy(), NOW).filter((e) => e.stale).map((e) => e.check.name);
+    expect(flagged).toEqual(['postgres backup', 'tdengine backup', 'last verification']);
   });
 });
