@@ -150,7 +150,7 @@ describe('a driver registered from a test', () => {
   it('its config entry is checked by its own schema, with the same wording as the built-in ones', () => {
     const dir = tmp('pgtaos-toy-cfg-');
     const file = path.join(dir, 'pgtaos-backup.yml');
-    writeFileSync(file, 'root: /x\nremotes:\n  - {type: toy, folder: box, colour: red}\n  - {type: toy}\n  - {type: ftp}\n');
+    writeFileSync(file, 'root: /x\nremotes:\n  - {type: toy, folder: box, colour: red}\n  - {type: toy}\n  - {type: ftp}\n  - {type: toy, folder: 5}\n');
     const err = (() => {
       try {
         loadConfig({ file, env: {} });
@@ -165,7 +165,12 @@ describe('a driver registered from a test', () => {
       '  remotes.0.colour: unknown key',
       '  remotes.1.folder: required, but missing',
       `  remotes.2.type: Invalid discriminator value. Expected ${remoteDriverTypes().map((t) => `'${t}'`).join(' | ')}`,
+      '  remotes.3.folder: Invalid input: expected string, received number',
     ]);
+    // Asked without reportInput, the issues carry no input (as zod's own schemas' issues do not).
+    const plain = configSchema.safeParse({ root: '/x', remotes: [{ type: 'toy', folder: 5 }] });
+    expect(plain.error?.issues).toEqual([expect.objectContaining({ path: ['remotes', 0, 'folder'], code: 'invalid_type' })]);
+    expect(plain.error?.issues[0]).not.toHaveProperty('input');
     expect(remoteDriverTypes().slice(0, 2)).toEqual(['path', 's3']);
     expect(remoteDriverTypes()).toContain('toy');
   });
