@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import * as core from '@actions/core';
 import { maskSecrets, readActionInputs, type ActionRequest } from './inputs/action.js';
-import { SECRET_ENV } from './inputs/options.js';
+import { secretEnvNames } from './inputs/options.js';
 import { runCommand } from './run.js';
 import { buildResult } from './run-result.js';
 import { actionSink } from './report/action-sink.js';
@@ -44,7 +44,7 @@ export async function run(deps: ActionDeps = {}): Promise<number> {
   let result: RunResult;
   let report: ActionRequest['report'] | null = null;
   // Secrets already in the environment are masked first, so even a step whose inputs are refused never shows them.
-  const envSecrets = SECRET_ENV.map((k) => env[k]).filter((v): v is string => Boolean(v));
+  const envSecrets = secretEnvNames().map((k) => env[k]).filter((v): v is string => Boolean(v));
   maskSecrets(envSecrets);
   try {
     const inputs = readActionInputs(env);

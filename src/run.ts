@@ -7,7 +7,7 @@ import { constants as fsConstants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CancelledError, JobError, UsageError, describe } from './errors.js';
 import { loadConfig, type LoadedConfig } from './inputs/config.js';
-import { SECRET_ENV, runRequestSchema, type RunRequest, type RunRequestInput } from './inputs/options.js';
+import { runRequestSchema, secretEnvNames, type RunRequest, type RunRequestInput } from './inputs/options.js';
 import { RunLog, type Sink } from './report/log.js';
 import type { CommandOutcome, Notification, RunResult, Storage } from './report/result.js';
 import { notify, webhookSecrets, type NotifyTuning } from './report/notify.js';
@@ -109,7 +109,7 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
 
 /** Opens the run: its log (masking the known secrets), its cancellation, and the signal handlers. */
 function openRun(input: RunRequestInput, io: RunIO): RunState {
-  const secrets = [...SECRET_ENV.map((k) => io.env[k]), ...(io.secrets ?? [])];
+  const secrets = [...secretEnvNames().map((k) => io.env[k]), ...(io.secrets ?? [])];
   const run: RunState = {
     input,
     io,

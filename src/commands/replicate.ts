@@ -13,223 +13,28 @@
  * - A remote that cannot be written (not mounted, read-only, keys refused) fails the run (exit 1)
  *   after the local set is complete; the failure is recorded, and the next backup, milestone or
  *   config run tries again for every milestone (and the newest config snapshot) not yet copied.
+ *
+ * Here: what goes where and the command around it, and the status and list views of the records.
+ * One set to one remote is replicate-copy.ts; the streams (encryption, hashing, read-back) are
+ * replicate-stream.ts. The drivers are looked up by type in remotes/registry.ts.
  */
-import type { Hash } from 'node:crypto';
-import { promises as fs } from 'node:fs';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { describe as describeError } from '../errors.js';
-import type { SetKind } from '../catalog/labels.js';
-import { MANIFEST_FILE, manifestFiles, readManifest, type Manifest } from '../catalog/manifest.js';
-import { readRemoteCopies, recordRemoteCopy, type CopiedFile, type RemoteCopy } from '../catalog/remote-copies.js';
+import { readManifest, type Manifest } from '../catalog/manifest.js';
+import { readRemoteCopies, type RemoteCopy } from '../catalog/remote-copies.js';
 import { listSets, type SetEntry } from '../catalog/sets.js';
-import { openNoFollow, setFilePath } from '../catalog/set-files.js';
-import { localTime } from '../catalog/time.js';
 import { formatBytes } from '../shared/format.js';
 import type { Config } from '../inputs/config-schema.js';
 import { checkRemoteNames, openRemote, remoteName, remoteTakes } from '../remotes/registry.js';
 import type { Remote } from '../remotes/remote.js';
 import type { Check, CommandOutcome } from '../report/result.js';
 import type { RunContext } from './context.js';
-import { newSha256 } from '../shared/hash.js';
-
-const CHUNK = 1 << 20;
-
-export interface SetToCopy {
-  id: string;
-  kind: SetKind;
-  /** The set's folder (complete: its manifest is valid). */
-  path: string;
-  manifest: Manifest;
-}
+import { copyRecord, copySetTo, saveCopy, type SetToCopy } from './replicate-copy.js';
 
 interface Target {
   remote: Remote;
   /** Set when check() failed: every copy to this remote fails with it. */
   broken: string | null;
   checked: boolean;
-}
-
-/** Counts and hashes what flows through. */
-class HashCount extends Transform {
-  private readonly hash: Hash = newSha256();
-  private hex: string | null = null;
-  bytes = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
-    this.hash.update(chunk);
-    this.bytes += chunk.length;
-    cb(null, chunk);
-  }
-  /** The SHA-256 of everything that went through (call once the stream has ended). */
-  digest(): string {
-    this.hex ??= this.hash.digest('hex');
-    return this.hex;
-  }
-}
-
-/** A file read in chunks on demand (pull), hashed on the way: flat memory whatever its size. */
-function pullFile(fh: fs.FileHandle, plain: { hash: Hash; bytes: number }): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      const buf = new Uint8Array(CHUNK);
-      const { bytesRead } = await fh.read(buf, 0, CHUNK, null);
-      if (bytesRead === 0) {
-        controller.close();
-        return;
-      }
-      const chunk = buf.subarray(0, bytesRead);
-      plain.hash.update(chunk);
-      plain.bytes += bytesRead;
-      controller.enqueue(chunk);
-    },
-  });
-}
-
-interface Source {
-  /** What to store. */
-  body: Readable;
-  /** Size and SHA-256 of what was stored (once body has ended). */
-  stored: () => { bytes: number; sha256: string };
-  /** Size and SHA-256 of the local file as read (once body has ended). */
-  plain: () => { bytes: number; sha256: string };
-  close: () => Promise<void>;
-}
-
-/**
- * The bytes to store for one local file: the file itself, or its age encryption, streamed (never
- * the whole file in memory), with the local file hashed from the same bytes that are sent.
- */
-async function source(file: string, recipients: string[]): Promise<Source> {
-  const stored = new HashCount();
-  const storedResult = () => ({ bytes: stored.bytes, sha256: stored.digest() });
-  // Never through a link: a set file linked to /etc/shadow must not reach the remote.
-  const fh = await openNoFollow(file);
-  if (recipients.length === 0) {
-    const direct = fh.createReadStream({ highWaterMark: CHUNK });
-    direct.on('error', (e) => stored.destroy(e));
-    return { body: direct.pipe(stored), stored: storedResult, plain: storedResult, close: async () => void direct.destroy() };
-  }
-  let closed = false;
-  const close = async () => {
-    if (closed) return;
-    closed = true;
-    await fh.close().catch(() => {});
-  };
-  // Loaded on first use: most runs encrypt nothing, and the CLI starts faster without it.
-  const { Encrypter } = await import('age-encryption');
-  const enc = new Encrypter();
-  for (const r of recipients) enc.addRecipient(r);
-  const plain = { hash: newSha256(), bytes: 0 };
-  let plainHex: string | null = null;
-  // Node 20: Readable.fromWeb on age's output stays flat in memory; Writable.toWeb would buffer the file.
-  const raw = Readable.fromWeb((await enc.encrypt(pullFile(fh, plain))) as import('node:stream/web').ReadableStream<Uint8Array>);
-  raw.on('error', (e) => stored.destroy(e));
-  return {
-    body: raw.pipe(stored),
-    stored: storedResult,
-    plain: () => {
-      plainHex ??= plain.hash.digest('hex');
-      return { bytes: plain.bytes, sha256: plainHex };
-    },
-    close,
-  };
-}
-
-async function readBack(remote: Remote, key: string, signal: AbortSignal): Promise<{ bytes: number; sha256: string }> {
-  const s = await remote.get(key, signal);
-  const hash = newSha256();
-  let bytes = 0;
-  for await (const chunk of s) {
-    if (signal.aborted) {
-      s.destroy();
-      throw signal.reason;
-    }
-    const b = chunk as Buffer;
-    hash.update(b);
-    bytes += b.length;
-  }
-  return { bytes, sha256: hash.digest('hex') };
-}
-
-/** Records a copy beside the set, its texts masked: errors quote servers, and remotes.json must hold no secret. */
-function saveCopy(ctx: RunContext, setDir: string, rec: RemoteCopy): Promise<void> {
-  // Only the free text: maskDeep would also reach the hex checksums and the enums of the record.
-  const mask = (t: string) => ctx.log.mask(t);
-  return recordRemoteCopy(setDir, { ...rec, location: mask(rec.location), error: rec.error === null ? null : mask(rec.error) });
-}
-
-/** The remote key of a set's file. */
-export function remoteKey(set: Pick<SetToCopy, 'kind' | 'id'>, rel: string, encrypted: boolean): string {
-  return `${set.kind}/${set.id}/${rel}${encrypted ? '.age' : ''}`;
-}
-
-/**
- * Copies one set to one remote and reads every file back. Returns the record (also written
- * beside the set). Never throws for a remote failure (the record says failed); rethrows a cancel.
- */
-export async function copySetTo(ctx: RunContext, set: SetToCopy, remote: Remote): Promise<RemoteCopy> {
-  const { log, signal } = ctx;
-  const recipients = ctx.config.encryption.age_recipients;
-  const encrypted = recipients.length > 0;
-  const files: CopiedFile[] = [];
-  const record = (result: RemoteCopy['result'], error: string | null): RemoteCopy => ({
-    remote: remote.name,
-    type: remote.type,
-    location: remote.location,
-    result,
-    copied_at: localTime(ctx.now(), ctx.config.timezone).iso,
-    encrypted,
-    check: 'read-back',
-    files,
-    error,
-  });
-  const wanted = [...manifestFiles(set.manifest).map((f) => ({ rel: f.path, expect: f as { bytes: number; sha256: string } | null })), { rel: MANIFEST_FILE, expect: null }];
-  try {
-    for (const { rel, expect } of wanted) {
-      if (signal.aborted) throw signal.reason;
-      const key = remoteKey(set, rel, encrypted);
-      const src = await source(await setFilePath(set.path, rel, set.id), recipients);
-      try {
-        await remote.put(key, src.body, { signal, metadata: { 'pgtaos-set': set.id, ...(expect ? { 'plaintext-sha256': expect.sha256 } : {}), ...(encrypted ? { encryption: 'age' } : {}) } });
-      } finally {
-        await src.close();
-      }
-      const plain = src.plain();
-      if (expect && (plain.bytes !== expect.bytes || plain.sha256 !== expect.sha256)) {
-        const why = `the local ${rel} no longer matches the manifest (${plain.bytes} bytes, sha256 ${plain.sha256.slice(0, 16)}…; manifest: ${expect.bytes} bytes, ${expect.sha256.slice(0, 16)}…): not copied; run \`pgtaos-backup verify ${set.id}\``;
-        // The object is already stored, its metadata naming the manifest's hash over other bytes: it must go.
-        const left = await remote.delete(key).then(
-          () => null,
-          (e: unknown) => `and ${key}, stored from it with the manifest's sha256 in its metadata, could not be removed (${describeError(e).message}): delete it by hand`,
-        );
-        if (left) log.error(`${remote.name}: ${left}`);
-        throw new Error(left ? `${why}; ${left}` : why);
-      }
-      const stored = src.stored();
-      const back = await readBack(remote, key, signal);
-      if (back.bytes !== stored.bytes || back.sha256 !== stored.sha256) {
-        throw new Error(`${key} read back as ${back.bytes} bytes, sha256 ${back.sha256.slice(0, 16)}…; ${stored.bytes} bytes, ${stored.sha256.slice(0, 16)}… were sent`);
-      }
-      files.push({ path: rel, bytes: plain.bytes, sha256: plain.sha256, key, stored_bytes: stored.bytes, stored_sha256: stored.sha256 });
-      log.info(`${remote.name}: ${key} (${formatBytes(stored.bytes)}${encrypted ? ', age-encrypted' : ''}) stored and read back: size and sha256 match`);
-    }
-    // Objects of an earlier copy of this set that this copy did not write (e.g. unencrypted ones from before recipients were set).
-    const keep = new Set(files.map((f) => f.key));
-    for (const o of await remote.list(`${set.kind}/${set.id}/`)) {
-      if (!keep.has(o.key)) {
-        await remote.delete(o.key);
-        log.info(`${remote.name}: removed ${o.key}, left by an earlier copy of ${set.id}`);
-      }
-    }
-    const rec = record('verified', null);
-    await saveCopy(ctx, set.path, rec);
-    return rec;
-  } catch (err) {
-    const d = describeError(err);
-    const rec = record('failed', signal.aborted ? 'cancelled' : d.message);
-    await saveCopy(ctx, set.path, rec).catch((e: unknown) => log.error(`could not record the copy beside ${set.id}: ${(e as Error).message}`));
-    if (signal.aborted) throw signal.reason;
-    return rec;
-  }
 }
 
 export interface ReplicationReport {
@@ -297,7 +102,7 @@ export async function replicate(ctx: RunContext, sets: SetToCopy[], remotes: Rem
         }
         let rec: RemoteCopy;
         if (t.broken) {
-          rec = { remote: t.remote.name, type: t.remote.type, location: t.remote.location, result: 'failed', copied_at: localTime(ctx.now(), config.timezone).iso, encrypted, check: 'read-back', files: [], error: t.broken };
+          rec = copyRecord(ctx, t.remote, 'failed', [], t.broken);
           await saveCopy(ctx, set.path, rec).catch((e: unknown) => log.error(`could not record the copy beside ${set.id}: ${(e as Error).message}`));
         } else {
           rec = await copySetTo(ctx, set, t.remote);

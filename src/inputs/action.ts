@@ -5,7 +5,7 @@
 import * as core from '@actions/core';
 import { z } from 'zod';
 import { UsageError } from '../errors.js';
-import { ACTION_INPUTS, COMMANDS, engineChoice, OVERRIDES, SECRET_ENV, SECRET_INPUTS, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
+import { ACTION_INPUTS, COMMANDS, engineChoice, OVERRIDES, SECRET_INPUTS, secretEnvNames, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
 
 const bool = (name: string) =>
   z
@@ -70,7 +70,7 @@ export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRe
     }
   }
   // Secrets mapped in with `env:` on the step (not as inputs) must be masked just the same.
-  for (const k of SECRET_ENV) {
+  for (const k of secretEnvNames()) {
     const v = runEnv[k];
     if (v && !secrets.includes(v)) secrets.push(v);
   }

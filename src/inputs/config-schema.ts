@@ -11,6 +11,9 @@ import { enginePlugins, memoByRegistry } from '../engines/registry.js';
 
 export { postgresSchema, tdengineSchema, type PostgresConfig, type TdengineConfig };
 import { NOTIFIER_KINDS } from '../report/notify/registry.js';
+// Registers the built-in remote drivers: `remotes:` entries are checked by the schema of the driver their `type` names.
+import '../remotes/builtin.js';
+import { remoteEntrySchema } from '../remotes/registry.js';
 
 /** Retention counts: 0 would make every set due (days) or protect none (keep_last), so at least 1. */
 const atLeastOne = (unit: string) => z.number().int(`must be a whole number of ${unit}`).min(1, `must be at least 1 (${unit}); 0 or less is refused`);
@@ -33,42 +36,6 @@ export const timeZone = z.string().refine((tz) => {
   }
 }, `must be an IANA time zone such as Asia/Shanghai or UTC (at most ${MAX_TIMEZONE_LENGTH} characters)`);
 
-/**
- * Which kinds of set a remote takes besides the ones every remote takes: milestones always, config
- * snapshots always when encryption.age_recipients is set (never unencrypted). `include: [daily]`
- * adds the dailies, `include: [safety]` the safety copies.
- */
-const remoteInclude = z.array(z.enum(['daily', 'milestone', 'config', 'safety'])).optional();
-/** A remote's name, as records and messages show it. */
-const remoteName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional();
-
-export const remoteSchema = z.discriminatedUnion('type', [
-  z.strictObject({
-    type: z.literal('path'),
-    name: remoteName,
-    /** A folder on an NFS/CIFS mount (or another disk). */
-    path: z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path, such as /mnt/nas/mystocks_backup'),
-    /**
-     * Refuse to write unless the folder is on a mounted filesystem other than "/" (an NFS/CIFS share
-     * that dropped leaves an empty folder on the local disk). false for a plain local folder.
-     */
-    require_mount: z.boolean().default(true),
-    include: remoteInclude,
-  }),
-  z.strictObject({
-    type: z.literal('s3'),
-    name: remoteName,
-    /** S3-compatible endpoint (Alibaba OSS, Tencent COS, MinIO); AWS when absent. Keys come from the environment. */
-    endpoint: z.string().url().refine((u) => !/\/\/[^/]*@/.test(u), 'must not hold credentials (keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)').optional(),
-    bucket: z.string().min(3),
-    prefix: z.string().default(''),
-    region: z.string().default('us-east-1'),
-    force_path_style: z.boolean().default(true),
-    /** Bytes per multipart part (5 MiB minimum, as S3 requires). */
-    part_size_mb: z.number().int().min(5).max(1024).default(16),
-    include: remoteInclude,
-  }),
-]);
 
 /** An age recipient as `age-keygen` prints it (X25519 `age1...`; post-quantum `age1pq1...` needs age 1.3+ to decrypt). */
 const ageRecipient = z.string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (public key) such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p, as age-keygen prints it');
@@ -97,7 +64,7 @@ export const configSchema = z.strictObject({
       config_days: atLeastOne('days').default(30),
     })
     .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
-  remotes: z.array(remoteSchema).default([]),
+  remotes: z.array(remoteEntrySchema).default([]),
   /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
   encryption: z.strictObject({ age_recipients: z.array(ageRecipient).default([]) }).default({ age_recipients: [] }),
   min_free_gb: z.number().min(0).default(5),
@@ -130,5 +97,5 @@ export const configSchemaFor: () => z.ZodType<Config> = memoByRegistry(() => {
 export function engineSection(config: Partial<Config>, name: string): unknown {
   return (config as Record<string, unknown>)[name];
 }
-export type RemoteConfig = z.infer<typeof remoteSchema>;
+export type RemoteConfig = z.infer<typeof remoteEntrySchema>;
 export type NotifyConfig = z.infer<typeof notifySchema>;

@@ -6,6 +6,8 @@ import { z } from 'zod';
 import { MILESTONE_RE } from '../catalog/labels.js';
 import '../engines/builtin.js';
 import { enginePlugins, engineSecretEnv } from '../engines/registry.js';
+import '../remotes/builtin.js';
+import { remoteSecretEnv } from '../remotes/registry.js';
 import { BUILTIN_OPTIONS, type OverrideSpec, type SecretInputSpec } from '../engines/options.js';
 
 export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore'] as const;
@@ -42,9 +44,9 @@ export const SECRET_INPUTS: readonly SecretInputSpec[] = [
  */
 export const SECRET_ENV: readonly string[] = [...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs.map((s) => s.env)), 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
-/** SECRET_ENV and every registered engine's secret variables. */
+/** SECRET_ENV and every registered engine's and remote driver's secret variables (masked in every output). */
 export function secretEnvNames(): string[] {
-  return [...new Set([...SECRET_ENV, ...engineSecretEnv()])];
+  return [...new Set([...SECRET_ENV, ...engineSecretEnv(), ...remoteSecretEnv()])];
 }
 
 /** Longest lock wait accepted: a day (a self-hosted job's own timeout is usually far shorter). */

@@ -19,6 +19,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { z } from 'zod';
+import { remoteConfigSchema, type RemoteDriver } from './driver.js';
 import { RemoteError, checkKey, type Capabilities, type PutOptions, type Remote, type RemoteObject, type RemoteStat } from './remote.js';
 
 export const TEMP_MARK = '.pgtaos-part-';
@@ -245,6 +247,26 @@ export class PathRemote implements Remote {
     await fs.rm(this.file(key), { force: true });
   }
 }
+
+const pathConfig = remoteConfigSchema('path', {
+  /** A folder on an NFS/CIFS mount (or another disk). */
+  path: z.string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path, such as /mnt/nas/mystocks_backup'),
+  /**
+   * Refuse to write unless the folder is on a mounted filesystem other than "/" (an NFS/CIFS share
+   * that dropped leaves an empty folder on the local disk). false for a plain local folder.
+   */
+  require_mount: z.boolean().default(true),
+});
+export type PathRemoteConfig = z.infer<typeof pathConfig>;
+
+/** `type: path`: no secrets; named `path:<folder>` unless given a name. */
+export const pathDriver: RemoteDriver<PathRemoteConfig> = {
+  type: 'path',
+  configSchema: pathConfig,
+  secretEnv: [],
+  defaultName: (c) => `path:${c.path}`,
+  create: (c, ctx) => new PathRemote({ name: ctx.name, path: c.path, requireMount: c.require_mount, ...(ctx.backupRoot === undefined ? {} : { backupRoot: ctx.backupRoot }) }),
+};
 
 /** realpath of `p`, or of its nearest existing parent with the rest appended (a root not made yet). */
 async function existingRealpath(p: string): Promise<string> {

@@ -41,7 +41,8 @@ export interface Capabilities {
 export interface Remote {
   /** Name used in records and messages (config `name`, or derived from the location). */
   readonly name: string;
-  readonly type: 'path' | 's3' | 'memory';
+  /** The driver's type (config `type:`), as remotes.json records it. */
+  readonly type: string;
   /** Where it is, for people: a folder or s3://bucket/prefix at an endpoint. Never holds credentials. */
   readonly location: string;
   readonly capabilities: Capabilities;

@@ -19,8 +19,34 @@
 import type { ListObjectsV2CommandOutput, S3ClientConfig } from '@aws-sdk/client-s3';
 import os from 'node:os';
 import { Readable } from 'node:stream';
+import { z } from 'zod';
 import { UsageError } from '../errors.js';
+import { remoteConfigSchema, type RemoteDriver } from './driver.js';
 import { RemoteError, checkKey, joinKey, type Capabilities, type PutOptions, type Remote, type RemoteObject, type RemoteStat } from './remote.js';
+
+const s3Config = remoteConfigSchema('s3', {
+  /** S3-compatible endpoint (Alibaba OSS, Tencent COS, MinIO); AWS when absent. Keys come from the environment. */
+  endpoint: z.string().url().refine((u) => !/\/\/[^/]*@/.test(u), 'must not hold credentials (keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)').optional(),
+  bucket: z.string().min(3),
+  prefix: z.string().default(''),
+  region: z.string().default('us-east-1'),
+  force_path_style: z.boolean().default(true),
+  /** Bytes per multipart part (5 MiB minimum, as S3 requires). */
+  part_size_mb: z.number().int().min(5).max(1024).default(16),
+});
+export type S3RemoteConfig = z.infer<typeof s3Config>;
+
+/** `type: s3`: keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); named `s3:<bucket>/<prefix>` unless given a name. */
+export const s3Driver: RemoteDriver<S3RemoteConfig> = {
+  type: 's3',
+  configSchema: s3Config,
+  secretEnv: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'],
+  defaultName: (c) => {
+    const p = c.prefix.split('/').filter(Boolean).join('/');
+    return `s3:${c.bucket}${p ? `/${p}` : ''}`;
+  },
+  create: (c, ctx) => new S3Remote({ name: ctx.name, endpoint: c.endpoint, bucket: c.bucket, prefix: c.prefix, region: c.region, forcePathStyle: c.force_path_style, partSizeMb: c.part_size_mb, env: ctx.env }),
+};
 
 export interface S3RemoteOptions {
   name: string;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Decrypter, generateIdentity, identityToRecipient } from 'age-encryption';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MemoryRemote } from '../../src/remotes/memory.js';
+import { MemoryRemote } from '../remotes/memory.js';
 import { PathRemote, judgeMount, mountOf, parseFstab, parseMountInfo } from '../../src/remotes/path.js';
 import { remoteName, remoteTakes } from '../../src/remotes/registry.js';
 import { configSchema, type Config } from '../../src/inputs/config-schema.js';

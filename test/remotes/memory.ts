@@ -1,12 +1,15 @@
 /**
  * An in-memory remote for unit tests (restic's mem backend): the same contract as the real
- * drivers, checked by the same conformance suite. Objects become visible only when their whole
+ * drivers, checked by the same conformance suite. Test code only: the tool never ships it, and a
+ * test that wants `type: memory` in a config registers memoryDriver itself. Objects become visible only when their whole
  * stream has arrived. `failCheck` / `failPutAfter` simulate an unreachable remote or a connection
  * that drops mid-upload; `corruptGetAt` a remote that stores or returns different bytes (bit rot,
  * a broken proxy), which only reading the copy back can catch.
  */
 import { Readable } from 'node:stream';
-import { RemoteError, checkKey, type Capabilities, type PutOptions, type Remote, type RemoteObject, type RemoteStat } from './remote.js';
+import type { z } from 'zod';
+import { remoteConfigSchema, type RemoteDriver } from '../../src/remotes/driver.js';
+import { RemoteError, checkKey, type Capabilities, type PutOptions, type Remote, type RemoteObject, type RemoteStat } from '../../src/remotes/remote.js';
 
 export class MemoryRemote implements Remote {
   readonly type = 'memory' as const;
@@ -76,3 +79,14 @@ export class MemoryRemote implements Remote {
     this.objects.delete(checkKey(key));
   }
 }
+
+const memoryConfig = remoteConfigSchema('memory', {});
+
+/** `type: memory` for configs in tests: each remote opened is a fresh, empty one. */
+export const memoryDriver: RemoteDriver<z.infer<typeof memoryConfig>> = {
+  type: 'memory',
+  configSchema: memoryConfig,
+  secretEnv: [],
+  defaultName: () => 'memory',
+  create: (_config, ctx) => new MemoryRemote(ctx.name),
+};
