@@ -3,7 +3,7 @@
  * checks that need no connection: each engine's tools found, its secrets present. Run before
  * anything is created, so these mistakes are exit 2 with nothing written.
  */
-import { UsageError } from '../errors.js';
+import { UsageError, type ErrorCode } from '../errors.js';
 import type { Config } from '../inputs/config-schema.js';
 import type { EngineChoice } from '../inputs/options.js';
 import type { EngineName } from '../engines/engine.js';
@@ -41,7 +41,7 @@ export function enginesInSet(set: SetEntry): EngineName[] {
  * A set holding an engine's dump needs that engine's config section to be restored anywhere.
  * `code` keeps each command's own error code (verify.no_engine_config, restore.no_engine_config).
  */
-export function requireSections(config: Config, engines: EngineName[], code: string, what: string): void {
+export function requireSections(config: Config, engines: EngineName[], code: ErrorCode, what: string): void {
   for (const e of engines) {
     if (!config[e]) {
       throw new UsageError(code, `${what} holds a ${e} dump, but the config has no ${e}: section naming the server to restore into`, {

@@ -8,7 +8,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { JobError, UsageError } from '../../errors.js';
+import { JobError, UsageError, type ErrorCode } from '../../errors.js';
 import type { TdengineConfig } from '../../inputs/config-schema.js';
 import { formatDuration } from '../../shared/format.js';
 import { MASK_MIN_LENGTH, maskText } from '../../shared/mask.js';
@@ -202,7 +202,7 @@ export class Taosdump {
     if (clean !== text) await fs.writeFile(file, clean);
   }
 
-  failure(code: string, what: string, v: Verdict, password: string, hint: string): JobError {
+  failure(code: ErrorCode, what: string, v: Verdict, password: string, hint: string): JobError {
     const quoted = v.quoted.length ? `:\n  ${v.quoted.map((l) => maskPassword(l, password)).join('\n  ')}` : '';
     return new JobError(code, `${what}: ${v.problems.join('; ')}${quoted}`, { hint });
   }

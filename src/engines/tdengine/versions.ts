@@ -1,4 +1,5 @@
 /** TDengine and taosdump versions: what each version of taosdump can do, and which pairs work together. */
+import type { ErrorCode } from '../../error-codes.js';
 
 export interface TdVersion {
   /** [major, minor, patch, build]; missing parts are 0. */
@@ -36,7 +37,7 @@ export const supportsRename = (v: TdVersion): boolean =>
 export const passwordLimit = (v: TdVersion): number => (versionAtLeast(v, [3, 3, 6]) ? 255 : 20);
 
 export interface VersionProblem {
-  code: string;
+  code: ErrorCode;
   message: string;
   hint: string;
 }
