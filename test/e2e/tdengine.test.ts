@@ -233,7 +233,7 @@ describe('TDengine through the CLI: precision, a killed taosdump, the scratch gu
 
   it('taosdump killed (SIGKILL) mid-dump: exit 1, no complete set, nothing left in .incomplete', async () => {
     const ws = both();
-    const run = start(CLI, ['backup'], { env: userEnv(pgc, td.env({ TDSTANDIN_SLOW_MS: '300' })), cwd: ws.dir });
+    const run = start(CLI, ['backup'], { env: userEnv(pgc, td.env({}, { slowMs: 300 })), cwd: ws.dir });
     const taosdump = await waitForChild(run, taosdumpDump, 'taosdump to be dumping');
     process.kill(taosdump.pid, 'SIGKILL');
     const r = await run.done;

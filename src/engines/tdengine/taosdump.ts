@@ -79,9 +79,8 @@ export class Taosdump {
 
   /** Environment for taosdump: no password, no TDENGINE_CLOUD_DSN (it would switch to WebSocket). */
   toolEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-    // TAOS_*: client settings; LD_LIBRARY_PATH: libtaos of a bin_dir install; TDSTANDIN_*: the
-    // test stand-ins' switches (test/stand-ins/README.md), inert for the real tool.
-    return childEnv(env, { TDENGINE_CLOUD_DSN: undefined, TDENGINE_PASSWORD: undefined }, ['TAOS_', 'LD_LIBRARY_PATH', 'TDSTANDIN_']);
+    // TAOS_*: client settings; LD_LIBRARY_PATH: libtaos of a bin_dir install.
+    return childEnv(env, { TDENGINE_CLOUD_DSN: undefined, TDENGINE_PASSWORD: undefined }, ['TAOS_', 'LD_LIBRARY_PATH']);
   }
 
   /** `taosdump -V`. */
