@@ -324,7 +324,7 @@ export async function status(ctx: RunContext): Promise<CommandOutcome> {
   ]);
   const liveLock = lock && !lock.stale && lock.info ? { command: lock.info.command, pid: lock.info.pid, hostname: lock.info.hostname, started_at: lock.info.started_at } : null;
   const checks = statusRows({ config, sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
-  checks.push(await milestoneCopiesCheck(config, sets)); // issue 5: the milestone checklist's "copied to remote storage"
+  checks.push(await milestoneCopiesCheck(config, sets)); // the milestone checklist's "copied to remote storage"
   for (const c of checks) log.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`);
   const failed = checks.filter((c) => c.result === 'failed');
   const passed = checks.filter((c) => c.result === 'passed').length;
@@ -332,7 +332,7 @@ export async function status(ctx: RunContext): Promise<CommandOutcome> {
   const message = `status: ${passed} passed, ${failed.length} failed${failed.length ? ` (${failed.map((c) => c.name).join(', ')})` : ''}, ${skipped} skipped`;
   if (failed.length) log.error(message);
   else log.info(message);
-  // Staleness (issue 7): backups that stopped, or a verification too old or failed, raise the `stale` event.
+  // Staleness (README, Staleness): backups that stopped, or a verification too old or failed, raise the `stale` event.
   const stale = failed.filter((c) => STALE_CHECKS.has(c.name)).map((c) => c.name);
   return { message, checks, failed: failed.length > 0, free_bytes: 'bytes' in free ? free.bytes : null, stale };
 }

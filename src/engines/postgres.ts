@@ -280,7 +280,7 @@ export class PostgresEngine implements Engine {
           log.info(`pg_dump: ${l.replace(/^pg_dump: /, '')}`);
         },
       });
-      // Counting runs while pg_dump runs, on the same snapshot (SPEC 7: one after the other costs ~6%).
+      // Counting runs while pg_dump runs, on the same snapshot (one after the other costs ~6%: docs/adr/0005-postgres-counts.md).
       // A refused count re-opens the counting transaction on the snapshot; the exporter is not touched.
       const counting = countTables(c, targets, { log, signal }, () => this.importSnapshot(c, snap));
       const [dumped, counted] = await Promise.allSettled([dumping, counting]);

@@ -1,5 +1,5 @@
 /**
- * The configuration file's schema (SPEC section 5). Types come from here and nowhere else.
+ * The configuration file's schema (README, Configuration). Types come from here and nowhere else.
  * Every object is strict: an unknown or misspelt key is an error that names it.
  */
 import { z } from 'zod';

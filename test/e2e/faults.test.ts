@@ -538,11 +538,11 @@ describe('faults in the catalog', () => {
   });
 });
 
-describe('the backup root is a trust boundary (issue 12)', () => {
+describe('the backup root is a trust boundary', () => {
   catalogTrustCases(faultCase, () => pgc, smallEnv);
 });
 
-// ---------- TDengine (the contract stand-ins) ----------
+// ---------- TDengine (the stand-ins of test/stand-ins/) ----------
 
 describe('TDengine faults (stand-ins)', () => {
   let td: TdStandIn;

@@ -1,5 +1,5 @@
 /**
- * restore of a TDengine set (the contract stand-ins, test/stand-ins/): the safety set holds the
+ * restore of a TDengine set (the stand-ins of test/stand-ins/): the safety set holds the
  * damaged state, the target is dropped only after that safety dump, the printed roll-back brings
  * the damaged state back, and a restore that stops after the drop says the target may be partly
  * restored and how to roll back. A set whose files do not match their checksums is refused first.

@@ -1,5 +1,5 @@
 /**
- * The TDengine engine (src/engines/tdengine.ts) driven directly against the contract stand-ins
+ * The TDengine engine (src/engines/tdengine.ts) driven directly against the stand-ins
  * (test/stand-ins/: taosdump executable, taosAdapter REST on 127.0.0.1, and a TCP listener for the
  * native port, see test/helpers/tdengine-standin.ts). No real TDengine exists on these machines.
  */
@@ -296,7 +296,7 @@ describe('dump', () => {
   });
 });
 
-describe('seen on a real 3.3.7 server (issue 11)', () => {
+describe('seen on a real 3.3.7 server (docs/tdengine.md)', () => {
   it('future-dated rows are dumped and recorded apart; a restore that loses them fails the later-rows comparison', async () => {
     const s = seedMarketData(td.store, { database: 'md_future', childrenPerStable: 2, rowsPerChild: 5, normalTableRows: 3, futureRows: 20 });
     const e = engine({ database: 'md_future' });
@@ -429,7 +429,7 @@ describe('restore, scratch, counts', () => {
     expect(td.store.countRows('md_real', 'tick')).toBe(other.stableRows.tick);
   });
 
-  // issue 12: TDengine folds names to lower case, so "MD_Real" recorded in a set is the database md_real
+  // TDengine folds names to lower case, so "MD_Real" recorded in a set is the database md_real
   it('the scratch guard ignores case: a set or dump recording MD_Real refuses the scratch md_real', async () => {
     seedMarketData(td.store, { database: 'md_real', childrenPerStable: 1, rowsPerChild: 3, normalTableRows: 1 });
     const real = () => fs.readFileSync(path.join(td.store.dir, 'databases', 'md_real.json'), 'utf8');

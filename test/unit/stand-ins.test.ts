@@ -1,4 +1,4 @@
-// The TDengine stand-ins must obey /work/shared/tdengine-contract.md, traps included: these tests
+// The TDengine stand-ins must obey docs/tdengine.md, traps included: these tests
 // pin each trap, so the product's tests against the stand-ins mean something.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -249,7 +249,7 @@ describe('taosdump stand-in: -p', () => {
 });
 
 describe('taosdump stand-in: dump output', () => {
-  it('a clean dump prints the OK lines and writes the contract layout', async () => {
+  it('a clean dump prints the OK lines and writes the documented layout', async () => {
     const dir = freshDir('dump');
     const r = await dump(['-D', 'market_data,not_there', '-o', dir, '-ptaosdata']);
     expect(r.code).toBe(0);
@@ -515,7 +515,7 @@ describe('taosAdapter REST stand-in', () => {
     expect(adapter.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it('answers the contract queries', async () => {
+  it('answers the documented queries', async () => {
     expect((await sql('SELECT SERVER_VERSION()')).json).toEqual({ code: 0, column_meta: [['server_version()', 'VARCHAR', 72]], data: [['3.3.6.13']], rows: 1 });
     const dbs = (await sql('select name from information_schema.ins_databases')).json;
     expect(dbs.data).toEqual([['information_schema'], ['performance_schema'], ['market_data']]);

@@ -5,6 +5,7 @@
  * server and the run is lost anyway), and when it makes no progress for `stall_timeout_seconds`
  * (a real 3.3.7 taosdump blocks without a word while taosd is down mid-dump, then exits 0 with
  * rows missing; a nightly run must fail within minutes and free the lock instead).
+ * The behaviours relied on: docs/tdengine.md ("taosdump options we use", "Exit codes and output").
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

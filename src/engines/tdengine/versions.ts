@@ -26,7 +26,7 @@ export function versionAtLeast(v: TdVersion, min: number[]): boolean {
   return true;
 }
 
-/** TDengine 3.4.1.1+ ships taosBackup, whose format and options differ (contract, "Known user problems"). */
+/** TDengine 3.4.1.1+ ships taosBackup, whose format and options differ (docs/tdengine.md, "Versions"). */
 export const TAOSBACKUP_SINCE = [3, 4, 1];
 /** `-Z Native|WebSocket` exists from 3.3.6 (older ones exit 64 on it). */
 export const supportsDriverOption = (v: TdVersion): boolean => versionAtLeast(v, [3, 3, 6]);
