@@ -1,5 +1,5 @@
 /**
- * Backup benchmark (SPEC 7): `pgtaos-backup backup` against a bare `pg_dump -Fc -b -f` of the same
+ * Backup benchmark (bench/README.md): `pgtaos-backup backup` against a bare `pg_dump -Fc -b -f` of the same
  * database, in the same run, alternating. Targets: wall-time ratio tool/bare <= 1.05; peak RSS of
  * the tool's own process < 150 MB.
  *

@@ -1,5 +1,5 @@
 /**
- * SPEC 7: prune, list and status on a catalog of 1,000 sets, each under 1 s.
+ * bench/README.md: prune, list and status on a catalog of 1,000 sets, each under 1 s.
  * Builds a 1,000-set catalog (fake dumps, valid manifests; no database) in a temp folder and
  * times each command the way a person or cron runs it: `node dist/cli.js <command>` as a child
  * process, so node's start and the bundle's load count, not only the command's own work.

@@ -1,5 +1,5 @@
 /**
- * Verify benchmark (SPEC 7): `pgtaos-backup verify` against the bare equivalent on the same archive,
+ * Verify benchmark (bench/README.md): `pgtaos-backup verify` against the bare equivalent on the same archive,
  * in the same run, alternating: createdb + `pg_restore -j <jobs> --no-owner --no-acl` into the fresh
  * database + exact count(*) of every user table + dropdb. Targets: ratio tool/bare <= 1.10; peak RSS
  * of the tool's own process < 150 MB.

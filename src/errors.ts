@@ -3,15 +3,17 @@
  * `usage` errors (bad flags, bad config) exit 2 and are raised before any
  * connection or file is made; `failed` errors exit 1 (the job ran and failed).
  */
-export type ErrorKind = 'usage' | 'failed' | 'cancelled';
+import type { ErrorCode, ErrorKind } from './error-codes.js';
+
+export type { ErrorCode, ErrorKind } from './error-codes.js';
 
 export class BackupError extends Error {
   readonly kind: ErrorKind;
   readonly hint: string | undefined;
-  /** A short machine-readable code, e.g. `config.unknown_key`, `postgres.client_too_old`. */
-  readonly code: string;
+  /** A short machine-readable code listed in error-codes.ts, e.g. `config.invalid`, `postgres.client_too_old`. */
+  readonly code: ErrorCode;
 
-  constructor(kind: ErrorKind, code: string, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+  constructor(kind: ErrorKind, code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'BackupError';
     this.kind = kind;
@@ -22,7 +24,7 @@ export class BackupError extends Error {
 
 /** Bad usage or configuration: exit 2, nothing has been touched. */
 export class UsageError extends BackupError {
-  constructor(code: string, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown } = {}) {
     super('usage', code, message, opts);
     this.name = 'UsageError';
   }
@@ -30,7 +32,7 @@ export class UsageError extends BackupError {
 
 /** The job ran and failed: exit 1. */
 export class JobError extends BackupError {
-  constructor(code: string, message: string, opts: { hint?: string; cause?: unknown } = {}) {
+  constructor(code: ErrorCode, message: string, opts: { hint?: string; cause?: unknown } = {}) {
     super('failed', code, message, opts);
     this.name = 'JobError';
   }
@@ -39,7 +41,7 @@ export class JobError extends BackupError {
 /** SIGINT/SIGTERM arrived: the run stopped and cleaned up. */
 export class CancelledError extends BackupError {
   /** `said`: a command's own code, message and hint for what the cancel left (restore's partial target). */
-  constructor(signal: string, said: { code?: string; message?: string; hint?: string } = {}) {
+  constructor(signal: string, said: { code?: ErrorCode; message?: string; hint?: string } = {}) {
     super('cancelled', said.code ?? 'run.cancelled', said.message ?? `cancelled by ${signal}`, {
       hint: said.hint ?? 'The run was stopped before it finished; earlier backups are untouched and no partial set was kept. Run it again.',
     });
@@ -59,7 +61,7 @@ export const INTERNAL_HINT =
   'This error was not anticipated by pgtaos-backup. The message names what failed (a file, a permission, a tool); fix that and run again. If it makes no sense, report it with the run\'s log file (its stack trace is there).';
 
 /** A plain description of any thrown value, for messages. Every description carries a hint. */
-export function describe(err: unknown): { message: string; hint?: string; code: string } {
+export function describe(err: unknown): { message: string; hint?: string; code: ErrorCode } {
   if (err instanceof BackupError) {
     return { message: err.message, code: err.code, ...(err.hint ? { hint: err.hint } : {}) };
   }

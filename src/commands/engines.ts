@@ -5,7 +5,7 @@
  * registry; none is named here.
  */
 import '../engines/builtin.js';
-import { UsageError } from '../errors.js';
+import { UsageError, type ErrorCode } from '../errors.js';
 import { engineSection, type Config } from '../inputs/config-schema.js';
 import type { EngineChoice } from '../inputs/options.js';
 import { enginePlugin, enginePlugins } from '../engines/registry.js';
@@ -52,7 +52,7 @@ export function enginesInSet(set: SetEntry): string[] {
  * A set holding an engine's dump needs that engine's config section to be restored anywhere.
  * `code` keeps each command's own error code (verify.no_engine_config, restore.no_engine_config).
  */
-export function requireSections(config: Config, engines: string[], code: string, what: string): void {
+export function requireSections(config: Config, engines: string[], code: ErrorCode, what: string): void {
   for (const e of engines) {
     if (engineSection(config, e) === undefined) {
       throw new UsageError(code, `${what} holds a ${e} dump, but the config has no ${e}: section naming the server to restore into`, {

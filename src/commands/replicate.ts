@@ -1,5 +1,5 @@
 /**
- * Copies of sets on remote storage (issue 5): which sets go where, age encryption on the way out,
+ * Copies of sets on remote storage (README, Remote copies and encryption): which sets go where, age encryption on the way out,
  * reading every copy back, and the record of it beside the set (remotes.json).
  *
  * - Every milestone set goes to every remote; config snapshots go to every remote only when

@@ -2,7 +2,7 @@
  * Reading taosdump's output (pure: no I/O). taosdump's exit code is not its verdict (a partial
  * failure exits 0), so its lines are: OK:/ERROR:/WARN: on stderr, INFO: on stdout. Each coloured
  * line is written as `ESC[3Xm` + `LEVEL: text\n` + `ESC[0m`: the reset starts the NEXT line, so
- * codes are stripped from every line before the level is read. See shared/tdengine-contract.md,
+ * codes are stripped from every line before the level is read. See docs/tdengine.md,
  * "Exit codes and output: exit 0 is not success".
  */
 
@@ -105,7 +105,7 @@ export function emptyFacts(): OutputFacts {
   };
 }
 
-/** Is this plain line one of the restore failures the contract lists? */
+/** Is this plain line one of the restore failures docs/tdengine.md lists? */
 export function isRestoreFailureLine(text: string): boolean {
   return (
     RE.failures.test(text) ||

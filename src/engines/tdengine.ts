@@ -1,6 +1,6 @@
 /**
  * TDengine: the only module that runs taosdump or talks to TDengine (through taosAdapter's REST
- * API). Built against shared/tdengine-contract.md; its traps and how they are met:
+ * API). Built against docs/tdengine.md; its traps and how they are met:
  *  - exit 0 is not success: output is streamed, stripped of colour codes and judged
  *    (taosdump-output.ts); the counts must add up (tdengine/dump.ts);
  *  - bare `-p` reads one token from stdin (EOF silently means `taosdata`): the password goes

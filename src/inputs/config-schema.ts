@@ -1,5 +1,5 @@
 /**
- * The configuration file's schema. Types come from here and nowhere else; each engine's section
+ * The configuration file's schema (README, Configuration). Types come from here and nowhere else; each engine's section
  * comes from its plugin (the built-ins' are typed here statically, others reached through the registry).
  * Every object is strict: an unknown or misspelt key is an error that names it.
  */

@@ -68,7 +68,7 @@ export type PruneReport = z.infer<typeof pruneReportSchema>;
 export const NOTIFY_EVENTS = ['success', 'failure', 'stale'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
 
-/** Free space and how long it lasts, from the catalog (issue 7). */
+/** Free space and how long it lasts, from the catalog (README, Staleness). */
 export const storageSchema = z.object({
   /** Free bytes on the root's file system; null when it cannot be read. */
   free_bytes: z.number().nullable(),

@@ -77,7 +77,7 @@ describe('backup', () => {
     expect(Number(lo[0]!.n)).toBe(seeded.largeObjects);
   });
 
-  it('list shows sets newest first, in the SPEC shape, for people and for --json', async () => {
+  it('list shows sets newest first, in the documented shape (README, Commands), for people and for --json', async () => {
     const ws = workspace(pgc, 'mystocks');
     const a = json<RunResult>(await cli(['backup', '--json'], { env: userEnv(pgc), cwd: ws.dir }));
     await new Promise((r) => setTimeout(r, 1100)); // distinct second in the name

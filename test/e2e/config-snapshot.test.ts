@@ -1,5 +1,5 @@
 /**
- * config (issue 5) through the built CLI: a snapshot of .env, table_config.yaml and config/ as one
+ * config through the built CLI: a snapshot of .env, table_config.yaml and config/ as one
  * tar.gz that stock tar reads; owner-only files; skipped (and said so) when nothing changed; a
  * missing path refused naming it; never off the machine unencrypted; age-encrypted on a remote.
  */

@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vit
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedLarge, seedMarketData } from '../helpers/market-data.js';
 import { startS3, type LocalS3 } from '../helpers/s3.js';
-import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
+import { startTdStandIn, type TaosdumpSwitches, type TdStandIn } from '../helpers/tdengine-standin.js';
 import { CANNOT_MOUNT, mountTmpfs, remountReadOnly, remountReadWrite, unmount } from '../helpers/mount.js';
 import { behave, fakeBinDir } from '../helpers/fake-bin.js';
 import { incompleteDirs, json, userEnv, withPostgres, workspace, type Started, type ToolRun, type Workspace } from '../helpers/tool.js';
@@ -538,11 +538,11 @@ describe('faults in the catalog', () => {
   });
 });
 
-describe('the backup root is a trust boundary (issue 12)', () => {
+describe('the backup root is a trust boundary', () => {
   catalogTrustCases(faultCase, () => pgc, smallEnv);
 });
 
-// ---------- TDengine (the contract stand-ins) ----------
+// ---------- TDengine (the stand-ins of test/stand-ins/) ----------
 
 describe('TDengine faults (stand-ins)', () => {
   let td: TdStandIn;
@@ -552,7 +552,7 @@ describe('TDengine faults (stand-ins)', () => {
   afterAll(async () => {
     await td?.close();
   });
-  const tdEnv = (extra: NodeJS.ProcessEnv = {}) => userEnv(null, td.env(extra));
+  const tdEnv = (switches: TaosdumpSwitches = {}) => userEnv(null, td.env({}, switches));
   const tdWs = () => workspace(null, 'unused', { tdengine: td.config() });
   async function earlierTd(): Promise<{ ws: Workspace; earlier: EarlierSet }> {
     const ws = tdWs();
@@ -563,7 +563,7 @@ describe('TDengine faults (stand-ins)', () => {
 
   faultCase('taosdump killed mid-dump (SIGKILL)', async (c) => {
     const { ws, earlier } = await earlierTd();
-    const started = launch(ws, ['backup', '--engines', 'tdengine', '--json'], tdEnv({ TDSTANDIN_SLOW_MS: '200' }));
+    const started = launch(ws, ['backup', '--engines', 'tdengine', '--json'], tdEnv({ slowMs: 200 }));
     await until(taosdumpDumping(started), 'taosdump to dump', { started });
     const dumper = descendants(started.child.pid!).filter((p) => p.cmd.includes('taosdump'));
     for (const p of dumper) process.kill(p.pid, 'SIGKILL');
@@ -579,7 +579,7 @@ describe('TDengine faults (stand-ins)', () => {
 
   faultCase('the tool gets SIGTERM during taosdump', async (c) => {
     const { ws, earlier } = await earlierTd();
-    const started = launch(ws, ['backup', '--engines', 'tdengine', '--json'], tdEnv({ TDSTANDIN_SLOW_MS: '200' }));
+    const started = launch(ws, ['backup', '--engines', 'tdengine', '--json'], tdEnv({ slowMs: 200 }));
     // taosdump is among the run's children, and none of them outlives the tool.
     const { r } = await interrupt(started, 'SIGTERM', dumpingTaos, { what: 'taosdump to dump' });
     c.observed(r, ws);
@@ -592,7 +592,7 @@ describe('TDengine faults (stand-ins)', () => {
 
   faultCase('taosAdapter stopped mid-run', async (c) => {
     const { ws, earlier } = await earlierTd();
-    const started = launch(ws, ['backup', '--engines', 'tdengine', '--json'], tdEnv({ TDSTANDIN_SLOW_MS: '200' }));
+    const started = launch(ws, ['backup', '--engines', 'tdengine', '--json'], tdEnv({ slowMs: 200 }));
     await until(taosdumpDumping(started), 'taosdump to dump', { started });
     await td.adapterDown();
     const r = await started.done;

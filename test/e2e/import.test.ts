@@ -1,5 +1,5 @@
 /**
- * import (issue 5) through the built CLI: the old runbook's layout — a milestone dump under
+ * import through the built CLI: the old runbook's layout — a milestone dump under
  * postgresql/milestones/, a daily dump, a taosdump folder — made with a real pg_dump from a
  * throwaway cluster, adopted as sets that `list` shows, with manifests read from the dumps'
  * own headers; the originals are left exactly as they were (unless --move).
@@ -36,7 +36,7 @@ function pgDump(file: string): void {
   expect(r.status, r.stderr).toBe(0);
 }
 
-/** A taosdump -o folder as the contract describes it (no TDengine here). */
+/** A taosdump -o folder as docs/tdengine.md describes it (no TDengine here). */
 function taosFolder(dir: string): void {
   const inner = path.join(dir, 'taosdump.1761325200');
   mkdirSync(path.join(inner, 'data0-abc'), { recursive: true });

@@ -1,5 +1,5 @@
 /**
- * milestone (issue 5) through the built bundles against a real PostgreSQL, a mounted share (tmpfs)
+ * milestone through the built bundles against a real PostgreSQL, a mounted share (tmpfs)
  * and a local S3-compatible server (s3rver on 127.0.0.1):
  * a tag push names the milestone; the set lands locally and on both remotes, age-encrypted,
  * read back and recorded; the copies decrypt with stock `age -d` and restore with stock pg_restore;

@@ -1,5 +1,5 @@
 /**
- * PostgreSQL row counts (issues 11 and 12) against a real server: what is counted, how, under which
+ * PostgreSQL row counts (README, Verification) against a real server: what is counted, how, under which
  * name, and what happens when the server refuses a count. TimescaleDB cannot run here: its catalog
  * (`_timescaledb_catalog.hypertable`/`.chunk`) and its chunks (inheritance children of the hypertable,
  * under `_timescaledb_internal`) are imitated by hand with plain tables of the same shape. A count that

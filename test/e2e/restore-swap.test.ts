@@ -1,5 +1,5 @@
 /**
- * restore, issues 11 and 12, on real PostgreSQL: the set is read before anything is touched; the
+ * restore on real PostgreSQL: the set is read before anything is touched; the
  * restore fills a new database and swaps it in (no pg_restore --clean over the target); database-
  * level statements run on the maintenance database; timescaledb.restoring never survives; a stop
  * before the swap says the target was not touched.

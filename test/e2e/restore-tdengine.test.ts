@@ -1,5 +1,5 @@
 /**
- * restore of a TDengine set (the contract stand-ins, test/stand-ins/): the safety set holds the
+ * restore of a TDengine set (the stand-ins of test/stand-ins/): the safety set holds the
  * damaged state, the target is dropped only after that safety dump, the printed roll-back brings
  * the damaged state back, and a restore that stops after the drop says the target may be partly
  * restored and how to roll back. A set whose files do not match their checksums is refused first.
@@ -7,7 +7,7 @@
 import { appendFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
+import { startTdStandIn, type TaosdumpSwitches, type TdStandIn } from '../helpers/tdengine-standin.js';
 import { incompleteDirs, json, readJson, setDirs, userEnv, workspace } from '../helpers/tool.js';
 import { backupSet, interrupt, lastHint, launch, lockFiles, reportOf, run } from '../helpers/faults.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
@@ -30,7 +30,7 @@ beforeEach(() => {
   td.store.updateServer({ faults: { failDumpTable: null, corruptOnRestore: null } });
 });
 
-const env = (extra: NodeJS.ProcessEnv = {}) => userEnv(null, td.env(extra));
+const env = (switches: TaosdumpSwitches = {}) => userEnv(null, td.env({}, switches));
 const tdOnly = (extra: Record<string, unknown> = {}) => workspace(null, 'unused', { tdengine: td.config(), ...extra });
 const victimRows = () => td.store.countRows('market_data', victim, {});
 const tickRows = () => td.seed.stableRows['tick']!;
@@ -136,7 +136,7 @@ describe('restore with TDengine', () => {
     const ws = tdOnly();
     const set = await backupSet(ws, env(), ['--engines', 'tdengine']);
     damage();
-    const started = launch(ws, restoreArgs(set.id), env({ TDSTANDIN_SLOW_MS: '150' }));
+    const started = launch(ws, restoreArgs(set.id), env({ slowMs: 150 }));
     const { r } = await interrupt(started, 'SIGTERM', (cmd) => / -i tdengine( |$)/.test(cmd), { what: 'taosdump -i to be running', timeoutMs: 120_000 });
     expect(r.code).toBe(1);
     const [safety] = setDirs(ws, 'safety');

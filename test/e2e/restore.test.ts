@@ -1,6 +1,6 @@
 /**
  * restore: exact confirmation, the set read first, a safety set, the restore into a new database
- * swapped in only when its counts match, a roll-back command that works. The issue-11/12 cases
+ * swapped in only when its counts match, a roll-back command that works. The swap cases
  * (no --clean over an existing database, a missing production database, a damaged set, what a
  * stop says, timescaledb.restoring) are in restore-swap.test.ts.
  */

@@ -105,7 +105,7 @@ describe('bad input: exit 2, a message naming it, and nothing created (root does
   });
 });
 
-describe('hostile input (issue 12): exit 2 with a plain message, no stack trace, nothing created', () => {
+describe('hostile input: exit 2 with a plain message, no stack trace, nothing created', () => {
   /** A workspace whose config file is `text` (raw YAML), root <dir>/backups. */
   const rawWs = (text: string): Workspace => {
     const w = ws({ postgres: pg });

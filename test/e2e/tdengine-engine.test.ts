@@ -1,5 +1,5 @@
 /**
- * The TDengine engine (src/engines/tdengine.ts) driven directly against the contract stand-ins
+ * The TDengine engine (src/engines/tdengine.ts) driven directly against the stand-ins
  * (test/stand-ins/: taosdump executable, taosAdapter REST on 127.0.0.1, and a TCP listener for the
  * native port, see test/helpers/tdengine-standin.ts). No real TDengine exists on these machines.
  */
@@ -12,7 +12,7 @@ import { RunLog, silentSink } from '../../src/report/log.js';
 import { BackupError, CancelledError, JobError, UsageError } from '../../src/errors.js';
 import { tdengineSection } from '../../src/catalog/manifest.js';
 import { listFiles, sha256File } from '../../src/catalog/checksum.js';
-import { seedMarketData, upsertRows, STAND_INS_DIR } from '../stand-ins/index.js';
+import { seedMarketData, upsertRows } from '../stand-ins/index.js';
 import { startTdStandIn, type TdStandIn } from '../helpers/tdengine-standin.js';
 import type { TdengineConfig } from '../../src/inputs/config-schema.js';
 
@@ -163,7 +163,7 @@ describe('dump', () => {
   it('TDENGINE_CLOUD_DSN is cleared from taosdump\'s environment (3.3.5: no -Z Native to fall back on)', async () => {
     // 3.3.5 has no -Z: only the cleared variable keeps it on the native driver. Were the DSN to reach
     // it, it would switch to WebSocket with the DSN's (wrong) credentials and fail to log in.
-    const env = td.env({ TDSTANDIN_TAOSDUMP_VERSION: '3.3.5.6', TDENGINE_CLOUD_DSN: 'wss://root:wrong-password@127.0.0.1:6041' });
+    const env = td.env({ TDENGINE_CLOUD_DSN: 'wss://root:wrong-password@127.0.0.1:6041' }, { version: '3.3.5.6' });
     const e = engine({}, env);
     const { ctx, lines } = loggingCtx(env);
     const section = await e.dump(ctx, newSetDir(), await e.preflight(ctx), new Date());
@@ -221,7 +221,7 @@ describe('dump', () => {
 
   it('rows written inside the time window during the dump (back-fill) make the counts disagree: refused', async () => {
     const setDir = newSetDir();
-    const env = td.env({ TDSTANDIN_SLOW_MS: '100' });
+    const env = td.env({}, { slowMs: 100 });
     const e = engine({}, env);
     const ctx = ctxFor(env);
     const dumping = e.dump(ctx, setDir, await e.preflight(ctx), new Date());
@@ -240,7 +240,7 @@ describe('dump', () => {
 
   it('the password is never in a command line nor in taosdump\'s environment', async () => {
     const setDir = newSetDir();
-    const env = td.env({ TDSTANDIN_SLOW_MS: '40' });
+    const env = td.env({}, { slowMs: 40 });
     const e = engine({}, env);
     // a log that masks nothing: the engine itself must not print the password
     const lines: string[] = [];
@@ -272,7 +272,7 @@ describe('dump', () => {
 
   it('an abort (SIGTERM) mid-dump kills taosdump and leaves no process behind', async () => {
     const setDir = newSetDir();
-    const env = td.env({ TDSTANDIN_SLOW_MS: '300' });
+    const env = td.env({}, { slowMs: 300 });
     const e = engine({}, env);
     const ctx = ctxFor(env);
     const pre = await e.preflight(ctx);
@@ -296,7 +296,7 @@ describe('dump', () => {
   });
 });
 
-describe('seen on a real 3.3.7 server (issue 11)', () => {
+describe('seen on a real 3.3.7 server (docs/tdengine.md)', () => {
   it('future-dated rows are dumped and recorded apart; a restore that loses them fails the later-rows comparison', async () => {
     const s = seedMarketData(td.store, { database: 'md_future', childrenPerStable: 2, rowsPerChild: 5, normalTableRows: 3, futureRows: 20 });
     const e = engine({ database: 'md_future' });
@@ -345,7 +345,7 @@ describe('seen on a real 3.3.7 server (issue 11)', () => {
   it('a "Failed to connect" line stops taosdump at once instead of leaving it to retry', async () => {
     const e = engine();
     // the retries would sleep 10 minutes each: only stopping it at the first line ends this test
-    const env = td.env({ TDSTANDIN_RETRY_MS: '600000' });
+    const env = td.env({}, { retryMs: 600000 });
     const ctx = ctxFor(env);
     const pre = await e.preflight(ctx);
     // the checks pass (the native port still answers, REST too) but taosdump cannot connect
@@ -429,7 +429,7 @@ describe('restore, scratch, counts', () => {
     expect(td.store.countRows('md_real', 'tick')).toBe(other.stableRows.tick);
   });
 
-  // issue 12: TDengine folds names to lower case, so "MD_Real" recorded in a set is the database md_real
+  // TDengine folds names to lower case, so "MD_Real" recorded in a set is the database md_real
   it('the scratch guard ignores case: a set or dump recording MD_Real refuses the scratch md_real', async () => {
     seedMarketData(td.store, { database: 'md_real', childrenPerStable: 1, rowsPerChild: 3, normalTableRows: 1 });
     const real = () => fs.readFileSync(path.join(td.store.dir, 'databases', 'md_real.json'), 'utf8');
@@ -452,7 +452,7 @@ describe('restore, scratch, counts', () => {
   it('a taosdump without -W (before 3.1.1.17 / 3.2.2.0) is refused for a renaming restore', async () => {
     const { setDir } = await dumpOnce();
     td.store.updateServer({ version: '3.2.1.0' });
-    const env = td.env({ TDSTANDIN_TAOSDUMP_VERSION: '3.2.1.0' });
+    const env = td.env({}, { version: '3.2.1.0' });
     const e = engine({}, env);
     const err = await caught(e.restore(ctxFor(env), path.join(setDir, TDENGINE_DUMP_DIR), SCRATCH, path.join(td.root, 'r.txt')));
     expect(err.code).toBe('tdengine.no_rename');
@@ -580,7 +580,7 @@ describe('fail fast, each with its own error', () => {
   });
 
   it('taosdump major.minor differs from the server\'s', async () => {
-    const env = td.env({ TDSTANDIN_TAOSDUMP_VERSION: '3.2.3.0' });
+    const env = td.env({}, { version: '3.2.3.0' });
     const err = await caught(engine({}, env).preflight(ctxFor(env)));
     expect(err.code).toBe('tdengine.version_mismatch');
     expect(err.message).toContain('taosdump 3.2.3.0');
@@ -590,7 +590,7 @@ describe('fail fast, each with its own error', () => {
 
   it('a 3.4.1+ server (taosBackup era)', async () => {
     td.store.updateServer({ version: '3.4.1.1' });
-    const env = td.env({ TDSTANDIN_TAOSDUMP_VERSION: '3.4.1.1' });
+    const env = td.env({}, { version: '3.4.1.1' });
     const err = await caught(engine({}, env).preflight(ctxFor(env)));
     expect(err.code).toBe('tdengine.taosbackup_era');
   });
@@ -604,7 +604,7 @@ describe('fail fast, each with its own error', () => {
 
 describe('usage errors before any connection (exit 2)', () => {
   it('taosdump missing from PATH or from bin_dir', () => {
-    const env = { ...td.env(), PATH: (process.env.PATH ?? '').split(path.delimiter).filter((d) => d !== STAND_INS_DIR).join(path.delimiter) };
+    const env = { ...td.env(), PATH: process.env.PATH ?? '' }; // the test process's own PATH: no stand-in bin folder on it
     expect(() => new TdengineEngine(td.config()).findTools(env)).toThrow(UsageError);
     try {
       new TdengineEngine(td.config()).findTools(env);
@@ -623,7 +623,7 @@ describe('usage errors before any connection (exit 2)', () => {
   });
 
   it('a password longer than taosdump 3.3.5 reads is refused before connecting', async () => {
-    const env = td.env({ TDSTANDIN_TAOSDUMP_VERSION: '3.3.5.6', TDENGINE_PASSWORD: 'x'.repeat(21) });
+    const env = td.env({ TDENGINE_PASSWORD: 'x'.repeat(21) }, { version: '3.3.5.6' });
     const err = await caught(engine({}, env).preflight(ctxFor(env)));
     expect(err).toBeInstanceOf(UsageError);
     expect(err.code).toBe('tdengine.password_too_long');

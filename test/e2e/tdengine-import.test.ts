@@ -1,5 +1,5 @@
 /**
- * import -> verify -> restore of a taosdump folder from the old runbook's layout (issue 11, item 4:
+ * import -> verify -> restore of a taosdump folder from the old runbook's layout (a regression:
  * import kept the folder's own name inside the set while verify and restore read `<set>/tdengine/`,
  * so an imported TDengine set could be neither verified nor restored). The folder is written by the
  * taosdump stand-in (test/stand-ins/), as the real one writes it (`#!server_ver: ver:X`, item 7).

@@ -1,6 +1,6 @@
 /**
  * PostgreSQL and TDengine in one set, through the built CLI and action. TDengine is the
- * contract stand-in (test/stand-ins/): no real TDengine exists on these machines.
+ * stand-in of test/stand-ins/ (docs/tdengine.md): no real TDengine exists on these machines.
  */
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -233,7 +233,7 @@ describe('TDengine through the CLI: precision, a killed taosdump, the scratch gu
 
   it('taosdump killed (SIGKILL) mid-dump: exit 1, no complete set, nothing left in .incomplete', async () => {
     const ws = both();
-    const run = start(CLI, ['backup'], { env: userEnv(pgc, td.env({ TDSTANDIN_SLOW_MS: '300' })), cwd: ws.dir });
+    const run = start(CLI, ['backup'], { env: userEnv(pgc, td.env({}, { slowMs: 300 })), cwd: ws.dir });
     const taosdump = await waitForChild(run, taosdumpDump, 'taosdump to be dumping');
     process.kill(taosdump.pid, 'SIGKILL');
     const r = await run.done;
@@ -244,7 +244,7 @@ describe('TDengine through the CLI: precision, a killed taosdump, the scratch gu
     expect(incompleteDirs(ws)).toEqual([]);
   });
 
-  // issue 11, item 6: 20 future-dated calendar rows were in the server and in no backup, and every command said success
+  // a regression: 20 future-dated calendar rows were in the server and in no backup, and every command said success
   it('future-dated rows are in the backup, counted apart, restored by verify, and their loss fails verify', async () => {
     const tdf = await startTdStandIn({ seed: { futureRows: 20 } });
     try {
@@ -276,7 +276,7 @@ describe('TDengine through the CLI: precision, a killed taosdump, the scratch gu
     }
   });
 
-  // issue 11, item 5: a real taosdump blocked for minutes while taosd was down mid-dump
+  // seen on a real server: taosdump blocked for minutes while taosd was down mid-dump
   it('taosd gone mid-dump: the backup fails after stall_timeout_seconds, keeps no set and frees the lock', async () => {
     const tds = await startTdStandIn();
     try {

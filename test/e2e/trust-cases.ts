@@ -1,5 +1,5 @@
 /**
- * Fault-suite cases for issue 12: the backup root is a trust boundary. Someone who can write there
+ * Fault-suite cases: the backup root is a trust boundary. Someone who can write there
  * edits a manifest, swaps a file for a link, or links a catalog folder elsewhere; the tool must
  * refuse, and never read, copy or delete anything outside the root. Declared by faults.test.ts
  * (so they are rows of its table) with its faultCase; real PostgreSQL throughout, the TDengine

@@ -18,8 +18,11 @@ import {
   type SeedSummary,
   type Store,
   type TaosAdapterHandle,
+  type TaosdumpSwitches,
 } from '../stand-ins/index.js';
 import type { TdengineConfig } from '../../src/inputs/config-schema.js';
+
+export type { TaosdumpSwitches } from '../stand-ins/index.js';
 
 export interface TdStandIn {
   root: string;
@@ -30,8 +33,8 @@ export interface TdStandIn {
   password: string;
   /** A tdengine: config section pointing at this server. */
   config(overrides?: Partial<TdengineConfig>): TdengineConfig;
-  /** standInEnv(store) plus TDENGINE_PASSWORD. */
-  env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
+  /** standInEnv(store) plus TDENGINE_PASSWORD; `switches` set the taosdump stand-in's own (version, speed). */
+  env(extra?: NodeJS.ProcessEnv, switches?: TaosdumpSwitches): NodeJS.ProcessEnv;
   /** taosd down: the native port closed and the store's taosdUp false (REST then answers code 11). */
   taosdDown(): Promise<void>;
   taosdUp(): Promise<void>;
@@ -99,7 +102,7 @@ export async function startTdStandIn(opts: { password?: string; seed?: SeedMarke
       stall_timeout_seconds: 300,
       ...overrides,
     }),
-    env: (extra = {}) => standInEnv(store, { TDENGINE_PASSWORD: password, ...extra }),
+    env: (extra = {}, switches = {}) => standInEnv(store, { TDENGINE_PASSWORD: password, ...extra }, switches),
     taosdDown: async () => {
       store.updateServer({ taosdUp: false });
       await closeNative();

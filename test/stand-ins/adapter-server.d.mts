@@ -11,7 +11,7 @@ export interface TaosAdapterHandle {
 }
 
 export interface StartTaosAdapterOptions {
-  /** store folder (TDSTANDIN_STORE) or an opened Store */
+  /** store folder or an opened Store */
   store: string | Store;
   /** 0 (default): a free port */
   port?: number;

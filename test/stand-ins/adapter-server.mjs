@@ -1,5 +1,5 @@
 // taosAdapter REST STAND-IN (test code only): POST /rest/sql and /rest/sql/<db> on 127.0.0.1,
-// answering from the store of store.mjs as /work/shared/tdengine-contract.md ("Queries: use the
+// answering from the store of store.mjs as docs/tdengine.md ("Queries: use the
 // REST API") describes. Response shapes follow taosadapter controller/rest/restful.go,
 // error_resp.go, auth.go and httperror/errors.go (see README.md).
 import http from 'node:http';
@@ -207,7 +207,7 @@ function handle(store, req, res) {
     }
     try {
       const r = executeSql(store, body, route[1] ? ident(decodeURIComponent(route[1])) : undefined);
-      // a fetch that failed mid-stream: code 0, a short `rows` (contract, "Queries")
+      // a fetch that failed mid-stream: code 0, a short `rows` (docs/tdengine.md, "Queries")
       if (typeof shortListing === 'number' && shortListing > 0 && 'data' in r && r.data.length > 1 && /information_schema/i.test(body)) r.data = r.data.slice(0, Math.max(0, r.data.length - shortListing));
       const base = 'affected' in r ? { code: 0, column_meta: [['affected_rows', 'INT', 4]], data: [[r.affected]], rows: 1 } : { code: 0, column_meta: r.meta, data: r.data, rows: r.data.length };
       send(res, 200, withTiming ? { ...base, timing: timing() } : base);

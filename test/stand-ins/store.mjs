@@ -1,7 +1,7 @@
 // On-disk store shared by the TDengine stand-ins (taosdump, taosAdapter).
-// STAND-IN, test code only: see README.md in this folder and /work/shared/tdengine-contract.md.
+// STAND-IN, test code only: see README.md in this folder and docs/tdengine.md.
 //
-// Layout of the store folder (env TDSTANDIN_STORE):
+// Layout of the store folder (named in taosdump.stand-in.json beside a taosdump copy; see index.ts):
 //   server.json              server config + fault switches
 //   databases/<name>.json    one file per database: super tables, tables, rows
 // Every write is "write a temp file, then rename", so a reader never sees half a file.

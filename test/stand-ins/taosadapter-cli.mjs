@@ -13,7 +13,7 @@ const opt = (name) => {
   const i = argv.indexOf(name);
   return i >= 0 ? argv[i + 1] : undefined;
 };
-const dir = opt('--store') ?? process.env.TDSTANDIN_STORE;
+const dir = opt('--store');
 if (!dir) {
   process.stderr.write('usage: taosadapter-cli.mjs --store DIR [--port N]\n');
   process.exit(2);

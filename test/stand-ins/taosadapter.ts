@@ -1,4 +1,4 @@
-// taosAdapter REST stand-in (test code only): obeys /work/shared/tdengine-contract.md, section
+// taosAdapter REST stand-in (test code only): obeys docs/tdengine.md, section
 // "Queries: use the REST API, not `taos -s`". The implementation is plain JS in adapter-server.mjs so
 // that taosadapter-cli.mjs can start it without a TypeScript loader; this file gives it types.
 export { startTaosAdapter, executeSql } from './adapter-server.mjs';

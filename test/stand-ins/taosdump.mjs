@@ -1,5 +1,5 @@
-// taosdump STAND-IN (test code only). Reproduces the behaviour written in
-// /work/shared/tdengine-contract.md against the on-disk store of store.mjs (env TDSTANDIN_STORE).
+// taosdump STAND-IN (test code only). Reproduces the behaviour written in docs/tdengine.md
+// against the on-disk store of store.mjs (named in taosdump.stand-in.json beside the `taosdump` run).
 // Message texts and control flow follow the taosdump source (TDengine tools/taos-tools/src/taosdump.c,
 // dumpUtil.c, inc/dump.h; see README.md); data files are NOT Avro but a checksummed JSON-lines format.
 import fs from 'node:fs';
@@ -8,18 +8,31 @@ import crypto from 'node:crypto';
 import tty from 'node:tty';
 import { Store, childrenOf, toDbEpoch, upsertRows } from './store.mjs';
 
-const VERSION = process.env.TDSTANDIN_TAOSDUMP_VERSION || '3.3.6.13';
+// The store and the switches come from taosdump.stand-in.json beside the `taosdump` that was run
+// (index.ts standInBin writes both), never from the environment: the product passes nothing
+// test-only to the tools it runs.
+const SETTINGS_FILE = 'taosdump.stand-in.json';
+const SETTINGS = readSettings();
+const VERSION = (typeof SETTINGS?.version === 'string' && SETTINGS.version) || '3.3.6.13';
 const COMMIT = 'stand-in';
-const RETRY_MS = intEnv('TDSTANDIN_RETRY_MS', 50);
-const SLOW_MS = intEnv('TDSTANDIN_SLOW_MS', 0);
-const RESTORE_CONNECT_EXIT = intEnv('TDSTANDIN_RESTORE_CONNECT_EXIT', 0);
+const RETRY_MS = intSetting('retryMs', 50);
+const SLOW_MS = intSetting('slowMs', 0);
+const RESTORE_CONNECT_EXIT = intSetting('restoreConnectExit', 0);
 const MAX_BATCH = 16383; // MAX_RECORDS_PER_REQ / 2
 const SYSTEM_DBS = new Set(['information_schema', 'performance_schema', 'log', 'audit']);
 const CODECS = ['null', 'deflate', 'snappy', 'lzma', 'unknown']; // g_avro_codec without "invalid"
 
-function intEnv(name, dflt) {
-  const v = Number.parseInt(process.env[name] ?? '', 10);
-  return Number.isFinite(v) && v >= 0 ? v : dflt;
+function readSettings() {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(path.dirname(process.argv[1] ?? ''), SETTINGS_FILE), 'utf8'));
+  } catch {
+    return null; // main() refuses to run
+  }
+}
+
+function intSetting(name, dflt) {
+  const v = SETTINGS?.[name];
+  return Number.isInteger(v) && v >= 0 ? v : dflt;
 }
 
 // -W (rename on restore) since taos-tools 3.1.1.17 / 3.2.2.0 (PR #703); older ones reject it like any unknown option
@@ -1036,11 +1049,11 @@ function checkParam() {
 }
 
 function main() {
-  if (!process.env.TDSTANDIN_STORE) {
-    writeFd(2, 'taosdump stand-in (test/stand-ins/taosdump): TDSTANDIN_STORE is not set; refusing to run.\n');
+  if (typeof SETTINGS?.store !== 'string' || !SETTINGS.store) {
+    writeFd(2, `taosdump stand-in: no store named in ${SETTINGS_FILE} beside ${process.argv[1]}; refusing to run (run the copy test/stand-ins/index.ts standInBin makes).\n`);
     die(255);
   }
-  store = new Store(process.env.TDSTANDIN_STORE);
+  store = new Store(SETTINGS.store);
   try {
     store.readServer();
   } catch (e) {

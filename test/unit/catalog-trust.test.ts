@@ -1,5 +1,5 @@
 /**
- * Issue 12, the pure rules and the file-system checks behind them, on real temp folders: what a
+ * The backup root as a trust boundary: the pure rules and the file-system checks behind them, on real temp folders: what a
  * manifest may name, links anywhere in a set or the catalog, deletion through links, config
  * snapshot links, the root's system-folder rule and the time zone's length cap.
  */

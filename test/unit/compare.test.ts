@@ -27,7 +27,7 @@ describe('compareCounts', () => {
   });
 });
 
-describe('PostgreSQL table names: one key per table (issue 12)', () => {
+describe('PostgreSQL table names: one key per table (dotted names cannot collide)', () => {
   it('plain lower-case names stay bare; anything else is double-quoted, inner quotes doubled', () => {
     expect(qualifiedName('public', 'daily_bars')).toBe('public.daily_bars');
     expect(qualifiedName('market', 'daily.adj')).toBe('market."daily.adj"');

@@ -11,9 +11,15 @@ describe('describe()', () => {
     expect(describeError('a string')).toMatchObject({ code: 'internal', hint: INTERNAL_HINT });
   });
   it('exit codes: usage 2, everything else 1', () => {
-    expect(exitCodeOf(new UsageError('x', 'x', { hint: 'h' }))).toBe(EXIT.usage);
-    expect(exitCodeOf(new JobError('x', 'x', { hint: 'h' }))).toBe(EXIT.failed);
+    expect(exitCodeOf(new UsageError('usage.invalid', 'x', { hint: 'h' }))).toBe(EXIT.usage);
+    expect(exitCodeOf(new JobError('space.low', 'x', { hint: 'h' }))).toBe(EXIT.failed);
     expect(exitCodeOf(new CancelledError('SIGTERM'))).toBe(EXIT.failed);
     expect(exitCodeOf(new Error('x'))).toBe(EXIT.failed);
+  });
+  it('a code that is not in src/error-codes.ts does not compile', () => {
+    // @ts-expect-error -- the type check (tsconfig.check.json) fails here if the classes take any string
+    expect(new UsageError('no.such_code', 'x').code).toBe('no.such_code');
+    // @ts-expect-error -- likewise for job failures
+    expect(new JobError('no.such_code', 'x').code).toBe('no.such_code');
   });
 });

@@ -32,7 +32,7 @@ describe('README fault table', () => {
     const lines = readFileSync(path.join(REPO, 'test', 'e2e', 'fault-table.md'), 'utf8').trim().split('\n');
     expect(lines[0]).toBe('| fault | exit | error (first line) | E | I | L | M | result |');
     // One row per faultCase(...) the suite declares (the definition itself is `function faultCase(`),
-    // its own and those of the case modules it hands faultCase to (trust-cases.ts: issue 12).
+    // its own and those of the case modules it hands faultCase to (trust-cases.ts: the backup root as a trust boundary).
     const suite = ['faults.test.ts', 'trust-cases.ts'].map((f) => readFileSync(path.join(REPO, 'test', 'e2e', f), 'utf8')).join('\n');
     const cases = suite.match(/^\s*faultCase\(/gm) ?? [];
     expect(cases.length).toBeGreaterThan(0);

@@ -285,7 +285,7 @@ describe('status on a catalog on disk', () => {
 });
 
 describe('a catalog of 1,000 sets', () => {
-  it('list, prune --dry-run, status and prune each finish (durations printed; SPEC 7 target 1 s, measured by bench/)', async () => {
+  it('list, prune --dry-run, status and prune each finish (durations printed; target 1 s, measured by bench/)', async () => {
     const { dir, root, configFile } = await tempDir();
     const sets = manySets(1000, new Date());
     await writeFakeSets(root, sets, { fast: true });

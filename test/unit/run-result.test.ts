@@ -12,7 +12,7 @@ function facts(over: Partial<RunFacts> = {}): RunFacts {
 describe('buildResult: the one assembly of a run result', () => {
   it('status and exit code: a thrown failure decides, else the outcome', () => {
     expect(settle(new UsageError('usage.invalid', 'x'), null)).toEqual({ status: 'failure', exitCode: 2 });
-    expect(settle(new JobError('job', 'x'), { message: 'm' })).toEqual({ status: 'failure', exitCode: 1 });
+    expect(settle(new JobError('internal', 'x'), { message: 'm' })).toEqual({ status: 'failure', exitCode: 1 });
     expect(settle(new CancelledError('SIGTERM'), null).status).toBe('cancelled');
     expect(settle(null, { message: 'm', failed: true })).toEqual({ status: 'failure', exitCode: 1 });
     expect(settle(null, { message: 'm' })).toEqual({ status: 'success', exitCode: 0 });

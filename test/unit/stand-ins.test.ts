@@ -1,6 +1,6 @@
-// The TDengine stand-ins must obey /work/shared/tdengine-contract.md, traps included: these tests
+// The TDengine stand-ins must obey docs/tdengine.md, traps included: these tests
 // pin each trap, so the product's tests against the stand-ins mean something.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,12 +10,16 @@ import {
   plainLines,
   runTaosdump,
   seedMarketData,
+  SETTINGS_FILE,
+  TAOSDUMP_STAND_IN,
+  standInBin,
   standInEnv,
   startTaosAdapter,
   stripAnsi,
   type SeedSummary,
   type Store,
   type TaosAdapterHandle,
+  type TaosdumpSwitches,
 } from '../stand-ins/index.js';
 
 let root: string;
@@ -40,7 +44,7 @@ function freshDir(name: string): string {
 }
 
 const result = () => path.join(root, 'result.txt');
-const dump = (extra: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv } = {}) =>
+const dump = (extra: string[], opts: { stdin?: string; env?: NodeJS.ProcessEnv; switches?: TaosdumpSwitches } = {}) =>
   runTaosdump(['-r', result(), ...extra], { store, cwd: root, ...opts });
 
 function dataFiles(dumpDir: string): string[] {
@@ -69,15 +73,22 @@ async function goodDump(): Promise<string> {
 
 describe('taosdump stand-in: basics and exit codes', () => {
   it('-V prints a version like the real one and exits 0', async () => {
-    const r = await dump(['-V'], { env: { TDSTANDIN_TAOSDUMP_VERSION: '3.3.6.13' } });
+    const r = await dump(['-V'], { switches: { version: '3.3.6.13' } });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^TDengine Community Edition\ntaosdump version: 3\.3\.6\.13\ngit: .+\nbuild: .+\n$/);
   });
 
-  it('refuses to run without TDSTANDIN_STORE', async () => {
-    const r = await runTaosdump(['-V'], { store, env: { TDSTANDIN_STORE: '' } });
-    expect(r.code).toBe(255);
-    expect(r.stderr).toContain('TDSTANDIN_STORE is not set');
+  it('refuses to run without its settings file (run as test/stand-ins/taosdump itself)', async () => {
+    const r = spawnSync(TAOSDUMP_STAND_IN, ['-V'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(r.status).toBe(255);
+    expect(r.stderr).toContain(`no store named in ${SETTINGS_FILE} beside ${TAOSDUMP_STAND_IN}`);
+  });
+
+  it('takes its switches from the settings file beside the copy it runs as, not from the environment', async () => {
+    const bin = standInBin(store, { version: '3.2.1.0' });
+    expect(JSON.parse(fs.readFileSync(path.join(bin, SETTINGS_FILE), 'utf8'))).toEqual({ store: store.dir, version: '3.2.1.0' });
+    expect((await dump(['-V'], { switches: { version: '3.2.1.0' } })).stdout).toContain('taosdump version: 3.2.1.0');
+    expect((await dump(['-V'], { env: { TDSTANDIN_TAOSDUMP_VERSION: '3.2.1.0' } })).stdout).toContain('taosdump version: 3.3.6.13');
   });
 
   it('refuses a non-loopback host', async () => {
@@ -107,12 +118,13 @@ describe('taosdump stand-in: TDENGINE_CLOUD_DSN', () => {
   const DSN = 'ws://root:wrong-password@127.0.0.1:6041';
 
   it('in the environment it switches to WebSocket with the DSN\'s credentials (3.3.5: nothing to refuse it with)', async () => {
-    const env = { TDSTANDIN_TAOSDUMP_VERSION: '3.3.5.6', TDENGINE_CLOUD_DSN: DSN };
-    const r = await dump(['-h', '127.0.0.1', '-D', 'market_data', '-o', freshDir('o'), '-ptaosdata'], { env });
+    const env = { TDENGINE_CLOUD_DSN: DSN };
+    const switches = { version: '3.3.5.6' };
+    const r = await dump(['-h', '127.0.0.1', '-D', 'market_data', '-o', freshDir('o'), '-ptaosdata'], { env, switches });
     expect(r.code).toBe(255);
     expect(r.stdout).toContain(`INFO: read dsn from evn dsn=${DSN}`);
     expect(plainLines(r.stderr)[0]).toBe('ERROR: Failed to connect to server 127.0.0.1, code: 0x80000357, reason: Authentication failure! ');
-    const z = await dump(['-Z', 'Native', '-D', 'market_data', '-o', freshDir('o2'), '-ptaosdata'], { env });
+    const z = await dump(['-Z', 'Native', '-D', 'market_data', '-o', freshDir('o2'), '-ptaosdata'], { env, switches });
     expect(z.code).toBe(64); // no -Z before 3.3.6
   });
 
@@ -237,7 +249,7 @@ describe('taosdump stand-in: -p', () => {
 });
 
 describe('taosdump stand-in: dump output', () => {
-  it('a clean dump prints the OK lines and writes the contract layout', async () => {
+  it('a clean dump prints the OK lines and writes the documented layout', async () => {
     const dir = freshDir('dump');
     const r = await dump(['-D', 'market_data,not_there', '-o', dir, '-ptaosdata']);
     expect(r.code).toBe(0);
@@ -296,10 +308,10 @@ describe('taosdump stand-in: dump output', () => {
     expect(err).not.toContain('OK: Database market_data dumped');
   });
 
-  it('can be killed mid-dump (TDSTANDIN_SLOW_MS), leaving a poisoned partial DIR', async () => {
+  it('can be killed mid-dump (switch slowMs), leaving a poisoned partial DIR', async () => {
     const dir = freshDir('o');
     const child = spawn('taosdump', ['-r', result(), '-D', 'market_data', '-o', dir, '-ptaosdata'], {
-      env: standInEnv(store, { TDSTANDIN_SLOW_MS: '300' }),
+      env: standInEnv(store, {}, { slowMs: 300 }),
       cwd: root,
     });
     child.stdin.end();
@@ -402,13 +414,13 @@ describe('taosdump stand-in: restore', () => {
     ['3.3.5.6', 0],
   ])('-W exists since 3.1.1.17 / 3.2.2.0: taosdump %s exits %i', async (version, code) => {
     const dir = await goodDump();
-    const env = { TDSTANDIN_TAOSDUMP_VERSION: version };
-    const r = await dump(['-i', dir, '-W', 'market_data=market_data_test', '-ptaosdata'], { env });
+    const switches = { version };
+    const r = await dump(['-i', dir, '-W', 'market_data=market_data_test', '-ptaosdata'], { switches });
     expect(r.code).toBe(code);
     if (code === 64) {
       expect(r.stderr).toContain("taosdump: invalid option -- 'W'");
       expect(store.readDatabase('market_data_test')).toBeNull();
-      const long = await dump(['-i', dir, '--rename=market_data=market_data_test', '-ptaosdata'], { env });
+      const long = await dump(['-i', dir, '--rename=market_data=market_data_test', '-ptaosdata'], { switches });
       expect(long.code).toBe(64);
       expect(long.stderr).toContain("unrecognized option '--rename=market_data=market_data_test'");
     } else {
@@ -473,13 +485,13 @@ describe('taosdump stand-in: restore', () => {
     expect(store.countRows('market_data_test', c1!)).toBe(seed.rows[c1!]! - 3);
   });
 
-  it('restore that cannot connect: exit code from TDSTANDIN_RESTORE_CONNECT_EXIT (default 0)', async () => {
+  it('restore that cannot connect: exit code from the switch restoreConnectExit (default 0)', async () => {
     const dir = await goodDump();
     store.updateServer({ taosdUp: false });
     const r = await dump(['-i', dir, '-ptaosdata']);
     expect(r.code).toBe(0);
     expect(plainLines(r.stderr)).toContain('ERROR: dumpIn() failed!');
-    const r255 = await dump(['-i', dir, '-ptaosdata'], { env: { TDSTANDIN_RESTORE_CONNECT_EXIT: '255' } });
+    const r255 = await dump(['-i', dir, '-ptaosdata'], { switches: { restoreConnectExit: 255 } });
     expect(r255.code).toBe(255);
   });
 });
@@ -503,7 +515,7 @@ describe('taosAdapter REST stand-in', () => {
     expect(adapter.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
-  it('answers the contract queries', async () => {
+  it('answers the documented queries', async () => {
     expect((await sql('SELECT SERVER_VERSION()')).json).toEqual({ code: 0, column_meta: [['server_version()', 'VARCHAR', 72]], data: [['3.3.6.13']], rows: 1 });
     const dbs = (await sql('select name from information_schema.ins_databases')).json;
     expect(dbs.data).toEqual([['information_schema'], ['performance_schema'], ['market_data']]);

@@ -1,5 +1,5 @@
 // Judging taosdump's output (src/engines/taosdump-output.ts): pure, fed with the lines of
-// shared/tdengine-contract.md, written the way taosdump writes them (colour first, the reset
+// docs/tdengine.md, written the way taosdump writes them (colour first, the reset
 // ESC[0m after the newline, i.e. at the start of the next stderr line).
 import { describe, expect, it } from 'vitest';
 import {
@@ -20,7 +20,7 @@ const warn = (m: string) => `\x1b[33mWARN: ${m}\n\x1b[0m`;
 const TTY = 'Cannot get the attribution of the terminal: Inappropriate ioctl for device\n';
 const exit0 = { exitCode: 0, signal: null };
 
-// A clean dump on a real 3.3.7 server (contract, "Seen on a real TDengine 3.3.7 server").
+// A clean dump on a real 3.3.7 server (docs/tdengine.md, "Seen on a real TDengine 3.3.7 server").
 const CLEAN_DUMP =
   TTY +
   TTY +

@@ -53,7 +53,7 @@ function toyEngine(cfg: ToyConfig): Engine<ToySection> {
     },
     async preflight() {
       const n = await countFiles(cfg.source).catch(() => {
-        throw new JobError('toy.unreachable', `cannot read ${cfg.source}`, { hint: 'Create the folder.' });
+        throw new JobError('internal', `cannot read ${cfg.source}`, { hint: 'Create the folder.' });
       });
       return { serverVersion: '1', clientVersion: '1', estimatedBytes: null, summary: `${n} files in ${cfg.source}` };
     },

@@ -2,6 +2,7 @@
  * Row counts of a TDengine database through REST: COUNT(*) (one row each), never the length of a
  * listing, and every listing checked against its own COUNT(*) (a fetch failing mid-stream still
  * answers code 0 with short rows).
+ * The behaviours relied on: docs/tdengine.md ("Queries: use the REST API").
  */
 import { JobError } from '../../errors.js';
 import type { TdengineSection } from '../../catalog/manifest.js';

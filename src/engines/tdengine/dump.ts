@@ -7,6 +7,7 @@
  * that rows written during the dump cannot make a good backup look wrong, and the rows after it are
  * counted apart: the dump's own total minus the bounded count is what it holds after end_time,
  * recorded as `rows_after_end_time`, which verify compares on the restored copy.
+ * Why no -E and what a dump writes: docs/tdengine.md ("Seen on a real TDengine 3.3.7 server").
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

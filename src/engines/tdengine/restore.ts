@@ -2,6 +2,7 @@
  * `taosdump -i <dumpDir>` into a target database. taosdump restores into the name recorded in the
  * dump, so a different target is always given with `-W "<recorded>=<target>"`, and a target equal
  * to that recorded name (TDengine names ignore case) is refused unless production is allowed.
+ * The behaviours relied on: docs/tdengine.md ("What a restore does").
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';

@@ -2,6 +2,7 @@
  * The TDengine server as this tool reaches it: queries through taosAdapter's REST API (taos-rest.ts)
  * with failures turned into JobErrors that say what to do, and the probe run before taosdump (a
  * refused connection costs taosdump ~21 s x 3 before it says so).
+ * The behaviours relied on: docs/tdengine.md ("Queries: use the REST API"; the probe: "Seen on a real TDengine 3.3.7 server").
  */
 import net from 'node:net';
 import { JobError, UsageError } from '../../errors.js';

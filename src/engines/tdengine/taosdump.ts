@@ -5,10 +5,11 @@
  * server and the run is lost anyway), and when it makes no progress for `stall_timeout_seconds`
  * (a real 3.3.7 taosdump blocks without a word while taosd is down mid-dump, then exits 0 with
  * rows missing; a nightly run must fail within minutes and free the lock instead).
+ * The behaviours relied on: docs/tdengine.md ("taosdump options we use", "Exit codes and output").
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { JobError, UsageError } from '../../errors.js';
+import { JobError, UsageError, type ErrorCode } from '../../errors.js';
 import type { TdengineConfig } from '../../inputs/config-schema.js';
 import { formatDuration } from '../../shared/format.js';
 import { MASK_MIN_LENGTH, maskText } from '../../shared/mask.js';
@@ -79,9 +80,8 @@ export class Taosdump {
 
   /** Environment for taosdump: no password, no TDENGINE_CLOUD_DSN (it would switch to WebSocket). */
   toolEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-    // TAOS_*: client settings; LD_LIBRARY_PATH: libtaos of a bin_dir install; TDSTANDIN_*: the
-    // test stand-ins' switches (test/stand-ins/README.md), inert for the real tool.
-    return childEnv(env, { TDENGINE_CLOUD_DSN: undefined, TDENGINE_PASSWORD: undefined }, ['TAOS_', 'LD_LIBRARY_PATH', 'TDSTANDIN_']);
+    // TAOS_*: client settings; LD_LIBRARY_PATH: libtaos of a bin_dir install.
+    return childEnv(env, { TDENGINE_CLOUD_DSN: undefined, TDENGINE_PASSWORD: undefined }, ['TAOS_', 'LD_LIBRARY_PATH']);
   }
 
   /** `taosdump -V`. */
@@ -202,7 +202,7 @@ export class Taosdump {
     if (clean !== text) await fs.writeFile(file, clean);
   }
 
-  failure(code: string, what: string, v: Verdict, password: string, hint: string): JobError {
+  failure(code: ErrorCode, what: string, v: Verdict, password: string, hint: string): JobError {
     const quoted = v.quoted.length ? `:\n  ${v.quoted.map((l) => maskPassword(l, password)).join('\n  ')}` : '';
     return new JobError(code, `${what}: ${v.problems.join('; ')}${quoted}`, { hint });
   }

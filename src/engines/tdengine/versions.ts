@@ -1,4 +1,5 @@
 /** TDengine and taosdump versions: what each version of taosdump can do, and which pairs work together. */
+import type { ErrorCode } from '../../error-codes.js';
 
 export interface TdVersion {
   /** [major, minor, patch, build]; missing parts are 0. */
@@ -25,7 +26,7 @@ export function versionAtLeast(v: TdVersion, min: number[]): boolean {
   return true;
 }
 
-/** TDengine 3.4.1.1+ ships taosBackup, whose format and options differ (contract, "Known user problems"). */
+/** TDengine 3.4.1.1+ ships taosBackup, whose format and options differ (docs/tdengine.md, "Versions"). */
 export const TAOSBACKUP_SINCE = [3, 4, 1];
 /** `-Z Native|WebSocket` exists from 3.3.6 (older ones exit 64 on it). */
 export const supportsDriverOption = (v: TdVersion): boolean => versionAtLeast(v, [3, 3, 6]);
@@ -36,7 +37,7 @@ export const supportsRename = (v: TdVersion): boolean =>
 export const passwordLimit = (v: TdVersion): number => (versionAtLeast(v, [3, 3, 6]) ? 255 : 20);
 
 export interface VersionProblem {
-  code: string;
+  code: ErrorCode;
   message: string;
   hint: string;
 }
