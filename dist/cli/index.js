@@ -24024,11 +24024,11 @@ function discriminatorMap(def) {
 }
 const $ZodDiscriminatedUnion = 
 /*@__PURE__*/
-$constructor("$ZodDiscriminatedUnion", (inst, def) => {
+(/* unused pure expression or super */ null && (core.$constructor("$ZodDiscriminatedUnion", (inst, def) => {
     def.inclusive = false;
     $ZodUnion.init(inst, def);
     const _super = inst._zod.parse;
-    defineLazyInternal(inst, "propValues", (zod) => {
+    util.defineLazyInternal(inst, "propValues", (zod) => {
         const propValues = {};
         let undefinedCount = 0;
         for (const option of zod.def.options) {
@@ -24039,7 +24039,7 @@ $constructor("$ZodDiscriminatedUnion", (inst, def) => {
                 undefinedCount++;
             for (const [k, v] of Object.entries(pv)) {
                 if (!Object.prototype.hasOwnProperty.call(propValues, k)) {
-                    util_assignProp(propValues, k, new Set());
+                    util.assignProp(propValues, k, new Set());
                 }
                 for (const val of v) {
                     propValues[k].add(val);
@@ -24052,15 +24052,15 @@ $constructor("$ZodDiscriminatedUnion", (inst, def) => {
     });
     // Checked now rather than in the lookup map below, so an option that lacks the discriminator fails at the `discriminatedUnion` call instead of on the first object parsed. Options whose shape cannot be enumerated without resolving it — pipes and lazies — are left to the map.
     def.options.forEach((option, i) => {
-        const propShape = rawShape(option._zod.def);
+        const propShape = util.rawShape(option._zod.def);
         if (propShape && !Object.prototype.hasOwnProperty.call(propShape, def.discriminator)) {
             throw new Error(`Invalid discriminated union option at index "${i}"`);
         }
     });
-    const disc = cached(() => discriminatorMap(def));
+    const disc = util.cached(() => discriminatorMap(def));
     inst._zod.parse = (payload, ctx) => {
         const input = payload.value;
-        if (!util_isObject(input)) {
+        if (!util.isObject(input)) {
             payload.issues.push({
                 code: "invalid_type",
                 expected: "object",
@@ -24094,7 +24094,7 @@ $constructor("$ZodDiscriminatedUnion", (inst, def) => {
         });
         return payload;
     };
-});
+})));
 const $ZodIntersection = /*@__PURE__*/ $constructor("$ZodIntersection", (inst, def) => {
     $ZodType.init(inst, def);
     inst._zod.parse = (payload, ctx) => {
@@ -29501,7 +29501,7 @@ function looseObject(shape, params) {
         type: "object",
         shape,
         catchall: unknown(),
-        ...util.normalizeParams(params),
+        ...normalizeParams(params),
     });
 }
 const ZodUnion = /*@__PURE__*/ $constructor("ZodUnion", (inst, def) => {
@@ -29534,17 +29534,17 @@ function xor(options, params) {
         ...util.normalizeParams(params),
     });
 }
-const ZodDiscriminatedUnion = /*@__PURE__*/ $constructor("ZodDiscriminatedUnion", (inst, def) => {
+const ZodDiscriminatedUnion = /*@__PURE__*/ (/* unused pure expression or super */ null && (core.$constructor("ZodDiscriminatedUnion", (inst, def) => {
     ZodUnion.init(inst, def);
-    $ZodDiscriminatedUnion.init(inst, def);
-});
+    core.$ZodDiscriminatedUnion.init(inst, def);
+})));
 function discriminatedUnion(discriminator, options, params) {
     // const [options, params] = args;
     return new ZodDiscriminatedUnion({
         type: "union",
         options: options,
         discriminator,
-        ...normalizeParams(params),
+        ...util.normalizeParams(params),
     });
 }
 const ZodIntersection = /*@__PURE__*/ $constructor("ZodIntersection", (inst, def) => {
@@ -30119,7 +30119,7 @@ function preprocess(fn, schema) {
 class errors_BackupError extends Error {
     kind;
     hint;
-    /** A short machine-readable code, e.g. `config.unknown_key`, `postgres.client_too_old`. */
+    /** A short machine-readable code listed in error-codes.ts, e.g. `config.invalid`, `postgres.client_too_old`. */
     code;
     constructor(kind, code, message, opts = {}) {
         super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
@@ -30233,1653 +30233,111 @@ function uniqueId(id, taken) {
     throw new Error(`no free name for ${id}`);
 }
 
-;// CONCATENATED MODULE: ./src/inputs/options.ts
+;// CONCATENATED MODULE: ./src/engines/registry.ts
+/** Names an engine may not take: keys the config file or a manifest already use, and `all`. */
+const RESERVED = new Set([
+    'all', 'root', 'timezone', 'min_free_gb', 'config_files', 'retention', 'remotes', 'encryption', 'notify', 'staleness',
+    'format', 'id', 'kind', 'milestone', 'status', 'started_at', 'finished_at', 'tool', 'hostname', 'git', 'bytes', 'config', 'imported_from',
+]);
+const NAME_RE = /^[a-z][a-z0-9_]{0,31}$/;
+const plugins = [];
+let registry_version = 0;
 /**
- * Every option a run takes, named once. The action's inputs and the CLI's flags are both read
- * from this list, and a test checks that action.yml declares exactly these inputs.
+ * Adds an engine; returns a function that removes it again (tests). A bad or taken name is a
+ * programming error, thrown at once.
  */
-
-
-const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore'];
-const ENGINE_CHOICES = ['postgres', 'tdengine', 'all'];
-/** Settings that override the config file: input name, CLI flag, config path, value type. */
-const OVERRIDES = [
-    { input: 'root', flag: 'root', path: ['root'], type: 'string', description: 'Backup root folder (overrides `root` in the config file).' },
-    { input: 'timezone', flag: 'timezone', path: ['timezone'], type: 'string', description: 'IANA time zone for set names and timestamps (overrides `timezone`).' },
-    { input: 'postgres-host', flag: 'postgres-host', path: ['postgres', 'host'], type: 'string', description: 'PostgreSQL host (overrides `postgres.host`).' },
-    { input: 'postgres-port', flag: 'postgres-port', path: ['postgres', 'port'], type: 'int', description: 'PostgreSQL port (overrides `postgres.port`).' },
-    { input: 'postgres-database', flag: 'postgres-database', path: ['postgres', 'database'], type: 'string', description: 'PostgreSQL database (overrides `postgres.database`).' },
-    { input: 'postgres-user', flag: 'postgres-user', path: ['postgres', 'user'], type: 'string', description: 'PostgreSQL user (overrides `postgres.user`).' },
-    { input: 'tdengine-host', flag: 'tdengine-host', path: ['tdengine', 'host'], type: 'string', description: 'TDengine host (overrides `tdengine.host`).' },
-    { input: 'tdengine-database', flag: 'tdengine-database', path: ['tdengine', 'database'], type: 'string', description: 'TDengine database (overrides `tdengine.database`).' },
-];
-/** Secrets the action takes as inputs and hands on as the environment variables the tools read. */
-const SECRET_INPUTS = [
-    { input: 'postgres-password', env: 'PGPASSWORD', description: 'PostgreSQL password (passed to pg_dump/pg_restore as PGPASSWORD; masked).' },
-    { input: 'tdengine-password', env: 'TDENGINE_PASSWORD', description: 'TDengine password (given to taosdump on stdin; masked).' },
-    { input: 'aws-access-key-id', env: 'AWS_ACCESS_KEY_ID', description: 'S3-compatible remote access key id (masked).' },
-    { input: 'aws-secret-access-key', env: 'AWS_SECRET_ACCESS_KEY', description: 'S3-compatible remote secret key (masked).' },
-];
-/** Environment variables whose values are masked wherever they would be printed. */
-const SECRET_ENV = ['PGPASSWORD', 'TDENGINE_PASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
-/** Longest lock wait accepted: a day (a self-hosted job's own timeout is usually far shorter). */
-const MAX_LOCK_WAIT_SECONDS = 86_400;
-const LOCK_WAIT_RULE = `a whole number of seconds from 0 (do not wait) to ${MAX_LOCK_WAIT_SECONDS}`;
-/**
- * `--lock-wait` / input `lock-wait`: how long a run waits for another run's lock before failing.
- * One parser for both, so both accept and refuse the same text. Returns null when invalid.
- */
-function parseLockWait(text) {
-    const t = text.trim();
-    if (t === '')
-        return 0;
-    if (!/^\d+$/.test(t))
-        return null;
-    const n = Number(t);
-    return n <= MAX_LOCK_WAIT_SECONDS ? n : null;
-}
-function lockWaitProblem(text) {
-    return `lock-wait ${JSON.stringify(text)} is not ${LOCK_WAIT_RULE}`;
-}
-/** What one run is asked to do, from either the CLI or the action. */
-const runRequestSchema = strictObject({
-    command: schemas_enum(COMMANDS),
-    /** Config file path; default pgtaos-backup.yml in the working directory, or $PGTAOS_BACKUP_CONFIG. */
-    configFile: schemas_string().min(1).optional(),
-    engines: schemas_enum(ENGINE_CHOICES).default('all'),
-    milestone: schemas_string().optional(),
-    setId: schemas_string().optional(),
-    target: schemas_string().optional(),
-    confirm: schemas_string().optional(),
-    dryRun: schemas_boolean().default(false),
-    force: schemas_boolean().default(false),
-    move: schemas_boolean().default(false),
-    paths: array(schemas_string()).default([]),
-    /** Seconds to wait for another run's lock on the root; 0: fail at once. */
-    lockWait: schemas_number().int().min(0, `lockWait must be ${LOCK_WAIT_RULE}`).max(MAX_LOCK_WAIT_SECONDS, `lockWait must be ${LOCK_WAIT_RULE}`).default(0),
-    /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */
-    overrides: record(schemas_string(), schemas_string()).default({}),
-}).superRefine((r, ctx) => {
-    // A milestone name is checked here, before the config is read or the lock taken: a bad name
-    // creates nothing (no log, no set). A tag `milestone/<name>` (or refs/tags/milestone/<name>) gives <name>.
-    if (r.command !== 'milestone')
-        return;
-    const name = (r.milestone ?? '').replace(/^refs\/tags\//, '').replace(/^milestone\//, '');
-    if (!r.milestone) {
-        ctx.addIssue({ code: 'custom', path: ['milestone'], message: 'a milestone name is required: `milestone <name>`, the action input `milestone`, or a pushed tag milestone/<name>' });
-    }
-    else if (!MILESTONE_RE.test(name)) {
-        ctx.addIssue({ code: 'custom', path: ['milestone'], message: `invalid milestone name ${JSON.stringify(r.milestone)}: use 1-64 characters, lower-case letters, digits and "_", starting with a letter or digit (e.g. post_phase2)` });
-    }
-});
-/** The action's inputs (action.yml declares exactly these; a test checks it). */
-const ACTION_INPUTS = {
-    command: { description: `What to run: ${COMMANDS.join(', ')}.`, required: true, default: undefined },
-    config: { description: 'Config file, relative to the workspace (default: pgtaos-backup.yml).', required: false, default: '' },
-    engines: { description: 'Engines for backup/milestone: postgres, tdengine or all.', required: false, default: 'all' },
-    milestone: { description: 'Milestone name for command milestone (default: from a pushed tag milestone/<name>).', required: false, default: '' },
-    'set-id': { description: 'Set for verify or restore (verify default: the newest complete daily or milestone set).', required: false, default: '' },
-    target: { description: 'restore: database to restore into.', required: false, default: '' },
-    confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
-    'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
-    force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
-    paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },
-    'lock-wait': {
-        description: 'Seconds to wait for another pgtaos-backup run on the same backup root to release its lock (0: fail at once). Logs who holds it every 30 s; fails with exit 1 when the wait runs out.',
-        required: false,
-        default: '0',
-    },
-    ...Object.fromEntries(OVERRIDES.map((o) => [o.input, { description: o.description, required: false, default: '' }])),
-    ...Object.fromEntries(SECRET_INPUTS.map((s) => [s.input, { description: s.description, required: false, default: '' }])),
-    'upload-report': { description: 'Upload the JSON report and the run log as a workflow artifact.', required: false, default: 'false' },
-    'report-retention-days': { description: 'Days to keep the uploaded report artifact (0: the repository default).', required: false, default: '0' },
-    'on-report-error': { description: 'fail (default) or warn: what a failed report upload does to the step.', required: false, default: 'fail' },
-};
-const ACTION_OUTPUTS = {
-    'set-id': 'Id of the set the run made or checked.',
-    'set-path': 'Folder of that set on the runner.',
-    status: 'success, failure or cancelled.',
-    'report-path': 'Path of the JSON report of the run.',
-};
-
-;// CONCATENATED MODULE: ./src/version.ts
-/** Kept equal to package.json's version by a test (a JSON import would drag package.json into the bundle). */
-const TOOL_NAME = 'pgtaos-backup';
-const TOOL_VERSION = '0.1.0';
-
-;// CONCATENATED MODULE: ./src/inputs/cli.ts
-/**
- * The CLI's flags, parsed with commander into the same RunRequest the action builds.
- * Usage errors exit 2, like config errors.
- */
-
-
-
-function common(cmd) {
-    cmd.option('-c, --config <file>', 'config file (default: pgtaos-backup.yml here, or $PGTAOS_BACKUP_CONFIG)');
-    cmd.option('--json', 'print one JSON report on stdout (logs go to stderr)');
-    for (const o of OVERRIDES)
-        cmd.option(`--${o.flag} <value>`, o.description);
-    return cmd;
-}
-/** Commands that take the root's lock can wait for it. */
-function waits(cmd) {
-    return cmd.addOption(new Option('--lock-wait <seconds>', 'wait up to this long for another run on the same root to finish (default 0: fail at once)').argParser((v) => {
-        const n = parseLockWait(v);
-        if (n === null)
-            throw new InvalidArgumentError(lockWaitProblem(v));
-        return n;
-    }));
-}
-function toRequest(command, opts, extra) {
-    const overrides = {};
-    for (const o of OVERRIDES) {
-        // commander camel-cases flags: --postgres-port -> postgresPort
-        const key = o.flag.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
-        const v = opts[key];
-        if (typeof v === 'string')
-            overrides[o.input] = v;
-    }
-    return {
-        json: Boolean(opts.json),
-        request: {
-            command,
-            ...(typeof opts.config === 'string' ? { configFile: opts.config } : {}),
-            overrides,
-            ...(typeof opts.lockWait === 'number' ? { lockWait: opts.lockWait } : {}),
-            ...extra,
-        },
+function registerEngine(plugin) {
+    if (!NAME_RE.test(plugin.name) || RESERVED.has(plugin.name))
+        throw new Error(`engine name ${JSON.stringify(plugin.name)} is reserved or not a plain lower-case name`);
+    if (plugins.some((p) => p.name === plugin.name))
+        throw new Error(`engine ${plugin.name} is already registered`);
+    const stored = plugin;
+    plugins.push(stored);
+    registry_version++;
+    return () => {
+        const i = plugins.indexOf(stored);
+        if (i >= 0) {
+            plugins.splice(i, 1);
+            registry_version++;
+        }
     };
 }
-/** Parses argv (without node and script). Throws CommanderError for usage errors and --help. */
-function parseCli(argv, out) {
-    let parsed = null;
-    const program = new Command(TOOL_NAME)
-        .description('Back up PostgreSQL and TDengine, prove the backups restore, keep milestones forever.')
-        .version(TOOL_VERSION)
-        .exitOverride()
-        .configureOutput(out)
-        .showHelpAfterError('(add --help for usage)');
-    const engines = () => new Option('--engines <which>', 'engines to back up').choices(ENGINE_CHOICES).default('all');
-    const sub = (name, description) => common(program.command(name).description(description).exitOverride().configureOutput(out));
-    const writer = (name, description) => waits(sub(name, description));
-    writer('backup', 'dump the configured databases into a new daily set')
-        .addOption(engines())
-        .action((opts) => { parsed = toRequest('backup', opts, { engines: opts.engines }); });
-    writer('milestone', 'make a permanent set named <name>_<YYYYMMDD>')
-        .argument('<name>', 'milestone name: a-z, 0-9, _ (a tag milestone/<name> gives <name>)')
-        .addOption(engines())
-        .option('--force', 'keep a second milestone of the same name on the same day')
-        .action((name, opts) => { parsed = toRequest('milestone', opts, { milestone: name, force: Boolean(opts.force), engines: opts.engines }); });
-    writer('config', 'snapshot the configured config files when they changed').action((opts) => { parsed = toRequest('config', opts, {}); });
-    writer('verify', 'restore a set into scratch databases and compare it with its manifest')
-        .argument('[set-id]', 'set to verify (default: the newest complete daily or milestone set)')
-        .action((setId, opts) => { parsed = toRequest('verify', opts, setId ? { setId } : {}); });
-    writer('prune', 'apply retention')
-        .option('--dry-run', 'show what would be removed and why; remove nothing')
-        .action((opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
-    sub('status', "the runbook's checklists as pass/fail rows").action((opts) => { parsed = toRequest('status', opts, {}); });
-    sub('list', 'list the sets, newest first').action((opts) => { parsed = toRequest('list', opts, {}); });
-    writer('import', "adopt backup files from the old runbook's layout")
-        .argument('<path...>', 'files or folders to adopt')
-        .option('--move', 'move the files into the catalog instead of copying them')
-        .action((paths, opts) => { parsed = toRequest('import', opts, { paths, move: Boolean(opts.move) }); });
-    writer('restore', 'restore a set into a database, after a safety backup of it')
-        .argument('<set-id>', 'set to restore')
-        .requiredOption('--target <db>', 'database to restore into')
-        .requiredOption('--confirm <db>', 'repeat the target database name to confirm')
-        .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(ENGINE_CHOICES).default('all'))
-        .action((setId, opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target, confirm: opts.confirm, engines: opts.engines }); });
-    program.parse(argv, { from: 'user' });
-    if (!parsed)
-        throw new CommanderError(2, 'pgtaos.nocommand', 'no command given (add --help for usage)');
-    return parsed;
+function enginePlugins() {
+    return plugins;
+}
+function enginePlugin(name) {
+    return plugins.find((p) => p.name === name);
+}
+/** Changes whenever an engine is added or removed. */
+function registryVersion() {
+    return registry_version;
+}
+/** `build()` once per registry state: schemas built from the registry are not rebuilt on every parse. */
+function memoByRegistry(build) {
+    let at = -1;
+    let value;
+    return () => {
+        if (at !== registry_version || value === undefined) {
+            value = build();
+            at = registry_version;
+        }
+        return value;
+    };
+}
+/** Environment variables holding any registered engine's secrets. */
+function engineSecretEnv() {
+    return [...new Set(plugins.flatMap((p) => p.secretEnv))];
+}
+
+;// CONCATENATED MODULE: ./src/catalog/compare.ts
+function compareCounts(expected, restored) {
+    const want = new Map(expected.map((c) => [c.name, c.rows]));
+    const got = new Map(restored.map((c) => [c.name, c.rows]));
+    const diffs = [];
+    for (const [name, rows] of want) {
+        const r = got.get(name);
+        if (r === undefined)
+            diffs.push({ table: name, expected: rows, restored: null });
+        else if (r !== rows)
+            diffs.push({ table: name, expected: rows, restored: r });
+    }
+    for (const [name, rows] of got)
+        if (!want.has(name))
+            diffs.push({ table: name, expected: null, restored: rows });
+    return diffs.sort((a, b) => a.table.localeCompare(b.table));
+}
+function renderDifferences(diffs) {
+    const cells = diffs.map((d) => [d.table, d.expected === null ? '(not in manifest)' : String(d.expected), d.restored === null ? (d.error ? `(count failed: ${d.error})` : '(missing)') : String(d.restored)]);
+    const head = ['TABLE', 'EXPECTED', 'RESTORED'];
+    const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+    const line = (c) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
+    return [line(head), ...cells.map(line)];
+}
+/** Kept here for the PostgreSQL restore and its tests, which import it from this module. */
+
+
+;// CONCATENATED MODULE: ./src/engines/postgres/compare.ts
+/** PostgreSQL's comparison of a restored database with its manifest section. Pure. */
+
+/**
+ * A PostgreSQL section against the restored database's counts (taken by the same format's rules).
+ * Tables the backup could not count are set apart, not compared; a table the restored database
+ * could not count is a difference.
+ */
+function comparePostgres(expected, restored) {
+    const uncounted = new Map((expected.count_errors ?? []).map((e) => [e.name, e.error]));
+    const got = new Map(restored.tables.map((t) => [t.name, t.rows]));
+    const failed = new Map(restored.errors.map((e) => [e.name, e.error]));
+    const diffs = compareCounts(expected.tables, restored.tables.filter((t) => !uncounted.has(t.name))).map((d) => (failed.has(d.table) ? { ...d, error: failed.get(d.table) } : d));
+    const notCompared = [...uncounted].map(([table, reason]) => ({ table, restored: got.get(table) ?? null, reason }));
+    return { diffs, notCompared };
 }
 
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/inputs/config-schema.ts
-/**
- * The configuration file's schema (SPEC section 5). Types come from here and nowhere else.
- * Every object is strict: an unknown or misspelt key is an error that names it.
- */
-
-const PORT_RULE = 'must be a port number from 1 to 65535';
-const port = schemas_number().int(PORT_RULE).min(1, PORT_RULE).max(65535, PORT_RULE);
-/** Retention counts: 0 would make every set due (days) or protect none (keep_last), so at least 1. */
-const atLeastOne = (unit) => schemas_number().int(`must be a whole number of ${unit}`).min(1, `must be at least 1 (${unit}); 0 or less is refused`);
-/** PostgreSQL/TDengine identifiers we pass to tools and SQL: plain names only. */
-const dbName = schemas_string()
-    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain database name (letters, digits, _; not starting with a digit)');
-const host = schemas_string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
-const absOrRelPath = schemas_string().min(1).max(4096);
-/** A path inside base_dir: may not climb out of it. */
-const innerPath = schemas_string()
-    .min(1)
-    .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'must be relative to base_dir and must not contain ".."');
-/** IANA zone names are short (the longest is about 30 characters); a huge string is refused before Intl sees it. */
-const MAX_TIMEZONE_LENGTH = 64;
-const timeZone = schemas_string().refine((tz) => {
-    if (tz.length > MAX_TIMEZONE_LENGTH)
-        return false;
-    try {
-        new Intl.DateTimeFormat('en-US', { timeZone: tz });
-        return true;
-    }
-    catch {
-        return false;
-    }
-}, `must be an IANA time zone such as Asia/Shanghai or UTC (at most ${MAX_TIMEZONE_LENGTH} characters)`);
-const postgresSchema = strictObject({
-    host: host.default('127.0.0.1'),
-    port: port.default(5432),
-    database: dbName,
-    user: schemas_string().min(1).default('postgres'),
-    /** Where verify restores. Never the production database (checked at load). */
-    scratch_database: dbName.optional(),
-    /** Folder holding pg_dump/pg_restore/psql; PATH when absent. */
-    bin_dir: absOrRelPath.optional(),
-    /** pg_restore -j for verify and restore. */
-    jobs: schemas_number().int().min(1).max(64).default(2),
-});
-const tdengineSchema = strictObject({
-    host: host.default('127.0.0.1'),
-    port: port.default(6030),
-    rest_port: port.default(6041),
-    database: dbName,
-    user: schemas_string().min(1).default('root'),
-    scratch_database: dbName.optional(),
-    bin_dir: absOrRelPath.optional(),
-    /** taosdump -T */
-    threads: schemas_number().int().min(1).max(128).default(8),
-    /** taosdump -B: lower it when a restore fails with "WAL size exceeds limit". */
-    batch_rows: schemas_number().int().min(1).max(1_000_000).default(16383),
-    /**
-     * taosdump is stopped when it shows no sign of life (an output line, its dump folder growing) for
-     * this long: a real taosdump blocks without end while taosd is down mid-dump.
-     */
-    stall_timeout_seconds: schemas_number().int().min(1).max(86_400).default(300),
-});
-/**
- * Which kinds of set a remote takes besides the ones every remote takes: milestones always, config
- * snapshots always when encryption.age_recipients is set (never unencrypted). `include: [daily]`
- * adds the dailies, `include: [safety]` the safety copies.
- */
-const remoteInclude = array(schemas_enum(['daily', 'milestone', 'config', 'safety'])).optional();
-/** A remote's name, as records and messages show it. */
-const remoteName = schemas_string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional();
-const remoteSchema = discriminatedUnion('type', [
-    strictObject({
-        type: literal('path'),
-        name: remoteName,
-        /** A folder on an NFS/CIFS mount (or another disk). */
-        path: schemas_string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path, such as /mnt/nas/mystocks_backup'),
-        /**
-         * Refuse to write unless the folder is on a mounted filesystem other than "/" (an NFS/CIFS share
-         * that dropped leaves an empty folder on the local disk). false for a plain local folder.
-         */
-        require_mount: schemas_boolean().default(true),
-        include: remoteInclude,
-    }),
-    strictObject({
-        type: literal('s3'),
-        name: remoteName,
-        /** S3-compatible endpoint (Alibaba OSS, Tencent COS, MinIO); AWS when absent. Keys come from the environment. */
-        endpoint: schemas_string().url().refine((u) => !/\/\/[^/]*@/.test(u), 'must not hold credentials (keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)').optional(),
-        bucket: schemas_string().min(3),
-        prefix: schemas_string().default(''),
-        region: schemas_string().default('us-east-1'),
-        force_path_style: schemas_boolean().default(true),
-        /** Bytes per multipart part (5 MiB minimum, as S3 requires). */
-        part_size_mb: schemas_number().int().min(5).max(1024).default(16),
-        include: remoteInclude,
-    }),
-]);
-/** An age recipient as `age-keygen` prints it (X25519 `age1...`; post-quantum `age1pq1...` needs age 1.3+ to decrypt). */
-const ageRecipient = schemas_string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (public key) such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p, as age-keygen prints it');
-const notifySchema = strictObject({
-    kind: schemas_enum(['wecom', 'dingtalk', 'feishu', 'slack', 'generic']),
-    /** Name of the environment variable holding the webhook URL (URLs carry tokens). */
-    url_env: schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, not a URL'),
-    secret_env: schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
-    on: array(schemas_enum(['failure', 'success', 'stale', 'always'])).min(1).default(['failure', 'stale']),
-});
-const configSchema = strictObject({
-    /** The backup root: sets, logs and the lock live here. */
-    root: absOrRelPath,
-    timezone: timeZone.default('UTC'),
-    postgres: postgresSchema.optional(),
-    tdengine: tdengineSchema.optional(),
-    config_files: strictObject({ base_dir: absOrRelPath, paths: array(innerPath).min(1) })
-        .optional(),
-    retention: strictObject({
-        daily_days: atLeastOne('days').default(7),
-        keep_last: atLeastOne('sets').default(3),
-        config_days: atLeastOne('days').default(30),
-    })
-        .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
-    remotes: array(remoteSchema).default([]),
-    /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
-    encryption: strictObject({ age_recipients: array(ageRecipient).default([]) }).default({ age_recipients: [] }),
-    min_free_gb: schemas_number().min(0).default(5),
-    notify: array(notifySchema).default([]),
-    staleness: strictObject({
-        max_age_hours: schemas_number().positive().default(26),
-        verify_max_age_days: schemas_number().positive().default(8),
-    })
-        .default({ max_age_hours: 26, verify_max_age_days: 8 }),
-});
-
-;// CONCATENATED MODULE: ./src/inputs/config.ts
-/**
- * Loads the YAML config, applies flag/input overrides, validates with zod, and checks the
- * guards that must hold before anything connects. Every problem is reported at once, naming
- * the key and the file; nothing is created on failure.
- */
-
-
-
-
-
-
-const DEFAULT_CONFIG_FILE = 'pgtaos-backup.yml';
-function resolveFile(explicit, env, cwd) {
-    if (explicit)
-        return { file: external_node_path_default().resolve(cwd, explicit), explicit: true };
-    if (env.PGTAOS_BACKUP_CONFIG)
-        return { file: external_node_path_default().resolve(cwd, env.PGTAOS_BACKUP_CONFIG), explicit: true };
-    return { file: external_node_path_default().resolve(cwd, DEFAULT_CONFIG_FILE), explicit: false };
-}
-/** A config file is a page of YAML: anything far bigger is a mistake or an attack, refused before it is parsed. */
-const MAX_CONFIG_BYTES = 256 * 1024;
-/** Longest flag or input value taken (paths and names are far shorter). */
-const MAX_OVERRIDE_LENGTH = 4096;
-/** Aliases YAML may expand (a config needs few or none; an alias bomb needs millions). */
-const MAX_YAML_ALIASES = 100;
-function readYaml(file) {
-    let text;
-    try {
-        const size = (0,external_node_fs_.statSync)(file).size;
-        if (size > MAX_CONFIG_BYTES) {
-            throw new UsageError('config.too_large', `config file ${file} is ${size} bytes; a config file may be at most ${MAX_CONFIG_BYTES} bytes`, {
-                hint: 'Point --config (or PGTAOS_BACKUP_CONFIG) at the pgtaos-backup.yml you meant; a real one is a few KB.',
-            });
-        }
-        text = (0,external_node_fs_.readFileSync)(file, 'utf8');
-    }
-    catch (err) {
-        if (err instanceof UsageError)
-            throw err;
-        throw new UsageError('config.unreadable', `cannot read config file ${file}: ${err.message}`, {
-            hint: 'Check the path given with --config (or PGTAOS_BACKUP_CONFIG) and its permissions.',
-        });
-    }
-    const doc = (0,dist/* parseDocument */.Tp)(text, { prettyErrors: true, uniqueKeys: true });
-    if (doc.errors.length > 0) {
-        throw new UsageError('config.yaml', `${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`, {
-            hint: 'Fix the YAML syntax at the line shown (indentation is made of spaces).',
-        });
-    }
-    try {
-        return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
-    }
-    catch (err) {
-        // yaml throws a ReferenceError for an alias bomb ("Excessive alias count ...") or an unresolved alias.
-        throw new UsageError('config.yaml_aliases', `${file}: YAML aliases (*name) there cannot be used: ${err.message}`, {
-            hint: `Write the values out instead of using anchors and aliases (at most ${MAX_YAML_ALIASES} expansions are allowed).`,
-        });
-    }
-}
-function setPath(obj, keys, value) {
-    let cur = obj;
-    for (const k of keys.slice(0, -1)) {
-        const next = cur[k];
-        if (typeof next !== 'object' || next === null || Array.isArray(next))
-            cur[k] = {};
-        cur = cur[k];
-    }
-    cur[keys[keys.length - 1]] = value;
-}
-function applyOverrides(raw, overrides) {
-    const problems = [];
-    for (const o of OVERRIDES) {
-        const v = overrides[o.input];
-        if (v === undefined || v === '')
-            continue;
-        if (v.length > MAX_OVERRIDE_LENGTH) {
-            problems.push(`--${o.flag} / input ${o.input}: ${v.length} characters; at most ${MAX_OVERRIDE_LENGTH} are taken`);
-            continue;
-        }
-        if (o.type === 'int') {
-            if (!/^\d+$/.test(v.trim())) {
-                problems.push(`--${o.flag} / input ${o.input}: ${JSON.stringify(v)} is not a whole number`);
-                continue;
-            }
-            setPath(raw, o.path, Number(v.trim()));
-        }
-        else {
-            setPath(raw, o.path, v);
-        }
-    }
-    return problems;
-}
-function describeIssue(issue) {
-    const where = issue.path.map(String).join('.') || '(top level)';
-    if (issue.code === 'unrecognized_keys') {
-        return issue.keys.map((k) => `${issue.path.length ? `${where}.` : ''}${k}: unknown key`).join('\n  ');
-    }
-    if (issue.code === 'invalid_type' && issue.input === undefined)
-        return `${where}: required, but missing`;
-    return `${where}: ${issue.message}`;
-}
-/** Guards that span keys: a scratch database must never be a production database. */
-function crossChecks(config) {
-    const production = new Set([config.postgres?.database, config.tdengine?.database].filter((d) => Boolean(d)));
-    const problems = [];
-    for (const [engine, section] of [['postgres', config.postgres], ['tdengine', config.tdengine]]) {
-        if (section?.scratch_database && production.has(section.scratch_database)) {
-            problems.push(`${engine}.scratch_database: ${section.scratch_database} is a production database; verify drops and recreates its scratch database`);
-        }
-    }
-    return problems;
-}
-function loadConfig(opts) {
-    const cwd = opts.cwd ?? process.cwd();
-    const env = opts.env ?? process.env;
-    const { file, explicit } = resolveFile(opts.file, env, cwd);
-    let raw = {};
-    let source = null;
-    if (explicit || (0,external_node_fs_.existsSync)(file)) {
-        raw = readYaml(file);
-        source = file;
-    }
-    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-        throw new UsageError('config.shape', `${file}: the config must be a mapping of keys (root:, postgres:, ...)`, { hint: 'See the configuration reference in the README.' });
-    }
-    const record = raw;
-    const problems = applyOverrides(record, opts.overrides ?? {});
-    // reportInput: tells a missing key (no input) from a wrong type, which zod words alike.
-    const parsed = configSchema.safeParse(record, { reportInput: true });
-    if (!parsed.success)
-        problems.push(...parsed.error.issues.map(describeIssue));
-    if (parsed.success)
-        problems.push(...crossChecks(parsed.data));
-    if (problems.length > 0 || !parsed.success) {
-        const what = source ?? `${file} (not found; settings from flags/inputs only)`;
-        throw new UsageError('config.invalid', `invalid configuration in ${what}:\n  ${problems.join('\n  ')}`, {
-            hint: 'Fix the keys named above; the README lists every key, its type and its default. Nothing was changed.',
-        });
-    }
-    const config = parsed.data;
-    // Relative paths are relative to the config file, so a run from any folder means the same.
-    const base = source ? external_node_path_default().dirname(source) : cwd;
-    config.root = external_node_path_default().resolve(base, config.root);
-    refuseSystemRoot(config.root);
-    if (config.postgres?.bin_dir)
-        config.postgres.bin_dir = external_node_path_default().resolve(base, config.postgres.bin_dir);
-    if (config.tdengine?.bin_dir)
-        config.tdengine.bin_dir = external_node_path_default().resolve(base, config.tdengine.bin_dir);
-    if (config.config_files)
-        config.config_files.base_dir = external_node_path_default().resolve(base, config.config_files.base_dir);
-    return { config, file: source };
-}
-/** Folders that hold the system: the root may not be one of them nor lie below one. */
-const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr'];
-/** Shared folders that hold other things: the root may lie below one (/var/backups/x), not be it. */
-const SHARED_FOLDERS = ['/', '/home', '/root', '/var', '/var/lib', '/tmp', '/opt', '/mnt', '/media', '/srv'];
-/** Why a root is a system folder, or null. Pure (the caller resolves links). */
-function systemRootReason(root) {
-    const p = external_node_path_default().resolve(root);
-    if (SHARED_FOLDERS.includes(p))
-        return `${p} is a shared system folder`;
-    const tree = SYSTEM_TREES.find((t) => p === t || p.startsWith(`${t}/`));
-    return tree ? `${p} is ${p === tree ? '' : 'inside '}the system folder ${tree}` : null;
-}
-/**
- * The tool runs as root, writes logs/ and a lock there and deletes what it finds in .incomplete/:
- * a root that is "/" or a system folder (as given, or through a link) is refused, exit 2.
- */
-function refuseSystemRoot(root) {
-    let real = root;
-    try {
-        real = (0,external_node_fs_.realpathSync)(root);
-    }
-    catch {
-        /* not made yet: the path as given is what will be made */
-    }
-    const why = systemRootReason(root) ?? systemRootReason(real);
-    if (why) {
-        throw new UsageError('config.root_system', `the backup root ${root} cannot be used: ${why}`, {
-            hint: 'Give root (or --root) a folder of its own for the backups, such as /data/mystocks_backup; the tool writes logs/, a lock and set folders there and cleans its .incomplete/.',
-        });
-    }
-}
-function scratchDatabase(section) {
-    return section.scratch_database ?? `${section.database}_verify`;
-}
-
-;// CONCATENATED MODULE: ./src/report/log.ts
-/**
- * The run's log: every line goes to the console sink (stderr for the CLI, the Actions log for
- * the action) and to the run's log file under <root>/logs/, with every secret masked.
- * Lines logged before the file is attached (the lock's wait and takeover messages) are kept
- * and written to the file first, so the file has the whole run.
- */
-
-/** Shorter secrets are not masked: replacing every "ab" would shred the text (and they are no secret). */
-const MASK_MIN_LENGTH = 3;
-/** Masks secrets in text, each replaced by ***, in the order given (RunLog keeps them longest first). */
-function maskText(text, secrets) {
-    let out = text;
-    for (const s of secrets)
-        out = out.split(s).join('***');
-    return out;
-}
-/**
- * A copy of `value` with every string inside it masked, for JSON written to files or stdout.
- * Masking the serialised JSON instead breaks it: a numeric secret cuts into numbers, a secret
- * equal to a key renames the key, and a secret holding `"` or `\` is escaped and slips through.
- * Keys are the schema's names and numbers are sizes and counts, so both stay as they are.
- */
-function maskDeep(value, mask) {
-    const walk = (v) => {
-        if (typeof v === 'string')
-            return mask(v);
-        if (Array.isArray(v))
-            return v.map(walk);
-        if (v !== null && typeof v === 'object')
-            return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
-        return v;
-    };
-    return walk(value);
-}
-/** Lines kept before a file is attached; a run logs a handful there, this only bounds a runaway. */
-const MAX_PENDING = 2000;
-/** Plain stderr: stdout stays free for --json. */
-const stderrSink = {
-    info: (l) => process.stderr.write(`${l}\n`),
-    warn: (l) => process.stderr.write(`warning: ${l}\n`),
-    error: (l) => process.stderr.write(`error: ${l}\n`),
-    startGroup: (t) => process.stderr.write(`== ${t}\n`),
-    endGroup: () => { },
-};
-const silentSink = { info: () => { }, warn: () => { }, error: () => { }, startGroup: () => { }, endGroup: () => { } };
-class RunLog {
-    sink;
-    file = null;
-    /** Lines logged before attachFile; null once a file is attached. */
-    pending = [];
-    secrets;
-    warnings = [];
-    errors = [];
-    constructor(sink, secrets) {
-        this.sink = sink;
-        // Longest first, so a secret containing another is masked whole.
-        this.secrets = [...new Set(secrets.filter((s) => typeof s === 'string' && s.length >= MASK_MIN_LENGTH))].sort((a, b) => b.length - a.length);
-    }
-    /** Values learnt during the run (webhook URLs from the config's env vars) are masked from then on. */
-    addSecrets(values) {
-        this.secrets = [...new Set([...this.secrets, ...values.filter((s) => typeof s === 'string' && s.length >= MASK_MIN_LENGTH)])].sort((a, b) => b.length - a.length);
-    }
-    mask(text) {
-        return maskText(text, this.secrets);
-    }
-    /** `value` with every string in it masked (see maskDeep). */
-    maskDeep(value) {
-        return maskDeep(value, (t) => this.mask(t));
-    }
-    /** Starts copying lines into a log file (created owner-only; it may name hosts and users). */
-    attachFile(path) {
-        const stream = (0,external_node_fs_.createWriteStream)(path, { flags: 'a', mode: 0o600 });
-        // A full disk must not crash the run (and hide its real error): keep logging to the console.
-        stream.on('error', (err) => {
-            if (this.file === stream)
-                this.file = null;
-            this.sink.warn(`the log file ${path} cannot be written (${err.message}); the console has the whole log`);
-        });
-        for (const l of this.pending ?? [])
-            stream.write(l);
-        this.pending = null;
-        this.file = stream;
-    }
-    toFile(level, line) {
-        const l = `${new Date().toISOString()} ${level} ${line}\n`;
-        if (this.file)
-            this.file.write(l);
-        else if (this.pending && this.pending.length < MAX_PENDING)
-            this.pending.push(l);
-    }
-    info(line) {
-        const l = this.mask(line);
-        this.sink.info(l);
-        this.toFile('INFO ', l);
-    }
-    warn(line) {
-        const l = this.mask(line);
-        this.warnings.push(l);
-        this.sink.warn(l);
-        this.toFile('WARN ', l);
-    }
-    error(line) {
-        const l = this.mask(line);
-        this.errors.push(l);
-        this.sink.error(l);
-        this.toFile('ERROR', l);
-    }
-    async group(title, fn) {
-        const t = this.mask(title);
-        this.sink.startGroup(t);
-        this.toFile('INFO ', `== ${t}`);
-        try {
-            return await fn();
-        }
-        finally {
-            this.sink.endGroup();
-        }
-    }
-    close() {
-        const f = this.file;
-        this.file = null;
-        if (!f)
-            return Promise.resolve();
-        return new Promise((resolve) => f.end(() => resolve()));
-    }
-}
-
-;// CONCATENATED MODULE: ./src/report/result.ts
-/**
- * The result object every command returns, the same for the CLI (--json) and the action
- * (report-path). Its schema is the contract for scripts that read reports.
- */
-
-
-const checkSchema = object({
-    name: schemas_string(),
-    result: schemas_enum(['passed', 'failed', 'skipped']),
-    detail: schemas_string(),
-});
-const listEntrySchema = object({
-    id: schemas_string(),
-    kind: schemas_enum(SET_KINDS),
-    milestone: schemas_string().nullable(),
-    status: setStatus,
-    created_at: schemas_string().nullable(),
-    path: schemas_string(),
-    bytes: schemas_number().int(),
-    verified_at: schemas_string().nullable(),
-    verification: schemas_enum(['passed', 'failed']).nullable(),
-    engines: array(schemas_string()),
-    reason: schemas_string().nullable(),
-    /** Why a complete set is not to be trusted as a recent backup (its start lies in the future), or null. */
-    suspicious: schemas_string().nullable(),
-    /** Copies of the set on remotes (remotes.json beside it); empty when it lives only here. */
-    remotes: array(object({ remote: schemas_string(), result: schemas_enum(['verified', 'failed']), copied_at: schemas_string(), encrypted: schemas_boolean() })),
-});
-const engineReportSchema = object({
-    database: schemas_string(),
-    server_version: schemas_string(),
-    client_version: schemas_string(),
-    bytes: schemas_number().int(),
-    duration_ms: schemas_number().int(),
-    tables: array(object({ name: schemas_string(), rows: schemas_number().int() })),
-});
-const pruneDecisionSchema = object({
-    id: schemas_string(),
-    kind: schemas_enum(SET_KINDS),
-    path: schemas_string(),
-    action: schemas_enum(['keep', 'remove']),
-    reason: schemas_string(),
-    bytes: schemas_number().int(),
-});
-/** What prune decided (and, unless dry_run, did). */
-const pruneReportSchema = object({
-    dry_run: schemas_boolean(),
-    decisions: array(pruneDecisionSchema),
-    /** Bytes removed; with dry_run, bytes that would be removed. */
-    freed_bytes: schemas_number().int(),
-});
-/** Events a run can raise; `notify:` entries choose which they hear (`always`: every run). */
-const NOTIFY_EVENTS = ['success', 'failure', 'stale'];
-/** Free space and how long it lasts, from the catalog (issue 7). */
-const storageSchema = object({
-    /** Free bytes on the root's file system; null when it cannot be read. */
-    free_bytes: schemas_number().nullable(),
-    /** min_free_gb in bytes: the floor backups must leave free. */
-    min_free_bytes: schemas_number(),
-    /** Bytes held by complete sets, and how many complete sets of each kind there are. */
-    used_bytes: schemas_number().int(),
-    sets: object({ daily: schemas_number().int(), milestone: schemas_number().int(), config: schemas_number().int(), safety: schemas_number().int() }),
-    incomplete_sets: schemas_number().int(),
-    /** Average bytes of dailies per calendar day (all engines of a day together), from recent dailies. */
-    daily_bytes_per_day: schemas_number().int().nullable(),
-    /** How many days (each with at least one daily) the average is taken over. */
-    sample_days: schemas_number().int(),
-    /** Days of dailies that still fit above the floor if nothing were pruned; null without dailies or free space. */
-    days_of_dailies: schemas_number().int().nullable(),
-});
-/** What happened to one `notify:` entry. The URL is never recorded (it carries a token). */
-const notificationSchema = object({
-    kind: schemas_enum(['wecom', 'dingtalk', 'feishu', 'slack', 'generic']),
-    url_env: schemas_string(),
-    /** The event (or `always`) that made this entry fire. */
-    trigger: schemas_enum(['success', 'failure', 'stale', 'always']),
-    delivered: schemas_boolean(),
-    attempts: schemas_number().int(),
-    /** Why it was not delivered. */
-    error: schemas_string().nullable(),
-});
-const runResultSchema = object({
-    tool: object({ name: schemas_string(), version: schemas_string() }),
-    /** One of COMMANDS, or what was asked for when the request itself was invalid. */
-    command: schemas_string(),
-    status: schemas_enum(['success', 'failure', 'cancelled']),
-    exit_code: schemas_number().int(),
-    started_at: schemas_string(),
-    finished_at: schemas_string(),
-    duration_ms: schemas_number().int(),
-    config_file: schemas_string().nullable(),
-    root: schemas_string().nullable(),
-    set: object({ id: schemas_string(), kind: schemas_enum(SET_KINDS), path: schemas_string(), bytes: schemas_number().int() })
-        .nullable(),
-    engines: object({ postgres: engineReportSchema.optional(), tdengine: engineReportSchema.optional() }),
-    sets: array(listEntrySchema).optional(),
-    prune: pruneReportSchema.optional(),
-    checks: array(checkSchema),
-    free_bytes: schemas_number().nullable(),
-    /** Free space and the storage estimate; null when the backup root is unknown or missing. */
-    storage: storageSchema.nullable(),
-    message: schemas_string(),
-    warnings: array(schemas_string()),
-    error: object({
-        code: schemas_string(),
-        message: schemas_string(),
-        hint: schemas_string().nullable(),
-        /** The last lines the failing tool printed on stderr, when the error carries them. */
-        stderr_tail: array(schemas_string()).optional(),
-    })
-        .nullable(),
-    /** The events this run raised: success or failure (cancelled counts as failure), and stale. */
-    events: array(schemas_enum(NOTIFY_EVENTS)),
-    /** status: the checks that found the backups stale (no recent complete set, verification too old or failed). */
-    stale: array(schemas_string()),
-    /** The machine the run ran on. */
-    hostname: schemas_string(),
-    /** The Actions run (GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID), null outside Actions. */
-    run_url: schemas_string().nullable(),
-    /** One entry per `notify:` entry that fired. */
-    notifications: array(notificationSchema),
-    log_path: schemas_string().nullable(),
-    report_path: schemas_string().nullable(),
-});
-
-;// CONCATENATED MODULE: ./src/report/failure.ts
-/**
- * The tail of the failing tool's stderr, for the report and the chat message. An error may carry
- * it as `stderrTail: string[]` (on itself or on a `cause`); the engines' tool errors put the last
- * stderr lines into the message after the first line, indented, so those lines are taken then.
- */
-
-const MAX_LINES = 20;
-const MAX_LINE = 500;
-const carrier = object({ stderrTail: array(schemas_string()) });
-const withCause = object({ cause: unknown() });
-function clip(lines) {
-    return lines
-        .map((l) => l.trim())
-        .filter(Boolean)
-        .slice(-MAX_LINES)
-        .map((l) => (l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l));
-}
-function stderrTail(err) {
-    const seen = new Set();
-    for (let e = err; e !== null && e !== undefined && !seen.has(e);) {
-        seen.add(e);
-        const c = carrier.safeParse(e);
-        if (c.success && c.data.stderrTail.length)
-            return clip(c.data.stderrTail);
-        const cause = withCause.safeParse(e);
-        e = cause.success ? cause.data.cause : undefined;
-    }
-    if (err instanceof Error) {
-        const [, ...rest] = err.message.split('\n');
-        // "pg_dump failed (exit 1):\n  pg_dump: error: ..." — only indented continuation lines are tool output.
-        const tool = rest.filter((l) => /^\s+\S/.test(l));
-        if (tool.length)
-            return clip(tool);
-    }
-    return [];
-}
-
-// EXTERNAL MODULE: external "node:crypto"
-var external_node_crypto_ = __nccwpck_require__(7598);
-;// CONCATENATED MODULE: ./src/catalog/time.ts
-/** Wall-clock formatting in the configured time zone (names and manifests use local time with its offset). */
-const formatters = new Map();
-function formatter(timeZone) {
-    let f = formatters.get(timeZone);
-    if (!f) {
-        f = new Intl.DateTimeFormat('en-US', {
-            timeZone,
-            hourCycle: 'h23',
-            year: 'numeric',
-            month: '2-digit',
-            day: '2-digit',
-            hour: '2-digit',
-            minute: '2-digit',
-            second: '2-digit',
-            timeZoneName: 'longOffset',
-        });
-        formatters.set(timeZone, f);
-    }
-    return f;
-}
-function localTime(at, timeZone) {
-    const parts = {};
-    for (const p of formatter(timeZone).formatToParts(at))
-        parts[p.type] = p.value;
-    // longOffset gives "GMT+08:00", or plain "GMT" for UTC.
-    const offset = (parts.timeZoneName ?? 'GMT').replace(/^GMT/, '') || '+00:00';
-    const ms = String(at.getUTCMilliseconds()).padStart(3, '0');
-    const date = `${parts.year}${parts.month}${parts.day}`;
-    const time = `${parts.hour}${parts.minute}${parts.second}`;
-    const iso = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}.${ms}${offset}`;
-    return { date, time, iso };
-}
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${ms} ms`;
-    const s = ms / 1000;
-    if (s < 60)
-        return `${s.toFixed(1)} s`;
-    const m = Math.floor(s / 60);
-    return `${m} min ${Math.round(s - m * 60)} s`;
-}
-function formatBytes(n) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let v = n;
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
-    }
-    return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
-}
-
-;// CONCATENATED MODULE: ./src/report/notify.ts
-/**
- * Notifications: after a run, each `notify:` entry whose `on` matches the run's events gets one
- * message. The payload shapes follow each service's documentation (README, "Reports and
- * notifications", names the pages):
- *
- *   wecom     WeCom group robot        {"msgtype":"markdown","markdown":{"content"}}        (content <= 4096 bytes)
- *   dingtalk  DingTalk custom robot    {"msgtype":"markdown","markdown":{"title","text"}}    signed: &timestamp=<ms>&sign=<urlencoded base64 HMAC-SHA256(secret, "<ms>\n<secret>")>
- *   feishu    Feishu/Lark custom bot   {"msg_type":"interactive","card":{...}}               signed: "timestamp" (s) and "sign" = base64 HMAC-SHA256(key "<s>\n<secret>", empty message) in the body
- *   slack     Slack incoming webhook   {"text", "blocks"}
- *   generic   any HTTP endpoint        the JSON report itself; with secret_env, X-Pgtaos-Signature-256: sha256=<hex HMAC of the body>
- *
- * A message that would pass a kind's size limit (LIMITS) has its field values cut, never the
- * title, the labels or the link to the run.
- *
- * Delivery never changes the run's outcome: a webhook that fails is retried with backoff
- * (network errors, timeouts, 429, 5xx and the services' rate-limit codes), each try has a
- * timeout, and in the end a failure is a warning. Webhook URLs carry tokens: they are masked like
- * passwords and never printed; a webhook is named by its kind and the variable that holds its URL.
- */
-
-
-
-const DEFAULT_TUNING = { timeoutMs: 10_000, tries: 3, backoffMs: 1_000 };
-/** A cancelled run has about 7 s before the runner's SIGTERM: one short try each. */
-const CANCELLED_TUNING = { timeoutMs: 3_000, tries: 1, backoffMs: 0 };
-/**
- * Size limits, as each service documents or answers them (README, "Payload of each kind"):
- *  - WeCom: markdown.content at most 4096 bytes of UTF-8 (群机器人配置说明; past it errcode 40058
- *    "markdown.content exceed max length 4096").
- *  - DingTalk: the request body at most 20000 bytes (errcode 460101 "message too long, exceed
- *    20000 bytes").
- *  - Feishu: the request body at most 20 KB (自定义机器人使用指南, 使用限制); 20000 bytes here.
- *  - Slack: section text at most 3000 characters, header text at most 150 (Block Kit reference).
- */
-const LIMITS = {
-    wecomContentBytes: 4096,
-    dingtalkBodyBytes: 20_000,
-    feishuBodyBytes: 20_000,
-    slackSectionChars: 3000,
-    slackHeaderChars: 150,
-};
-/** A message is meant to fit on one phone screen. */
-const MAX_VALUE = 300;
-const MAX_DETAIL = 240;
-const MAX_TITLE = 200;
-const MAX_LABEL = 80;
-const MAX_CHECKS = 4;
-const STDERR_LINES = 3;
-function eventsOf(r) {
-    return [r.status === 'success' ? 'success' : 'failure', ...(r.stale.length ? ['stale'] : [])];
-}
-/** The trigger that makes this entry fire for these events, or null. `stale` is named first: it is the more specific news. */
-function triggerFor(entry, events) {
-    for (const e of ['stale', 'failure', 'success'])
-        if (events.includes(e) && entry.on.includes(e))
-            return e;
-    return entry.on.includes('always') ? 'always' : null;
-}
-/** Values to mask: each webhook URL and signing secret, and the token-like parts of the URLs. */
-function webhookSecrets(entries, env) {
-    const out = [];
-    for (const e of entries) {
-        const url = env[e.url_env]?.trim();
-        if (url) {
-            out.push(url);
-            try {
-                const u = new URL(url);
-                for (const v of u.searchParams.values())
-                    if (v.length >= 8)
-                        out.push(v, encodeURIComponent(v));
-                for (const seg of u.pathname.split('/'))
-                    if (seg.length >= 16)
-                        out.push(seg);
-            }
-            catch {
-                // Not a URL: masked whole above; deliver() says it is not a URL.
-            }
-        }
-        const secret = e.secret_env ? env[e.secret_env]?.trim() : undefined;
-        if (secret)
-            out.push(secret);
-    }
-    return out;
-}
-const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
-/** Bytes a string takes inside a JSON document, quotes not counted (escapes are per character, so sizes add up). */
-const jsonBytes = (s) => Buffer.byteLength(JSON.stringify(s), 'utf8') - 2;
-const slackEscape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-/** Slack counts characters of the escaped text; UTF-16 units are at least that many. */
-const slackChars = (s) => slackEscape(s).length;
-/** `s`, or its longest start (whole code points, so never half an emoji) that fits `max` with "…" added. */
-function clipTo(s, max, size = utf8Bytes) {
-    if (size(s) <= max)
-        return s;
-    const cps = Array.from(s);
-    let lo = 0;
-    let hi = cps.length - 1;
-    while (lo < hi) {
-        const mid = Math.ceil((lo + hi) / 2);
-        if (size(`${cps.slice(0, mid).join('')}…`) <= max)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    const out = `${cps.slice(0, lo).join('').trimEnd()}…`;
-    return size(out) <= max ? out : '';
-}
-/**
- * Shortens values so that their sizes add up to at most `budget`: values under an equal share stay
- * whole, the longest are cut to what is left shared equally (water-filling), so every field keeps
- * its beginning and none crowds the others out.
- */
-function fitValues(values, budget, size) {
-    const out = [...values];
-    const order = values.map((v, i) => ({ i, n: size(v) })).sort((a, b) => a.n - b.n);
-    let left = Math.max(0, budget);
-    order.forEach(({ i, n }, k) => {
-        const share = Math.floor(left / (order.length - k));
-        if (n > share)
-            out[i] = clipTo(values[i], share, size);
-        left -= size(out[i]);
-    });
-    return out;
-}
-/**
- * Renders a message whose parts outside the field values (title, labels, markup, the run link) are
- * fixed, with the values fitted into what the limit leaves: the link always survives, and markup
- * is never cut in half. `render` must be additive in the values under `size`.
- */
-function fitted(m, limit, size, total, render) {
-    const blank = render({ ...m, fields: m.fields.map((f) => ({ ...f, value: '' })) });
-    const values = fitValues(m.fields.map((f) => f.value), limit - total(blank), size);
-    return render({ ...m, fields: m.fields.map((f, i) => ({ ...f, value: values[i] })) });
-}
-function oneLine(s, max = MAX_VALUE) {
-    const flat = s.replace(/\s*\n\s*/g, ' ').trim();
-    return clipTo(flat, max, (x) => x.length);
-}
-function chatMessage(r) {
-    const stale = r.stale.length > 0;
-    const tone = r.status !== 'success' && !stale ? 'failure' : stale ? 'stale' : 'success';
-    const verb = r.status === 'success' ? 'succeeded' : r.status === 'cancelled' ? 'was cancelled' : 'FAILED';
-    const icon = r.status === 'success' ? (stale ? '⚠️' : '✅') : r.status === 'cancelled' ? '⏹️' : stale ? '⚠️' : '❌';
-    const title = oneLine(`${icon} ${TOOL_NAME} ${r.command || 'run'} ${verb}${stale ? ': backups are stale' : ''} on ${r.hostname}`, MAX_TITLE);
-    const fields = [];
-    fields.push({ label: 'result', value: `${r.status} (exit ${r.exit_code}) in ${formatDuration(r.duration_ms)}` });
-    if (r.set)
-        fields.push({ label: 'set', value: `${r.set.id} (${r.set.kind}, ${formatBytes(r.set.bytes)})`, code: true });
-    if (r.error) {
-        const [first] = r.error.message.split('\n');
-        // "pg_dump failed (exit 1):" introduces the stderr lines, shown just below.
-        const code = ` [${r.error.code}]`;
-        fields.push({ label: 'error', value: oneLine((first ?? '').replace(/:\s*$/, ''), MAX_VALUE - code.length), suffix: code });
-        const tail = (r.error.stderr_tail ?? []).slice(-STDERR_LINES);
-        if (tail.length)
-            fields.push({ label: 'stderr', value: oneLine(tail.join(' | ')), code: true });
-        if (r.error.hint)
-            fields.push({ label: 'what to do', value: oneLine(r.error.hint) });
-    }
-    const failedChecks = r.checks.filter((c) => c.result === 'failed');
-    for (const c of failedChecks.slice(0, MAX_CHECKS)) {
-        fields.push({ label: oneLine(r.stale.includes(c.name) ? `stale: ${c.name}` : `failed: ${c.name}`, MAX_LABEL), value: oneLine(c.detail, MAX_DETAIL) });
-    }
-    if (failedChecks.length > MAX_CHECKS)
-        fields.push({ label: 'more', value: `${failedChecks.length - MAX_CHECKS} more failed checks in the report` });
-    if (!r.error && failedChecks.length === 0)
-        fields.push({ label: 'summary', value: oneLine(r.message) });
-    if (r.storage?.free_bytes != null) {
-        const days = r.storage.days_of_dailies;
-        fields.push({ label: 'free space', value: `${formatBytes(r.storage.free_bytes)}${days === null ? '' : `, about ${days} more days of dailies fit`}` });
-    }
-    if (r.report_path)
-        fields.push({ label: 'report', value: r.report_path, code: true });
-    return { tone, title, fields, link: r.run_url };
-}
-/** DingTalk and Feishu signatures, as their documentation computes them. */
-function dingtalkSign(secret, timestampMs) {
-    return (0,external_node_crypto_.createHmac)('sha256', secret).update(`${timestampMs}\n${secret}`, 'utf8').digest('base64');
-}
-function feishuSign(secret, timestampS) {
-    return (0,external_node_crypto_.createHmac)('sha256', `${timestampS}\n${secret}`).update('', 'utf8').digest('base64');
-}
-function genericSignature(secret, body) {
-    return `sha256=${(0,external_node_crypto_.createHmac)('sha256', secret).update(body, 'utf8').digest('hex')}`;
-}
-const md = (f) => `${f.code ? `\`${f.value.replace(/`/g, "'")}\`` : f.value}${f.suffix ?? ''}`;
-function wecomContent(m) {
-    const color = m.tone === 'success' ? 'info' : 'warning';
-    const lines = [`**<font color="${color}">${m.title}</font>**`, ...m.fields.map((f) => `> **${f.label}:** ${md(f)}`)];
-    if (m.link)
-        lines.push(`[Open the run](${m.link})`);
-    return lines.join('\n');
-}
-function wecomBody(m) {
-    return { msgtype: 'markdown', markdown: { content: fitted(m, LIMITS.wecomContentBytes, utf8Bytes, utf8Bytes, wecomContent) } };
-}
-function dingtalkJson(m) {
-    const lines = [`### ${m.title}`, '', ...m.fields.map((f) => `- **${f.label}:** ${md(f)}`)];
-    if (m.link)
-        lines.push('', `[Open the run](${m.link})`);
-    return JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text: lines.join('\n') } });
-}
-/** The body as sent (JSON text): the limit is on the whole body. */
-function dingtalkBody(m) {
-    return fitted(m, LIMITS.dingtalkBodyBytes, jsonBytes, utf8Bytes, dingtalkJson);
-}
-function feishuJson(m, signing) {
-    const template = m.tone === 'success' ? 'green' : m.tone === 'stale' ? 'orange' : 'red';
-    const lines = m.fields.map((f) => `**${f.label}:** ${md(f)}`);
-    if (m.link)
-        lines.push(`[Open the run](${m.link})`);
-    return JSON.stringify({
-        ...(signing ? { timestamp: signing.timestamp, sign: signing.sign } : {}),
-        msg_type: 'interactive',
-        card: {
-            config: { wide_screen_mode: true },
-            header: { template, title: { tag: 'plain_text', content: m.title } },
-            elements: [{ tag: 'div', text: { tag: 'lark_md', content: lines.join('\n') } }],
-        },
-    });
-}
-/** The body as sent (JSON text), signed when `signing` is given: the limit is on the whole body. */
-function feishuBody(m, signing) {
-    return fitted(m, LIMITS.feishuBodyBytes, jsonBytes, utf8Bytes, (x) => feishuJson(x, signing));
-}
-function slackSection(m) {
-    return m.fields.map((f) => `*${slackEscape(f.label)}:* ${f.code ? `\`${slackEscape(f.value.replace(/`/g, "'"))}\`` : slackEscape(f.value)}${slackEscape(f.suffix ?? '')}`).join('\n');
-}
-function slackBody(m) {
-    const section = fitted(m, LIMITS.slackSectionChars, slackChars, (s) => s.length, slackSection);
-    const blocks = [
-        { type: 'header', text: { type: 'plain_text', text: clipTo(m.title, LIMITS.slackHeaderChars, (s) => s.length), emoji: true } },
-        { type: 'section', text: { type: 'mrkdwn', text: section } },
-    ];
-    if (m.link)
-        blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${m.link}|Open the run>` }] });
-    // `text` is the notification fallback (and what screen readers read).
-    const fallback = clipTo(`${m.title}: ${m.fields.map((f) => `${f.label}: ${f.value}${f.suffix ?? ''}`).join('; ')}`, LIMITS.slackSectionChars, slackChars);
-    return { text: slackEscape(fallback), blocks };
-}
-function buildRequest(kind, url, secret, result, now) {
-    const headers = { 'content-type': 'application/json; charset=utf-8', 'user-agent': `${TOOL_NAME}/${TOOL_VERSION}` };
-    const m = chatMessage(result);
-    switch (kind) {
-        case 'wecom':
-            return { url, body: JSON.stringify(wecomBody(m)), headers };
-        case 'dingtalk': {
-            const u = new URL(url);
-            if (secret) {
-                const ts = String(now.getTime());
-                // URLSearchParams encodes the Base64 "+", "/" and "=" (%2B, %2F, %3D), as DingTalk's urlEncode step asks.
-                u.searchParams.set('timestamp', ts);
-                u.searchParams.set('sign', dingtalkSign(secret, ts));
-            }
-            return { url: u.toString(), body: dingtalkBody(m), headers };
-        }
-        case 'feishu': {
-            const ts = String(Math.floor(now.getTime() / 1000));
-            return { url, body: feishuBody(m, secret ? { timestamp: ts, sign: feishuSign(secret, ts) } : undefined), headers };
-        }
-        case 'slack':
-            return { url, body: JSON.stringify(slackBody(m)), headers };
-        case 'generic': {
-            const body = JSON.stringify(result);
-            const events = eventsOf(result).join(',');
-            return { url, body, headers: { ...headers, 'x-pgtaos-event': events, ...(secret ? { 'x-pgtaos-signature-256': genericSignature(secret, body) } : {}) } };
-        }
-    }
-}
-// ---------------------------------------------------------------------------------------------
-// Delivery.
-/**
- * Codes a service answers when a robot sends too fast; the answer is often HTTP 200 (Feishu's is
- * HTTP 400), so the body is read whatever the status. Worth another try after the backoff:
- *  - WeCom 45009 "api freq out of limit" (群机器人配置说明: at most 20 messages a minute per robot);
- *  - DingTalk 130101 "send too fast, exceed 20 times per minute" (then throttled for 10 minutes);
- *  - Feishu 9499 "too many request".
- */
-const RATE_LIMIT_CODES = {
-    wecom: [45009],
-    dingtalk: [130101],
-    feishu: [9499],
-};
-function answerCode(kind, o) {
-    if (kind === 'feishu')
-        return { code: o.code ?? o.StatusCode, msg: String(o.msg ?? o.StatusMessage ?? '') };
-    return { code: o.errcode, msg: String(o.errmsg ?? '') };
-}
-/**
- * What an answer means: WeCom and DingTalk accept with {"errcode":0}, Feishu with {"code":0}, Slack
- * and generic with any 2xx. Rate limits, 429 and 5xx are retried; any other refusal is final.
- */
-function judgeAnswer(kind, status, text) {
-    const http = `HTTP ${status}${text ? `: ${oneLine(text, 160)}` : ''}`;
-    if (kind !== 'slack' && kind !== 'generic') {
-        let body;
-        try {
-            const j = JSON.parse(text);
-            body = typeof j === 'object' && j !== null ? j : {};
-        }
-        catch {
-            body = null;
-        }
-        const a = body ? answerCode(kind, body) : null;
-        const codeName = kind === 'feishu' ? 'code' : 'errcode';
-        if (a && typeof a.code === 'number' && RATE_LIMIT_CODES[kind].includes(a.code)) {
-            return { ok: false, retry: true, error: `rate limited (${codeName} ${a.code}: ${oneLine(a.msg, 160)})` };
-        }
-        if (status >= 200 && status < 300) {
-            if (!a)
-                return { ok: false, retry: false, error: `the answer is not JSON: ${oneLine(text, 120)}` };
-            return a.code === 0 ? { ok: true } : { ok: false, retry: false, error: `${codeName} ${String(a.code)}: ${oneLine(a.msg, 160)}` };
-        }
-    }
-    if (status === 429 || status >= 500)
-        return { ok: false, retry: true, error: http };
-    if (status < 200 || status >= 300)
-        return { ok: false, retry: false, error: http };
-    return { ok: true };
-}
-class Retryable extends Error {
-}
-function describeFetchError(err, timeoutMs) {
-    if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-        return err.name === 'TimeoutError' ? `no answer within ${formatDuration(timeoutMs)}` : 'stopped (the run was cancelled)';
-    }
-    if (err instanceof Error) {
-        const cause = err.cause;
-        const c = cause instanceof Error ? `: ${cause.code ?? cause.message}` : '';
-        return `${err.message}${c}`;
-    }
-    return String(err);
-}
-async function attempt(kind, req, tuning, stop, fetchImpl) {
-    const timeout = AbortSignal.timeout(tuning.timeoutMs);
-    // AbortSignal.any: Node 20.3+; on older Node the per-request timeout alone still bounds the try.
-    const signal = stop && typeof AbortSignal.any === 'function' ? AbortSignal.any([timeout, stop]) : timeout;
-    let res;
-    let text;
-    try {
-        res = await fetchImpl(req.url, { method: 'POST', headers: req.headers, body: req.body, signal, redirect: 'error' });
-        text = (await res.text()).slice(0, 4096);
-    }
-    catch (err) {
-        if (stop?.aborted)
-            throw new Error(describeFetchError(err, tuning.timeoutMs), { cause: err });
-        throw new Retryable(describeFetchError(err, tuning.timeoutMs));
-    }
-    const verdict = judgeAnswer(kind, res.status, text);
-    if (!verdict.ok)
-        throw verdict.retry ? new Retryable(verdict.error) : new Error(verdict.error);
-}
-function sleep(ms, stop) {
-    return new Promise((resolve) => {
-        if (ms <= 0 || stop?.aborted)
-            return resolve();
-        const t = setTimeout(done, ms);
-        stop?.addEventListener('abort', done, { once: true });
-        function done() {
-            clearTimeout(t);
-            stop?.removeEventListener('abort', done);
-            resolve();
-        }
-    });
-}
-/** Sends one message per matching entry, all at once; resolves when every one is delivered or given up. Never throws. */
-async function notify(entries, result, opts) {
-    const events = eventsOf(result);
-    const tuning = { ...(result.status === 'cancelled' ? CANCELLED_TUNING : DEFAULT_TUNING), ...opts.tuning };
-    const fetchImpl = opts.fetch ?? fetch;
-    const now = opts.now ?? (() => new Date());
-    const jobs = entries.map(async (entry) => {
-        const trigger = triggerFor(entry, events);
-        if (!trigger)
-            return null;
-        const name = `${entry.kind} webhook (${entry.url_env})`;
-        const out = { kind: entry.kind, url_env: entry.url_env, trigger, delivered: false, attempts: 0, error: null };
-        const give = (error) => {
-            opts.log.warn(`notification not sent: ${name}: ${error}; the run's result is unchanged`);
-            return { ...out, error };
-        };
-        const url = opts.env[entry.url_env]?.trim();
-        if (!url)
-            return give(`the environment variable ${entry.url_env} is not set or empty (it must hold the webhook URL; in Actions map a secret to it with env:)`);
-        let parsed;
-        try {
-            parsed = new URL(url);
-        }
-        catch {
-            return give(`${entry.url_env} does not hold a URL`);
-        }
-        if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
-            return give(`${entry.url_env} is not an http(s) URL`);
-        const secret = entry.secret_env ? opts.env[entry.secret_env]?.trim() || undefined : undefined;
-        if (entry.secret_env && !secret)
-            opts.log.warn(`${name}: secret_env ${entry.secret_env} is not set or empty; sending unsigned (a robot with signing on will refuse it)`);
-        if (secret && (entry.kind === 'wecom' || entry.kind === 'slack'))
-            opts.log.warn(`${name}: ${entry.kind} webhooks are not signed; secret_env ${entry.secret_env} is ignored`);
-        let last = '';
-        for (let n = 1; n <= tuning.tries; n++) {
-            if (n > 1 && opts.stop?.aborted)
-                break;
-            out.attempts = n;
-            try {
-                // Signed requests are built per try: DingTalk refuses a timestamp more than an hour old.
-                await attempt(entry.kind, buildRequest(entry.kind, url, secret, result, now()), tuning, opts.stop, fetchImpl);
-                opts.log.info(`notified ${name} (${trigger})${n > 1 ? ` on try ${n}` : ''}`);
-                return { ...out, delivered: true };
-            }
-            catch (err) {
-                last = err instanceof Error ? err.message : String(err);
-                if (!(err instanceof Retryable) || n === tuning.tries || opts.stop?.aborted)
-                    break;
-                opts.log.info(`${name}: try ${n} of ${tuning.tries} failed (${last}); trying again`);
-                await sleep(tuning.backoffMs * 2 ** (n - 1), opts.stop);
-            }
-        }
-        return give(`${last} (after ${out.attempts} ${out.attempts === 1 ? 'try' : 'tries'})`);
-    });
-    const settled = await Promise.all(jobs.map((j) => j.catch((err) => {
-        opts.log.warn(`notification failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
-        return null;
-    })));
-    return settled.filter((n) => n !== null);
-}
-
-;// CONCATENATED MODULE: ./src/report/storage.ts
-const GIB = 1024 ** 3;
-const DAY_MS = 86_400_000;
-/** Dailies from this many days back make the average (the runbook keeps 7 days). */
-const SAMPLE_WINDOW_DAYS = 7;
-/** The local calendar day of an ISO time with offset ("2026-11-25T00:00:03.120+08:00" -> "2026-11-25"). */
-function localDay(iso) {
-    const m = /^(\d{4}-\d{2}-\d{2})T/.exec(iso);
-    return m ? m[1] : null;
-}
-function storageEstimate(input) {
-    const complete = input.sets.filter((s) => s.status === 'complete');
-    const counts = { daily: 0, milestone: 0, config: 0, safety: 0 };
-    for (const s of complete)
-        counts[s.kind]++;
-    const dated = complete
-        .filter((s) => s.kind === 'daily' && s.started_at !== null)
-        .map((s) => ({ s, at: Date.parse(s.started_at), day: localDay(s.started_at) }))
-        .filter((x) => Number.isFinite(x.at) && x.day !== null && x.at <= input.now.getTime() + DAY_MS)
-        .sort((a, b) => b.at - a.at);
-    // Recent days; when backups stopped a while ago, the newest days there are.
-    const recent = dated.filter((x) => input.now.getTime() - x.at <= SAMPLE_WINDOW_DAYS * DAY_MS);
-    const days = new Map();
-    for (const x of recent.length ? recent : dated) {
-        if (!days.has(x.day) && days.size >= SAMPLE_WINDOW_DAYS)
-            continue;
-        days.set(x.day, (days.get(x.day) ?? 0) + x.s.bytes);
-    }
-    const perDay = days.size ? Math.round([...days.values()].reduce((a, b) => a + b, 0) / days.size) : null;
-    const minFree = Math.round(input.minFreeGb * GIB);
-    const daysLeft = perDay && input.freeBytes !== null ? Math.max(0, Math.floor((input.freeBytes - minFree) / perDay)) : null;
-    return {
-        free_bytes: input.freeBytes,
-        min_free_bytes: minFree,
-        used_bytes: complete.reduce((a, s) => a + s.bytes, 0),
-        sets: counts,
-        incomplete_sets: input.sets.length - complete.length,
-        daily_bytes_per_day: perDay,
-        sample_days: days.size,
-        days_of_dailies: daysLeft,
-    };
-}
-
-;// CONCATENATED MODULE: external "node:timers/promises"
-const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
-;// CONCATENATED MODULE: ./src/catalog/lock.ts
-/**
- * One run at a time per backup root. The lock file records who holds it; a lock whose process
- * is gone (killed run, rebooted runner) is stale and is taken over with a message.
- *
- * How it stays race-free:
- * - A lock only ever appears whole: the info is written to a private temporary file, then
- *   hard-linked to `.lock` (link fails with EEXIST when one is there). No reader sees it empty.
- * - A takeover happens behind a second exclusive file, `.lock.takeover`: under it the lock is read
- *   again and replaced only if it is still the very stale lock that was judged (same inode and
- *   text), so two runs that judged the same dead lock cannot both take it.
- * - release() removes `.lock` only while it is still ours (same inode and text).
- */
-
-
-
-
-
-
-
-const LOCK_FILE = '.lock';
-const TAKEOVER_FILE = '.lock.takeover';
-/** An unreadable lock younger than this is treated as held (a person or an older version may be writing it). */
-const UNREADABLE_GRACE_MS = 10_000;
-/** A takeover guard whose holder cannot be checked (another host, unreadable) is abandoned after this: a takeover takes milliseconds. */
-const GUARD_ABANDONED_MS = 30_000;
-const lockInfo = object({
-    pid: schemas_number().int(),
-    hostname: schemas_string(),
-    /** /proc start time of the pid, so a recycled pid is not mistaken for the holder. */
-    proc_start: schemas_string().nullable(),
-    command: schemas_string(),
-    started_at: schemas_string(),
-});
-function procStart(pid) {
-    try {
-        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
-        // Field 22 (starttime) follows the parenthesised command name, which may hold spaces.
-        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        return rest[19] ?? null;
-    }
-    catch {
-        return null;
-    }
-}
-function alive(info) {
-    if (info.hostname !== external_node_os_default().hostname())
-        return true; // cannot tell: assume it runs
-    try {
-        process.kill(info.pid, 0);
-    }
-    catch (err) {
-        if (err.code === 'ESRCH')
-            return false;
-    }
-    const start = procStart(info.pid);
-    return info.proc_start === null || start === null || start === info.proc_start;
-}
-function notALockFile(file, what) {
-    return new JobError('lock.not_a_file', `${file} is ${what}; the tool's lock is a plain file it writes itself, so it neither reads nor removes this one`, {
-        hint: `Someone or something put it there. Look at it, remove it (rm ${file}), and run again.`,
-    });
-}
-async function readState(file) {
-    let fh;
-    try {
-        // Never through a link, and never blocked by a fifo planted there: the lock is a file this tool wrote.
-        fh = await external_node_fs_.promises.open(file, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
-    }
-    catch (err) {
-        if (err.code === 'ENOENT')
-            return null;
-        if (err.code === 'ELOOP')
-            throw notALockFile(file, 'a symbolic link');
-        throw err;
-    }
-    try {
-        // Inode and text from one open file: they belong together even if the name is replaced meanwhile.
-        const st = await fh.stat();
-        if (!st.isFile())
-            throw notALockFile(file, 'not a regular file');
-        const text = await fh.readFile('utf8');
-        const parsed = lockInfo.safeParse(safeJson(text));
-        return { text, ino: st.ino, mtimeMs: st.mtimeMs, info: parsed.success ? parsed.data : null };
-    }
-    finally {
-        await fh.close();
-    }
-}
-/** Pure: is a lock file stale? An unreadable one only once it is old enough not to be mid-write. */
-function judgeLock(state, now, isAlive = alive) {
-    if (!state.info)
-        return now - state.mtimeMs >= UNREADABLE_GRACE_MS ? 'stale' : 'held';
-    return isAlive(state.info) ? 'held' : 'stale';
-}
-/** Pure: may a takeover guard be removed? Its holder is dead, or it is far older than a takeover takes. */
-function guardAbandoned(state, now, isAlive = alive) {
-    // A holder on this host that still runs is never overrun, however long it takes (a paused VM,
-    // SIGSTOP): overrunning it mid-takeover could leave two runs holding the lock. Only a guard
-    // whose holder cannot be checked (another host, unreadable) is judged by its age.
-    if (state.info && state.info.hostname === external_node_os_default().hostname())
-        return !isAlive(state.info);
-    return now - state.mtimeMs >= GUARD_ABANDONED_MS;
-}
-async function readLock(root) {
-    const state = await readState(external_node_path_default().join(root, LOCK_FILE));
-    if (!state)
-        return null;
-    return { info: state.info, stale: judgeLock(state, Date.now()) === 'stale' };
-}
-function safeJson(text) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        return null;
-    }
-}
-/** Attempts that find the lock changing under them (released, taken over) before giving up. */
-const MAX_CONTENDED = 40;
-function mine(command) {
-    return { pid: process.pid, hostname: external_node_os_default().hostname(), proc_start: procStart(process.pid), command, started_at: new Date().toISOString() };
-}
-/** Writes `text` to a fresh private file beside `target`; returns its name. */
-async function writeTemp(target, text) {
-    const tmp = `${target}.${process.pid}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
-    try {
-        await external_node_fs_.promises.writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
-    }
-    catch (err) {
-        await external_node_fs_.promises.rm(tmp, { force: true }); // a full disk must not leave a half-written temp file
-        throw err;
-    }
-    return tmp;
-}
-/** link(2) that says whether the name was free. */
-async function linkIfFree(from, to) {
-    try {
-        await external_node_fs_.promises.link(from, to);
-        return true;
-    }
-    catch (err) {
-        if (err.code === 'EEXIST')
-            return false;
-        throw err;
-    }
-}
-/** Removes `file` only if it is still the one described (same inode and text). */
-async function unlinkIfSame(file, expected) {
-    const now = await readState(file);
-    if (!now || now.ino !== expected.ino || now.text !== expected.text)
-        return false;
-    await external_node_fs_.promises.rm(file, { force: true });
-    return true;
-}
-function jitter(minMs, maxMs) {
-    return minMs + Math.floor(Math.random() * (maxMs - minMs));
-}
-/** A pause that a signal ends at once, rejecting with the signal's own reason (the run's CancelledError). */
-async function lock_sleep(ms, signal) {
-    try {
-        await (0,promises_namespaceObject.setTimeout)(ms, undefined, signal ? { signal } : {});
-    }
-    catch (err) {
-        throw signal?.aborted ? signal.reason : err;
-    }
-}
-/** Who holds a lock, for messages. */
-function describeHolder(h) {
-    return h ? `${h.command} (pid ${h.pid} on ${h.hostname}, since ${h.started_at})` : 'an unreadable lock file written just now';
-}
-/** A wait's length, for messages: seconds, or minutes past two of them. */
-function formatWait(ms) {
-    const s = Math.round(ms / 1000);
-    return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
-}
-/**
- * The takeover guard: at most one run replaces a stale lock at a time. Returns null when another
- * run's takeover is in progress (the caller looks again shortly).
- */
-async function takeGuard(root, command) {
-    const guard = external_node_path_default().join(root, TAKEOVER_FILE);
-    const text = JSON.stringify(mine(command));
-    const tmp = await writeTemp(guard, text);
-    try {
-        for (let i = 0; i < 2; i++) {
-            if (await linkIfFree(tmp, guard)) {
-                const ino = (await external_node_fs_.promises.stat(tmp)).ino;
-                return { release: async () => void (await unlinkIfSame(guard, { ino, text })) };
-            }
-            const held = await readState(guard);
-            if (!held)
-                continue;
-            if (!guardAbandoned(held, Date.now()))
-                return null;
-            // A run killed mid-takeover left it: remove exactly that one, then try once more.
-            await unlinkIfSame(guard, held);
-        }
-        return null;
-    }
-    finally {
-        await external_node_fs_.promises.rm(tmp, { force: true });
-    }
-}
-/**
- * Takes the lock or throws a JobError naming the holder. With `waitSeconds`, a live holder is
- * waited for (polling), and the error says how long it waited.
- */
-async function acquireLock(root, command, opts = {}) {
-    const file = external_node_path_default().join(root, LOCK_FILE);
-    const text = JSON.stringify(mine(command));
-    const waitMs = Math.max(0, (opts.waitSeconds ?? 0) * 1000);
-    const reportEvery = opts.reportEveryMs ?? 30_000;
-    const pollMs = opts.pollMs ?? 1000;
-    const t0 = Date.now();
-    let nextReport = t0;
-    let contended = 0;
-    // One poll of the wait (a live holder, or contention that outlasted the quick retries); false
-    // once --lock-wait has run out.
-    const waitOn = async () => {
-        const waited = Date.now() - t0;
-        if (waited >= waitMs)
-            return false;
-        await lock_sleep(Math.min(jitter(pollMs * 0.75, pollMs * 1.25), Math.max(1, waitMs - waited)), opts.signal);
-        return true;
-    };
-    const tmp = await writeTemp(file, text);
-    try {
-        const ino = (await external_node_fs_.promises.stat(tmp)).ino;
-        const lock = {
-            file,
-            release: async () => ((await unlinkIfSame(file, { ino, text })) ? 'released' : 'not_ours'),
-        };
-        for (;;) {
-            if (opts.signal?.aborted)
-                throw opts.signal.reason;
-            if (await linkIfFree(tmp, file))
-                return lock;
-            const cur = await readState(file);
-            if (!cur) {
-                // Released between our link and our read: simply try again.
-                if (++contended > MAX_CONTENDED && !(await waitOn()))
-                    break;
-                continue;
-            }
-            if (judgeLock(cur, Date.now()) === 'held') {
-                const waited = Date.now() - t0;
-                if (waited >= waitMs) {
-                    throw new JobError('lock.held', `another pgtaos-backup run holds ${file}: ${describeHolder(cur.info)}${waitMs > 0 ? `; waited ${formatWait(waited)} for it` : ''}`, {
-                        hint: cur.info
-                            ? `Wait for it to finish${waitMs > 0 ? ', or give it longer (--lock-wait SECONDS, action input lock-wait)' : ' (or let the next run wait: --lock-wait SECONDS, action input lock-wait)'}. If no such run exists (the host ${cur.info.hostname} was rebooted, say), remove ${file} by hand.`
-                            : `The lock file is being written or was written by hand; if it is still unreadable in ${UNREADABLE_GRACE_MS / 1000} s it is taken over.`,
-                    });
-                }
-                if (Date.now() >= nextReport) {
-                    opts.onWait?.(cur.info, waited, waitMs);
-                    nextReport = Date.now() + reportEvery;
-                }
-                await waitOn();
-                continue;
-            }
-            // Stale: replace it, but only behind the guard and only if it is still the same lock.
-            await opts.beforeTakeover?.(cur.info);
-            const guard = await takeGuard(root, command);
-            if (guard) {
-                let took = false;
-                try {
-                    if (await unlinkIfSame(file, cur))
-                        took = await linkIfFree(tmp, file);
-                }
-                finally {
-                    await guard.release();
-                }
-                if (took) {
-                    opts.onStale?.(cur.info);
-                    return lock;
-                }
-            }
-            if (++contended > MAX_CONTENDED) {
-                if (!(await waitOn()))
-                    break;
-                continue;
-            }
-            // Someone else is changing the lock right now: look again after a short, random pause.
-            await lock_sleep(jitter(10, 60), opts.signal);
-        }
-    }
-    finally {
-        await external_node_fs_.promises.rm(tmp, { force: true });
-    }
-    throw new JobError('lock.contended', `could not take the lock ${file}: other runs kept taking or replacing it`, {
-        hint: 'Several runs are starting on this backup root at once; run this one again when they are done.',
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/catalog/set-files.ts
 /**
  * The one place that turns a file a manifest names into a path on disk. The backup root can be
@@ -32051,32 +30509,77 @@ async function assertSetSafe(dir, rels, setId) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/catalog/manifest.ts
-/**
- * manifest.json: what makes a set exist. Written last, validated first, copied then renamed,
- * so a reader sees either no manifest or a whole one (pgBackRest's backup.manifest works the same).
- */
+;// CONCATENATED MODULE: ./src/shared/atomic-file.ts
+/** Files written whole or not at all: readers see the old content or the new one, never a part. */
 
 
+/** Writes a file so that readers see the old content or the whole new one, never a part. */
+async function writeFileAtomic(file, text, mode = 0o600) {
+    const tmp = `${file}.tmp-${process.pid}`;
+    // O_NOFOLLOW: a link planted at the temporary name must not make the tool write through it.
+    const fh = await external_node_fs_.promises.open(tmp, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_TRUNC | external_node_fs_.constants.O_NOFOLLOW, mode);
+    try {
+        await fh.writeFile(text);
+        await fh.sync();
+    }
+    finally {
+        await fh.close();
+    }
+    await external_node_fs_.promises.rename(tmp, file);
+    await fsyncDir(external_node_path_default().dirname(file));
+}
+async function fsyncDir(dir) {
+    const fh = await external_node_fs_.promises.open(dir, 'r');
+    try {
+        await fh.sync();
+    }
+    finally {
+        await fh.close();
+    }
+}
 
+;// CONCATENATED MODULE: ./src/catalog/file-entry.ts
+/** One file of a set as its manifest lists it. A leaf module: every engine's manifest section uses it. */
 
-
-const MANIFEST_FILE = 'manifest.json';
-/**
- * 2: PostgreSQL table names are quoted where SQL would need it (`market."daily.adj"`), entries carry
- * `schema` and `table`, counts use ONLY (hypertables excepted) and include extension config tables.
- * 1: names were `schema.table` unquoted and counts included inheritance children. Both are read;
- * a set is compared with counts taken by the rules of its own format (engines/pg-counts.ts).
- */
-const MANIFEST_FORMAT = 2;
-const MANIFEST_FORMATS = [1, 2];
-const fileEntry = strictObject({
+const fileEntrySchema = strictObject({
     /** Relative to the set folder, "/"-separated. */
     path: schemas_string().min(1),
     bytes: schemas_number().int().min(0),
     sha256: schemas_string().regex(/^[0-9a-f]{64}$/),
 });
-const tableCount = strictObject({ name: schemas_string().min(1), rows: schemas_number().int().min(0) });
+/** A table's row count as a manifest records it. */
+const tableCountSchema = strictObject({ name: schemas_string().min(1), rows: schemas_number().int().min(0) });
+
+;// CONCATENATED MODULE: ./src/inputs/fields.ts
+/** Field rules shared by the config file's sections, engine sections included. A leaf module (zod only). */
+
+const PORT_RULE = 'must be a port number from 1 to 65535';
+const port = schemas_number().int(PORT_RULE).min(1, PORT_RULE).max(65535, PORT_RULE);
+/** Database identifiers we pass to tools and SQL: plain names only. */
+const dbName = schemas_string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain database name (letters, digits, _; not starting with a digit)');
+const host = schemas_string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
+const absOrRelPath = schemas_string().min(1).max(4096);
+
+;// CONCATENATED MODULE: ./src/engines/postgres/schema.ts
+/** PostgreSQL's config section and manifest section. A leaf module (zod only), so the config and catalog can type them. */
+
+
+
+const postgresSchema = strictObject({
+    host: host.default('127.0.0.1'),
+    port: port.default(5432),
+    database: dbName,
+    user: schemas_string().min(1).default('postgres'),
+    /** Where verify restores. Never the production database (checked at load). */
+    scratch_database: dbName.optional(),
+    /** Folder holding pg_dump/pg_restore/psql; PATH when absent. */
+    bin_dir: absOrRelPath.optional(),
+    /** pg_restore -j for verify and restore. */
+    jobs: schemas_number().int().min(1).max(64).default(2),
+    /** Seconds between the "written so far" lines of a running pg_dump (fractions allowed). */
+    progress_seconds: schemas_number().min(0.05, 'must be at least 0.05 (seconds)').max(3600).default(5),
+});
 /** A PostgreSQL table's count. `name` is the key compared; format 1 entries have only name and rows. */
 const pgTableCount = strictObject({
     name: schemas_string().min(1),
@@ -32108,7 +30611,7 @@ const postgresSection = strictObject({
     snapshot: schemas_string().nullable(),
     extensions: array(strictObject({ name: schemas_string(), version: schemas_string() })),
     large_objects: schemas_number().int().min(0),
-    files: array(fileEntry).min(1),
+    files: array(fileEntrySchema).min(1),
     tables: array(pgTableCount),
     /**
      * Tables pg_dump dumped but whose count failed (the set is kept: the dump is whole). Verify restores
@@ -32124,6 +30627,30 @@ const postgresSection = strictObject({
     /** Imported dumps: the tables whose data the archive holds (TABLE DATA entries of `pg_restore --list`), schema-qualified. */
     archive_tables: array(schemas_string()).optional(),
 });
+
+;// CONCATENATED MODULE: ./src/engines/tdengine/schema.ts
+/** TDengine's config section and manifest section. A leaf module (zod only), so the config and catalog can type them. */
+
+
+
+const tdengineSchema = strictObject({
+    host: host.default('127.0.0.1'),
+    port: port.default(6030),
+    rest_port: port.default(6041),
+    database: dbName,
+    user: schemas_string().min(1).default('root'),
+    scratch_database: dbName.optional(),
+    bin_dir: absOrRelPath.optional(),
+    /** taosdump -T */
+    threads: schemas_number().int().min(1).max(128).default(8),
+    /** taosdump -B: lower it when a restore fails with "WAL size exceeds limit". */
+    batch_rows: schemas_number().int().min(1).max(1_000_000).default(16383),
+    /**
+     * taosdump is stopped when it shows no sign of life (an output line, its dump folder growing) for
+     * this long: a real taosdump blocks without end while taosd is down mid-dump.
+     */
+    stall_timeout_seconds: schemas_number().int().min(1).max(86_400).default(300),
+});
 const tdengineSection = strictObject({
     server_version: schemas_string(),
     client_version: schemas_string(),
@@ -32138,17 +30665,42 @@ const tdengineSection = strictObject({
     end_time: schemas_string(),
     /** Rows dated after end_time that the dump holds (future-dated calendars, scheduled events); absent: none. */
     rows_after_end_time: schemas_number().int().min(0).optional(),
-    files: array(fileEntry).min(1),
+    files: array(fileEntrySchema).min(1),
     stables: array(strictObject({ name: schemas_string(), child_tables: schemas_number().int().min(0), rows: schemas_number().int().min(0) })),
-    tables: array(tableCount),
+    tables: array(tableCountSchema),
     /** As for postgres: 'unknown' for an imported dump (stables and tables are [], end_time is the best known dump time). */
     row_counts: schemas_enum(['exact', 'unknown']).optional(),
 });
+
+;// CONCATENATED MODULE: ./src/catalog/manifest.ts
+/**
+ * manifest.json: what makes a set exist. Written last, validated first, copied then renamed,
+ * so a reader sees either no manifest or a whole one (pgBackRest's backup.manifest works the same).
+ */
+
+
+
+
+
+
+
+
+
+
+const MANIFEST_FILE = 'manifest.json';
+/**
+ * 2: PostgreSQL table names are quoted where SQL would need it (`market."daily.adj"`), entries carry
+ * `schema` and `table`, counts use ONLY (hypertables excepted) and include extension config tables.
+ * 1: names were `schema.table` unquoted and counts included inheritance children. Both are read;
+ * a set is compared with counts taken by the rules of its own format (engines/postgres/counts.ts).
+ */
+const MANIFEST_FORMAT = 2;
+const MANIFEST_FORMATS = [1, 2];
 const configSection = strictObject({
     base_dir: schemas_string(),
     paths: array(schemas_string()),
     content_sha256: schemas_string(),
-    files: array(fileEntry).min(1),
+    files: array(fileEntrySchema).min(1),
 });
 const gitInfo = strictObject({
     sha: schemas_string().nullable(),
@@ -32178,38 +30730,68 @@ const manifestSchema = strictObject({
     /** For imported sets: where the files came from. */
     imported_from: array(schemas_string()).optional(),
 });
-/** The manifest's per-engine sections (config snapshots count as one): what retention groups by. */
+/** The built-in sections (config snapshots count as one); sectionNames() gives a manifest's own, registered engines included. */
 const sectionName = manifestSchema.keyof().extract(['postgres', 'tdengine', 'config']);
-/** Every file a manifest lists, whatever engine wrote it. */
+/** Keys of a manifest that are not sections (engine dumps and the config snapshot are). */
+const HEADER_KEYS = new Set(Object.keys(manifestSchema.shape).filter((k) => !sectionName.options.includes(k)));
+/** The config snapshot's section: a section, but no engine's. */
+const CONFIG_SECTION = 'config';
+/**
+ * The schema a manifest is read and written with: the static one, each registered engine's
+ * section added (optional), so sets of an engine registered at run time are read like the built-ins'.
+ */
+const manifestSchemaFor = memoByRegistry(() => {
+    // Engine sections before the config snapshot's, as in the static schema.
+    const shape = {};
+    for (const [key, value] of Object.entries(manifestSchema.shape)) {
+        if (key === CONFIG_SECTION)
+            for (const p of enginePlugins())
+                shape[p.name] = p.manifestSchema.optional();
+        shape[key] = value;
+    }
+    // The static type covers the built-ins; other engines' sections are reached with manifestSection().
+    return strictObject(shape);
+});
+/** A section of a manifest by name (unknown: the section's own schema validated it), or undefined. */
+function manifestSection(m, name) {
+    return m[name];
+}
+/** The manifest with the engines' sections added, in the order given (the registry's). */
+function withSections(m, sections) {
+    const out = { ...m };
+    for (const [name, section] of sections)
+        out[name] = section;
+    return out;
+}
+/** The names of the sections a manifest holds (engines' and the config snapshot's), in its order. */
+function sectionNames(m) {
+    return Object.keys(m).filter((k) => !HEADER_KEYS.has(k) && manifestSection(m, k) !== undefined);
+}
+/** The engines whose dumps a manifest holds, in its order. */
+function engineNames(m) {
+    return sectionNames(m).filter((k) => k !== CONFIG_SECTION);
+}
+/** The database each engine's section was dumped from, by engine name (every engine section records one). */
+function engineDatabases(m) {
+    const out = {};
+    for (const name of engineNames(m)) {
+        const section = manifestSection(m, name);
+        if (typeof section === 'object' && section !== null && 'database' in section && typeof section.database === 'string')
+            out[name] = section.database;
+    }
+    return out;
+}
+/** Every file a manifest lists, whatever engine wrote it: every section lists its files. */
 function manifestFiles(m) {
-    return [...(m.postgres?.files ?? []), ...(m.tdengine?.files ?? []), ...(m.config?.files ?? [])];
+    return sectionNames(m).flatMap((k) => sectionFiles(manifestSection(m, k)));
 }
-/** Writes a file so that readers see the old content or the whole new one, never a part. */
-async function writeFileAtomic(file, text, mode = 0o600) {
-    const tmp = `${file}.tmp-${process.pid}`;
-    // O_NOFOLLOW: a link planted at the temporary name must not make the tool write through it.
-    const fh = await external_node_fs_.promises.open(tmp, external_node_fs_.constants.O_WRONLY | external_node_fs_.constants.O_CREAT | external_node_fs_.constants.O_TRUNC | external_node_fs_.constants.O_NOFOLLOW, mode);
-    try {
-        await fh.writeFile(text);
-        await fh.sync();
-    }
-    finally {
-        await fh.close();
-    }
-    await external_node_fs_.promises.rename(tmp, file);
-    await fsyncDir(external_node_path_default().dirname(file));
-}
-async function fsyncDir(dir) {
-    const fh = await external_node_fs_.promises.open(dir, 'r');
-    try {
-        await fh.sync();
-    }
-    finally {
-        await fh.close();
-    }
+function sectionFiles(section) {
+    if (typeof section !== 'object' || section === null || !('files' in section) || !Array.isArray(section.files))
+        return [];
+    return section.files;
 }
 async function writeManifest(dir, manifest) {
-    const valid = manifestSchema.parse(manifest);
+    const valid = manifestSchemaFor().parse(manifest);
     await writeFileAtomic(external_node_path_default().join(dir, MANIFEST_FILE), `${JSON.stringify(valid, null, 2)}\n`);
 }
 /** Reads and validates a set's manifest; a missing, truncated or edited one is reported, not thrown. */
@@ -32231,7 +30813,7 @@ async function readManifest(dir) {
     catch {
         return { ok: false, reason: 'manifest.json is not valid JSON (truncated or edited?)' };
     }
-    const parsed = manifestSchema.safeParse(json);
+    const parsed = manifestSchemaFor().safeParse(json);
     if (!parsed.success) {
         const first = parsed.error.issues[0];
         return { ok: false, reason: `manifest.json does not match the format: ${first?.path.join('.') || '(root)'}: ${first?.message}` };
@@ -32239,359 +30821,249 @@ async function readManifest(dir) {
     return { ok: true, manifest: parsed.data };
 }
 
-;// CONCATENATED MODULE: ./src/catalog/verification.ts
-/**
- * verification.json beside a set's manifest: the outcome of the last `verify` of that set.
- * The manifest is never rewritten; this file is.
- */
+;// CONCATENATED MODULE: ./src/engines/postgres/versions.ts
+/** PostgreSQL versions: what the client tools and the server say, and when a client is too old. */
 
-
-
-
-const VERIFICATION_FILE = 'verification.json';
-const verificationSchema = object({
-    verified_at: schemas_string(),
-    result: schemas_enum(['passed', 'failed']),
-    checks: array(object({ name: schemas_string(), result: schemas_enum(['passed', 'failed', 'skipped']), detail: schemas_string() })),
-    tool_version: schemas_string(),
-});
-async function readVerification(dir) {
-    try {
-        const parsed = verificationSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, VERIFICATION_FILE))));
-        return parsed.success ? parsed.data : null;
-    }
-    catch {
-        return null;
-    }
-}
-async function writeVerification(dir, v) {
-    await writeFileAtomic(external_node_path_default().join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(v), null, 2)}\n`);
-}
-
-;// CONCATENATED MODULE: ./src/catalog/sets.ts
-/**
- * The catalog on disk:
- *   <root>/<kind>/<set id>/manifest.json + dump files    complete sets (kind: daily, milestone, config, safety)
- *   <root>/.incomplete/<set id>/                          work in progress; renamed into place when complete
- *   <root>/logs/                                          one log and one JSON report per run
- *   <root>/.lock                                          held while a run writes
- * A set counts only when its manifest is whole and valid; anything else is listed as incomplete.
- */
-
-
-
-
-
-
-
-const INCOMPLETE_DIR = '.incomplete';
-const LOGS_DIR = 'logs';
-function kindDir(root, kind) {
-    return external_node_path_default().join(root, kind);
-}
-/** Sorts newest first by the manifest's start time (never by name or file time); incomplete sets last. */
-function compareNewestFirst(a, b) {
-    const ta = a.manifest ? Date.parse(a.manifest.started_at) : Number.NEGATIVE_INFINITY;
-    const tb = b.manifest ? Date.parse(b.manifest.started_at) : Number.NEGATIVE_INFINITY;
-    if (ta !== tb)
-        return tb - ta;
-    return b.id.localeCompare(a.id);
-}
-/** The catalog's own folders: none may be a link (the root itself may). */
-const CATALOG_DIRS = [...SET_KINDS, INCOMPLETE_DIR];
-/** How long a set may seem to start after "now" (clocks of two machines differ a little) before it is suspicious. */
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
-/** Why a set's start lies in the future (clock skew, a copied set), or null: such a set proves nothing about today. */
-function futureStart(m, now) {
+/** "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" -> 15 / "15.18". */
+function parseClientVersion(out) {
+    const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(out);
     if (!m)
         return null;
-    const t = Date.parse(m.started_at);
-    if (!Number.isFinite(t) || t <= now.getTime() + FUTURE_TOLERANCE_MS)
-        return null;
-    return `started_at ${m.started_at} lies in the future (clock skew, or a set copied from elsewhere?)`;
+    return { major: Number(m[1]), text: m[2] ? `${m[1]}.${m[2]}` : m[1] };
 }
-/** Sub-folders, and links (reported, never followed), of `dir`. */
-async function dirNames(dir, withLinks = false) {
+/** server_version_num 170006 -> 17 / "17.6". */
+function parseServerVersionNum(num) {
+    const major = Math.floor(num / 10000);
+    return { major, text: `${major}.${num % 10000}` };
+}
+/** A client older than the server cannot dump it (pg_dump refuses) nor read its archives. */
+function clientTooOld(client, server) {
+    return client.major < server.major;
+}
+/** The error for clientTooOld: names the pg_dump found and the client to install instead. */
+function clientTooOldError(client, server, pgDump) {
+    return new JobError('postgres.client_too_old', `pg_dump ${client.text} (${pgDump}) is older than the PostgreSQL ${server.text} server; it cannot dump it, and pg_restore ${client.major} cannot read its archives`, {
+        hint: `Install the PostgreSQL ${server.major} client (Debian/Ubuntu: apt install postgresql-client-${server.major} from apt.postgresql.org) and point postgres.bin_dir at it, e.g. /usr/lib/postgresql/${server.major}/bin.`,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/session.ts
+
+/** Runs `fn` on the session being opened and closes it after, whatever happened. */
+async function withSession(opening, fn) {
+    const client = await opening;
     try {
-        const entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
-        return entries.filter((e) => e.isDirectory() || (withLinks && e.isSymbolicLink())).map((e) => e.name);
-    }
-    catch (err) {
-        if (err.code === 'ENOENT')
-            return [];
-        throw err;
-    }
-}
-/** One folder under a kind folder, as the catalog sees it. */
-async function readSet(kind, id, p) {
-    const damaged = (reason) => ({ id, kind, status: 'incomplete', path: p, manifest: null, reason, verification: null });
-    const linked = await unsafeSetDir(p);
-    if (linked)
-        return damaged(linked);
-    const read = await readManifest(p);
-    if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
-        return damaged(`manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`);
-    }
-    if (read.ok) {
-        const unsafe = await unsafeSetFiles(p, manifestFiles(read.manifest).map((f) => f.path));
-        if (unsafe)
-            return damaged(`damaged: ${unsafe}`);
-    }
-    const verification = read.ok ? await readVerification(p) : null;
-    return read.ok
-        ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
-        : damaged(read.reason);
-}
-async function listSets(root) {
-    await refuseLinkedFolders(root, CATALOG_DIRS);
-    const out = [];
-    for (const kind of SET_KINDS) {
-        const dir = kindDir(root, kind);
-        const names = await dirNames(dir, true);
-        out.push(...(await Promise.all(names.map((id) => readSet(kind, id, external_node_path_default().join(dir, id))))));
-    }
-    for (const name of await dirNames(external_node_path_default().join(root, INCOMPLETE_DIR))) {
-        const marker = await readStagingMarker(external_node_path_default().join(root, INCOMPLETE_DIR, name));
-        out.push({
-            id: marker?.id ?? name,
-            kind: marker?.kind ?? 'daily',
-            status: 'incomplete',
-            path: external_node_path_default().join(root, INCOMPLETE_DIR, name),
-            manifest: null,
-            reason: 'left by a run that did not finish',
-            verification: null,
-        });
-    }
-    return out.sort(compareNewestFirst);
-}
-async function findSet(root, id) {
-    if (!isSetId(id)) {
-        throw new UsageError('set.bad_id', `${JSON.stringify(id)} is not a set id`, { hint: 'Set ids look like mystocks_20261125_000003 or post_phase2_20261125; `pgtaos-backup list` shows them.' });
-    }
-    const sets = await listSets(root);
-    const found = sets.find((s) => s.id === id && s.path.split((external_node_path_default()).sep).at(-2) !== INCOMPLETE_DIR);
-    if (!found) {
-        throw new UsageError('set.not_found', `no set ${id} under ${root}`, { hint: 'Run `pgtaos-backup list` to see the sets there are.' });
-    }
-    return found;
-}
-const STAGING_MARKER = '.staging.json';
-async function readStagingMarker(dir) {
-    try {
-        const j = JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, STAGING_MARKER)));
-        if (typeof j.id === 'string' && typeof j.kind === 'string' && SET_KINDS.includes(j.kind)) {
-            return { id: j.id, kind: j.kind };
-        }
-    }
-    catch {
-        /* no marker: still incomplete */
-    }
-    return null;
-}
-async function stageSet(root, kind, id) {
-    const finalDir = external_node_path_default().join(kindDir(root, kind), id);
-    const dir = external_node_path_default().join(root, INCOMPLETE_DIR, `${id}.${process.pid}`);
-    // 0700 whatever the umask: another local user must not plant links in the catalog's folders.
-    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
-    await external_node_fs_.promises.mkdir(kindDir(root, kind), { recursive: true, mode: 0o700 });
-    await refuseLinkedFolders(root, [INCOMPLETE_DIR, kind]);
-    await external_node_fs_.promises.mkdir(dir, { mode: 0o700 });
-    await external_node_fs_.promises.writeFile(external_node_path_default().join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }), { flag: 'wx', mode: 0o600 });
-    let committed = false;
-    return {
-        id,
-        kind,
-        dir,
-        finalDir,
-        async commit(manifest) {
-            await external_node_fs_.promises.rm(external_node_path_default().join(dir, STAGING_MARKER), { force: true });
-            await writeManifest(dir, manifest);
-            try {
-                await external_node_fs_.promises.access(finalDir);
-                throw new JobError('set.exists', `a set already exists at ${finalDir}`, { hint: 'Nothing was overwritten; run again to get a new name.' });
-            }
-            catch (err) {
-                if (err.code !== 'ENOENT')
-                    throw err;
-            }
-            await external_node_fs_.promises.rename(dir, finalDir);
-            await fsyncDir(external_node_path_default().dirname(finalDir));
-            committed = true;
-            return finalDir;
-        },
-        async discard() {
-            if (committed)
-                return;
-            await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
-        },
-    };
-}
-/**
- * The set `verify` checks when none is named: the newest complete daily or milestone holding a
- * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
- * config snapshots are verified only when named.
- */
-function newestVerifiable(sets, now) {
-    // A set dated in the future sorts first but proves nothing about today's backups: never the default.
-    return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && (s.manifest?.postgres || s.manifest?.tdengine) && !futureStart(s.manifest, now));
-}
-/**
- * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
- * run holding the root's lock may call this: then no other run can be writing there.
- */
-async function removeLeftovers(root) {
-    const removed = [];
-    const dir = external_node_path_default().join(root, INCOMPLETE_DIR);
-    // Through a linked .incomplete, fs.rm would delete every folder behind the link.
-    await refuseLinkedFolders(root, [INCOMPLETE_DIR]);
-    // Only real folders are removed (dirNames lists no links); fs.rm unlinks links inside, never follows them.
-    for (const name of await dirNames(dir)) {
-        if (name.endsWith(`.${process.pid}`) || name.endsWith(`-${process.pid}`))
-            continue; // ours
-        const p = external_node_path_default().join(dir, name);
-        const bytes = await folderBytes(p);
-        await external_node_fs_.promises.rm(p, { recursive: true, force: true });
-        removed.push({ name, bytes });
-    }
-    return removed;
-}
-/** Sums the sizes of the regular files under a folder (for sets without a manifest). */
-async function folderBytes(dir) {
-    let total = 0;
-    let entries;
-    try {
-        // A set folder that is a link is not measured: that would list what lies behind it.
-        if (!(await external_node_fs_.promises.lstat(dir)).isDirectory())
-            return 0;
-        entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
-    }
-    catch {
-        return 0;
-    }
-    for (const e of entries) {
-        const p = external_node_path_default().join(dir, e.name);
-        if (e.isDirectory())
-            total += await folderBytes(p);
-        else if (e.isFile())
-            total += (await external_node_fs_.promises.stat(p)).size;
-    }
-    return total;
-}
-
-;// CONCATENATED MODULE: ./src/catalog/space.ts
-/** Free space where the sets are written. */
-
-const space_GIB = 1024 ** 3;
-async function freeBytes(dir) {
-    const s = await external_node_fs_.promises.statfs(dir);
-    return s.bavail * s.bsize;
-}
-/** The free space a backup needs: the configured floor, and room for one more set as big as the last. */
-function spaceNeeded(minFreeGb, lastSetBytes, estimateBytes) {
-    return Math.max(minFreeGb * space_GIB, lastSetBytes ?? 0, estimateBytes === null ? 0 : Math.ceil(estimateBytes * 0.25));
-}
-
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
-// ESM wrapper for pg
-
-
-// Re-export all the properties
-const Client = lib.Client
-const Pool = lib.Pool
-const Connection = lib.Connection
-const types = lib.types
-const Query = lib.Query
-const DatabaseError = lib.DatabaseError
-const escapeIdentifier = lib.escapeIdentifier
-const escapeLiteral = lib.escapeLiteral
-const Result = lib.Result
-const TypeOverrides = lib.TypeOverrides
-
-// Also export the defaults
-const defaults = lib.defaults
-
-// Re-export the default
-/* harmony default export */ const esm = (lib);
-
-;// CONCATENATED MODULE: ./src/catalog/checksum.ts
-/** Sizes and SHA-256 of set files, streamed (a dump can be many GB). */
-
-
-
-
-/** Set files only: a link is refused (ELOOP), never followed, and so is anything but a regular file. */
-async function sha256File(file) {
-    const hash = (0,external_node_crypto_.createHash)('sha256');
-    // One reused 4 MiB buffer fed straight to the hash: faster than piping 1 MiB stream chunks
-    // (bench/), and memory stays flat whatever the file's size.
-    const buf = Buffer.allocUnsafe(4 << 20);
-    const fh = await openNoFollow(file);
-    try {
-        for (;;) {
-            const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-            if (bytesRead === 0)
-                break;
-            hash.update(buf.subarray(0, bytesRead));
-        }
+        return await fn(client);
     }
     finally {
-        await fh.close();
+        await client.end().catch(() => { });
     }
-    return hash.digest('hex');
 }
-/** The manifest entry for `rel` (a "/"-separated path inside the set folder). */
-async function checksum_fileEntry(dir, rel) {
-    const abs = external_node_path_default().join(dir, ...rel.split('/'));
-    const [st, sha256] = await Promise.all([external_node_fs_.promises.lstat(abs), sha256File(abs)]);
-    return { path: rel, bytes: st.size, sha256 };
+/**
+ * Server limits that would end one of our long sessions, switched off for that session, as
+ * pg_dump does for its own: the exporting transaction must outlive pg_dump, and a count of a big
+ * table may wait on a lock or run for minutes. Session-level and set before BEGIN, so the
+ * transaction's own timers start disabled.
+ */
+function timeoutResets(serverMajor) {
+    return [
+        'SET statement_timeout = 0',
+        'SET lock_timeout = 0',
+        'SET idle_in_transaction_session_timeout = 0',
+        // New in 17 (production runs 17.6): it ends a transaction however busy; older servers reject the name.
+        ...(serverMajor >= 17 ? ['SET transaction_timeout = 0'] : []),
+    ];
 }
-/** Every regular file under `dir`, as "/"-separated relative paths, sorted. */
-async function listFiles(dir, prefix = '') {
+async function disableTimeouts(client) {
+    const v = (await client.query("SELECT current_setting('server_version_num') AS v")).rows[0].v;
+    await client.query(timeoutResets(parseServerVersionNum(Number(v)).major).join('; '));
+}
+/** Session timeouts off, then the REPEATABLE READ transaction whose snapshot pg_dump dumps. */
+async function exportSnapshot(client) {
+    await disableTimeouts(client);
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    return (await client.query('SELECT pg_export_snapshot() AS s')).rows[0].s;
+}
+/** A transaction on an exported snapshot (the counting session's; again after a refused count). */
+async function importSnapshot(client, snap) {
+    await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snap)}`);
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/admin.ts
+
+
+/** Names a restore reserves beside its target: the copy being filled, and the old one until dropped. */
+const STAGING_SUFFIX = '_pgtaos_new';
+const OLD_SUFFIX = '_pgtaos_old';
+const MAX_NAME = 63;
+function stagingName(target) {
+    return `${target.slice(0, MAX_NAME - STAGING_SUFFIX.length)}${STAGING_SUFFIX}`;
+}
+function oldName(target) {
+    return `${target.slice(0, MAX_NAME - OLD_SUFFIX.length)}${OLD_SUFFIX}`;
+}
+/** True for a name a restore would make itself (so a target may not be one). */
+function isReservedName(name) {
+    return name.endsWith(STAGING_SUFFIX) || name.endsWith(OLD_SUFFIX);
+}
+async function databaseShape(client, name) {
+    // to_jsonb: the locale columns differ by server version (daticulocale 15-16, datlocale 17).
+    const d = (await client.query('SELECT pg_get_userbyid(d.datdba) AS owner, pg_encoding_to_char(d.encoding) AS encoding, to_jsonb(d) AS row FROM pg_database d WHERE d.datname = $1', [name])).rows[0];
+    if (!d)
+        throw new JobError('postgres.no_database', `database ${name} does not exist`, { hint: 'It was dropped while the restore ran; run the restore again.' });
+    const str = (k) => (typeof d.row[k] === 'string' && d.row[k] !== '' ? d.row[k] : null);
+    const grants = d.row.datacl === null ? null : (await client.query("SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1", [name])).rows;
+    const settings = (await client.query('SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role, unnest(s.setconfig) AS entry FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1', [name])).rows;
+    return {
+        owner: d.owner,
+        encoding: d.encoding,
+        collate: str('datcollate') ?? 'C',
+        ctype: str('datctype') ?? 'C',
+        provider: str('datlocprovider'),
+        locale: str('datlocale') ?? str('daticulocale'),
+        connLimit: Number(d.row.datconnlimit ?? -1),
+        grants,
+        settings,
+    };
+}
+/** Pure: CREATE DATABASE for a new, empty database shaped like `shape` (or the server's defaults). */
+function createSql(name, shape, q) {
+    const base = `CREATE DATABASE ${q.ident(name)} TEMPLATE template0`;
+    if (!shape)
+        return base;
+    const locale = shape.provider === 'i' && shape.locale ? ` LOCALE_PROVIDER = icu ICU_LOCALE = ${q.literal(shape.locale)}`
+        : shape.provider === 'b' && shape.locale ? ` LOCALE_PROVIDER = builtin BUILTIN_LOCALE = ${q.literal(shape.locale)}`
+            : shape.provider === 'c' ? ' LOCALE_PROVIDER = libc' : '';
+    return `${base} OWNER ${q.ident(shape.owner)} ENCODING ${q.literal(shape.encoding)} LC_COLLATE ${q.literal(shape.collate)} LC_CTYPE ${q.literal(shape.ctype)}${locale} CONNECTION LIMIT ${shape.connLimit}`;
+}
+/** Settings whose value is a list: each element is quoted on its own (as pg_dump does). */
+const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries']);
+/** Pure: `a, "b c"` -> ['a', 'b c'] (a GUC list as stored in pg_db_role_setting). */
+function splitList(value) {
     const out = [];
-    const entries = await external_node_fs_.promises.readdir(external_node_path_default().join(dir, ...prefix.split('/').filter(Boolean)), { withFileTypes: true });
-    for (const e of entries) {
-        const rel = prefix ? `${prefix}/${e.name}` : e.name;
-        if (e.isDirectory())
-            out.push(...(await listFiles(dir, rel)));
-        else if (e.isFile())
-            out.push(rel);
+    const re = /\s*(?:"((?:[^"]|"")*)"|([^,]*?))\s*(?:,|$)/g;
+    for (let m = re.exec(value); m && m.index < value.length; m = re.exec(value)) {
+        out.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]);
+        if (re.lastIndex === m.index)
+            re.lastIndex++;
     }
-    return out.sort();
+    return out;
 }
-
-;// CONCATENATED MODULE: ./src/engines/binaries.ts
-/** Finds the stock tools an engine runs: in the configured bin_dir, else on PATH. */
-
-
-
-function executable(p) {
-    try {
-        (0,external_node_fs_.accessSync)(p, external_node_fs_.constants.X_OK);
-        return true;
-    }
-    catch {
-        return false;
-    }
-}
-function findBinary(name, binDir, env, installHint) {
-    if (binDir) {
-        const p = external_node_path_default().resolve(binDir, name);
-        if (executable(p))
-            return p;
-        throw new UsageError('binary.missing', `${name} not found in bin_dir ${binDir}`, {
-            hint: `Check the bin_dir setting (it must be the folder holding ${name}), or remove it to use PATH. ${installHint}`,
-        });
-    }
-    for (const dir of (env.PATH ?? '').split((external_node_path_default()).delimiter)) {
-        if (!dir)
+/**
+ * Pure: the statements that give `name` the settings and grants of `shape`, after pg_restore ran
+ * (a database-level statement_timeout must not apply to pg_restore's sessions). A leftover
+ * `timescaledb.restoring` (a failed TimescaleDB restore's) is never carried over.
+ */
+function shapeSql(name, shape, q) {
+    const db = q.ident(name);
+    const out = [];
+    for (const s of shape.settings) {
+        const eq = s.entry.indexOf('=');
+        const key = s.entry.slice(0, eq);
+        if (eq <= 0 || key === 'timescaledb.restoring')
             continue;
-        const p = external_node_path_default().join(dir, name);
-        if (executable(p))
-            return p;
+        const raw = s.entry.slice(eq + 1);
+        const value = LIST_SETTINGS.has(key) ? splitList(raw).map(q.literal).join(', ') : q.literal(raw);
+        out.push(`${s.role === null ? `ALTER DATABASE ${db}` : `ALTER ROLE ${q.ident(s.role)} IN DATABASE ${db}`} SET ${q.ident(key)} = ${value}`);
     }
-    throw new UsageError('binary.missing', `${name} not found on PATH`, { hint: `${installHint} Or set bin_dir in the config to the folder that holds it.` });
+    if (shape.grants) {
+        out.push(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
+        for (const g of shape.grants) {
+            out.push(`GRANT ${g.privilege} ON DATABASE ${db} TO ${g.grantee === 'PUBLIC' ? 'PUBLIC' : q.ident(g.grantee)}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
+        }
+    }
+    return out;
+}
+function quoteWith(client) {
+    return { ident: (s) => client.escapeIdentifier(s), literal: (s) => client.escapeLiteral(s) };
+}
+/** SQLSTATE 55006: "database ... is being accessed by other users". */
+const IN_USE = '55006';
+const SWAP_ATTEMPTS = 3;
+/**
+ * Puts `staging` in the place of `target` in one transaction: either both renames happen or
+ * neither. The target's other sessions are ended first (a database in use cannot be renamed;
+ * the server waits up to 5 s for them to go); a client that keeps reconnecting makes it fail,
+ * and then nothing was changed. `old`: the name the replaced database gets (null: no target yet).
+ */
+async function swapIn(client, staging, target, old, log) {
+    const q = quoteWith(client);
+    for (let attempt = 1;; attempt++) {
+        try {
+            // Inside the try: a user without the right to end them gets the same "stop the services" hint.
+            if (old) {
+                const ended = await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [target]);
+                if (ended.rowCount)
+                    log(`ended ${ended.rowCount} other session(s) on ${target}`);
+            }
+            await client.query('BEGIN');
+            if (old)
+                await client.query(`ALTER DATABASE ${q.ident(target)} RENAME TO ${q.ident(old)}`);
+            await client.query(`ALTER DATABASE ${q.ident(staging)} RENAME TO ${q.ident(target)}`);
+            await client.query('COMMIT');
+            return;
+        }
+        catch (err) {
+            await client.query('ROLLBACK').catch(() => { });
+            if (err.code !== IN_USE || attempt >= SWAP_ATTEMPTS) {
+                throw new JobError('postgres.swap_failed', `could not put the restored copy ${staging} in the place of ${target}: ${err.message}`, {
+                    hint: `Stop every service that connects to ${target} (e.g. systemctl stop <unit>), then run the restore again.`,
+                    cause: err,
+                });
+            }
+        }
+    }
+}
+/** The last guard before a DROP or RENAME of a staging database: only names a restore reserves. */
+function refuseUnreserved(name) {
+    if (!isReservedName(name))
+        throw new UsageError('postgres.not_staging', `refusing to drop or rename ${name}: it is not a name a restore reserves for its new copy`, { hint: 'This is a bug in pgtaos-backup; nothing was changed.' });
+}
+/**
+ * A new, empty database for a restore to fill (a leftover of an earlier run under that name is
+ * dropped first: the name is reserved). `like`: the database it will replace, whose owner,
+ * encoding and locale it gets; null: the server's defaults.
+ */
+async function createStaging(open, staging, like) {
+    refuseUnreserved(staging);
+    await withSession(open(), async (client) => {
+        const shape = like === null ? null : await databaseShape(client, like);
+        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
+        await client.query(createSql(staging, shape, quoteWith(client)));
+    });
+}
+/** After pg_restore: the settings and grants of `like` (applied now, so none of them hindered pg_restore). */
+async function shapeLike(open, staging, like) {
+    refuseUnreserved(staging);
+    await withSession(open(), async (client) => {
+        for (const stmt of shapeSql(staging, await databaseShape(client, like), quoteWith(client)))
+            await client.query(stmt);
+    });
+}
+/**
+ * Swaps the filled `staging` in as `target` (see swapIn), then drops the replaced database.
+ * Returns what could not be done after the swap (the old copy left behind), for a warning.
+ */
+async function swapStagingIn(open, staging, target, replacing, log) {
+    refuseUnreserved(staging);
+    const old = replacing ? oldName(target) : null;
+    return withSession(open(), async (client) => {
+        await swapIn(client, staging, target, old, log);
+        if (!old)
+            return null;
+        return client.query(`DROP DATABASE ${client.escapeIdentifier(old)} WITH (FORCE)`).then(() => null, (e) => `could not drop ${old} (what ${target} held before; the safety set has it too): ${e.message}; drop it by hand: dropdb ${old}`);
+    });
+}
+/** Drops a staging database a restore did not swap in (it holds nothing that is not in the set). */
+async function dropStaging(open, staging) {
+    refuseUnreserved(staging);
+    await withSession(open(), async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
+    });
+}
+async function databaseExists(open, name) {
+    return withSession(open(), async (client) => (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
 }
 
 ;// CONCATENATED MODULE: ./src/engines/engine.ts
@@ -33194,7 +31666,7 @@ function isUnicodeSupported() {
 ;// CONCATENATED MODULE: ./node_modules/figures/index.js
 
 
-const figures_common = {
+const common = {
 	circleQuestionMark: '(?)',
 	questionMarkPrefix: '(?)',
 	square: '█',
@@ -33465,8 +31937,8 @@ const specialFallbackSymbols = {
 	oneTenth: '1/10',
 };
 
-const mainSymbols = {...figures_common, ...specialMainSymbols};
-const fallbackSymbols = {...figures_common, ...specialFallbackSymbols};
+const mainSymbols = {...common, ...specialMainSymbols};
+const fallbackSymbols = {...common, ...specialFallbackSymbols};
 
 const shouldUseMain = isUnicodeSupported();
 const figures = shouldUseMain ? mainSymbols : fallbackSymbols;
@@ -33956,6 +32428,8 @@ const npmRunPathEnv = ({env = external_node_process_.env, ...options} = {}) => {
 	return env;
 };
 
+;// CONCATENATED MODULE: external "node:timers/promises"
+const promises_namespaceObject = __WEBPACK_EXTERNAL_createRequire(import.meta.url)("node:timers/promises");
 ;// CONCATENATED MODULE: ./node_modules/execa/lib/return/final-error.js
 // When the subprocess fails, this is the error instance being returned.
 // If another error instance is being thrown, it is kept as `error.cause`.
@@ -33998,6 +32472,9 @@ setErrorName(ExecaError, ExecaError.name);
 class ExecaSyncError extends Error {}
 setErrorName(ExecaSyncError, ExecaSyncError.name);
 
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
 ;// CONCATENATED MODULE: ./node_modules/human-signals/build/src/realtime.js
 
 const getRealtimeSignals=()=>{
@@ -41871,7 +40348,226 @@ async function readTool(file, args, env) {
     return { ok: r.exitCode === 0, out: out.join('\n'), err: r.spawnError ?? err.join('\n') };
 }
 
-;// CONCATENATED MODULE: ./src/engines/pg-counts.ts
+;// CONCATENATED MODULE: ./src/engines/binaries.ts
+/** Finds the stock tools an engine runs: in the configured bin_dir, else on PATH. */
+
+
+
+function executable(p) {
+    try {
+        (0,external_node_fs_.accessSync)(p, external_node_fs_.constants.X_OK);
+        return true;
+    }
+    catch {
+        return false;
+    }
+}
+function findBinary(name, binDir, env, installHint) {
+    if (binDir) {
+        const p = external_node_path_default().resolve(binDir, name);
+        if (executable(p))
+            return p;
+        throw new UsageError('binary.missing', `${name} not found in bin_dir ${binDir}`, {
+            hint: `Check the bin_dir setting (it must be the folder holding ${name}), or remove it to use PATH. ${installHint}`,
+        });
+    }
+    for (const dir of (env.PATH ?? '').split((external_node_path_default()).delimiter)) {
+        if (!dir)
+            continue;
+        const p = external_node_path_default().join(dir, name);
+        if (executable(p))
+            return p;
+    }
+    throw new UsageError('binary.missing', `${name} not found on PATH`, { hint: `${installHint} Or set bin_dir in the config to the folder that holds it.` });
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/client.ts
+/**
+ * The PostgreSQL client tools: finding pg_dump/pg_restore, the environment they get, reading their
+ * version, and running them with their stderr logged and judged.
+ */
+
+
+
+
+
+
+const INSTALL_HINT = 'Install the PostgreSQL client tools of the server\'s major version (Debian/Ubuntu: apt install postgresql-client-17 from apt.postgresql.org).';
+/** In bin_dir, else on PATH; a missing tool is a setup error (exit 2). */
+function findPgTool(name, binDir, env) {
+    return findBinary(name, binDir, env, INSTALL_HINT);
+}
+/** The child's environment for a tool that connects: PGSSL*, PGCONNECT_TIMEOUT and friends pass; the password only as PGPASSWORD. */
+function pgToolEnv(env) {
+    return childEnv(env, { PGAPPNAME: 'pgtaos-backup', PGCONNECT_TIMEOUT: env.PGCONNECT_TIMEOUT ?? '10' }, ['PG']);
+}
+/** `<tool> --version`, parsed; unreadable is an error naming the binary. */
+async function readClientVersion(bin, env) {
+    const r = await readTool(bin, ['--version'], pgToolEnv(env));
+    const v = parseClientVersion(r.out);
+    if (!r.ok || !v)
+        throw new JobError('postgres.client_version', `cannot read the version of ${bin}: ${r.err || r.out}`, { hint: INSTALL_HINT });
+    return v;
+}
+/** pg_dump prints warnings it survives ("pg_dump: warning: ...") and errors it does not. */
+function isDumpErrorLine(line) {
+    return /^pg_(dump|restore): error:/.test(line) || /\b(FATAL|PANIC):/.test(line) || /^pg_(dump|restore): \[/.test(line);
+}
+/** The binary could not be started at all. */
+function spawnFailed(bin, why) {
+    return new UsageError('postgres.spawn', `cannot run ${bin}: ${why}`, { hint: INSTALL_HINT });
+}
+/**
+ * Runs pg_dump or pg_restore (which connect: they get pgToolEnv) with the command line and each
+ * stderr line logged. A spawn failure is thrown; the exit code is the caller's to judge.
+ */
+async function runPgTool(tool, bin, args, ctx) {
+    const { log, env, signal } = ctx;
+    log.info(`$ ${external_node_path_default().basename(bin)} ${args.join(' ')}`);
+    const stderr = [];
+    const result = await runTool({
+        file: bin,
+        args,
+        env: pgToolEnv(env),
+        signal,
+        onStderr: (l) => {
+            stderr.push(l);
+            log.info(`${tool}: ${l.replace(new RegExp(`^${tool}: `), '')}`);
+        },
+    });
+    return { result, stderr };
+}
+/** "killed by SIGKILL" / "exit 1", for failure messages. */
+function howEnded(r) {
+    return r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/archives.ts
+/**
+ * Reading pg_dump archives with `pg_restore --list`, without a server. `import` uses it alone (it
+ * needs no postgres: section); PostgresEngine uses it to check every dump it writes.
+ */
+
+
+
+
+/** Reads "; Dump Version: 1.15-0" from the head of `pg_restore --list`. */
+function parseArchiveHeader(lines) {
+    const pick = (re) => {
+        for (const l of lines) {
+            const m = re.exec(l);
+            if (m)
+                return m[1].trim();
+        }
+        return null;
+    };
+    return {
+        archiveVersion: pick(/^;\s+Dump Version:\s+(\d+\.\d+)/),
+        database: pick(/^;\s+dbname:\s+(.+)$/),
+        serverVersion: pick(/^;\s+Dumped from database version:\s+(.+)$/),
+        createdAt: pick(/^;\s+Archive created at\s+(.+)$/),
+    };
+}
+/** Reads `pg_restore --list` output: the header, TABLE DATA entries and extensions. */
+function parseRestoreList(lines) {
+    const header = parseArchiveHeader(lines.filter((l) => l.startsWith(';')).slice(0, 60));
+    const clientVersion = lines.map((l) => /^;\s+Dumped by pg_dump version:\s+(\S+)/.exec(l)?.[1]).find(Boolean) ?? null;
+    const tables = new Set();
+    const extensions = new Set();
+    for (const l of lines) {
+        const t = /^\d+;\s+\d+\s+\d+\s+TABLE DATA\s+(\S+)\s+(\S+)\s/.exec(l);
+        if (t)
+            tables.add(`${t[1]}.${t[2]}`);
+        const e = /^\d+;\s+\d+\s+\d+\s+EXTENSION\s+-\s+(\S+)/.exec(l);
+        if (e)
+            extensions.add(e[1]);
+    }
+    return {
+        database: header.database,
+        serverVersion: header.serverVersion?.split(/\s+/)[0] ?? null,
+        clientVersion,
+        archiveVersion: header.archiveVersion,
+        createdAt: header.createdAt,
+        tables: [...tables].sort(),
+        extensions: [...extensions].sort(),
+    };
+}
+/** The server-free part of the engine: `pg_restore --list` of an archive. */
+class PgArchives {
+    binDir;
+    pgRestore = '';
+    constructor(binDir) {
+        this.binDir = binDir;
+    }
+    findTools(env) {
+        this.pgRestore = findPgTool('pg_restore', this.binDir, env);
+    }
+    /**
+     * The lines of `pg_restore --list` (header and table of contents; the first `keep` only).
+     * Throws when pg_restore cannot read the file: damaged, not a custom-format archive, or too new.
+     */
+    async list(file, env, signal, keep = Number.POSITIVE_INFINITY) {
+        const lines = [];
+        // No connection is made: the child gets no PG* variables, so no password either.
+        const r = await runTool({
+            file: this.pgRestore,
+            args: ['--list', file],
+            env: childEnv(env, {}),
+            signal,
+            onStdout: (l) => {
+                if (lines.length < keep)
+                    lines.push(l);
+            },
+        });
+        if (signal.aborted)
+            throw signal.reason;
+        if (r.spawnError)
+            throw spawnFailed(this.pgRestore, r.spawnError);
+        if (r.exitCode !== 0) {
+            const err = r.stderrTail.join(' ');
+            const message = `pg_restore --list cannot read ${file}: ${err || `exit ${r.exitCode}`}`;
+            if (/unsupported version/.test(err)) {
+                throw new JobError('postgres.archive_too_new', message, { hint: `The archive was written by a newer pg_dump than ${this.pgRestore}. ${INSTALL_HINT}` });
+            }
+            throw new JobError('postgres.unreadable_archive', message, { hint: 'The file is damaged, or it is not a pg_dump custom-format archive (pg_dump -Fc).' });
+        }
+        return lines;
+    }
+    /** What an archive says about itself: see parseRestoreList. */
+    async describe(file, env, signal) {
+        return parseRestoreList(await this.list(file, env, signal));
+    }
+    /** `pg_restore --list` must read the archive; its header gives the archive version. */
+    async readHeader(file, env, signal) {
+        return parseArchiveHeader(await this.list(file, env, signal, 40));
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(3273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// ESM wrapper for pg
+
+
+// Re-export all the properties
+const Client = lib.Client
+const Pool = lib.Pool
+const Connection = lib.Connection
+const types = lib.types
+const Query = lib.Query
+const DatabaseError = lib.DatabaseError
+const escapeIdentifier = lib.escapeIdentifier
+const escapeLiteral = lib.escapeLiteral
+const Result = lib.Result
+const TypeOverrides = lib.TypeOverrides
+
+// Also export the defaults
+const defaults = lib.defaults
+
+// Re-export the default
+/* harmony default export */ const esm = (lib);
+
+;// CONCATENATED MODULE: ./src/engines/postgres/counts.ts
 /**
  * PostgreSQL row counts: which tables, counted how, and under which name. The backup counts the
  * production database on pg_dump's snapshot; verify and restore count the restored database by the
@@ -41888,6 +40584,8 @@ async function readTool(file, args, env) {
  *   are left out: they are not user data, and counting an internal compressed table directly raises.
  * Format 1 (older manifests): every non-extension table, counted without ONLY, named `schema.table`.
  */
+
+
 
 const UNQUOTED = /^[a-z_][a-z0-9_]*$/;
 /** One part of a name as SQL writes it: bare when it can be, else double-quoted with `"` doubled. */
@@ -42022,137 +40720,129 @@ async function countTables(client, targets, ctx, reopen) {
     ctx.log.info(`counted rows of ${tables.length} tables${errors.length ? `; ${errors.length} could not be counted` : ''}`);
     return { tables, errors, largeObjects: Number(lo.rows[0].n) };
 }
-
-;// CONCATENATED MODULE: ./src/engines/postgres-admin.ts
-
-/** Names a restore reserves beside its target: the copy being filled, and the old one until dropped. */
-const STAGING_SUFFIX = '_pgtaos_new';
-const OLD_SUFFIX = '_pgtaos_old';
-const MAX_NAME = 63;
-function stagingName(target) {
-    return `${target.slice(0, MAX_NAME - STAGING_SUFFIX.length)}${STAGING_SUFFIX}`;
-}
-function oldName(target) {
-    return `${target.slice(0, MAX_NAME - OLD_SUFFIX.length)}${OLD_SUFFIX}`;
-}
-/** True for a name a restore would make itself (so a target may not be one). */
-function isReservedName(name) {
-    return name.endsWith(STAGING_SUFFIX) || name.endsWith(OLD_SUFFIX);
-}
-async function databaseShape(client, name) {
-    // to_jsonb: the locale columns differ by server version (daticulocale 15-16, datlocale 17).
-    const d = (await client.query('SELECT pg_get_userbyid(d.datdba) AS owner, pg_encoding_to_char(d.encoding) AS encoding, to_jsonb(d) AS row FROM pg_database d WHERE d.datname = $1', [name])).rows[0];
-    if (!d)
-        throw new JobError('postgres.no_database', `database ${name} does not exist`, { hint: 'It was dropped while the restore ran; run the restore again.' });
-    const str = (k) => (typeof d.row[k] === 'string' && d.row[k] !== '' ? d.row[k] : null);
-    const grants = d.row.datacl === null ? null : (await client.query("SELECT CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END AS grantee, a.privilege_type AS privilege, a.is_grantable AS grantable FROM pg_database d, aclexplode(d.datacl) a WHERE d.datname = $1", [name])).rows;
-    const settings = (await client.query('SELECT CASE WHEN s.setrole = 0 THEN NULL ELSE pg_get_userbyid(s.setrole) END AS role, unnest(s.setconfig) AS entry FROM pg_db_role_setting s JOIN pg_database d ON d.oid = s.setdatabase WHERE d.datname = $1', [name])).rows;
-    return {
-        owner: d.owner,
-        encoding: d.encoding,
-        collate: str('datcollate') ?? 'C',
-        ctype: str('datctype') ?? 'C',
-        provider: str('datlocprovider'),
-        locale: str('datlocale') ?? str('daticulocale'),
-        connLimit: Number(d.row.datconnlimit ?? -1),
-        grants,
-        settings,
-    };
-}
-/** Pure: CREATE DATABASE for a new, empty database shaped like `shape` (or the server's defaults). */
-function createSql(name, shape, q) {
-    const base = `CREATE DATABASE ${q.ident(name)} TEMPLATE template0`;
-    if (!shape)
-        return base;
-    const locale = shape.provider === 'i' && shape.locale ? ` LOCALE_PROVIDER = icu ICU_LOCALE = ${q.literal(shape.locale)}`
-        : shape.provider === 'b' && shape.locale ? ` LOCALE_PROVIDER = builtin BUILTIN_LOCALE = ${q.literal(shape.locale)}`
-            : shape.provider === 'c' ? ' LOCALE_PROVIDER = libc' : '';
-    return `${base} OWNER ${q.ident(shape.owner)} ENCODING ${q.literal(shape.encoding)} LC_COLLATE ${q.literal(shape.collate)} LC_CTYPE ${q.literal(shape.ctype)}${locale} CONNECTION LIMIT ${shape.connLimit}`;
-}
-/** Settings whose value is a list: each element is quoted on its own (as pg_dump does). */
-const LIST_SETTINGS = new Set(['search_path', 'temp_tablespaces', 'session_preload_libraries', 'local_preload_libraries', 'shared_preload_libraries']);
-/** Pure: `a, "b c"` -> ['a', 'b c'] (a GUC list as stored in pg_db_role_setting). */
-function splitList(value) {
-    const out = [];
-    const re = /\s*(?:"((?:[^"]|"")*)"|([^,]*?))\s*(?:,|$)/g;
-    for (let m = re.exec(value); m && m.index < value.length; m = re.exec(value)) {
-        out.push(m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]);
-        if (re.lastIndex === m.index)
-            re.lastIndex++;
-    }
-    return out;
-}
 /**
- * Pure: the statements that give `name` the settings and grants of `shape`, after pg_restore ran
- * (a database-level statement_timeout must not apply to pg_restore's sessions). A leftover
- * `timescaledb.restoring` (a failed TimescaleDB restore's) is never carried over.
+ * Counts every table of the database `opening` connects to (one transaction, so the counts are of
+ * one moment) by the rules of manifest `format`: a restored set is counted the way its manifest was.
  */
-function shapeSql(name, shape, q) {
-    const db = q.ident(name);
-    const out = [];
-    for (const s of shape.settings) {
-        const eq = s.entry.indexOf('=');
-        const key = s.entry.slice(0, eq);
-        if (eq <= 0 || key === 'timescaledb.restoring')
-            continue;
-        const raw = s.entry.slice(eq + 1);
-        const value = LIST_SETTINGS.has(key) ? splitList(raw).map(q.literal).join(', ') : q.literal(raw);
-        out.push(`${s.role === null ? `ALTER DATABASE ${db}` : `ALTER ROLE ${q.ident(s.role)} IN DATABASE ${db}`} SET ${q.ident(key)} = ${value}`);
-    }
-    if (shape.grants) {
-        out.push(`REVOKE ALL ON DATABASE ${db} FROM PUBLIC`);
-        for (const g of shape.grants) {
-            out.push(`GRANT ${g.privilege} ON DATABASE ${db} TO ${g.grantee === 'PUBLIC' ? 'PUBLIC' : q.ident(g.grantee)}${g.grantable ? ' WITH GRANT OPTION' : ''}`);
-        }
-    }
-    return out;
+async function countDatabase(opening, ctx, format = MANIFEST_FORMAT) {
+    return withSession(opening, async (client) => {
+        await disableTimeouts(client);
+        const begin = async () => {
+            await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        };
+        await begin();
+        const targets = await listCountTargets(client, format);
+        const counted = await countTables(client, targets, ctx, begin);
+        await client.query('COMMIT');
+        return counted;
+    });
 }
-function quoteWith(client) {
-    return { ident: (s) => client.escapeIdentifier(s), literal: (s) => client.escapeLiteral(s) };
-}
-/** SQLSTATE 55006: "database ... is being accessed by other users". */
-const IN_USE = '55006';
-const SWAP_ATTEMPTS = 3;
+
+// EXTERNAL MODULE: external "node:crypto"
+var external_node_crypto_ = __nccwpck_require__(7598);
+;// CONCATENATED MODULE: ./src/shared/hash.ts
 /**
- * Puts `staging` in the place of `target` in one transaction: either both renames happen or
- * neither. The target's other sessions are ended first (a database in use cannot be renamed;
- * the server waits up to 5 s for them to go); a client that keeps reconnecting makes it fail,
- * and then nothing was changed. `old`: the name the replaced database gets (null: no target yet).
+ * SHA-256, the one digest of the catalog: manifests, remote copies, config snapshots and imports
+ * all hash through here, so a file's sum means the same thing everywhere.
  */
-async function swapIn(client, staging, target, old, log) {
-    const q = quoteWith(client);
-    for (let attempt = 1;; attempt++) {
-        try {
-            // Inside the try: a user without the right to end them gets the same "stop the services" hint.
-            if (old) {
-                const ended = await client.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [target]);
-                if (ended.rowCount)
-                    log(`ended ${ended.rowCount} other session(s) on ${target}`);
-            }
-            await client.query('BEGIN');
-            if (old)
-                await client.query(`ALTER DATABASE ${q.ident(target)} RENAME TO ${q.ident(old)}`);
-            await client.query(`ALTER DATABASE ${q.ident(staging)} RENAME TO ${q.ident(target)}`);
-            await client.query('COMMIT');
-            return;
-        }
-        catch (err) {
-            await client.query('ROLLBACK').catch(() => { });
-            if (err.code !== IN_USE || attempt >= SWAP_ATTEMPTS) {
-                throw new JobError('postgres.swap_failed', `could not put the restored copy ${staging} in the place of ${target}: ${err.message}`, {
-                    hint: `Stop every service that connects to ${target} (e.g. systemctl stop <unit>), then run the restore again.`,
-                    cause: err,
-                });
-            }
-        }
+
+
+/** An incremental SHA-256, for data that passes through (uploads, tar entries). */
+function newSha256() {
+    return (0,external_node_crypto_.createHash)('sha256');
+}
+function sha256Hex(data) {
+    return newSha256().update(data).digest('hex');
+}
+/**
+ * The hex digest of what an open file holds from its current position. One reused 4 MiB buffer
+ * fed straight to the hash: faster than piping 1 MiB stream chunks (bench/), and memory stays
+ * flat whatever the file's size.
+ */
+async function sha256Handle(fh) {
+    const hash = newSha256();
+    const buf = Buffer.allocUnsafe(4 << 20);
+    for (;;) {
+        const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+        if (bytesRead === 0)
+            break;
+        hash.update(buf.subarray(0, bytesRead));
+    }
+    return hash.digest('hex');
+}
+/** A file outside any set (a config file, a dump being imported); set files go through catalog/checksum. */
+async function sha256Path(file) {
+    const fh = await external_node_fs_.promises.open(file, 'r');
+    try {
+        return await sha256Handle(fh);
+    }
+    finally {
+        await fh.close();
     }
 }
 
-;// CONCATENATED MODULE: ./src/engines/postgres.ts
+;// CONCATENATED MODULE: ./src/catalog/checksum.ts
+/** Sizes and SHA-256 of set files, streamed (a dump can be many GB). */
+
+
+
+
+/** Set files only: a link is refused (ELOOP), never followed, and so is anything but a regular file. */
+async function sha256File(file) {
+    const fh = await openNoFollow(file);
+    try {
+        return await sha256Handle(fh);
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** The manifest entry for `rel` (a "/"-separated path inside the set folder). */
+async function fileEntry(dir, rel) {
+    const abs = external_node_path_default().join(dir, ...rel.split('/'));
+    const [st, sha256] = await Promise.all([external_node_fs_.promises.lstat(abs), sha256File(abs)]);
+    return { path: rel, bytes: st.size, sha256 };
+}
+/** Every regular file under `dir`, as "/"-separated relative paths, sorted. */
+async function listFiles(dir, prefix = '') {
+    const out = [];
+    const entries = await external_node_fs_.promises.readdir(external_node_path_default().join(dir, ...prefix.split('/').filter(Boolean)), { withFileTypes: true });
+    for (const e of entries) {
+        const rel = prefix ? `${prefix}/${e.name}` : e.name;
+        if (e.isDirectory())
+            out.push(...(await listFiles(dir, rel)));
+        else if (e.isFile())
+            out.push(rel);
+    }
+    return out.sort();
+}
+
+;// CONCATENATED MODULE: ./src/shared/format.ts
+/** Durations and sizes for people: log lines, summaries, notifications. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${ms} ms`;
+    const s = ms / 1000;
+    if (s < 60)
+        return `${s.toFixed(1)} s`;
+    const m = Math.floor(s / 60);
+    return `${m} min ${Math.round(s - m * 60)} s`;
+}
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/dump.ts
 /**
- * PostgreSQL: the only module that runs pg_dump/pg_restore or talks to the server.
- * Dump: one REPEATABLE READ transaction exports its snapshot and only holds it; pg_dump dumps that
- * snapshot while a second session imports it and counts every table (pg-counts.ts), so the counts and
+ * The dump: one REPEATABLE READ transaction exports its snapshot and only holds it; pg_dump dumps that
+ * snapshot while a second session imports it and counts every table (counts.ts), so the counts and
  * the dump are one point in time, and a count the server refuses cannot end the exporting transaction.
  */
 
@@ -42164,102 +40854,365 @@ async function swapIn(client, staging, target, old, log) {
 
 
 
-
-
-
-const INSTALL_HINT = 'Install the PostgreSQL client tools of the server\'s major version (Debian/Ubuntu: apt install postgresql-client-17 from apt.postgresql.org).';
-const PROGRESS_MS = 5000;
-/**
- * How often a running pg_dump reports the size written: every 5 s, or PGTAOS_PROGRESS_MS
- * (meant for tests, which cannot wait for a 5 s tick; at least 50 ms).
- */
-function progressIntervalMs(env) {
-    const raw = env.PGTAOS_PROGRESS_MS;
-    if (raw === undefined || !/^\d+$/.test(raw))
-        return PROGRESS_MS;
-    return Math.max(50, Number(raw));
+/** How often a running pg_dump reports the size written (postgres.progress_seconds). */
+function progressIntervalMs(cfg) {
+    return Math.round(cfg.progress_seconds * 1000);
+}
+/** Logs the size of `file` every `ms` while pg_dump writes it; returns the stop. */
+function reportProgress(file, log, ms, started) {
+    const timer = setInterval(() => {
+        external_node_fs_.promises.stat(file)
+            .then((st) => log.info(`pg_dump: ${formatBytes(st.size)} written after ${Math.round((Date.now() - started) / 1000)} s`))
+            .catch(() => { });
+    }, ms);
+    return () => clearInterval(timer);
+}
+/** Dumps the database into `dir` and returns the manifest section. */
+async function dumpDatabase(deps, ctx, dir, pre) {
+    const { cfg, sessions } = deps;
+    const { log, signal, env } = ctx;
+    const fileName = `${cfg.database}.dump`;
+    const file = external_node_path_default().join(dir, fileName);
+    const exporter = await sessions.connect(env);
+    let counter;
+    let stopProgress = () => { };
+    try {
+        const snap = await exportSnapshot(exporter);
+        counter = await sessions.connect(env);
+        const c = counter;
+        await disableTimeouts(c);
+        await importSnapshot(c, snap);
+        const targets = await listCountTargets(c, MANIFEST_FORMAT);
+        const extensions = (await c.query('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
+        const args = ['-Fc', '-b', '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
+        const started = Date.now();
+        const dumping = runPgTool('pg_dump', deps.pgDump, args, ctx);
+        stopProgress = reportProgress(file, log, progressIntervalMs(cfg), started);
+        // Counting runs while pg_dump runs, on the same snapshot (one after the other costs ~6%).
+        // A refused count re-opens the counting transaction on the snapshot; the exporter is not touched.
+        const counting = countTables(c, targets, { log, signal }, () => importSnapshot(c, snap));
+        const [dumped, counted] = await Promise.allSettled([dumping, counting]);
+        stopProgress();
+        if (signal.aborted)
+            throw signal.reason;
+        if (dumped.status === 'rejected')
+            throw dumped.reason;
+        const { result: r, stderr } = dumped.value;
+        if (r.spawnError)
+            throw spawnFailed(deps.pgDump, r.spawnError);
+        const errors = stderr.filter(isDumpErrorLine);
+        if (r.exitCode !== 0 || errors.length > 0)
+            throw dumpFailure(cfg.user, r, errors, counted.status === 'fulfilled' ? counted.value.errors : []);
+        if (counted.status === 'rejected') {
+            throw new JobError('postgres.count_failed', `counting rows failed: ${counted.reason.message}`, { hint: 'The server may have stopped during the backup; run it again once it is up.', cause: counted.reason });
+        }
+        await c.query('COMMIT');
+        await exporter.query('COMMIT');
+        const st = await external_node_fs_.promises.stat(file);
+        if (st.size === 0)
+            throw new JobError('postgres.empty_dump', `pg_dump wrote an empty file ${file}`, { hint: 'Check the disk and the pg_dump output above.' });
+        const header = await deps.archives.readHeader(file, env, signal);
+        log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
+        return section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await fileEntry(dir, fileName));
+    }
+    finally {
+        stopProgress();
+        await counter?.end().catch(() => { });
+        await exporter.end().catch(() => { });
+    }
+}
+function section(cfg, pre, snap, archiveVersion, extensions, counted, file) {
+    return {
+        server_version: pre.serverVersion,
+        client_version: pre.clientVersion,
+        database: cfg.database,
+        host: cfg.host,
+        port: cfg.port,
+        archive_version: archiveVersion,
+        database_bytes: pre.estimatedBytes,
+        snapshot: snap,
+        extensions,
+        large_objects: counted.largeObjects,
+        files: [file],
+        tables: counted.tables,
+        // pg_dump dumped these whole; only their counts are missing, and the manifest says so.
+        ...(counted.errors.length ? { count_errors: counted.errors } : {}),
+    };
 }
 /**
- * Server limits that would end one of our long sessions, switched off for that session, as
- * pg_dump does for its own: the exporting transaction must outlive pg_dump, and a count of a big
- * table may wait on a lock or run for minutes. Session-level and set before BEGIN, so the
- * transaction's own timers start disabled.
+ * pg_dump failed. A count refused for want of SELECT is the cause (pg_dump needs the same
+ * privilege and fails after it), so it is named first, as what it is.
  */
-function timeoutResets(serverMajor) {
+function dumpFailure(user, r, errors, countErrors) {
+    const how = howEnded(r);
+    const lines = (errors.length ? errors : r.stderrTail).slice(-10).join('\n  ');
+    const denied = countErrors.filter(isPermissionError);
+    if (denied.length > 0) {
+        const names = denied.map((d) => d.name).join(', ');
+        return new JobError('postgres.permission_denied', `permission denied for table${denied.length > 1 ? 's' : ''} ${names}: the backup user ${user} needs SELECT on every table (the server said: ${denied[0].error.replace(/^42501: /, '')}). pg_dump failed after it (${how}):\n  ${lines}`, {
+            hint: `Grant it and run the backup again: GRANT SELECT ON ${denied.map((d) => d.name).join(', ')} TO ${user}; (and USAGE on the schema; on PostgreSQL 14+ GRANT pg_read_all_data TO ${user} covers every table).`,
+        });
+    }
+    const also = countErrors.length ? `\n  counting failed too: ${countErrors.map((e) => `${e.name}: ${e.error}`).join('; ')}` : '';
+    return new JobError('postgres.dump_failed', `pg_dump failed (${how}):\n  ${lines}${also}`, {
+        hint: 'Read the pg_dump lines above. A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/probe.ts
+/** Reaching the server: the login and its errors, told apart, and the preflight before a dump. */
+
+
+
+/** A session on `database`; a refused login, a missing database and an unreachable server are told apart. */
+async function openSession(cfg, env, database) {
+    const client = new esm.Client({
+        host: cfg.host,
+        port: cfg.port,
+        user: cfg.user,
+        database,
+        password: env.PGPASSWORD,
+        application_name: 'pgtaos-backup',
+        connectionTimeoutMillis: 10_000,
+    });
+    // A server that dies mid-run emits 'error' on the client; the failing query reports it.
+    client.on('error', () => { });
+    try {
+        await client.connect();
+    }
+    catch (err) {
+        throw connectError(cfg, err, database);
+    }
+    return client;
+}
+function connectError(cfg, err, database) {
+    const e = err;
+    const where = `${cfg.user}@${cfg.host}:${cfg.port}/${database}`;
+    if (e.code === '28P01' || e.code === '28000') {
+        return new JobError('postgres.auth', `PostgreSQL refused the login ${where}: ${e.message}`, {
+            hint: 'Check the user in the config and the password in the PGPASSWORD environment variable (the action input postgres-password).',
+            cause: err,
+        });
+    }
+    if (e.code === '3D000') {
+        return new JobError('postgres.no_database', `database ${database} does not exist on ${cfg.host}:${cfg.port}`, { hint: 'Check postgres.database in the config.', cause: err });
+    }
+    return new JobError('postgres.unreachable', `cannot connect to PostgreSQL at ${where}: ${e.message ?? String(err)}`, {
+        hint: `Is the server running and reachable from this machine? Try: pg_isready -h ${cfg.host} -p ${cfg.port}`,
+        cause: err,
+    });
+}
+/**
+ * A session for database-level statements (exists, CREATE, DROP, RENAME): on the maintenance
+ * database `postgres` (`template1` where that was dropped), never the configured one, which may
+ * be the very database that is missing or being replaced.
+ */
+async function openMaintenance(connect) {
+    try {
+        return await connect('postgres');
+    }
+    catch (err) {
+        if (!(err instanceof JobError && err.code === 'postgres.no_database'))
+            throw err;
+        return connect('template1');
+    }
+}
+/** The server's version and size, and the client checked against it (on a session of the database). */
+async function probeServer(client, clientVersion, pgDump) {
+    const r = await client.query("SELECT current_setting('server_version_num') AS v, pg_database_size(current_database())::text AS size");
+    const server = parseServerVersionNum(Number(r.rows[0].v));
+    const clientV = await clientVersion();
+    if (clientTooOld(clientV, server))
+        throw clientTooOldError(clientV, server, pgDump);
+    return { serverVersion: server.text, clientVersion: clientV.text, estimatedBytes: Number(r.rows[0].size) };
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/restore.ts
+
+
+
+
+
+
+/**
+ * pg_restore into `target`, a new empty database. TimescaleDB databases are restored the
+ * documented way: timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
+ * Whatever happens (failure, cancel), `timescaledb.restoring` is reset on `target` after.
+ */
+async function restoreArchive(deps, ctx, file, target, opts) {
+    const { log, env } = ctx;
+    let failed = true;
+    let prepared = false;
+    try {
+        if (opts.timescale)
+            await deps.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
+        prepared = opts.timescale;
+        await runRestore(deps, ctx, file, target, opts);
+        failed = false;
+    }
+    finally {
+        // post_restore resets it too, but only when it runs and succeeds: the reset is unconditional.
+        const after = async () => {
+            try {
+                if (prepared)
+                    await deps.sql(env, target, 'SELECT timescaledb_post_restore();');
+            }
+            finally {
+                await deps.resetRestoring(env, target);
+            }
+        };
+        if (!failed)
+            await after();
+        else {
+            await after().catch((e) => log.error(`${prepared ? 'timescaledb_post_restore()' : 'resetting timescaledb.restoring'} on ${target} failed: ${e.message}; before using ${target}, run on it: ${prepared ? 'SELECT timescaledb_post_restore(); ' : ''}ALTER DATABASE ${target} RESET timescaledb.restoring`));
+        }
+    }
+}
+async function runRestore(deps, ctx, file, target, opts) {
+    const { cfg } = deps;
+    const args = [
+        '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-d', target,
+        '--exit-on-error',
+        ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
+        ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
+        file,
+    ];
+    const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx);
+    if (ctx.signal.aborted)
+        throw ctx.signal.reason;
+    if (r.spawnError)
+        throw spawnFailed(deps.pgRestore, r.spawnError);
+    if (r.exitCode !== 0) {
+        const errors = stderr.filter(isDumpErrorLine);
+        throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
+            hint: 'Read the pg_restore lines above: a damaged archive, a missing extension or role on the target server, or a full disk.',
+        });
+    }
+}
+/** One SQL text on `database` (TimescaleDB's pre/post steps); an error names the database. */
+async function runSql(opening, database, text) {
+    await withSession(opening, async (client) => {
+        try {
+            await client.query(text);
+        }
+        catch (err) {
+            throw new JobError('postgres.sql', `on ${database}: ${err.message}`, { hint: 'For TimescaleDB, the target server needs the same timescaledb extension version as the manifest records.', cause: err });
+        }
+    });
+}
+/**
+ * Clears `timescaledb.restoring` on `database`: timescaledb_pre_restore() sets it per database,
+ * and a database left with it on runs without TimescaleDB's background jobs. Plain PostgreSQL
+ * accepts the name as a placeholder, so this runs for every restore.
+ */
+async function resetRestoring(open, database) {
+    await withSession(open(), async (client) => {
+        if ((await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1) {
+            await client.query(`ALTER DATABASE ${client.escapeIdentifier(database)} RESET timescaledb.restoring`);
+        }
+    });
+}
+/** The target server must offer the extension the dump needs, at the version it was made with. */
+async function requireExtension(open, cfg, name, version) {
+    const offered = await withSession(open(), async (client) => (await client.query('SELECT version FROM pg_available_extension_versions WHERE name = $1', [name])).rows.map((r) => r.version));
+    if (offered.length === 0) {
+        throw new JobError('postgres.extension_missing', `the server ${cfg.host}:${cfg.port} has no ${name} extension, which the dump needs${version ? ` (it was made with ${name} ${version})` : ''}`, {
+            hint: `Install ${name}${version ? ` ${version}` : ''} for this PostgreSQL version on the target server (and add it to shared_preload_libraries), then run again. Nothing was restored.`,
+        });
+    }
+    if (version && !offered.includes(version)) {
+        throw new JobError('postgres.extension_version', `the server offers ${name} ${offered.join(', ')}, but the dump was made with ${name} ${version}`, {
+            hint: `Install ${name} ${version} on the target server: TimescaleDB restores need the same extension version. Nothing was restored.`,
+        });
+    }
+}
+/** The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use). */
+function pgDumpPath(set) {
+    return setFilePath(set.path, set.manifest.postgres.files[0].path, set.id);
+}
+/** Why `pg_restore --list` cannot read the set's archive, or null when it can. A cancel is thrown. */
+async function archiveProblem(archives, set, ectx) {
+    try {
+        await archives.list(await pgDumpPath(set), ectx.env, ectx.signal, 1);
+        return null;
+    }
+    catch (err) {
+        if (ectx.signal.aborted)
+            throw err;
+        return err.message;
+    }
+}
+/** A copy an earlier restore swapped out and could not drop is refused, never dropped unseen. */
+async function refuseOldCopy(exists, target) {
+    const old = oldName(target);
+    if (!(await exists(old)))
+        return;
+    throw new JobError('restore.old_copy_left', `database ${old} exists: an earlier restore replaced ${target} and left the old copy behind`, {
+        hint: `It holds what ${target} held before that restore (its safety set has it too: \`pgtaos-backup list\`). Once you no longer need it, drop it (dropdb ${old}) and run the restore again.`,
+    });
+}
+/** The copy's counts against the manifest: a difference stops the restore before the swap. */
+function compareWithManifest(log, set, staging, restored) {
+    const pg = set.manifest.postgres;
+    if (pg.row_counts === 'unknown') {
+        const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
+        return [{ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored copy has ${restored.tables.length} tables, ${rows} rows)` }];
+    }
+    const { diffs, notCompared } = comparePostgres(pg, restored);
+    const wrong = diffs.filter((d) => d.expected !== null);
+    for (const e of diffs.filter((d) => d.expected === null))
+        log.warn(`the restored copy has a table the manifest does not list: ${e.table} (${e.restored} rows)`);
+    if (wrong.length > 0) {
+        for (const l of renderDifferences(wrong))
+            log.error(`  ${l}`);
+        throw new JobError('restore.counts_differ', `the restored copy ${staging} differs from the manifest of ${set.id} in ${wrong.length} table(s): ${wrong.map((d) => d.table).join(', ')}`, {
+            hint: `The set does not restore to what was backed up: run \`pgtaos-backup verify ${set.id}\`, and restore another set.`,
+        });
+    }
     return [
-        'SET statement_timeout = 0',
-        'SET lock_timeout = 0',
-        'SET idle_in_transaction_session_timeout = 0',
-        // New in 17 (production runs 17.6): it ends a transaction however busy; older servers reject the name.
-        ...(serverMajor >= 17 ? ['SET transaction_timeout = 0'] : []),
+        { name: 'postgres row counts', result: 'passed', detail: `${pg.tables.length} tables match the manifest` },
+        ...notCompared.map((n) => ({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason})` })),
     ];
 }
-/** "pg_dump (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)" -> 15 / "15.18". */
-function parseClientVersion(out) {
-    const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(out);
-    if (!m)
-        return null;
-    return { major: Number(m[1]), text: m[2] ? `${m[1]}.${m[2]}` : m[1] };
-}
-/** server_version_num 170006 -> 17 / "17.6". */
-function parseServerVersionNum(num) {
-    const major = Math.floor(num / 10000);
-    return { major, text: `${major}.${num % 10000}` };
-}
-/** A client older than the server cannot dump it (pg_dump refuses) nor read its archives. */
-function clientTooOld(client, server) {
-    return client.major < server.major;
-}
-/** Reads "; Dump Version: 1.15-0" from the head of `pg_restore --list`. */
-function parseArchiveHeader(lines) {
-    const pick = (re) => {
-        for (const l of lines) {
-            const m = re.exec(l);
-            if (m)
-                return m[1].trim();
-        }
-        return null;
-    };
-    return {
-        archiveVersion: pick(/^;\s+Dump Version:\s+(\d+\.\d+)/),
-        database: pick(/^;\s+dbname:\s+(.+)$/),
-        serverVersion: pick(/^;\s+Dumped from database version:\s+(.+)$/),
-        createdAt: pick(/^;\s+Archive created at\s+(.+)$/),
-    };
-}
-/** Reads `pg_restore --list` output: the header, TABLE DATA entries and extensions. */
-function parseRestoreList(lines) {
-    const header = parseArchiveHeader(lines.filter((l) => l.startsWith(';')).slice(0, 60));
-    const clientVersion = lines.map((l) => /^;\s+Dumped by pg_dump version:\s+(\S+)/.exec(l)?.[1]).find(Boolean) ?? null;
-    const tables = new Set();
-    const extensions = new Set();
-    for (const l of lines) {
-        const t = /^\d+;\s+\d+\s+\d+\s+TABLE DATA\s+(\S+)\s+(\S+)\s/.exec(l);
-        if (t)
-            tables.add(`${t[1]}.${t[2]}`);
-        const e = /^\d+;\s+\d+\s+\d+\s+EXTENSION\s+-\s+(\S+)/.exec(l);
-        if (e)
-            extensions.add(e[1]);
+
+;// CONCATENATED MODULE: ./src/engines/postgres/scratch.ts
+/**
+ * The scratch database verify restores into. It is dropped and recreated at will, so the production
+ * database is refused here whatever the config says (the config check is the first guard; this is the last).
+ */
+
+
+function refuseProduction(name, production) {
+    if (name === production) {
+        throw new UsageError('postgres.scratch_is_production', `refusing to drop or overwrite ${name}: it is the production database`, { hint: 'Set postgres.scratch_database to a different name.' });
     }
-    return {
-        database: header.database,
-        serverVersion: header.serverVersion?.split(/\s+/)[0] ?? null,
-        clientVersion,
-        archiveVersion: header.archiveVersion,
-        createdAt: header.createdAt,
-        tables: [...tables].sort(),
-        extensions: [...extensions].sort(),
-    };
 }
-/** pg_dump prints warnings it survives ("pg_dump: warning: ...") and errors it does not. */
-function isDumpErrorLine(line) {
-    return /^pg_(dump|restore): error:/.test(line) || /\b(FATAL|PANIC):/.test(line) || /^pg_(dump|restore): \[/.test(line);
+/** Drops and recreates `scratch`, empty; refused (before any connection) when it is `production`. */
+async function recreateScratch(open, production, scratch) {
+    refuseProduction(scratch, production);
+    await withSession(open(), async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
+        await client.query(`CREATE DATABASE ${client.escapeIdentifier(scratch)} TEMPLATE template0`);
+    });
 }
-/** The last guard before a DROP or RENAME of a staging database: only names a restore reserves. */
-function refuseUnreserved(name) {
-    if (!isReservedName(name))
-        throw new UsageError('postgres.not_staging', `refusing to drop or rename ${name}: it is not a name a restore reserves for its new copy`, { hint: 'This is a bug in pgtaos-backup; nothing was changed.' });
+async function dropScratch(open, production, scratch) {
+    refuseProduction(scratch, production);
+    await withSession(open(), async (client) => {
+        await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
+    });
 }
+
+;// CONCATENATED MODULE: ./src/engines/postgres/engine.ts
+
+
+
+
+
+
+
+
+
+
 class PostgresEngine {
     cfg;
     name = 'postgres';
@@ -42275,497 +41228,1737 @@ class PostgresEngine {
     }
     /** Binaries first (no connection needed): a missing tool is a setup error. */
     findTools(env) {
-        this.pgDump = findBinary('pg_dump', this.cfg.bin_dir, env, INSTALL_HINT);
-        this.pgRestore = findBinary('pg_restore', this.cfg.bin_dir, env, INSTALL_HINT);
+        this.pgDump = findPgTool('pg_dump', this.cfg.bin_dir, env);
+        this.pgRestore = findPgTool('pg_restore', this.cfg.bin_dir, env);
         this.archives.findTools(env);
     }
     toolEnv(env) {
-        // PGSSL*/PGCONNECT_TIMEOUT and friends pass through; the password only as PGPASSWORD.
-        return childEnv(env, { PGAPPNAME: 'pgtaos-backup', PGCONNECT_TIMEOUT: env.PGCONNECT_TIMEOUT ?? '10' }, ['PG']);
+        return pgToolEnv(env);
     }
-    async connect(env, database = this.cfg.database) {
-        const client = new esm.Client({
-            host: this.cfg.host,
-            port: this.cfg.port,
-            user: this.cfg.user,
-            database,
-            password: env.PGPASSWORD,
-            application_name: 'pgtaos-backup',
-            connectionTimeoutMillis: 10_000,
-        });
-        // A server that dies mid-run emits 'error' on the client; the failing query reports it.
-        client.on('error', () => { });
-        try {
-            await client.connect();
-        }
-        catch (err) {
-            throw this.connectError(err, database);
-        }
-        return client;
+    connect(env, database = this.cfg.database) {
+        return openSession(this.cfg, env, database);
     }
-    /**
-     * A session for database-level statements (exists, CREATE, DROP, RENAME): on the maintenance
-     * database `postgres` (`template1` where that was dropped), never the configured one, which may
-     * be the very database that is missing or being replaced.
-     */
-    async connectMaintenance(env) {
-        try {
-            return await this.connect(env, 'postgres');
-        }
-        catch (err) {
-            if (!(err instanceof JobError && err.code === 'postgres.no_database'))
-                throw err;
-            return this.connect(env, 'template1');
-        }
+    connectMaintenance(env) {
+        return openMaintenance((database) => this.connect(env, database));
     }
-    connectError(err, database) {
-        const e = err;
-        const where = `${this.cfg.user}@${this.cfg.host}:${this.cfg.port}/${database}`;
-        if (e.code === '28P01' || e.code === '28000') {
-            return new JobError('postgres.auth', `PostgreSQL refused the login ${where}: ${e.message}`, {
-                hint: 'Check the user in the config and the password in the PGPASSWORD environment variable (the action input postgres-password).',
-                cause: err,
-            });
-        }
-        if (e.code === '3D000') {
-            return new JobError('postgres.no_database', `database ${database} does not exist on ${this.cfg.host}:${this.cfg.port}`, { hint: 'Check postgres.database in the config.', cause: err });
-        }
-        return new JobError('postgres.unreachable', `cannot connect to PostgreSQL at ${where}: ${e.message ?? String(err)}`, {
-            hint: `Is the server running and reachable from this machine? Try: pg_isready -h ${this.cfg.host} -p ${this.cfg.port}`,
-            cause: err,
-        });
+    /** Opens a maintenance session only when called: the guards run first. */
+    maintenance(env) {
+        return () => this.connectMaintenance(env);
     }
-    async clientVersion(env) {
-        const r = await readTool(this.pgDump, ['--version'], this.toolEnv(env));
-        const v = parseClientVersion(r.out);
-        if (!r.ok || !v)
-            throw new JobError('postgres.client_version', `cannot read the version of ${this.pgDump}: ${r.err || r.out}`, { hint: INSTALL_HINT });
-        return v;
-    }
-    async preflight(ctx) {
-        const client = await this.connect(ctx.env);
-        try {
-            const r = await client.query("SELECT current_setting('server_version_num') AS v, pg_database_size(current_database())::text AS size");
-            const server = parseServerVersionNum(Number(r.rows[0].v));
-            const clientV = await this.clientVersion(ctx.env);
-            if (clientTooOld(clientV, server)) {
-                throw new JobError('postgres.client_too_old', `pg_dump ${clientV.text} (${this.pgDump}) is older than the PostgreSQL ${server.text} server; it cannot dump it, and pg_restore ${clientV.major} cannot read its archives`, {
-                    hint: `Install the PostgreSQL ${server.major} client (Debian/Ubuntu: apt install postgresql-client-${server.major} from apt.postgresql.org) and point postgres.bin_dir at it, e.g. /usr/lib/postgresql/${server.major}/bin.`,
-                });
-            }
-            return { serverVersion: server.text, clientVersion: clientV.text, estimatedBytes: Number(r.rows[0].size) };
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
-    }
-    /** Dumps the database into `dir` and returns the manifest section. */
-    async dump(ctx, dir, pre) {
-        const { log, signal, env } = ctx;
-        const fileName = `${this.cfg.database}.dump`;
-        const file = external_node_path_default().join(dir, fileName);
-        const exporter = await this.connect(env);
-        let counter;
-        let progress;
-        try {
-            const snap = await this.exportSnapshot(exporter);
-            counter = await this.connect(env);
-            const c = counter;
-            await this.disableTimeouts(c);
-            await this.importSnapshot(c, snap);
-            const targets = await listCountTargets(c, MANIFEST_FORMAT);
-            const extensions = (await c.query('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
-            const args = ['-Fc', '-b', '-w', '-f', file, '--snapshot', snap, '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-d', this.cfg.database];
-            log.info(`$ ${external_node_path_default().basename(this.pgDump)} ${args.join(' ')}`);
-            const started = Date.now();
-            progress = setInterval(() => {
-                external_node_fs_.promises.stat(file)
-                    .then((st) => log.info(`pg_dump: ${formatBytes(st.size)} written after ${Math.round((Date.now() - started) / 1000)} s`))
-                    .catch(() => { });
-            }, progressIntervalMs(env));
-            const stderr = [];
-            const dumping = runTool({
-                file: this.pgDump,
-                args,
-                env: this.toolEnv(env),
-                signal,
-                onStderr: (l) => {
-                    stderr.push(l);
-                    log.info(`pg_dump: ${l.replace(/^pg_dump: /, '')}`);
-                },
-            });
-            // Counting runs while pg_dump runs, on the same snapshot (SPEC 7: one after the other costs ~6%).
-            // A refused count re-opens the counting transaction on the snapshot; the exporter is not touched.
-            const counting = countTables(c, targets, { log, signal }, () => this.importSnapshot(c, snap));
-            const [dumped, counted] = await Promise.allSettled([dumping, counting]);
-            clearInterval(progress);
-            progress = undefined;
-            if (signal.aborted)
-                throw signal.reason;
-            if (dumped.status === 'rejected')
-                throw dumped.reason;
-            const r = dumped.value;
-            if (r.spawnError)
-                throw new UsageError('postgres.spawn', `cannot run ${this.pgDump}: ${r.spawnError}`, { hint: INSTALL_HINT });
-            const errors = stderr.filter(isDumpErrorLine);
-            if (r.exitCode !== 0 || errors.length > 0)
-                throw this.dumpFailure(r, errors, counted.status === 'fulfilled' ? counted.value.errors : []);
-            if (counted.status === 'rejected') {
-                throw new JobError('postgres.count_failed', `counting rows failed: ${counted.reason.message}`, { hint: 'The server may have stopped during the backup; run it again once it is up.', cause: counted.reason });
-            }
-            await c.query('COMMIT');
-            await exporter.query('COMMIT');
-            const st = await external_node_fs_.promises.stat(file);
-            if (st.size === 0)
-                throw new JobError('postgres.empty_dump', `pg_dump wrote an empty file ${file}`, { hint: 'Check the disk and the pg_dump output above.' });
-            const header = await this.readArchiveHeader(file, env, signal);
-            log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
-            return this.section(pre, snap, header.archiveVersion, extensions, counted.value, await checksum_fileEntry(dir, fileName));
-        }
-        finally {
-            if (progress)
-                clearInterval(progress);
-            await counter?.end().catch(() => { });
-            await exporter.end().catch(() => { });
-        }
-    }
-    section(pre, snap, archiveVersion, extensions, counted, file) {
-        return {
-            server_version: pre.serverVersion,
-            client_version: pre.clientVersion,
-            database: this.cfg.database,
-            host: this.cfg.host,
-            port: this.cfg.port,
-            archive_version: archiveVersion,
-            database_bytes: pre.estimatedBytes,
-            snapshot: snap,
-            extensions,
-            large_objects: counted.largeObjects,
-            files: [file],
-            tables: counted.tables,
-            // pg_dump dumped these whole; only their counts are missing, and the manifest says so.
-            ...(counted.errors.length ? { count_errors: counted.errors } : {}),
-        };
-    }
-    /**
-     * pg_dump failed. A count refused for want of SELECT is the cause (pg_dump needs the same
-     * privilege and fails after it), so it is named first, as what it is.
-     */
-    dumpFailure(r, errors, countErrors) {
-        const how = r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`;
-        const lines = (errors.length ? errors : r.stderrTail).slice(-10).join('\n  ');
-        const denied = countErrors.filter(isPermissionError);
-        if (denied.length > 0) {
-            const names = denied.map((d) => d.name).join(', ');
-            return new JobError('postgres.permission_denied', `permission denied for table${denied.length > 1 ? 's' : ''} ${names}: the backup user ${this.cfg.user} needs SELECT on every table (the server said: ${denied[0].error.replace(/^42501: /, '')}). pg_dump failed after it (${how}):\n  ${lines}`, {
-                hint: `Grant it and run the backup again: GRANT SELECT ON ${denied.map((d) => d.name).join(', ')} TO ${this.cfg.user}; (and USAGE on the schema; on PostgreSQL 14+ GRANT pg_read_all_data TO ${this.cfg.user} covers every table).`,
-            });
-        }
-        const also = countErrors.length ? `\n  counting failed too: ${countErrors.map((e) => `${e.name}: ${e.error}`).join('; ')}` : '';
-        return new JobError('postgres.dump_failed', `pg_dump failed (${how}):\n  ${lines}${also}`, {
-            hint: 'Read the pg_dump lines above. A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
-        });
-    }
-    /** Session timeouts off, then the REPEATABLE READ transaction whose snapshot pg_dump dumps. */
-    async exportSnapshot(client) {
-        await this.disableTimeouts(client);
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        return (await client.query('SELECT pg_export_snapshot() AS s')).rows[0].s;
-    }
-    /** A transaction on an exported snapshot (the counting session's; again after a refused count). */
-    async importSnapshot(client, snap) {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snap)}`);
-    }
-    async disableTimeouts(client) {
-        const v = (await client.query("SELECT current_setting('server_version_num') AS v")).rows[0].v;
-        await client.query(timeoutResets(parseServerVersionNum(Number(v)).major).join('; '));
+    clientVersion(env) {
+        return readClientVersion(this.pgDump, env);
     }
     /** pg_restore's version: it cannot read archives written by a newer pg_dump. */
-    async restoreClientVersion(env) {
-        const r = await readTool(this.pgRestore, ['--version'], this.toolEnv(env));
-        const v = parseClientVersion(r.out);
-        if (!r.ok || !v)
-            throw new JobError('postgres.client_version', `cannot read the version of ${this.pgRestore}: ${r.err || r.out}`, { hint: INSTALL_HINT });
-        return v;
+    restoreClientVersion(env) {
+        return readClientVersion(this.pgRestore, env);
+    }
+    preflight(ctx) {
+        return withSession(this.connect(ctx.env), (client) => probeServer(client, () => this.clientVersion(ctx.env), this.pgDump));
+    }
+    /** Dumps the database into `dir` and returns the manifest section. */
+    dump(ctx, dir, pre) {
+        return dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre);
+    }
+    /** Session timeouts off, then the REPEATABLE READ transaction whose snapshot pg_dump dumps. */
+    exportSnapshot(client) {
+        return exportSnapshot(client);
     }
     /**
      * Counts every table of `database` (one transaction, so the counts are of one moment) by the rules
      * of manifest `format`: a restored set is counted the way its manifest was.
      */
-    async countDatabase(env, database, log, signal, format = MANIFEST_FORMAT) {
-        const client = await this.connect(env, database);
-        try {
-            await this.disableTimeouts(client);
-            const begin = async () => {
-                await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-            };
-            await begin();
-            const targets = await listCountTargets(client, format);
-            const counted = await countTables(client, targets, { log, signal }, begin);
-            await client.query('COMMIT');
-            return counted;
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    countDatabase(env, database, log, signal, format = MANIFEST_FORMAT) {
+        return countDatabase(this.connect(env, database), { log, signal }, format);
     }
     /**
      * Drops and recreates a scratch database. Refuses the production database whatever the
      * config says (the config check is the first guard; this is the last).
      */
-    async recreateScratch(env, scratch) {
-        this.refuseProduction(scratch);
-        const client = await this.connectMaintenance(env);
-        try {
-            await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
-            await client.query(`CREATE DATABASE ${client.escapeIdentifier(scratch)} TEMPLATE template0`);
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    recreateScratch(env, scratch) {
+        return recreateScratch(this.maintenance(env), this.cfg.database, scratch);
     }
-    async dropScratch(env, scratch) {
-        this.refuseProduction(scratch);
-        const client = await this.connectMaintenance(env);
-        try {
-            await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(scratch)} WITH (FORCE)`);
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    dropScratch(env, scratch) {
+        return dropScratch(this.maintenance(env), this.cfg.database, scratch);
     }
-    async databaseExists(env, name) {
-        const client = await this.connectMaintenance(env);
-        try {
-            return (await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1;
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    databaseExists(env, name) {
+        return databaseExists(this.maintenance(env), name);
     }
-    /**
-     * A new, empty database for a restore to fill (a leftover of an earlier run under that name is
-     * dropped first: the name is reserved). `like`: the database it will replace, whose owner,
-     * encoding and locale it gets; null: the server's defaults.
-     */
-    async createStaging(env, staging, like) {
-        refuseUnreserved(staging);
-        const client = await this.connectMaintenance(env);
-        try {
-            const shape = like === null ? null : await databaseShape(client, like);
-            await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
-            await client.query(createSql(staging, shape, quoteWith(client)));
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    /** A new, empty database for a restore to fill, shaped like `like` (null: the server's defaults). */
+    createStaging(env, staging, like) {
+        return createStaging(this.maintenance(env), staging, like);
     }
-    /** After pg_restore: the settings and grants of `like` (applied now, so none of them hindered pg_restore). */
-    async shapeLike(env, staging, like) {
-        refuseUnreserved(staging);
-        const client = await this.connectMaintenance(env);
-        try {
-            for (const stmt of shapeSql(staging, await databaseShape(client, like), quoteWith(client)))
-                await client.query(stmt);
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    /** After pg_restore: the settings and grants of `like`. */
+    shapeLike(env, staging, like) {
+        return shapeLike(this.maintenance(env), staging, like);
     }
-    /**
-     * Swaps the filled `staging` in as `target` (see swapIn), then drops the replaced database.
-     * Returns what could not be done after the swap (the old copy left behind), for a warning.
-     */
-    async swapIn(env, staging, target, replacing, log) {
-        refuseUnreserved(staging);
-        const old = replacing ? oldName(target) : null;
-        const client = await this.connectMaintenance(env);
-        try {
-            await swapIn(client, staging, target, old, log);
-            if (!old)
-                return null;
-            return await client.query(`DROP DATABASE ${client.escapeIdentifier(old)} WITH (FORCE)`).then(() => null, (e) => `could not drop ${old} (what ${target} held before; the safety set has it too): ${e.message}; drop it by hand: dropdb ${old}`);
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    /** Swaps the filled `staging` in as `target`; returns what could not be done after the swap, for a warning. */
+    swapIn(env, staging, target, replacing, log) {
+        return swapStagingIn(this.maintenance(env), staging, target, replacing, log);
     }
-    /** Drops a staging database a restore did not swap in (it holds nothing that is not in the set). */
-    async dropStaging(env, staging) {
-        refuseUnreserved(staging);
-        const client = await this.connectMaintenance(env);
-        try {
-            await client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(staging)} WITH (FORCE)`);
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    /** Drops a staging database a restore did not swap in. */
+    dropStaging(env, staging) {
+        return dropStaging(this.maintenance(env), staging);
     }
-    /**
-     * Clears `timescaledb.restoring` on `database`: timescaledb_pre_restore() sets it per database,
-     * and a database left with it on runs without TimescaleDB's background jobs. Plain PostgreSQL
-     * accepts the name as a placeholder, so this runs for every restore.
-     */
-    async resetRestoring(env, database) {
-        const client = await this.connectMaintenance(env);
-        try {
-            if ((await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database])).rowCount === 1) {
-                await client.query(`ALTER DATABASE ${client.escapeIdentifier(database)} RESET timescaledb.restoring`);
-            }
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    /** Clears `timescaledb.restoring` on `database` (see restore.ts). */
+    resetRestoring(env, database) {
+        return resetRestoring(this.maintenance(env), database);
     }
-    refuseProduction(name) {
-        if (name === this.cfg.database) {
-            throw new UsageError('postgres.scratch_is_production', `refusing to drop or overwrite ${name}: it is the production database`, { hint: 'Set postgres.scratch_database to a different name.' });
-        }
-    }
-    /**
-     * pg_restore into `target`, a new empty database. TimescaleDB databases are restored the
-     * documented way: timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
-     * Whatever happens (failure, cancel), `timescaledb.restoring` is reset on `target` after.
-     */
-    async restore(ctx, file, target, opts) {
-        const { log, env } = ctx;
-        let failed = true;
-        let prepared = false;
-        try {
-            if (opts.timescale)
-                await this.sql(env, target, 'CREATE EXTENSION IF NOT EXISTS timescaledb; SELECT timescaledb_pre_restore();');
-            prepared = opts.timescale;
-            await this.runRestore(ctx, file, target, opts);
-            failed = false;
-        }
-        finally {
-            // post_restore resets it too, but only when it runs and succeeds: the reset is unconditional.
-            const after = async () => {
-                try {
-                    if (prepared)
-                        await this.sql(env, target, 'SELECT timescaledb_post_restore();');
-                }
-                finally {
-                    await this.resetRestoring(env, target);
-                }
-            };
-            if (!failed)
-                await after();
-            else {
-                await after().catch((e) => log.error(`${prepared ? 'timescaledb_post_restore()' : 'resetting timescaledb.restoring'} on ${target} failed: ${e.message}; before using ${target}, run on it: ${prepared ? 'SELECT timescaledb_post_restore(); ' : ''}ALTER DATABASE ${target} RESET timescaledb.restoring`));
-            }
-        }
-    }
-    async runRestore(ctx, file, target, opts) {
-        const { log, env, signal } = ctx;
-        const args = [
-            '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-w', '-d', target,
-            '--exit-on-error',
-            ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
-            ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
-            file,
-        ];
-        log.info(`$ ${external_node_path_default().basename(this.pgRestore)} ${args.join(' ')}`);
-        const stderr = [];
-        const r = await runTool({ file: this.pgRestore, args, env: this.toolEnv(env), signal, onStderr: (l) => { stderr.push(l); log.info(`pg_restore: ${l.replace(/^pg_restore: /, '')}`); } });
-        if (signal.aborted)
-            throw signal.reason;
-        if (r.spawnError)
-            throw new UsageError('postgres.spawn', `cannot run ${this.pgRestore}: ${r.spawnError}`, { hint: INSTALL_HINT });
-        if (r.exitCode !== 0) {
-            const errors = stderr.filter(isDumpErrorLine);
-            throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${r.signal ? `killed by ${r.signal}` : `exit ${r.exitCode}`}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
-                hint: 'Read the pg_restore lines above: a damaged archive, a missing extension or role on the target server, or a full disk.',
-            });
-        }
+    /** pg_restore into `target`, a new empty database (see restore.ts: TimescaleDB's steps, the reset after). */
+    restore(ctx, file, target, opts) {
+        const deps = {
+            cfg: this.cfg,
+            pgRestore: this.pgRestore,
+            // The engine's own methods, looked up on the instance at each call.
+            sql: (env, database, text) => this.sql(env, database, text),
+            resetRestoring: (env, database) => this.resetRestoring(env, database),
+        };
+        return restoreArchive(deps, ctx, file, target, opts);
     }
     /** The target server must offer the extension the dump needs, at the version it was made with. */
-    async requireExtension(env, name, version) {
-        const client = await this.connectMaintenance(env);
-        let offered;
-        try {
-            offered = (await client.query('SELECT version FROM pg_available_extension_versions WHERE name = $1', [name])).rows.map((r) => r.version);
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
-        if (offered.length === 0) {
-            throw new JobError('postgres.extension_missing', `the server ${this.cfg.host}:${this.cfg.port} has no ${name} extension, which the dump needs${version ? ` (it was made with ${name} ${version})` : ''}`, {
-                hint: `Install ${name}${version ? ` ${version}` : ''} for this PostgreSQL version on the target server (and add it to shared_preload_libraries), then run again. Nothing was restored.`,
-            });
-        }
-        if (version && !offered.includes(version)) {
-            throw new JobError('postgres.extension_version', `the server offers ${name} ${offered.join(', ')}, but the dump was made with ${name} ${version}`, {
-                hint: `Install ${name} ${version} on the target server: TimescaleDB restores need the same extension version. Nothing was restored.`,
-            });
-        }
+    requireExtension(env, name, version) {
+        return requireExtension(this.maintenance(env), this.cfg, name, version);
     }
-    async sql(env, database, text) {
-        const client = await this.connect(env, database);
-        try {
-            await client.query(text);
-        }
-        catch (err) {
-            throw new JobError('postgres.sql', `on ${database}: ${err.message}`, { hint: 'For TimescaleDB, the target server needs the same timescaledb extension version as the manifest records.', cause: err });
-        }
-        finally {
-            await client.end().catch(() => { });
-        }
+    sql(env, database, text) {
+        return runSql(this.connect(env, database), database, text);
     }
     /** `pg_restore --list` must read the archive; its header gives the archive version. */
-    async readArchiveHeader(file, env, signal) {
-        return parseArchiveHeader(await this.archives.list(file, env, signal, 40));
+    readArchiveHeader(file, env, signal) {
+        return this.archives.readHeader(file, env, signal);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/index.ts
+/** The PostgreSQL engine's public names: the engine, its archives reader, and the pure rules of its parts. */
+
+
+
+
+
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/catalog/verification.ts
+/**
+ * verification.json beside a set's manifest: the outcome of the last `verify` of that set.
+ * The manifest is never rewritten; this file is.
+ */
+
+
+
+
+const VERIFICATION_FILE = 'verification.json';
+const verificationSchema = object({
+    verified_at: schemas_string(),
+    result: schemas_enum(['passed', 'failed']),
+    checks: array(object({ name: schemas_string(), result: schemas_enum(['passed', 'failed', 'skipped']), detail: schemas_string() })),
+    tool_version: schemas_string(),
+});
+async function readVerification(dir) {
+    try {
+        const parsed = verificationSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, VERIFICATION_FILE))));
+        return parsed.success ? parsed.data : null;
+    }
+    catch {
+        return null;
+    }
+}
+async function writeVerification(dir, v) {
+    await writeFileAtomic(external_node_path_default().join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(v), null, 2)}\n`);
+}
+
+;// CONCATENATED MODULE: ./src/catalog/sets.ts
+/**
+ * The catalog on disk:
+ *   <root>/<kind>/<set id>/manifest.json + dump files    complete sets (kind: daily, milestone, config, safety)
+ *   <root>/.incomplete/<set id>/                          work in progress; renamed into place when complete
+ *   <root>/logs/                                          one log and one JSON report per run
+ *   <root>/.lock                                          held while a run writes
+ * A set counts only when its manifest is whole and valid; anything else is listed as incomplete.
+ */
+
+
+
+
+
+
+
+
+const INCOMPLETE_DIR = '.incomplete';
+const LOGS_DIR = 'logs';
+function kindDir(root, kind) {
+    return external_node_path_default().join(root, kind);
+}
+/** Sorts newest first by the manifest's start time (never by name or file time); incomplete sets last. */
+function compareNewestFirst(a, b) {
+    const ta = a.manifest ? Date.parse(a.manifest.started_at) : Number.NEGATIVE_INFINITY;
+    const tb = b.manifest ? Date.parse(b.manifest.started_at) : Number.NEGATIVE_INFINITY;
+    if (ta !== tb)
+        return tb - ta;
+    return b.id.localeCompare(a.id);
+}
+/** The catalog's own folders: none may be a link (the root itself may). */
+const CATALOG_DIRS = [...SET_KINDS, INCOMPLETE_DIR];
+/** How long a set may seem to start after "now" (clocks of two machines differ a little) before it is suspicious. */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** Why a set's start lies in the future (clock skew, a copied set), or null: such a set proves nothing about today. */
+function futureStart(m, now) {
+    if (!m)
+        return null;
+    const t = Date.parse(m.started_at);
+    if (!Number.isFinite(t) || t <= now.getTime() + FUTURE_TOLERANCE_MS)
+        return null;
+    return `started_at ${m.started_at} lies in the future (clock skew, or a set copied from elsewhere?)`;
+}
+/** Sub-folders, and links (reported, never followed), of `dir`. */
+async function dirNames(dir, withLinks = false) {
+    try {
+        const entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
+        return entries.filter((e) => e.isDirectory() || (withLinks && e.isSymbolicLink())).map((e) => e.name);
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            return [];
+        throw err;
+    }
+}
+/** One folder under a kind folder, as the catalog sees it. */
+async function readSet(kind, id, p) {
+    const damaged = (reason) => ({ id, kind, status: 'incomplete', path: p, manifest: null, reason, verification: null });
+    const linked = await unsafeSetDir(p);
+    if (linked)
+        return damaged(linked);
+    const read = await readManifest(p);
+    if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
+        return damaged(`manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`);
+    }
+    if (read.ok) {
+        const unsafe = await unsafeSetFiles(p, manifestFiles(read.manifest).map((f) => f.path));
+        if (unsafe)
+            return damaged(`damaged: ${unsafe}`);
+    }
+    const verification = read.ok ? await readVerification(p) : null;
+    return read.ok
+        ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
+        : damaged(read.reason);
+}
+async function listSets(root) {
+    await refuseLinkedFolders(root, CATALOG_DIRS);
+    const out = [];
+    for (const kind of SET_KINDS) {
+        const dir = kindDir(root, kind);
+        const names = await dirNames(dir, true);
+        out.push(...(await Promise.all(names.map((id) => readSet(kind, id, external_node_path_default().join(dir, id))))));
+    }
+    for (const name of await dirNames(external_node_path_default().join(root, INCOMPLETE_DIR))) {
+        const marker = await readStagingMarker(external_node_path_default().join(root, INCOMPLETE_DIR, name));
+        out.push({
+            id: marker?.id ?? name,
+            kind: marker?.kind ?? 'daily',
+            status: 'incomplete',
+            path: external_node_path_default().join(root, INCOMPLETE_DIR, name),
+            manifest: null,
+            reason: 'left by a run that did not finish',
+            verification: null,
+        });
+    }
+    return out.sort(compareNewestFirst);
+}
+async function findSet(root, id) {
+    if (!isSetId(id)) {
+        throw new UsageError('set.bad_id', `${JSON.stringify(id)} is not a set id`, { hint: 'Set ids look like mystocks_20261125_000003 or post_phase2_20261125; `pgtaos-backup list` shows them.' });
+    }
+    const sets = await listSets(root);
+    const found = sets.find((s) => s.id === id && s.path.split((external_node_path_default()).sep).at(-2) !== INCOMPLETE_DIR);
+    if (!found) {
+        throw new UsageError('set.not_found', `no set ${id} under ${root}`, { hint: 'Run `pgtaos-backup list` to see the sets there are.' });
+    }
+    return found;
+}
+const STAGING_MARKER = '.staging.json';
+async function readStagingMarker(dir) {
+    try {
+        const j = JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, STAGING_MARKER)));
+        if (typeof j.id === 'string' && typeof j.kind === 'string' && SET_KINDS.includes(j.kind)) {
+            return { id: j.id, kind: j.kind };
+        }
+    }
+    catch {
+        /* no marker: still incomplete */
+    }
+    return null;
+}
+async function stageSet(root, kind, id) {
+    const finalDir = external_node_path_default().join(kindDir(root, kind), id);
+    const dir = external_node_path_default().join(root, INCOMPLETE_DIR, `${id}.${process.pid}`);
+    // 0700 whatever the umask: another local user must not plant links in the catalog's folders.
+    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
+    await external_node_fs_.promises.mkdir(kindDir(root, kind), { recursive: true, mode: 0o700 });
+    await refuseLinkedFolders(root, [INCOMPLETE_DIR, kind]);
+    await external_node_fs_.promises.mkdir(dir, { mode: 0o700 });
+    await external_node_fs_.promises.writeFile(external_node_path_default().join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }), { flag: 'wx', mode: 0o600 });
+    let committed = false;
+    return {
+        id,
+        kind,
+        dir,
+        finalDir,
+        async commit(manifest) {
+            await external_node_fs_.promises.rm(external_node_path_default().join(dir, STAGING_MARKER), { force: true });
+            await writeManifest(dir, manifest);
+            try {
+                await external_node_fs_.promises.access(finalDir);
+                throw new JobError('set.exists', `a set already exists at ${finalDir}`, { hint: 'Nothing was overwritten; run again to get a new name.' });
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT')
+                    throw err;
+            }
+            await external_node_fs_.promises.rename(dir, finalDir);
+            await fsyncDir(external_node_path_default().dirname(finalDir));
+            committed = true;
+            return finalDir;
+        },
+        async discard() {
+            if (committed)
+                return;
+            await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
+        },
+    };
+}
+/**
+ * The set `verify` checks when none is named: the newest complete daily or milestone holding a
+ * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
+ * config snapshots are verified only when named.
+ */
+function newestVerifiable(sets, now) {
+    // A set dated in the future sorts first but proves nothing about today's backups: never the default.
+    return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && s.manifest !== null && engineNames(s.manifest).length > 0 && !futureStart(s.manifest, now));
+}
+/**
+ * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
+ * run holding the root's lock may call this: then no other run can be writing there.
+ */
+async function removeLeftovers(root) {
+    const removed = [];
+    const dir = external_node_path_default().join(root, INCOMPLETE_DIR);
+    // Through a linked .incomplete, fs.rm would delete every folder behind the link.
+    await refuseLinkedFolders(root, [INCOMPLETE_DIR]);
+    // Only real folders are removed (dirNames lists no links); fs.rm unlinks links inside, never follows them.
+    for (const name of await dirNames(dir)) {
+        if (name.endsWith(`.${process.pid}`) || name.endsWith(`-${process.pid}`))
+            continue; // ours
+        const p = external_node_path_default().join(dir, name);
+        const bytes = await folderBytes(p);
+        await external_node_fs_.promises.rm(p, { recursive: true, force: true });
+        removed.push({ name, bytes });
+    }
+    return removed;
+}
+/** Sums the sizes of the regular files under a folder (for sets without a manifest). */
+async function folderBytes(dir) {
+    let total = 0;
+    let entries;
+    try {
+        // A set folder that is a link is not measured: that would list what lies behind it.
+        if (!(await external_node_fs_.promises.lstat(dir)).isDirectory())
+            return 0;
+        entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
+    }
+    catch {
+        return 0;
+    }
+    for (const e of entries) {
+        const p = external_node_path_default().join(dir, e.name);
+        if (e.isDirectory())
+            total += await folderBytes(p);
+        else if (e.isFile())
+            total += (await external_node_fs_.promises.stat(p)).size;
+    }
+    return total;
+}
+
+;// CONCATENATED MODULE: ./src/catalog/time.ts
+/** Wall-clock formatting in the configured time zone (names and manifests use local time with its offset). */
+const formatters = new Map();
+function formatter(timeZone) {
+    let f = formatters.get(timeZone);
+    if (!f) {
+        f = new Intl.DateTimeFormat('en-US', {
+            timeZone,
+            hourCycle: 'h23',
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            hour: '2-digit',
+            minute: '2-digit',
+            second: '2-digit',
+            timeZoneName: 'longOffset',
+        });
+        formatters.set(timeZone, f);
+    }
+    return f;
+}
+function localTime(at, timeZone) {
+    const parts = {};
+    for (const p of formatter(timeZone).formatToParts(at))
+        parts[p.type] = p.value;
+    // longOffset gives "GMT+08:00", or plain "GMT" for UTC.
+    const offset = (parts.timeZoneName ?? 'GMT').replace(/^GMT/, '') || '+00:00';
+    const ms = String(at.getUTCMilliseconds()).padStart(3, '0');
+    const date = `${parts.year}${parts.month}${parts.day}`;
+    const time = `${parts.hour}${parts.minute}${parts.second}`;
+    const iso = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}.${ms}${offset}`;
+    return { date, time, iso };
+}
+
+;// CONCATENATED MODULE: ./src/catalog/space.ts
+/** Free space where the sets are written. */
+
+const GIB = 1024 ** 3;
+async function freeBytes(dir) {
+    const s = await external_node_fs_.promises.statfs(dir);
+    return s.bavail * s.bsize;
+}
+/** The free space a backup needs: the configured floor, and room for one more set as big as the last. */
+function spaceNeeded(minFreeGb, lastSetBytes, estimateBytes) {
+    return Math.max(minFreeGb * GIB, lastSetBytes ?? 0, estimateBytes === null ? 0 : Math.ceil(estimateBytes * 0.25));
+}
+
+;// CONCATENATED MODULE: ./src/version.ts
+/** Kept equal to package.json's version by a test (a JSON import would drag package.json into the bundle). */
+const TOOL_NAME = 'pgtaos-backup';
+const TOOL_VERSION = '0.1.0';
+
+;// CONCATENATED MODULE: ./src/shared/github.ts
+/** Facts about the GitHub Actions run, read from the runner's environment (null outside Actions). */
+/** The run's page (GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID). */
+function runUrl(env) {
+    return env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
+}
+
+;// CONCATENATED MODULE: ./src/commands/context.ts
+
+/** Git facts about the run, from the Actions environment (null outside Actions). */
+function context_gitInfo(env) {
+    if (!env.GITHUB_SHA && !env.GITHUB_REF)
+        return null;
+    return {
+        sha: env.GITHUB_SHA ?? null,
+        ref: env.GITHUB_REF ?? null,
+        tag: env.GITHUB_REF_TYPE === 'tag' ? (env.GITHUB_REF_NAME ?? null) : null,
+        actor: env.GITHUB_ACTOR ?? null,
+        run_id: env.GITHUB_RUN_ID ?? null,
+        run_url: runUrl(env),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/message.ts
+/**
+ * The message every chat kind shows (one screen, the same facts), and the fitting of its field
+ * values into a service's size limit: the title, the labels, the markup and the run link are
+ * never cut, only the values.
+ */
+
+
+/** A message is meant to fit on one phone screen. */
+const MAX_VALUE = 300;
+const MAX_DETAIL = 240;
+const MAX_TITLE = 200;
+const MAX_LABEL = 80;
+const MAX_CHECKS = 4;
+const STDERR_LINES = 3;
+const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
+/** Bytes a string takes inside a JSON document, quotes not counted (escapes are per character, so sizes add up). */
+const jsonBytes = (s) => Buffer.byteLength(JSON.stringify(s), 'utf8') - 2;
+/** `s`, or its longest start (whole code points, so never half an emoji) that fits `max` with "…" added. */
+function clipTo(s, max, size = utf8Bytes) {
+    if (size(s) <= max)
+        return s;
+    const cps = Array.from(s);
+    let lo = 0;
+    let hi = cps.length - 1;
+    while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (size(`${cps.slice(0, mid).join('')}…`) <= max)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    const out = `${cps.slice(0, lo).join('').trimEnd()}…`;
+    return size(out) <= max ? out : '';
+}
+/**
+ * Shortens values so that their sizes add up to at most `budget`: values under an equal share stay
+ * whole, the longest are cut to what is left shared equally (water-filling), so every field keeps
+ * its beginning and none crowds the others out.
+ */
+function fitValues(values, budget, size) {
+    const out = [...values];
+    const order = values.map((v, i) => ({ i, n: size(v) })).sort((a, b) => a.n - b.n);
+    let left = Math.max(0, budget);
+    order.forEach(({ i, n }, k) => {
+        const share = Math.floor(left / (order.length - k));
+        if (n > share)
+            out[i] = clipTo(values[i], share, size);
+        left -= size(out[i]);
+    });
+    return out;
+}
+/**
+ * Renders a message whose parts outside the field values (title, labels, markup, the run link) are
+ * fixed, with the values fitted into what the limit leaves: the link always survives, and markup
+ * is never cut in half. `render` must be additive in the values under `size`.
+ */
+function fitted(m, limit, size, total, render) {
+    const blank = render({ ...m, fields: m.fields.map((f) => ({ ...f, value: '' })) });
+    const values = fitValues(m.fields.map((f) => f.value), limit - total(blank), size);
+    return render({ ...m, fields: m.fields.map((f, i) => ({ ...f, value: values[i] })) });
+}
+function oneLine(s, max = MAX_VALUE) {
+    const flat = s.replace(/\s*\n\s*/g, ' ').trim();
+    return clipTo(flat, max, (x) => x.length);
+}
+/** A field value in the markdown the robots (WeCom, DingTalk, Feishu) read. */
+const markdownValue = (f) => `${f.code ? `\`${f.value.replace(/`/g, "'")}\`` : f.value}${f.suffix ?? ''}`;
+function chatMessage(r) {
+    const stale = r.stale.length > 0;
+    const tone = r.status !== 'success' && !stale ? 'failure' : stale ? 'stale' : 'success';
+    const verb = r.status === 'success' ? 'succeeded' : r.status === 'cancelled' ? 'was cancelled' : 'FAILED';
+    const icon = r.status === 'success' ? (stale ? '⚠️' : '✅') : r.status === 'cancelled' ? '⏹️' : stale ? '⚠️' : '❌';
+    const title = oneLine(`${icon} ${TOOL_NAME} ${r.command || 'run'} ${verb}${stale ? ': backups are stale' : ''} on ${r.hostname}`, MAX_TITLE);
+    const fields = [];
+    fields.push({ label: 'result', value: `${r.status} (exit ${r.exit_code}) in ${formatDuration(r.duration_ms)}` });
+    if (r.set)
+        fields.push({ label: 'set', value: `${r.set.id} (${r.set.kind}, ${formatBytes(r.set.bytes)})`, code: true });
+    if (r.error) {
+        const [first] = r.error.message.split('\n');
+        // "pg_dump failed (exit 1):" introduces the stderr lines, shown just below.
+        const code = ` [${r.error.code}]`;
+        fields.push({ label: 'error', value: oneLine((first ?? '').replace(/:\s*$/, ''), MAX_VALUE - code.length), suffix: code });
+        const tail = (r.error.stderr_tail ?? []).slice(-STDERR_LINES);
+        if (tail.length)
+            fields.push({ label: 'stderr', value: oneLine(tail.join(' | ')), code: true });
+        if (r.error.hint)
+            fields.push({ label: 'what to do', value: oneLine(r.error.hint) });
+    }
+    const failedChecks = r.checks.filter((c) => c.result === 'failed');
+    for (const c of failedChecks.slice(0, MAX_CHECKS)) {
+        fields.push({ label: oneLine(r.stale.includes(c.name) ? `stale: ${c.name}` : `failed: ${c.name}`, MAX_LABEL), value: oneLine(c.detail, MAX_DETAIL) });
+    }
+    if (failedChecks.length > MAX_CHECKS)
+        fields.push({ label: 'more', value: `${failedChecks.length - MAX_CHECKS} more failed checks in the report` });
+    if (!r.error && failedChecks.length === 0)
+        fields.push({ label: 'summary', value: oneLine(r.message) });
+    if (r.storage?.free_bytes != null) {
+        const days = r.storage.days_of_dailies;
+        fields.push({ label: 'free space', value: `${formatBytes(r.storage.free_bytes)}${days === null ? '' : `, about ${days} more days of dailies fit`}` });
+    }
+    if (r.report_path)
+        fields.push({ label: 'report', value: r.report_path, code: true });
+    return { tone, title, fields, link: r.run_url };
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/notifier.ts
+
+/** Any 2xx is accepted; 429 and 5xx are retried; any other status is final. */
+function judgeHttp(status, text) {
+    const http = `HTTP ${status}${text ? `: ${oneLine(text, 160)}` : ''}`;
+    if (status === 429 || status >= 500)
+        return { ok: false, retry: true, error: http };
+    if (status < 200 || status >= 300)
+        return { ok: false, retry: false, error: http };
+    return { ok: true };
+}
+/**
+ * Chat robots answer with a code in a JSON body, often with HTTP 200 even when refusing (Feishu's
+ * rate limit is HTTP 400), so the body is read whatever the status: code 0 accepts, a rate-limit
+ * code is retried, any other code is final; without a verdict in the body, the status decides.
+ */
+function judgeRobot(a) {
+    return (status, text) => {
+        let body;
+        try {
+            const j = JSON.parse(text);
+            body = typeof j === 'object' && j !== null ? j : {};
+        }
+        catch {
+            body = null;
+        }
+        const got = body ? a.read(body) : null;
+        if (got && typeof got.code === 'number' && a.rateLimitCodes.includes(got.code)) {
+            return { ok: false, retry: true, error: `rate limited (${a.codeName} ${got.code}: ${oneLine(got.msg, 160)})` };
+        }
+        if (status >= 200 && status < 300) {
+            if (!got)
+                return { ok: false, retry: false, error: `the answer is not JSON: ${oneLine(text, 120)}` };
+            return got.code === 0 ? { ok: true } : { ok: false, retry: false, error: `${a.codeName} ${String(got.code)}: ${oneLine(got.msg, 160)}` };
+        }
+        return judgeHttp(status, text);
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/dingtalk.ts
+/**
+ * DingTalk custom robot: {"msgtype":"markdown","markdown":{"title","text"}}; signed with
+ * &timestamp=<ms>&sign=<urlencoded base64 HMAC-SHA256(secret, "<ms>\n<secret>")>. The request body
+ * is at most 20000 bytes (errcode 460101 "message too long, exceed 20000 bytes"). Accepts with
+ * {"errcode":0}; 130101 "send too fast, exceed 20 times per minute" is its rate limit (then
+ * throttled for 10 minutes).
+ */
+
+
+
+const DINGTALK_BODY_BYTES = 20_000;
+const DINGTALK_RATE_LIMIT_CODES = [130101];
+/** The signature, as DingTalk's documentation computes it. */
+function dingtalkSign(secret, timestampMs) {
+    return (0,external_node_crypto_.createHmac)('sha256', secret).update(`${timestampMs}\n${secret}`, 'utf8').digest('base64');
+}
+function dingtalkJson(m) {
+    const lines = [`### ${m.title}`, '', ...m.fields.map((f) => `- **${f.label}:** ${markdownValue(f)}`)];
+    if (m.link)
+        lines.push('', `[Open the run](${m.link})`);
+    return JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text: lines.join('\n') } });
+}
+/** The body as sent (JSON text): the limit is on the whole body. */
+function dingtalkBody(m) {
+    return fitted(m, DINGTALK_BODY_BYTES, jsonBytes, utf8Bytes, dingtalkJson);
+}
+const dingtalk = {
+    signed: true,
+    request({ url, secret, message, headers, now }) {
+        const u = new URL(url);
+        if (secret) {
+            const ts = String(now.getTime());
+            // URLSearchParams encodes the Base64 "+", "/" and "=" (%2B, %2F, %3D), as DingTalk's urlEncode step asks.
+            u.searchParams.set('timestamp', ts);
+            u.searchParams.set('sign', dingtalkSign(secret, ts));
+        }
+        return { url: u.toString(), body: dingtalkBody(message), headers };
+    },
+    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: DINGTALK_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/feishu.ts
+/**
+ * Feishu/Lark custom bot: {"msg_type":"interactive","card":{...}}; signed with "timestamp" (s) and
+ * "sign" = base64 HMAC-SHA256(key "<s>\n<secret>", empty message) in the body. The request body is
+ * at most 20 KB (自定义机器人使用指南, 使用限制); 20000 bytes here. Accepts with {"code":0} (older
+ * answers: StatusCode); 9499 "too many request" is its rate limit (answered with HTTP 400).
+ */
+
+
+
+const FEISHU_BODY_BYTES = 20_000;
+const FEISHU_RATE_LIMIT_CODES = [9499];
+/** The signature, as Feishu's documentation computes it. */
+function feishuSign(secret, timestampS) {
+    return (0,external_node_crypto_.createHmac)('sha256', `${timestampS}\n${secret}`).update('', 'utf8').digest('base64');
+}
+function feishuJson(m, signing) {
+    const template = m.tone === 'success' ? 'green' : m.tone === 'stale' ? 'orange' : 'red';
+    const lines = m.fields.map((f) => `**${f.label}:** ${markdownValue(f)}`);
+    if (m.link)
+        lines.push(`[Open the run](${m.link})`);
+    return JSON.stringify({
+        ...(signing ? { timestamp: signing.timestamp, sign: signing.sign } : {}),
+        msg_type: 'interactive',
+        card: {
+            config: { wide_screen_mode: true },
+            header: { template, title: { tag: 'plain_text', content: m.title } },
+            elements: [{ tag: 'div', text: { tag: 'lark_md', content: lines.join('\n') } }],
+        },
+    });
+}
+/** The body as sent (JSON text), signed when `signing` is given: the limit is on the whole body. */
+function feishuBody(m, signing) {
+    return fitted(m, FEISHU_BODY_BYTES, jsonBytes, utf8Bytes, (x) => feishuJson(x, signing));
+}
+const feishu = {
+    signed: true,
+    request({ url, secret, message, headers, now }) {
+        const ts = String(Math.floor(now.getTime() / 1000));
+        return { url, body: feishuBody(message, secret ? { timestamp: ts, sign: feishuSign(secret, ts) } : undefined), headers };
+    },
+    judge: judgeRobot({ codeName: 'code', rateLimitCodes: FEISHU_RATE_LIMIT_CODES, read: (o) => ({ code: o.code ?? o.StatusCode, msg: String(o.msg ?? o.StatusMessage ?? '') }) }),
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/events.ts
+function eventsOf(r) {
+    return [r.status === 'success' ? 'success' : 'failure', ...(r.stale.length ? ['stale'] : [])];
+}
+/** The trigger that makes this entry fire for these events, or null. `stale` is named first: it is the more specific news. */
+function triggerFor(entry, events) {
+    for (const e of ['stale', 'failure', 'success'])
+        if (events.includes(e) && entry.on.includes(e))
+            return e;
+    return entry.on.includes('always') ? 'always' : null;
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/generic.ts
+/**
+ * Any HTTP endpoint: the JSON report itself, with the events in X-Pgtaos-Event; with secret_env,
+ * X-Pgtaos-Signature-256: sha256=<hex HMAC of the body>. Accepts with any 2xx.
+ */
+
+
+
+function genericSignature(secret, body) {
+    return `sha256=${(0,external_node_crypto_.createHmac)('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+const generic = {
+    signed: true,
+    request({ url, secret, result, headers }) {
+        const body = JSON.stringify(result);
+        const events = eventsOf(result).join(',');
+        return { url, body, headers: { ...headers, 'x-pgtaos-event': events, ...(secret ? { 'x-pgtaos-signature-256': genericSignature(secret, body) } : {}) } };
+    },
+    judge: judgeHttp,
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/slack.ts
+/**
+ * Slack incoming webhook: {"text", "blocks"}. Not signed. Section text is at most 3000 characters,
+ * header text at most 150 (Block Kit reference). Accepts with any 2xx.
+ */
+
+
+const SLACK_SECTION_CHARS = 3000;
+const SLACK_HEADER_CHARS = 150;
+const slackEscape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Slack counts characters of the escaped text; UTF-16 units are at least that many. */
+const slackChars = (s) => slackEscape(s).length;
+function slackSection(m) {
+    return m.fields.map((f) => `*${slackEscape(f.label)}:* ${f.code ? `\`${slackEscape(f.value.replace(/`/g, "'"))}\`` : slackEscape(f.value)}${slackEscape(f.suffix ?? '')}`).join('\n');
+}
+function slackBody(m) {
+    const section = fitted(m, SLACK_SECTION_CHARS, slackChars, (s) => s.length, slackSection);
+    const blocks = [
+        { type: 'header', text: { type: 'plain_text', text: clipTo(m.title, SLACK_HEADER_CHARS, (s) => s.length), emoji: true } },
+        { type: 'section', text: { type: 'mrkdwn', text: section } },
+    ];
+    if (m.link)
+        blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${m.link}|Open the run>` }] });
+    // `text` is the notification fallback (and what screen readers read).
+    const fallback = clipTo(`${m.title}: ${m.fields.map((f) => `${f.label}: ${f.value}${f.suffix ?? ''}`).join('; ')}`, SLACK_SECTION_CHARS, slackChars);
+    return { text: slackEscape(fallback), blocks };
+}
+const slack = {
+    signed: false,
+    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(slackBody(message)), headers }),
+    judge: judgeHttp,
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/wecom.ts
+/**
+ * WeCom group robot: {"msgtype":"markdown","markdown":{"content"}}. Not signed. markdown.content is
+ * at most 4096 bytes of UTF-8 (群机器人配置说明; past it errcode 40058 "markdown.content exceed max
+ * length 4096"). Accepts with {"errcode":0}; 45009 "api freq out of limit" is its rate limit (at
+ * most 20 messages a minute per robot).
+ */
+
+
+const WECOM_CONTENT_BYTES = 4096;
+const WECOM_RATE_LIMIT_CODES = [45009];
+function wecomContent(m) {
+    const color = m.tone === 'success' ? 'info' : 'warning';
+    const lines = [`**<font color="${color}">${m.title}</font>**`, ...m.fields.map((f) => `> **${f.label}:** ${markdownValue(f)}`)];
+    if (m.link)
+        lines.push(`[Open the run](${m.link})`);
+    return lines.join('\n');
+}
+function wecomBody(m) {
+    return { msgtype: 'markdown', markdown: { content: fitted(m, WECOM_CONTENT_BYTES, utf8Bytes, utf8Bytes, wecomContent) } };
+}
+const wecom = {
+    signed: false,
+    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(wecomBody(message)), headers }),
+    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: WECOM_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/registry.ts
+/**
+ * The notifier table: one entry per `notify:` kind. To add a kind, write a module exporting a
+ * Notifier (notifier.ts) and register it here; its name is then a valid `kind:` in the config.
+ */
+
+
+
+
+
+const NOTIFIERS = { wecom: wecom, dingtalk: dingtalk, feishu: feishu, slack: slack, generic: generic };
+/** The kinds, in table order: what `notify: kind:` accepts and the report names. */
+const NOTIFIER_KINDS = Object.keys(NOTIFIERS);
+
+;// CONCATENATED MODULE: ./src/remotes/driver.ts
+/**
+ * What a remote driver module exports (restic's location registry is the model): its type name
+ * (the config's `type:`), the schema of its config entry, the environment variables that hold
+ * its secrets, and a factory. The registry (registry.ts) looks drivers up by type; commands never
+ * name one.
+ */
+
+/**
+ * Which kinds of set a remote takes besides the ones every remote takes: milestones always, config
+ * snapshots always when encryption.age_recipients is set (never unencrypted). `include: [daily]`
+ * adds the dailies, `include: [safety]` the safety copies.
+ */
+const remoteIncludeField = array(schemas_enum(['daily', 'milestone', 'config', 'safety'])).optional();
+/** A remote's name, as records and messages show it. */
+const remoteNameField = schemas_string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional();
+/** The keys every remote entry has, whatever its driver; the rest belongs to the driver. */
+const remoteEntryShape = looseObject({ type: schemas_string(), name: remoteNameField, include: remoteIncludeField });
+/**
+ * A driver's config entry: `type`, `name`, the driver's own keys, `include`, in that order (the
+ * order problems are listed in). Strict: a misspelt key is named as unknown.
+ */
+function remoteConfigSchema(type, shape) {
+    return strictObject({ type: literal(type), name: remoteNameField, ...shape, include: remoteIncludeField });
+}
+
+;// CONCATENATED MODULE: ./src/remotes/remote.ts
+
+/** A remote failed: the job ran and failed (exit 1). */
+class RemoteError extends JobError {
+    constructor(remote, message, opts = {}) {
+        super('remote.failed', `remote ${remote}: ${message}`, opts);
+        this.name = 'RemoteError';
+    }
+}
+const KEY_PART = /^(?!\.{1,2}$)[^/\0\\]+$/;
+/** Checks a key has the documented shape; throws otherwise (a bug, not a user error). */
+function checkKey(key) {
+    if (!key || key.startsWith('/') || !key.split('/').every((p) => KEY_PART.test(p))) {
+        throw new Error(`internal: bad remote key ${JSON.stringify(key)}`);
+    }
+    return key;
+}
+/** Joins a prefix ("", "a", "a/b/") and a key without doubled or leading slashes. */
+function joinKey(prefix, key) {
+    const p = prefix.split('/').filter(Boolean).join('/');
+    return p ? `${p}/${key}` : key;
+}
+function isBackupError(err) {
+    return err instanceof BackupError;
+}
+
+;// CONCATENATED MODULE: ./src/remotes/path.ts
+/**
+ * A folder as a remote: an NFS or CIFS share mounted on the runner (it looks like a folder), or
+ * another disk. Each object is written to a hidden temporary name beside its key, fsynced, then
+ * renamed (and the folder fsynced), so a reader never sees part of a file. Files are 0600 and
+ * folders 0700 whatever they hold.
+ *
+ * Before writing, check() refuses a share that is not mounted: when a mount drops, its mount
+ * point is an empty folder on the local disk, and writing there would fill the local disk with
+ * copies nobody can reach. With require_mount (the default) the folder must be on a mounted
+ * filesystem (read from /proc/self/mountinfo) that is
+ *  - not "/",
+ *  - not the filesystem holding the backup root (a copy on the same disk is no copy), and
+ *  - not the parent of a mount point that /etc/fstab lists at or above the folder: then that
+ *    share is the one meant, and it is not mounted (an unmounted /data/nas on a local /data).
+ */
+
+
+
+
+
+
+
+
+const TEMP_MARK = '.pgtaos-part-';
+const path_unescape = (s) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+/** Parses /proc/self/mountinfo (proc(5)): field 3 is major:minor, field 5 the mount point (octal escapes), the type follows " - ". */
+function parseMountInfo(text) {
+    const out = [];
+    for (const line of text.split('\n')) {
+        if (!line.trim())
+            continue;
+        const [left, right] = line.split(' - ');
+        const f = (left ?? '').split(' ');
+        if (f.length < 6 || right === undefined)
+            continue;
+        out.push({ mountPoint: path_unescape(f[4]), device: f[2], fsType: right.split(' ')[0] ?? '', options: (f[5] ?? '').split(',') });
+    }
+    return out;
+}
+/** Mount points listed in an fstab(5) text (field 2, octal escapes; swap and comments left out). */
+function parseFstab(text) {
+    const out = [];
+    for (const line of text.split('\n')) {
+        const f = line.trim().split(/\s+/);
+        if (!f[0] || f[0].startsWith('#') || f.length < 3 || f[2] === 'swap' || !f[1].startsWith('/'))
+            continue;
+        const mp = external_node_path_default().posix.normalize(path_unescape(f[1]));
+        out.push(mp.length > 1 ? mp.replace(/\/+$/, '') : mp);
+    }
+    return out;
+}
+const within = (p, dir) => dir === '/' || p === dir || p.startsWith(`${dir}/`);
+/**
+ * Is the folder `real` (absolute, symlink-free) on a share that is mounted? Pure: the rules in the
+ * header, over the parsed mountinfo, the fstab mount points, and the backup root (when known).
+ */
+function judgeMount(real, mounts, fstab, backupRoot) {
+    const m = mountOf(real, mounts);
+    if (!m || m.mountPoint === '/')
+        return { ok: false, why: 'it is on the root filesystem "/"' };
+    // The deepest fstab mount point at or above the folder that is below the mount actually holding it: the share meant, not mounted.
+    const missing = fstab.filter((fp) => within(real, fp) && fp !== m.mountPoint && within(fp, m.mountPoint) && !mounts.some((x) => x.mountPoint === fp)).sort((a, b) => b.length - a.length)[0];
+    if (missing)
+        return { ok: false, why: `/etc/fstab lists ${missing} as a mount point, but nothing is mounted there: the folder is on ${m.mountPoint} (${m.fsType}) instead` };
+    if (backupRoot !== null) {
+        const r = mountOf(backupRoot, mounts);
+        if (r && r.device === m.device) {
+            return { ok: false, why: `it is on the same filesystem as the backup root ${backupRoot} (${m.mountPoint}, ${m.fsType} ${m.device}): a copy there is lost with the same disk` };
+        }
+    }
+    return { ok: true, mount: m };
+}
+/** The mount holding `p` (an absolute, symlink-free path): the longest mount point that is `p` or a parent of it. */
+function mountOf(p, mounts) {
+    let best = null;
+    for (const m of mounts) {
+        const mp = m.mountPoint;
+        if (within(p, mp) && (!best || mp.length >= best.mountPoint.length))
+            best = m;
+    }
+    return best;
+}
+class PathRemote {
+    opts;
+    type = 'path';
+    name;
+    location;
+    capabilities = { metadata: false };
+    dir;
+    constructor(opts) {
+        this.opts = opts;
+        this.name = opts.name;
+        this.dir = external_node_path_default().resolve(opts.path);
+        this.location = this.dir;
+    }
+    fail(message, hint, cause) {
+        return new RemoteError(this.name, message, { hint, ...(cause === undefined ? {} : { cause }) });
+    }
+    file(key) {
+        return external_node_path_default().join(this.dir, ...checkKey(key).split('/'));
+    }
+    async check() {
+        let st;
+        try {
+            st = await external_node_fs_.promises.stat(this.dir);
+        }
+        catch (err) {
+            const code = err.code;
+            throw this.fail(code === 'ENOENT' ? `${this.dir} does not exist` : `cannot reach ${this.dir}: ${err.message}`, 'Is the NFS/CIFS share mounted? Mount it (e.g. `mount /mnt/nas`, see /etc/fstab) and create the folder, then run again. The local set is complete either way.', err);
+        }
+        if (!st.isDirectory())
+            throw this.fail(`${this.dir} is not a folder`, 'Point the remote\'s path at a folder on the mounted share.');
+        if (this.opts.requireMount) {
+            let text;
+            const info = this.opts.mountInfoFile ?? '/proc/self/mountinfo';
+            try {
+                text = await external_node_fs_.promises.readFile(info, 'utf8');
+            }
+            catch (err) {
+                throw this.fail(`cannot read ${info} to check that ${this.dir} is mounted: ${err.message}`, 'Set `require_mount: false` on this remote to skip the check.', err);
+            }
+            // No fstab (containers) is fine: that rule then has nothing to say.
+            const fstab = await external_node_fs_.promises.readFile(this.opts.fstabFile ?? '/etc/fstab', 'utf8').catch(() => '');
+            const root = this.opts.backupRoot === undefined ? null : await existingRealpath(this.opts.backupRoot);
+            const verdict = judgeMount(await external_node_fs_.promises.realpath(this.dir), parseMountInfo(text), parseFstab(fstab), root);
+            if (!verdict.ok) {
+                throw this.fail(`${this.dir} is not on a mounted filesystem of its own (${verdict.why}): the NFS/CIFS share is not mounted, so nothing was copied there`, 'Mount the share (e.g. `mount /mnt/nas`; check /etc/fstab and the network), then run again. If this folder is meant to be on a local disk, set `require_mount: false` on this remote.');
+            }
+        }
+        // A real write: catches read-only mounts, permissions and a full share.
+        const probe = external_node_path_default().join(this.dir, `.pgtaos-probe-${external_node_os_default().hostname()}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+        try {
+            const fh = await external_node_fs_.promises.open(probe, 'wx', 0o600);
+            try {
+                await fh.writeFile('probe');
+                await fh.sync();
+            }
+            finally {
+                await fh.close();
+            }
+        }
+        catch (err) {
+            const code = err.code;
+            const why = code === 'EROFS' ? 'is read-only (mounted ro?)' : code === 'EACCES' || code === 'EPERM' ? `is not writable by this user (uid ${process.getuid?.() ?? '?'})` : code === 'ENOSPC' || code === 'EDQUOT' ? 'is full' : `cannot be written: ${err.message}`;
+            await external_node_fs_.promises.rm(probe, { force: true }).catch(() => { });
+            throw this.fail(`${this.dir} ${why}`, 'Remount the share read-write, or fix its permissions or free space, then run again. The local set is complete either way.', err);
+        }
+        await external_node_fs_.promises.rm(probe, { force: true });
+    }
+    async put(key, body, opts = {}) {
+        const target = this.file(key);
+        const dir = external_node_path_default().dirname(target);
+        await external_node_fs_.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+        const tmp = external_node_path_default().join(dir, `${TEMP_MARK}${external_node_path_default().basename(target)}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+        try {
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(body, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
+            // On the disk (the share) before the rename makes it visible.
+            const fh = await external_node_fs_.promises.open(tmp, 'r+');
+            try {
+                await fh.sync();
+            }
+            finally {
+                await fh.close();
+            }
+            await external_node_fs_.promises.rename(tmp, target);
+            await syncDir(dir);
+        }
+        catch (err) {
+            await external_node_fs_.promises.rm(tmp, { force: true }).catch(() => { });
+            if (opts.signal?.aborted)
+                throw opts.signal.reason;
+            throw this.fail(`writing ${key} failed: ${err.message}`, 'Check the share (mounted, writable, free space) and run again.', err);
+        }
+    }
+    async get(key) {
+        const f = this.file(key);
+        try {
+            await external_node_fs_.promises.access(f);
+        }
+        catch (err) {
+            throw this.fail(`${key} is not there`, 'Copy the set again.', err);
+        }
+        return (0,external_node_fs_.createReadStream)(f, { highWaterMark: 1 << 20 });
+    }
+    async stat(key) {
+        try {
+            const st = await external_node_fs_.promises.stat(this.file(key));
+            return st.isFile() ? { bytes: st.size, metadata: {} } : null;
+        }
+        catch (err) {
+            if (err.code === 'ENOENT')
+                return null;
+            throw err;
+        }
+    }
+    async list(prefix) {
+        const out = [];
+        const walk = async (rel) => {
+            let entries;
+            try {
+                entries = await external_node_fs_.promises.readdir(external_node_path_default().join(this.dir, ...rel.split('/').filter(Boolean)), { withFileTypes: true });
+            }
+            catch (err) {
+                if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
+                    return;
+                throw err;
+            }
+            for (const e of entries) {
+                const key = rel ? `${rel}/${e.name}` : e.name;
+                if (e.isDirectory()) {
+                    if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || prefix === '')
+                        await walk(key);
+                }
+                else if (e.isFile() && !e.name.startsWith(TEMP_MARK) && !e.name.startsWith('.pgtaos-probe-') && key.startsWith(prefix)) {
+                    out.push({ key, bytes: (await external_node_fs_.promises.stat(external_node_path_default().join(this.dir, ...key.split('/')))).size });
+                }
+            }
+        };
+        await walk('');
+        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    async delete(key) {
+        await external_node_fs_.promises.rm(this.file(key), { force: true });
+    }
+}
+const pathConfig = remoteConfigSchema('path', {
+    /** A folder on an NFS/CIFS mount (or another disk). */
+    path: schemas_string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path, such as /mnt/nas/mystocks_backup'),
+    /**
+     * Refuse to write unless the folder is on a mounted filesystem other than "/" (an NFS/CIFS share
+     * that dropped leaves an empty folder on the local disk). false for a plain local folder.
+     */
+    require_mount: schemas_boolean().default(true),
+});
+/** `type: path`: no secrets; named `path:<folder>` unless given a name. */
+const pathDriver = {
+    type: 'path',
+    configSchema: pathConfig,
+    secretEnv: [],
+    defaultName: (c) => `path:${c.path}`,
+    create: (c, ctx) => new PathRemote({ name: ctx.name, path: c.path, requireMount: c.require_mount, ...(ctx.backupRoot === undefined ? {} : { backupRoot: ctx.backupRoot }) }),
+};
+/** realpath of `p`, or of its nearest existing parent with the rest appended (a root not made yet). */
+async function existingRealpath(p) {
+    const abs = external_node_path_default().resolve(p);
+    try {
+        return await external_node_fs_.promises.realpath(abs);
+    }
+    catch {
+        const parent = external_node_path_default().dirname(abs);
+        return parent === abs ? abs : external_node_path_default().join(await existingRealpath(parent), external_node_path_default().basename(abs));
+    }
+}
+async function syncDir(dir) {
+    const fh = await external_node_fs_.promises.open(dir, 'r');
+    try {
+        await fh.sync();
+    }
+    finally {
+        await fh.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/remotes/registry.ts
+/**
+ * From config to drivers: the drivers by type, the schema of a `remotes:` entry (the driver's own,
+ * looked up by `type`), the names remotes go by, and which kinds of set each takes. The built-in
+ * drivers are registered by builtin.ts; more can be registered at run time (tests do).
+ */
+
+
+const drivers = new Map();
+/**
+ * Makes a driver known by its type. Registering the same driver again is a no-op; another driver
+ * under a type already taken is a bug (two modules claiming `type: path`) and throws.
+ */
+function registerRemoteDriver(driver) {
+    const had = drivers.get(driver.type);
+    if (had) {
+        if (had.driver === driver)
+            return;
+        throw new Error(`internal: two remote drivers register type ${JSON.stringify(driver.type)}`);
+    }
+    // Parsed again (not cast) to reach the driver's own type: the entry was validated by this schema at load.
+    const own = (entry) => driver.configSchema.parse(entry);
+    drivers.set(driver.type, {
+        driver,
+        type: driver.type,
+        secretEnv: driver.secretEnv,
+        schema: driver.configSchema,
+        defaultName: (entry) => driver.defaultName(own(entry)),
+        create: (entry, ctx) => driver.create(own(entry), ctx),
+    });
+}
+/** The registered types, in registration order (built-ins first). */
+function remoteDriverTypes() {
+    return [...drivers.keys()];
+}
+/** Every registered driver's secret environment variables. */
+function remoteSecretEnv() {
+    return [...new Set([...drivers.values()].flatMap((d) => d.secretEnv))];
+}
+/** The driver of a parsed entry. A type no driver has is a bug: parsing the config refused it. */
+function registered(type) {
+    const d = drivers.get(type);
+    if (!d)
+        throw new Error(`internal: no remote driver for type ${JSON.stringify(type)} (registered: ${remoteDriverTypes().join(', ')})`);
+    return d;
+}
+/**
+ * A driver schema's issue, handed on to the enclosing parse (which prefixes its path and drops
+ * `input` unless asked for it). Zod types a finished issue's input as optional, a raw one's as the
+ * code's own type; the value is the same, so the one assertion here is safe.
+ */
+const handOn = (iss) => ({ ...iss, input: iss.input });
+const registry_isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/**
+ * One `remotes:` entry, checked by the schema of the driver its `type` names, as registered when
+ * the config is parsed. Problems read as a discriminated union's would: "expected object", or
+ * `type` naming the known types, or the driver schema's own problems at their keys.
+ */
+const remoteEntrySchema = unknown().transform((input, ctx) => {
+    if (!registry_isObject(input)) {
+        ctx.issues.push({ code: 'invalid_type', expected: 'object', input });
+        return NEVER;
+    }
+    const type = input.type;
+    const d = typeof type === 'string' ? drivers.get(type) : undefined;
+    if (!d) {
+        ctx.issues.push({ code: 'invalid_union', errors: [], note: 'No matching discriminator', discriminator: 'type', options: remoteDriverTypes(), input: type, path: ['type'] });
+        return NEVER;
+    }
+    // reportInput: the outer parse drops inputs again unless it asked for them (a missing key is told by its input).
+    const r = d.schema.safeParse(input, { reportInput: true });
+    if (!r.success) {
+        ctx.issues.push(...r.error.issues.map(handOn));
+        return NEVER;
+    }
+    return r.data;
+});
+/** The remote's `name`, or one made from where it is: `path:/mnt/nas/x`, `s3:bucket/prefix`. */
+function remoteName(r) {
+    return r.name ?? registered(r.type).defaultName(r);
+}
+/**
+ * Does this remote take sets of this kind? Milestones: every remote. Config snapshots: every
+ * remote, but only encrypted (they hold .env secrets). Dailies and safety copies: only where the
+ * remote's `include` names them.
+ */
+function remoteTakes(r, kind, encrypted) {
+    if (kind === 'milestone')
+        return { takes: true };
+    if (kind === 'config') {
+        return encrypted ? { takes: true } : { takes: false, why: 'config snapshots hold secrets (.env) and never leave the machine unencrypted: encryption.age_recipients is empty' };
+    }
+    return (r.include ?? []).includes(kind) ? { takes: true } : { takes: false, why: `the remote takes ${kind} sets only with \`include: [${kind}]\`` };
+}
+/** Refuses two remotes with the same name (records beside sets are keyed by it). */
+function checkRemoteNames(config) {
+    const seen = new Set();
+    for (const r of config.remotes) {
+        const n = remoteName(r);
+        if (seen.has(n)) {
+            throw new UsageError('config.remote_name', `two remotes are named ${n}`, { hint: 'Give each remote its own `name:`.' });
+        }
+        seen.add(n);
     }
 }
 /**
- * The server-free part of the engine: reading archives with `pg_restore --list`. `import` uses it
- * alone (it needs no postgres: section); PostgresEngine uses it to check every dump it writes.
+ * Builds the driver named by the entry's type. Throws UsageError (exit 2) for what is wrong before
+ * any connection (missing keys). Nothing heavy is loaded here.
  */
-class PgArchives {
-    binDir;
-    pgRestore = '';
-    constructor(binDir) {
-        this.binDir = binDir;
+function openRemote(r, env, opts = {}) {
+    return registered(r.type).create(r, { name: remoteName(r), env, ...(opts.backupRoot === undefined ? {} : { backupRoot: opts.backupRoot }) });
+}
+
+;// CONCATENATED MODULE: ./src/remotes/s3.ts
+
+
+
+
+
+
+const s3Config = remoteConfigSchema('s3', {
+    /** S3-compatible endpoint (Alibaba OSS, Tencent COS, MinIO); AWS when absent. Keys come from the environment. */
+    endpoint: schemas_string().url().refine((u) => !/\/\/[^/]*@/.test(u), 'must not hold credentials (keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)').optional(),
+    bucket: schemas_string().min(3),
+    prefix: schemas_string().default(''),
+    region: schemas_string().default('us-east-1'),
+    force_path_style: schemas_boolean().default(true),
+    /** Bytes per multipart part (5 MiB minimum, as S3 requires). */
+    part_size_mb: schemas_number().int().min(5).max(1024).default(16),
+});
+/** `type: s3`: keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); named `s3:<bucket>/<prefix>` unless given a name. */
+const s3Driver = {
+    type: 's3',
+    configSchema: s3Config,
+    secretEnv: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'],
+    defaultName: (c) => {
+        const p = c.prefix.split('/').filter(Boolean).join('/');
+        return `s3:${c.bucket}${p ? `/${p}` : ''}`;
+    },
+    create: (c, ctx) => new S3Remote({ name: ctx.name, endpoint: c.endpoint, bucket: c.bucket, prefix: c.prefix, region: c.region, forcePathStyle: c.force_path_style, partSizeMb: c.part_size_mb, env: ctx.env }),
+};
+const MIB = 1024 * 1024;
+/** A short, secret-free description of an SDK error. */
+function why(err) {
+    const e = err;
+    const status = e.$metadata?.httpStatusCode;
+    const name = e.Code ?? e.name ?? e.code ?? 'error';
+    const msg = e.message && e.message !== name && e.message !== 'UnknownError' ? `: ${e.message}` : '';
+    return `${name}${status ? ` (HTTP ${status})` : ''}${msg}`;
+}
+function hintFor(err) {
+    const e = err;
+    const n = e.Code ?? e.name ?? e.code ?? '';
+    const status = e.$metadata?.httpStatusCode;
+    if (n === 'NoSuchBucket' || (n === 'NotFound' && status === 404))
+        return 'Create the bucket, or fix `bucket` (and `endpoint`/`region`) in the remote\'s config.';
+    if (/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|Forbidden/.test(n) || status === 403) {
+        return 'Check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (action inputs aws-access-key-id, aws-secret-access-key) and that the key may write to this bucket and prefix.';
     }
-    findTools(env) {
-        this.pgRestore = findBinary('pg_restore', this.binDir, env, INSTALL_HINT);
-    }
-    /**
-     * The lines of `pg_restore --list` (header and table of contents; the first `keep` only).
-     * Throws when pg_restore cannot read the file: damaged, not a custom-format archive, or too new.
-     */
-    async list(file, env, signal, keep = Number.POSITIVE_INFINITY) {
-        const lines = [];
-        // No connection is made: the child gets no PG* variables, so no password either.
-        const r = await runTool({
-            file: this.pgRestore,
-            args: ['--list', file],
-            env: childEnv(env, {}),
-            signal,
-            onStdout: (l) => {
-                if (lines.length < keep)
-                    lines.push(l);
-            },
-        });
-        if (signal.aborted)
-            throw signal.reason;
-        if (r.spawnError)
-            throw new UsageError('postgres.spawn', `cannot run ${this.pgRestore}: ${r.spawnError}`, { hint: INSTALL_HINT });
-        if (r.exitCode !== 0) {
-            const err = r.stderrTail.join(' ');
-            const message = `pg_restore --list cannot read ${file}: ${err || `exit ${r.exitCode}`}`;
-            if (/unsupported version/.test(err)) {
-                throw new JobError('postgres.archive_too_new', message, { hint: `The archive was written by a newer pg_dump than ${this.pgRestore}. ${INSTALL_HINT}` });
-            }
-            throw new JobError('postgres.unreadable_archive', message, { hint: 'The file is damaged, or it is not a pg_dump custom-format archive (pg_dump -Fc).' });
+    if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|TimeoutError|ECONNRESET/.test(n))
+        return 'Check the endpoint URL and that the runner can reach it.';
+    return 'Check the endpoint, bucket, region and keys of this remote, then run again. The local set is complete either way.';
+}
+class S3Remote {
+    type = 's3';
+    name;
+    location;
+    capabilities = { metadata: true };
+    sdk = null;
+    clientConfig;
+    bucket;
+    prefix;
+    partSize;
+    constructor(opts) {
+        this.name = opts.name;
+        this.bucket = opts.bucket;
+        this.prefix = opts.prefix.split('/').filter(Boolean).join('/');
+        this.partSize = opts.partSizeMb * MIB;
+        this.location = `s3://${opts.bucket}/${this.prefix}${this.prefix ? '/' : ''}${opts.endpoint ? ` at ${opts.endpoint}` : ` (AWS ${opts.region})`}`;
+        const accessKeyId = opts.env.AWS_ACCESS_KEY_ID;
+        const secretAccessKey = opts.env.AWS_SECRET_ACCESS_KEY;
+        if (!accessKeyId || !secretAccessKey) {
+            throw new UsageError('remote.no_keys', `remote ${this.name} (${this.location}) needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`, {
+                hint: 'Set them from secrets (action inputs aws-access-key-id and aws-secret-access-key); keys are never read from the config file.',
+            });
         }
-        return lines;
+        // The SDK warns on Node 20 about its own future releases; the lock file pins a version that supports Node 20.
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+        this.clientConfig = {
+            region: opts.region,
+            ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+            forcePathStyle: opts.forcePathStyle,
+            credentials: { accessKeyId, secretAccessKey, ...(opts.env.AWS_SESSION_TOKEN ? { sessionToken: opts.env.AWS_SESSION_TOKEN } : {}) },
+            requestChecksumCalculation: 'WHEN_REQUIRED',
+            responseChecksumValidation: 'WHEN_REQUIRED',
+            maxAttempts: 3,
+            requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
+        };
     }
-    /** What an archive says about itself: see parseRestoreList. */
-    async describe(file, env, signal) {
-        return parseRestoreList(await this.list(file, env, signal));
+    /** The SDK and a client, loaded once, on the first call that talks to the server. */
+    load() {
+        this.sdk ??= Promise.all([__nccwpck_require__.e(/* import() */ 711).then(__nccwpck_require__.t.bind(__nccwpck_require__, 3711, 19)), Promise.all(/* import() */[__nccwpck_require__.e(711), __nccwpck_require__.e(358)]).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2358, 19))]).then(([s3, storage]) => ({ s3, Upload: storage.Upload, client: new s3.S3Client(this.clientConfig) }), (err) => {
+            this.sdk = null;
+            // ncc puts the SDK in chunk files beside index.js: a dist/ copied without them lands here.
+            throw new RemoteError(this.name, `the S3 client library could not be loaded: ${err.message}`, { hint: 'Install the action or CLI with its whole dist/ folder (chunk files included).', cause: err });
+        });
+        return this.sdk;
     }
+    key(key) {
+        return joinKey(this.prefix, checkKey(key));
+    }
+    fail(what, err) {
+        return new RemoteError(this.name, `${what} (${this.location}): ${why(err)}`, { hint: hintFor(err), cause: err });
+    }
+    async check(signal) {
+        const { s3, client } = await this.load();
+        try {
+            await client.send(new s3.HeadBucketCommand({ Bucket: this.bucket }), signal ? { abortSignal: signal } : {});
+        }
+        catch (err) {
+            throw this.fail(`bucket ${this.bucket} cannot be reached`, err);
+        }
+        // A real write: read-only keys fail here, before any upload.
+        const probe = this.key(`.pgtaos-probe-${external_node_os_default().hostname()}-${process.pid}`);
+        try {
+            await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'probe' }), signal ? { abortSignal: signal } : {});
+            await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
+        }
+        catch (err) {
+            throw this.fail(`cannot write to bucket ${this.bucket}`, err);
+        }
+    }
+    async put(key, body, opts = {}) {
+        let sdk;
+        try {
+            sdk = await this.load();
+        }
+        catch (err) {
+            body.destroy();
+            throw err;
+        }
+        const { Upload, client } = sdk;
+        const upload = new Upload({
+            client,
+            params: { Bucket: this.bucket, Key: this.key(key), Body: body, ...(opts.metadata ? { Metadata: opts.metadata } : {}) },
+            queueSize: 2,
+            partSize: this.partSize,
+            leavePartsOnError: false,
+        });
+        const onAbort = () => {
+            body.destroy();
+            void upload.abort().catch(() => { });
+        };
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+            if (opts.signal?.aborted)
+                throw opts.signal.reason;
+            await upload.done();
+        }
+        catch (err) {
+            if (opts.signal?.aborted)
+                throw opts.signal.reason;
+            throw this.fail(`upload of ${key} failed`, err);
+        }
+        finally {
+            opts.signal?.removeEventListener('abort', onAbort);
+        }
+    }
+    async get(key, signal) {
+        const { s3, client } = await this.load();
+        try {
+            const r = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), signal ? { abortSignal: signal } : {});
+            if (!(r.Body instanceof external_node_stream_.Readable))
+                throw new Error('the response has no body stream');
+            return r.Body;
+        }
+        catch (err) {
+            throw this.fail(`reading ${key} back failed`, err);
+        }
+    }
+    async stat(key) {
+        const { s3, client } = await this.load();
+        try {
+            const r = await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+            return { bytes: r.ContentLength ?? 0, metadata: Object.fromEntries(Object.entries(r.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])) };
+        }
+        catch (err) {
+            const e = err;
+            if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
+                return null;
+            throw this.fail(`stat of ${key} failed`, err);
+        }
+    }
+    async list(prefix) {
+        const out = [];
+        const { s3, client } = await this.load();
+        const full = this.prefix ? `${this.prefix}/${prefix}` : prefix;
+        let token;
+        do {
+            let r;
+            try {
+                r = await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ...(token ? { ContinuationToken: token } : {}) }));
+            }
+            catch (err) {
+                throw this.fail('listing failed', err);
+            }
+            for (const o of r.Contents ?? []) {
+                if (!o.Key)
+                    continue;
+                const key = this.prefix ? o.Key.slice(this.prefix.length + 1) : o.Key;
+                if (key.startsWith('.pgtaos-probe-'))
+                    continue;
+                out.push({ key, bytes: o.Size ?? 0 });
+            }
+            token = r.IsTruncated ? r.NextContinuationToken : undefined;
+        } while (token);
+        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    async delete(key) {
+        const { s3, client } = await this.load();
+        try {
+            await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+        }
+        catch (err) {
+            throw this.fail(`delete of ${key} failed`, err);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/remotes/builtin.ts
+/**
+ * The drivers that ship: a mounted folder (`path`) and S3-compatible storage (`s3`), registered
+ * in that order (the order the config's error for an unknown `type` lists them in). Imported for
+ * its effect by the config schema, so any parsed config can name them.
+ */
+
+
+
+registerRemoteDriver(pathDriver);
+registerRemoteDriver(s3Driver);
+
+;// CONCATENATED MODULE: ./src/inputs/config-schema.ts
+/**
+ * The configuration file's schema (README, Configuration). Types come from here and nowhere else; each engine's section
+ * comes from its plugin (the built-ins' are typed here statically, others reached through the registry).
+ * Every object is strict: an unknown or misspelt key is an error that names it.
+ */
+
+
+
+
+
+
+
+// Registers the built-in remote drivers: `remotes:` entries are checked by the schema of the driver their `type` names.
+
+
+/** Retention counts: 0 would make every set due (days) or protect none (keep_last), so at least 1. */
+const atLeastOne = (unit) => schemas_number().int(`must be a whole number of ${unit}`).min(1, `must be at least 1 (${unit}); 0 or less is refused`);
+/** A path inside base_dir: may not climb out of it. */
+const innerPath = schemas_string()
+    .min(1)
+    .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'must be relative to base_dir and must not contain ".."');
+/** IANA zone names are short (the longest is about 30 characters); a huge string is refused before Intl sees it. */
+const MAX_TIMEZONE_LENGTH = 64;
+const timeZone = schemas_string().refine((tz) => {
+    if (tz.length > MAX_TIMEZONE_LENGTH)
+        return false;
+    try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+    }
+    catch {
+        return false;
+    }
+}, `must be an IANA time zone such as Asia/Shanghai or UTC (at most ${MAX_TIMEZONE_LENGTH} characters)`);
+/** An age recipient as `age-keygen` prints it (X25519 `age1...`; post-quantum `age1pq1...` needs age 1.3+ to decrypt). */
+const ageRecipient = schemas_string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (public key) such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p, as age-keygen prints it');
+const notifySchema = strictObject({
+    kind: schemas_enum(NOTIFIER_KINDS),
+    /** Name of the environment variable holding the webhook URL (URLs carry tokens). */
+    url_env: schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, not a URL'),
+    secret_env: schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    on: array(schemas_enum(['failure', 'success', 'stale', 'always'])).min(1).default(['failure', 'stale']),
+});
+const configSchema = strictObject({
+    /** The backup root: sets, logs and the lock live here. */
+    root: absOrRelPath,
+    timezone: timeZone.default('UTC'),
+    postgres: postgresSchema.optional(),
+    tdengine: tdengineSchema.optional(),
+    config_files: strictObject({ base_dir: absOrRelPath, paths: array(innerPath).min(1) })
+        .optional(),
+    retention: strictObject({
+        daily_days: atLeastOne('days').default(7),
+        keep_last: atLeastOne('sets').default(3),
+        config_days: atLeastOne('days').default(30),
+    })
+        .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
+    remotes: array(remoteEntrySchema).default([]),
+    /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
+    encryption: strictObject({ age_recipients: array(ageRecipient).default([]) }).default({ age_recipients: [] }),
+    min_free_gb: schemas_number().min(0).default(5),
+    notify: array(notifySchema).default([]),
+    staleness: strictObject({
+        max_age_hours: schemas_number().positive().default(26),
+        verify_max_age_days: schemas_number().positive().default(8),
+    })
+        .default({ max_age_hours: 26, verify_max_age_days: 8 }),
+});
+/**
+ * The schema a config file is parsed with: the static one, each registered engine's section added
+ * (optional), so an engine registered at run time is accepted, and a section of none is an unknown key.
+ */
+const configSchemaFor = memoByRegistry(() => {
+    // Engine sections right after timezone, as in the static schema: problems are listed in this order.
+    const shape = {};
+    for (const [key, value] of Object.entries(configSchema.shape)) {
+        shape[key] = value;
+        if (key === 'timezone')
+            for (const p of enginePlugins())
+                shape[p.name] = p.configSchema.optional();
+    }
+    return strictObject(shape);
+});
+/** An engine's section of a parsed config (unknown: the plugin's own schema validated it), or undefined. */
+function engineSection(config, name) {
+    return config[name];
+}
+
+;// CONCATENATED MODULE: ./src/commands/engines.ts
+/**
+ * Which engines a run uses (the --engines choice against what the config defines), and the
+ * checks that need no connection: each engine's tools found, its secrets present. Run before
+ * anything is created, so these mistakes are exit 2 with nothing written. Engines come from the
+ * registry; none is named here.
+ */
+
+
+
+
+
+/** The registered engines the config has a section for, in registry order. */
+function configuredEngines(config) {
+    return enginePlugins().filter((p) => engineSection(config, p.name) !== undefined).map((p) => p.name);
+}
+function selectEngines(config, choice) {
+    const configured = configuredEngines(config);
+    if (choice === 'all') {
+        if (configured.length === 0) {
+            const sections = enginePlugins().map((p) => `${p.name}:`);
+            throw new UsageError('engines.none', 'the config defines no database to back up', { hint: `Add a ${orList(sections, 'and/or')} section to the config file.` });
+        }
+        return configured;
+    }
+    if (!configured.includes(choice)) {
+        throw new UsageError('engines.not_configured', `--engines ${choice} was asked for, but the config has no ${choice}: section`, {
+            hint: configured.length
+                ? `Add a ${choice}: section to the config, or choose one of: ${[...configured, 'all'].join(', ')}.`
+                : `Add a ${choice}: section to the config file (it names the server and database).`,
+        });
+    }
+    return [choice];
+}
+/** "a, b and/or c" */
+function orList(items, last) {
+    return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)}`;
+}
+/** The engines whose dumps a set holds, in registry order (a section of an engine not registered is left out). */
+function enginesInSet(set) {
+    const held = set.manifest ? engineNames(set.manifest) : [];
+    return enginePlugins().filter((p) => held.includes(p.name)).map((p) => p.name);
+}
+/**
+ * A set holding an engine's dump needs that engine's config section to be restored anywhere.
+ * `code` keeps each command's own error code (verify.no_engine_config, restore.no_engine_config).
+ */
+function requireSections(config, engines, code, what) {
+    for (const e of engines) {
+        if (engineSection(config, e) === undefined) {
+            throw new UsageError(code, `${what} holds a ${e} dump, but the config has no ${e}: section naming the server to restore into`, {
+                hint: `Add the ${e}: section to the config file (host, port, database of the server to restore into).`,
+            });
+        }
+    }
+}
+/** The plugin of a registered engine (commands only pass names they took from the registry). */
+function pluginOf(name) {
+    const p = enginePlugin(name);
+    if (!p)
+        throw new UsageError('engines.unknown', `no engine named ${name} is registered`, { hint: `Known engines: ${enginePlugins().map((q) => q.name).join(', ')}.` });
+    return p;
+}
+/** The engine `name` configured by the config's section; `database` replaces the configured database. */
+function createEngine(config, name, database) {
+    const plugin = pluginOf(name);
+    const section = engineSection(config, name);
+    if (section === undefined)
+        requireSections(config, [name], 'engines.not_configured', 'this run');
+    return plugin.create(section, database === undefined ? {} : { database });
+}
+/** Each engine's tools and secrets: a UsageError (exit 2) when one is missing. */
+function findEngineTools(config, engines, env) {
+    for (const e of engines)
+        if (engineSection(config, e) !== undefined)
+            createEngine(config, e).findTools(env);
+}
+/** An engine's section of a set's manifest, typed by its plugin's schema (which already validated it when the set was read). */
+function setSection(manifest, name) {
+    return pluginOf(name).manifestSchema.parse(manifestSection(manifest, name));
+}
+/** The production database the config names for an engine, or null when the config has no section for it. */
+function configuredDatabase(config, name) {
+    const section = engineSection(config, name);
+    const plugin = enginePlugin(name);
+    return section === undefined || !plugin ? null : plugin.databases(section).database;
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup.ts
+/**
+ * backup (and milestone): one set holding a dump of each selected engine, with its manifest.
+ * Order: tools found -> servers reached and versions checked -> free space -> dump into a
+ * staging folder -> manifest written last -> folder renamed into place.
+ */
+
+
+
+
+
+
+
+
+
+
+
+async function backup(ctx, opts) {
+    const { config, log } = ctx;
+    const names = opts.engines ?? selectEngines(config, ctx.request.engines);
+    const ectx = { log, signal: ctx.signal, env: ctx.env };
+    const databases = { ...(opts.postgresDatabase ? { postgres: opts.postgresDatabase } : {}), ...opts.databases };
+    const parts = names.map((name) => ({ name, label: pluginOf(name).label, engine: createEngine(config, name, databases[name]) }));
+    // 1. Tools (and secrets' presence): no connection is made when one is missing.
+    for (const p of parts)
+        p.engine.findTools(ctx.env);
+    // Named after the database dumped, the first engine's: mystocks_..., or market_data_... for a TDengine-only run.
+    const stem = opts.kind === 'milestone' ? opts.milestone : parts[0].engine.database;
+    // A second milestone of the day is bad usage (exit 2): refused before any connection is made.
+    refuseDuplicateMilestone(opts, setIdFor(opts.kind, localTime(ctx.now(), config.timezone), stem), await listSets(config.root));
+    // A killed run's partial set is never a backup; this run holds the lock, so it can go now.
+    for (const l of await removeLeftovers(config.root))
+        log.warn(`removed ${INCOMPLETE_DIR}/${l.name} (${formatBytes(l.bytes)}), left by a run that did not finish`);
+    // 2. Servers and versions.
+    for (const p of parts) {
+        const pre = await log.group(`${p.engine.where}: checks`, () => p.engine.preflight(ectx));
+        p.pre = pre;
+        log.info(pre.summary);
+    }
+    // 3. Free space: the configured floor, and room for a set as big as the last one.
+    const sets = await listSets(config.root);
+    await requireFreeSpace(ctx, sets, parts);
+    // 4. Dump into a staging folder.
+    const startedAt = ctx.now();
+    const local = localTime(startedAt, config.timezone);
+    const baseId = setIdFor(opts.kind, local, stem);
+    const taken = new Set(sets.map((s) => s.id));
+    // Again with the dump's own start time: the checks may have run past midnight.
+    refuseDuplicateMilestone(opts, baseId, sets);
+    const id = uniqueId(baseId, (c) => taken.has(c));
+    const staged = await stageSet(config.root, opts.kind, id);
+    try {
+        const sections = [];
+        const reports = {};
+        const uncounted = [];
+        for (const p of parts) {
+            const t0 = Date.now();
+            const dumped = await log.group(`${p.label}: dump ${p.engine.database}`, () => p.engine.dump(ectx, staged.dir, p.pre, startedAt));
+            sections.push([p.name, dumped.section]);
+            reports[p.name] = engineReport(dumped.section, t0, dumped.tables);
+            uncounted.push(...dumped.uncounted);
+        }
+        const finishedAt = ctx.now();
+        const manifest = withSections({
+            format: MANIFEST_FORMAT,
+            id,
+            kind: opts.kind,
+            milestone: opts.kind === 'milestone' ? opts.milestone : null,
+            status: 'complete',
+            started_at: local.iso,
+            finished_at: localTime(finishedAt, config.timezone).iso,
+            timezone: config.timezone,
+            tool: { name: TOOL_NAME, version: TOOL_VERSION },
+            hostname: external_node_os_default().hostname(),
+            git: context_gitInfo(ctx.env),
+            bytes: 0,
+        }, sections);
+        manifest.bytes = manifestFiles(manifest).reduce((a, f) => a + f.bytes, 0);
+        if (ctx.signal.aborted)
+            throw ctx.signal.reason;
+        const finalDir = await staged.commit(manifest);
+        log.info(`set ${id} complete: ${formatBytes(manifest.bytes)} in ${formatDuration(finishedAt.getTime() - startedAt.getTime())} at ${finalDir}`);
+        // A whole dump is kept even when some counts failed (never lose a backup), but the run fails
+        // and says which tables verify cannot compare (never lie about one).
+        for (const e of uncounted)
+            log.error(`${e.name}: it was dumped, but its row count failed (${e.error}); the set is kept, verify cannot compare this table`);
+        return {
+            ...(uncounted.length ? { failed: true } : {}),
+            message: uncounted.length
+                ? `${opts.kind} set ${id} kept (${formatBytes(manifest.bytes)}), but the row count of ${uncounted.map((e) => e.name).join(', ')} failed: ${uncounted.map((e) => e.error).join('; ')}`
+                : `${opts.kind} set ${id} complete (${formatBytes(manifest.bytes)})`,
+            set: { id, kind: opts.kind, path: finalDir, bytes: manifest.bytes },
+            engines: reports,
+            free_bytes: await freeBytes(config.root),
+        };
+    }
+    catch (err) {
+        await staged.discard();
+        log.error(`no set was written; partial files removed. Earlier sets are untouched.`);
+        throw err;
+    }
+}
+/** The configured floor, and room for a set as big as the last daily (or the engines' estimate). */
+async function requireFreeSpace(ctx, sets, parts) {
+    const { config, log } = ctx;
+    const last = sets.find((s) => s.status === 'complete' && s.kind === 'daily');
+    const lastBytes = last?.manifest?.bytes ?? null;
+    const estimate = parts.reduce((a, p) => (p.pre?.estimatedBytes == null ? a : (a ?? 0) + p.pre.estimatedBytes), null);
+    const free = await freeBytes(config.root);
+    const needed = spaceNeeded(config.min_free_gb, lastBytes, estimate);
+    if (free < needed) {
+        throw new JobError('space.low', `only ${formatBytes(free)} free on ${config.root}; this backup needs at least ${formatBytes(needed)} (min_free_gb ${config.min_free_gb}${lastBytes ? `; the last set ${last.id} is ${formatBytes(lastBytes)}` : ''})`, {
+            hint: `Free space on that disk (\`pgtaos-backup prune --dry-run\` shows what retention would remove), or lower min_free_gb (now ${config.min_free_gb}; the runbook asks for ${5} GB).`,
+        });
+    }
+    log.info(`free space on ${config.root}: ${formatBytes(free)} (needs ${formatBytes(needed)}; ${(free / GIB).toFixed(1)} GiB)`);
+}
+/** A milestone of that name already made today: refused unless --force (which keeps both). */
+function refuseDuplicateMilestone(opts, baseId, sets) {
+    if (opts.kind !== 'milestone' || opts.force || !sets.some((s) => s.id === baseId))
+        return;
+    throw new UsageError('milestone.exists', `milestone set ${baseId} already exists`, { hint: 'A milestone of that name was taken today. Pass --force to keep both (the new one gets a -2 suffix). Nothing was changed.' });
+}
+/** What the report says of one engine's dump. */
+function engineReport(section, t0, tables) {
+    return {
+        database: section.database,
+        server_version: section.server_version ?? '',
+        client_version: section.client_version ?? '',
+        bytes: section.files.reduce((a, f) => a + f.bytes, 0),
+        duration_ms: Date.now() - t0,
+        tables,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/engines/taos-rest.ts
@@ -42888,6 +43081,7 @@ function sqlIdent(s) {
  * Row counts of a TDengine database through REST: COUNT(*) (one row each), never the length of a
  * listing, and every listing checked against its own COUNT(*) (a fetch failing mid-stream still
  * answers code 0 with short rows).
+ * The behaviours relied on: docs/tdengine.md ("Queries: use the REST API").
  */
 
 
@@ -43008,7 +43202,7 @@ function compareLater(recorded, restored, end) {
  * Reading taosdump's output (pure: no I/O). taosdump's exit code is not its verdict (a partial
  * failure exits 0), so its lines are: OK:/ERROR:/WARN: on stderr, INFO: on stdout. Each coloured
  * line is written as `ESC[3Xm` + `LEVEL: text\n` + `ESC[0m`: the reset starts the NEXT line, so
- * codes are stripped from every line before the level is read. See shared/tdengine-contract.md,
+ * codes are stripped from every line before the level is read. See docs/tdengine.md,
  * "Exit codes and output: exit 0 is not success".
  */
 // CSI sequences (colours and the like) and lone ESC pairs: control characters are the point here.
@@ -43065,7 +43259,7 @@ function emptyFacts() {
         connectFailures: 0,
     };
 }
-/** Is this plain line one of the restore failures the contract lists? */
+/** Is this plain line one of the restore failures docs/tdengine.md lists? */
 function isRestoreFailureLine(text) {
     return (RE.failures.test(text) ||
         RE.failedIn.test(text) ||
@@ -43297,7 +43491,7 @@ class FolderHasher {
                 return known.entry;
             if (!final && (this.stopped || st.mtimeNs > settledBefore))
                 return null;
-            const { sha256 } = await checksum_fileEntry(this.root, full);
+            const { sha256 } = await fileEntry(this.root, full);
             // the stamp was taken BEFORE hashing: any write during or after the hash changes it
             const entry = { path: full, bytes: Number(st.size), sha256 };
             this.hashed.set(full, { stamp, entry });
@@ -43323,8 +43517,37 @@ class FolderHasher {
     }
 }
 
+;// CONCATENATED MODULE: ./src/shared/mask.ts
+/** Secrets out of text and JSON: every place that prints or writes masks through these. */
+/** Shorter secrets are not masked: replacing every "ab" would shred the text (and they are no secret). */
+const MASK_MIN_LENGTH = 3;
+/** Masks secrets in text, each replaced by ***, in the order given (RunLog keeps them longest first). */
+function maskText(text, secrets) {
+    let out = text;
+    for (const s of secrets)
+        out = out.split(s).join('***');
+    return out;
+}
+/**
+ * A copy of `value` with every string inside it masked, for JSON written to files or stdout.
+ * Masking the serialised JSON instead breaks it: a numeric secret cuts into numbers, a secret
+ * equal to a key renames the key, and a secret holding `"` or `\` is escaped and slips through.
+ * Keys are the schema's names and numbers are sizes and counts, so both stay as they are.
+ */
+function maskDeep(value, mask) {
+    const walk = (v) => {
+        if (typeof v === 'string')
+            return mask(v);
+        if (Array.isArray(v))
+            return v.map(walk);
+        if (v !== null && typeof v === 'object')
+            return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+        return v;
+    };
+    return walk(value);
+}
+
 ;// CONCATENATED MODULE: ./src/engines/tdengine/versions.ts
-/** TDengine and taosdump versions: what each version of taosdump can do, and which pairs work together. */
 /** "3.3.7.5.alpha" -> [3,3,7,5]; "3.3.6.13" -> [3,3,6,13]; "ver:3.3.7.5" (dbs.sql) -> [3,3,7,5]. */
 function parseTdVersion(text) {
     const m = /(\d+)\.(\d+)(?:\.(\d+))?(?:\.(\d+))?/.exec(text);
@@ -43343,7 +43566,7 @@ function versionAtLeast(v, min) {
     }
     return true;
 }
-/** TDengine 3.4.1.1+ ships taosBackup, whose format and options differ (contract, "Known user problems"). */
+/** TDengine 3.4.1.1+ ships taosBackup, whose format and options differ (docs/tdengine.md, "Versions"). */
 const TAOSBACKUP_SINCE = [3, 4, 1];
 /** `-Z Native|WebSocket` exists from 3.3.6 (older ones exit 64 on it). */
 const supportsDriverOption = (v) => versionAtLeast(v, [3, 3, 6]);
@@ -43380,6 +43603,7 @@ function versionProblem(server, client, taosdumpPath = 'taosdump') {
  * server and the run is lost anyway), and when it makes no progress for `stall_timeout_seconds`
  * (a real 3.3.7 taosdump blocks without a word while taosd is down mid-dump, then exits 0 with
  * rows missing; a nightly run must fail within minutes and free the lock instead).
+ * The behaviours relied on: docs/tdengine.md ("taosdump options we use", "Exit codes and output").
  */
 
 
@@ -43392,7 +43616,7 @@ function versionProblem(server, client, taosdumpPath = 'taosdump') {
 
 
 const taosdump_INSTALL_HINT = "Install taosdump of the TDengine server's major.minor version: it ships with the TDengine server and client packages (e.g. TDengine-client-3.3.6.13-Linux-x64.tar.gz installs it in /usr/local/taos/bin).";
-const taosdump_PROGRESS_MS = 10_000;
+const PROGRESS_MS = 10_000;
 /** `text` with the password replaced by ***, when it is long enough to mask (the run log's floor). */
 function maskPassword(text, password) {
     return password.length >= MASK_MIN_LENGTH ? maskText(text, [password]) : text;
@@ -43434,9 +43658,8 @@ class Taosdump {
     }
     /** Environment for taosdump: no password, no TDENGINE_CLOUD_DSN (it would switch to WebSocket). */
     toolEnv(env) {
-        // TAOS_*: client settings; LD_LIBRARY_PATH: libtaos of a bin_dir install; TDSTANDIN_*: the
-        // test stand-ins' switches (test/stand-ins/README.md), inert for the real tool.
-        return childEnv(env, { TDENGINE_CLOUD_DSN: undefined, TDENGINE_PASSWORD: undefined }, ['TAOS_', 'LD_LIBRARY_PATH', 'TDSTANDIN_']);
+        // TAOS_*: client settings; LD_LIBRARY_PATH: libtaos of a bin_dir install.
+        return childEnv(env, { TDENGINE_CLOUD_DSN: undefined, TDENGINE_PASSWORD: undefined }, ['TAOS_', 'LD_LIBRARY_PATH']);
     }
     /** `taosdump -V`. */
     async clientVersion(env) {
@@ -43492,7 +43715,7 @@ class Taosdump {
         const progress = setInterval(() => {
             const f = acc.facts;
             log.info(`taosdump: ${f.tablesDone} table(s) done after ${formatDuration(Date.now() - started)}${f.lastTable ? ` (last: ${f.lastTable})` : ''}${f.errorCount ? `, ${f.errorCount} ERROR line(s)` : ''}`);
-        }, taosdump_PROGRESS_MS);
+        }, PROGRESS_MS);
         progress.unref();
         const watchdog = setInterval(() => {
             if (Date.now() - live.last >= stallMs)
@@ -43587,6 +43810,7 @@ class Taosdump {
  * that rows written during the dump cannot make a good backup look wrong, and the rows after it are
  * counted apart: the dump's own total minus the bounded count is what it holds after end_time,
  * recorded as `rows_after_end_time`, which verify compares on the restored copy.
+ * Why no -E and what a dump writes: docs/tdengine.md ("Seen on a real TDengine 3.3.7 server").
  */
 
 
@@ -43642,7 +43866,7 @@ function rowsAfterEnd(dumped, counts, db, end) {
     }
     return n - upTo;
 }
-async function dumpDatabase(p, ctx, setDir, pre, endTime) {
+async function dump_dumpDatabase(p, ctx, setDir, pre, endTime) {
     const { log, signal, env } = ctx;
     const { tool, server } = p;
     if (!tool.binary)
@@ -43671,7 +43895,7 @@ async function dumpDatabase(p, ctx, setDir, pre, endTime) {
             throw tool.failure('tdengine.dump_failed', `taosdump did not dump ${db} whole`, verdict, password, 'taosdump exits 0 even when tables fail, so its output is judged: read the lines above. "Table does not exist" for a table that exists, or a lost connection, usually passes on a second run; if a table keeps failing, inspect it in the taos shell. No set was kept.');
         }
         // counts and the rest of the hashing side by side
-        const [counts, files, result] = await Promise.all([p.counter.countDatabase(env, db, end, signal), hasher.finish(), checksum_fileEntry(setDir, TDENGINE_RESULT_FILE)]);
+        const [counts, files, result] = await Promise.all([p.counter.countDatabase(env, db, end, signal), hasher.finish(), fileEntry(setDir, TDENGINE_RESULT_FILE)]);
         const later = rowsAfterEnd(verdict.rows, counts, db, end);
         files.push(result);
         const bytes = files.reduce((a, f) => a + f.bytes, 0);
@@ -43752,6 +43976,7 @@ class ScratchGuard {
  * `taosdump -i <dumpDir>` into a target database. taosdump restores into the name recorded in the
  * dump, so a different target is always given with `-W "<recorded>=<target>"`, and a target equal
  * to that recorded name (TDengine names ignore case) is refused unless production is allowed.
+ * The behaviours relied on: docs/tdengine.md ("What a restore does").
  */
 
 
@@ -43848,6 +44073,7 @@ var external_node_net_default = /*#__PURE__*/__nccwpck_require__.n(external_node
  * The TDengine server as this tool reaches it: queries through taosAdapter's REST API (taos-rest.ts)
  * with failures turned into JobErrors that say what to do, and the probe run before taosdump (a
  * refused connection costs taosdump ~21 s x 3 before it says so).
+ * The behaviours relied on: docs/tdengine.md ("Queries: use the REST API"; the probe: "Seen on a real TDengine 3.3.7 server").
  */
 
 
@@ -44106,7 +44332,7 @@ class TdengineEngine {
     }
     /** Dumps the database into `<setDir>/tdengine/` and returns the manifest section (tdengine/dump.ts). */
     dump(ctx, setDir, pre, endTime) {
-        return dumpDatabase(this, ctx, setDir, pre, endTime);
+        return dump_dumpDatabase(this, ctx, setDir, pre, endTime);
     }
     /** The database a dump records (its dbs.sql); remembered, so that no scratch operation drops it. */
     recordedDatabase(dumpDir) {
@@ -44157,43 +44383,665 @@ class TdengineEngine {
     }
 }
 
-;// CONCATENATED MODULE: ./src/catalog/compare.ts
-function compareCounts(expected, restored) {
-    const want = new Map(expected.map((c) => [c.name, c.rows]));
-    const got = new Map(restored.map((c) => [c.name, c.rows]));
-    const diffs = [];
-    for (const [name, rows] of want) {
-        const r = got.get(name);
-        if (r === undefined)
-            diffs.push({ table: name, expected: rows, restored: null });
-        else if (r !== rows)
-            diffs.push({ table: name, expected: rows, restored: r });
+;// CONCATENATED MODULE: ./src/commands/verify.ts
+/**
+ * verify: prove a set restores. Checksums first (cheap, names the damaged file); then a real
+ * restore into the scratch database and a table-by-table comparison with the manifest.
+ * The scratch database is dropped whatever happens; the outcome is recorded beside the set.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+/**
+ * Before the root, its log or the lock exist (the prepare step): each engine's checks of its section
+ * (a scratch database equal to the database the set was dumped from is bad configuration, exit 2,
+ * and says nothing about the set).
+ */
+async function refuseScratchOfSet(config, set) {
+    for (const name of enginesInSet(set)) {
+        if (engineSection(config, name) === undefined)
+            continue;
+        await createEngine(config, name).checkSet?.(setSection(set.manifest, name));
     }
-    for (const [name, rows] of got)
-        if (!want.has(name))
-            diffs.push({ table: name, expected: null, restored: rows });
-    return diffs.sort((a, b) => a.table.localeCompare(b.table));
+}
+async function pickSet(ctx) {
+    if (ctx.request.setId) {
+        const s = await findSet(ctx.config.root, ctx.request.setId);
+        if (s.status !== 'complete')
+            throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
+        return s;
+    }
+    const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now());
+    if (!newest)
+        throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
+    return newest;
+}
+/** Size and SHA-256 of every file against the manifest. */
+async function checkFiles(dir, manifest) {
+    const checks = [];
+    for (const f of manifestFiles(manifest)) {
+        let detail;
+        let ok = false;
+        try {
+            // Checked again here (not only when the catalog was read): no link, nothing outside the set.
+            const abs = await setFilePath(dir, f.path, external_node_path_default().basename(dir));
+            const st = await external_node_fs_.promises.lstat(abs);
+            if (st.size !== f.bytes)
+                detail = `${f.path}: ${st.size} bytes, manifest says ${f.bytes}`;
+            else {
+                const sum = await sha256File(abs);
+                ok = sum === f.sha256;
+                detail = ok ? `${f.path}: ${formatBytes(f.bytes)}, sha256 ok` : `${f.path}: sha256 ${sum.slice(0, 16)}… differs from the manifest's ${f.sha256.slice(0, 16)}… (the file is damaged)`;
+            }
+        }
+        catch (err) {
+            detail = `${f.path}: ${err.code === 'ENOENT' ? 'missing' : err.message}`;
+        }
+        checks.push({ name: `checksum ${f.path}`, result: ok ? 'passed' : 'failed', detail });
+    }
+    return checks;
+}
+async function verify(ctx) {
+    const { config, log } = ctx;
+    const set = await pickSet(ctx);
+    const manifest = set.manifest;
+    log.info(`verifying ${set.kind} set ${set.id} (${formatBytes(manifest.bytes)}, ${manifest.started_at})`);
+    const checks = [];
+    const engines = {};
+    const sctx = { log, signal: ctx.signal, env: ctx.env, root: config.root };
+    const held = enginesInSet(set);
+    const parts = held.map((name) => {
+        if (engineSection(config, name) === undefined)
+            noConfig(name);
+        return { name, engine: createEngine(config, name), section: setSection(manifest, name) };
+    });
+    for (const p of parts)
+        p.engine.findTools(ctx.env);
+    let failed = false;
+    try {
+        checks.push(...(await log.group('checksums', () => checkFiles(set.path, manifest))));
+        for (const c of checks)
+            (c.result === 'passed' ? log.info : log.error).call(log, c.detail);
+        if (checks.some((c) => c.result === 'failed')) {
+            failed = true;
+            return finish();
+        }
+        for (const p of parts) {
+            const out = await p.engine.restoreScratch(sctx, set, p.section, checks);
+            if (out.failed)
+                failed = true;
+            engines[p.name] = out.report;
+        }
+        return finish();
+    }
+    catch (err) {
+        failed = true;
+        // A usage error (a scratch name the config should not have) says nothing about the set.
+        if (!ctx.signal.aborted && !(err instanceof UsageError))
+            await record();
+        throw err;
+    }
+    async function record() {
+        // Details quote tools and servers (pg_restore lines, error messages): no secret may reach the file.
+        // Only the free text is masked: maskDeep would also reach the result enum and the timestamp.
+        await writeVerification(set.path, {
+            verified_at: localTime(ctx.now(), config.timezone).iso,
+            result: failed ? 'failed' : 'passed',
+            checks: checks.map((c) => ({ ...c, name: log.mask(c.name), detail: log.mask(c.detail) })),
+            tool_version: TOOL_VERSION,
+        }).catch((e) => log.warn(`could not record the verification beside ${set.id}: ${e.message}`));
+    }
+    async function finish() {
+        await record();
+        const failedChecks = checks.filter((c) => c.result === 'failed');
+        return {
+            message: failed ? `set ${set.id} FAILED verification: ${failedChecks.map((c) => c.detail).join('; ')}` : `set ${set.id} verified: ${verifiedSummary(checks)}`,
+            failed,
+            set: { id: set.id, kind: set.kind, path: set.path, bytes: manifest.bytes },
+            checks,
+            engines,
+        };
+    }
+}
+/** What a passed verification checked, and what it could not (skipped checks say why). */
+function verifiedSummary(checks) {
+    const skipped = checks.filter((c) => c.result === 'skipped');
+    if (skipped.length === 0)
+        return 'checksums, restore and row counts match';
+    const passed = [...new Set(checks.filter((c) => c.result === 'passed').map((c) => c.name.replace(/^checksum .*/, 'checksums')))];
+    return `passed: ${passed.join(', ')}; not checked: ${skipped.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
+}
+function noConfig(engine) {
+    throw new UsageError('verify.no_engine_config', `the set holds a ${engine} dump but the config has no ${engine}: section`, { hint: `Add the ${engine}: section (it names the server to restore into).` });
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore-check.ts
+/**
+ * A restore reads the set before it touches anything: a dump cut in half (its manifest untouched)
+ * must be refused while the target is still whole, not found by pg_restore halfway through.
+ * Recorded files become paths through the catalog's checked resolver (set-files.ts); what is
+ * PostgreSQL's (the archive's path, `pg_restore --list`) is in engines/postgres/restore.ts.
+ */
+
+
+
+
+
+/** Where restores have always found it. */
+
+/** The folder taosdump -i reads. */
+function tdengineDumpDir(set) {
+    return external_node_path_default().join(set.path, TDENGINE_DUMP_DIR);
 }
 /**
- * A PostgreSQL section against the restored database's counts (taken by the same format's rules).
- * Tables the backup could not count are set apart, not compared; a table the restored database
- * could not count is a difference.
+ * Size and SHA-256 of each file of `engine`'s dump against the manifest; for PostgreSQL also that
+ * `pg_restore --list` reads the archive. Throws `restore.damaged_set` (exit 1) naming what is wrong.
  */
-function comparePostgres(expected, restored) {
-    const uncounted = new Map((expected.count_errors ?? []).map((e) => [e.name, e.error]));
-    const got = new Map(restored.tables.map((t) => [t.name, t.rows]));
-    const failed = new Map(restored.errors.map((e) => [e.name, e.error]));
-    const diffs = compareCounts(expected.tables, restored.tables.filter((t) => !uncounted.has(t.name))).map((d) => (failed.has(d.table) ? { ...d, error: failed.get(d.table) } : d));
-    const notCompared = [...uncounted].map(([table, reason]) => ({ table, restored: got.get(table) ?? null, reason }));
-    return { diffs, notCompared };
+async function requireWholeSet(set, engine, archives, ectx) {
+    const m = set.manifest;
+    // Only this engine's files: a restore of one engine does not read the other's.
+    const own = { ...m, postgres: engine === 'postgres' ? m.postgres : undefined, tdengine: engine === 'tdengine' ? m.tdengine : undefined, config: undefined };
+    const failed = (await checkFiles(set.path, own)).filter((c) => c.result !== 'passed').map((c) => c.detail);
+    if (failed.length === 0 && engine === 'postgres' && archives) {
+        const problem = await archiveProblem(archives, set, ectx);
+        if (problem !== null)
+            failed.push(problem);
+    }
+    if (failed.length > 0) {
+        throw new JobError('restore.damaged_set', `set ${set.id} is damaged, so it was not restored: ${failed.join('; ')}`, {
+            hint: `No safety set was taken and nothing was changed. Pick another set from \`pgtaos-backup list\` (check it first with \`pgtaos-backup verify <set>\`); keep ${set.id} for a person to look at.`,
+        });
+    }
+    const files = own.postgres?.files ?? own.tdengine?.files ?? [];
+    return { name: 'set files', result: 'passed', detail: `${files.length} file(s) match the manifest's sizes and SHA-256${engine === 'postgres' ? '; pg_restore --list reads the archive' : ''}` };
 }
-function renderDifferences(diffs) {
-    const cells = diffs.map((d) => [d.table, d.expected === null ? '(not in manifest)' : String(d.expected), d.restored === null ? (d.error ? `(count failed: ${d.error})` : '(missing)') : String(d.restored)]);
-    const head = ['TABLE', 'EXPECTED', 'RESTORED'];
-    const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
-    const line = (c) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
-    return [line(head), ...cells.map(line)];
+
+;// CONCATENATED MODULE: ./src/commands/restore-stage.ts
+/**
+ * What a restore that stops says: how far it got, whether the target was touched, and (only when
+ * it was) the command that rolls back. Pure, apart from `step`, which applies it.
+ */
+
+/** Pure: the command that undoes a restore into `target` (the safety set, or dropping what it created). */
+function rollbackCommand(engine, target, safetyId) {
+    if (engine === 'tdengine')
+        return safetyId ? `pgtaos-backup restore ${safetyId} --engines tdengine --target ${target} --confirm ${target}` : `DROP DATABASE ${target}   -- it did not exist before`;
+    return safetyId ? `pgtaos-backup restore ${safetyId} --target ${target} --confirm ${target}` : `dropdb ${target}   # it did not exist before`;
 }
+/** A cancel inside a restore: still `cancelled`, but the hint is about the target, not "run it again". */
+class RestoreCancelledError extends CancelledError {
+    constructor(message, hint) {
+        super('a signal', { code: 'restore.cancelled', message, hint });
+        this.name = 'RestoreCancelledError';
+    }
+}
+function untouchedState(stage) {
+    const { target, setId, staging } = stage;
+    if (!staging)
+        return `the restore of ${setId} had not started: ${target} was not touched`;
+    return `${target} was not touched (the restore of ${setId} was filling a new database, ${staging}, which is dropped)`;
+}
+/**
+ * Pure: the error a restore ends with when `err` stops it at `stage`. Before the target is touched
+ * the person learns it was not; after, that it may be partly restored, and the roll-back command
+ * (last, so it is the last line of the run's error). The original message (and the tool's stderr
+ * lines in it) stays.
+ */
+function restoreStopped(err, stage, cancelled) {
+    if (err instanceof RestoreCancelledError)
+        return err;
+    const d = errors_describe(err);
+    const [first = '', ...rest] = d.message.split('\n');
+    const { target, setId } = stage;
+    const state = !stage.touched
+        ? untouchedState(stage)
+        : stage.safetyId
+            ? `${target} may be partly restored (the restore of ${setId} into it had begun); what it held before is in the safety set ${stage.safetyId}`
+            : `${target} may be partly restored (it did not exist before this restore of ${setId}, which created it)`;
+    // "pg_restore ... failed (exit 1):" introduces the tool's lines: the statement goes before that colon.
+    const lead = first.endsWith(':') ? `${first.slice(0, -1)}; ${state}:` : `${first}; ${state}`;
+    const message = [lead, ...rest].join('\n');
+    const undo = stage.touched ? ` To roll back: ${rollbackCommand(stage.engine, target, stage.safetyId)}` : '';
+    if (cancelled) {
+        const hint = stage.touched
+            ? `The run was stopped in the middle of the restore: do not use ${target} as it is. Run the restore again, or roll back.${undo}`
+            : stage.staging
+                ? `The run was stopped before ${target} was replaced: ${target} is as it was. A safety set taken before stays in the catalog (remove it by hand once settled). Run it again.`
+                : `The run was stopped before the restore began; ${target} is as it was and no partial safety set was kept. Run it again.`;
+        return new RestoreCancelledError(message, hint);
+    }
+    const code = err instanceof errors_BackupError ? err.code : 'restore.failed';
+    const hint = stage.touched ? `${d.hint ? `${d.hint} ` : ''}Do not use ${target} as it is: fix the cause and run the restore again, or roll back.${undo}` : `${d.hint ? `${d.hint} ` : ''}Nothing was restored.`;
+    // Once work was done (a copy being filled, the target touched) it is never "nothing was changed": a usage error becomes a job failure.
+    if (err instanceof UsageError && !stage.touched && !stage.staging)
+        return new UsageError(code, message, { hint, cause: err });
+    return new JobError(code, message, { hint, cause: err });
+}
+/** Runs `fn`; whatever stops it is reported against the stage the restore has reached by then. */
+async function step(ctx, stage, fn) {
+    try {
+        return await fn();
+    }
+    catch (err) {
+        throw restoreStopped(err, stage(), ctx.signal.aborted);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/restore-postgres.ts
+/**
+ * restore, PostgreSQL: the target stays whole until a complete, checked copy can replace it.
+ *   1. the set is read first (checksums, pg_restore --list): a damaged set touches nothing;
+ *   2. a safety set of the target, if it exists;
+ *   3. pg_restore (never --clean) into a new database `<target>_pgtaos_new`, shaped like the target
+ *      (owner, encoding, locale; settings and grants after), and its counts compared with the manifest;
+ *   4. one transaction renames the target to `<target>_pgtaos_old` and the copy to the target; the old
+ *      one is then dropped (the safety set holds it). The target's other sessions are ended for that.
+ * Until step 4 commits, any stop (failure, SIGINT/SIGTERM) leaves the target as it was and drops the copy.
+ * This file is the order of the steps and what a stop says; the steps are the engine's (engines/postgres/).
+ */
+
+
+
+
+
+/** Over 80 lines: the four steps read in order, and each updates the stage a stop is reported against. */
+async function restorePostgres(ctx, set, target) {
+    const { config, log, env } = ctx;
+    const pg = set.manifest.postgres;
+    const engine = new PostgresEngine({ ...config.postgres, database: target });
+    engine.findTools(env);
+    const ectx = { log, signal: ctx.signal, env };
+    const checks = [];
+    const t0 = Date.now();
+    let stage = { touched: false, setId: set.id, target };
+    const now = () => stage;
+    // 1. The set, then the server: nothing is touched until both are known good.
+    checks.push(await step(ctx, now, () => requireWholeSet(set, 'postgres', engine.archives, ectx)));
+    const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
+    const exists = await step(ctx, now, async () => {
+        if (timescaleVersion !== undefined)
+            await engine.requireExtension(env, 'timescaledb', timescaleVersion);
+        await refuseOldCopy((name) => engine.databaseExists(env, name), target);
+        return engine.databaseExists(env, target);
+    });
+    // 2. Safety set of what is about to be replaced. If it fails, the restore does not start.
+    let safetyId = null;
+    if (exists) {
+        log.info(`taking a safety set of ${target} before replacing it`);
+        const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target }));
+        safetyId = safety.set.id;
+        checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set.bytes)}) at ${safety.set.path}` });
+    }
+    else {
+        log.info(`${target} does not exist: it will be created (nothing to keep a safety copy of)`);
+        checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
+    }
+    // 3. A new database, filled and checked while the target stays as it is.
+    const staging = stagingName(target);
+    stage = { touched: false, setId: set.id, target, staging };
+    log.info(`restoring into a new database ${staging}; ${target} is replaced only once it is complete and its counts match (the server needs room for both${pg.database_bytes ? `: about ${formatBytes(pg.database_bytes)} more` : ''} until the old copy is dropped)`);
+    let swapped = false;
+    try {
+        const restored = await step(ctx, now, async () => {
+            await engine.createStaging(env, staging, exists ? target : null);
+            const file = await pgDumpPath(set);
+            await log.group(`PostgreSQL: restore ${set.id} into ${staging}`, () => engine.restore(ectx, file, staging, { jobs: config.postgres.jobs, timescale: timescaleVersion !== undefined, noOwner: false }));
+            checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into the new database ${staging} succeeded` });
+            // Counted by the rules of the set's own manifest format, as verify does.
+            return engine.countDatabase(env, staging, log, ctx.signal, set.manifest.format);
+        });
+        checks.push(...(await step(ctx, now, async () => compareWithManifest(log, set, staging, restored))));
+        for (const t of restored.tables)
+            log.info(`  ${t.name}: ${t.rows} rows`);
+        // 4. The swap: from its commit on, the target holds the set.
+        await step(ctx, now, async () => {
+            if (exists)
+                await engine.shapeLike(env, staging, target);
+            const leftover = await engine.swapIn(env, staging, target, exists, (l) => log.info(l));
+            swapped = true;
+            if (leftover)
+                log.warn(leftover);
+            log.info(exists ? `${staging} renamed to ${target}; the database it replaced was dropped (the safety set ${safetyId} holds it)` : `${staging} renamed to ${target}`);
+        });
+        stage = { touched: true, setId: set.id, target, engine: 'postgres', safetyId };
+        checks.push({ name: 'postgres swap', result: 'passed', detail: exists ? `${target} replaced by the restored copy in one transaction` : `${target} created from the restored copy` });
+        const rollback = rollbackCommand('postgres', target, safetyId);
+        if (ctx.signal.aborted) {
+            // The signal came after the swap: the restore is whole, say so rather than "run it again".
+            throw new RestoreCancelledError(`cancelled after the restore had finished: ${target} holds set ${set.id} (its counts matched the manifest)`, `Nothing to redo. To roll back: ${rollback}`);
+        }
+        log.info(`to roll back: ${rollback}`);
+        return {
+            message: `restored ${set.id} into ${target}. To roll back: ${rollback}`,
+            failed: false,
+            set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
+            checks,
+            engines: { postgres: { database: target, server_version: pg.server_version, client_version: pg.client_version, bytes: set.manifest.bytes, duration_ms: Date.now() - t0, tables: restored.tables } },
+        };
+    }
+    finally {
+        // Not swapped in (failed, cancelled): the copy goes; it holds nothing the set does not.
+        if (!swapped) {
+            await engine.dropStaging(env, staging).then(() => log.info(`dropped the unfinished copy ${staging}; ${target} was not touched`), (e) => log.error(`could not drop the unfinished copy ${staging}: ${e.message}; drop it by hand (dropdb ${staging}). ${target} was not touched.`));
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/inputs/scratch.ts
+/** The scratch database verify restores into: the configured one, or `<database>_verify`. */
+function scratchDatabase(section) {
+    return section.scratch_database ?? `${section.database}_verify`;
+}
+
+;// CONCATENATED MODULE: ./src/catalog/import-names.ts
+/**
+ * Names of the old runbook's backup files, and what they become in the catalog (pure).
+ *
+ *   postgresql/milestones/pre_arch_optimization_20251025.backup -> milestone pre_arch_optimization_20251025
+ *   postgresql/mystocks_20251024_000001.backup                  -> daily     mystocks_20251024_000001
+ *   postgresql/mystocks_20251024.backup                         -> daily     mystocks_20251024_<time of the dump>
+ *   tdengine/tdengine_20251024_010000/                          -> daily     market_data_20251024_010000
+ *   tdengine/milestones/post_phase2_20251101/                   -> milestone post_phase2_20251101
+ *
+ * Rules: the name (without .backup/.dump/.bak) must be `<stem>_<YYYYMMDD>` or
+ * `<stem>_<YYYYMMDD>_<HHMMSS>`. It is a daily when it is not under a `milestones` folder and its
+ * stem is the dumped database's name (or `tdengine`/`taosdump` for a taosdump folder); otherwise
+ * a milestone named <stem>, which must be a valid milestone name.
+ */
+
+
+const import_names_NAME_RE = /^(?<stem>[A-Za-z0-9][A-Za-z0-9_]*?)_(?<date>\d{8})(?:_(?<time>\d{6}))?$/;
+const FOLDER_STEMS = new Set(['tdengine', 'taosdump']);
+/** `why` says what is wrong with a name that cannot be imported. */
+function classifyImport(p, database, isFolder, dumpTime) {
+    const base = isFolder ? external_node_path_default().basename(p) : external_node_path_default().basename(p).replace(/\.(backup|dump|bak|pgdump)$/i, '');
+    const m = import_names_NAME_RE.exec(base);
+    if (!m?.groups)
+        return { why: `its name ${JSON.stringify(base)} is not <name>_<YYYYMMDD> or <name>_<YYYYMMDD>_<HHMMSS>` };
+    const { stem, date, time } = m.groups;
+    const inMilestones = external_node_path_default().dirname(p).split(/[\\/]+/).includes('milestones');
+    const isDaily = !inMilestones && (stem === database || (isFolder && FOLDER_STEMS.has(stem)));
+    if (isDaily) {
+        const word = (database ?? stem).toLowerCase();
+        const t = time ?? dumpTime ?? '000000';
+        return { kind: 'daily', id: `${word}_${date}_${t}`, milestone: null, date, time: time ?? null };
+    }
+    if (!MILESTONE_RE.test(stem))
+        return { why: `${JSON.stringify(stem)} is not a valid milestone name (a-z, 0-9, _)` };
+    return { kind: 'milestone', id: `${stem}_${date}`, milestone: stem, date, time: time ?? null };
+}
+/**
+ * "2025-10-25 00:00:03 CST" (pg_restore's "Archive created at") as an instant: the wall time is
+ * read in `timeZone` (the runbook's machines ran Asia/Shanghai, whose abbreviation CST is
+ * ambiguous), or in UTC when the abbreviation says UTC/GMT. null when unreadable.
+ */
+function archiveTime(text, timeZone) {
+    const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\s+(\S+))?/.exec(text ?? '');
+    if (!m)
+        return null;
+    const [, y, mo, d, h, mi, s, abbrev] = m;
+    const zone = abbrev && /^(UTC|GMT|Z)$/i.test(abbrev) ? 'UTC' : timeZone;
+    return wallTimeIn(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), zone);
+}
+/** The instant whose wall-clock time in `timeZone` is the given one. */
+function wallTimeIn(y, mo, d, h, mi, s, timeZone) {
+    const guess = Date.UTC(y, mo - 1, d, h, mi, s);
+    const offsetAt = (t) => {
+        const parts = {};
+        for (const p of new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(t)))
+            parts[p.type] = p.value;
+        return Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second)) - t;
+    };
+    const first = guess - offsetAt(guess);
+    return new Date(guess - offsetAt(first));
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/import.ts
+/** import, PostgreSQL: a pg_dump custom-format archive from the old runbook, read with `pg_restore --list`. */
+
+
+
+
+
+
+
+function postgresImporter(ctx) {
+    let reader = null;
+    /** pg_restore (of postgres.bin_dir, else PATH), found on first use. */
+    const archives = () => {
+        if (!reader) {
+            reader = new PgArchives(ctx.config.postgres?.bin_dir);
+            reader.findTools(ctx.env);
+        }
+        return reader;
+    };
+    return {
+        what: 'the old backup files (postgresql/*.backup)',
+        example: 'postgresql/milestones/pre_arch_optimization_20251025.backup postgresql/mystocks_*.backup',
+        takes: 'file',
+        async read(source, st) {
+            const tz = ctx.config.timezone;
+            const pg = await readPgArchive(ctx, archives, source);
+            const at = archiveTime(pg.createdAt, tz) ?? st.mtime;
+            const name = classifyImport(source, pg.database, false, localTime(at, tz).time);
+            if ('why' in name)
+                throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name.why}`, { hint: 'Rename a copy of it to <milestone>_<YYYYMMDD>.backup or <database>_<YYYYMMDD>_<HHMMSS>.backup and import that.' });
+            const rel = external_node_path_default().basename(source);
+            const sums = new Map([[rel, { path: rel, bytes: st.size, sha256: await sha256Path(source) }]]);
+            return {
+                name,
+                startedAt: at,
+                sums,
+                summary: `pg_dump archive of ${pg.database ?? '?'} (server ${pg.serverVersion ?? '?'}, ${pg.tables.length} tables with data)`,
+                copyInto: (dir) => external_node_fs_.promises.copyFile(source, external_node_path_default().join(dir, rel), external_node_fs_.promises.constants.COPYFILE_EXCL),
+                section: (files) => ({
+                    server_version: pg.serverVersion ?? 'unknown',
+                    client_version: pg.clientVersion ?? 'unknown',
+                    database: pg.database ?? 'unknown',
+                    host: 'unknown',
+                    port: 0,
+                    archive_version: pg.archiveVersion,
+                    database_bytes: null,
+                    snapshot: null,
+                    extensions: pg.extensions.map((n) => ({ name: n, version: 'unknown' })),
+                    large_objects: 0,
+                    files,
+                    tables: [],
+                    row_counts: 'unknown',
+                    archive_tables: pg.tables,
+                }),
+            };
+        },
+    };
+}
+/** `pg_restore --list` reads the archive; what it cannot read is not adopted. */
+async function readPgArchive(ctx, archives, file) {
+    try {
+        return await archives().describe(file, ctx.env, ctx.signal);
+    }
+    catch (err) {
+        if (!(err instanceof JobError))
+            throw err;
+        throw new JobError('import.unreadable', `${err.message}; nothing was imported`, {
+            hint: err.code === 'postgres.archive_too_new' ? err.hint : 'Is it a pg_dump custom-format archive (pg_dump -Fc)? A plain SQL dump cannot be adopted; leave it out.',
+            cause: err,
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/options.ts
+/**
+ * The built-in engines' rows of the options table: the flags/inputs that override their config
+ * sections and the secret inputs the action hands on as environment variables. A leaf module (no
+ * imports), so the options table (inputs/options.ts) and action.yml are built from it statically:
+ * action.yml is a fixed file, so an engine registered at run time adds no inputs.
+ */
+const POSTGRES_OPTIONS = {
+    name: 'postgres',
+    overrides: [
+        { input: 'postgres-host', flag: 'postgres-host', path: ['postgres', 'host'], type: 'string', description: 'PostgreSQL host (overrides `postgres.host`).' },
+        { input: 'postgres-port', flag: 'postgres-port', path: ['postgres', 'port'], type: 'int', description: 'PostgreSQL port (overrides `postgres.port`).' },
+        { input: 'postgres-database', flag: 'postgres-database', path: ['postgres', 'database'], type: 'string', description: 'PostgreSQL database (overrides `postgres.database`).' },
+        { input: 'postgres-user', flag: 'postgres-user', path: ['postgres', 'user'], type: 'string', description: 'PostgreSQL user (overrides `postgres.user`).' },
+    ],
+    secretInputs: [{ input: 'postgres-password', env: 'PGPASSWORD', description: 'PostgreSQL password (passed to pg_dump/pg_restore as PGPASSWORD; masked).' }],
+};
+const TDENGINE_OPTIONS = {
+    name: 'tdengine',
+    overrides: [
+        { input: 'tdengine-host', flag: 'tdengine-host', path: ['tdengine', 'host'], type: 'string', description: 'TDengine host (overrides `tdengine.host`).' },
+        { input: 'tdengine-database', flag: 'tdengine-database', path: ['tdengine', 'database'], type: 'string', description: 'TDengine database (overrides `tdengine.database`).' },
+    ],
+    secretInputs: [{ input: 'tdengine-password', env: 'TDENGINE_PASSWORD', description: 'TDengine password (given to taosdump on stdin; masked).' }],
+};
+/** In the registry's order (builtin.ts registers the same engines in the same order). */
+const BUILTIN_OPTIONS = [POSTGRES_OPTIONS, TDENGINE_OPTIONS];
+
+;// CONCATENATED MODULE: ./src/engines/plugin.ts
+/** Identity, for type inference: `defineEngine({ ... })` checks a plugin against its own config and section types. */
+function defineEngine(plugin) {
+    return plugin;
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/plugin.ts
+/**
+ * PostgreSQL as a registered engine: the adapter between the commands' lifecycle (plugin.ts) and
+ * PostgresEngine (pg_dump on an exported snapshot, pg_restore, counts).
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+class PostgresLifecycle {
+    cfg;
+    pg;
+    constructor(cfg) {
+        this.cfg = cfg;
+        this.pg = new PostgresEngine(cfg);
+    }
+    get database() {
+        return this.cfg.database;
+    }
+    get where() {
+        return `PostgreSQL ${this.cfg.host}:${this.cfg.port}/${this.cfg.database}`;
+    }
+    findTools(env) {
+        this.pg.findTools(env);
+    }
+    async preflight(ctx) {
+        const pre = await this.pg.preflight(ctx);
+        return { ...pre, summary: `server ${pre.serverVersion}, pg_dump ${pre.clientVersion}, database ${formatBytes(pre.estimatedBytes ?? 0)}` };
+    }
+    async dump(ctx, stagingDir, pre) {
+        const section = await this.pg.dump(ctx, stagingDir, pre);
+        return { section, tables: section.tables, uncounted: (section.count_errors ?? []).map((e) => ({ name: e.name, error: e.error })) };
+    }
+    /** pg_restore into the scratch database, counted by the rules of the set's own manifest format; the scratch is dropped whatever happens. */
+    async restoreScratch(ctx, set, section, checks) {
+        const { log, env } = ctx;
+        const pg = this.pg;
+        const scratch = scratchDatabase(this.cfg);
+        const restoreV = await pg.restoreClientVersion(env);
+        const writer = parseClientVersion(`(PostgreSQL) ${section.client_version}`);
+        if (writer && restoreV.major < writer.major) {
+            throw new JobError('postgres.client_too_old', `pg_restore ${restoreV.text} cannot read an archive written by pg_dump ${section.client_version} (archive format ${section.archive_version ?? '?'})`, {
+                hint: `Install the PostgreSQL ${writer.major} client (apt install postgresql-client-${writer.major} from apt.postgresql.org) and set postgres.bin_dir to /usr/lib/postgresql/${writer.major}/bin.`,
+            });
+        }
+        const t0 = Date.now();
+        try {
+            await log.group(`PostgreSQL: restore ${set.id} into scratch database ${scratch}`, async () => {
+                const timescaleVersion = section.extensions.find((e) => e.name === 'timescaledb')?.version;
+                const timescale = timescaleVersion !== undefined;
+                if (timescale)
+                    await pg.requireExtension(env, 'timescaledb', timescaleVersion);
+                await pg.recreateScratch(env, scratch);
+                await pg.restore(ctx, await setFilePath(set.path, section.files[0].path, set.id), scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
+            });
+            // Counted by the rules of the set's own manifest format: both sides alike.
+            const restored = await pg.countDatabase(env, scratch, log, ctx.signal, set.manifest.format);
+            checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into ${scratch} succeeded` });
+            let failed = false;
+            if (section.row_counts === 'unknown') {
+                const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
+                checks.push({ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored database has ${restored.tables.length} tables, ${rows} rows)` });
+            }
+            else
+                failed = compareScratchCounts(ctx, set, section, restored, checks);
+            const report = { database: scratch, server_version: section.server_version, client_version: restoreV.text, bytes: section.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: restored.tables };
+            return { failed, report };
+        }
+        catch (err) {
+            if (!ctx.signal.aborted)
+                checks.push({ name: 'postgres restore', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
+            throw err;
+        }
+        finally {
+            // Whatever happened (including SIGTERM), the scratch database goes.
+            await pg.dropScratch(env, scratch).then(() => log.info(`dropped scratch database ${scratch}`), (e) => log.error(`could not drop scratch database ${scratch}: ${e.message}; drop it by hand`));
+        }
+    }
+    restoreTarget(ctx, set, target) {
+        return restorePostgres(ctx, set, target);
+    }
+}
+/** The row-count and large-object checks of a set with counts; true when one failed. */
+function compareScratchCounts(ctx, set, section, restored, checks) {
+    const { diffs, notCompared } = comparePostgres(section, restored);
+    const compared = section.tables;
+    checks.push({
+        name: 'postgres row counts',
+        result: diffs.length === 0 ? 'passed' : 'failed',
+        detail: diffs.length === 0 ? `${compared.length} tables, ${compared.reduce((a, t) => a + t.rows, 0)} rows: all match the manifest` : `${diffs.length} tables differ: ${diffs.map((d) => d.table).join(', ')}`,
+    });
+    for (const n of notCompared) {
+        checks.push({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason}); restored ${n.restored === null ? 'without a count' : `with ${n.restored} rows`}` });
+    }
+    const loOk = restored.largeObjects === section.large_objects;
+    checks.push({ name: 'postgres large objects', result: loOk ? 'passed' : 'failed', detail: `${restored.largeObjects} restored, manifest says ${section.large_objects}` });
+    if (diffs.length) {
+        ctx.log.error(`restored row counts differ from the manifest of ${set.id}:`);
+        for (const l of renderDifferences(diffs))
+            ctx.log.error(`  ${l}`);
+    }
+    return diffs.length > 0 || !loOk;
+}
+const postgresPlugin = defineEngine({
+    name: 'postgres',
+    label: 'PostgreSQL',
+    configSchema: postgresSchema,
+    manifestSchema: postgresSection,
+    secretEnv: POSTGRES_OPTIONS.secretInputs.map((s) => s.env),
+    pathKeys: ['bin_dir'],
+    counts: (section) => section.tables,
+    databases: (cfg) => ({ database: cfg.database, scratch: cfg.scratch_database ?? null }),
+    reservedTarget: (target) => isReservedName(target)
+        ? { message: `${target} ends in a suffix a restore reserves for its own copies (_pgtaos_new, _pgtaos_old)`, hint: 'Restore into another name; a PostgreSQL restore fills <target>_pgtaos_new and swaps it in.' }
+        : null,
+    importer: (ctx) => postgresImporter(ctx),
+    create: (cfg, opts) => new PostgresLifecycle(opts?.database ? { ...cfg, database: opts.database } : cfg),
+});
+
+;// CONCATENATED MODULE: ./src/engines/tdengine/compare.ts
 /**
  * TDengine counts as one list for compareCounts: each super table's rows, its number of child
  * tables, and each normal table's rows.
@@ -44206,85 +45054,1024 @@ function tdengineCounts(c) {
     ];
 }
 
-;// CONCATENATED MODULE: ./src/commands/context.ts
-/** Git facts about the run, from the Actions environment (null outside Actions). */
-function context_gitInfo(env) {
-    if (!env.GITHUB_SHA && !env.GITHUB_REF)
-        return null;
-    const runUrl = env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
+;// CONCATENATED MODULE: ./src/engines/tdengine/import.ts
+/**
+ * import, TDengine: a taosdump output folder from the old runbook. dbs.sql gives the database and
+ * versions (`#!server_ver:`, `#!taosdump_ver:`, `#!dumpdb:`, PRECISION). It is laid out in the set
+ * as a backup lays out its dump, in `tdengine/` (TDENGINE_DUMP_DIR), where verify and restore read it.
+ */
+
+
+
+
+
+
+
+
+/** The header lines of taosdump's dbs.sql (top level and per database) and its CREATE DATABASE. */
+function parseTaosDbsSql(texts) {
+    const all = texts.join('\n');
+    const pick = (re) => re.exec(all)?.[1]?.trim() ?? null;
     return {
-        sha: env.GITHUB_SHA ?? null,
-        ref: env.GITHUB_REF ?? null,
-        tag: env.GITHUB_REF_TYPE === 'tag' ? (env.GITHUB_REF_NAME ?? null) : null,
-        actor: env.GITHUB_ACTOR ?? null,
-        run_id: env.GITHUB_RUN_ID ?? null,
-        run_url: runUrl,
+        database: pick(/^#!dumpdb:\s*([^:\s]+)/m) ?? pick(/CREATE DATABASE IF NOT EXISTS\s+`?([A-Za-z0-9_]+)`?/),
+        // a real 3.3.7 taosdump writes `#!server_ver: ver:3.3.7.5`: the version is what follows `ver:`
+        serverVersion: pick(/^#!server_ver:\s*(?:ver:)?(\S+)/m),
+        clientVersion: pick(/^#!taosdump_ver:\s*(\S+)/m),
+        precision: pick(/PRECISION\s+'(\w+)'/),
+    };
+}
+async function readTaosFolder(dir) {
+    const texts = [];
+    const top = external_node_path_default().join(dir, 'dbs.sql');
+    try {
+        texts.push(await external_node_fs_.promises.readFile(top, 'utf8'));
+    }
+    catch {
+        /* older layouts: only the inner dbs.sql */
+    }
+    const inner = (await external_node_fs_.promises.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name.startsWith('taosdump.'));
+    for (const e of inner) {
+        try {
+            texts.push(await external_node_fs_.promises.readFile(external_node_path_default().join(dir, e.name, 'dbs.sql'), 'utf8'));
+        }
+        catch {
+            /* checked below */
+        }
+    }
+    if (texts.length === 0 || inner.length === 0) {
+        throw new UsageError('import.not_taosdump', `${dir} is not a taosdump folder (no dbs.sql and taosdump.* folder in it)`, { hint: 'Import the folder that taosdump -o wrote (it holds dbs.sql and taosdump.<id>/).' });
+    }
+    return parseTaosDbsSql(texts);
+}
+function tdengineImporter(ctx) {
+    return {
+        what: 'taosdump folders (tdengine/tdengine_*)',
+        example: 'tdengine/tdengine_*',
+        takes: 'folder',
+        async read(source, st) {
+            const tz = ctx.config.timezone;
+            const taos = await readTaosFolder(source);
+            const dbs = await external_node_fs_.promises.stat(external_node_path_default().join(source, 'dbs.sql')).catch(() => st);
+            const name0 = classifyImport(source, taos.database, true, null);
+            if ('why' in name0)
+                throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name0.why}`, { hint: 'Rename a copy of it to tdengine_<YYYYMMDD>_<HHMMSS> (daily) or <milestone>_<YYYYMMDD> and import that.' });
+            // The dump time: from the name; without a time in it, the time dbs.sql was written.
+            const fromName = /^(\d{4})(\d{2})(\d{2})$/.exec(name0.date);
+            const t = name0.time ?? localTime(dbs.mtime, tz).time;
+            const at = wallTimeIn(Number(fromName[1]), Number(fromName[2]), Number(fromName[3]), Number(t.slice(0, 2)), Number(t.slice(2, 4)), Number(t.slice(4, 6)), tz);
+            const name = classifyImport(source, taos.database, true, t);
+            const sums = new Map();
+            for (const rel of await listFiles(source)) {
+                const abs = external_node_path_default().join(source, ...rel.split('/'));
+                const inSet = `${TDENGINE_DUMP_DIR}/${rel}`;
+                sums.set(inSet, { path: inSet, bytes: (await external_node_fs_.promises.stat(abs)).size, sha256: await sha256Path(abs) });
+            }
+            return {
+                name,
+                startedAt: at,
+                sums,
+                summary: `taosdump folder of ${taos.database ?? '?'}`,
+                // the folder's original name is in imported_from; verify and restore read <set>/tdengine/
+                copyInto: (dir) => external_node_fs_.promises.cp(source, external_node_path_default().join(dir, TDENGINE_DUMP_DIR), { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true }),
+                section: (files, iso) => ({
+                    server_version: taos.serverVersion ?? 'unknown',
+                    client_version: taos.clientVersion ?? 'unknown',
+                    database: taos.database ?? 'unknown',
+                    host: 'unknown',
+                    port: 0,
+                    precision: taos.precision,
+                    end_time: iso,
+                    files,
+                    stables: [],
+                    tables: [],
+                    row_counts: 'unknown',
+                }),
+            };
+        },
     };
 }
 
-;// CONCATENATED MODULE: ./src/commands/engines.ts
+;// CONCATENATED MODULE: ./src/engines/tdengine/restore-target.ts
 /**
- * Which engines a run uses (the --engines choice against what the config defines), and the
- * checks that need no connection: each engine's tools found, its secrets present. Run before
- * anything is created, so these mistakes are exit 2 with nothing written.
+ * restore, TDengine: a safety dump of the target, then the target dropped (taosdump -i would merge
+ * into what exists), then taosdump -W into it and the counts compared with the manifest.
  */
 
 
 
-function selectEngines(config, choice) {
-    const configured = [];
-    if (config.postgres)
-        configured.push('postgres');
-    if (config.tdengine)
-        configured.push('tdengine');
-    if (choice === 'all') {
-        if (configured.length === 0) {
-            throw new UsageError('engines.none', 'the config defines no database to back up', { hint: 'Add a postgres: and/or tdengine: section to the config file.' });
-        }
-        return configured;
-    }
-    if (!configured.includes(choice)) {
-        throw new UsageError('engines.not_configured', `--engines ${choice} was asked for, but the config has no ${choice}: section`, {
-            hint: configured.length
-                ? `Add a ${choice}: section to the config, or choose one of: ${[...configured, 'all'].join(', ')}.`
-                : `Add a ${choice}: section to the config file (it names the server and database).`,
+
+
+
+
+
+
+
+
+
+async function restoreTdengine(ctx, cfg, set, td, target) {
+    const { config, log, env } = ctx;
+    const engine = new TdengineEngine({ ...cfg, database: target });
+    engine.findTools(env);
+    const ectx = { log, signal: ctx.signal, env };
+    const checks = [];
+    const t0 = Date.now();
+    let stage = { touched: false, setId: set.id, target };
+    const now = () => stage;
+    checks.push(await step(ctx, now, () => requireWholeSet(set, 'tdengine', null, ectx)));
+    const exists = await step(ctx, now, async () => {
+        await engine.preflight(ectx).catch((err) => {
+            // A target that does not exist yet is fine for a restore; anything else is not.
+            if (!(err instanceof JobError && err.code === 'tdengine.no_database'))
+                throw err;
         });
+        return engine.databaseExists(env, target, ctx.signal);
+    });
+    let safetyId = null;
+    if (exists) {
+        log.info(`taking a safety set of TDengine ${target} before replacing it`);
+        const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['tdengine'], databases: { tdengine: target } }));
+        safetyId = safety.set.id;
+        checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set.bytes)}) at ${safety.set.path}` });
     }
-    return [choice];
+    else {
+        checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
+    }
+    // From the drop on, the target is touched: every stop says so and names the roll-back.
+    stage = { touched: true, setId: set.id, target, engine: 'tdengine', safetyId };
+    const restored = await step(ctx, now, async () => {
+        // Only now, with its content saved, is the target dropped: taosdump -i merges into what exists.
+        if (exists)
+            await engine.dropRestoreTarget(env, target, ctx.signal);
+        const resultFile = external_node_path_default().join(config.root, LOGS_DIR, `restore-${set.id}-tdengine-result.txt`);
+        const out = await log.group(`TDengine: restore ${set.id} into ${target} (taosdump -W ${td.database}=${target})`, () => 
+        // taosdump -i reads the whole folder: no link or stray path in it, checked again just before.
+        assertSetSafe(set.path, manifestFiles(set.manifest).map((f) => f.path), set.id).then(() => engine.restore(ectx, tdengineDumpDir(set), target, resultFile, { allowProduction: true })));
+        for (const w of out.warnings)
+            log.warn(`taosdump: ${w}`);
+        checks.push({ name: 'tdengine restore', result: 'passed', detail: `taosdump -i into ${target} finished without a failure summary` });
+        return engine.countDatabase(env, target, td.end_time, ctx.signal);
+    });
+    const diffs = td.row_counts === 'unknown' ? [] : compareCounts(tdengineCounts(td), tdengineCounts(restored));
+    checks.push(td.row_counts === 'unknown'
+        ? { name: 'tdengine row counts', result: 'skipped', detail: 'imported set: no row counts on record' }
+        : { name: 'tdengine row counts', result: diffs.length ? 'failed' : 'passed', detail: diffs.length ? `${diffs.length} differ: ${diffs.map((d) => d.table).join(', ')}` : 'rows and child tables match the manifest' });
+    if (diffs.length)
+        for (const l of renderDifferences(diffs))
+            log.error(`  ${l}`);
+    // Rows dated after the backup's start (future-dated calendars) are restored too: compared apart, as verify does.
+    const later = td.row_counts === 'unknown' ? null : compareLater(td.rows_after_end_time, restored, td.end_time);
+    if (later) {
+        checks.push({ name: 'tdengine rows after end_time', result: later.ok ? 'passed' : 'failed', detail: later.detail });
+        if (!later.ok)
+            log.error(`restored TDengine ${target}: ${later.detail}`);
+    }
+    const bad = diffs.length > 0 || (later !== null && !later.ok);
+    const rollback = rollbackCommand('tdengine', target, safetyId);
+    log.info(`to roll back: ${rollback}`);
+    return {
+        message: `${bad ? 'restored with DIFFERENCES' : 'restored'} ${set.id} (TDengine) into ${target}. To roll back: ${rollback}`,
+        failed: bad,
+        set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
+        checks,
+        engines: { tdengine: { database: target, server_version: td.server_version, client_version: td.client_version, bytes: td.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: tdengineCounts(restored) } },
+    };
 }
-/** The engines whose dumps a set holds. */
-function enginesInSet(set) {
-    const m = set.manifest;
-    return [...(m?.postgres ? ['postgres'] : []), ...(m?.tdengine ? ['tdengine'] : [])];
-}
+
+;// CONCATENATED MODULE: ./src/engines/tdengine/plugin.ts
 /**
- * A set holding an engine's dump needs that engine's config section to be restored anywhere.
- * `code` keeps each command's own error code (verify.no_engine_config, restore.no_engine_config).
+ * TDengine as a registered engine: the adapter between the commands' lifecycle (plugin.ts) and
+ * TdengineEngine (taosdump through the REST API's counts).
  */
-function requireSections(config, engines, code, what) {
-    for (const e of engines) {
-        if (!config[e]) {
-            throw new UsageError(code, `${what} holds a ${e} dump, but the config has no ${e}: section naming the server to restore into`, {
-                hint: `Add the ${e}: section to the config file (host, port, database of the server to restore into).`,
+
+
+
+
+
+
+
+
+
+
+
+
+
+class TdengineLifecycle {
+    cfg;
+    td;
+    constructor(cfg) {
+        this.cfg = cfg;
+        this.td = new TdengineEngine(cfg);
+    }
+    get database() {
+        return this.cfg.database;
+    }
+    get where() {
+        return `TDengine ${this.cfg.host}:${this.cfg.port} (REST ${this.cfg.rest_port})/${this.cfg.database}`;
+    }
+    findTools(env) {
+        this.td.findTools(env);
+    }
+    async preflight(ctx) {
+        const pre = await this.td.preflight(ctx);
+        return { ...pre, summary: `server ${pre.serverVersion}, taosdump ${pre.clientVersion}` };
+    }
+    async dump(ctx, stagingDir, pre, startedAt) {
+        // Rows newer than the run's start are neither dumped (-E) nor counted.
+        const section = await this.td.dump(ctx, stagingDir, pre, startedAt);
+        return { section, tables: tdengineCounts(section), uncounted: [] };
+    }
+    /** Before the root, its log or the lock exist: a scratch equal to the database the set was dumped from is bad configuration. */
+    async checkSet(section) {
+        await this.td.checkScratch(scratchDatabase(this.cfg), { database: section.database });
+    }
+    /** taosdump -i into the scratch database; its counts against the manifest; the scratch dropped once it was made. */
+    async restoreScratch(ctx, set, section, checks) {
+        const { log, env } = ctx;
+        const td = this.td;
+        const scratch = scratchDatabase(this.cfg);
+        const t0 = Date.now();
+        // taosdump's result file goes beside the run's logs, never into the set (its checksums stay true).
+        const resultFile = external_node_path_default().join(ctx.root, LOGS_DIR, `verify-${set.id}-tdengine-result.txt`);
+        // Set once the scratch guard passed: a refused scratch (the dump's own database) is never dropped.
+        let scratchMade = false;
+        try {
+            const out = await log.group(`TDengine: restore ${set.id} into scratch database ${scratch} (taosdump -W ${section.database}=${scratch})`, async () => {
+                // The set is passed so the database its dump records is refused as scratch BEFORE any DROP.
+                await assertSetSafe(set.path, manifestFiles(set.manifest).map((f) => f.path), set.id);
+                await td.recreateScratch(env, scratch, ctx.signal, { dumpDir: external_node_path_default().join(set.path, TDENGINE_DUMP_DIR), database: section.database });
+                scratchMade = true;
+                return td.restore(ctx, external_node_path_default().join(set.path, TDENGINE_DUMP_DIR), scratch, resultFile);
+            });
+            for (const w of out.warnings)
+                log.warn(`taosdump: ${w}`);
+            checks.push({ name: 'tdengine restore', result: 'passed', detail: `taosdump -i into ${scratch} finished without a failure summary${out.warnings.length ? ` (${out.warnings.length} benign ERROR/WARN lines)` : ''}` });
+            const restored = await td.countDatabase(env, scratch, section.end_time, ctx.signal);
+            let failed = false;
+            if (section.row_counts === 'unknown') {
+                checks.push({ name: 'tdengine row counts', result: 'skipped', detail: 'imported set: the manifest has no row counts to compare with' });
+            }
+            else {
+                const diffs = compareCounts(tdengineCounts(section), tdengineCounts(restored));
+                checks.push({
+                    name: 'tdengine row counts',
+                    result: diffs.length === 0 ? 'passed' : 'failed',
+                    detail: diffs.length === 0 ? `${section.stables.length} super tables, ${section.tables.length} normal tables: rows and child tables match the manifest` : `${diffs.length} differ: ${diffs.map((d) => d.table).join(', ')}`,
+                });
+                if (diffs.length) {
+                    failed = true;
+                    log.error(`restored TDengine counts differ from the manifest of ${set.id}:`);
+                    for (const l of renderDifferences(diffs))
+                        log.error(`  ${l}`);
+                }
+                // rows dated after end_time (future-dated calendars) are dumped too and compared apart
+                const later = compareLater(section.rows_after_end_time, restored, section.end_time);
+                checks.push({ name: 'tdengine rows after end_time', result: later.ok ? 'passed' : 'failed', detail: later.detail });
+                if (!later.ok) {
+                    failed = true;
+                    log.error(`restored TDengine copy of ${set.id}: ${later.detail}`);
+                }
+            }
+            const report = { database: scratch, server_version: section.server_version, client_version: section.client_version, bytes: section.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: tdengineCounts(restored) };
+            return { failed, report };
+        }
+        catch (err) {
+            if (!ctx.signal.aborted)
+                checks.push({ name: 'tdengine restore', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
+            throw err;
+        }
+        finally {
+            if (scratchMade) {
+                await td.dropScratch(env, scratch).then(() => log.info(`dropped scratch database ${scratch}`), (e) => log.error(`could not drop TDengine scratch database ${scratch}: ${e.message}; drop it by hand`));
+            }
+        }
+    }
+    restoreTarget(ctx, set, target) {
+        return restoreTdengine(ctx, this.cfg, set, set.manifest.tdengine, target);
+    }
+}
+const tdenginePlugin = defineEngine({
+    name: 'tdengine',
+    label: 'TDengine',
+    configSchema: tdengineSchema,
+    manifestSchema: tdengineSection,
+    secretEnv: TDENGINE_OPTIONS.secretInputs.map((s) => s.env),
+    pathKeys: ['bin_dir'],
+    counts: (section) => tdengineCounts(section),
+    databases: (cfg) => ({ database: cfg.database, scratch: cfg.scratch_database ?? null }),
+    importer: (ctx) => tdengineImporter(ctx),
+    create: (cfg, opts) => new TdengineLifecycle(opts?.database ? { ...cfg, database: opts.database } : cfg),
+});
+
+;// CONCATENATED MODULE: ./src/engines/builtin.ts
+/**
+ * The built-in engines, registered on import, in the order every list, loop and report uses:
+ * PostgreSQL, then TDengine. Modules that need the registry filled import this one.
+ */
+
+
+
+registerEngine(postgresPlugin);
+registerEngine(tdenginePlugin);
+
+;// CONCATENATED MODULE: ./src/inputs/options.ts
+/**
+ * Every option a run takes, named once. The action's inputs and the CLI's flags are both read
+ * from this list, and a test checks that action.yml declares exactly these inputs.
+ */
+
+
+
+
+
+
+
+const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore'];
+/** `--engines` / input `engines`: a registered engine's name, or `all`. Read when parsed: engines registered at run time count. */
+function engineChoices() {
+    return [...enginePlugins().map((p) => p.name), 'all'];
+}
+/** One rule for the CLI, the action and the request: a name not registered is refused, naming the choices. */
+const engineChoice = schemas_string().check((c) => {
+    if (!engineChoices().includes(c.value))
+        c.issues.push({ code: 'custom', input: c.value, message: `engines must be one of: ${engineChoices().join(', ')}` });
+});
+/** Settings that override the config file: input name, CLI flag, config path, value type (each engine's from its options rows). */
+const OVERRIDES = [
+    { input: 'root', flag: 'root', path: ['root'], type: 'string', description: 'Backup root folder (overrides `root` in the config file).' },
+    { input: 'timezone', flag: 'timezone', path: ['timezone'], type: 'string', description: 'IANA time zone for set names and timestamps (overrides `timezone`).' },
+    ...BUILTIN_OPTIONS.flatMap((e) => e.overrides),
+];
+/** Secrets the action takes as inputs and hands on as the environment variables the tools read. */
+const SECRET_INPUTS = [
+    ...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs),
+    { input: 'aws-access-key-id', env: 'AWS_ACCESS_KEY_ID', description: 'S3-compatible remote access key id (masked).' },
+    { input: 'aws-secret-access-key', env: 'AWS_SECRET_ACCESS_KEY', description: 'S3-compatible remote secret key (masked).' },
+];
+/**
+ * Environment variables whose values are masked wherever they would be printed: the built-in
+ * engines' and the remotes'. secretEnvNames() adds those of engines registered at run time.
+ */
+const SECRET_ENV = [...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs.map((s) => s.env)), 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+/** SECRET_ENV and every registered engine's and remote driver's secret variables (masked in every output). */
+function secretEnvNames() {
+    return [...new Set([...SECRET_ENV, ...engineSecretEnv(), ...remoteSecretEnv()])];
+}
+/** Longest lock wait accepted: a day (a self-hosted job's own timeout is usually far shorter). */
+const MAX_LOCK_WAIT_SECONDS = 86_400;
+const LOCK_WAIT_RULE = `a whole number of seconds from 0 (do not wait) to ${MAX_LOCK_WAIT_SECONDS}`;
+/**
+ * `--lock-wait` / input `lock-wait`: how long a run waits for another run's lock before failing.
+ * One parser for both, so both accept and refuse the same text. Returns null when invalid.
+ */
+function parseLockWait(text) {
+    const t = text.trim();
+    if (t === '')
+        return 0;
+    if (!/^\d+$/.test(t))
+        return null;
+    const n = Number(t);
+    return n <= MAX_LOCK_WAIT_SECONDS ? n : null;
+}
+function lockWaitProblem(text) {
+    return `lock-wait ${JSON.stringify(text)} is not ${LOCK_WAIT_RULE}`;
+}
+/** What one run is asked to do, from either the CLI or the action. */
+const runRequestSchema = strictObject({
+    command: schemas_enum(COMMANDS),
+    /** Config file path; default pgtaos-backup.yml in the working directory, or $PGTAOS_BACKUP_CONFIG. */
+    configFile: schemas_string().min(1).optional(),
+    engines: engineChoice.default('all'),
+    milestone: schemas_string().optional(),
+    setId: schemas_string().optional(),
+    target: schemas_string().optional(),
+    confirm: schemas_string().optional(),
+    dryRun: schemas_boolean().default(false),
+    force: schemas_boolean().default(false),
+    move: schemas_boolean().default(false),
+    paths: array(schemas_string()).default([]),
+    /** Seconds to wait for another run's lock on the root; 0: fail at once. */
+    lockWait: schemas_number().int().min(0, `lockWait must be ${LOCK_WAIT_RULE}`).max(MAX_LOCK_WAIT_SECONDS, `lockWait must be ${LOCK_WAIT_RULE}`).default(0),
+    /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */
+    overrides: record(schemas_string(), schemas_string()).default({}),
+}).superRefine((r, ctx) => {
+    // A milestone name is checked here, before the config is read or the lock taken: a bad name
+    // creates nothing (no log, no set). A tag `milestone/<name>` (or refs/tags/milestone/<name>) gives <name>.
+    if (r.command !== 'milestone')
+        return;
+    const name = (r.milestone ?? '').replace(/^refs\/tags\//, '').replace(/^milestone\//, '');
+    if (!r.milestone) {
+        ctx.addIssue({ code: 'custom', path: ['milestone'], message: 'a milestone name is required: `milestone <name>`, the action input `milestone`, or a pushed tag milestone/<name>' });
+    }
+    else if (!MILESTONE_RE.test(name)) {
+        ctx.addIssue({ code: 'custom', path: ['milestone'], message: `invalid milestone name ${JSON.stringify(r.milestone)}: use 1-64 characters, lower-case letters, digits and "_", starting with a letter or digit (e.g. post_phase2)` });
+    }
+});
+/** The action's inputs (action.yml declares exactly these; a test checks it). */
+const ACTION_INPUTS = {
+    command: { description: `What to run: ${COMMANDS.join(', ')}.`, required: true, default: undefined },
+    config: { description: 'Config file, relative to the workspace (default: pgtaos-backup.yml).', required: false, default: '' },
+    engines: { description: `Engines for backup/milestone: ${BUILTIN_OPTIONS.map((e) => e.name).join(', ')} or all.`, required: false, default: 'all' },
+    milestone: { description: 'Milestone name for command milestone (default: from a pushed tag milestone/<name>).', required: false, default: '' },
+    'set-id': { description: 'Set for verify or restore (verify default: the newest complete daily or milestone set).', required: false, default: '' },
+    target: { description: 'restore: database to restore into.', required: false, default: '' },
+    confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
+    'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
+    force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
+    paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },
+    'lock-wait': {
+        description: 'Seconds to wait for another pgtaos-backup run on the same backup root to release its lock (0: fail at once). Logs who holds it every 30 s; fails with exit 1 when the wait runs out.',
+        required: false,
+        default: '0',
+    },
+    ...Object.fromEntries(OVERRIDES.map((o) => [o.input, { description: o.description, required: false, default: '' }])),
+    ...Object.fromEntries(SECRET_INPUTS.map((s) => [s.input, { description: s.description, required: false, default: '' }])),
+    'upload-report': { description: 'Upload the JSON report and the run log as a workflow artifact.', required: false, default: 'false' },
+    'report-retention-days': { description: 'Days to keep the uploaded report artifact (0: the repository default).', required: false, default: '0' },
+    'on-report-error': { description: 'fail (default) or warn: what a failed report upload does to the step.', required: false, default: 'fail' },
+};
+const ACTION_OUTPUTS = {
+    'set-id': 'Id of the set the run made or checked.',
+    'set-path': 'Folder of that set on the runner.',
+    status: 'success, failure or cancelled.',
+    'report-path': 'Path of the JSON report of the run.',
+};
+
+;// CONCATENATED MODULE: ./src/inputs/cli.ts
+/**
+ * The CLI's flags, parsed with commander into the same RunRequest the action builds.
+ * Usage errors exit 2, like config errors.
+ */
+
+
+
+function cli_common(cmd) {
+    cmd.option('-c, --config <file>', 'config file (default: pgtaos-backup.yml here, or $PGTAOS_BACKUP_CONFIG)');
+    cmd.option('--json', 'print one JSON report on stdout (logs go to stderr)');
+    for (const o of OVERRIDES)
+        cmd.option(`--${o.flag} <value>`, o.description);
+    return cmd;
+}
+/** Commands that take the root's lock can wait for it. */
+function waits(cmd) {
+    return cmd.addOption(new Option('--lock-wait <seconds>', 'wait up to this long for another run on the same root to finish (default 0: fail at once)').argParser((v) => {
+        const n = parseLockWait(v);
+        if (n === null)
+            throw new InvalidArgumentError(lockWaitProblem(v));
+        return n;
+    }));
+}
+function toRequest(command, opts, extra) {
+    const overrides = {};
+    for (const o of OVERRIDES) {
+        // commander camel-cases flags: --postgres-port -> postgresPort
+        const key = o.flag.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+        const v = opts[key];
+        if (typeof v === 'string')
+            overrides[o.input] = v;
+    }
+    return {
+        json: Boolean(opts.json),
+        request: {
+            command,
+            ...(typeof opts.config === 'string' ? { configFile: opts.config } : {}),
+            overrides,
+            ...(typeof opts.lockWait === 'number' ? { lockWait: opts.lockWait } : {}),
+            ...extra,
+        },
+    };
+}
+/** Parses argv (without node and script). Throws CommanderError for usage errors and --help. */
+function parseCli(argv, out) {
+    let parsed = null;
+    const program = new Command(TOOL_NAME)
+        .description('Back up PostgreSQL and TDengine, prove the backups restore, keep milestones forever.')
+        .version(TOOL_VERSION)
+        .exitOverride()
+        .configureOutput(out)
+        .showHelpAfterError('(add --help for usage)');
+    const engines = () => new Option('--engines <which>', 'engines to back up').choices(engineChoices()).default('all');
+    const sub = (name, description) => cli_common(program.command(name).description(description).exitOverride().configureOutput(out));
+    const writer = (name, description) => waits(sub(name, description));
+    writer('backup', 'dump the configured databases into a new daily set')
+        .addOption(engines())
+        .action((opts) => { parsed = toRequest('backup', opts, { engines: opts.engines }); });
+    writer('milestone', 'make a permanent set named <name>_<YYYYMMDD>')
+        .argument('<name>', 'milestone name: a-z, 0-9, _ (a tag milestone/<name> gives <name>)')
+        .addOption(engines())
+        .option('--force', 'keep a second milestone of the same name on the same day')
+        .action((name, opts) => { parsed = toRequest('milestone', opts, { milestone: name, force: Boolean(opts.force), engines: opts.engines }); });
+    writer('config', 'snapshot the configured config files when they changed').action((opts) => { parsed = toRequest('config', opts, {}); });
+    writer('verify', 'restore a set into scratch databases and compare it with its manifest')
+        .argument('[set-id]', 'set to verify (default: the newest complete daily or milestone set)')
+        .action((setId, opts) => { parsed = toRequest('verify', opts, setId ? { setId } : {}); });
+    writer('prune', 'apply retention')
+        .option('--dry-run', 'show what would be removed and why; remove nothing')
+        .action((opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
+    sub('status', "the runbook's checklists as pass/fail rows").action((opts) => { parsed = toRequest('status', opts, {}); });
+    sub('list', 'list the sets, newest first').action((opts) => { parsed = toRequest('list', opts, {}); });
+    writer('import', "adopt backup files from the old runbook's layout")
+        .argument('<path...>', 'files or folders to adopt')
+        .option('--move', 'move the files into the catalog instead of copying them')
+        .action((paths, opts) => { parsed = toRequest('import', opts, { paths, move: Boolean(opts.move) }); });
+    writer('restore', 'restore a set into a database, after a safety backup of it')
+        .argument('<set-id>', 'set to restore')
+        .requiredOption('--target <db>', 'database to restore into')
+        .requiredOption('--confirm <db>', 'repeat the target database name to confirm')
+        .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(engineChoices()).default('all'))
+        .action((setId, opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target, confirm: opts.confirm, engines: opts.engines }); });
+    program.parse(argv, { from: 'user' });
+    if (!parsed)
+        throw new CommanderError(2, 'pgtaos.nocommand', 'no command given (add --help for usage)');
+    return parsed;
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/inputs/config.ts
+/**
+ * Loads the YAML config, applies flag/input overrides, validates with zod, and checks the
+ * guards that must hold before anything connects. Every problem is reported at once, naming
+ * the key and the file; nothing is created on failure.
+ */
+
+
+
+
+
+
+
+
+
+const DEFAULT_CONFIG_FILE = 'pgtaos-backup.yml';
+function resolveFile(explicit, env, cwd) {
+    if (explicit)
+        return { file: external_node_path_default().resolve(cwd, explicit), explicit: true };
+    if (env.PGTAOS_BACKUP_CONFIG)
+        return { file: external_node_path_default().resolve(cwd, env.PGTAOS_BACKUP_CONFIG), explicit: true };
+    return { file: external_node_path_default().resolve(cwd, DEFAULT_CONFIG_FILE), explicit: false };
+}
+/** A config file is a page of YAML: anything far bigger is a mistake or an attack, refused before it is parsed. */
+const MAX_CONFIG_BYTES = 256 * 1024;
+/** Longest flag or input value taken (paths and names are far shorter). */
+const MAX_OVERRIDE_LENGTH = 4096;
+/** Aliases YAML may expand (a config needs few or none; an alias bomb needs millions). */
+const MAX_YAML_ALIASES = 100;
+function readYaml(file) {
+    let text;
+    try {
+        const size = (0,external_node_fs_.statSync)(file).size;
+        if (size > MAX_CONFIG_BYTES) {
+            throw new UsageError('config.too_large', `config file ${file} is ${size} bytes; a config file may be at most ${MAX_CONFIG_BYTES} bytes`, {
+                hint: 'Point --config (or PGTAOS_BACKUP_CONFIG) at the pgtaos-backup.yml you meant; a real one is a few KB.',
             });
         }
+        text = (0,external_node_fs_.readFileSync)(file, 'utf8');
+    }
+    catch (err) {
+        if (err instanceof UsageError)
+            throw err;
+        throw new UsageError('config.unreadable', `cannot read config file ${file}: ${err.message}`, {
+            hint: 'Check the path given with --config (or PGTAOS_BACKUP_CONFIG) and its permissions.',
+        });
+    }
+    const doc = (0,dist/* parseDocument */.Tp)(text, { prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+        throw new UsageError('config.yaml', `${file} is not valid YAML:\n${doc.errors.map((e) => `  ${e.message}`).join('\n')}`, {
+            hint: 'Fix the YAML syntax at the line shown (indentation is made of spaces).',
+        });
+    }
+    try {
+        return doc.toJS({ maxAliasCount: MAX_YAML_ALIASES }) ?? {};
+    }
+    catch (err) {
+        // yaml throws a ReferenceError for an alias bomb ("Excessive alias count ...") or an unresolved alias.
+        throw new UsageError('config.yaml_aliases', `${file}: YAML aliases (*name) there cannot be used: ${err.message}`, {
+            hint: `Write the values out instead of using anchors and aliases (at most ${MAX_YAML_ALIASES} expansions are allowed).`,
+        });
     }
 }
-/** pg_dump/pg_restore, taosdump and TDENGINE_PASSWORD: a UsageError (exit 2) when one is missing. */
-function findEngineTools(config, engines, env) {
-    for (const e of engines) {
-        if (e === 'postgres' && config.postgres)
-            new PostgresEngine(config.postgres).findTools(env);
-        if (e === 'tdengine' && config.tdengine)
-            new TdengineEngine(config.tdengine).findTools(env);
+function setPath(obj, keys, value) {
+    let cur = obj;
+    for (const k of keys.slice(0, -1)) {
+        const next = cur[k];
+        if (typeof next !== 'object' || next === null || Array.isArray(next))
+            cur[k] = {};
+        cur = cur[k];
+    }
+    cur[keys[keys.length - 1]] = value;
+}
+function applyOverrides(raw, overrides) {
+    const problems = [];
+    for (const o of OVERRIDES) {
+        const v = overrides[o.input];
+        if (v === undefined || v === '')
+            continue;
+        if (v.length > MAX_OVERRIDE_LENGTH) {
+            problems.push(`--${o.flag} / input ${o.input}: ${v.length} characters; at most ${MAX_OVERRIDE_LENGTH} are taken`);
+            continue;
+        }
+        if (o.type === 'int') {
+            if (!/^\d+$/.test(v.trim())) {
+                problems.push(`--${o.flag} / input ${o.input}: ${JSON.stringify(v)} is not a whole number`);
+                continue;
+            }
+            setPath(raw, o.path, Number(v.trim()));
+        }
+        else {
+            setPath(raw, o.path, v);
+        }
+    }
+    return problems;
+}
+function describeIssue(issue) {
+    const where = issue.path.map(String).join('.') || '(top level)';
+    if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((k) => `${issue.path.length ? `${where}.` : ''}${k}: unknown key`).join('\n  ');
+    }
+    if (issue.code === 'invalid_type' && issue.input === undefined)
+        return `${where}: required, but missing`;
+    return `${where}: ${issue.message}`;
+}
+/** Guards that span keys: a scratch database must never be a production database (of any engine). */
+function crossChecks(config) {
+    const configured = enginePlugins()
+        .map((p) => ({ name: p.name, section: engineSection(config, p.name), plugin: p }))
+        .flatMap(({ name, section, plugin }) => (section === undefined ? [] : [{ name, ...plugin.databases(section) }]));
+    const production = new Set(configured.map((c) => c.database));
+    const problems = [];
+    for (const c of configured) {
+        if (c.scratch !== null && production.has(c.scratch)) {
+            problems.push(`${c.name}.scratch_database: ${c.scratch} is a production database; verify drops and recreates its scratch database`);
+        }
+    }
+    return problems;
+}
+/** Relative paths in engine sections (bin_dir) are relative to the config file too. */
+function resolveEnginePaths(config, base) {
+    for (const p of enginePlugins()) {
+        const section = engineSection(config, p.name);
+        if (typeof section !== 'object' || section === null)
+            continue;
+        const fields = section;
+        for (const key of p.pathKeys ?? []) {
+            const v = fields[key];
+            if (typeof v === 'string')
+                fields[key] = external_node_path_default().resolve(base, v);
+        }
+    }
+}
+function loadConfig(opts) {
+    const cwd = opts.cwd ?? process.cwd();
+    const env = opts.env ?? process.env;
+    const { file, explicit } = resolveFile(opts.file, env, cwd);
+    let raw = {};
+    let source = null;
+    if (explicit || (0,external_node_fs_.existsSync)(file)) {
+        raw = readYaml(file);
+        source = file;
+    }
+    if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+        throw new UsageError('config.shape', `${file}: the config must be a mapping of keys (root:, postgres:, ...)`, { hint: 'See the configuration reference in the README.' });
+    }
+    const record = raw;
+    const problems = applyOverrides(record, opts.overrides ?? {});
+    // reportInput: tells a missing key (no input) from a wrong type, which zod words alike.
+    const parsed = configSchemaFor().safeParse(record, { reportInput: true });
+    if (!parsed.success)
+        problems.push(...parsed.error.issues.map(describeIssue));
+    if (parsed.success)
+        problems.push(...crossChecks(parsed.data));
+    if (problems.length > 0 || !parsed.success) {
+        const what = source ?? `${file} (not found; settings from flags/inputs only)`;
+        throw new UsageError('config.invalid', `invalid configuration in ${what}:\n  ${problems.join('\n  ')}`, {
+            hint: 'Fix the keys named above; the README lists every key, its type and its default. Nothing was changed.',
+        });
+    }
+    const config = parsed.data;
+    // Relative paths are relative to the config file, so a run from any folder means the same.
+    const base = source ? external_node_path_default().dirname(source) : cwd;
+    config.root = external_node_path_default().resolve(base, config.root);
+    refuseSystemRoot(config.root);
+    resolveEnginePaths(config, base);
+    if (config.config_files)
+        config.config_files.base_dir = external_node_path_default().resolve(base, config.config_files.base_dir);
+    return { config, file: source };
+}
+/** Folders that hold the system: the root may not be one of them nor lie below one. */
+const SYSTEM_TREES = ['/bin', '/boot', '/dev', '/etc', '/lib', '/lib32', '/lib64', '/libx32', '/proc', '/run', '/sbin', '/sys', '/usr'];
+/** Shared folders that hold other things: the root may lie below one (/var/backups/x), not be it. */
+const SHARED_FOLDERS = ['/', '/home', '/root', '/var', '/var/lib', '/tmp', '/opt', '/mnt', '/media', '/srv'];
+/** Why a root is a system folder, or null. Pure (the caller resolves links). */
+function systemRootReason(root) {
+    const p = external_node_path_default().resolve(root);
+    if (SHARED_FOLDERS.includes(p))
+        return `${p} is a shared system folder`;
+    const tree = SYSTEM_TREES.find((t) => p === t || p.startsWith(`${t}/`));
+    return tree ? `${p} is ${p === tree ? '' : 'inside '}the system folder ${tree}` : null;
+}
+/**
+ * The tool runs as root, writes logs/ and a lock there and deletes what it finds in .incomplete/:
+ * a root that is "/" or a system folder (as given, or through a link) is refused, exit 2.
+ */
+function refuseSystemRoot(root) {
+    let real = root;
+    try {
+        real = (0,external_node_fs_.realpathSync)(root);
+    }
+    catch {
+        /* not made yet: the path as given is what will be made */
+    }
+    const why = systemRootReason(root) ?? systemRootReason(real);
+    if (why) {
+        throw new UsageError('config.root_system', `the backup root ${root} cannot be used: ${why}`, {
+            hint: 'Give root (or --root) a folder of its own for the backups, such as /data/mystocks_backup; the tool writes logs/, a lock and set folders there and cleans its .incomplete/.',
+        });
     }
 }
 
-;// CONCATENATED MODULE: ./src/commands/backup.ts
+;// CONCATENATED MODULE: ./src/report/log.ts
 /**
- * backup (and milestone): one set holding a dump of each selected engine, with its manifest.
- * Order: tools found -> servers reached and versions checked -> free space -> dump into a
- * staging folder -> manifest written last -> folder renamed into place.
+ * The run's log: every line goes to the console sink (stderr for the CLI, the Actions log for
+ * the action) and to the run's log file under <root>/logs/, with every secret masked.
+ * Lines logged before the file is attached (the lock's wait and takeover messages) are kept
+ * and written to the file first, so the file has the whole run.
+ */
+
+
+/** Lines kept before a file is attached; a run logs a handful there, this only bounds a runaway. */
+const MAX_PENDING = 2000;
+/** Plain stderr: stdout stays free for --json. */
+const stderrSink = {
+    info: (l) => process.stderr.write(`${l}\n`),
+    warn: (l) => process.stderr.write(`warning: ${l}\n`),
+    error: (l) => process.stderr.write(`error: ${l}\n`),
+    startGroup: (t) => process.stderr.write(`== ${t}\n`),
+    endGroup: () => { },
+};
+const silentSink = { info: () => { }, warn: () => { }, error: () => { }, startGroup: () => { }, endGroup: () => { } };
+class RunLog {
+    sink;
+    file = null;
+    /** Lines logged before attachFile; null once a file is attached. */
+    pending = [];
+    secrets;
+    warnings = [];
+    errors = [];
+    constructor(sink, secrets) {
+        this.sink = sink;
+        // Longest first, so a secret containing another is masked whole.
+        this.secrets = [...new Set(secrets.filter((s) => typeof s === 'string' && s.length >= MASK_MIN_LENGTH))].sort((a, b) => b.length - a.length);
+    }
+    /** Values learnt during the run (webhook URLs from the config's env vars) are masked from then on. */
+    addSecrets(values) {
+        this.secrets = [...new Set([...this.secrets, ...values.filter((s) => typeof s === 'string' && s.length >= MASK_MIN_LENGTH)])].sort((a, b) => b.length - a.length);
+    }
+    mask(text) {
+        return maskText(text, this.secrets);
+    }
+    /** `value` with every string in it masked (see maskDeep). */
+    maskDeep(value) {
+        return maskDeep(value, (t) => this.mask(t));
+    }
+    /** Starts copying lines into a log file (created owner-only; it may name hosts and users). */
+    attachFile(path) {
+        const stream = (0,external_node_fs_.createWriteStream)(path, { flags: 'a', mode: 0o600 });
+        // A full disk must not crash the run (and hide its real error): keep logging to the console.
+        stream.on('error', (err) => {
+            if (this.file === stream)
+                this.file = null;
+            this.sink.warn(`the log file ${path} cannot be written (${err.message}); the console has the whole log`);
+        });
+        for (const l of this.pending ?? [])
+            stream.write(l);
+        this.pending = null;
+        this.file = stream;
+    }
+    toFile(level, line) {
+        const l = `${new Date().toISOString()} ${level} ${line}\n`;
+        if (this.file)
+            this.file.write(l);
+        else if (this.pending && this.pending.length < MAX_PENDING)
+            this.pending.push(l);
+    }
+    info(line) {
+        const l = this.mask(line);
+        this.sink.info(l);
+        this.toFile('INFO ', l);
+    }
+    warn(line) {
+        const l = this.mask(line);
+        this.warnings.push(l);
+        this.sink.warn(l);
+        this.toFile('WARN ', l);
+    }
+    error(line) {
+        const l = this.mask(line);
+        this.errors.push(l);
+        this.sink.error(l);
+        this.toFile('ERROR', l);
+    }
+    async group(title, fn) {
+        const t = this.mask(title);
+        this.sink.startGroup(t);
+        this.toFile('INFO ', `== ${t}`);
+        try {
+            return await fn();
+        }
+        finally {
+            this.sink.endGroup();
+        }
+    }
+    close() {
+        const f = this.file;
+        this.file = null;
+        if (!f)
+            return Promise.resolve();
+        return new Promise((resolve) => f.end(() => resolve()));
+    }
+}
+
+;// CONCATENATED MODULE: ./src/shared/async.ts
+/** Pauses that a cancelled run does not sit through. */
+
+/** A pause that a signal ends at once, rejecting with the signal's own reason (the run's CancelledError). */
+async function sleep(ms, signal) {
+    try {
+        await (0,promises_namespaceObject.setTimeout)(ms, undefined, signal ? { signal } : {});
+    }
+    catch (err) {
+        throw signal?.aborted ? signal.reason : err;
+    }
+}
+/** A pause that a signal cuts short without an error: the caller goes on with what it has (a last retry skipped). */
+function pauseUnlessStopped(ms, stop) {
+    return new Promise((resolve) => {
+        if (ms <= 0 || stop?.aborted)
+            return resolve();
+        const t = setTimeout(done, ms);
+        stop?.addEventListener('abort', done, { once: true });
+        function done() {
+            clearTimeout(t);
+            stop?.removeEventListener('abort', done);
+            resolve();
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/delivery.ts
+
+
+
+
+
+
+const DEFAULT_TUNING = { timeoutMs: 10_000, tries: 3, backoffMs: 1_000 };
+/** A cancelled run has about 7 s before the runner's SIGTERM: one short try each. */
+const CANCELLED_TUNING = { timeoutMs: 3_000, tries: 1, backoffMs: 0 };
+/** Values to mask: each webhook URL and signing secret, and the token-like parts of the URLs. */
+function webhookSecrets(entries, env) {
+    const out = [];
+    for (const e of entries) {
+        const url = env[e.url_env]?.trim();
+        if (url) {
+            out.push(url);
+            try {
+                const u = new URL(url);
+                for (const v of u.searchParams.values())
+                    if (v.length >= 8)
+                        out.push(v, encodeURIComponent(v));
+                for (const seg of u.pathname.split('/'))
+                    if (seg.length >= 16)
+                        out.push(seg);
+            }
+            catch {
+                // Not a URL: masked whole above; deliver() says it is not a URL.
+            }
+        }
+        const secret = e.secret_env ? env[e.secret_env]?.trim() : undefined;
+        if (secret)
+            out.push(secret);
+    }
+    return out;
+}
+function buildRequest(kind, url, secret, result, now) {
+    const headers = { 'content-type': 'application/json; charset=utf-8', 'user-agent': `${TOOL_NAME}/${TOOL_VERSION}` };
+    return NOTIFIERS[kind].request({ url, secret, result, message: chatMessage(result), headers, now });
+}
+/** What an answer means, as the kind reads it. */
+function judgeAnswer(kind, status, text) {
+    return NOTIFIERS[kind].judge(status, text);
+}
+class Retryable extends Error {
+}
+function describeFetchError(err, timeoutMs) {
+    if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+        return err.name === 'TimeoutError' ? `no answer within ${formatDuration(timeoutMs)}` : 'stopped (the run was cancelled)';
+    }
+    if (err instanceof Error) {
+        const cause = err.cause;
+        const c = cause instanceof Error ? `: ${cause.code ?? cause.message}` : '';
+        return `${err.message}${c}`;
+    }
+    return String(err);
+}
+async function attempt(kind, req, tuning, stop, fetchImpl) {
+    const timeout = AbortSignal.timeout(tuning.timeoutMs);
+    // AbortSignal.any: Node 20.3+; on older Node the per-request timeout alone still bounds the try.
+    const signal = stop && typeof AbortSignal.any === 'function' ? AbortSignal.any([timeout, stop]) : timeout;
+    let res;
+    let text;
+    try {
+        res = await fetchImpl(req.url, { method: 'POST', headers: req.headers, body: req.body, signal, redirect: 'error' });
+        text = (await res.text()).slice(0, 4096);
+    }
+    catch (err) {
+        if (stop?.aborted)
+            throw new Error(describeFetchError(err, tuning.timeoutMs), { cause: err });
+        throw new Retryable(describeFetchError(err, tuning.timeoutMs));
+    }
+    const verdict = judgeAnswer(kind, res.status, text);
+    if (!verdict.ok)
+        throw verdict.retry ? new Retryable(verdict.error) : new Error(verdict.error);
+}
+/** One entry: checks its URL and secret, then tries until delivered, refused for good, or out of tries. */
+async function deliver(entry, trigger, result, tuning, opts) {
+    const fetchImpl = opts.fetch ?? fetch;
+    const now = opts.now ?? (() => new Date());
+    const name = `${entry.kind} webhook (${entry.url_env})`;
+    const out = { kind: entry.kind, url_env: entry.url_env, trigger, delivered: false, attempts: 0, error: null };
+    const give = (error) => {
+        opts.log.warn(`notification not sent: ${name}: ${error}; the run's result is unchanged`);
+        return { ...out, error };
+    };
+    const url = opts.env[entry.url_env]?.trim();
+    if (!url)
+        return give(`the environment variable ${entry.url_env} is not set or empty (it must hold the webhook URL; in Actions map a secret to it with env:)`);
+    let parsed;
+    try {
+        parsed = new URL(url);
+    }
+    catch {
+        return give(`${entry.url_env} does not hold a URL`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+        return give(`${entry.url_env} is not an http(s) URL`);
+    const secret = entry.secret_env ? opts.env[entry.secret_env]?.trim() || undefined : undefined;
+    if (entry.secret_env && !secret)
+        opts.log.warn(`${name}: secret_env ${entry.secret_env} is not set or empty; sending unsigned (a robot with signing on will refuse it)`);
+    if (secret && !NOTIFIERS[entry.kind].signed)
+        opts.log.warn(`${name}: ${entry.kind} webhooks are not signed; secret_env ${entry.secret_env} is ignored`);
+    let last = '';
+    for (let n = 1; n <= tuning.tries; n++) {
+        if (n > 1 && opts.stop?.aborted)
+            break;
+        out.attempts = n;
+        try {
+            // Signed requests are built per try: DingTalk refuses a timestamp more than an hour old.
+            await attempt(entry.kind, buildRequest(entry.kind, url, secret, result, now()), tuning, opts.stop, fetchImpl);
+            opts.log.info(`notified ${name} (${trigger})${n > 1 ? ` on try ${n}` : ''}`);
+            return { ...out, delivered: true };
+        }
+        catch (err) {
+            last = err instanceof Error ? err.message : String(err);
+            if (!(err instanceof Retryable) || n === tuning.tries || opts.stop?.aborted)
+                break;
+            opts.log.info(`${name}: try ${n} of ${tuning.tries} failed (${last}); trying again`);
+            await pauseUnlessStopped(tuning.backoffMs * 2 ** (n - 1), opts.stop);
+        }
+    }
+    return give(`${last} (after ${out.attempts} ${out.attempts === 1 ? 'try' : 'tries'})`);
+}
+/** Sends one message per matching entry, all at once; resolves when every one is delivered or given up. Never throws. */
+async function notify(entries, result, opts) {
+    const events = eventsOf(result);
+    const tuning = { ...(result.status === 'cancelled' ? CANCELLED_TUNING : DEFAULT_TUNING), ...opts.tuning };
+    const jobs = entries.map(async (entry) => {
+        const trigger = triggerFor(entry, events);
+        return trigger ? deliver(entry, trigger, result, tuning, opts) : null;
+    });
+    const settled = await Promise.all(jobs.map((j) => j.catch((err) => {
+        opts.log.warn(`notification failed unexpectedly: ${err instanceof Error ? err.message : String(err)}`);
+        return null;
+    })));
+    return settled.filter((n) => n !== null);
+}
+
+;// CONCATENATED MODULE: ./src/report/notify.ts
+/**
+ * Notifications: after a run, each `notify:` entry whose `on` matches the run's events gets one
+ * message. One module per kind under ./notify/ (its payload, signature, size limit and how it reads
+ * the answer; registered in ./notify/registry.ts); the message shared by the chat kinds in
+ * ./notify/message.ts; retries, timeouts and masking in ./notify/delivery.ts. The payload shapes
+ * follow each service's documentation (README, "Reports and notifications", names the pages):
+ *
+ *   wecom     WeCom group robot        {"msgtype":"markdown","markdown":{"content"}}        (content <= 4096 bytes)
+ *   dingtalk  DingTalk custom robot    {"msgtype":"markdown","markdown":{"title","text"}}    signed: &timestamp=<ms>&sign=<urlencoded base64 HMAC-SHA256(secret, "<ms>\n<secret>")>
+ *   feishu    Feishu/Lark custom bot   {"msg_type":"interactive","card":{...}}               signed: "timestamp" (s) and "sign" = base64 HMAC-SHA256(key "<s>\n<secret>", empty message) in the body
+ *   slack     Slack incoming webhook   {"text", "blocks"}
+ *   generic   any HTTP endpoint        the JSON report itself; with secret_env, X-Pgtaos-Signature-256: sha256=<hex HMAC of the body>
+ *
+ * This module is the public face: callers import from here.
  */
 
 
@@ -44299,132 +46086,348 @@ function findEngineTools(config, engines, env) {
 
 
 
-async function backup(ctx, opts) {
-    const { config, log } = ctx;
-    const engines = opts.engines ?? selectEngines(config, ctx.request.engines);
-    const ectx = { log, signal: ctx.signal, env: ctx.env };
-    const pgConfig = config.postgres && opts.postgresDatabase ? { ...config.postgres, database: opts.postgresDatabase } : config.postgres;
-    const pgEngine = engines.includes('postgres') ? new PostgresEngine(pgConfig) : null;
-    const tdConfig = config.tdengine && opts.tdengineDatabase ? { ...config.tdengine, database: opts.tdengineDatabase } : config.tdengine;
-    const tdEngine = engines.includes('tdengine') ? new TdengineEngine(tdConfig) : null;
-    // 1. Tools (and the TDengine password's presence): no connection is made when one is missing.
-    const chosen = [pgEngine, tdEngine].filter((e) => e !== null);
-    for (const e of chosen)
-        e.findTools(ctx.env);
-    // Named after the database dumped: mystocks_..., or market_data_... for a TDengine-only run.
-    const stem = opts.kind === 'milestone' ? opts.milestone : pgEngine ? pgConfig.database : tdConfig.database;
-    // A second milestone of the day is bad usage (exit 2): refused before any connection is made.
-    refuseDuplicateMilestone(opts, setIdFor(opts.kind, localTime(ctx.now(), config.timezone), stem), await listSets(config.root));
-    // A killed run's partial set is never a backup; this run holds the lock, so it can go now.
-    for (const l of await removeLeftovers(config.root))
-        log.warn(`removed ${INCOMPLETE_DIR}/${l.name} (${formatBytes(l.bytes)}), left by a run that did not finish`);
-    // 2. Servers and versions.
-    const pre = {};
-    if (pgEngine) {
-        pre.postgres = await log.group(`PostgreSQL ${pgConfig.host}:${pgConfig.port}/${pgConfig.database}: checks`, () => pgEngine.preflight(ectx));
-        log.info(`server ${pre.postgres.serverVersion}, pg_dump ${pre.postgres.clientVersion}, database ${formatBytes(pre.postgres.estimatedBytes ?? 0)}`);
+/** Each kind's size limit (documented in its module). */
+const LIMITS = {
+    wecomContentBytes: WECOM_CONTENT_BYTES,
+    dingtalkBodyBytes: DINGTALK_BODY_BYTES,
+    feishuBodyBytes: FEISHU_BODY_BYTES,
+    slackSectionChars: SLACK_SECTION_CHARS,
+    slackHeaderChars: SLACK_HEADER_CHARS,
+};
+/** The rate-limit codes of the chat robots (documented in their modules). */
+const RATE_LIMIT_CODES = {
+    wecom: WECOM_RATE_LIMIT_CODES,
+    dingtalk: DINGTALK_RATE_LIMIT_CODES,
+    feishu: FEISHU_RATE_LIMIT_CODES,
+};
+
+;// CONCATENATED MODULE: ./src/report/storage.ts
+const storage_GIB = 1024 ** 3;
+const DAY_MS = 86_400_000;
+/** Dailies from this many days back make the average (the runbook keeps 7 days). */
+const SAMPLE_WINDOW_DAYS = 7;
+/** The local calendar day of an ISO time with offset ("2026-11-25T00:00:03.120+08:00" -> "2026-11-25"). */
+function localDay(iso) {
+    const m = /^(\d{4}-\d{2}-\d{2})T/.exec(iso);
+    return m ? m[1] : null;
+}
+function storageEstimate(input) {
+    const complete = input.sets.filter((s) => s.status === 'complete');
+    const counts = { daily: 0, milestone: 0, config: 0, safety: 0 };
+    for (const s of complete)
+        counts[s.kind]++;
+    const dated = complete
+        .filter((s) => s.kind === 'daily' && s.started_at !== null)
+        .map((s) => ({ s, at: Date.parse(s.started_at), day: localDay(s.started_at) }))
+        .filter((x) => Number.isFinite(x.at) && x.day !== null && x.at <= input.now.getTime() + DAY_MS)
+        .sort((a, b) => b.at - a.at);
+    // Recent days; when backups stopped a while ago, the newest days there are.
+    const recent = dated.filter((x) => input.now.getTime() - x.at <= SAMPLE_WINDOW_DAYS * DAY_MS);
+    const days = new Map();
+    for (const x of recent.length ? recent : dated) {
+        if (!days.has(x.day) && days.size >= SAMPLE_WINDOW_DAYS)
+            continue;
+        days.set(x.day, (days.get(x.day) ?? 0) + x.s.bytes);
     }
-    if (tdEngine) {
-        const td = tdConfig;
-        pre.tdengine = await log.group(`TDengine ${td.host}:${td.port} (REST ${td.rest_port})/${td.database}: checks`, () => tdEngine.preflight(ectx));
-        log.info(`server ${pre.tdengine.serverVersion}, taosdump ${pre.tdengine.clientVersion}`);
-    }
-    // 3. Free space: the configured floor, and room for a set as big as the last one.
-    const sets = await listSets(config.root);
-    const last = sets.find((s) => s.status === 'complete' && s.kind === 'daily');
-    const lastBytes = last?.manifest?.bytes ?? null;
-    const estimate = Object.values(pre).reduce((a, p) => (p?.estimatedBytes == null ? a : (a ?? 0) + p.estimatedBytes), null);
-    const free = await freeBytes(config.root);
-    const needed = spaceNeeded(config.min_free_gb, lastBytes, estimate);
-    if (free < needed) {
-        throw new JobError('space.low', `only ${formatBytes(free)} free on ${config.root}; this backup needs at least ${formatBytes(needed)} (min_free_gb ${config.min_free_gb}${lastBytes ? `; the last set ${last.id} is ${formatBytes(lastBytes)}` : ''})`, {
-            hint: `Free space on that disk (\`pgtaos-backup prune --dry-run\` shows what retention would remove), or lower min_free_gb (now ${config.min_free_gb}; the runbook asks for ${5} GB).`,
-        });
-    }
-    log.info(`free space on ${config.root}: ${formatBytes(free)} (needs ${formatBytes(needed)}; ${(free / space_GIB).toFixed(1)} GiB)`);
-    // 4. Dump into a staging folder.
-    const startedAt = ctx.now();
-    const local = localTime(startedAt, config.timezone);
-    const baseId = setIdFor(opts.kind, local, stem);
-    const taken = new Set(sets.map((s) => s.id));
-    // Again with the dump's own start time: the checks may have run past midnight.
-    refuseDuplicateMilestone(opts, baseId, sets);
-    const id = uniqueId(baseId, (c) => taken.has(c));
-    const staged = await stageSet(config.root, opts.kind, id);
+    const perDay = days.size ? Math.round([...days.values()].reduce((a, b) => a + b, 0) / days.size) : null;
+    const minFree = Math.round(input.minFreeGb * storage_GIB);
+    const daysLeft = perDay && input.freeBytes !== null ? Math.max(0, Math.floor((input.freeBytes - minFree) / perDay)) : null;
+    return {
+        free_bytes: input.freeBytes,
+        min_free_bytes: minFree,
+        used_bytes: complete.reduce((a, s) => a + s.bytes, 0),
+        sets: counts,
+        incomplete_sets: input.sets.length - complete.length,
+        daily_bytes_per_day: perDay,
+        sample_days: days.size,
+        days_of_dailies: daysLeft,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/catalog/lock.ts
+/**
+ * One run at a time per backup root. The lock file records who holds it; a lock whose process
+ * is gone (killed run, rebooted runner) is stale and is taken over with a message.
+ *
+ * How it stays race-free:
+ * - A lock only ever appears whole: the info is written to a private temporary file, then
+ *   hard-linked to `.lock` (link fails with EEXIST when one is there). No reader sees it empty.
+ * - A takeover happens behind a second exclusive file, `.lock.takeover`: under it the lock is read
+ *   again and replaced only if it is still the very stale lock that was judged (same inode and
+ *   text), so two runs that judged the same dead lock cannot both take it.
+ * - release() removes `.lock` only while it is still ours (same inode and text).
+ */
+
+
+
+
+
+
+
+const LOCK_FILE = '.lock';
+const TAKEOVER_FILE = '.lock.takeover';
+/** An unreadable lock younger than this is treated as held (a person or an older version may be writing it). */
+const UNREADABLE_GRACE_MS = 10_000;
+/** A takeover guard whose holder cannot be checked (another host, unreadable) is abandoned after this: a takeover takes milliseconds. */
+const GUARD_ABANDONED_MS = 30_000;
+const lockInfo = object({
+    pid: schemas_number().int(),
+    hostname: schemas_string(),
+    /** /proc start time of the pid, so a recycled pid is not mistaken for the holder. */
+    proc_start: schemas_string().nullable(),
+    command: schemas_string(),
+    started_at: schemas_string(),
+});
+function procStart(pid) {
     try {
-        let postgres;
-        let tdengine;
-        const reports = {};
-        if (pgEngine) {
-            const t0 = Date.now();
-            postgres = await log.group(`PostgreSQL: dump ${pgConfig.database}`, () => pgEngine.dump(ectx, staged.dir, pre.postgres));
-            reports.postgres = engineReport(postgres, t0, postgres.tables);
-        }
-        if (tdEngine) {
-            const t0 = Date.now();
-            // Rows newer than the run's start are neither dumped (-E) nor counted.
-            tdengine = await log.group(`TDengine: dump ${tdConfig.database}`, () => tdEngine.dump(ectx, staged.dir, pre.tdengine, startedAt));
-            reports.tdengine = engineReport(tdengine, t0, tdengineCounts(tdengine));
-        }
-        const finishedAt = ctx.now();
-        const manifest = {
-            format: MANIFEST_FORMAT,
-            id,
-            kind: opts.kind,
-            milestone: opts.kind === 'milestone' ? opts.milestone : null,
-            status: 'complete',
-            started_at: local.iso,
-            finished_at: localTime(finishedAt, config.timezone).iso,
-            timezone: config.timezone,
-            tool: { name: TOOL_NAME, version: TOOL_VERSION },
-            hostname: external_node_os_default().hostname(),
-            git: context_gitInfo(ctx.env),
-            bytes: 0,
-            ...(postgres ? { postgres } : {}),
-            ...(tdengine ? { tdengine } : {}),
-        };
-        manifest.bytes = manifestFiles(manifest).reduce((a, f) => a + f.bytes, 0);
-        if (ctx.signal.aborted)
-            throw ctx.signal.reason;
-        const finalDir = await staged.commit(manifest);
-        log.info(`set ${id} complete: ${formatBytes(manifest.bytes)} in ${formatDuration(finishedAt.getTime() - startedAt.getTime())} at ${finalDir}`);
-        // A whole dump is kept even when some counts failed (never lose a backup), but the run fails
-        // and says which tables verify cannot compare (never lie about one).
-        const uncounted = postgres?.count_errors ?? [];
-        for (const e of uncounted)
-            log.error(`${e.name}: pg_dump dumped it, but its row count failed (${e.error}); the set is kept, verify cannot compare this table`);
-        return {
-            ...(uncounted.length ? { failed: true } : {}),
-            message: uncounted.length
-                ? `${opts.kind} set ${id} kept (${formatBytes(manifest.bytes)}), but the row count of ${uncounted.map((e) => e.name).join(', ')} failed: ${uncounted.map((e) => e.error).join('; ')}`
-                : `${opts.kind} set ${id} complete (${formatBytes(manifest.bytes)})`,
-            set: { id, kind: opts.kind, path: finalDir, bytes: manifest.bytes },
-            engines: reports,
-            free_bytes: await freeBytes(config.root),
-        };
+        const stat = (0,external_node_fs_.readFileSync)(`/proc/${pid}/stat`, 'utf8');
+        // Field 22 (starttime) follows the parenthesised command name, which may hold spaces.
+        const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        return rest[19] ?? null;
+    }
+    catch {
+        return null;
+    }
+}
+function alive(info) {
+    if (info.hostname !== external_node_os_default().hostname())
+        return true; // cannot tell: assume it runs
+    try {
+        process.kill(info.pid, 0);
     }
     catch (err) {
-        await staged.discard();
-        log.error(`no set was written; partial files removed. Earlier sets are untouched.`);
+        if (err.code === 'ESRCH')
+            return false;
+    }
+    const start = procStart(info.pid);
+    return info.proc_start === null || start === null || start === info.proc_start;
+}
+function notALockFile(file, what) {
+    return new JobError('lock.not_a_file', `${file} is ${what}; the tool's lock is a plain file it writes itself, so it neither reads nor removes this one`, {
+        hint: `Someone or something put it there. Look at it, remove it (rm ${file}), and run again.`,
+    });
+}
+async function readState(file) {
+    let fh;
+    try {
+        // Never through a link, and never blocked by a fifo planted there: the lock is a file this tool wrote.
+        fh = await external_node_fs_.promises.open(file, external_node_fs_.constants.O_RDONLY | external_node_fs_.constants.O_NOFOLLOW | external_node_fs_.constants.O_NONBLOCK);
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            return null;
+        if (err.code === 'ELOOP')
+            throw notALockFile(file, 'a symbolic link');
+        throw err;
+    }
+    try {
+        // Inode and text from one open file: they belong together even if the name is replaced meanwhile.
+        const st = await fh.stat();
+        if (!st.isFile())
+            throw notALockFile(file, 'not a regular file');
+        const text = await fh.readFile('utf8');
+        const parsed = lockInfo.safeParse(safeJson(text));
+        return { text, ino: st.ino, mtimeMs: st.mtimeMs, info: parsed.success ? parsed.data : null };
+    }
+    finally {
+        await fh.close();
+    }
+}
+/** Pure: is a lock file stale? An unreadable one only once it is old enough not to be mid-write. */
+function judgeLock(state, now, isAlive = alive) {
+    if (!state.info)
+        return now - state.mtimeMs >= UNREADABLE_GRACE_MS ? 'stale' : 'held';
+    return isAlive(state.info) ? 'held' : 'stale';
+}
+/** Pure: may a takeover guard be removed? Its holder is dead, or it is far older than a takeover takes. */
+function guardAbandoned(state, now, isAlive = alive) {
+    // A holder on this host that still runs is never overrun, however long it takes (a paused VM,
+    // SIGSTOP): overrunning it mid-takeover could leave two runs holding the lock. Only a guard
+    // whose holder cannot be checked (another host, unreadable) is judged by its age.
+    if (state.info && state.info.hostname === external_node_os_default().hostname())
+        return !isAlive(state.info);
+    return now - state.mtimeMs >= GUARD_ABANDONED_MS;
+}
+async function readLock(root) {
+    const state = await readState(external_node_path_default().join(root, LOCK_FILE));
+    if (!state)
+        return null;
+    return { info: state.info, stale: judgeLock(state, Date.now()) === 'stale' };
+}
+function safeJson(text) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        return null;
+    }
+}
+/** Attempts that find the lock changing under them (released, taken over) before giving up. */
+const MAX_CONTENDED = 40;
+function mine(command) {
+    return { pid: process.pid, hostname: external_node_os_default().hostname(), proc_start: procStart(process.pid), command, started_at: new Date().toISOString() };
+}
+/** Writes `text` to a fresh private file beside `target`; returns its name. */
+async function writeTemp(target, text) {
+    const tmp = `${target}.${process.pid}.${(0,external_node_crypto_.randomBytes)(6).toString('hex')}`;
+    try {
+        await external_node_fs_.promises.writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
+    }
+    catch (err) {
+        await external_node_fs_.promises.rm(tmp, { force: true }); // a full disk must not leave a half-written temp file
+        throw err;
+    }
+    return tmp;
+}
+/** link(2) that says whether the name was free. */
+async function linkIfFree(from, to) {
+    try {
+        await external_node_fs_.promises.link(from, to);
+        return true;
+    }
+    catch (err) {
+        if (err.code === 'EEXIST')
+            return false;
         throw err;
     }
 }
-/** A milestone of that name already made today: refused unless --force (which keeps both). */
-function refuseDuplicateMilestone(opts, baseId, sets) {
-    if (opts.kind !== 'milestone' || opts.force || !sets.some((s) => s.id === baseId))
-        return;
-    throw new UsageError('milestone.exists', `milestone set ${baseId} already exists`, { hint: 'A milestone of that name was taken today. Pass --force to keep both (the new one gets a -2 suffix). Nothing was changed.' });
+/** Removes `file` only if it is still the one described (same inode and text). */
+async function unlinkIfSame(file, expected) {
+    const now = await readState(file);
+    if (!now || now.ino !== expected.ino || now.text !== expected.text)
+        return false;
+    await external_node_fs_.promises.rm(file, { force: true });
+    return true;
 }
-/** What the report says of one engine's dump. */
-function engineReport(section, t0, tables) {
-    return {
-        database: section.database,
-        server_version: section.server_version,
-        client_version: section.client_version,
-        bytes: section.files.reduce((a, f) => a + f.bytes, 0),
-        duration_ms: Date.now() - t0,
-        tables,
+function jitter(minMs, maxMs) {
+    return minMs + Math.floor(Math.random() * (maxMs - minMs));
+}
+/** Who holds a lock, for messages. */
+function describeHolder(h) {
+    return h ? `${h.command} (pid ${h.pid} on ${h.hostname}, since ${h.started_at})` : 'an unreadable lock file written just now';
+}
+/** A wait's length, for messages: seconds, or minutes past two of them. */
+function formatWait(ms) {
+    const s = Math.round(ms / 1000);
+    return s < 120 ? `${s} s` : `${Math.round(s / 60)} min`;
+}
+/**
+ * The takeover guard: at most one run replaces a stale lock at a time. Returns null when another
+ * run's takeover is in progress (the caller looks again shortly).
+ */
+async function takeGuard(root, command) {
+    const guard = external_node_path_default().join(root, TAKEOVER_FILE);
+    const text = JSON.stringify(mine(command));
+    const tmp = await writeTemp(guard, text);
+    try {
+        for (let i = 0; i < 2; i++) {
+            if (await linkIfFree(tmp, guard)) {
+                const ino = (await external_node_fs_.promises.stat(tmp)).ino;
+                return { release: async () => void (await unlinkIfSame(guard, { ino, text })) };
+            }
+            const held = await readState(guard);
+            if (!held)
+                continue;
+            if (!guardAbandoned(held, Date.now()))
+                return null;
+            // A run killed mid-takeover left it: remove exactly that one, then try once more.
+            await unlinkIfSame(guard, held);
+        }
+        return null;
+    }
+    finally {
+        await external_node_fs_.promises.rm(tmp, { force: true });
+    }
+}
+/**
+ * Takes the lock or throws a JobError naming the holder. With `waitSeconds`, a live holder is
+ * waited for (polling), and the error says how long it waited.
+ */
+async function acquireLock(root, command, opts = {}) {
+    const file = external_node_path_default().join(root, LOCK_FILE);
+    const text = JSON.stringify(mine(command));
+    const waitMs = Math.max(0, (opts.waitSeconds ?? 0) * 1000);
+    const reportEvery = opts.reportEveryMs ?? 30_000;
+    const pollMs = opts.pollMs ?? 1000;
+    const t0 = Date.now();
+    let nextReport = t0;
+    let contended = 0;
+    // One poll of the wait (a live holder, or contention that outlasted the quick retries); false
+    // once --lock-wait has run out.
+    const waitOn = async () => {
+        const waited = Date.now() - t0;
+        if (waited >= waitMs)
+            return false;
+        await sleep(Math.min(jitter(pollMs * 0.75, pollMs * 1.25), Math.max(1, waitMs - waited)), opts.signal);
+        return true;
     };
+    const tmp = await writeTemp(file, text);
+    try {
+        const ino = (await external_node_fs_.promises.stat(tmp)).ino;
+        const lock = {
+            file,
+            release: async () => ((await unlinkIfSame(file, { ino, text })) ? 'released' : 'not_ours'),
+        };
+        for (;;) {
+            if (opts.signal?.aborted)
+                throw opts.signal.reason;
+            if (await linkIfFree(tmp, file))
+                return lock;
+            const cur = await readState(file);
+            if (!cur) {
+                // Released between our link and our read: simply try again.
+                if (++contended > MAX_CONTENDED && !(await waitOn()))
+                    break;
+                continue;
+            }
+            if (judgeLock(cur, Date.now()) === 'held') {
+                const waited = Date.now() - t0;
+                if (waited >= waitMs) {
+                    throw new JobError('lock.held', `another pgtaos-backup run holds ${file}: ${describeHolder(cur.info)}${waitMs > 0 ? `; waited ${formatWait(waited)} for it` : ''}`, {
+                        hint: cur.info
+                            ? `Wait for it to finish${waitMs > 0 ? ', or give it longer (--lock-wait SECONDS, action input lock-wait)' : ' (or let the next run wait: --lock-wait SECONDS, action input lock-wait)'}. If no such run exists (the host ${cur.info.hostname} was rebooted, say), remove ${file} by hand.`
+                            : `The lock file is being written or was written by hand; if it is still unreadable in ${UNREADABLE_GRACE_MS / 1000} s it is taken over.`,
+                    });
+                }
+                if (Date.now() >= nextReport) {
+                    opts.onWait?.(cur.info, waited, waitMs);
+                    nextReport = Date.now() + reportEvery;
+                }
+                await waitOn();
+                continue;
+            }
+            // Stale: replace it, but only behind the guard and only if it is still the same lock.
+            await opts.beforeTakeover?.(cur.info);
+            const guard = await takeGuard(root, command);
+            if (guard) {
+                let took = false;
+                try {
+                    if (await unlinkIfSame(file, cur))
+                        took = await linkIfFree(tmp, file);
+                }
+                finally {
+                    await guard.release();
+                }
+                if (took) {
+                    opts.onStale?.(cur.info);
+                    return lock;
+                }
+            }
+            if (++contended > MAX_CONTENDED) {
+                if (!(await waitOn()))
+                    break;
+                continue;
+            }
+            // Someone else is changing the lock right now: look again after a short, random pause.
+            await sleep(jitter(10, 60), opts.signal);
+        }
+    }
+    finally {
+        await external_node_fs_.promises.rm(tmp, { force: true });
+    }
+    throw new JobError('lock.contended', `could not take the lock ${file}: other runs kept taking or replacing it`, {
+        hint: 'Several runs are starting on this backup root at once; run this one again when they are done.',
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/catalog/remote-copies.ts
@@ -44455,7 +46458,11 @@ const copiedFile = object({
 });
 const remoteCopySchema = object({
     remote: schemas_string(),
-    type: schemas_enum(['path', 's3', 'memory']),
+    /**
+     * The driver's type. Any name: a copy made by a driver registered later (or by a test) must still
+     * be read, so the drivers are not listed here.
+     */
+    type: schemas_string().min(1),
     location: schemas_string(),
     /** verified: every file stored and read back with the same size and SHA-256; failed: see error. */
     result: schemas_enum(['verified', 'failed']),
@@ -44485,554 +46492,14 @@ async function recordRemoteCopy(setDir, copy) {
     await writeFileAtomic(external_node_path_default().join(setDir, REMOTES_FILE), `${JSON.stringify({ copies }, null, 2)}\n`, 0o600);
 }
 
-;// CONCATENATED MODULE: ./src/remotes/remote.ts
-
-/** A remote failed: the job ran and failed (exit 1). */
-class RemoteError extends JobError {
-    constructor(remote, message, opts = {}) {
-        super('remote.failed', `remote ${remote}: ${message}`, opts);
-        this.name = 'RemoteError';
-    }
-}
-const KEY_PART = /^(?!\.{1,2}$)[^/\0\\]+$/;
-/** Checks a key has the documented shape; throws otherwise (a bug, not a user error). */
-function checkKey(key) {
-    if (!key || key.startsWith('/') || !key.split('/').every((p) => KEY_PART.test(p))) {
-        throw new Error(`internal: bad remote key ${JSON.stringify(key)}`);
-    }
-    return key;
-}
-/** Joins a prefix ("", "a", "a/b/") and a key without doubled or leading slashes. */
-function joinKey(prefix, key) {
-    const p = prefix.split('/').filter(Boolean).join('/');
-    return p ? `${p}/${key}` : key;
-}
-function isBackupError(err) {
-    return err instanceof BackupError;
-}
-
-;// CONCATENATED MODULE: ./src/remotes/path.ts
-/**
- * A folder as a remote: an NFS or CIFS share mounted on the runner (it looks like a folder), or
- * another disk. Each object is written to a hidden temporary name beside its key, fsynced, then
- * renamed (and the folder fsynced), so a reader never sees part of a file. Files are 0600 and
- * folders 0700 whatever they hold.
- *
- * Before writing, check() refuses a share that is not mounted: when a mount drops, its mount
- * point is an empty folder on the local disk, and writing there would fill the local disk with
- * copies nobody can reach. With require_mount (the default) the folder must be on a mounted
- * filesystem (read from /proc/self/mountinfo) that is
- *  - not "/",
- *  - not the filesystem holding the backup root (a copy on the same disk is no copy), and
- *  - not the parent of a mount point that /etc/fstab lists at or above the folder: then that
- *    share is the one meant, and it is not mounted (an unmounted /data/nas on a local /data).
- */
-
-
-
-
-
-
-const TEMP_MARK = '.pgtaos-part-';
-const path_unescape = (s) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
-/** Parses /proc/self/mountinfo (proc(5)): field 3 is major:minor, field 5 the mount point (octal escapes), the type follows " - ". */
-function parseMountInfo(text) {
-    const out = [];
-    for (const line of text.split('\n')) {
-        if (!line.trim())
-            continue;
-        const [left, right] = line.split(' - ');
-        const f = (left ?? '').split(' ');
-        if (f.length < 6 || right === undefined)
-            continue;
-        out.push({ mountPoint: path_unescape(f[4]), device: f[2], fsType: right.split(' ')[0] ?? '', options: (f[5] ?? '').split(',') });
-    }
-    return out;
-}
-/** Mount points listed in an fstab(5) text (field 2, octal escapes; swap and comments left out). */
-function parseFstab(text) {
-    const out = [];
-    for (const line of text.split('\n')) {
-        const f = line.trim().split(/\s+/);
-        if (!f[0] || f[0].startsWith('#') || f.length < 3 || f[2] === 'swap' || !f[1].startsWith('/'))
-            continue;
-        const mp = external_node_path_default().posix.normalize(path_unescape(f[1]));
-        out.push(mp.length > 1 ? mp.replace(/\/+$/, '') : mp);
-    }
-    return out;
-}
-const within = (p, dir) => dir === '/' || p === dir || p.startsWith(`${dir}/`);
-/**
- * Is the folder `real` (absolute, symlink-free) on a share that is mounted? Pure: the rules in the
- * header, over the parsed mountinfo, the fstab mount points, and the backup root (when known).
- */
-function judgeMount(real, mounts, fstab, backupRoot) {
-    const m = mountOf(real, mounts);
-    if (!m || m.mountPoint === '/')
-        return { ok: false, why: 'it is on the root filesystem "/"' };
-    // The deepest fstab mount point at or above the folder that is below the mount actually holding it: the share meant, not mounted.
-    const missing = fstab.filter((fp) => within(real, fp) && fp !== m.mountPoint && within(fp, m.mountPoint) && !mounts.some((x) => x.mountPoint === fp)).sort((a, b) => b.length - a.length)[0];
-    if (missing)
-        return { ok: false, why: `/etc/fstab lists ${missing} as a mount point, but nothing is mounted there: the folder is on ${m.mountPoint} (${m.fsType}) instead` };
-    if (backupRoot !== null) {
-        const r = mountOf(backupRoot, mounts);
-        if (r && r.device === m.device) {
-            return { ok: false, why: `it is on the same filesystem as the backup root ${backupRoot} (${m.mountPoint}, ${m.fsType} ${m.device}): a copy there is lost with the same disk` };
-        }
-    }
-    return { ok: true, mount: m };
-}
-/** The mount holding `p` (an absolute, symlink-free path): the longest mount point that is `p` or a parent of it. */
-function mountOf(p, mounts) {
-    let best = null;
-    for (const m of mounts) {
-        const mp = m.mountPoint;
-        if (within(p, mp) && (!best || mp.length >= best.mountPoint.length))
-            best = m;
-    }
-    return best;
-}
-class PathRemote {
-    opts;
-    type = 'path';
-    name;
-    location;
-    capabilities = { metadata: false };
-    dir;
-    constructor(opts) {
-        this.opts = opts;
-        this.name = opts.name;
-        this.dir = external_node_path_default().resolve(opts.path);
-        this.location = this.dir;
-    }
-    fail(message, hint, cause) {
-        return new RemoteError(this.name, message, { hint, ...(cause === undefined ? {} : { cause }) });
-    }
-    file(key) {
-        return external_node_path_default().join(this.dir, ...checkKey(key).split('/'));
-    }
-    async check() {
-        let st;
-        try {
-            st = await external_node_fs_.promises.stat(this.dir);
-        }
-        catch (err) {
-            const code = err.code;
-            throw this.fail(code === 'ENOENT' ? `${this.dir} does not exist` : `cannot reach ${this.dir}: ${err.message}`, 'Is the NFS/CIFS share mounted? Mount it (e.g. `mount /mnt/nas`, see /etc/fstab) and create the folder, then run again. The local set is complete either way.', err);
-        }
-        if (!st.isDirectory())
-            throw this.fail(`${this.dir} is not a folder`, 'Point the remote\'s path at a folder on the mounted share.');
-        if (this.opts.requireMount) {
-            let text;
-            const info = this.opts.mountInfoFile ?? '/proc/self/mountinfo';
-            try {
-                text = await external_node_fs_.promises.readFile(info, 'utf8');
-            }
-            catch (err) {
-                throw this.fail(`cannot read ${info} to check that ${this.dir} is mounted: ${err.message}`, 'Set `require_mount: false` on this remote to skip the check.', err);
-            }
-            // No fstab (containers) is fine: that rule then has nothing to say.
-            const fstab = await external_node_fs_.promises.readFile(this.opts.fstabFile ?? '/etc/fstab', 'utf8').catch(() => '');
-            const root = this.opts.backupRoot === undefined ? null : await existingRealpath(this.opts.backupRoot);
-            const verdict = judgeMount(await external_node_fs_.promises.realpath(this.dir), parseMountInfo(text), parseFstab(fstab), root);
-            if (!verdict.ok) {
-                throw this.fail(`${this.dir} is not on a mounted filesystem of its own (${verdict.why}): the NFS/CIFS share is not mounted, so nothing was copied there`, 'Mount the share (e.g. `mount /mnt/nas`; check /etc/fstab and the network), then run again. If this folder is meant to be on a local disk, set `require_mount: false` on this remote.');
-            }
-        }
-        // A real write: catches read-only mounts, permissions and a full share.
-        const probe = external_node_path_default().join(this.dir, `.pgtaos-probe-${external_node_os_default().hostname()}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
-        try {
-            const fh = await external_node_fs_.promises.open(probe, 'wx', 0o600);
-            try {
-                await fh.writeFile('probe');
-                await fh.sync();
-            }
-            finally {
-                await fh.close();
-            }
-        }
-        catch (err) {
-            const code = err.code;
-            const why = code === 'EROFS' ? 'is read-only (mounted ro?)' : code === 'EACCES' || code === 'EPERM' ? `is not writable by this user (uid ${process.getuid?.() ?? '?'})` : code === 'ENOSPC' || code === 'EDQUOT' ? 'is full' : `cannot be written: ${err.message}`;
-            await external_node_fs_.promises.rm(probe, { force: true }).catch(() => { });
-            throw this.fail(`${this.dir} ${why}`, 'Remount the share read-write, or fix its permissions or free space, then run again. The local set is complete either way.', err);
-        }
-        await external_node_fs_.promises.rm(probe, { force: true });
-    }
-    async put(key, body, opts = {}) {
-        const target = this.file(key);
-        const dir = external_node_path_default().dirname(target);
-        await external_node_fs_.promises.mkdir(dir, { recursive: true, mode: 0o700 });
-        const tmp = external_node_path_default().join(dir, `${TEMP_MARK}${external_node_path_default().basename(target)}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
-        try {
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(body, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
-            // On the disk (the share) before the rename makes it visible.
-            const fh = await external_node_fs_.promises.open(tmp, 'r+');
-            try {
-                await fh.sync();
-            }
-            finally {
-                await fh.close();
-            }
-            await external_node_fs_.promises.rename(tmp, target);
-            await syncDir(dir);
-        }
-        catch (err) {
-            await external_node_fs_.promises.rm(tmp, { force: true }).catch(() => { });
-            if (opts.signal?.aborted)
-                throw opts.signal.reason;
-            throw this.fail(`writing ${key} failed: ${err.message}`, 'Check the share (mounted, writable, free space) and run again.', err);
-        }
-    }
-    async get(key) {
-        const f = this.file(key);
-        try {
-            await external_node_fs_.promises.access(f);
-        }
-        catch (err) {
-            throw this.fail(`${key} is not there`, 'Copy the set again.', err);
-        }
-        return (0,external_node_fs_.createReadStream)(f, { highWaterMark: 1 << 20 });
-    }
-    async stat(key) {
-        try {
-            const st = await external_node_fs_.promises.stat(this.file(key));
-            return st.isFile() ? { bytes: st.size, metadata: {} } : null;
-        }
-        catch (err) {
-            if (err.code === 'ENOENT')
-                return null;
-            throw err;
-        }
-    }
-    async list(prefix) {
-        const out = [];
-        const walk = async (rel) => {
-            let entries;
-            try {
-                entries = await external_node_fs_.promises.readdir(external_node_path_default().join(this.dir, ...rel.split('/').filter(Boolean)), { withFileTypes: true });
-            }
-            catch (err) {
-                if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
-                    return;
-                throw err;
-            }
-            for (const e of entries) {
-                const key = rel ? `${rel}/${e.name}` : e.name;
-                if (e.isDirectory()) {
-                    if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || prefix === '')
-                        await walk(key);
-                }
-                else if (e.isFile() && !e.name.startsWith(TEMP_MARK) && !e.name.startsWith('.pgtaos-probe-') && key.startsWith(prefix)) {
-                    out.push({ key, bytes: (await external_node_fs_.promises.stat(external_node_path_default().join(this.dir, ...key.split('/')))).size });
-                }
-            }
-        };
-        await walk('');
-        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    }
-    async delete(key) {
-        await external_node_fs_.promises.rm(this.file(key), { force: true });
-    }
-}
-/** realpath of `p`, or of its nearest existing parent with the rest appended (a root not made yet). */
-async function existingRealpath(p) {
-    const abs = external_node_path_default().resolve(p);
-    try {
-        return await external_node_fs_.promises.realpath(abs);
-    }
-    catch {
-        const parent = external_node_path_default().dirname(abs);
-        return parent === abs ? abs : external_node_path_default().join(await existingRealpath(parent), external_node_path_default().basename(abs));
-    }
-}
-async function syncDir(dir) {
-    const fh = await external_node_fs_.promises.open(dir, 'r');
-    try {
-        await fh.sync();
-    }
-    finally {
-        await fh.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/remotes/s3.ts
-
-
-
-
-const MIB = 1024 * 1024;
-/** A short, secret-free description of an SDK error. */
-function why(err) {
-    const e = err;
-    const status = e.$metadata?.httpStatusCode;
-    const name = e.Code ?? e.name ?? e.code ?? 'error';
-    const msg = e.message && e.message !== name && e.message !== 'UnknownError' ? `: ${e.message}` : '';
-    return `${name}${status ? ` (HTTP ${status})` : ''}${msg}`;
-}
-function hintFor(err) {
-    const e = err;
-    const n = e.Code ?? e.name ?? e.code ?? '';
-    const status = e.$metadata?.httpStatusCode;
-    if (n === 'NoSuchBucket' || (n === 'NotFound' && status === 404))
-        return 'Create the bucket, or fix `bucket` (and `endpoint`/`region`) in the remote\'s config.';
-    if (/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|Forbidden/.test(n) || status === 403) {
-        return 'Check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (action inputs aws-access-key-id, aws-secret-access-key) and that the key may write to this bucket and prefix.';
-    }
-    if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|TimeoutError|ECONNRESET/.test(n))
-        return 'Check the endpoint URL and that the runner can reach it.';
-    return 'Check the endpoint, bucket, region and keys of this remote, then run again. The local set is complete either way.';
-}
-class S3Remote {
-    type = 's3';
-    name;
-    location;
-    capabilities = { metadata: true };
-    sdk = null;
-    clientConfig;
-    bucket;
-    prefix;
-    partSize;
-    constructor(opts) {
-        this.name = opts.name;
-        this.bucket = opts.bucket;
-        this.prefix = opts.prefix.split('/').filter(Boolean).join('/');
-        this.partSize = opts.partSizeMb * MIB;
-        this.location = `s3://${opts.bucket}/${this.prefix}${this.prefix ? '/' : ''}${opts.endpoint ? ` at ${opts.endpoint}` : ` (AWS ${opts.region})`}`;
-        const accessKeyId = opts.env.AWS_ACCESS_KEY_ID;
-        const secretAccessKey = opts.env.AWS_SECRET_ACCESS_KEY;
-        if (!accessKeyId || !secretAccessKey) {
-            throw new UsageError('remote.no_keys', `remote ${this.name} (${this.location}) needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`, {
-                hint: 'Set them from secrets (action inputs aws-access-key-id and aws-secret-access-key); keys are never read from the config file.',
-            });
-        }
-        // The SDK warns on Node 20 about its own future releases; the lock file pins a version that supports Node 20.
-        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-        this.clientConfig = {
-            region: opts.region,
-            ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-            forcePathStyle: opts.forcePathStyle,
-            credentials: { accessKeyId, secretAccessKey, ...(opts.env.AWS_SESSION_TOKEN ? { sessionToken: opts.env.AWS_SESSION_TOKEN } : {}) },
-            requestChecksumCalculation: 'WHEN_REQUIRED',
-            responseChecksumValidation: 'WHEN_REQUIRED',
-            maxAttempts: 3,
-            requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
-        };
-    }
-    /** The SDK and a client, loaded once, on the first call that talks to the server. */
-    load() {
-        this.sdk ??= Promise.all([__nccwpck_require__.e(/* import() */ 711).then(__nccwpck_require__.t.bind(__nccwpck_require__, 3711, 19)), Promise.all(/* import() */[__nccwpck_require__.e(711), __nccwpck_require__.e(358)]).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2358, 19))]).then(([s3, storage]) => ({ s3, Upload: storage.Upload, client: new s3.S3Client(this.clientConfig) }), (err) => {
-            this.sdk = null;
-            // ncc puts the SDK in chunk files beside index.js: a dist/ copied without them lands here.
-            throw new RemoteError(this.name, `the S3 client library could not be loaded: ${err.message}`, { hint: 'Install the action or CLI with its whole dist/ folder (chunk files included).', cause: err });
-        });
-        return this.sdk;
-    }
-    key(key) {
-        return joinKey(this.prefix, checkKey(key));
-    }
-    fail(what, err) {
-        return new RemoteError(this.name, `${what} (${this.location}): ${why(err)}`, { hint: hintFor(err), cause: err });
-    }
-    async check(signal) {
-        const { s3, client } = await this.load();
-        try {
-            await client.send(new s3.HeadBucketCommand({ Bucket: this.bucket }), signal ? { abortSignal: signal } : {});
-        }
-        catch (err) {
-            throw this.fail(`bucket ${this.bucket} cannot be reached`, err);
-        }
-        // A real write: read-only keys fail here, before any upload.
-        const probe = this.key(`.pgtaos-probe-${external_node_os_default().hostname()}-${process.pid}`);
-        try {
-            await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'probe' }), signal ? { abortSignal: signal } : {});
-            await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
-        }
-        catch (err) {
-            throw this.fail(`cannot write to bucket ${this.bucket}`, err);
-        }
-    }
-    async put(key, body, opts = {}) {
-        let sdk;
-        try {
-            sdk = await this.load();
-        }
-        catch (err) {
-            body.destroy();
-            throw err;
-        }
-        const { Upload, client } = sdk;
-        const upload = new Upload({
-            client,
-            params: { Bucket: this.bucket, Key: this.key(key), Body: body, ...(opts.metadata ? { Metadata: opts.metadata } : {}) },
-            queueSize: 2,
-            partSize: this.partSize,
-            leavePartsOnError: false,
-        });
-        const onAbort = () => {
-            body.destroy();
-            void upload.abort().catch(() => { });
-        };
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        try {
-            if (opts.signal?.aborted)
-                throw opts.signal.reason;
-            await upload.done();
-        }
-        catch (err) {
-            if (opts.signal?.aborted)
-                throw opts.signal.reason;
-            throw this.fail(`upload of ${key} failed`, err);
-        }
-        finally {
-            opts.signal?.removeEventListener('abort', onAbort);
-        }
-    }
-    async get(key, signal) {
-        const { s3, client } = await this.load();
-        try {
-            const r = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), signal ? { abortSignal: signal } : {});
-            if (!(r.Body instanceof external_node_stream_.Readable))
-                throw new Error('the response has no body stream');
-            return r.Body;
-        }
-        catch (err) {
-            throw this.fail(`reading ${key} back failed`, err);
-        }
-    }
-    async stat(key) {
-        const { s3, client } = await this.load();
-        try {
-            const r = await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-            return { bytes: r.ContentLength ?? 0, metadata: Object.fromEntries(Object.entries(r.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])) };
-        }
-        catch (err) {
-            const e = err;
-            if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
-                return null;
-            throw this.fail(`stat of ${key} failed`, err);
-        }
-    }
-    async list(prefix) {
-        const out = [];
-        const { s3, client } = await this.load();
-        const full = this.prefix ? `${this.prefix}/${prefix}` : prefix;
-        let token;
-        do {
-            let r;
-            try {
-                r = await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ...(token ? { ContinuationToken: token } : {}) }));
-            }
-            catch (err) {
-                throw this.fail('listing failed', err);
-            }
-            for (const o of r.Contents ?? []) {
-                if (!o.Key)
-                    continue;
-                const key = this.prefix ? o.Key.slice(this.prefix.length + 1) : o.Key;
-                if (key.startsWith('.pgtaos-probe-'))
-                    continue;
-                out.push({ key, bytes: o.Size ?? 0 });
-            }
-            token = r.IsTruncated ? r.NextContinuationToken : undefined;
-        } while (token);
-        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    }
-    async delete(key) {
-        const { s3, client } = await this.load();
-        try {
-            await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-        }
-        catch (err) {
-            throw this.fail(`delete of ${key} failed`, err);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/remotes/registry.ts
-/**
- * From config to drivers: one factory, the names remotes go by, and which kinds of set each takes.
- */
-
-
-
-/** The remote's `name`, or one made from where it is: `path:/mnt/nas/x`, `s3:bucket/prefix`. */
-function registry_remoteName(r) {
-    if (r.name)
-        return r.name;
-    if (r.type === 'path')
-        return `path:${r.path}`;
-    const p = r.prefix.split('/').filter(Boolean).join('/');
-    return `s3:${r.bucket}${p ? `/${p}` : ''}`;
-}
-/**
- * Does this remote take sets of this kind? Milestones: every remote. Config snapshots: every
- * remote, but only encrypted (they hold .env secrets). Dailies and safety copies: only where the
- * remote's `include` names them.
- */
-function remoteTakes(r, kind, encrypted) {
-    if (kind === 'milestone')
-        return { takes: true };
-    if (kind === 'config') {
-        return encrypted ? { takes: true } : { takes: false, why: 'config snapshots hold secrets (.env) and never leave the machine unencrypted: encryption.age_recipients is empty' };
-    }
-    return (r.include ?? []).includes(kind) ? { takes: true } : { takes: false, why: `the remote takes ${kind} sets only with \`include: [${kind}]\`` };
-}
-/** Refuses two remotes with the same name (records beside sets are keyed by it). */
-function checkRemoteNames(config) {
-    const seen = new Set();
-    for (const r of config.remotes) {
-        const n = registry_remoteName(r);
-        if (seen.has(n)) {
-            throw new UsageError('config.remote_name', `two remotes are named ${n}`, { hint: 'Give each remote its own `name:`.' });
-        }
-        seen.add(n);
-    }
-}
-/**
- * Builds the driver. Throws UsageError (exit 2) for what is wrong before any connection (missing
- * keys). Nothing heavy is loaded here: the S3 SDK is imported on the remote's first request.
- */
-function openRemote(r, env, opts = {}) {
-    const name = registry_remoteName(r);
-    switch (r.type) {
-        case 'path':
-            return new PathRemote({ name, path: r.path, requireMount: r.require_mount, ...(opts.backupRoot === undefined ? {} : { backupRoot: opts.backupRoot }) });
-        case 's3':
-            return new S3Remote({ name, endpoint: r.endpoint, bucket: r.bucket, prefix: r.prefix, region: r.region, forcePathStyle: r.force_path_style, partSizeMb: r.part_size_mb, env });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/commands/replicate.ts
-/**
- * Copies of sets on remote storage (issue 5): which sets go where, age encryption on the way out,
- * reading every copy back, and the record of it beside the set (remotes.json).
- *
- * - Every milestone set goes to every remote; config snapshots go to every remote only when
- *   encryption.age_recipients is set (they hold .env secrets), and otherwise stay local with a
- *   warning; dailies and safety copies only where a remote says `include: [daily]` / `[safety]`.
- * - A set is copied file by file to `<kind>/<id>/<file>` (`.age` appended when encrypted), each
- *   file read back in full and its size and SHA-256 compared with what was sent; manifest.json
- *   goes last, so a set on a remote without its manifest is an interrupted copy, as locally.
- * - The local file's SHA-256 is taken from the same bytes that are sent and compared with the
- *   manifest: a local file damaged since the backup is not copied.
- * - A remote that cannot be written (not mounted, read-only, keys refused) fails the run (exit 1)
- *   after the local set is complete; the failure is recorded, and the next backup, milestone or
- *   config run tries again for every milestone (and the newest config snapshot) not yet copied.
- */
-
-
-
-
-
-
+;// CONCATENATED MODULE: ./src/commands/replicate-stream.ts
 
 
 
 const CHUNK = 1 << 20;
 /** Counts and hashes what flows through. */
 class HashCount extends external_node_stream_.Transform {
-    hash = (0,external_node_crypto_.createHash)('sha256');
+    hash = newSha256();
     hex = null;
     bytes = 0;
     _transform(chunk, _enc, cb) {
@@ -45067,7 +46534,7 @@ function pullFile(fh, plain) {
  * The bytes to store for one local file: the file itself, or its age encryption, streamed (never
  * the whole file in memory), with the local file hashed from the same bytes that are sent.
  */
-async function source(file, recipients) {
+async function copySource(file, recipients) {
     const stored = new HashCount();
     const storedResult = () => ({ bytes: stored.bytes, sha256: stored.digest() });
     // Never through a link: a set file linked to /etc/shadow must not reach the remote.
@@ -45089,7 +46556,7 @@ async function source(file, recipients) {
     const enc = new Encrypter();
     for (const r of recipients)
         enc.addRecipient(r);
-    const plain = { hash: (0,external_node_crypto_.createHash)('sha256'), bytes: 0 };
+    const plain = { hash: newSha256(), bytes: 0 };
     let plainHex = null;
     // Node 20: Readable.fromWeb on age's output stays flat in memory; Writable.toWeb would buffer the file.
     const raw = external_node_stream_.Readable.fromWeb((await enc.encrypt(pullFile(fh, plain))));
@@ -45106,7 +46573,7 @@ async function source(file, recipients) {
 }
 async function readBack(remote, key, signal) {
     const s = await remote.get(key, signal);
-    const hash = (0,external_node_crypto_.createHash)('sha256');
+    const hash = newSha256();
     let bytes = 0;
     for await (const chunk of s) {
         if (signal.aborted) {
@@ -45119,6 +46586,20 @@ async function readBack(remote, key, signal) {
     }
     return { bytes, sha256: hash.digest('hex') };
 }
+
+;// CONCATENATED MODULE: ./src/commands/replicate-copy.ts
+/**
+ * One set to one remote: every file of the manifest, then manifest.json last, each stored (age-
+ * encrypted when recipients are set), read back in full and compared; the local bytes compared
+ * with the manifest on the way. The outcome is recorded beside the set (remotes.json).
+ */
+
+
+
+
+
+
+
 /** Records a copy beside the set, its texts masked: errors quote servers, and remotes.json must hold no secret. */
 function saveCopy(ctx, setDir, rec) {
     // Only the free text: maskDeep would also reach the hex checksums and the enums of the record.
@@ -45129,55 +46610,66 @@ function saveCopy(ctx, setDir, rec) {
 function remoteKey(set, rel, encrypted) {
     return `${set.kind}/${set.id}/${rel}${encrypted ? '.age' : ''}`;
 }
+/** The record of one copy of a set on one remote, as remotes.json keeps it. */
+function copyRecord(ctx, remote, result, files, error) {
+    return {
+        remote: remote.name,
+        type: remote.type,
+        location: remote.location,
+        result,
+        copied_at: localTime(ctx.now(), ctx.config.timezone).iso,
+        encrypted: ctx.config.encryption.age_recipients.length > 0,
+        check: 'read-back',
+        files,
+        error,
+    };
+}
+/**
+ * Stores one file of the set and reads it back. Throws when the local file no longer matches the
+ * manifest (`expect`; the stored object is removed again) or the read-back differs.
+ */
+async function copyFile(ctx, set, remote, rel, expect) {
+    const { log, signal } = ctx;
+    const recipients = ctx.config.encryption.age_recipients;
+    const encrypted = recipients.length > 0;
+    const key = remoteKey(set, rel, encrypted);
+    const src = await copySource(await setFilePath(set.path, rel, set.id), recipients);
+    try {
+        await remote.put(key, src.body, { signal, metadata: { 'pgtaos-set': set.id, ...(expect ? { 'plaintext-sha256': expect.sha256 } : {}), ...(encrypted ? { encryption: 'age' } : {}) } });
+    }
+    finally {
+        await src.close();
+    }
+    const plain = src.plain();
+    if (expect && (plain.bytes !== expect.bytes || plain.sha256 !== expect.sha256)) {
+        const why = `the local ${rel} no longer matches the manifest (${plain.bytes} bytes, sha256 ${plain.sha256.slice(0, 16)}…; manifest: ${expect.bytes} bytes, ${expect.sha256.slice(0, 16)}…): not copied; run \`pgtaos-backup verify ${set.id}\``;
+        // The object is already stored, its metadata naming the manifest's hash over other bytes: it must go.
+        const left = await remote.delete(key).then(() => null, (e) => `and ${key}, stored from it with the manifest's sha256 in its metadata, could not be removed (${errors_describe(e).message}): delete it by hand`);
+        if (left)
+            log.error(`${remote.name}: ${left}`);
+        throw new Error(left ? `${why}; ${left}` : why);
+    }
+    const stored = src.stored();
+    const back = await readBack(remote, key, signal);
+    if (back.bytes !== stored.bytes || back.sha256 !== stored.sha256) {
+        throw new Error(`${key} read back as ${back.bytes} bytes, sha256 ${back.sha256.slice(0, 16)}…; ${stored.bytes} bytes, ${stored.sha256.slice(0, 16)}… were sent`);
+    }
+    log.info(`${remote.name}: ${key} (${formatBytes(stored.bytes)}${encrypted ? ', age-encrypted' : ''}) stored and read back: size and sha256 match`);
+    return { path: rel, bytes: plain.bytes, sha256: plain.sha256, key, stored_bytes: stored.bytes, stored_sha256: stored.sha256 };
+}
 /**
  * Copies one set to one remote and reads every file back. Returns the record (also written
  * beside the set). Never throws for a remote failure (the record says failed); rethrows a cancel.
  */
 async function copySetTo(ctx, set, remote) {
     const { log, signal } = ctx;
-    const recipients = ctx.config.encryption.age_recipients;
-    const encrypted = recipients.length > 0;
     const files = [];
-    const record = (result, error) => ({
-        remote: remote.name,
-        type: remote.type,
-        location: remote.location,
-        result,
-        copied_at: localTime(ctx.now(), ctx.config.timezone).iso,
-        encrypted,
-        check: 'read-back',
-        files,
-        error,
-    });
     const wanted = [...manifestFiles(set.manifest).map((f) => ({ rel: f.path, expect: f })), { rel: MANIFEST_FILE, expect: null }];
     try {
         for (const { rel, expect } of wanted) {
             if (signal.aborted)
                 throw signal.reason;
-            const key = remoteKey(set, rel, encrypted);
-            const src = await source(await setFilePath(set.path, rel, set.id), recipients);
-            try {
-                await remote.put(key, src.body, { signal, metadata: { 'pgtaos-set': set.id, ...(expect ? { 'plaintext-sha256': expect.sha256 } : {}), ...(encrypted ? { encryption: 'age' } : {}) } });
-            }
-            finally {
-                await src.close();
-            }
-            const plain = src.plain();
-            if (expect && (plain.bytes !== expect.bytes || plain.sha256 !== expect.sha256)) {
-                const why = `the local ${rel} no longer matches the manifest (${plain.bytes} bytes, sha256 ${plain.sha256.slice(0, 16)}…; manifest: ${expect.bytes} bytes, ${expect.sha256.slice(0, 16)}…): not copied; run \`pgtaos-backup verify ${set.id}\``;
-                // The object is already stored, its metadata naming the manifest's hash over other bytes: it must go.
-                const left = await remote.delete(key).then(() => null, (e) => `and ${key}, stored from it with the manifest's sha256 in its metadata, could not be removed (${errors_describe(e).message}): delete it by hand`);
-                if (left)
-                    log.error(`${remote.name}: ${left}`);
-                throw new Error(left ? `${why}; ${left}` : why);
-            }
-            const stored = src.stored();
-            const back = await readBack(remote, key, signal);
-            if (back.bytes !== stored.bytes || back.sha256 !== stored.sha256) {
-                throw new Error(`${key} read back as ${back.bytes} bytes, sha256 ${back.sha256.slice(0, 16)}…; ${stored.bytes} bytes, ${stored.sha256.slice(0, 16)}… were sent`);
-            }
-            files.push({ path: rel, bytes: plain.bytes, sha256: plain.sha256, key, stored_bytes: stored.bytes, stored_sha256: stored.sha256 });
-            log.info(`${remote.name}: ${key} (${formatBytes(stored.bytes)}${encrypted ? ', age-encrypted' : ''}) stored and read back: size and sha256 match`);
+            files.push(await copyFile(ctx, set, remote, rel, expect));
         }
         // Objects of an earlier copy of this set that this copy did not write (e.g. unencrypted ones from before recipients were set).
         const keep = new Set(files.map((f) => f.key));
@@ -45187,19 +46679,47 @@ async function copySetTo(ctx, set, remote) {
                 log.info(`${remote.name}: removed ${o.key}, left by an earlier copy of ${set.id}`);
             }
         }
-        const rec = record('verified', null);
+        const rec = copyRecord(ctx, remote, 'verified', files, null);
         await saveCopy(ctx, set.path, rec);
         return rec;
     }
     catch (err) {
-        const d = errors_describe(err);
-        const rec = record('failed', signal.aborted ? 'cancelled' : d.message);
+        const rec = copyRecord(ctx, remote, 'failed', files, signal.aborted ? 'cancelled' : errors_describe(err).message);
         await saveCopy(ctx, set.path, rec).catch((e) => log.error(`could not record the copy beside ${set.id}: ${e.message}`));
         if (signal.aborted)
             throw signal.reason;
         return rec;
     }
 }
+
+;// CONCATENATED MODULE: ./src/commands/replicate.ts
+/**
+ * Copies of sets on remote storage (README, Remote copies and encryption): which sets go where, age encryption on the way out,
+ * reading every copy back, and the record of it beside the set (remotes.json).
+ *
+ * - Every milestone set goes to every remote; config snapshots go to every remote only when
+ *   encryption.age_recipients is set (they hold .env secrets), and otherwise stay local with a
+ *   warning; dailies and safety copies only where a remote says `include: [daily]` / `[safety]`.
+ * - A set is copied file by file to `<kind>/<id>/<file>` (`.age` appended when encrypted), each
+ *   file read back in full and its size and SHA-256 compared with what was sent; manifest.json
+ *   goes last, so a set on a remote without its manifest is an interrupted copy, as locally.
+ * - The local file's SHA-256 is taken from the same bytes that are sent and compared with the
+ *   manifest: a local file damaged since the backup is not copied.
+ * - A remote that cannot be written (not mounted, read-only, keys refused) fails the run (exit 1)
+ *   after the local set is complete; the failure is recorded, and the next backup, milestone or
+ *   config run tries again for every milestone (and the newest config snapshot) not yet copied.
+ *
+ * Here: what goes where and the command around it, and the status and list views of the records.
+ * One set to one remote is replicate-copy.ts; the streams (encryption, hashing, read-back) are
+ * replicate-stream.ts. The drivers are looked up by type in remotes/registry.ts.
+ */
+
+
+
+
+
+
+
 /** The remotes of the config, opened. Throws UsageError (exit 2) for duplicate names or missing keys. */
 function openRemotes(ctx) {
     checkRemoteNames(ctx.config);
@@ -45229,7 +46749,7 @@ async function replicate(ctx, sets, remotes = openRemotes(ctx)) {
     if (remotes.length === 0)
         return report;
     const targets = remotes.map((remote) => ({ remote, broken: null, checked: false }));
-    const configs = new Map(config.remotes.map((r) => [registry_remoteName(r), r]));
+    const configs = new Map(config.remotes.map((r) => [remoteName(r), r]));
     await log.group(`copies to remotes (${remotes.map((r) => r.name).join(', ')})`, async () => {
         for (const set of queue) {
             const done = await readRemoteCopies(set.path);
@@ -45265,7 +46785,7 @@ async function replicate(ctx, sets, remotes = openRemotes(ctx)) {
                 }
                 let rec;
                 if (t.broken) {
-                    rec = { remote: t.remote.name, type: t.remote.type, location: t.remote.location, result: 'failed', copied_at: localTime(ctx.now(), config.timezone).iso, encrypted, check: 'read-back', files: [], error: t.broken };
+                    rec = copyRecord(ctx, t.remote, 'failed', [], t.broken);
                     await saveCopy(ctx, set.path, rec).catch((e) => log.error(`could not record the copy beside ${set.id}: ${e.message}`));
                 }
                 else {
@@ -45358,7 +46878,7 @@ function milestoneCopiesRow(remotes, milestones) {
 /** status's row, from the catalog: reads remotes.json of every complete milestone set. */
 async function milestoneCopiesCheck(config, sets) {
     const milestones = await Promise.all(sets.filter((s) => s.kind === 'milestone' && s.status === 'complete').map(async (s) => ({ id: s.id, copies: await readRemoteCopies(s.path) })));
-    return milestoneCopiesRow(config.remotes.map(registry_remoteName), milestones);
+    return milestoneCopiesRow(config.remotes.map(remoteName), milestones);
 }
 /** One line per set with copies on remotes: "post_phase2_20261125: local + nas (verified ...), oss (FAILED: ...)". */
 async function whereSetsLive(sets) {
@@ -45382,6 +46902,7 @@ async function whereSetsLive(sets) {
 
 
 
+
 async function toListEntry(s, now = new Date()) {
     const m = s.manifest;
     return {
@@ -45394,7 +46915,8 @@ async function toListEntry(s, now = new Date()) {
         bytes: m ? m.bytes : await folderBytes(s.path),
         verified_at: s.verification?.verified_at ?? null,
         verification: s.verification?.result ?? null,
-        engines: m ? ['postgres', 'tdengine', 'config'].filter((e) => m[e] !== undefined) : [],
+        // Engines in the manifest's (the registry's) order, then the config snapshot.
+        engines: m ? sectionNames(m) : [],
         reason: s.reason,
         suspicious: futureStart(m, now),
         remotes: s.status === 'complete' ? (await readRemoteCopies(s.path)).map((c) => ({ remote: c.remote, result: c.result, copied_at: c.copied_at, encrypted: c.encrypted })) : [],
@@ -45431,7 +46953,7 @@ async function list(ctx) {
 ;// CONCATENATED MODULE: ./src/catalog/retention.ts
 
 
-const RETENTION_ENGINES = sectionName.options;
+
 const retention_DAY_MS = 86_400_000;
 /** An ISO 8601 date-time with seconds and an explicit UTC offset (Z or ±HH:MM), as manifests are written. */
 const ISO_WITH_OFFSET = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})$/;
@@ -45451,7 +46973,7 @@ function toRetentionInput(s) {
         status: s.status,
         path: s.path,
         started_at: m?.started_at ?? null,
-        engines: m ? RETENTION_ENGINES.filter((e) => m[e] !== undefined) : [],
+        engines: m ? sectionNames(m) : [],
         verification: s.verification ? { result: s.verification.result, verified_at: s.verification.verified_at } : null,
         staging: isStagingPath(s.path),
         damage: s.reason,
@@ -45479,41 +47001,50 @@ function newestFirst(a, b) {
     return a.input.path < b.input.path ? 1 : a.input.path > b.input.path ? -1 : 0;
 }
 function planRetention(sets, policy, now) {
-    const nowMs = now.getTime();
     const decided = new Map();
-    const decide = (s, action, reason) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, reason });
+    const decide = (s, action, rule, reason) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, rule, reason });
+    const { dailies, configs } = sortOut(sets, now.getTime(), decide);
+    decideDailies(dailies, policy, decide);
+    decideConfigs(configs, policy, decide);
+    return sets.map((s) => decided.get(s));
+}
+/** Rules 1-4 decide at once; the dailies and config snapshots left are returned for the rules that compare them. */
+function sortOut(sets, nowMs, decide) {
     const dailies = [];
     const configs = [];
     for (const s of sets) {
         if (s.staging) {
-            decide(s, 'remove', `left in ${INCOMPLETE_DIR}/ by a run that did not finish`);
+            decide(s, 'remove', 'staging_leftover', `left in ${INCOMPLETE_DIR}/ by a run that did not finish`);
             continue;
         }
         if (s.status !== 'complete') {
-            decide(s, 'keep', `damaged: ${s.damage ?? 'no valid manifest'}; kept for a person to inspect`);
+            decide(s, 'keep', 'damaged', `damaged: ${s.damage ?? 'no valid manifest'}; kept for a person to inspect`);
             continue;
         }
         const at = parseInstant(s.started_at);
         if (at === null) {
-            decide(s, 'keep', `damaged: manifest started_at ${JSON.stringify(s.started_at)} is not an ISO time with a UTC offset; kept for a person to inspect`);
+            decide(s, 'keep', 'damaged', `damaged: manifest started_at ${JSON.stringify(s.started_at)} is not an ISO time with a UTC offset; kept for a person to inspect`);
             continue;
         }
         const ageDays = (nowMs - at) / retention_DAY_MS;
         if (s.kind === 'milestone') {
-            decide(s, 'keep', 'milestone: kept forever');
+            decide(s, 'keep', 'milestone', 'milestone: kept forever');
             continue;
         }
         if (s.kind === 'safety') {
-            decide(s, 'keep', 'safety copy: kept until removed by hand');
+            decide(s, 'keep', 'safety', 'safety copy: kept until removed by hand');
             continue;
         }
         if (at > nowMs) {
-            decide(s, 'keep', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`);
+            decide(s, 'keep', 'future', `dated in the future (started_at ${s.started_at} is ${((at - nowMs) / 3_600_000).toFixed(1)} h after now: clock skew?); kept`);
             continue;
         }
         (s.kind === 'daily' ? dailies : configs).push({ input: s, at, ageDays });
     }
-    // Dailies.
+    return { dailies, configs };
+}
+/** Rules 5-7, per engine. */
+function decideDailies(dailies, policy, decide) {
     dailies.sort(newestFirst);
     const keepLast = new Map();
     const buckets = new Map();
@@ -45558,36 +47089,37 @@ function planRetention(sets, policy, now) {
         if (k) {
             const eng = engineList(k.engines);
             if (k.failed) {
-                decide(s, 'keep', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`);
+                decide(s, 'keep', 'keep_last', `among the newest complete ${eng} dailies (keep_last ${policy.keep_last} counts only sets that did not fail verification; this one failed at ${s.verification?.verified_at})`);
             }
             else if (k.extended) {
-                decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`);
+                decide(s, 'keep', 'keep_last', `newest ${policy.keep_last} complete ${eng} dailies that did not fail verification (keep_last)`);
             }
             else {
-                decide(s, 'keep', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`);
+                decide(s, 'keep', 'keep_last', `newest ${policy.keep_last} complete ${eng} dailies (keep_last)`);
             }
         }
         else if (v) {
-            decide(s, 'keep', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
+            decide(s, 'keep', 'newest_verified', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
         }
         else if (d.ageDays > policy.daily_days) {
-            decide(s, 'remove', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
+            decide(s, 'remove', 'daily_days', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
         }
         else {
-            decide(s, 'keep', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`);
+            decide(s, 'keep', 'daily_days', `daily, ${formatAge(d.ageDays, policy.daily_days)} old <= ${policy.daily_days} days`);
         }
     }
-    // Config snapshots.
+}
+/** Rule 8. */
+function decideConfigs(configs, policy, decide) {
     configs.sort(newestFirst);
     configs.forEach((d, i) => {
         if (i === 0)
-            decide(d.input, 'keep', 'newest config snapshot (always kept)');
+            decide(d.input, 'keep', 'config_newest', 'newest config snapshot (always kept)');
         else if (d.ageDays > policy.config_days)
-            decide(d.input, 'remove', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`);
+            decide(d.input, 'remove', 'config_days', `config, ${formatAge(d.ageDays, policy.config_days)} old > ${policy.config_days} days`);
         else
-            decide(d.input, 'keep', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`);
+            decide(d.input, 'keep', 'config_days', `config, ${formatAge(d.ageDays, policy.config_days)} old <= ${policy.config_days} days`);
     });
-    return sets.map((s) => decided.get(s));
 }
 
 ;// CONCATENATED MODULE: ./src/commands/prune.ts
@@ -45661,7 +47193,7 @@ async function prune(ctx, plan = planRetention) {
     const report = await Promise.all(decisions.map(async (d) => {
         const s = byPath.get(d.path);
         const bytes = s?.manifest ? s.manifest.bytes : await folderBytes(d.path);
-        return { id: d.id, kind: d.kind, path: d.path, action: d.action, reason: d.reason, bytes };
+        return { id: d.id, kind: d.kind, path: d.path, action: d.action, rule: d.rule, reason: d.reason, bytes };
     }));
     const removals = report.filter((d) => d.action === 'remove');
     const kept = report.filter((d) => d.action === 'keep');
@@ -45725,63 +47257,179 @@ async function prune(ctx, plan = planRetention) {
     return { message, checks, prune, free_bytes: free };
 }
 
-;// CONCATENATED MODULE: ./src/commands/status.ts
+;// CONCATENATED MODULE: ./src/commands/status-checks/types.ts
+const HOUR_MS = 3_600_000;
+const types_DAY_MS = 86_400_000;
+const MAX_NAMED = 10;
+/** The database the config names for an engine, or undefined when the engine has no section there. */
+function types_configuredDatabase(config, engine) {
+    if (typeof engine !== 'string' && engine.database !== undefined)
+        return engine.database ?? undefined;
+    const section = config[typeof engine === 'string' ? engine : engine.name];
+    if (typeof section !== 'object' || section === null || !('database' in section))
+        return undefined;
+    return typeof section.database === 'string' ? section.database : undefined;
+}
+/** The set holds a dump of a database the config names for one of the engines. */
+function ofConfiguredDatabase(input, s) {
+    return input.engines.some((e) => {
+        const db = types_configuredDatabase(input.config, e);
+        return db !== undefined && s.databases[e.name] === db;
+    });
+}
+function hours(ms) {
+    return `${(Math.max(0, ms) / HOUR_MS).toFixed(1)} h`;
+}
+function named(items) {
+    return items.length > MAX_NAMED ? `${items.slice(0, MAX_NAMED).join(', ')} and ${items.length - MAX_NAMED} more` : items.join(', ');
+}
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/backup.ts
 /**
- * status: the runbook's daily and weekly checklists as pass/fail rows, each with the figures
- * behind it. Any failed row makes the run fail (exit 1): staleness is a failure too (Barman's
- * last_backup_maximum_age), not only a failed run.
- *
- * Rows (statusRows, pure; the command only gathers the facts):
- *  - postgres backup / tdengine backup: the newest complete daily or milestone set holding a dump
- *    of that engine's configured database is younger than staleness.max_age_hours. Safety sets
- *    (taken by restore, of whatever database it replaced) and dumps of other databases are not
- *    counted, or a restore would reset the clock of a nightly that stopped. Skipped when the
- *    engine is not configured. Sets dated more than 5 minutes in the future (clock skew) are not
- *    counted, so a bad clock cannot hide that backups stopped.
- *  - last run log: the newest run log under <root>/logs/, and the newest log of every other
- *    writing command that ran within max_age_hours (so a failed backup followed by a clean prune
- *    is still caught), have no ERROR lines. Skipped when there is no log yet. Ordered by file
- *    time: the log written last is the last run's.
- *  - free space: free space on root >= min_free_gb.
- *  - last verification: the most recent verification on record (by verified_at) passed and is
- *    younger than staleness.verify_max_age_days.
- *  - retention applied: planRetention has no removal pending that was already due max_age_hours
- *    ago (the plan at now - max_age_hours removes it too), so the hours between a set ageing out
- *    and the next scheduled prune are not an alarm. keep_last and the newest verified set are
- *    protected by the plan itself. Staging leftovers count as pending unless a live run holds the
- *    lock (then they are that run's work).
- *  - incomplete sets: fails only for damaged sets (a set folder whose manifest is missing,
- *    truncated or edited: it is not a backup, and prune leaves it for a person). Staging leftovers
- *    are listed but do not fail this row (the retention row covers them).
+ * "<engine> backup": the newest complete daily or milestone set holding a dump of that engine's
+ * configured database is younger than staleness.max_age_hours. Safety sets (taken by restore, of
+ * whatever database it replaced) and dumps of other databases are not counted, or a restore would
+ * reset the clock of a nightly that stopped. Skipped when the engine is not configured. Sets dated
+ * more than 5 minutes in the future (clock skew) are not counted, so a bad clock cannot hide that
+ * backups stopped.
  */
 
 
 
 
-
-
-
-
-
-
-/** `<YYYYMMDD_HHMMSS>-<command>-<pid>.log`, as run.ts names them. */
-const RUN_LOG_RE = /^(\d{8}_\d{6})-([a-z]+)-(\d+)\.log$/;
-/** Commands that write no log (and must not be taken for "the last run"). */
-const QUIET_COMMANDS = new Set(['list', 'status']);
-/** A set this far ahead of now is "from the future" for the staleness rows (the catalog's rule). */
-
-const HOUR_MS = 3_600_000;
-const status_DAY_MS = 86_400_000;
-const MAX_NAMED = 10;
-/** Rows whose failure means the backups are stale: `notify:` entries with `on: [stale]` hear of it. */
-const STALE_CHECKS = new Set(['postgres backup', 'tdengine backup', 'last verification']);
-function toStatusSet(s) {
-    const m = s.manifest;
+function evaluate(input, engine, now) {
+    const { name, label } = engine;
+    const database = types_configuredDatabase(input.config, engine);
+    if (database === undefined)
+        return { result: 'skipped', detail: `no ${name}: section in the config` };
+    const max = input.config.staleness.max_age_hours;
+    const nowMs = now.getTime();
+    const holding = input.sets.filter((s) => s.status === 'complete' && !s.staging && s.engines.includes(name));
+    const counted = holding.filter((s) => isScheduledBackup(s.kind) && s.databases[name] === database);
+    const safety = holding.filter((s) => s.kind === 'safety').length;
+    const otherDbs = [...new Set(holding.filter((s) => isScheduledBackup(s.kind) && s.databases[name] !== database).map((s) => s.databases[name] ?? '?'))];
+    const dated = counted.map((s) => ({ s, at: parseInstant(s.started_at) })).filter((x) => x.at !== null);
+    const future = dated.filter((x) => x.at > nowMs + FUTURE_TOLERANCE_MS);
+    const notes = [
+        future.length ? `${future.length} set(s) dated in the future not counted (clock skew?): ${named(future.map((x) => x.s.id))}` : '',
+        safety ? `${safety} safety set(s) not counted (restore takes them; they are not the scheduled backups)` : '',
+        otherDbs.length ? `sets of ${named(otherDbs)} not counted (the configured database is ${database})` : '',
+    ].filter(Boolean);
+    const note = notes.map((n) => `; ${n}`).join('');
+    const usable = dated.filter((x) => x.at <= nowMs + FUTURE_TOLERANCE_MS).sort((a, b) => b.at - a.at);
+    const newest = usable[0];
+    if (!newest)
+        return { result: 'failed', detail: `no complete daily or milestone set holds a ${label} dump of ${database}${note}` };
+    const age = nowMs - newest.at;
+    const ok = age <= max * HOUR_MS;
     return {
-        ...toRetentionInput(s),
-        databases: { ...(m?.postgres ? { postgres: m.postgres.database } : {}), ...(m?.tdengine ? { tdengine: m.tdengine.database } : {}) },
+        result: ok ? 'passed' : 'failed',
+        detail: `newest: ${newest.s.id} (${newest.s.kind}), started ${newest.s.started_at}, ${hours(age)} old ${ok ? '<=' : '>'} ${max} h; ${usable.length} complete set(s) hold a ${label} dump of ${database}${note}`,
     };
 }
+/** One backup row per engine: backups that stopped are what staleness means. */
+function backupCheck(engine) {
+    return { id: `backup.${engine.name}`, label: `${engine.name} backup`, stale: true, evaluate: (input, now) => evaluate(input, engine, now) };
+}
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/free-space.ts
+/** "free space": free space on root >= min_free_gb. */
+
+
+const freeSpaceCheck = {
+    id: 'free_space',
+    label: 'free space',
+    stale: false,
+    evaluate(input) {
+        const root = input.config.root;
+        if ('error' in input.free)
+            return { result: 'failed', detail: `cannot read the free space on ${root}: ${input.free.error}` };
+        const need = input.config.min_free_gb * GIB;
+        const ok = input.free.bytes >= need;
+        return { result: ok ? 'passed' : 'failed', detail: `${formatBytes(input.free.bytes)} free on ${root} ${ok ? '>=' : '<'} min_free_gb ${input.config.min_free_gb} (${formatBytes(need)})` };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/incomplete.ts
+/**
+ * "incomplete sets": fails only for damaged sets (a set folder whose manifest is missing, truncated
+ * or edited: it is not a backup, and prune leaves it for a person). Staging leftovers are listed but
+ * do not fail this row (the retention row covers them).
+ */
+
+
+const incompleteCheck = {
+    id: 'incomplete_sets',
+    label: 'incomplete sets',
+    stale: false,
+    evaluate(input) {
+        const damaged = input.sets.filter((s) => !s.staging && (s.status !== 'complete' || parseInstant(s.started_at) === null));
+        const staging = input.sets.filter((s) => s.staging);
+        const stagingNote = staging.length
+            ? `${staging.length} staging folder(s) ${input.lock ? `(a ${input.lock.command} run, pid ${input.lock.pid}, is in progress)` : 'left by runs that did not finish (the next backup, or prune, removes them)'}: ${named(staging.map((s) => s.id))}`
+            : '';
+        if (damaged.length > 0) {
+            const why = damaged.map((s) => `${s.id} at ${s.path} (${s.status === 'complete' ? `started_at ${JSON.stringify(s.started_at)} is not a time with a UTC offset` : (s.damage ?? 'no valid manifest')})`);
+            return {
+                result: 'failed',
+                detail: [`${damaged.length} damaged set(s), not counted as backups and kept for a person to inspect: ${named(why)}`, stagingNote].filter(Boolean).join('; '),
+            };
+        }
+        return { result: 'passed', detail: stagingNote || 'none' };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/retention-applied.ts
+/**
+ * "retention applied": planRetention has no removal pending that was already due max_age_hours ago
+ * (the plan at now - max_age_hours removes it too), so the hours between a set ageing out and the
+ * next scheduled prune are not an alarm. keep_last and the newest verified set are protected by the
+ * plan itself. Staging leftovers count as pending unless a live run holds the lock (then they are
+ * that run's work).
+ */
+
+
+const retentionAppliedCheck = {
+    id: 'retention_applied',
+    label: 'retention applied',
+    stale: false,
+    evaluate(input, now) {
+        const graceH = input.config.staleness.max_age_hours;
+        const plan = planRetention(input.sets, input.config.retention, now);
+        const earlier = planRetention(input.sets, input.config.retention, new Date(now.getTime() - graceH * HOUR_MS));
+        const dueEarlier = new Set(earlier.filter((d) => d.action === 'remove').map((d) => d.path));
+        const staging = new Set(input.sets.filter((s) => s.staging).map((s) => s.path));
+        const removals = plan.filter((d) => d.action === 'remove');
+        const inUse = input.lock ? removals.filter((d) => staging.has(d.path)) : [];
+        const pending = removals.filter((d) => (staging.has(d.path) ? !input.lock : dueEarlier.has(d.path)));
+        const soon = removals.length - pending.length - inUse.length;
+        const kept = plan.length - removals.length;
+        const notes = [
+            soon > 0 ? `${soon} set(s) aged out within the last ${graceH} h and go at the next prune` : '',
+            inUse.length > 0 ? `${inUse.length} staging folder(s) belong to the running ${input.lock.command} (pid ${input.lock.pid})` : '',
+        ].filter(Boolean);
+        if (pending.length === 0) {
+            return { result: 'passed', detail: [`nothing overdue: ${kept} set(s) kept by policy`, ...notes].join('; ') };
+        }
+        return {
+            result: 'failed',
+            detail: `${pending.length} set(s) should have been removed: ${named(pending.map((d) => `${d.id} (${d.reason})`))}; run \`pgtaos-backup prune\``,
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/run-log.ts
+/**
+ * "last run log": the newest run log under <root>/logs/, and the newest log of every other writing
+ * command that ran within max_age_hours (so a failed backup followed by a clean prune is still
+ * caught), have no ERROR lines. Skipped when there is no log yet. Ordered by file time: the log
+ * written last is the last run's.
+ */
+
+
+
+/** Commands that write no log (and must not be taken for "the last run"). */
+const QUIET_COMMANDS = new Set(['list', 'status']);
 /** The newest log overall, and the newest of each other command written within the last `windowHours`. */
 function selectRunLogs(logs, now, windowHours) {
     const sorted = logs.filter((l) => !QUIET_COMMANDS.has(l.command)).sort((a, b) => b.mtimeMs - a.mtimeMs || (a.file < b.file ? 1 : -1));
@@ -45808,165 +47456,146 @@ function errorLines(text) {
     }
     return out;
 }
-function hours(ms) {
-    return `${(Math.max(0, ms) / HOUR_MS).toFixed(1)} h`;
-}
-function named(items) {
-    return items.length > MAX_NAMED ? `${items.slice(0, MAX_NAMED).join(', ')} and ${items.length - MAX_NAMED} more` : items.join(', ');
-}
-function backupRow(input, engine, label, now) {
-    const name = `${engine} backup`;
-    const configured = input.config[engine];
-    if (!configured)
-        return { name, result: 'skipped', detail: `no ${engine}: section in the config` };
-    const max = input.config.staleness.max_age_hours;
-    const nowMs = now.getTime();
-    const holding = input.sets.filter((s) => s.status === 'complete' && !s.staging && s.engines.includes(engine));
-    const counted = holding.filter((s) => isScheduledBackup(s.kind) && s.databases[engine] === configured.database);
-    const safety = holding.filter((s) => s.kind === 'safety').length;
-    const otherDbs = [...new Set(holding.filter((s) => isScheduledBackup(s.kind) && s.databases[engine] !== configured.database).map((s) => s.databases[engine] ?? '?'))];
-    const dated = counted.map((s) => ({ s, at: parseInstant(s.started_at) })).filter((x) => x.at !== null);
-    const future = dated.filter((x) => x.at > nowMs + FUTURE_TOLERANCE_MS);
-    const notes = [
-        future.length ? `${future.length} set(s) dated in the future not counted (clock skew?): ${named(future.map((x) => x.s.id))}` : '',
-        safety ? `${safety} safety set(s) not counted (restore takes them; they are not the scheduled backups)` : '',
-        otherDbs.length ? `sets of ${named(otherDbs)} not counted (the configured database is ${configured.database})` : '',
-    ].filter(Boolean);
-    const note = notes.map((n) => `; ${n}`).join('');
-    const usable = dated.filter((x) => x.at <= nowMs + FUTURE_TOLERANCE_MS).sort((a, b) => b.at - a.at);
-    const newest = usable[0];
-    if (!newest)
-        return { name, result: 'failed', detail: `no complete daily or milestone set holds a ${label} dump of ${configured.database}${note}` };
-    const age = nowMs - newest.at;
-    const ok = age <= max * HOUR_MS;
-    return {
-        name,
-        result: ok ? 'passed' : 'failed',
-        detail: `newest: ${newest.s.id} (${newest.s.kind}), started ${newest.s.started_at}, ${hours(age)} old ${ok ? '<=' : '>'} ${max} h; ${usable.length} complete set(s) hold a ${label} dump of ${configured.database}${note}`,
-    };
-}
-function logRow(input) {
-    const name = 'last run log';
-    const dir = external_node_path_default().join(input.config.root, LOGS_DIR);
-    if (input.logs.length === 0)
-        return { name, result: 'skipped', detail: `no run log under ${dir} yet` };
-    const bad = input.logs.filter((l) => l.errors.length > 0);
-    if (bad.length === 0) {
-        return { name, result: 'passed', detail: `no ERROR lines in ${input.logs.map((l) => `${external_node_path_default().basename(l.file)} (${l.command})`).join(', ')}` };
-    }
-    return {
-        name,
-        result: 'failed',
-        detail: bad.map((l) => `${external_node_path_default().basename(l.file)} (${l.command}) has ${l.errors.length} ERROR line(s), first: ${l.errors[0]}`).join('; '),
-    };
-}
-function freeRow(input) {
-    const name = 'free space';
-    const root = input.config.root;
-    if ('error' in input.free)
-        return { name, result: 'failed', detail: `cannot read the free space on ${root}: ${input.free.error}` };
-    const need = input.config.min_free_gb * space_GIB;
-    const ok = input.free.bytes >= need;
-    return { name, result: ok ? 'passed' : 'failed', detail: `${formatBytes(input.free.bytes)} free on ${root} ${ok ? '>=' : '<'} min_free_gb ${input.config.min_free_gb} (${formatBytes(need)})` };
-}
-/** The set holds a dump of a database the config names (postgres.database or tdengine.database). */
-function ofConfiguredDatabase(input, s) {
-    return ['postgres', 'tdengine'].some((e) => input.config[e] !== undefined && s.databases[e] === input.config[e].database);
-}
-function verifyRow(input, now) {
-    const name = 'last verification';
-    const maxDays = input.config.staleness.verify_max_age_days;
-    const nowMs = now.getTime();
-    // A set dated in the future (clock skew, a copied set) says nothing about today's backups, verified or not.
-    const future = (s) => (parseInstant(s.started_at) ?? 0) > nowMs + FUTURE_TOLERANCE_MS;
-    const suspicious = input.sets.filter((s) => s.verification !== null && future(s));
-    const note = suspicious.length ? `; ${suspicious.length} verified set(s) dated in the future not counted (suspicious: clock skew, or copied from elsewhere?): ${named(suspicious.map((s) => s.id))}` : '';
-    const verified = input.sets
-        // The scheduled proof is of the scheduled backups: a verified safety or config set, or a set of
-        // another database, does not count.
-        .filter((s) => s.verification !== null && isScheduledBackup(s.kind) && ofConfiguredDatabase(input, s) && !future(s))
-        .map((s) => ({ s, v: s.verification, at: parseInstant(s.verification.verified_at) }))
-        .filter((x) => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
-        .sort((a, b) => b.at - a.at);
-    const last = verified[0];
-    if (!last)
-        return { name, result: 'failed', detail: `no verification on record for any set; run \`pgtaos-backup verify\`${note}` };
-    const ageDays = Math.max(0, nowMs - last.at) / status_DAY_MS;
-    const fresh = ageDays <= maxDays;
-    const passed = last.v.result === 'passed';
-    return {
-        name,
-        result: fresh && passed ? 'passed' : 'failed',
-        detail: `${last.s.id} verified ${last.v.verified_at}: ${last.v.result}, ${ageDays.toFixed(1)} days ago ${fresh ? '<=' : '>'} ${maxDays} days${note}`,
-    };
-}
-function retentionRow(input, now) {
-    const name = 'retention applied';
-    const graceH = input.config.staleness.max_age_hours;
-    const plan = planRetention(input.sets, input.config.retention, now);
-    const earlier = planRetention(input.sets, input.config.retention, new Date(now.getTime() - graceH * HOUR_MS));
-    const dueEarlier = new Set(earlier.filter((d) => d.action === 'remove').map((d) => d.path));
-    const staging = new Set(input.sets.filter((s) => s.staging).map((s) => s.path));
-    const removals = plan.filter((d) => d.action === 'remove');
-    const inUse = input.lock ? removals.filter((d) => staging.has(d.path)) : [];
-    const pending = removals.filter((d) => (staging.has(d.path) ? !input.lock : dueEarlier.has(d.path)));
-    const soon = removals.length - pending.length - inUse.length;
-    const kept = plan.length - removals.length;
-    const notes = [
-        soon > 0 ? `${soon} set(s) aged out within the last ${graceH} h and go at the next prune` : '',
-        inUse.length > 0 ? `${inUse.length} staging folder(s) belong to the running ${input.lock.command} (pid ${input.lock.pid})` : '',
-    ].filter(Boolean);
-    if (pending.length === 0) {
-        return { name, result: 'passed', detail: [`nothing overdue: ${kept} set(s) kept by policy`, ...notes].join('; ') };
-    }
-    return {
-        name,
-        result: 'failed',
-        detail: `${pending.length} set(s) should have been removed: ${named(pending.map((d) => `${d.id} (${d.reason})`))}; run \`pgtaos-backup prune\``,
-    };
-}
-function incompleteRow(input) {
-    const name = 'incomplete sets';
-    const damaged = input.sets.filter((s) => !s.staging && (s.status !== 'complete' || parseInstant(s.started_at) === null));
-    const staging = input.sets.filter((s) => s.staging);
-    const stagingNote = staging.length
-        ? `${staging.length} staging folder(s) ${input.lock ? `(a ${input.lock.command} run, pid ${input.lock.pid}, is in progress)` : 'left by runs that did not finish (the next backup, or prune, removes them)'}: ${named(staging.map((s) => s.id))}`
-        : '';
-    if (damaged.length > 0) {
-        const why = damaged.map((s) => `${s.id} at ${s.path} (${s.status === 'complete' ? `started_at ${JSON.stringify(s.started_at)} is not a time with a UTC offset` : (s.damage ?? 'no valid manifest')})`);
+const runLogCheck = {
+    id: 'run_log',
+    label: 'last run log',
+    stale: false,
+    evaluate(input) {
+        const dir = external_node_path_default().join(input.config.root, LOGS_DIR);
+        if (input.logs.length === 0)
+            return { result: 'skipped', detail: `no run log under ${dir} yet` };
+        const bad = input.logs.filter((l) => l.errors.length > 0);
+        if (bad.length === 0) {
+            return { result: 'passed', detail: `no ERROR lines in ${input.logs.map((l) => `${external_node_path_default().basename(l.file)} (${l.command})`).join(', ')}` };
+        }
         return {
-            name,
             result: 'failed',
-            detail: [`${damaged.length} damaged set(s), not counted as backups and kept for a person to inspect: ${named(why)}`, stagingNote].filter(Boolean).join('; '),
+            detail: bad.map((l) => `${external_node_path_default().basename(l.file)} (${l.command}) has ${l.errors.length} ERROR line(s), first: ${l.errors[0]}`).join('; '),
         };
-    }
-    return { name, result: 'passed', detail: stagingNote || 'none' };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/safety.ts
+/** "safety sets": safety sets taken before restores are kept until a person removes them; say they are there. */
+
+
+const safetyCheck = {
+    id: 'safety_sets',
+    label: 'safety sets',
+    stale: false,
+    evaluate(input) {
+        const safety = input.sets
+            .filter((s) => s.kind === 'safety' && s.status === 'complete')
+            .sort((a, b) => (parseInstant(b.started_at) ?? 0) - (parseInstant(a.started_at) ?? 0));
+        if (safety.length === 0)
+            return { result: 'skipped', detail: 'none (restore takes one before replacing a database)' };
+        return {
+            result: 'passed',
+            detail: `${safety.length} kept until removed by hand, newest ${safety[0].id} (${safety[0].started_at}): remove ${safety.length > 1 ? 'them' : 'it'} from ${external_node_path_default().join(input.config.root, 'safety')} once the restore is settled`,
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/verification.ts
+/**
+ * "last verification": the most recent verification on record (by verified_at) of a scheduled
+ * backup of a configured database passed and is younger than staleness.verify_max_age_days.
+ */
+
+
+
+
+const verificationCheck = {
+    id: 'verification',
+    label: 'last verification',
+    // A weekly proof that stopped or failed means the backups are not known to be good: stale.
+    stale: true,
+    evaluate(input, now) {
+        const maxDays = input.config.staleness.verify_max_age_days;
+        const nowMs = now.getTime();
+        // A set dated in the future (clock skew, a copied set) says nothing about today's backups, verified or not.
+        const future = (s) => (parseInstant(s.started_at) ?? 0) > nowMs + FUTURE_TOLERANCE_MS;
+        const suspicious = input.sets.filter((s) => s.verification !== null && future(s));
+        const note = suspicious.length ? `; ${suspicious.length} verified set(s) dated in the future not counted (suspicious: clock skew, or copied from elsewhere?): ${named(suspicious.map((s) => s.id))}` : '';
+        const verified = input.sets
+            // The scheduled proof is of the scheduled backups: a verified safety or config set, or a set of
+            // another database, does not count.
+            .filter((s) => s.verification !== null && isScheduledBackup(s.kind) && ofConfiguredDatabase(input, s) && !future(s))
+            .map((s) => ({ s, v: s.verification, at: parseInstant(s.verification.verified_at) }))
+            .filter((x) => x.at !== null && x.at <= nowMs + FUTURE_TOLERANCE_MS)
+            .sort((a, b) => b.at - a.at);
+        const last = verified[0];
+        if (!last)
+            return { result: 'failed', detail: `no verification on record for any set; run \`pgtaos-backup verify\`${note}` };
+        const ageDays = Math.max(0, nowMs - last.at) / types_DAY_MS;
+        const fresh = ageDays <= maxDays;
+        const passed = last.v.result === 'passed';
+        return {
+            result: fresh && passed ? 'passed' : 'failed',
+            detail: `${last.s.id} verified ${last.v.verified_at}: ${last.v.result}, ${ageDays.toFixed(1)} days ago ${fresh ? '<=' : '>'} ${maxDays} days${note}`,
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/index.ts
+
+
+
+
+
+
+
+/** The checks after the per-engine backup rows, in row order. */
+const STATUS_CHECKS = [runLogCheck, freeSpaceCheck, verificationCheck, retentionAppliedCheck, incompleteCheck, safetyCheck];
+/** Every row for these engines: one backup row per engine first, then STATUS_CHECKS. */
+function statusChecks(engines) {
+    return [...engines.map(backupCheck), ...STATUS_CHECKS];
+}
+/** Each row's verdict, with its staleness flag beside it. Pure. */
+function status_checks_evaluateChecks(input, now) {
+    return statusChecks(input.engines).map((c) => ({ check: { name: c.label, ...c.evaluate(input, now) }, stale: c.stale }));
+}
+
+;// CONCATENATED MODULE: ./src/commands/status.ts
+/**
+ * status: the runbook's daily and weekly checklists as pass/fail rows, each with the figures
+ * behind it. Any failed row makes the run fail (exit 1): staleness is a failure too (Barman's
+ * last_backup_maximum_age), not only a failed run.
+ *
+ * The rows are the checks registered in ./status-checks/ (each module says what its row checks);
+ * they are pure, and this command only gathers the facts they read. Rows flagged `stale` raise the
+ * `stale` event when they fail.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+/** `<YYYYMMDD_HHMMSS>-<command>-<pid>.log`, as run.ts names them. */
+const RUN_LOG_RE = /^(\d{8}_\d{6})-([a-z]+)-(\d+)\.log$/;
+/** A set this far ahead of now is "from the future" for the staleness rows (the catalog's rule). */
+
+/** The engines status has backup rows for, in row order: the registered ones (with the database the config names, when given it). */
+function statusEngines(config) {
+    return enginePlugins().map((p) => ({ name: p.name, label: p.label, ...(config ? { database: configuredDatabase(config, p.name) } : {}) }));
+}
+function toStatusSet(s) {
+    return { ...toRetentionInput(s), databases: s.manifest ? engineDatabases(s.manifest) : {} };
 }
 /** The checklist rows, from the facts gathered by the command. Pure. */
 function statusRows(input, now) {
-    return [
-        backupRow(input, 'postgres', 'PostgreSQL', now),
-        backupRow(input, 'tdengine', 'TDengine', now),
-        logRow(input),
-        freeRow(input),
-        verifyRow(input, now),
-        retentionRow(input, now),
-        incompleteRow(input),
-        safetyRow(input),
-    ];
-}
-/** Safety sets taken before restores are kept until a person removes them: say they are there. */
-function safetyRow(input) {
-    const safety = input.sets
-        .filter((s) => s.kind === 'safety' && s.status === 'complete')
-        .sort((a, b) => (parseInstant(b.started_at) ?? 0) - (parseInstant(a.started_at) ?? 0));
-    if (safety.length === 0)
-        return { name: 'safety sets', result: 'skipped', detail: 'none (restore takes one before replacing a database)' };
-    return {
-        name: 'safety sets',
-        result: 'passed',
-        detail: `${safety.length} kept until removed by hand, newest ${safety[0].id} (${safety[0].started_at}): remove ${safety.length > 1 ? 'them' : 'it'} from ${external_node_path_default().join(input.config.root, 'safety')} once the restore is settled`,
-    };
+    return evaluateChecks(input, now).map((e) => e.check);
 }
 async function runLogs(dir, now, windowHours) {
     let names;
@@ -46010,8 +47639,9 @@ async function status_status(ctx) {
         runLogs(external_node_path_default().join(root, LOGS_DIR), now, config.staleness.max_age_hours),
     ]);
     const liveLock = lock && !lock.stale && lock.info ? { command: lock.info.command, pid: lock.info.pid, hostname: lock.info.hostname, started_at: lock.info.started_at } : null;
-    const checks = statusRows({ config, sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
-    checks.push(await milestoneCopiesCheck(config, sets)); // issue 5: the milestone checklist's "copied to remote storage"
+    const evaluated = status_checks_evaluateChecks({ config, engines: statusEngines(config), sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
+    const checks = evaluated.map((e) => e.check);
+    checks.push(await milestoneCopiesCheck(config, sets)); // the milestone checklist's "copied to remote storage"
     for (const c of checks)
         log.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`);
     const failed = checks.filter((c) => c.result === 'failed');
@@ -46022,261 +47652,9 @@ async function status_status(ctx) {
         log.error(message);
     else
         log.info(message);
-    // Staleness (issue 7): backups that stopped, or a verification too old or failed, raise the `stale` event.
-    const stale = failed.filter((c) => STALE_CHECKS.has(c.name)).map((c) => c.name);
+    // Backups that stopped, or a verification too old or failed (the rows flagged stale), raise the `stale` event.
+    const stale = evaluated.filter((e) => e.stale && e.check.result === 'failed').map((e) => e.check.name);
     return { message, checks, failed: failed.length > 0, free_bytes: 'bytes' in free ? free.bytes : null, stale };
-}
-
-;// CONCATENATED MODULE: ./src/commands/verify.ts
-/**
- * verify: prove a set restores. Checksums first (cheap, names the damaged file); then a real
- * restore into the scratch database and a table-by-table comparison with the manifest.
- * The scratch database is dropped whatever happens; the outcome is recorded beside the set.
- */
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-/**
- * Before the root, its log or the lock exist (the prepare step): a TDengine scratch equal to the
- * database the set was dumped from is bad configuration, exit 2, and says nothing about the set.
- */
-async function refuseScratchOfSet(config, set) {
-    const td = set.manifest?.tdengine;
-    if (!td || !config.tdengine)
-        return;
-    await new TdengineEngine(config.tdengine).checkScratch(scratchDatabase(config.tdengine), { database: td.database });
-}
-async function pickSet(ctx) {
-    if (ctx.request.setId) {
-        const s = await findSet(ctx.config.root, ctx.request.setId);
-        if (s.status !== 'complete')
-            throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
-        return s;
-    }
-    const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now());
-    if (!newest)
-        throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
-    return newest;
-}
-/** Size and SHA-256 of every file against the manifest. */
-async function checkFiles(dir, manifest) {
-    const checks = [];
-    for (const f of manifestFiles(manifest)) {
-        let detail;
-        let ok = false;
-        try {
-            // Checked again here (not only when the catalog was read): no link, nothing outside the set.
-            const abs = await setFilePath(dir, f.path, external_node_path_default().basename(dir));
-            const st = await external_node_fs_.promises.lstat(abs);
-            if (st.size !== f.bytes)
-                detail = `${f.path}: ${st.size} bytes, manifest says ${f.bytes}`;
-            else {
-                const sum = await sha256File(abs);
-                ok = sum === f.sha256;
-                detail = ok ? `${f.path}: ${formatBytes(f.bytes)}, sha256 ok` : `${f.path}: sha256 ${sum.slice(0, 16)}… differs from the manifest's ${f.sha256.slice(0, 16)}… (the file is damaged)`;
-            }
-        }
-        catch (err) {
-            detail = `${f.path}: ${err.code === 'ENOENT' ? 'missing' : err.message}`;
-        }
-        checks.push({ name: `checksum ${f.path}`, result: ok ? 'passed' : 'failed', detail });
-    }
-    return checks;
-}
-async function verify(ctx) {
-    const { config, log } = ctx;
-    const set = await pickSet(ctx);
-    const manifest = set.manifest;
-    log.info(`verifying ${set.kind} set ${set.id} (${formatBytes(manifest.bytes)}, ${manifest.started_at})`);
-    const checks = [];
-    const engines = {};
-    const ectx = { log, signal: ctx.signal, env: ctx.env };
-    const pgSection = manifest.postgres;
-    const pgEngine = pgSection ? new PostgresEngine(config.postgres ?? noConfig('postgres')) : null;
-    const tdSection = manifest.tdengine;
-    const tdEngine = tdSection ? new TdengineEngine(config.tdengine ?? noConfig('tdengine')) : null;
-    pgEngine?.findTools(ctx.env);
-    tdEngine?.findTools(ctx.env);
-    let failed = false;
-    try {
-        checks.push(...(await log.group('checksums', () => checkFiles(set.path, manifest))));
-        for (const c of checks)
-            (c.result === 'passed' ? log.info : log.error).call(log, c.detail);
-        if (checks.some((c) => c.result === 'failed')) {
-            failed = true;
-            return finish();
-        }
-        if (pgEngine && pgSection) {
-            const scratch = scratchDatabase(config.postgres);
-            const restoreV = await pgEngine.restoreClientVersion(ctx.env);
-            const writer = parseClientVersion(`(PostgreSQL) ${pgSection.client_version}`);
-            if (writer && restoreV.major < writer.major) {
-                throw new JobError('postgres.client_too_old', `pg_restore ${restoreV.text} cannot read an archive written by pg_dump ${pgSection.client_version} (archive format ${pgSection.archive_version ?? '?'})`, {
-                    hint: `Install the PostgreSQL ${writer.major} client (apt install postgresql-client-${writer.major} from apt.postgresql.org) and set postgres.bin_dir to /usr/lib/postgresql/${writer.major}/bin.`,
-                });
-            }
-            const t0 = Date.now();
-            try {
-                await log.group(`PostgreSQL: restore ${set.id} into scratch database ${scratch}`, async () => {
-                    const timescaleVersion = pgSection.extensions.find((e) => e.name === 'timescaledb')?.version;
-                    const timescale = timescaleVersion !== undefined;
-                    if (timescale)
-                        await pgEngine.requireExtension(ctx.env, 'timescaledb', timescaleVersion);
-                    await pgEngine.recreateScratch(ctx.env, scratch);
-                    await pgEngine.restore(ectx, await setFilePath(set.path, pgSection.files[0].path, set.id), scratch, { jobs: config.postgres.jobs, timescale, noOwner: true });
-                });
-                // Counted by the rules of the set's own manifest format: both sides alike.
-                const restored = await pgEngine.countDatabase(ctx.env, scratch, log, ctx.signal, manifest.format);
-                checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into ${scratch} succeeded` });
-                if (pgSection.row_counts === 'unknown') {
-                    const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
-                    checks.push({ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored database has ${restored.tables.length} tables, ${rows} rows)` });
-                }
-                else if (comparePgCounts(pgSection, restored))
-                    failed = true;
-                engines.postgres = { database: scratch, server_version: pgSection.server_version, client_version: restoreV.text, bytes: pgSection.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: restored.tables };
-            }
-            catch (err) {
-                if (!ctx.signal.aborted)
-                    checks.push({ name: 'postgres restore', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
-                throw err;
-            }
-            finally {
-                // Whatever happened (including SIGTERM), the scratch database goes.
-                await pgEngine.dropScratch(ctx.env, scratch).then(() => log.info(`dropped scratch database ${scratch}`), (e) => log.error(`could not drop scratch database ${scratch}: ${e.message}; drop it by hand`));
-            }
-        }
-        if (tdEngine && tdSection) {
-            const scratch = scratchDatabase(config.tdengine);
-            const t0 = Date.now();
-            // taosdump's result file goes beside the run's logs, never into the set (its checksums stay true).
-            const resultFile = external_node_path_default().join(config.root, LOGS_DIR, `verify-${set.id}-tdengine-result.txt`);
-            // Set once the scratch guard passed: a refused scratch (the dump's own database) is never dropped.
-            let scratchMade = false;
-            try {
-                const out = await log.group(`TDengine: restore ${set.id} into scratch database ${scratch} (taosdump -W ${tdSection.database}=${scratch})`, async () => {
-                    // The set is passed so the database its dump records is refused as scratch BEFORE any DROP.
-                    await assertSetSafe(set.path, manifestFiles(manifest).map((f) => f.path), set.id);
-                    await tdEngine.recreateScratch(ctx.env, scratch, ctx.signal, { dumpDir: external_node_path_default().join(set.path, TDENGINE_DUMP_DIR), database: tdSection.database });
-                    scratchMade = true;
-                    return tdEngine.restore(ectx, external_node_path_default().join(set.path, TDENGINE_DUMP_DIR), scratch, resultFile);
-                });
-                for (const w of out.warnings)
-                    log.warn(`taosdump: ${w}`);
-                checks.push({ name: 'tdengine restore', result: 'passed', detail: `taosdump -i into ${scratch} finished without a failure summary${out.warnings.length ? ` (${out.warnings.length} benign ERROR/WARN lines)` : ''}` });
-                const restored = await tdEngine.countDatabase(ctx.env, scratch, tdSection.end_time, ctx.signal);
-                if (tdSection.row_counts === 'unknown') {
-                    checks.push({ name: 'tdengine row counts', result: 'skipped', detail: 'imported set: the manifest has no row counts to compare with' });
-                }
-                else {
-                    const diffs = compareCounts(tdengineCounts(tdSection), tdengineCounts(restored));
-                    checks.push({
-                        name: 'tdengine row counts',
-                        result: diffs.length === 0 ? 'passed' : 'failed',
-                        detail: diffs.length === 0 ? `${tdSection.stables.length} super tables, ${tdSection.tables.length} normal tables: rows and child tables match the manifest` : `${diffs.length} differ: ${diffs.map((d) => d.table).join(', ')}`,
-                    });
-                    if (diffs.length) {
-                        failed = true;
-                        log.error(`restored TDengine counts differ from the manifest of ${set.id}:`);
-                        for (const l of renderDifferences(diffs))
-                            log.error(`  ${l}`);
-                    }
-                }
-                if (tdSection.row_counts !== 'unknown') {
-                    // rows dated after end_time (future-dated calendars) are dumped too and compared apart
-                    const later = compareLater(tdSection.rows_after_end_time, restored, tdSection.end_time);
-                    checks.push({ name: 'tdengine rows after end_time', result: later.ok ? 'passed' : 'failed', detail: later.detail });
-                    if (!later.ok) {
-                        failed = true;
-                        log.error(`restored TDengine copy of ${set.id}: ${later.detail}`);
-                    }
-                }
-                engines.tdengine = { database: scratch, server_version: tdSection.server_version, client_version: tdSection.client_version, bytes: tdSection.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: tdengineCounts(restored) };
-            }
-            catch (err) {
-                if (!ctx.signal.aborted)
-                    checks.push({ name: 'tdengine restore', result: 'failed', detail: err instanceof Error ? err.message : String(err) });
-                throw err;
-            }
-            finally {
-                if (scratchMade) {
-                    await tdEngine.dropScratch(ctx.env, scratch).then(() => log.info(`dropped scratch database ${scratch}`), (e) => log.error(`could not drop TDengine scratch database ${scratch}: ${e.message}; drop it by hand`));
-                }
-            }
-        }
-        return finish();
-    }
-    catch (err) {
-        failed = true;
-        // A usage error (a scratch name the config should not have) says nothing about the set.
-        if (!ctx.signal.aborted && !(err instanceof UsageError))
-            await record();
-        throw err;
-    }
-    /** The row-count and large-object checks of a set with counts; true when one failed. */
-    function comparePgCounts(pgSection, restored) {
-        const { diffs, notCompared } = comparePostgres(pgSection, restored);
-        const compared = pgSection.tables;
-        checks.push({
-            name: 'postgres row counts',
-            result: diffs.length === 0 ? 'passed' : 'failed',
-            detail: diffs.length === 0 ? `${compared.length} tables, ${compared.reduce((a, t) => a + t.rows, 0)} rows: all match the manifest` : `${diffs.length} tables differ: ${diffs.map((d) => d.table).join(', ')}`,
-        });
-        for (const n of notCompared) {
-            checks.push({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason}); restored ${n.restored === null ? 'without a count' : `with ${n.restored} rows`}` });
-        }
-        const loOk = restored.largeObjects === pgSection.large_objects;
-        checks.push({ name: 'postgres large objects', result: loOk ? 'passed' : 'failed', detail: `${restored.largeObjects} restored, manifest says ${pgSection.large_objects}` });
-        if (diffs.length) {
-            log.error(`restored row counts differ from the manifest of ${set.id}:`);
-            for (const l of renderDifferences(diffs))
-                log.error(`  ${l}`);
-        }
-        return diffs.length > 0 || !loOk;
-    }
-    async function record() {
-        // Details quote tools and servers (pg_restore lines, error messages): no secret may reach the file.
-        // Only the free text is masked: maskDeep would also reach the result enum and the timestamp.
-        await writeVerification(set.path, {
-            verified_at: localTime(ctx.now(), config.timezone).iso,
-            result: failed ? 'failed' : 'passed',
-            checks: checks.map((c) => ({ ...c, name: log.mask(c.name), detail: log.mask(c.detail) })),
-            tool_version: TOOL_VERSION,
-        }).catch((e) => log.warn(`could not record the verification beside ${set.id}: ${e.message}`));
-    }
-    async function finish() {
-        await record();
-        const failedChecks = checks.filter((c) => c.result === 'failed');
-        return {
-            message: failed ? `set ${set.id} FAILED verification: ${failedChecks.map((c) => c.detail).join('; ')}` : `set ${set.id} verified: ${verifiedSummary(checks)}`,
-            failed,
-            set: { id: set.id, kind: set.kind, path: set.path, bytes: manifest.bytes },
-            checks,
-            engines,
-        };
-    }
-}
-/** What a passed verification checked, and what it could not (skipped checks say why). */
-function verifiedSummary(checks) {
-    const skipped = checks.filter((c) => c.result === 'skipped');
-    if (skipped.length === 0)
-        return 'checksums, restore and row counts match';
-    const passed = [...new Set(checks.filter((c) => c.result === 'passed').map((c) => c.name.replace(/^checksum .*/, 'checksums')))];
-    return `passed: ${passed.join(', ')}; not checked: ${skipped.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
-}
-function noConfig(engine) {
-    throw new UsageError('verify.no_engine_config', `the set holds a ${engine} dump but the config has no ${engine}: section`, { hint: `Add the ${engine}: section (it names the server to restore into).` });
 }
 
 // EXTERNAL MODULE: external "events"
@@ -46323,11 +47701,6 @@ var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enum
 
 
 
-async function hashFile(file) {
-    const h = (0,external_node_crypto_.createHash)('sha256');
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file), h);
-    return h.digest('hex');
-}
 /** Walks the configured paths. A path that does not exist is a UsageError naming it. */
 async function collectConfigFiles(baseDir, paths) {
     try {
@@ -46357,7 +47730,7 @@ async function collectConfigFiles(baseDir, paths) {
                 await visit(`${rel}/${name}`);
         }
         else if (st.isFile()) {
-            out.set(rel, { path: rel, type: 'file', mode, sha256: await hashFile(abs), bytes: st.size });
+            out.set(rel, { path: rel, type: 'file', mode, sha256: await sha256Path(abs), bytes: st.size });
         }
         // Sockets, fifos and devices are not config files: left out.
     };
@@ -46395,7 +47768,7 @@ async function refuseOutside(baseDir, realBase, rel, abs) {
     });
 }
 function contentSha256(entries) {
-    const h = (0,external_node_crypto_.createHash)('sha256');
+    const h = newSha256();
     for (const e of [...entries].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))) {
         h.update(`${e.type}\0${e.path}\0${e.mode.toString(8)}\0${e.sha256 ?? ''}\n`);
     }
@@ -46420,7 +47793,7 @@ async function readConfigArchive(file) {
                 entry.resume();
                 return;
             }
-            const h = (0,external_node_crypto_.createHash)('sha256');
+            const h = newSha256();
             let bytes = 0;
             pending.push(new Promise((resolve, reject) => {
                 entry.on('data', (c) => {
@@ -46454,6 +47827,7 @@ async function readConfigArchive(file) {
  *   the next one and the staged folder is removed; nothing is committed after a cancel.
  * Retention (catalog/retention.ts) keeps retention.config_days, and always the newest.
  */
+
 
 
 
@@ -46521,7 +47895,7 @@ async function configSnapshot(ctx) {
         if (packed !== content) {
             throw new JobError('config.changed', 'the config files changed while the snapshot was being taken', { hint: 'Run `pgtaos-backup config` again.' });
         }
-        const entry = await checksum_fileEntry(staged.dir, CONFIG_ARCHIVE);
+        const entry = await fileEntry(staged.dir, CONFIG_ARCHIVE);
         const manifest = {
             format: MANIFEST_FORMAT,
             id,
@@ -46550,89 +47924,22 @@ async function configSnapshot(ctx) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/catalog/import-names.ts
-/**
- * Names of the old runbook's backup files, and what they become in the catalog (pure).
- *
- *   postgresql/milestones/pre_arch_optimization_20251025.backup -> milestone pre_arch_optimization_20251025
- *   postgresql/mystocks_20251024_000001.backup                  -> daily     mystocks_20251024_000001
- *   postgresql/mystocks_20251024.backup                         -> daily     mystocks_20251024_<time of the dump>
- *   tdengine/tdengine_20251024_010000/                          -> daily     market_data_20251024_010000
- *   tdengine/milestones/post_phase2_20251101/                   -> milestone post_phase2_20251101
- *
- * Rules: the name (without .backup/.dump/.bak) must be `<stem>_<YYYYMMDD>` or
- * `<stem>_<YYYYMMDD>_<HHMMSS>`. It is a daily when it is not under a `milestones` folder and its
- * stem is the dumped database's name (or `tdengine`/`taosdump` for a taosdump folder); otherwise
- * a milestone named <stem>, which must be a valid milestone name.
- */
-
-
-const NAME_RE = /^(?<stem>[A-Za-z0-9][A-Za-z0-9_]*?)_(?<date>\d{8})(?:_(?<time>\d{6}))?$/;
-const FOLDER_STEMS = new Set(['tdengine', 'taosdump']);
-/** `why` says what is wrong with a name that cannot be imported. */
-function classifyImport(p, database, isFolder, dumpTime) {
-    const base = isFolder ? external_node_path_default().basename(p) : external_node_path_default().basename(p).replace(/\.(backup|dump|bak|pgdump)$/i, '');
-    const m = NAME_RE.exec(base);
-    if (!m?.groups)
-        return { why: `its name ${JSON.stringify(base)} is not <name>_<YYYYMMDD> or <name>_<YYYYMMDD>_<HHMMSS>` };
-    const { stem, date, time } = m.groups;
-    const inMilestones = external_node_path_default().dirname(p).split(/[\\/]+/).includes('milestones');
-    const isDaily = !inMilestones && (stem === database || (isFolder && FOLDER_STEMS.has(stem)));
-    if (isDaily) {
-        const word = (database ?? stem).toLowerCase();
-        const t = time ?? dumpTime ?? '000000';
-        return { kind: 'daily', id: `${word}_${date}_${t}`, milestone: null, date, time: time ?? null };
-    }
-    if (!MILESTONE_RE.test(stem))
-        return { why: `${JSON.stringify(stem)} is not a valid milestone name (a-z, 0-9, _)` };
-    return { kind: 'milestone', id: `${stem}_${date}`, milestone: stem, date, time: time ?? null };
-}
-/**
- * "2025-10-25 00:00:03 CST" (pg_restore's "Archive created at") as an instant: the wall time is
- * read in `timeZone` (the runbook's machines ran Asia/Shanghai, whose abbreviation CST is
- * ambiguous), or in UTC when the abbreviation says UTC/GMT. null when unreadable.
- */
-function archiveTime(text, timeZone) {
-    const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\s+(\S+))?/.exec(text ?? '');
-    if (!m)
-        return null;
-    const [, y, mo, d, h, mi, s, abbrev] = m;
-    const zone = abbrev && /^(UTC|GMT|Z)$/i.test(abbrev) ? 'UTC' : timeZone;
-    return wallTimeIn(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), zone);
-}
-/** The instant whose wall-clock time in `timeZone` is the given one. */
-function wallTimeIn(y, mo, d, h, mi, s, timeZone) {
-    const guess = Date.UTC(y, mo - 1, d, h, mi, s);
-    const offsetAt = (t) => {
-        const parts = {};
-        for (const p of new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' }).formatToParts(new Date(t)))
-            parts[p.type] = p.value;
-        return Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second)) - t;
-    };
-    const first = guess - offsetAt(guess);
-    return new Date(guess - offsetAt(first));
-}
-
 ;// CONCATENATED MODULE: ./src/commands/import.ts
 /**
  * import <path>...: adopts backups from the old runbook's layout into the catalog, as sets with
  * manifests, so that list, verify, retention and the remotes take care of them.
  *
- * - A file is a pg_dump archive (`postgresql/mystocks_*.backup`,
- *   `postgresql/milestones/<name>_<YYYYMMDD>.backup`). `pg_restore --list` must read it; its header
- *   gives the database, the server and pg_dump versions, the archive version and the dump time, and
- *   its table of contents the tables with data and the extensions.
- * - A folder is a taosdump output folder (`tdengine/tdengine_*`): dbs.sql gives the database and
- *   versions (`#!server_ver:`, `#!taosdump_ver:`, `#!dumpdb:`, PRECISION). It is laid out in the set
- *   as a backup lays out its dump, in `tdengine/` (TDENGINE_DUMP_DIR), where verify and restore read it.
+ * - Each path is read by the first registered engine whose importer takes it (a file or a folder):
+ *   the importer checks it is a dump of that engine, names the set and writes its manifest section
+ *   (engines/postgres-import.ts: pg_dump archives; engines/tdengine/import.ts: taosdump folders).
  * - Milestone or daily by name (catalog/import-names.ts).
  * - The originals are copied (then checked by SHA-256), never changed; `--move` removes them once
  *   the set is complete. A path already imported (the manifest's imported_from) is skipped.
  * - Every path is read and checked before any set is written: one unreadable dump imports nothing.
  *
  * An imported dump has no row counts (they can only be had by restoring it): its manifest says
- * `row_counts: "unknown"`, `tables: []`, and for PostgreSQL `archive_tables` lists the tables whose
- * data the archive holds. host/port are "unknown"/0: the old files do not say which server they came from.
+ * `row_counts: "unknown"` and no tables. host/port are "unknown"/0: the old files do not say which
+ * server they came from.
  */
 
 
@@ -46648,120 +47955,33 @@ function wallTimeIn(y, mo, d, h, mi, s, timeZone) {
 
 
 
-
-
-/** The header lines of taosdump's dbs.sql (top level and per database) and its CREATE DATABASE. */
-function parseTaosDbsSql(texts) {
-    const all = texts.join('\n');
-    const pick = (re) => re.exec(all)?.[1]?.trim() ?? null;
-    return {
-        database: pick(/^#!dumpdb:\s*([^:\s]+)/m) ?? pick(/CREATE DATABASE IF NOT EXISTS\s+`?([A-Za-z0-9_]+)`?/),
-        // a real 3.3.7 taosdump writes `#!server_ver: ver:3.3.7.5`: the version is what follows `ver:`
-        serverVersion: pick(/^#!server_ver:\s*(?:ver:)?(\S+)/m),
-        clientVersion: pick(/^#!taosdump_ver:\s*(\S+)/m),
-        precision: pick(/PRECISION\s+'(\w+)'/),
-    };
-}
-async function sha256(file) {
-    const h = (0,external_node_crypto_.createHash)('sha256');
-    await (0,external_node_stream_promises_namespaceObject.pipeline)((0,external_node_fs_.createReadStream)(file, { highWaterMark: 1 << 20 }), h);
-    return h.digest('hex');
-}
-/** pg_restore (of postgres.bin_dir, else PATH) reads the archive; found on first use. */
-async function readPgArchive(ctx, archives, file) {
-    try {
-        return await archives().describe(file, ctx.env, ctx.signal);
-    }
-    catch (err) {
-        if (!(err instanceof JobError))
-            throw err;
-        throw new JobError('import.unreadable', `${err.message}; nothing was imported`, {
-            hint: err.code === 'postgres.archive_too_new' ? err.hint : 'Is it a pg_dump custom-format archive (pg_dump -Fc)? A plain SQL dump cannot be adopted; leave it out.',
-            cause: err,
-        });
-    }
-}
-async function readTaosFolder(dir) {
-    const texts = [];
-    const top = external_node_path_default().join(dir, 'dbs.sql');
-    try {
-        texts.push(await external_node_fs_.promises.readFile(top, 'utf8'));
-    }
-    catch {
-        /* older layouts: only the inner dbs.sql */
-    }
-    const inner = (await external_node_fs_.promises.readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory() && e.name.startsWith('taosdump.'));
-    for (const e of inner) {
-        try {
-            texts.push(await external_node_fs_.promises.readFile(external_node_path_default().join(dir, e.name, 'dbs.sql'), 'utf8'));
-        }
-        catch {
-            /* checked below */
-        }
-    }
-    if (texts.length === 0 || inner.length === 0) {
-        throw new UsageError('import.not_taosdump', `${dir} is not a taosdump folder (no dbs.sql and taosdump.* folder in it)`, { hint: 'Import the folder that taosdump -o wrote (it holds dbs.sql and taosdump.<id>/).' });
-    }
-    return parseTaosDbsSql(texts);
-}
-async function plan(ctx, archives, raw) {
+async function plan(importers, raw) {
     const source = external_node_path_default().resolve(raw);
     let st;
     try {
         st = await external_node_fs_.promises.stat(source);
     }
     catch {
-        throw new UsageError('import.missing', `${raw} does not exist`, { hint: 'Give the paths of the old backup files (postgresql/*.backup) or taosdump folders (tdengine/tdengine_*). Nothing was imported.' });
+        throw new UsageError('import.missing', `${raw} does not exist`, { hint: `Give the paths of ${importers.map((i) => i.what).join(' or ')}. Nothing was imported.` });
     }
-    const tz = ctx.config.timezone;
-    const sums = new Map();
-    if (st.isFile()) {
-        const pg = await readPgArchive(ctx, archives, source);
-        const at = archiveTime(pg.createdAt, tz) ?? st.mtime;
-        const name = classifyImport(source, pg.database, false, localTime(at, tz).time);
-        if ('why' in name)
-            throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name.why}`, { hint: 'Rename a copy of it to <milestone>_<YYYYMMDD>.backup or <database>_<YYYYMMDD>_<HHMMSS>.backup and import that.' });
-        const rel = external_node_path_default().basename(source);
-        sums.set(rel, { path: rel, bytes: st.size, sha256: await sha256(source) });
-        return { source, isFolder: false, name, startedAt: at, pg, sums };
-    }
-    if (!st.isDirectory())
-        throw new UsageError('import.bad_path', `${source} is neither a file nor a folder`, { hint: 'Give dump files or taosdump folders.' });
-    const taos = await readTaosFolder(source);
-    const dbs = await external_node_fs_.promises.stat(external_node_path_default().join(source, 'dbs.sql')).catch(() => st);
-    const name0 = classifyImport(source, taos.database, true, null);
-    if ('why' in name0)
-        throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name0.why}`, { hint: 'Rename a copy of it to tdengine_<YYYYMMDD>_<HHMMSS> (daily) or <milestone>_<YYYYMMDD> and import that.' });
-    // The dump time: from the name; without a time in it, the time dbs.sql was written.
-    const fromName = /^(\d{4})(\d{2})(\d{2})$/.exec(name0.date);
-    const t = name0.time ?? localTime(dbs.mtime, tz).time;
-    const at = wallTimeIn(Number(fromName[1]), Number(fromName[2]), Number(fromName[3]), Number(t.slice(0, 2)), Number(t.slice(2, 4)), Number(t.slice(4, 6)), tz);
-    const name = classifyImport(source, taos.database, true, t);
-    for (const rel of await listFiles(source)) {
-        const abs = external_node_path_default().join(source, ...rel.split('/'));
-        const inSet = `${TDENGINE_DUMP_DIR}/${rel}`;
-        sums.set(inSet, { path: inSet, bytes: (await external_node_fs_.promises.stat(abs)).size, sha256: await sha256(abs) });
-    }
-    return { source, isFolder: true, name, startedAt: at, taos, sums };
+    const takes = st.isFile() ? 'file' : st.isDirectory() ? 'folder' : null;
+    // The first registered engine that adopts this kind of path reads it.
+    const importer = importers.find((i) => i.takes === takes);
+    if (!importer)
+        throw new UsageError('import.bad_path', `${source} is neither a file nor a folder`, { hint: `Give ${importers.map((i) => i.what).join(' or ')}.` });
+    return { ...(await importer.read(source, st)), source, engine: importer.engine };
 }
 async function importSets(ctx) {
     const { config, log } = ctx;
     const paths = ctx.request.paths;
+    const importers = enginePlugins().flatMap((p) => (p.importer ? [{ ...p.importer(ctx), engine: p.name }] : []));
     if (paths.length === 0)
-        throw new UsageError('import.no_paths', 'no paths to import', { hint: 'pgtaos-backup import postgresql/milestones/pre_arch_optimization_20251025.backup postgresql/mystocks_*.backup tdengine/tdengine_*' });
+        throw new UsageError('import.no_paths', 'no paths to import', { hint: `pgtaos-backup import ${importers.map((i) => i.example).join(' ')}` });
     // 1. Read and check everything first: one bad path imports nothing.
     const plans = [];
-    let reader = null;
-    const archives = () => {
-        if (!reader) {
-            reader = new PgArchives(config.postgres?.bin_dir);
-            reader.findTools(ctx.env);
-        }
-        return reader;
-    };
     for (const p of paths) {
-        const pl = await log.group(`reading ${p}`, () => plan(ctx, archives, p));
-        log.info(`${pl.source}: ${pl.isFolder ? `taosdump folder of ${pl.taos.database ?? '?'}` : `pg_dump archive of ${pl.pg.database ?? '?'} (server ${pl.pg.serverVersion ?? '?'}, ${pl.pg.tables.length} tables with data)`}, dumped ${localTime(pl.startedAt, config.timezone).iso} -> ${pl.name.kind} ${pl.name.id}`);
+        const pl = await log.group(`reading ${p}`, () => plan(importers, p));
+        log.info(`${pl.source}: ${pl.summary}, dumped ${localTime(pl.startedAt, config.timezone).iso} -> ${pl.name.kind} ${pl.name.id}`);
         plans.push(pl);
     }
     // 2. Adopt each one as a set.
@@ -46785,22 +48005,16 @@ async function importSets(ctx) {
         const staged = await stageSet(config.root, pl.name.kind, id);
         try {
             const files = [];
-            if (pl.isFolder) {
-                // the folder's original name is in imported_from; verify and restore read <set>/tdengine/
-                await external_node_fs_.promises.cp(pl.source, external_node_path_default().join(staged.dir, TDENGINE_DUMP_DIR), { recursive: true, errorOnExist: true, force: false, preserveTimestamps: true });
-            }
-            else {
-                await external_node_fs_.promises.copyFile(pl.source, external_node_path_default().join(staged.dir, external_node_path_default().basename(pl.source)), external_node_fs_.promises.constants.COPYFILE_EXCL);
-            }
+            await pl.copyInto(staged.dir);
             for (const [rel, want] of pl.sums) {
-                const got = await checksum_fileEntry(staged.dir, rel);
+                const got = await fileEntry(staged.dir, rel);
                 if (got.bytes !== want.bytes || got.sha256 !== want.sha256) {
                     throw new JobError('import.copy_differs', `the copy of ${rel} differs from the original (${got.bytes} vs ${want.bytes} bytes): was it written to while being imported?`, { hint: 'Nothing was kept; run the import again once nothing writes to the old files.' });
                 }
                 files.push(got);
             }
             const iso = localTime(pl.startedAt, config.timezone).iso;
-            const manifest = {
+            const manifest = withSections({
                 format: MANIFEST_FORMAT,
                 id,
                 kind: pl.name.kind,
@@ -46814,44 +48028,7 @@ async function importSets(ctx) {
                 git: null,
                 bytes: files.reduce((a, f) => a + f.bytes, 0),
                 imported_from: [pl.source],
-                ...(pl.pg
-                    ? {
-                        postgres: {
-                            server_version: pl.pg.serverVersion ?? 'unknown',
-                            client_version: pl.pg.clientVersion ?? 'unknown',
-                            database: pl.pg.database ?? 'unknown',
-                            host: 'unknown',
-                            port: 0,
-                            archive_version: pl.pg.archiveVersion,
-                            database_bytes: null,
-                            snapshot: null,
-                            extensions: pl.pg.extensions.map((name) => ({ name, version: 'unknown' })),
-                            large_objects: 0,
-                            files,
-                            tables: [],
-                            row_counts: 'unknown',
-                            archive_tables: pl.pg.tables,
-                        },
-                    }
-                    : {}),
-                ...(pl.taos
-                    ? {
-                        tdengine: {
-                            server_version: pl.taos.serverVersion ?? 'unknown',
-                            client_version: pl.taos.clientVersion ?? 'unknown',
-                            database: pl.taos.database ?? 'unknown',
-                            host: 'unknown',
-                            port: 0,
-                            precision: pl.taos.precision,
-                            end_time: iso,
-                            files,
-                            stables: [],
-                            tables: [],
-                            row_counts: 'unknown',
-                        },
-                    }
-                    : {}),
-            };
+            }, [[pl.engine, pl.section(files, iso)]]);
             // A signal during the copy must not commit the set: the copy may be whole, but the run is cancelled.
             if (ctx.signal.aborted)
                 throw ctx.signal.reason;
@@ -46876,276 +48053,18 @@ async function importSets(ctx) {
     return { message, sets: entries };
 }
 
-;// CONCATENATED MODULE: ./src/commands/restore-check.ts
-/**
- * A restore reads the set before it touches anything: a dump cut in half (its manifest untouched)
- * must be refused while the target is still whole, not found by pg_restore halfway through.
- * Recorded files become paths through the catalog's checked resolver (set-files.ts).
- */
-
-
-
-
-
-/** The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use). */
-function pgDumpPath(set) {
-    return setFilePath(set.path, set.manifest.postgres.files[0].path, set.id);
-}
-/** The folder taosdump -i reads. */
-function tdengineDumpDir(set) {
-    return external_node_path_default().join(set.path, TDENGINE_DUMP_DIR);
-}
-/**
- * Size and SHA-256 of each file of `engine`'s dump against the manifest; for PostgreSQL also that
- * `pg_restore --list` reads the archive. Throws `restore.damaged_set` (exit 1) naming what is wrong.
- */
-async function requireWholeSet(set, engine, archives, ectx) {
-    const m = set.manifest;
-    // Only this engine's files: a restore of one engine does not read the other's.
-    const own = { ...m, postgres: engine === 'postgres' ? m.postgres : undefined, tdengine: engine === 'tdengine' ? m.tdengine : undefined, config: undefined };
-    const failed = (await checkFiles(set.path, own)).filter((c) => c.result !== 'passed').map((c) => c.detail);
-    if (failed.length === 0 && engine === 'postgres' && archives) {
-        await archives.list(await pgDumpPath(set), ectx.env, ectx.signal, 1).catch((err) => {
-            if (ectx.signal.aborted)
-                throw err;
-            failed.push(err.message);
-        });
-    }
-    if (failed.length > 0) {
-        throw new JobError('restore.damaged_set', `set ${set.id} is damaged, so it was not restored: ${failed.join('; ')}`, {
-            hint: `No safety set was taken and nothing was changed. Pick another set from \`pgtaos-backup list\` (check it first with \`pgtaos-backup verify <set>\`); keep ${set.id} for a person to look at.`,
-        });
-    }
-    const files = own.postgres?.files ?? own.tdengine?.files ?? [];
-    return { name: 'set files', result: 'passed', detail: `${files.length} file(s) match the manifest's sizes and SHA-256${engine === 'postgres' ? '; pg_restore --list reads the archive' : ''}` };
-}
-
-;// CONCATENATED MODULE: ./src/commands/restore-stage.ts
-/**
- * What a restore that stops says: how far it got, whether the target was touched, and (only when
- * it was) the command that rolls back. Pure, apart from `step`, which applies it.
- */
-
-/** Pure: the command that undoes a restore into `target` (the safety set, or dropping what it created). */
-function rollbackCommand(engine, target, safetyId) {
-    if (engine === 'tdengine')
-        return safetyId ? `pgtaos-backup restore ${safetyId} --engines tdengine --target ${target} --confirm ${target}` : `DROP DATABASE ${target}   -- it did not exist before`;
-    return safetyId ? `pgtaos-backup restore ${safetyId} --target ${target} --confirm ${target}` : `dropdb ${target}   # it did not exist before`;
-}
-/** A cancel inside a restore: still `cancelled`, but the hint is about the target, not "run it again". */
-class RestoreCancelledError extends CancelledError {
-    constructor(message, hint) {
-        super('a signal', { code: 'restore.cancelled', message, hint });
-        this.name = 'RestoreCancelledError';
-    }
-}
-function untouchedState(stage) {
-    const { target, setId, staging } = stage;
-    if (!staging)
-        return `the restore of ${setId} had not started: ${target} was not touched`;
-    return `${target} was not touched (the restore of ${setId} was filling a new database, ${staging}, which is dropped)`;
-}
-/**
- * Pure: the error a restore ends with when `err` stops it at `stage`. Before the target is touched
- * the person learns it was not; after, that it may be partly restored, and the roll-back command
- * (last, so it is the last line of the run's error). The original message (and the tool's stderr
- * lines in it) stays.
- */
-function restoreStopped(err, stage, cancelled) {
-    if (err instanceof RestoreCancelledError)
-        return err;
-    const d = errors_describe(err);
-    const [first = '', ...rest] = d.message.split('\n');
-    const { target, setId } = stage;
-    const state = !stage.touched
-        ? untouchedState(stage)
-        : stage.safetyId
-            ? `${target} may be partly restored (the restore of ${setId} into it had begun); what it held before is in the safety set ${stage.safetyId}`
-            : `${target} may be partly restored (it did not exist before this restore of ${setId}, which created it)`;
-    // "pg_restore ... failed (exit 1):" introduces the tool's lines: the statement goes before that colon.
-    const lead = first.endsWith(':') ? `${first.slice(0, -1)}; ${state}:` : `${first}; ${state}`;
-    const message = [lead, ...rest].join('\n');
-    const undo = stage.touched ? ` To roll back: ${rollbackCommand(stage.engine, target, stage.safetyId)}` : '';
-    if (cancelled) {
-        const hint = stage.touched
-            ? `The run was stopped in the middle of the restore: do not use ${target} as it is. Run the restore again, or roll back.${undo}`
-            : stage.staging
-                ? `The run was stopped before ${target} was replaced: ${target} is as it was. A safety set taken before stays in the catalog (remove it by hand once settled). Run it again.`
-                : `The run was stopped before the restore began; ${target} is as it was and no partial safety set was kept. Run it again.`;
-        return new RestoreCancelledError(message, hint);
-    }
-    const code = err instanceof errors_BackupError ? err.code : 'restore.failed';
-    const hint = stage.touched ? `${d.hint ? `${d.hint} ` : ''}Do not use ${target} as it is: fix the cause and run the restore again, or roll back.${undo}` : `${d.hint ? `${d.hint} ` : ''}Nothing was restored.`;
-    // Once work was done (a copy being filled, the target touched) it is never "nothing was changed": a usage error becomes a job failure.
-    if (err instanceof UsageError && !stage.touched && !stage.staging)
-        return new UsageError(code, message, { hint, cause: err });
-    return new JobError(code, message, { hint, cause: err });
-}
-/** Runs `fn`; whatever stops it is reported against the stage the restore has reached by then. */
-async function step(ctx, stage, fn) {
-    try {
-        return await fn();
-    }
-    catch (err) {
-        throw restoreStopped(err, stage(), ctx.signal.aborted);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/commands/restore-postgres.ts
-/**
- * restore, PostgreSQL: the target stays whole until a complete, checked copy can replace it.
- *   1. the set is read first (checksums, pg_restore --list): a damaged set touches nothing;
- *   2. a safety set of the target, if it exists;
- *   3. pg_restore (never --clean) into a new database `<target>_pgtaos_new`, shaped like the target
- *      (owner, encoding, locale; settings and grants after), and its counts compared with the manifest;
- *   4. one transaction renames the target to `<target>_pgtaos_old` and the copy to the target; the old
- *      one is then dropped (the safety set holds it). The target's other sessions are ended for that.
- * Until step 4 commits, any stop (failure, SIGINT/SIGTERM) leaves the target as it was and drops the copy.
- */
-
-
-
-
-
-
-
-
-async function restorePostgres(ctx, set, target) {
-    const { config, log, env } = ctx;
-    const pg = set.manifest.postgres;
-    const engine = new PostgresEngine({ ...config.postgres, database: target });
-    engine.findTools(env);
-    const ectx = { log, signal: ctx.signal, env };
-    const checks = [];
-    const t0 = Date.now();
-    let stage = { touched: false, setId: set.id, target };
-    const now = () => stage;
-    // 1. The set, then the server: nothing is touched until both are known good.
-    checks.push(await step(ctx, now, () => requireWholeSet(set, 'postgres', engine.archives, ectx)));
-    const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
-    const exists = await step(ctx, now, async () => {
-        if (timescaleVersion !== undefined)
-            await engine.requireExtension(env, 'timescaledb', timescaleVersion);
-        await refuseOldCopy(engine, env, target);
-        return engine.databaseExists(env, target);
-    });
-    // 2. Safety set of what is about to be replaced. If it fails, the restore does not start.
-    let safetyId = null;
-    if (exists) {
-        log.info(`taking a safety set of ${target} before replacing it`);
-        const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target }));
-        safetyId = safety.set.id;
-        checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set.bytes)}) at ${safety.set.path}` });
-    }
-    else {
-        log.info(`${target} does not exist: it will be created (nothing to keep a safety copy of)`);
-        checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
-    }
-    // 3. A new database, filled and checked while the target stays as it is.
-    const staging = stagingName(target);
-    stage = { touched: false, setId: set.id, target, staging };
-    log.info(`restoring into a new database ${staging}; ${target} is replaced only once it is complete and its counts match (the server needs room for both${pg.database_bytes ? `: about ${formatBytes(pg.database_bytes)} more` : ''} until the old copy is dropped)`);
-    let swapped = false;
-    try {
-        const restored = await step(ctx, now, async () => {
-            await engine.createStaging(env, staging, exists ? target : null);
-            const file = await pgDumpPath(set);
-            await log.group(`PostgreSQL: restore ${set.id} into ${staging}`, () => engine.restore(ectx, file, staging, { jobs: config.postgres.jobs, timescale: timescaleVersion !== undefined, noOwner: false }));
-            checks.push({ name: 'postgres restore', result: 'passed', detail: `pg_restore into the new database ${staging} succeeded` });
-            // Counted by the rules of the set's own manifest format, as verify does.
-            return engine.countDatabase(env, staging, log, ctx.signal, set.manifest.format);
-        });
-        checks.push(...(await step(ctx, now, async () => compareWithManifest(ctx, set, staging, restored))));
-        for (const t of restored.tables)
-            log.info(`  ${t.name}: ${t.rows} rows`);
-        // 4. The swap: from its commit on, the target holds the set.
-        await step(ctx, now, async () => {
-            if (exists)
-                await engine.shapeLike(env, staging, target);
-            const leftover = await engine.swapIn(env, staging, target, exists, (l) => log.info(l));
-            swapped = true;
-            if (leftover)
-                log.warn(leftover);
-            log.info(exists ? `${staging} renamed to ${target}; the database it replaced was dropped (the safety set ${safetyId} holds it)` : `${staging} renamed to ${target}`);
-        });
-        stage = { touched: true, setId: set.id, target, engine: 'postgres', safetyId };
-        checks.push({ name: 'postgres swap', result: 'passed', detail: exists ? `${target} replaced by the restored copy in one transaction` : `${target} created from the restored copy` });
-        const rollback = rollbackCommand('postgres', target, safetyId);
-        if (ctx.signal.aborted) {
-            // The signal came after the swap: the restore is whole, say so rather than "run it again".
-            throw new RestoreCancelledError(`cancelled after the restore had finished: ${target} holds set ${set.id} (its counts matched the manifest)`, `Nothing to redo. To roll back: ${rollback}`);
-        }
-        log.info(`to roll back: ${rollback}`);
-        return {
-            message: `restored ${set.id} into ${target}. To roll back: ${rollback}`,
-            failed: false,
-            set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
-            checks,
-            engines: { postgres: { database: target, server_version: pg.server_version, client_version: pg.client_version, bytes: set.manifest.bytes, duration_ms: Date.now() - t0, tables: restored.tables } },
-        };
-    }
-    finally {
-        // Not swapped in (failed, cancelled): the copy goes; it holds nothing the set does not.
-        if (!swapped) {
-            await engine.dropStaging(env, staging).then(() => log.info(`dropped the unfinished copy ${staging}; ${target} was not touched`), (e) => log.error(`could not drop the unfinished copy ${staging}: ${e.message}; drop it by hand (dropdb ${staging}). ${target} was not touched.`));
-        }
-    }
-}
-/** A copy an earlier restore swapped out and could not drop is refused, never dropped unseen. */
-async function refuseOldCopy(engine, env, target) {
-    const old = oldName(target);
-    if (!(await engine.databaseExists(env, old)))
-        return;
-    throw new JobError('restore.old_copy_left', `database ${old} exists: an earlier restore replaced ${target} and left the old copy behind`, {
-        hint: `It holds what ${target} held before that restore (its safety set has it too: \`pgtaos-backup list\`). Once you no longer need it, drop it (dropdb ${old}) and run the restore again.`,
-    });
-}
-/** The copy's counts against the manifest: a difference stops the restore before the swap. */
-function compareWithManifest(ctx, set, staging, restored) {
-    const pg = set.manifest.postgres;
-    if (pg.row_counts === 'unknown') {
-        const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
-        return [{ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored copy has ${restored.tables.length} tables, ${rows} rows)` }];
-    }
-    const { diffs, notCompared } = comparePostgres(pg, restored);
-    const wrong = diffs.filter((d) => d.expected !== null);
-    for (const e of diffs.filter((d) => d.expected === null))
-        ctx.log.warn(`the restored copy has a table the manifest does not list: ${e.table} (${e.restored} rows)`);
-    if (wrong.length > 0) {
-        for (const l of renderDifferences(wrong))
-            ctx.log.error(`  ${l}`);
-        throw new JobError('restore.counts_differ', `the restored copy ${staging} differs from the manifest of ${set.id} in ${wrong.length} table(s): ${wrong.map((d) => d.table).join(', ')}`, {
-            hint: `The set does not restore to what was backed up: run \`pgtaos-backup verify ${set.id}\`, and restore another set.`,
-        });
-    }
-    return [
-        { name: 'postgres row counts', result: 'passed', detail: `${pg.tables.length} tables match the manifest` },
-        ...notCompared.map((n) => ({ name: `postgres row count ${n.table}`, result: 'skipped', detail: `not compared: the backup could not count it (${n.reason})` })),
-    ];
-}
-
 ;// CONCATENATED MODULE: ./src/commands/restore.ts
 /**
  * restore: put a set back into a database, the safe way round. The target's name must be
  * repeated with --confirm; the set is read first (a damaged set touches nothing); the target's
  * current state is saved as a `safety` set (no safety set, no restore); then the engine's restore
- * (PostgreSQL: restore-postgres.ts, into a new database swapped in at the end), a row-count
- * comparison with the manifest, and the exact command that rolls back to the safety set.
+ * (its plugin's restoreTarget), a row-count comparison with the manifest, and the exact command
+ * that rolls back to the safety set.
  *
- * Once the target has been touched (the TDengine target dropped), a failure or a cancel ends with
+ * Once the target has been touched, a failure or a cancel ends with
  * a plain statement that the target may be partly restored and the roll-back command, never with
  * the generic "nothing was kept, run it again"; before that, that the target was not touched.
  */
-
-
-
-
-
-
-
-
-
-
 
 
 
@@ -47158,8 +48077,11 @@ function checkConfirmation(target, confirm) {
         throw new UsageError('restore.no_target', 'restore needs --target <database>', { hint: 'Name the database to restore into, and repeat it with --confirm.' });
     if (!DB_NAME.test(target))
         throw new UsageError('restore.bad_target', `${JSON.stringify(target)} is not a plain database name`, { hint: 'Letters, digits and _, not starting with a digit.' });
-    if (isReservedName(target))
-        throw new UsageError('restore.reserved_target', `${target} ends in a suffix a restore reserves for its own copies (_pgtaos_new, _pgtaos_old)`, { hint: 'Restore into another name; a PostgreSQL restore fills <target>_pgtaos_new and swaps it in.' });
+    for (const p of enginePlugins()) {
+        const reserved = p.reservedTarget?.(target);
+        if (reserved)
+            throw new UsageError('restore.reserved_target', reserved.message, { hint: reserved.hint });
+    }
     if (confirm !== target) {
         throw new UsageError('restore.not_confirmed', `--confirm ${JSON.stringify(confirm ?? '')} does not repeat the target ${JSON.stringify(target)}; nothing was done`, {
             hint: `Restoring replaces what is in ${target}. If that is what you want, run again with --confirm ${target}.`,
@@ -47177,81 +48099,19 @@ function pickEngine(held, choice, setId) {
         return choice;
     }
     if (held.length > 1) {
-        throw new UsageError('restore.which_engine', `set ${setId} holds a PostgreSQL and a TDengine dump; restore one at a time`, {
-            hint: 'Add --engines postgres or --engines tdengine; --target names that engine\'s database.',
+        const labels = held.map((e) => enginePlugin(e)?.label ?? e);
+        throw new UsageError('restore.which_engine', `set ${setId} holds ${labels.map((l) => `a ${l}`).join(' and ')} dump; restore one at a time`, {
+            hint: `Add ${held.map((e) => `--engines ${e}`).join(' or ')}; --target names that engine's database.`,
         });
     }
     return held[0];
 }
-/** TDengine: safety dump of the target, then drop it (taosdump would merge), then taosdump -W into it. */
-async function restoreTdengine(ctx, set, target) {
-    const { config, log, env } = ctx;
-    const td = set.manifest.tdengine;
-    const engine = new TdengineEngine({ ...config.tdengine, database: target });
-    engine.findTools(env);
-    const ectx = { log, signal: ctx.signal, env };
-    const checks = [];
-    const t0 = Date.now();
-    let stage = { touched: false, setId: set.id, target };
-    const now = () => stage;
-    checks.push(await step(ctx, now, () => requireWholeSet(set, 'tdengine', null, ectx)));
-    const exists = await step(ctx, now, async () => {
-        await engine.preflight(ectx).catch((err) => {
-            // A target that does not exist yet is fine for a restore; anything else is not.
-            if (!(err instanceof JobError && err.code === 'tdengine.no_database'))
-                throw err;
-        });
-        return engine.databaseExists(env, target, ctx.signal);
-    });
-    let safetyId = null;
-    if (exists) {
-        log.info(`taking a safety set of TDengine ${target} before replacing it`);
-        const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['tdengine'], tdengineDatabase: target }));
-        safetyId = safety.set.id;
-        checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set.bytes)}) at ${safety.set.path}` });
-    }
-    else {
-        checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
-    }
-    // From the drop on, the target is touched: every stop says so and names the roll-back.
-    stage = { touched: true, setId: set.id, target, engine: 'tdengine', safetyId };
-    const restored = await step(ctx, now, async () => {
-        // Only now, with its content saved, is the target dropped: taosdump -i merges into what exists.
-        if (exists)
-            await engine.dropRestoreTarget(env, target, ctx.signal);
-        const resultFile = external_node_path_default().join(config.root, LOGS_DIR, `restore-${set.id}-tdengine-result.txt`);
-        const out = await log.group(`TDengine: restore ${set.id} into ${target} (taosdump -W ${td.database}=${target})`, () => 
-        // taosdump -i reads the whole folder: no link or stray path in it, checked again just before.
-        assertSetSafe(set.path, manifestFiles(set.manifest).map((f) => f.path), set.id).then(() => engine.restore(ectx, tdengineDumpDir(set), target, resultFile, { allowProduction: true })));
-        for (const w of out.warnings)
-            log.warn(`taosdump: ${w}`);
-        checks.push({ name: 'tdengine restore', result: 'passed', detail: `taosdump -i into ${target} finished without a failure summary` });
-        return engine.countDatabase(env, target, td.end_time, ctx.signal);
-    });
-    const diffs = td.row_counts === 'unknown' ? [] : compareCounts(tdengineCounts(td), tdengineCounts(restored));
-    checks.push(td.row_counts === 'unknown'
-        ? { name: 'tdengine row counts', result: 'skipped', detail: 'imported set: no row counts on record' }
-        : { name: 'tdengine row counts', result: diffs.length ? 'failed' : 'passed', detail: diffs.length ? `${diffs.length} differ: ${diffs.map((d) => d.table).join(', ')}` : 'rows and child tables match the manifest' });
-    if (diffs.length)
-        for (const l of renderDifferences(diffs))
-            log.error(`  ${l}`);
-    // Rows dated after the backup's start (future-dated calendars) are restored too: compared apart, as verify does.
-    const later = td.row_counts === 'unknown' ? null : compareLater(td.rows_after_end_time, restored, td.end_time);
-    if (later) {
-        checks.push({ name: 'tdengine rows after end_time', result: later.ok ? 'passed' : 'failed', detail: later.detail });
-        if (!later.ok)
-            log.error(`restored TDengine ${target}: ${later.detail}`);
-    }
-    const bad = diffs.length > 0 || (later !== null && !later.ok);
-    const rollback = rollbackCommand('tdengine', target, safetyId);
-    log.info(`to roll back: ${rollback}`);
-    return {
-        message: `${bad ? 'restored with DIFFERENCES' : 'restored'} ${set.id} (TDengine) into ${target}. To roll back: ${rollback}`,
-        failed: bad,
-        set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
-        checks,
-        engines: { tdengine: { database: target, server_version: td.server_version, client_version: td.client_version, bytes: td.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: tdengineCounts(restored) } },
-    };
+/** The engine that restores `name`'s dump; one whose plugin has no restoreTarget is refused (exit 2, in the prepare step: nothing is created). */
+function restorableEngine(config, name, setId) {
+    const engine = createEngine(config, name);
+    if (!engine.restoreTarget)
+        throw new UsageError('restore.not_supported', `the ${name} engine cannot restore a set into a database`, { hint: `Restore ${setId} by hand from its files.` });
+    return engine.restoreTarget.bind(engine);
 }
 async function restore(ctx) {
     const { config } = ctx;
@@ -47261,9 +48121,10 @@ async function restore(ctx) {
     const set = await findSet(config.root, ctx.request.setId);
     if (set.status !== 'complete')
         throw new JobError('restore.incomplete', `set ${set.id} is incomplete (${set.reason}); it cannot be restored by the tool`, { hint: 'Pick a complete set from `pgtaos-backup list`.' });
-    const engine = pickEngine(enginesInSet(set), ctx.request.engines, set.id);
-    requireSections(config, [engine], 'restore.no_engine_config', `set ${set.id}`);
-    return engine === 'tdengine' ? restoreTdengine(ctx, set, target) : restorePostgres(ctx, set, target);
+    const name = pickEngine(enginesInSet(set), ctx.request.engines, set.id);
+    requireSections(config, [name], 'restore.no_engine_config', `set ${set.id}`);
+    const restoreTarget = restorableEngine(config, name, set.id);
+    return restoreTarget(ctx, set, target);
 }
 
 ;// CONCATENATED MODULE: ./src/commands/index.ts
@@ -47307,6 +48168,7 @@ async function prepareRestore(p) {
         return;
     const engine = pickEngine(enginesInSet(set), p.request.engines, set.id);
     requireSections(p.config, [engine], 'restore.no_engine_config', `set ${set.id}`);
+    restorableEngine(p.config, engine, set.id);
     findEngineTools(p.config, [engine], p.env);
 }
 const COMMAND_SPECS = {
@@ -47326,12 +48188,266 @@ const COMMAND_SPECS = {
     restore: { writes: true, prepare: prepareRestore, run: restore },
 };
 
-;// CONCATENATED MODULE: ./src/run.ts
+;// CONCATENATED MODULE: ./src/report/failure.ts
 /**
- * One run of one command, shared by the CLI and the action: validate the request and config
- * (exit 2 before anything is touched), take the lock, run, and always write the report.
+ * The tail of the failing tool's stderr, for the report and the chat message. An error may carry
+ * it as `stderrTail: string[]` (on itself or on a `cause`); the engines' tool errors put the last
+ * stderr lines into the message after the first line, indented, so those lines are taken then.
  */
 
+const MAX_LINES = 20;
+const MAX_LINE = 500;
+const carrier = object({ stderrTail: array(schemas_string()) });
+const withCause = object({ cause: unknown() });
+function clip(lines) {
+    return lines
+        .map((l) => l.trim())
+        .filter(Boolean)
+        .slice(-MAX_LINES)
+        .map((l) => (l.length > MAX_LINE ? `${l.slice(0, MAX_LINE)}…` : l));
+}
+function stderrTail(err) {
+    const seen = new Set();
+    for (let e = err; e !== null && e !== undefined && !seen.has(e);) {
+        seen.add(e);
+        const c = carrier.safeParse(e);
+        if (c.success && c.data.stderrTail.length)
+            return clip(c.data.stderrTail);
+        const cause = withCause.safeParse(e);
+        e = cause.success ? cause.data.cause : undefined;
+    }
+    if (err instanceof Error) {
+        const [, ...rest] = err.message.split('\n');
+        // "pg_dump failed (exit 1):\n  pg_dump: error: ..." — only indented continuation lines are tool output.
+        const tool = rest.filter((l) => /^\s+\S/.test(l));
+        if (tool.length)
+            return clip(tool);
+    }
+    return [];
+}
+
+;// CONCATENATED MODULE: ./src/catalog/retention-rules.ts
+/**
+ * The retention rules by code: every decision names the rule that made it (`rule`) beside its prose
+ * `reason`, so scripts reading `prune --dry-run --json` need not parse the prose. Kept apart from
+ * retention.ts so the report schema can use the list without importing the catalog.
+ */
+const RETENTION_RULES = [
+    /** A staging folder left in `.incomplete/` by a run that did not finish: removed. */
+    'staging_leftover',
+    /** No valid manifest, or a started_at without a UTC offset: kept for a person. */
+    'damaged',
+    /** Milestones are kept forever. */
+    'milestone',
+    /** Safety copies (taken before a restore) are kept until removed by hand. */
+    'safety',
+    /** Dated in the future (clock skew): kept, and not counted by the rules below. */
+    'future',
+    /** Among the newest keep_last complete dailies of an engine. */
+    'keep_last',
+    /** The newest daily of an engine that passed verification. */
+    'newest_verified',
+    /** A daily judged by its age against daily_days (kept within it, removed past it). */
+    'daily_days',
+    /** The newest config snapshot: always kept. */
+    'config_newest',
+    /** A config snapshot judged by its age against config_days. */
+    'config_days',
+];
+
+;// CONCATENATED MODULE: ./src/report/result.ts
+/**
+ * The result object every command returns, the same for the CLI (--json) and the action
+ * (report-path). Its schema is the contract for scripts that read reports.
+ */
+
+
+
+
+const checkSchema = object({
+    name: schemas_string(),
+    result: schemas_enum(['passed', 'failed', 'skipped']),
+    detail: schemas_string(),
+});
+const listEntrySchema = object({
+    id: schemas_string(),
+    kind: schemas_enum(SET_KINDS),
+    milestone: schemas_string().nullable(),
+    status: setStatus,
+    created_at: schemas_string().nullable(),
+    path: schemas_string(),
+    bytes: schemas_number().int(),
+    verified_at: schemas_string().nullable(),
+    verification: schemas_enum(['passed', 'failed']).nullable(),
+    engines: array(schemas_string()),
+    reason: schemas_string().nullable(),
+    /** Why a complete set is not to be trusted as a recent backup (its start lies in the future), or null. */
+    suspicious: schemas_string().nullable(),
+    /** Copies of the set on remotes (remotes.json beside it); empty when it lives only here. */
+    remotes: array(object({ remote: schemas_string(), result: schemas_enum(['verified', 'failed']), copied_at: schemas_string(), encrypted: schemas_boolean() })),
+});
+const engineReportSchema = object({
+    database: schemas_string(),
+    server_version: schemas_string(),
+    client_version: schemas_string(),
+    bytes: schemas_number().int(),
+    duration_ms: schemas_number().int(),
+    tables: array(object({ name: schemas_string(), rows: schemas_number().int() })),
+});
+const pruneDecisionSchema = object({
+    id: schemas_string(),
+    kind: schemas_enum(SET_KINDS),
+    path: schemas_string(),
+    action: schemas_enum(['keep', 'remove']),
+    /** The retention rule that decided, as a code; `reason` says it in words. */
+    rule: schemas_enum(RETENTION_RULES),
+    reason: schemas_string(),
+    bytes: schemas_number().int(),
+});
+/** What prune decided (and, unless dry_run, did). */
+const pruneReportSchema = object({
+    dry_run: schemas_boolean(),
+    decisions: array(pruneDecisionSchema),
+    /** Bytes removed; with dry_run, bytes that would be removed. */
+    freed_bytes: schemas_number().int(),
+});
+/** Events a run can raise; `notify:` entries choose which they hear (`always`: every run). */
+const NOTIFY_EVENTS = ['success', 'failure', 'stale'];
+/** Free space and how long it lasts, from the catalog (README, Staleness). */
+const storageSchema = object({
+    /** Free bytes on the root's file system; null when it cannot be read. */
+    free_bytes: schemas_number().nullable(),
+    /** min_free_gb in bytes: the floor backups must leave free. */
+    min_free_bytes: schemas_number(),
+    /** Bytes held by complete sets, and how many complete sets of each kind there are. */
+    used_bytes: schemas_number().int(),
+    sets: object({ daily: schemas_number().int(), milestone: schemas_number().int(), config: schemas_number().int(), safety: schemas_number().int() }),
+    incomplete_sets: schemas_number().int(),
+    /** Average bytes of dailies per calendar day (all engines of a day together), from recent dailies. */
+    daily_bytes_per_day: schemas_number().int().nullable(),
+    /** How many days (each with at least one daily) the average is taken over. */
+    sample_days: schemas_number().int(),
+    /** Days of dailies that still fit above the floor if nothing were pruned; null without dailies or free space. */
+    days_of_dailies: schemas_number().int().nullable(),
+});
+/** What happened to one `notify:` entry. The URL is never recorded (it carries a token). */
+const notificationSchema = object({
+    kind: schemas_enum(NOTIFIER_KINDS),
+    url_env: schemas_string(),
+    /** The event (or `always`) that made this entry fire. */
+    trigger: schemas_enum(['success', 'failure', 'stale', 'always']),
+    delivered: schemas_boolean(),
+    attempts: schemas_number().int(),
+    /** Why it was not delivered. */
+    error: schemas_string().nullable(),
+});
+const runResultSchema = object({
+    tool: object({ name: schemas_string(), version: schemas_string() }),
+    /** One of COMMANDS, or what was asked for when the request itself was invalid. */
+    command: schemas_string(),
+    status: schemas_enum(['success', 'failure', 'cancelled']),
+    exit_code: schemas_number().int(),
+    started_at: schemas_string(),
+    finished_at: schemas_string(),
+    duration_ms: schemas_number().int(),
+    config_file: schemas_string().nullable(),
+    root: schemas_string().nullable(),
+    set: object({ id: schemas_string(), kind: schemas_enum(SET_KINDS), path: schemas_string(), bytes: schemas_number().int() })
+        .nullable(),
+    /** Per engine that took part, keyed by its name (postgres, tdengine, ...), in the registry's order. */
+    engines: record(schemas_string(), engineReportSchema),
+    sets: array(listEntrySchema).optional(),
+    prune: pruneReportSchema.optional(),
+    checks: array(checkSchema),
+    free_bytes: schemas_number().nullable(),
+    /** Free space and the storage estimate; null when the backup root is unknown or missing. */
+    storage: storageSchema.nullable(),
+    message: schemas_string(),
+    warnings: array(schemas_string()),
+    error: object({
+        code: schemas_string(),
+        message: schemas_string(),
+        hint: schemas_string().nullable(),
+        /** The last lines the failing tool printed on stderr, when the error carries them. */
+        stderr_tail: array(schemas_string()).optional(),
+    })
+        .nullable(),
+    /** The events this run raised: success or failure (cancelled counts as failure), and stale. */
+    events: array(schemas_enum(NOTIFY_EVENTS)),
+    /** status: the checks that found the backups stale (no recent complete set, verification too old or failed). */
+    stale: array(schemas_string()),
+    /** The machine the run ran on. */
+    hostname: schemas_string(),
+    /** The Actions run (GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID), null outside Actions. */
+    run_url: schemas_string().nullable(),
+    /** One entry per `notify:` entry that fired. */
+    notifications: array(notificationSchema),
+    log_path: schemas_string().nullable(),
+    report_path: schemas_string().nullable(),
+});
+
+;// CONCATENATED MODULE: ./src/run-result.ts
+/**
+ * The one place a RunResult is assembled, from the facts of a run: runCommand's normal path and the
+ * action's input-failure path (inputs refused before any run) both build theirs here, so the two
+ * cannot drift apart.
+ */
+
+
+
+
+
+
+
+/** Status and exit code: a thrown failure decides, else the command's own `failed`. */
+function run_result_settle(failure, outcome) {
+    if (failure)
+        return { status: failure instanceof CancelledError ? 'cancelled' : 'failure', exitCode: exitCodeOf(failure) };
+    return outcome?.failed ? { status: 'failure', exitCode: EXIT.failed } : { status: 'success', exitCode: EXIT.ok };
+}
+/** The result, checked against its schema. Notifications are added by the caller once they are sent. */
+function buildResult(f) {
+    const { outcome, failure, storage } = f;
+    const err = failure ? errors_describe(failure) : null;
+    const { status, exitCode } = run_result_settle(failure, outcome);
+    const tail = failure ? stderrTail(failure) : [];
+    const stale = outcome?.stale ?? [];
+    return runResultSchema.parse({
+        tool: { name: TOOL_NAME, version: TOOL_VERSION },
+        command: f.command,
+        status,
+        exit_code: exitCode,
+        started_at: f.started.toISOString(),
+        finished_at: f.finished.toISOString(),
+        duration_ms: f.finished.getTime() - f.started.getTime(),
+        config_file: f.loaded?.file ?? null,
+        root: f.loaded?.config.root ?? null,
+        set: outcome?.set ?? null,
+        engines: outcome?.engines ?? {},
+        ...(outcome?.sets ? { sets: outcome.sets } : {}),
+        ...(outcome?.prune ? { prune: outcome.prune } : {}),
+        checks: outcome?.checks ?? [],
+        free_bytes: outcome?.free_bytes ?? storage?.free_bytes ?? null,
+        storage,
+        message: err ? err.message : (outcome?.message ?? ''),
+        warnings: f.warnings,
+        error: err ? { code: err.code, message: err.message, hint: err.hint ?? null, ...(tail.length ? { stderr_tail: tail } : {}) } : null,
+        events: eventsOf({ status, stale }),
+        stale,
+        hostname: external_node_os_default().hostname(),
+        run_url: runUrl(f.env),
+        notifications: [],
+        log_path: f.logPath,
+        report_path: f.reportPath,
+    });
+}
+
+;// CONCATENATED MODULE: ./src/run.ts
+/**
+ * One run of one command, shared by the CLI and the action, in phases: openRun (log, signals),
+ * prepare (validate the request and config: exit 2 before anything is touched), lock (writing
+ * commands), execute, then always finalResult (run-result.ts), notifyEntries and writeReport.
+ */
 
 
 
@@ -47359,15 +48475,56 @@ function parseRequest(input) {
     return r.data;
 }
 async function runCommand(input, io) {
-    const started = new Date();
-    const secrets = [...SECRET_ENV.map((k) => io.env[k]), ...(io.secrets ?? [])];
-    const log = new RunLog(io.sink, secrets);
-    const controller = new AbortController();
-    // After the command: a signal stops pending notifications, so the report is still written in time.
-    const late = new AbortController();
-    let phase = 'command';
+    const run = openRun(input, io);
+    try {
+        const prepared = await run_prepare(run);
+        await lock(run, prepared);
+        run.outcome = await execute(run, prepared);
+    }
+    catch (err) {
+        // A command's own CancelledError (restore: "may be partly restored" + roll-back) says more than the bare signal.
+        run.failure = run.controller.signal.aborted && !(err instanceof UsageError) && !(err instanceof CancelledError) ? run.controller.signal.reason : err;
+    }
+    finally {
+        run.phase = 'report';
+        await releaseLock(run);
+    }
+    let result;
+    try {
+        result = await finalResult(run);
+        await notifyEntries(run, result);
+        await writeReport(run, result);
+    }
+    finally {
+        // Until the report is written, a signal only cuts notifications short.
+        run.closeSignals();
+    }
+    await run.log.close();
+    return run.log.maskDeep(result);
+}
+/** Opens the run: its log (masking the known secrets), its cancellation, and the signal handlers. */
+function openRun(input, io) {
+    const secrets = [...secretEnvNames().map((k) => io.env[k]), ...(io.secrets ?? [])];
+    const run = {
+        input,
+        io,
+        started: new Date(),
+        log: new RunLog(io.sink, secrets),
+        controller: new AbortController(),
+        late: new AbortController(),
+        phase: 'command',
+        request: null,
+        loaded: null,
+        lock: null,
+        logPath: null,
+        reportPath: null,
+        outcome: null,
+        failure: null,
+        closeSignals: () => undefined,
+    };
+    const { log, controller, late } = run;
     const onSignal = (sig) => {
-        if (phase === 'report') {
+        if (run.phase === 'report') {
             if (!late.signal.aborted)
                 log.warn(`received ${sig} after the command finished: notifications still pending are stopped`);
             late.abort();
@@ -47385,163 +48542,148 @@ async function runCommand(input, io) {
         // The process (and pg_dump, taosdump it starts) creates folders 0700 and files 0600 whatever the
         // umask: under umask 000 another local user could otherwise plant links in the catalog.
         process.umask(0o077);
-    }
-    let request = null;
-    let loaded = null;
-    let lock = null;
-    let logPath = null;
-    let reportPath = null;
-    let outcome = null;
-    let failure = null;
-    try {
-        request = parseRequest(input);
-        loaded = loadConfig({ file: request.configFile, overrides: request.overrides, env: io.env, cwd: io.cwd });
-        // Webhook URLs carry tokens: masked from here on, like passwords.
-        const hooks = webhookSecrets(loaded.config.notify, io.env);
-        log.addSecrets(hooks);
-        for (const h of hooks)
-            io.onSecret?.(h);
-        const spec = COMMAND_SPECS[request.command];
-        const root = loaded.config.root;
-        const stamp = localTime(started, loaded.config.timezone);
-        const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
-        // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
-        // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
-        if (await realDir(external_node_path_default().join(root, LOGS_DIR)))
-            reportPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.json`);
-        // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
-        await spec.prepare?.({ config: loaded.config, request, env: io.env });
-        if (spec.writes) {
-            await external_node_fs_.promises.mkdir(external_node_path_default().join(root, LOGS_DIR), { recursive: true }).catch(async (e) => {
-                throw await rootNotWritable(root, e);
-            });
-            await refuseLinkedFolders(root, [LOGS_DIR]);
-            // Known before the lock: a run refused by a held lock still leaves its report.
-            reportPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.json`);
-            let waitTold = false;
-            // Lines logged while waiting for or taking over the lock are kept by the log and land in
-            // the log file once it is attached (a refused run leaves its report, not a log).
-            lock = await acquireLock(root, request.command, {
-                waitSeconds: request.lockWait,
-                signal: controller.signal,
-                onWait: (h, waited, total) => {
-                    log.info(waitTold
-                        ? `still waiting for the lock: ${describeHolder(h)}; waited ${formatWait(waited)} of ${formatWait(total)}`
-                        : `another run holds the lock ${external_node_path_default().join(root, LOCK_FILE)}: ${describeHolder(h)}; waiting up to ${formatWait(total)} (lock-wait)`);
-                    waitTold = true;
-                },
-                onStale: (held) => log.warn(`took over a stale lock${held ? ` left by ${held.command} (pid ${held.pid} on ${held.hostname}, started ${held.started_at})` : ' whose file was unreadable'}: that run is gone`),
-            }).catch(async (e) => {
-                throw await rootNotWritable(root, e);
-            });
-            await refuseLinkedFolders(root, [LOGS_DIR]);
-            logPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.log`);
-            log.attachFile(logPath);
-        }
-        log.info(`${TOOL_NAME} ${TOOL_VERSION}: ${request.command} (config ${loaded.file ?? 'from flags/inputs'}, root ${root})`);
-        outcome = await spec.run({
-            config: loaded.config,
-            configFile: loaded.file,
-            request,
-            log,
-            signal: controller.signal,
-            env: io.env,
-            now: () => new Date(),
-        });
-        if (controller.signal.aborted)
-            throw controller.signal.reason;
-    }
-    catch (err) {
-        // A command's own CancelledError (restore: "may be partly restored" + roll-back) says more than the bare signal.
-        failure = controller.signal.aborted && !(err instanceof UsageError) && !(err instanceof CancelledError) ? controller.signal.reason : err;
-    }
-    finally {
-        phase = 'report';
-        const released = await lock?.release().catch((e) => {
-            log.error(`could not release the lock: ${String(e)}`);
-            return 'failed';
-        });
-        if (released === 'not_ours')
-            log.warn(`the lock ${lock.file} was no longer this run's (removed or replaced by hand?); left it as it is`);
-    }
-    let result;
-    try {
-        const finished = new Date();
-        const err = failure ? errors_describe(failure) : null;
-        const cancelled = failure instanceof CancelledError;
-        const status = failure ? (cancelled ? 'cancelled' : 'failure') : outcome?.failed ? 'failure' : 'success';
-        const exitCode = failure ? exitCodeOf(failure) : outcome?.failed ? EXIT.failed : EXIT.ok;
-        if (err) {
-            log.error(err.message);
-            if (err.hint)
-                log.error(`hint: ${err.hint}`);
-            if (err.code === 'internal' && failure instanceof Error && failure.stack)
-                log.error(failure.stack);
-        }
-        log.info(`${request?.command ?? 'run'} ${status} in ${formatDuration(finished.getTime() - started.getTime())}`);
-        const storage = loaded ? await gatherStorage(loaded.config, outcome, finished).catch(() => null) : null;
-        const tail = failure ? stderrTail(failure) : [];
-        const stale = outcome?.stale ?? [];
-        result = runResultSchema.parse({
-            tool: { name: TOOL_NAME, version: TOOL_VERSION },
-            command: request?.command ?? String(input.command ?? ''),
-            status,
-            exit_code: exitCode,
-            started_at: started.toISOString(),
-            finished_at: finished.toISOString(),
-            duration_ms: finished.getTime() - started.getTime(),
-            config_file: loaded?.file ?? null,
-            root: loaded?.config.root ?? null,
-            set: outcome?.set ?? null,
-            engines: outcome?.engines ?? {},
-            ...(outcome?.sets ? { sets: outcome.sets } : {}),
-            ...(outcome?.prune ? { prune: outcome.prune } : {}),
-            checks: outcome?.checks ?? [],
-            free_bytes: outcome?.free_bytes ?? storage?.free_bytes ?? null,
-            storage,
-            message: err ? err.message : (outcome?.message ?? ''),
-            warnings: log.warnings,
-            error: err ? { code: err.code, message: err.message, hint: err.hint ?? null, ...(tail.length ? { stderr_tail: tail } : {}) } : null,
-            events: eventsOf({ status, stale }),
-            stale,
-            hostname: external_node_os_default().hostname(),
-            run_url: runUrl(io.env),
-            notifications: [],
-            log_path: logPath,
-            report_path: reportPath,
-        });
-        // Notifications go out once the result is final; they never change it (failures are warnings).
-        const entries = loaded?.config.notify ?? [];
-        if (entries.length) {
-            const sent = await notify(entries, log.maskDeep(result), {
-                env: io.env,
-                log,
-                stop: late.signal,
-                ...(io.notify ? { tuning: io.notify } : {}),
-                ...(io.fetch ? { fetch: io.fetch } : {}),
-            });
-            result.notifications = sent;
-            result.warnings = [...log.warnings];
-        }
-        if (reportPath) {
-            await writeFileAtomic(reportPath, `${JSON.stringify(log.maskDeep(result), null, 2)}\n`, 0o600).catch((e) => {
-                log.error(`could not write the report ${reportPath}: ${String(e)}`);
-                result.report_path = null;
-            });
-        }
-    }
-    finally {
-        // Until the report is written, a signal only cuts notifications short.
-        if (io.handleSignals) {
+        run.closeSignals = () => {
             process.off('SIGINT', onSignal);
             process.off('SIGTERM', onSignal);
-        }
+        };
     }
-    await log.close();
-    return log.maskDeep(result);
+    return run;
 }
-function runUrl(env) {
-    return env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
+/** Checks the request and config (exit 2 before anything is touched) and masks the webhook URLs. */
+async function run_prepare(run) {
+    const { io, log } = run;
+    const request = parseRequest(run.input);
+    run.request = request;
+    const loaded = loadConfig({ file: request.configFile, overrides: request.overrides, env: io.env, cwd: io.cwd });
+    run.loaded = loaded;
+    // Webhook URLs carry tokens: masked from here on, like passwords.
+    const hooks = webhookSecrets(loaded.config.notify, io.env);
+    log.addSecrets(hooks);
+    for (const h of hooks)
+        io.onSecret?.(h);
+    const spec = COMMAND_SPECS[request.command];
+    const root = loaded.config.root;
+    const stamp = localTime(run.started, loaded.config.timezone);
+    const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
+    // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
+    // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
+    if (await realDir(external_node_path_default().join(root, LOGS_DIR)))
+        run.reportPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.json`);
+    // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
+    await spec.prepare?.({ config: loaded.config, request, env: io.env });
+    return { request, loaded, spec, runName };
+}
+/** A writing command takes the root's lock and gets its log file; read-only commands do neither. */
+async function lock(run, { request, loaded, spec, runName }) {
+    if (!spec.writes)
+        return;
+    const { log } = run;
+    const root = loaded.config.root;
+    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, LOGS_DIR), { recursive: true }).catch(async (e) => {
+        throw await rootNotWritable(root, e);
+    });
+    await refuseLinkedFolders(root, [LOGS_DIR]);
+    // Known before the lock: a run refused by a held lock still leaves its report.
+    run.reportPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.json`);
+    let waitTold = false;
+    // Lines logged while waiting for or taking over the lock are kept by the log and land in
+    // the log file once it is attached (a refused run leaves its report, not a log).
+    run.lock = await acquireLock(root, request.command, {
+        waitSeconds: request.lockWait,
+        signal: run.controller.signal,
+        onWait: (h, waited, total) => {
+            log.info(waitTold
+                ? `still waiting for the lock: ${describeHolder(h)}; waited ${formatWait(waited)} of ${formatWait(total)}`
+                : `another run holds the lock ${external_node_path_default().join(root, LOCK_FILE)}: ${describeHolder(h)}; waiting up to ${formatWait(total)} (lock-wait)`);
+            waitTold = true;
+        },
+        onStale: (held) => log.warn(`took over a stale lock${held ? ` left by ${held.command} (pid ${held.pid} on ${held.hostname}, started ${held.started_at})` : ' whose file was unreadable'}: that run is gone`),
+    }).catch(async (e) => {
+        throw await rootNotWritable(root, e);
+    });
+    await refuseLinkedFolders(root, [LOGS_DIR]);
+    run.logPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.log`);
+    log.attachFile(run.logPath);
+}
+/** Runs the command itself; a signal during it fails the run even when the command returned. */
+async function execute(run, { request, loaded, spec }) {
+    const { log, controller, io } = run;
+    log.info(`${TOOL_NAME} ${TOOL_VERSION}: ${request.command} (config ${loaded.file ?? 'from flags/inputs'}, root ${loaded.config.root})`);
+    const outcome = await spec.run({
+        config: loaded.config,
+        configFile: loaded.file,
+        request,
+        log,
+        signal: controller.signal,
+        env: io.env,
+        now: () => new Date(),
+    });
+    if (controller.signal.aborted)
+        throw controller.signal.reason;
+    return outcome;
+}
+async function releaseLock(run) {
+    const { lock, log } = run;
+    const released = await lock?.release().catch((e) => {
+        log.error(`could not release the lock: ${String(e)}`);
+        return 'failed';
+    });
+    if (released === 'not_ours')
+        log.warn(`the lock ${lock.file} was no longer this run's (removed or replaced by hand?); left it as it is`);
+}
+/** Logs how the run ended, then builds the result (with the storage estimate when the root is known). */
+async function finalResult(run) {
+    const { log, failure, outcome, loaded } = run;
+    const finished = new Date();
+    const { status } = run_result_settle(failure, outcome);
+    if (failure) {
+        const err = errors_describe(failure);
+        log.error(err.message);
+        if (err.hint)
+            log.error(`hint: ${err.hint}`);
+        if (err.code === 'internal' && failure instanceof Error && failure.stack)
+            log.error(failure.stack);
+    }
+    log.info(`${run.request?.command ?? 'run'} ${status} in ${formatDuration(finished.getTime() - run.started.getTime())}`);
+    const storage = loaded ? await gatherStorage(loaded.config, outcome, finished).catch(() => null) : null;
+    return buildResult({
+        command: run.request?.command ?? String(run.input.command ?? ''),
+        started: run.started,
+        finished,
+        loaded,
+        outcome,
+        failure,
+        storage,
+        warnings: log.warnings,
+        env: run.io.env,
+        logPath: run.logPath,
+        reportPath: run.reportPath,
+    });
+}
+/** Notifications go out once the result is final; they never change it (failures are warnings). */
+async function notifyEntries(run, result) {
+    const { log, io } = run;
+    const entries = run.loaded?.config.notify ?? [];
+    if (!entries.length)
+        return;
+    const sent = await notify(entries, log.maskDeep(result), {
+        env: io.env,
+        log,
+        stop: run.late.signal,
+        ...(io.notify ? { tuning: io.notify } : {}),
+        ...(io.fetch ? { fetch: io.fetch } : {}),
+    });
+    result.notifications = sent;
+    result.warnings = [...log.warnings];
+}
+async function writeReport(run, result) {
+    const { reportPath, log } = run;
+    if (!reportPath)
+        return;
+    await writeFileAtomic(reportPath, `${JSON.stringify(log.maskDeep(result), null, 2)}\n`, 0o600).catch((e) => {
+        log.error(`could not write the report ${reportPath}: ${String(e)}`);
+        result.report_path = null;
+    });
 }
 /** Free space and the estimate, for every command whose root exists (never creates it). */
 async function gatherStorage(config, outcome, now) {
