@@ -28,8 +28,6 @@ export interface BackupOptions {
   engines?: string[];
   /** Per engine: dump this database instead of the configured one (safety sets of a restore target). */
   databases?: Readonly<Record<string, string>>;
-  /** The same for the PostgreSQL restore, which names its engine's option this way. */
-  postgresDatabase?: string;
 }
 
 /** One engine of the run, with what its steps found. */
@@ -44,7 +42,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const { config, log } = ctx;
   const names = opts.engines ?? selectEngines(config, ctx.request.engines);
   const ectx: EngineContext = { log, signal: ctx.signal, env: ctx.env };
-  const databases: Record<string, string> = { ...(opts.postgresDatabase ? { postgres: opts.postgresDatabase } : {}), ...opts.databases };
+  const databases: Record<string, string> = { ...opts.databases };
   const parts: Part[] = names.map((name) => ({ name, label: pluginOf(name).label, engine: createEngine(config, name, databases[name]) }));
   // 1. Tools (and secrets' presence): no connection is made when one is missing.
   for (const p of parts) p.engine.findTools(ctx.env);

@@ -18,8 +18,9 @@ import type { Engine } from '../engines/plugin.js';
 import type { CommandOutcome } from '../report/result.js';
 import { createEngine, enginesInSet, requireSections } from './engines.js';
 import type { RunContext } from './context.js';
+import { backup } from './backup.js';
 
-export { RestoreCancelledError, restoreStopped, rollbackCommand, step, type RestoreStage } from './restore-stage.js';
+export { RestoreCancelledError, restoreStopped, rollbackCommand, step, type RestoreStage } from '../engines/restore-stage.js';
 
 const DB_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 
@@ -71,5 +72,5 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   const name = pickEngine(enginesInSet(set), ctx.request.engines, set.id);
   requireSections(config, [name], 'restore.no_engine_config', `set ${set.id}`);
   const restoreTarget = restorableEngine(config, name, set.id);
-  return restoreTarget(ctx, set, target);
+  return restoreTarget(ctx, set, target, { safetySet: (database) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database } }) });
 }

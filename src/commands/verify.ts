@@ -3,13 +3,10 @@
  * restore into the scratch database and a table-by-table comparison with the manifest.
  * The scratch database is dropped whatever happens; the outcome is recorded beside the set.
  */
-import path from 'node:path';
 import { JobError, UsageError } from '../errors.js';
 import type { ScratchContext } from '../engines/plugin.js';
 import { findSet, listSets, newestVerifiable, type SetEntry } from '../catalog/sets.js';
-import { manifestFiles, type Manifest } from '../catalog/manifest.js';
-import { sha256File } from '../catalog/checksum.js';
-import { setFilePath } from '../catalog/set-files.js';
+import { checkFiles } from '../catalog/check-files.js';
 import { writeVerification } from '../catalog/verification.js';
 import { localTime } from '../catalog/time.js';
 import { formatBytes } from '../shared/format.js';
@@ -18,7 +15,6 @@ import type { Check, CommandOutcome, EngineReport } from '../report/result.js';
 import { TOOL_VERSION } from '../version.js';
 import type { RunContext } from './context.js';
 import { createEngine, enginesInSet, setSection } from './engines.js';
-import { promises as fs } from 'node:fs';
 
 /**
  * Before the root, its log or the lock exist (the prepare step): each engine's checks of its section
@@ -41,30 +37,6 @@ async function pickSet(ctx: RunContext): Promise<SetEntry> {
   const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now());
   if (!newest) throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
   return newest;
-}
-
-/** Size and SHA-256 of every file against the manifest. */
-export async function checkFiles(dir: string, manifest: Manifest): Promise<Check[]> {
-  const checks: Check[] = [];
-  for (const f of manifestFiles(manifest)) {
-    let detail: string;
-    let ok = false;
-    try {
-      // Checked again here (not only when the catalog was read): no link, nothing outside the set.
-      const abs = await setFilePath(dir, f.path, path.basename(dir));
-      const st = await fs.lstat(abs);
-      if (st.size !== f.bytes) detail = `${f.path}: ${st.size} bytes, manifest says ${f.bytes}`;
-      else {
-        const sum = await sha256File(abs);
-        ok = sum === f.sha256;
-        detail = ok ? `${f.path}: ${formatBytes(f.bytes)}, sha256 ok` : `${f.path}: sha256 ${sum.slice(0, 16)}… differs from the manifest's ${f.sha256.slice(0, 16)}… (the file is damaged)`;
-      }
-    } catch (err) {
-      detail = `${f.path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : (err as Error).message}`;
-    }
-    checks.push({ name: `checksum ${f.path}`, result: ok ? 'passed' : 'failed', detail });
-  }
-  return checks;
 }
 
 export async function verify(ctx: RunContext): Promise<CommandOutcome> {

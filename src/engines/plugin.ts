@@ -62,8 +62,17 @@ export interface Engine<M extends SectionBase = SectionBase> {
    * Checks go into `checks` as they are made, so a failure part-way still records the earlier ones.
    */
   restoreScratch(ctx: ScratchContext, set: SetEntry, section: M, checks: Check[]): Promise<ScratchOutcome>;
-  /** Restores the set into `target` (safety set first); absent: the engine cannot restore in place. */
-  restoreTarget?(ctx: RunContext, set: SetEntry, target: string): Promise<CommandOutcome>;
+  /** Restores the set into `target` (safety set first, through `kit`); absent: the engine cannot restore in place. */
+  restoreTarget?(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit): Promise<CommandOutcome>;
+}
+
+/**
+ * What the restore command lends an engine's restoreTarget: the steps that are the commands' work,
+ * so that engines never call back up into the commands.
+ */
+export interface RestoreKit {
+  /** Takes a safety set of `database` (this engine's dump of it, kind `safety`), as `backup` would. */
+  safetySet(database: string): Promise<CommandOutcome>;
 }
 
 /** A dump made elsewhere (the old runbook's files), read and checked, ready to become a set. */

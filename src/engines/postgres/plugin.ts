@@ -8,7 +8,7 @@ import { comparePostgres } from './compare.js';
 import { setFilePath } from '../../catalog/set-files.js';
 import type { SetEntry } from '../../catalog/sets.js';
 import type { RunContext } from '../../commands/context.js';
-import { restorePostgres } from '../../commands/restore-postgres.js';
+import { restorePostgres } from './restore-target.js';
 import { scratchDatabase } from '../../inputs/scratch.js';
 import { formatBytes } from '../../shared/format.js';
 import type { Check } from '../../report/result.js';
@@ -19,7 +19,7 @@ import { isReservedName } from './admin.js';
 import { postgresSchema, postgresSection, type PostgresConfig, type PostgresSection } from './schema.js';
 import { postgresImporter } from './import.js';
 import { POSTGRES_OPTIONS } from '../options.js';
-import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome } from '../plugin.js';
+import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome, type RestoreKit } from '../plugin.js';
 
 class PostgresLifecycle implements Engine<PostgresSection> {
   private readonly pg: PostgresEngine;
@@ -93,8 +93,8 @@ class PostgresLifecycle implements Engine<PostgresSection> {
     }
   }
 
-  restoreTarget(ctx: RunContext, set: SetEntry, target: string) {
-    return restorePostgres(ctx, set, target);
+  restoreTarget(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit) {
+    return restorePostgres(ctx, set, target, kit);
   }
 }
 

@@ -14,7 +14,7 @@ import type { Check } from '../../report/result.js';
 import type { EngineContext, PreflightInfo } from '../engine.js';
 import { tdengineImporter } from './import.js';
 import { TDENGINE_OPTIONS } from '../options.js';
-import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome } from '../plugin.js';
+import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome, type RestoreKit } from '../plugin.js';
 import { compareLater, TDENGINE_DUMP_DIR, TdengineEngine } from '../tdengine.js';
 import { restoreTdengine } from './restore-target.js';
 import { tdengineSchema, tdengineSection, type TdengineConfig, type TdengineSection } from './schema.js';
@@ -113,8 +113,8 @@ class TdengineLifecycle implements Engine<TdengineSection> {
     }
   }
 
-  restoreTarget(ctx: RunContext, set: SetEntry, target: string) {
-    return restoreTdengine(ctx, this.cfg, set, set.manifest!.tdengine!, target);
+  restoreTarget(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit) {
+    return restoreTdengine(ctx, this.cfg, set, set.manifest!.tdengine!, target, kit);
   }
 }
 

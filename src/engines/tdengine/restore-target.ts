@@ -9,17 +9,17 @@ import { tdengineCounts } from './compare.js';
 import { manifestFiles } from '../../catalog/manifest.js';
 import { assertSetSafe } from '../../catalog/set-files.js';
 import { LOGS_DIR, type SetEntry } from '../../catalog/sets.js';
-import { backup } from '../../commands/backup.js';
+import type { RestoreKit } from '../plugin.js';
 import type { RunContext } from '../../commands/context.js';
-import { requireWholeSet, tdengineDumpDir } from '../../commands/restore-check.js';
-import { rollbackCommand, step, type RestoreStage } from '../../commands/restore-stage.js';
+import { requireWholeSet, tdengineDumpDir } from '../restore-check.js';
+import { rollbackCommand, step, type RestoreStage } from '../restore-stage.js';
 import { formatBytes } from '../../shared/format.js';
 import type { Check, CommandOutcome } from '../../report/result.js';
 import type { EngineContext } from '../engine.js';
 import { compareLater, TdengineEngine } from '../tdengine.js';
 import type { TdengineConfig, TdengineSection } from './schema.js';
 
-export async function restoreTdengine(ctx: RunContext, cfg: TdengineConfig, set: SetEntry, td: TdengineSection, target: string): Promise<CommandOutcome> {
+export async function restoreTdengine(ctx: RunContext, cfg: TdengineConfig, set: SetEntry, td: TdengineSection, target: string, kit: RestoreKit): Promise<CommandOutcome> {
   const { config, log, env } = ctx;
   const engine = new TdengineEngine({ ...cfg, database: target });
   engine.findTools(env);
@@ -39,7 +39,7 @@ export async function restoreTdengine(ctx: RunContext, cfg: TdengineConfig, set:
   let safetyId: string | null = null;
   if (exists) {
     log.info(`taking a safety set of TDengine ${target} before replacing it`);
-    const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['tdengine'], databases: { tdengine: target } }));
+    const safety = await step(ctx, now, () => kit.safetySet(target));
     safetyId = safety.set!.id;
     checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set!.bytes)}) at ${safety.set!.path}` });
   } else {

@@ -3,8 +3,8 @@
  * it was) the command that rolls back. Pure, apart from `step`, which applies it.
  */
 import { BackupError, CancelledError, JobError, UsageError, describe } from '../errors.js';
-import type { EngineName } from '../engines/engine.js';
-import type { RunContext } from './context.js';
+import type { EngineName } from './engine.js';
+import type { RunContext } from '../commands/context.js';
 
 /** Pure: the command that undoes a restore into `target` (the safety set, or dropping what it created). */
 export function rollbackCommand(engine: EngineName, target: string, safetyId: string | null): string {

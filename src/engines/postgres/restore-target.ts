@@ -9,18 +9,18 @@
  * Until step 4 commits, any stop (failure, SIGINT/SIGTERM) leaves the target as it was and drops the copy.
  * This file is the order of the steps and what a stop says; the steps are the engine's (engines/postgres/).
  */
-import { PostgresEngine, compareWithManifest, pgDumpPath, refuseOldCopy, stagingName } from '../engines/postgres/index.js';
-import type { EngineContext } from '../engines/engine.js';
-import type { SetEntry } from '../catalog/sets.js';
-import { formatBytes } from '../shared/format.js';
-import type { Check, CommandOutcome } from '../report/result.js';
-import { backup } from './backup.js';
-import type { RunContext } from './context.js';
-import { requireWholeSet } from './restore-check.js';
-import { RestoreCancelledError, rollbackCommand, step, type RestoreStage } from './restore-stage.js';
+import { PostgresEngine, compareWithManifest, pgDumpPath, refuseOldCopy, stagingName } from './index.js';
+import type { EngineContext } from '../engine.js';
+import type { SetEntry } from '../../catalog/sets.js';
+import { formatBytes } from '../../shared/format.js';
+import type { Check, CommandOutcome } from '../../report/result.js';
+import type { RestoreKit } from '../plugin.js';
+import type { RunContext } from '../../commands/context.js';
+import { requireWholeSet } from '../restore-check.js';
+import { RestoreCancelledError, rollbackCommand, step, type RestoreStage } from '../restore-stage.js';
 
 /** Over 80 lines: the four steps read in order, and each updates the stage a stop is reported against. */
-export async function restorePostgres(ctx: RunContext, set: SetEntry, target: string): Promise<CommandOutcome> {
+export async function restorePostgres(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit): Promise<CommandOutcome> {
   const { config, log, env } = ctx;
   const pg = set.manifest!.postgres!;
   const engine = new PostgresEngine({ ...config.postgres!, database: target });
@@ -44,7 +44,7 @@ export async function restorePostgres(ctx: RunContext, set: SetEntry, target: st
   let safetyId: string | null = null;
   if (exists) {
     log.info(`taking a safety set of ${target} before replacing it`);
-    const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target }));
+    const safety = await step(ctx, now, () => kit.safetySet(target));
     safetyId = safety.set!.id;
     checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set!.bytes)}) at ${safety.set!.path}` });
   } else {

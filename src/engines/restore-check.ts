@@ -6,12 +6,12 @@
  */
 import path from 'node:path';
 import { JobError } from '../errors.js';
-import { archiveProblem, pgDumpPath, type PgArchives } from '../engines/postgres/index.js';
-import type { EngineContext, EngineName } from '../engines/engine.js';
-import { TDENGINE_DUMP_DIR } from '../engines/tdengine.js';
+import { archiveProblem, pgDumpPath, type PgArchives } from './postgres/index.js';
+import type { EngineContext, EngineName } from './engine.js';
+import { TDENGINE_DUMP_DIR } from './tdengine.js';
 import type { SetEntry } from '../catalog/sets.js';
 import type { Check } from '../report/result.js';
-import { checkFiles } from './verify.js';
+import { checkFiles } from '../catalog/check-files.js';
 
 /** Where restores have always found it. */
 export { pgDumpPath };
