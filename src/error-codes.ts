@@ -6,7 +6,7 @@
  *
  * kind: how the throw site raises it. `usage` exits 2 before anything was touched; `failed` exits 1;
  * `cancelled` exits 1 after a signal. A restore that already touched its target re-raises any code
- * as `failed` (src/commands/restore-stage.ts).
+ * as `failed` (src/engines/restore-stage.ts).
  */
 export type ErrorKind = 'usage' | 'failed' | 'cancelled';
 

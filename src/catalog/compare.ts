@@ -39,4 +39,3 @@ export function renderDifferences(diffs: Difference[]): string[] {
 }
 
 /** Kept here for the PostgreSQL restore and its tests, which import it from this module. */
-export { comparePostgres, type NotCompared } from '../engines/postgres/compare.js';
