@@ -30315,7 +30315,6 @@ function renderDifferences(diffs) {
 }
 /** Kept here for the PostgreSQL restore and its tests, which import it from this module. */
 
-
 ;// CONCATENATED MODULE: ./src/engines/postgres/compare.ts
 /** PostgreSQL's comparison of a restored database with its manifest section. Pure. */
 
@@ -41034,6 +41033,7 @@ async function probeServer(client, clientVersion, pgDump) {
 
 
 
+
 /**
  * pg_restore into `target`, a new empty database. TimescaleDB databases are restored the
  * documented way: timescaledb_pre_restore() before, timescaledb_post_restore() after, and no -j.
@@ -41338,1628 +41338,6 @@ class PostgresEngine {
 
 
 
-
-;// CONCATENATED MODULE: ./src/catalog/verification.ts
-/**
- * verification.json beside a set's manifest: the outcome of the last `verify` of that set.
- * The manifest is never rewritten; this file is.
- */
-
-
-
-
-const VERIFICATION_FILE = 'verification.json';
-const verificationSchema = object({
-    verified_at: schemas_string(),
-    result: schemas_enum(['passed', 'failed']),
-    checks: array(object({ name: schemas_string(), result: schemas_enum(['passed', 'failed', 'skipped']), detail: schemas_string() })),
-    tool_version: schemas_string(),
-});
-async function readVerification(dir) {
-    try {
-        const parsed = verificationSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, VERIFICATION_FILE))));
-        return parsed.success ? parsed.data : null;
-    }
-    catch {
-        return null;
-    }
-}
-async function writeVerification(dir, v) {
-    await writeFileAtomic(external_node_path_default().join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(v), null, 2)}\n`);
-}
-
-;// CONCATENATED MODULE: ./src/catalog/sets.ts
-/**
- * The catalog on disk:
- *   <root>/<kind>/<set id>/manifest.json + dump files    complete sets (kind: daily, milestone, config, safety)
- *   <root>/.incomplete/<set id>/                          work in progress; renamed into place when complete
- *   <root>/logs/                                          one log and one JSON report per run
- *   <root>/.lock                                          held while a run writes
- * A set counts only when its manifest is whole and valid; anything else is listed as incomplete.
- */
-
-
-
-
-
-
-
-
-const INCOMPLETE_DIR = '.incomplete';
-const LOGS_DIR = 'logs';
-function kindDir(root, kind) {
-    return external_node_path_default().join(root, kind);
-}
-/** Sorts newest first by the manifest's start time (never by name or file time); incomplete sets last. */
-function compareNewestFirst(a, b) {
-    const ta = a.manifest ? Date.parse(a.manifest.started_at) : Number.NEGATIVE_INFINITY;
-    const tb = b.manifest ? Date.parse(b.manifest.started_at) : Number.NEGATIVE_INFINITY;
-    if (ta !== tb)
-        return tb - ta;
-    return b.id.localeCompare(a.id);
-}
-/** The catalog's own folders: none may be a link (the root itself may). */
-const CATALOG_DIRS = [...SET_KINDS, INCOMPLETE_DIR];
-/** How long a set may seem to start after "now" (clocks of two machines differ a little) before it is suspicious. */
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
-/** Why a set's start lies in the future (clock skew, a copied set), or null: such a set proves nothing about today. */
-function futureStart(m, now) {
-    if (!m)
-        return null;
-    const t = Date.parse(m.started_at);
-    if (!Number.isFinite(t) || t <= now.getTime() + FUTURE_TOLERANCE_MS)
-        return null;
-    return `started_at ${m.started_at} lies in the future (clock skew, or a set copied from elsewhere?)`;
-}
-/** Sub-folders, and links (reported, never followed), of `dir`. */
-async function dirNames(dir, withLinks = false) {
-    try {
-        const entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
-        return entries.filter((e) => e.isDirectory() || (withLinks && e.isSymbolicLink())).map((e) => e.name);
-    }
-    catch (err) {
-        if (err.code === 'ENOENT')
-            return [];
-        throw err;
-    }
-}
-/** One folder under a kind folder, as the catalog sees it. */
-async function readSet(kind, id, p) {
-    const damaged = (reason) => ({ id, kind, status: 'incomplete', path: p, manifest: null, reason, verification: null });
-    const linked = await unsafeSetDir(p);
-    if (linked)
-        return damaged(linked);
-    const read = await readManifest(p);
-    if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
-        return damaged(`manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`);
-    }
-    if (read.ok) {
-        const unsafe = await unsafeSetFiles(p, manifestFiles(read.manifest).map((f) => f.path));
-        if (unsafe)
-            return damaged(`damaged: ${unsafe}`);
-    }
-    const verification = read.ok ? await readVerification(p) : null;
-    return read.ok
-        ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
-        : damaged(read.reason);
-}
-async function listSets(root) {
-    await refuseLinkedFolders(root, CATALOG_DIRS);
-    const out = [];
-    for (const kind of SET_KINDS) {
-        const dir = kindDir(root, kind);
-        const names = await dirNames(dir, true);
-        out.push(...(await Promise.all(names.map((id) => readSet(kind, id, external_node_path_default().join(dir, id))))));
-    }
-    for (const name of await dirNames(external_node_path_default().join(root, INCOMPLETE_DIR))) {
-        const marker = await readStagingMarker(external_node_path_default().join(root, INCOMPLETE_DIR, name));
-        out.push({
-            id: marker?.id ?? name,
-            kind: marker?.kind ?? 'daily',
-            status: 'incomplete',
-            path: external_node_path_default().join(root, INCOMPLETE_DIR, name),
-            manifest: null,
-            reason: 'left by a run that did not finish',
-            verification: null,
-        });
-    }
-    return out.sort(compareNewestFirst);
-}
-async function findSet(root, id) {
-    if (!isSetId(id)) {
-        throw new UsageError('set.bad_id', `${JSON.stringify(id)} is not a set id`, { hint: 'Set ids look like mystocks_20261125_000003 or post_phase2_20261125; `pgtaos-backup list` shows them.' });
-    }
-    const sets = await listSets(root);
-    const found = sets.find((s) => s.id === id && s.path.split((external_node_path_default()).sep).at(-2) !== INCOMPLETE_DIR);
-    if (!found) {
-        throw new UsageError('set.not_found', `no set ${id} under ${root}`, { hint: 'Run `pgtaos-backup list` to see the sets there are.' });
-    }
-    return found;
-}
-const STAGING_MARKER = '.staging.json';
-async function readStagingMarker(dir) {
-    try {
-        const j = JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, STAGING_MARKER)));
-        if (typeof j.id === 'string' && typeof j.kind === 'string' && SET_KINDS.includes(j.kind)) {
-            return { id: j.id, kind: j.kind };
-        }
-    }
-    catch {
-        /* no marker: still incomplete */
-    }
-    return null;
-}
-async function stageSet(root, kind, id) {
-    const finalDir = external_node_path_default().join(kindDir(root, kind), id);
-    const dir = external_node_path_default().join(root, INCOMPLETE_DIR, `${id}.${process.pid}`);
-    // 0700 whatever the umask: another local user must not plant links in the catalog's folders.
-    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
-    await external_node_fs_.promises.mkdir(kindDir(root, kind), { recursive: true, mode: 0o700 });
-    await refuseLinkedFolders(root, [INCOMPLETE_DIR, kind]);
-    await external_node_fs_.promises.mkdir(dir, { mode: 0o700 });
-    await external_node_fs_.promises.writeFile(external_node_path_default().join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }), { flag: 'wx', mode: 0o600 });
-    let committed = false;
-    return {
-        id,
-        kind,
-        dir,
-        finalDir,
-        async commit(manifest) {
-            await external_node_fs_.promises.rm(external_node_path_default().join(dir, STAGING_MARKER), { force: true });
-            await writeManifest(dir, manifest);
-            try {
-                await external_node_fs_.promises.access(finalDir);
-                throw new JobError('set.exists', `a set already exists at ${finalDir}`, { hint: 'Nothing was overwritten; run again to get a new name.' });
-            }
-            catch (err) {
-                if (err.code !== 'ENOENT')
-                    throw err;
-            }
-            await external_node_fs_.promises.rename(dir, finalDir);
-            await fsyncDir(external_node_path_default().dirname(finalDir));
-            committed = true;
-            return finalDir;
-        },
-        async discard() {
-            if (committed)
-                return;
-            await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
-        },
-    };
-}
-/**
- * The set `verify` checks when none is named: the newest complete daily or milestone holding a
- * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
- * config snapshots are verified only when named.
- */
-function newestVerifiable(sets, now) {
-    // A set dated in the future sorts first but proves nothing about today's backups: never the default.
-    return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && s.manifest !== null && engineNames(s.manifest).length > 0 && !futureStart(s.manifest, now));
-}
-/**
- * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
- * run holding the root's lock may call this: then no other run can be writing there.
- */
-async function removeLeftovers(root) {
-    const removed = [];
-    const dir = external_node_path_default().join(root, INCOMPLETE_DIR);
-    // Through a linked .incomplete, fs.rm would delete every folder behind the link.
-    await refuseLinkedFolders(root, [INCOMPLETE_DIR]);
-    // Only real folders are removed (dirNames lists no links); fs.rm unlinks links inside, never follows them.
-    for (const name of await dirNames(dir)) {
-        if (name.endsWith(`.${process.pid}`) || name.endsWith(`-${process.pid}`))
-            continue; // ours
-        const p = external_node_path_default().join(dir, name);
-        const bytes = await folderBytes(p);
-        await external_node_fs_.promises.rm(p, { recursive: true, force: true });
-        removed.push({ name, bytes });
-    }
-    return removed;
-}
-/** Sums the sizes of the regular files under a folder (for sets without a manifest). */
-async function folderBytes(dir) {
-    let total = 0;
-    let entries;
-    try {
-        // A set folder that is a link is not measured: that would list what lies behind it.
-        if (!(await external_node_fs_.promises.lstat(dir)).isDirectory())
-            return 0;
-        entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
-    }
-    catch {
-        return 0;
-    }
-    for (const e of entries) {
-        const p = external_node_path_default().join(dir, e.name);
-        if (e.isDirectory())
-            total += await folderBytes(p);
-        else if (e.isFile())
-            total += (await external_node_fs_.promises.stat(p)).size;
-    }
-    return total;
-}
-
-;// CONCATENATED MODULE: ./src/catalog/time.ts
-/** Wall-clock formatting in the configured time zone (names and manifests use local time with its offset). */
-const formatters = new Map();
-function formatter(timeZone) {
-    let f = formatters.get(timeZone);
-    if (!f) {
-        f = new Intl.DateTimeFormat('en-US', {
-            timeZone,
-            hourCycle: 'h23',
-            year: 'numeric',
-            month: '2-digit',
-            day: '2-digit',
-            hour: '2-digit',
-            minute: '2-digit',
-            second: '2-digit',
-            timeZoneName: 'longOffset',
-        });
-        formatters.set(timeZone, f);
-    }
-    return f;
-}
-function localTime(at, timeZone) {
-    const parts = {};
-    for (const p of formatter(timeZone).formatToParts(at))
-        parts[p.type] = p.value;
-    // longOffset gives "GMT+08:00", or plain "GMT" for UTC.
-    const offset = (parts.timeZoneName ?? 'GMT').replace(/^GMT/, '') || '+00:00';
-    const ms = String(at.getUTCMilliseconds()).padStart(3, '0');
-    const date = `${parts.year}${parts.month}${parts.day}`;
-    const time = `${parts.hour}${parts.minute}${parts.second}`;
-    const iso = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}.${ms}${offset}`;
-    return { date, time, iso };
-}
-
-;// CONCATENATED MODULE: ./src/catalog/space.ts
-/** Free space where the sets are written. */
-
-const GIB = 1024 ** 3;
-async function freeBytes(dir) {
-    const s = await external_node_fs_.promises.statfs(dir);
-    return s.bavail * s.bsize;
-}
-/** The free space a backup needs: the configured floor, and room for one more set as big as the last. */
-function spaceNeeded(minFreeGb, lastSetBytes, estimateBytes) {
-    return Math.max(minFreeGb * GIB, lastSetBytes ?? 0, estimateBytes === null ? 0 : Math.ceil(estimateBytes * 0.25));
-}
-
-;// CONCATENATED MODULE: ./src/version.ts
-/** Kept equal to package.json's version by a test (a JSON import would drag package.json into the bundle). */
-const TOOL_NAME = 'pgtaos-backup';
-const TOOL_VERSION = '0.1.0';
-
-;// CONCATENATED MODULE: ./src/shared/github.ts
-/** Facts about the GitHub Actions run, read from the runner's environment (null outside Actions). */
-/** The run's page (GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID). */
-function runUrl(env) {
-    return env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
-}
-
-;// CONCATENATED MODULE: ./src/commands/context.ts
-
-/** Git facts about the run, from the Actions environment (null outside Actions). */
-function context_gitInfo(env) {
-    if (!env.GITHUB_SHA && !env.GITHUB_REF)
-        return null;
-    return {
-        sha: env.GITHUB_SHA ?? null,
-        ref: env.GITHUB_REF ?? null,
-        tag: env.GITHUB_REF_TYPE === 'tag' ? (env.GITHUB_REF_NAME ?? null) : null,
-        actor: env.GITHUB_ACTOR ?? null,
-        run_id: env.GITHUB_RUN_ID ?? null,
-        run_url: runUrl(env),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/report/notify/message.ts
-/**
- * The message every chat kind shows (one screen, the same facts), and the fitting of its field
- * values into a service's size limit: the title, the labels, the markup and the run link are
- * never cut, only the values.
- */
-
-
-/** A message is meant to fit on one phone screen. */
-const MAX_VALUE = 300;
-const MAX_DETAIL = 240;
-const MAX_TITLE = 200;
-const MAX_LABEL = 80;
-const MAX_CHECKS = 4;
-const STDERR_LINES = 3;
-const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
-/** Bytes a string takes inside a JSON document, quotes not counted (escapes are per character, so sizes add up). */
-const jsonBytes = (s) => Buffer.byteLength(JSON.stringify(s), 'utf8') - 2;
-/** `s`, or its longest start (whole code points, so never half an emoji) that fits `max` with "…" added. */
-function clipTo(s, max, size = utf8Bytes) {
-    if (size(s) <= max)
-        return s;
-    const cps = Array.from(s);
-    let lo = 0;
-    let hi = cps.length - 1;
-    while (lo < hi) {
-        const mid = Math.ceil((lo + hi) / 2);
-        if (size(`${cps.slice(0, mid).join('')}…`) <= max)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    const out = `${cps.slice(0, lo).join('').trimEnd()}…`;
-    return size(out) <= max ? out : '';
-}
-/**
- * Shortens values so that their sizes add up to at most `budget`: values under an equal share stay
- * whole, the longest are cut to what is left shared equally (water-filling), so every field keeps
- * its beginning and none crowds the others out.
- */
-function fitValues(values, budget, size) {
-    const out = [...values];
-    const order = values.map((v, i) => ({ i, n: size(v) })).sort((a, b) => a.n - b.n);
-    let left = Math.max(0, budget);
-    order.forEach(({ i, n }, k) => {
-        const share = Math.floor(left / (order.length - k));
-        if (n > share)
-            out[i] = clipTo(values[i], share, size);
-        left -= size(out[i]);
-    });
-    return out;
-}
-/**
- * Renders a message whose parts outside the field values (title, labels, markup, the run link) are
- * fixed, with the values fitted into what the limit leaves: the link always survives, and markup
- * is never cut in half. `render` must be additive in the values under `size`.
- */
-function fitted(m, limit, size, total, render) {
-    const blank = render({ ...m, fields: m.fields.map((f) => ({ ...f, value: '' })) });
-    const values = fitValues(m.fields.map((f) => f.value), limit - total(blank), size);
-    return render({ ...m, fields: m.fields.map((f, i) => ({ ...f, value: values[i] })) });
-}
-function oneLine(s, max = MAX_VALUE) {
-    const flat = s.replace(/\s*\n\s*/g, ' ').trim();
-    return clipTo(flat, max, (x) => x.length);
-}
-/** A field value in the markdown the robots (WeCom, DingTalk, Feishu) read. */
-const markdownValue = (f) => `${f.code ? `\`${f.value.replace(/`/g, "'")}\`` : f.value}${f.suffix ?? ''}`;
-function chatMessage(r) {
-    const stale = r.stale.length > 0;
-    const tone = r.status !== 'success' && !stale ? 'failure' : stale ? 'stale' : 'success';
-    const verb = r.status === 'success' ? 'succeeded' : r.status === 'cancelled' ? 'was cancelled' : 'FAILED';
-    const icon = r.status === 'success' ? (stale ? '⚠️' : '✅') : r.status === 'cancelled' ? '⏹️' : stale ? '⚠️' : '❌';
-    const title = oneLine(`${icon} ${TOOL_NAME} ${r.command || 'run'} ${verb}${stale ? ': backups are stale' : ''} on ${r.hostname}`, MAX_TITLE);
-    const fields = [];
-    fields.push({ label: 'result', value: `${r.status} (exit ${r.exit_code}) in ${formatDuration(r.duration_ms)}` });
-    if (r.set)
-        fields.push({ label: 'set', value: `${r.set.id} (${r.set.kind}, ${formatBytes(r.set.bytes)})`, code: true });
-    if (r.error) {
-        const [first] = r.error.message.split('\n');
-        // "pg_dump failed (exit 1):" introduces the stderr lines, shown just below.
-        const code = ` [${r.error.code}]`;
-        fields.push({ label: 'error', value: oneLine((first ?? '').replace(/:\s*$/, ''), MAX_VALUE - code.length), suffix: code });
-        const tail = (r.error.stderr_tail ?? []).slice(-STDERR_LINES);
-        if (tail.length)
-            fields.push({ label: 'stderr', value: oneLine(tail.join(' | ')), code: true });
-        if (r.error.hint)
-            fields.push({ label: 'what to do', value: oneLine(r.error.hint) });
-    }
-    const failedChecks = r.checks.filter((c) => c.result === 'failed');
-    for (const c of failedChecks.slice(0, MAX_CHECKS)) {
-        fields.push({ label: oneLine(r.stale.includes(c.name) ? `stale: ${c.name}` : `failed: ${c.name}`, MAX_LABEL), value: oneLine(c.detail, MAX_DETAIL) });
-    }
-    if (failedChecks.length > MAX_CHECKS)
-        fields.push({ label: 'more', value: `${failedChecks.length - MAX_CHECKS} more failed checks in the report` });
-    if (!r.error && failedChecks.length === 0)
-        fields.push({ label: 'summary', value: oneLine(r.message) });
-    if (r.storage?.free_bytes != null) {
-        const days = r.storage.days_of_dailies;
-        fields.push({ label: 'free space', value: `${formatBytes(r.storage.free_bytes)}${days === null ? '' : `, about ${days} more days of dailies fit`}` });
-    }
-    if (r.report_path)
-        fields.push({ label: 'report', value: r.report_path, code: true });
-    return { tone, title, fields, link: r.run_url };
-}
-
-;// CONCATENATED MODULE: ./src/report/notify/notifier.ts
-
-/** Any 2xx is accepted; 429 and 5xx are retried; any other status is final. */
-function judgeHttp(status, text) {
-    const http = `HTTP ${status}${text ? `: ${oneLine(text, 160)}` : ''}`;
-    if (status === 429 || status >= 500)
-        return { ok: false, retry: true, error: http };
-    if (status < 200 || status >= 300)
-        return { ok: false, retry: false, error: http };
-    return { ok: true };
-}
-/**
- * Chat robots answer with a code in a JSON body, often with HTTP 200 even when refusing (Feishu's
- * rate limit is HTTP 400), so the body is read whatever the status: code 0 accepts, a rate-limit
- * code is retried, any other code is final; without a verdict in the body, the status decides.
- */
-function judgeRobot(a) {
-    return (status, text) => {
-        let body;
-        try {
-            const j = JSON.parse(text);
-            body = typeof j === 'object' && j !== null ? j : {};
-        }
-        catch {
-            body = null;
-        }
-        const got = body ? a.read(body) : null;
-        if (got && typeof got.code === 'number' && a.rateLimitCodes.includes(got.code)) {
-            return { ok: false, retry: true, error: `rate limited (${a.codeName} ${got.code}: ${oneLine(got.msg, 160)})` };
-        }
-        if (status >= 200 && status < 300) {
-            if (!got)
-                return { ok: false, retry: false, error: `the answer is not JSON: ${oneLine(text, 120)}` };
-            return got.code === 0 ? { ok: true } : { ok: false, retry: false, error: `${a.codeName} ${String(got.code)}: ${oneLine(got.msg, 160)}` };
-        }
-        return judgeHttp(status, text);
-    };
-}
-
-;// CONCATENATED MODULE: ./src/report/notify/dingtalk.ts
-/**
- * DingTalk custom robot: {"msgtype":"markdown","markdown":{"title","text"}}; signed with
- * &timestamp=<ms>&sign=<urlencoded base64 HMAC-SHA256(secret, "<ms>\n<secret>")>. The request body
- * is at most 20000 bytes (errcode 460101 "message too long, exceed 20000 bytes"). Accepts with
- * {"errcode":0}; 130101 "send too fast, exceed 20 times per minute" is its rate limit (then
- * throttled for 10 minutes).
- */
-
-
-
-const DINGTALK_BODY_BYTES = 20_000;
-const DINGTALK_RATE_LIMIT_CODES = [130101];
-/** The signature, as DingTalk's documentation computes it. */
-function dingtalkSign(secret, timestampMs) {
-    return (0,external_node_crypto_.createHmac)('sha256', secret).update(`${timestampMs}\n${secret}`, 'utf8').digest('base64');
-}
-function dingtalkJson(m) {
-    const lines = [`### ${m.title}`, '', ...m.fields.map((f) => `- **${f.label}:** ${markdownValue(f)}`)];
-    if (m.link)
-        lines.push('', `[Open the run](${m.link})`);
-    return JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text: lines.join('\n') } });
-}
-/** The body as sent (JSON text): the limit is on the whole body. */
-function dingtalkBody(m) {
-    return fitted(m, DINGTALK_BODY_BYTES, jsonBytes, utf8Bytes, dingtalkJson);
-}
-const dingtalk = {
-    signed: true,
-    request({ url, secret, message, headers, now }) {
-        const u = new URL(url);
-        if (secret) {
-            const ts = String(now.getTime());
-            // URLSearchParams encodes the Base64 "+", "/" and "=" (%2B, %2F, %3D), as DingTalk's urlEncode step asks.
-            u.searchParams.set('timestamp', ts);
-            u.searchParams.set('sign', dingtalkSign(secret, ts));
-        }
-        return { url: u.toString(), body: dingtalkBody(message), headers };
-    },
-    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: DINGTALK_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/feishu.ts
-/**
- * Feishu/Lark custom bot: {"msg_type":"interactive","card":{...}}; signed with "timestamp" (s) and
- * "sign" = base64 HMAC-SHA256(key "<s>\n<secret>", empty message) in the body. The request body is
- * at most 20 KB (自定义机器人使用指南, 使用限制); 20000 bytes here. Accepts with {"code":0} (older
- * answers: StatusCode); 9499 "too many request" is its rate limit (answered with HTTP 400).
- */
-
-
-
-const FEISHU_BODY_BYTES = 20_000;
-const FEISHU_RATE_LIMIT_CODES = [9499];
-/** The signature, as Feishu's documentation computes it. */
-function feishuSign(secret, timestampS) {
-    return (0,external_node_crypto_.createHmac)('sha256', `${timestampS}\n${secret}`).update('', 'utf8').digest('base64');
-}
-function feishuJson(m, signing) {
-    const template = m.tone === 'success' ? 'green' : m.tone === 'stale' ? 'orange' : 'red';
-    const lines = m.fields.map((f) => `**${f.label}:** ${markdownValue(f)}`);
-    if (m.link)
-        lines.push(`[Open the run](${m.link})`);
-    return JSON.stringify({
-        ...(signing ? { timestamp: signing.timestamp, sign: signing.sign } : {}),
-        msg_type: 'interactive',
-        card: {
-            config: { wide_screen_mode: true },
-            header: { template, title: { tag: 'plain_text', content: m.title } },
-            elements: [{ tag: 'div', text: { tag: 'lark_md', content: lines.join('\n') } }],
-        },
-    });
-}
-/** The body as sent (JSON text), signed when `signing` is given: the limit is on the whole body. */
-function feishuBody(m, signing) {
-    return fitted(m, FEISHU_BODY_BYTES, jsonBytes, utf8Bytes, (x) => feishuJson(x, signing));
-}
-const feishu = {
-    signed: true,
-    request({ url, secret, message, headers, now }) {
-        const ts = String(Math.floor(now.getTime() / 1000));
-        return { url, body: feishuBody(message, secret ? { timestamp: ts, sign: feishuSign(secret, ts) } : undefined), headers };
-    },
-    judge: judgeRobot({ codeName: 'code', rateLimitCodes: FEISHU_RATE_LIMIT_CODES, read: (o) => ({ code: o.code ?? o.StatusCode, msg: String(o.msg ?? o.StatusMessage ?? '') }) }),
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/events.ts
-function eventsOf(r) {
-    return [r.status === 'success' ? 'success' : 'failure', ...(r.stale.length ? ['stale'] : [])];
-}
-/** The trigger that makes this entry fire for these events, or null. `stale` is named first: it is the more specific news. */
-function triggerFor(entry, events) {
-    for (const e of ['stale', 'failure', 'success'])
-        if (events.includes(e) && entry.on.includes(e))
-            return e;
-    return entry.on.includes('always') ? 'always' : null;
-}
-
-;// CONCATENATED MODULE: ./src/report/notify/generic.ts
-/**
- * Any HTTP endpoint: the JSON report itself, with the events in X-Pgtaos-Event; with secret_env,
- * X-Pgtaos-Signature-256: sha256=<hex HMAC of the body>. Accepts with any 2xx.
- */
-
-
-
-function genericSignature(secret, body) {
-    return `sha256=${(0,external_node_crypto_.createHmac)('sha256', secret).update(body, 'utf8').digest('hex')}`;
-}
-const generic = {
-    signed: true,
-    request({ url, secret, result, headers }) {
-        const body = JSON.stringify(result);
-        const events = eventsOf(result).join(',');
-        return { url, body, headers: { ...headers, 'x-pgtaos-event': events, ...(secret ? { 'x-pgtaos-signature-256': genericSignature(secret, body) } : {}) } };
-    },
-    judge: judgeHttp,
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/slack.ts
-/**
- * Slack incoming webhook: {"text", "blocks"}. Not signed. Section text is at most 3000 characters,
- * header text at most 150 (Block Kit reference). Accepts with any 2xx.
- */
-
-
-const SLACK_SECTION_CHARS = 3000;
-const SLACK_HEADER_CHARS = 150;
-const slackEscape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-/** Slack counts characters of the escaped text; UTF-16 units are at least that many. */
-const slackChars = (s) => slackEscape(s).length;
-function slackSection(m) {
-    return m.fields.map((f) => `*${slackEscape(f.label)}:* ${f.code ? `\`${slackEscape(f.value.replace(/`/g, "'"))}\`` : slackEscape(f.value)}${slackEscape(f.suffix ?? '')}`).join('\n');
-}
-function slackBody(m) {
-    const section = fitted(m, SLACK_SECTION_CHARS, slackChars, (s) => s.length, slackSection);
-    const blocks = [
-        { type: 'header', text: { type: 'plain_text', text: clipTo(m.title, SLACK_HEADER_CHARS, (s) => s.length), emoji: true } },
-        { type: 'section', text: { type: 'mrkdwn', text: section } },
-    ];
-    if (m.link)
-        blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${m.link}|Open the run>` }] });
-    // `text` is the notification fallback (and what screen readers read).
-    const fallback = clipTo(`${m.title}: ${m.fields.map((f) => `${f.label}: ${f.value}${f.suffix ?? ''}`).join('; ')}`, SLACK_SECTION_CHARS, slackChars);
-    return { text: slackEscape(fallback), blocks };
-}
-const slack = {
-    signed: false,
-    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(slackBody(message)), headers }),
-    judge: judgeHttp,
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/wecom.ts
-/**
- * WeCom group robot: {"msgtype":"markdown","markdown":{"content"}}. Not signed. markdown.content is
- * at most 4096 bytes of UTF-8 (群机器人配置说明; past it errcode 40058 "markdown.content exceed max
- * length 4096"). Accepts with {"errcode":0}; 45009 "api freq out of limit" is its rate limit (at
- * most 20 messages a minute per robot).
- */
-
-
-const WECOM_CONTENT_BYTES = 4096;
-const WECOM_RATE_LIMIT_CODES = [45009];
-function wecomContent(m) {
-    const color = m.tone === 'success' ? 'info' : 'warning';
-    const lines = [`**<font color="${color}">${m.title}</font>**`, ...m.fields.map((f) => `> **${f.label}:** ${markdownValue(f)}`)];
-    if (m.link)
-        lines.push(`[Open the run](${m.link})`);
-    return lines.join('\n');
-}
-function wecomBody(m) {
-    return { msgtype: 'markdown', markdown: { content: fitted(m, WECOM_CONTENT_BYTES, utf8Bytes, utf8Bytes, wecomContent) } };
-}
-const wecom = {
-    signed: false,
-    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(wecomBody(message)), headers }),
-    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: WECOM_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/registry.ts
-/**
- * The notifier table: one entry per `notify:` kind. To add a kind, write a module exporting a
- * Notifier (notifier.ts) and register it here; its name is then a valid `kind:` in the config.
- */
-
-
-
-
-
-const NOTIFIERS = { wecom: wecom, dingtalk: dingtalk, feishu: feishu, slack: slack, generic: generic };
-/** The kinds, in table order: what `notify: kind:` accepts and the report names. */
-const NOTIFIER_KINDS = Object.keys(NOTIFIERS);
-
-;// CONCATENATED MODULE: ./src/remotes/driver.ts
-/**
- * What a remote driver module exports (restic's location registry is the model): its type name
- * (the config's `type:`), the schema of its config entry, the environment variables that hold
- * its secrets, and a factory. The registry (registry.ts) looks drivers up by type; commands never
- * name one.
- */
-
-/**
- * Which kinds of set a remote takes besides the ones every remote takes: milestones always, config
- * snapshots always when encryption.age_recipients is set (never unencrypted). `include: [daily]`
- * adds the dailies, `include: [safety]` the safety copies.
- */
-const remoteIncludeField = array(schemas_enum(['daily', 'milestone', 'config', 'safety'])).optional();
-/** A remote's name, as records and messages show it. */
-const remoteNameField = schemas_string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional();
-/** The keys every remote entry has, whatever its driver; the rest belongs to the driver. */
-const remoteEntryShape = looseObject({ type: schemas_string(), name: remoteNameField, include: remoteIncludeField });
-/**
- * A driver's config entry: `type`, `name`, the driver's own keys, `include`, in that order (the
- * order problems are listed in). Strict: a misspelt key is named as unknown.
- */
-function remoteConfigSchema(type, shape) {
-    return strictObject({ type: literal(type), name: remoteNameField, ...shape, include: remoteIncludeField });
-}
-
-;// CONCATENATED MODULE: ./src/remotes/remote.ts
-
-/** A remote failed: the job ran and failed (exit 1). */
-class RemoteError extends JobError {
-    constructor(remote, message, opts = {}) {
-        super('remote.failed', `remote ${remote}: ${message}`, opts);
-        this.name = 'RemoteError';
-    }
-}
-const KEY_PART = /^(?!\.{1,2}$)[^/\0\\]+$/;
-/** Checks a key has the documented shape; throws otherwise (a bug, not a user error). */
-function checkKey(key) {
-    if (!key || key.startsWith('/') || !key.split('/').every((p) => KEY_PART.test(p))) {
-        throw new Error(`internal: bad remote key ${JSON.stringify(key)}`);
-    }
-    return key;
-}
-/** Joins a prefix ("", "a", "a/b/") and a key without doubled or leading slashes. */
-function joinKey(prefix, key) {
-    const p = prefix.split('/').filter(Boolean).join('/');
-    return p ? `${p}/${key}` : key;
-}
-function isBackupError(err) {
-    return err instanceof BackupError;
-}
-
-;// CONCATENATED MODULE: ./src/remotes/path.ts
-/**
- * A folder as a remote: an NFS or CIFS share mounted on the runner (it looks like a folder), or
- * another disk. Each object is written to a hidden temporary name beside its key, fsynced, then
- * renamed (and the folder fsynced), so a reader never sees part of a file. Files are 0600 and
- * folders 0700 whatever they hold.
- *
- * Before writing, check() refuses a share that is not mounted: when a mount drops, its mount
- * point is an empty folder on the local disk, and writing there would fill the local disk with
- * copies nobody can reach. With require_mount (the default) the folder must be on a mounted
- * filesystem (read from /proc/self/mountinfo) that is
- *  - not "/",
- *  - not the filesystem holding the backup root (a copy on the same disk is no copy), and
- *  - not the parent of a mount point that /etc/fstab lists at or above the folder: then that
- *    share is the one meant, and it is not mounted (an unmounted /data/nas on a local /data).
- */
-
-
-
-
-
-
-
-
-const TEMP_MARK = '.pgtaos-part-';
-const path_unescape = (s) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
-/** Parses /proc/self/mountinfo (proc(5)): field 3 is major:minor, field 5 the mount point (octal escapes), the type follows " - ". */
-function parseMountInfo(text) {
-    const out = [];
-    for (const line of text.split('\n')) {
-        if (!line.trim())
-            continue;
-        const [left, right] = line.split(' - ');
-        const f = (left ?? '').split(' ');
-        if (f.length < 6 || right === undefined)
-            continue;
-        out.push({ mountPoint: path_unescape(f[4]), device: f[2], fsType: right.split(' ')[0] ?? '', options: (f[5] ?? '').split(',') });
-    }
-    return out;
-}
-/** Mount points listed in an fstab(5) text (field 2, octal escapes; swap and comments left out). */
-function parseFstab(text) {
-    const out = [];
-    for (const line of text.split('\n')) {
-        const f = line.trim().split(/\s+/);
-        if (!f[0] || f[0].startsWith('#') || f.length < 3 || f[2] === 'swap' || !f[1].startsWith('/'))
-            continue;
-        const mp = external_node_path_default().posix.normalize(path_unescape(f[1]));
-        out.push(mp.length > 1 ? mp.replace(/\/+$/, '') : mp);
-    }
-    return out;
-}
-const within = (p, dir) => dir === '/' || p === dir || p.startsWith(`${dir}/`);
-/**
- * Is the folder `real` (absolute, symlink-free) on a share that is mounted? Pure: the rules in the
- * header, over the parsed mountinfo, the fstab mount points, and the backup root (when known).
- */
-function judgeMount(real, mounts, fstab, backupRoot) {
-    const m = mountOf(real, mounts);
-    if (!m || m.mountPoint === '/')
-        return { ok: false, why: 'it is on the root filesystem "/"' };
-    // The deepest fstab mount point at or above the folder that is below the mount actually holding it: the share meant, not mounted.
-    const missing = fstab.filter((fp) => within(real, fp) && fp !== m.mountPoint && within(fp, m.mountPoint) && !mounts.some((x) => x.mountPoint === fp)).sort((a, b) => b.length - a.length)[0];
-    if (missing)
-        return { ok: false, why: `/etc/fstab lists ${missing} as a mount point, but nothing is mounted there: the folder is on ${m.mountPoint} (${m.fsType}) instead` };
-    if (backupRoot !== null) {
-        const r = mountOf(backupRoot, mounts);
-        if (r && r.device === m.device) {
-            return { ok: false, why: `it is on the same filesystem as the backup root ${backupRoot} (${m.mountPoint}, ${m.fsType} ${m.device}): a copy there is lost with the same disk` };
-        }
-    }
-    return { ok: true, mount: m };
-}
-/** The mount holding `p` (an absolute, symlink-free path): the longest mount point that is `p` or a parent of it. */
-function mountOf(p, mounts) {
-    let best = null;
-    for (const m of mounts) {
-        const mp = m.mountPoint;
-        if (within(p, mp) && (!best || mp.length >= best.mountPoint.length))
-            best = m;
-    }
-    return best;
-}
-class PathRemote {
-    opts;
-    type = 'path';
-    name;
-    location;
-    capabilities = { metadata: false };
-    dir;
-    constructor(opts) {
-        this.opts = opts;
-        this.name = opts.name;
-        this.dir = external_node_path_default().resolve(opts.path);
-        this.location = this.dir;
-    }
-    fail(message, hint, cause) {
-        return new RemoteError(this.name, message, { hint, ...(cause === undefined ? {} : { cause }) });
-    }
-    file(key) {
-        return external_node_path_default().join(this.dir, ...checkKey(key).split('/'));
-    }
-    async check() {
-        let st;
-        try {
-            st = await external_node_fs_.promises.stat(this.dir);
-        }
-        catch (err) {
-            const code = err.code;
-            throw this.fail(code === 'ENOENT' ? `${this.dir} does not exist` : `cannot reach ${this.dir}: ${err.message}`, 'Is the NFS/CIFS share mounted? Mount it (e.g. `mount /mnt/nas`, see /etc/fstab) and create the folder, then run again. The local set is complete either way.', err);
-        }
-        if (!st.isDirectory())
-            throw this.fail(`${this.dir} is not a folder`, 'Point the remote\'s path at a folder on the mounted share.');
-        if (this.opts.requireMount) {
-            let text;
-            const info = this.opts.mountInfoFile ?? '/proc/self/mountinfo';
-            try {
-                text = await external_node_fs_.promises.readFile(info, 'utf8');
-            }
-            catch (err) {
-                throw this.fail(`cannot read ${info} to check that ${this.dir} is mounted: ${err.message}`, 'Set `require_mount: false` on this remote to skip the check.', err);
-            }
-            // No fstab (containers) is fine: that rule then has nothing to say.
-            const fstab = await external_node_fs_.promises.readFile(this.opts.fstabFile ?? '/etc/fstab', 'utf8').catch(() => '');
-            const root = this.opts.backupRoot === undefined ? null : await existingRealpath(this.opts.backupRoot);
-            const verdict = judgeMount(await external_node_fs_.promises.realpath(this.dir), parseMountInfo(text), parseFstab(fstab), root);
-            if (!verdict.ok) {
-                throw this.fail(`${this.dir} is not on a mounted filesystem of its own (${verdict.why}): the NFS/CIFS share is not mounted, so nothing was copied there`, 'Mount the share (e.g. `mount /mnt/nas`; check /etc/fstab and the network), then run again. If this folder is meant to be on a local disk, set `require_mount: false` on this remote.');
-            }
-        }
-        // A real write: catches read-only mounts, permissions and a full share.
-        const probe = external_node_path_default().join(this.dir, `.pgtaos-probe-${external_node_os_default().hostname()}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
-        try {
-            const fh = await external_node_fs_.promises.open(probe, 'wx', 0o600);
-            try {
-                await fh.writeFile('probe');
-                await fh.sync();
-            }
-            finally {
-                await fh.close();
-            }
-        }
-        catch (err) {
-            const code = err.code;
-            const why = code === 'EROFS' ? 'is read-only (mounted ro?)' : code === 'EACCES' || code === 'EPERM' ? `is not writable by this user (uid ${process.getuid?.() ?? '?'})` : code === 'ENOSPC' || code === 'EDQUOT' ? 'is full' : `cannot be written: ${err.message}`;
-            await external_node_fs_.promises.rm(probe, { force: true }).catch(() => { });
-            throw this.fail(`${this.dir} ${why}`, 'Remount the share read-write, or fix its permissions or free space, then run again. The local set is complete either way.', err);
-        }
-        await external_node_fs_.promises.rm(probe, { force: true });
-    }
-    async put(key, body, opts = {}) {
-        const target = this.file(key);
-        const dir = external_node_path_default().dirname(target);
-        await external_node_fs_.promises.mkdir(dir, { recursive: true, mode: 0o700 });
-        const tmp = external_node_path_default().join(dir, `${TEMP_MARK}${external_node_path_default().basename(target)}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
-        try {
-            await (0,external_node_stream_promises_namespaceObject.pipeline)(body, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
-            // On the disk (the share) before the rename makes it visible.
-            const fh = await external_node_fs_.promises.open(tmp, 'r+');
-            try {
-                await fh.sync();
-            }
-            finally {
-                await fh.close();
-            }
-            await external_node_fs_.promises.rename(tmp, target);
-            await syncDir(dir);
-        }
-        catch (err) {
-            await external_node_fs_.promises.rm(tmp, { force: true }).catch(() => { });
-            if (opts.signal?.aborted)
-                throw opts.signal.reason;
-            throw this.fail(`writing ${key} failed: ${err.message}`, 'Check the share (mounted, writable, free space) and run again.', err);
-        }
-    }
-    async get(key) {
-        const f = this.file(key);
-        try {
-            await external_node_fs_.promises.access(f);
-        }
-        catch (err) {
-            throw this.fail(`${key} is not there`, 'Copy the set again.', err);
-        }
-        return (0,external_node_fs_.createReadStream)(f, { highWaterMark: 1 << 20 });
-    }
-    async stat(key) {
-        try {
-            const st = await external_node_fs_.promises.stat(this.file(key));
-            return st.isFile() ? { bytes: st.size, metadata: {} } : null;
-        }
-        catch (err) {
-            if (err.code === 'ENOENT')
-                return null;
-            throw err;
-        }
-    }
-    async list(prefix) {
-        const out = [];
-        const walk = async (rel) => {
-            let entries;
-            try {
-                entries = await external_node_fs_.promises.readdir(external_node_path_default().join(this.dir, ...rel.split('/').filter(Boolean)), { withFileTypes: true });
-            }
-            catch (err) {
-                if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
-                    return;
-                throw err;
-            }
-            for (const e of entries) {
-                const key = rel ? `${rel}/${e.name}` : e.name;
-                if (e.isDirectory()) {
-                    if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || prefix === '')
-                        await walk(key);
-                }
-                else if (e.isFile() && !e.name.startsWith(TEMP_MARK) && !e.name.startsWith('.pgtaos-probe-') && key.startsWith(prefix)) {
-                    out.push({ key, bytes: (await external_node_fs_.promises.stat(external_node_path_default().join(this.dir, ...key.split('/')))).size });
-                }
-            }
-        };
-        await walk('');
-        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    }
-    async delete(key) {
-        await external_node_fs_.promises.rm(this.file(key), { force: true });
-    }
-}
-const pathConfig = remoteConfigSchema('path', {
-    /** A folder on an NFS/CIFS mount (or another disk). */
-    path: schemas_string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path, such as /mnt/nas/mystocks_backup'),
-    /**
-     * Refuse to write unless the folder is on a mounted filesystem other than "/" (an NFS/CIFS share
-     * that dropped leaves an empty folder on the local disk). false for a plain local folder.
-     */
-    require_mount: schemas_boolean().default(true),
-});
-/** `type: path`: no secrets; named `path:<folder>` unless given a name. */
-const pathDriver = {
-    type: 'path',
-    configSchema: pathConfig,
-    secretEnv: [],
-    defaultName: (c) => `path:${c.path}`,
-    create: (c, ctx) => new PathRemote({ name: ctx.name, path: c.path, requireMount: c.require_mount, ...(ctx.backupRoot === undefined ? {} : { backupRoot: ctx.backupRoot }) }),
-};
-/** realpath of `p`, or of its nearest existing parent with the rest appended (a root not made yet). */
-async function existingRealpath(p) {
-    const abs = external_node_path_default().resolve(p);
-    try {
-        return await external_node_fs_.promises.realpath(abs);
-    }
-    catch {
-        const parent = external_node_path_default().dirname(abs);
-        return parent === abs ? abs : external_node_path_default().join(await existingRealpath(parent), external_node_path_default().basename(abs));
-    }
-}
-async function syncDir(dir) {
-    const fh = await external_node_fs_.promises.open(dir, 'r');
-    try {
-        await fh.sync();
-    }
-    finally {
-        await fh.close();
-    }
-}
-
-;// CONCATENATED MODULE: ./src/remotes/registry.ts
-/**
- * From config to drivers: the drivers by type, the schema of a `remotes:` entry (the driver's own,
- * looked up by `type`), the names remotes go by, and which kinds of set each takes. The built-in
- * drivers are registered by builtin.ts; more can be registered at run time (tests do).
- */
-
-
-const drivers = new Map();
-/**
- * Makes a driver known by its type. Registering the same driver again is a no-op; another driver
- * under a type already taken is a bug (two modules claiming `type: path`) and throws.
- */
-function registerRemoteDriver(driver) {
-    const had = drivers.get(driver.type);
-    if (had) {
-        if (had.driver === driver)
-            return;
-        throw new Error(`internal: two remote drivers register type ${JSON.stringify(driver.type)}`);
-    }
-    // Parsed again (not cast) to reach the driver's own type: the entry was validated by this schema at load.
-    const own = (entry) => driver.configSchema.parse(entry);
-    drivers.set(driver.type, {
-        driver,
-        type: driver.type,
-        secretEnv: driver.secretEnv,
-        schema: driver.configSchema,
-        defaultName: (entry) => driver.defaultName(own(entry)),
-        create: (entry, ctx) => driver.create(own(entry), ctx),
-    });
-}
-/** The registered types, in registration order (built-ins first). */
-function remoteDriverTypes() {
-    return [...drivers.keys()];
-}
-/** Every registered driver's secret environment variables. */
-function remoteSecretEnv() {
-    return [...new Set([...drivers.values()].flatMap((d) => d.secretEnv))];
-}
-/** The driver of a parsed entry. A type no driver has is a bug: parsing the config refused it. */
-function registered(type) {
-    const d = drivers.get(type);
-    if (!d)
-        throw new Error(`internal: no remote driver for type ${JSON.stringify(type)} (registered: ${remoteDriverTypes().join(', ')})`);
-    return d;
-}
-/**
- * A driver schema's issue, handed on to the enclosing parse (which prefixes its path and drops
- * `input` unless asked for it). Zod types a finished issue's input as optional, a raw one's as the
- * code's own type; the value is the same, so the one assertion here is safe.
- */
-const handOn = (iss) => ({ ...iss, input: iss.input });
-const registry_isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
-/**
- * One `remotes:` entry, checked by the schema of the driver its `type` names, as registered when
- * the config is parsed. Problems read as a discriminated union's would: "expected object", or
- * `type` naming the known types, or the driver schema's own problems at their keys.
- */
-const remoteEntrySchema = unknown().transform((input, ctx) => {
-    if (!registry_isObject(input)) {
-        ctx.issues.push({ code: 'invalid_type', expected: 'object', input });
-        return NEVER;
-    }
-    const type = input.type;
-    const d = typeof type === 'string' ? drivers.get(type) : undefined;
-    if (!d) {
-        ctx.issues.push({ code: 'invalid_union', errors: [], note: 'No matching discriminator', discriminator: 'type', options: remoteDriverTypes(), input: type, path: ['type'] });
-        return NEVER;
-    }
-    // reportInput: the outer parse drops inputs again unless it asked for them (a missing key is told by its input).
-    const r = d.schema.safeParse(input, { reportInput: true });
-    if (!r.success) {
-        ctx.issues.push(...r.error.issues.map(handOn));
-        return NEVER;
-    }
-    return r.data;
-});
-/** The remote's `name`, or one made from where it is: `path:/mnt/nas/x`, `s3:bucket/prefix`. */
-function remoteName(r) {
-    return r.name ?? registered(r.type).defaultName(r);
-}
-/**
- * Does this remote take sets of this kind? Milestones: every remote. Config snapshots: every
- * remote, but only encrypted (they hold .env secrets). Dailies and safety copies: only where the
- * remote's `include` names them.
- */
-function remoteTakes(r, kind, encrypted) {
-    if (kind === 'milestone')
-        return { takes: true };
-    if (kind === 'config') {
-        return encrypted ? { takes: true } : { takes: false, why: 'config snapshots hold secrets (.env) and never leave the machine unencrypted: encryption.age_recipients is empty' };
-    }
-    return (r.include ?? []).includes(kind) ? { takes: true } : { takes: false, why: `the remote takes ${kind} sets only with \`include: [${kind}]\`` };
-}
-/** Refuses two remotes with the same name (records beside sets are keyed by it). */
-function checkRemoteNames(config) {
-    const seen = new Set();
-    for (const r of config.remotes) {
-        const n = remoteName(r);
-        if (seen.has(n)) {
-            throw new UsageError('config.remote_name', `two remotes are named ${n}`, { hint: 'Give each remote its own `name:`.' });
-        }
-        seen.add(n);
-    }
-}
-/**
- * Builds the driver named by the entry's type. Throws UsageError (exit 2) for what is wrong before
- * any connection (missing keys). Nothing heavy is loaded here.
- */
-function openRemote(r, env, opts = {}) {
-    return registered(r.type).create(r, { name: remoteName(r), env, ...(opts.backupRoot === undefined ? {} : { backupRoot: opts.backupRoot }) });
-}
-
-;// CONCATENATED MODULE: ./src/remotes/s3.ts
-
-
-
-
-
-
-const s3Config = remoteConfigSchema('s3', {
-    /** S3-compatible endpoint (Alibaba OSS, Tencent COS, MinIO); AWS when absent. Keys come from the environment. */
-    endpoint: schemas_string().url().refine((u) => !/\/\/[^/]*@/.test(u), 'must not hold credentials (keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)').optional(),
-    bucket: schemas_string().min(3),
-    prefix: schemas_string().default(''),
-    region: schemas_string().default('us-east-1'),
-    force_path_style: schemas_boolean().default(true),
-    /** Bytes per multipart part (5 MiB minimum, as S3 requires). */
-    part_size_mb: schemas_number().int().min(5).max(1024).default(16),
-});
-/** `type: s3`: keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); named `s3:<bucket>/<prefix>` unless given a name. */
-const s3Driver = {
-    type: 's3',
-    configSchema: s3Config,
-    secretEnv: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'],
-    defaultName: (c) => {
-        const p = c.prefix.split('/').filter(Boolean).join('/');
-        return `s3:${c.bucket}${p ? `/${p}` : ''}`;
-    },
-    create: (c, ctx) => new S3Remote({ name: ctx.name, endpoint: c.endpoint, bucket: c.bucket, prefix: c.prefix, region: c.region, forcePathStyle: c.force_path_style, partSizeMb: c.part_size_mb, env: ctx.env }),
-};
-const MIB = 1024 * 1024;
-/** A short, secret-free description of an SDK error. */
-function why(err) {
-    const e = err;
-    const status = e.$metadata?.httpStatusCode;
-    const name = e.Code ?? e.name ?? e.code ?? 'error';
-    const msg = e.message && e.message !== name && e.message !== 'UnknownError' ? `: ${e.message}` : '';
-    return `${name}${status ? ` (HTTP ${status})` : ''}${msg}`;
-}
-function hintFor(err) {
-    const e = err;
-    const n = e.Code ?? e.name ?? e.code ?? '';
-    const status = e.$metadata?.httpStatusCode;
-    if (n === 'NoSuchBucket' || (n === 'NotFound' && status === 404))
-        return 'Create the bucket, or fix `bucket` (and `endpoint`/`region`) in the remote\'s config.';
-    if (/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|Forbidden/.test(n) || status === 403) {
-        return 'Check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (action inputs aws-access-key-id, aws-secret-access-key) and that the key may write to this bucket and prefix.';
-    }
-    if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|TimeoutError|ECONNRESET/.test(n))
-        return 'Check the endpoint URL and that the runner can reach it.';
-    return 'Check the endpoint, bucket, region and keys of this remote, then run again. The local set is complete either way.';
-}
-class S3Remote {
-    type = 's3';
-    name;
-    location;
-    capabilities = { metadata: true };
-    sdk = null;
-    clientConfig;
-    bucket;
-    prefix;
-    partSize;
-    constructor(opts) {
-        this.name = opts.name;
-        this.bucket = opts.bucket;
-        this.prefix = opts.prefix.split('/').filter(Boolean).join('/');
-        this.partSize = opts.partSizeMb * MIB;
-        this.location = `s3://${opts.bucket}/${this.prefix}${this.prefix ? '/' : ''}${opts.endpoint ? ` at ${opts.endpoint}` : ` (AWS ${opts.region})`}`;
-        const accessKeyId = opts.env.AWS_ACCESS_KEY_ID;
-        const secretAccessKey = opts.env.AWS_SECRET_ACCESS_KEY;
-        if (!accessKeyId || !secretAccessKey) {
-            throw new UsageError('remote.no_keys', `remote ${this.name} (${this.location}) needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`, {
-                hint: 'Set them from secrets (action inputs aws-access-key-id and aws-secret-access-key); keys are never read from the config file.',
-            });
-        }
-        // The SDK warns on Node 20 about its own future releases; the lock file pins a version that supports Node 20.
-        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-        this.clientConfig = {
-            region: opts.region,
-            ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
-            forcePathStyle: opts.forcePathStyle,
-            credentials: { accessKeyId, secretAccessKey, ...(opts.env.AWS_SESSION_TOKEN ? { sessionToken: opts.env.AWS_SESSION_TOKEN } : {}) },
-            requestChecksumCalculation: 'WHEN_REQUIRED',
-            responseChecksumValidation: 'WHEN_REQUIRED',
-            maxAttempts: 3,
-            requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
-        };
-    }
-    /** The SDK and a client, loaded once, on the first call that talks to the server. */
-    load() {
-        this.sdk ??= Promise.all([__nccwpck_require__.e(/* import() */ 711).then(__nccwpck_require__.t.bind(__nccwpck_require__, 3711, 19)), Promise.all(/* import() */[__nccwpck_require__.e(711), __nccwpck_require__.e(358)]).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2358, 19))]).then(([s3, storage]) => ({ s3, Upload: storage.Upload, client: new s3.S3Client(this.clientConfig) }), (err) => {
-            this.sdk = null;
-            // ncc puts the SDK in chunk files beside index.js: a dist/ copied without them lands here.
-            throw new RemoteError(this.name, `the S3 client library could not be loaded: ${err.message}`, { hint: 'Install the action or CLI with its whole dist/ folder (chunk files included).', cause: err });
-        });
-        return this.sdk;
-    }
-    key(key) {
-        return joinKey(this.prefix, checkKey(key));
-    }
-    fail(what, err) {
-        return new RemoteError(this.name, `${what} (${this.location}): ${why(err)}`, { hint: hintFor(err), cause: err });
-    }
-    async check(signal) {
-        const { s3, client } = await this.load();
-        try {
-            await client.send(new s3.HeadBucketCommand({ Bucket: this.bucket }), signal ? { abortSignal: signal } : {});
-        }
-        catch (err) {
-            throw this.fail(`bucket ${this.bucket} cannot be reached`, err);
-        }
-        // A real write: read-only keys fail here, before any upload.
-        const probe = this.key(`.pgtaos-probe-${external_node_os_default().hostname()}-${process.pid}`);
-        try {
-            await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'probe' }), signal ? { abortSignal: signal } : {});
-            await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
-        }
-        catch (err) {
-            throw this.fail(`cannot write to bucket ${this.bucket}`, err);
-        }
-    }
-    async put(key, body, opts = {}) {
-        let sdk;
-        try {
-            sdk = await this.load();
-        }
-        catch (err) {
-            body.destroy();
-            throw err;
-        }
-        const { Upload, client } = sdk;
-        const upload = new Upload({
-            client,
-            params: { Bucket: this.bucket, Key: this.key(key), Body: body, ...(opts.metadata ? { Metadata: opts.metadata } : {}) },
-            queueSize: 2,
-            partSize: this.partSize,
-            leavePartsOnError: false,
-        });
-        const onAbort = () => {
-            body.destroy();
-            void upload.abort().catch(() => { });
-        };
-        opts.signal?.addEventListener('abort', onAbort, { once: true });
-        try {
-            if (opts.signal?.aborted)
-                throw opts.signal.reason;
-            await upload.done();
-        }
-        catch (err) {
-            if (opts.signal?.aborted)
-                throw opts.signal.reason;
-            throw this.fail(`upload of ${key} failed`, err);
-        }
-        finally {
-            opts.signal?.removeEventListener('abort', onAbort);
-        }
-    }
-    async get(key, signal) {
-        const { s3, client } = await this.load();
-        try {
-            const r = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), signal ? { abortSignal: signal } : {});
-            if (!(r.Body instanceof external_node_stream_.Readable))
-                throw new Error('the response has no body stream');
-            return r.Body;
-        }
-        catch (err) {
-            throw this.fail(`reading ${key} back failed`, err);
-        }
-    }
-    async stat(key) {
-        const { s3, client } = await this.load();
-        try {
-            const r = await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-            return { bytes: r.ContentLength ?? 0, metadata: Object.fromEntries(Object.entries(r.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])) };
-        }
-        catch (err) {
-            const e = err;
-            if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
-                return null;
-            throw this.fail(`stat of ${key} failed`, err);
-        }
-    }
-    async list(prefix) {
-        const out = [];
-        const { s3, client } = await this.load();
-        const full = this.prefix ? `${this.prefix}/${prefix}` : prefix;
-        let token;
-        do {
-            let r;
-            try {
-                r = await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ...(token ? { ContinuationToken: token } : {}) }));
-            }
-            catch (err) {
-                throw this.fail('listing failed', err);
-            }
-            for (const o of r.Contents ?? []) {
-                if (!o.Key)
-                    continue;
-                const key = this.prefix ? o.Key.slice(this.prefix.length + 1) : o.Key;
-                if (key.startsWith('.pgtaos-probe-'))
-                    continue;
-                out.push({ key, bytes: o.Size ?? 0 });
-            }
-            token = r.IsTruncated ? r.NextContinuationToken : undefined;
-        } while (token);
-        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    }
-    async delete(key) {
-        const { s3, client } = await this.load();
-        try {
-            await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
-        }
-        catch (err) {
-            throw this.fail(`delete of ${key} failed`, err);
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/remotes/builtin.ts
-/**
- * The drivers that ship: a mounted folder (`path`) and S3-compatible storage (`s3`), registered
- * in that order (the order the config's error for an unknown `type` lists them in). Imported for
- * its effect by the config schema, so any parsed config can name them.
- */
-
-
-
-registerRemoteDriver(pathDriver);
-registerRemoteDriver(s3Driver);
-
-;// CONCATENATED MODULE: ./src/inputs/config-schema.ts
-/**
- * The configuration file's schema (README, Configuration). Types come from here and nowhere else; each engine's section
- * comes from its plugin (the built-ins' are typed here statically, others reached through the registry).
- * Every object is strict: an unknown or misspelt key is an error that names it.
- */
-
-
-
-
-
-
-
-// Registers the built-in remote drivers: `remotes:` entries are checked by the schema of the driver their `type` names.
-
-
-/** Retention counts: 0 would make every set due (days) or protect none (keep_last), so at least 1. */
-const atLeastOne = (unit) => schemas_number().int(`must be a whole number of ${unit}`).min(1, `must be at least 1 (${unit}); 0 or less is refused`);
-/** A path inside base_dir: may not climb out of it. */
-const innerPath = schemas_string()
-    .min(1)
-    .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'must be relative to base_dir and must not contain ".."');
-/** IANA zone names are short (the longest is about 30 characters); a huge string is refused before Intl sees it. */
-const MAX_TIMEZONE_LENGTH = 64;
-const timeZone = schemas_string().refine((tz) => {
-    if (tz.length > MAX_TIMEZONE_LENGTH)
-        return false;
-    try {
-        new Intl.DateTimeFormat('en-US', { timeZone: tz });
-        return true;
-    }
-    catch {
-        return false;
-    }
-}, `must be an IANA time zone such as Asia/Shanghai or UTC (at most ${MAX_TIMEZONE_LENGTH} characters)`);
-/** An age recipient as `age-keygen` prints it (X25519 `age1...`; post-quantum `age1pq1...` needs age 1.3+ to decrypt). */
-const ageRecipient = schemas_string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (public key) such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p, as age-keygen prints it');
-const notifySchema = strictObject({
-    kind: schemas_enum(NOTIFIER_KINDS),
-    /** Name of the environment variable holding the webhook URL (URLs carry tokens). */
-    url_env: schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, not a URL'),
-    secret_env: schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
-    on: array(schemas_enum(['failure', 'success', 'stale', 'always'])).min(1).default(['failure', 'stale']),
-});
-const configSchema = strictObject({
-    /** The backup root: sets, logs and the lock live here. */
-    root: absOrRelPath,
-    timezone: timeZone.default('UTC'),
-    postgres: postgresSchema.optional(),
-    tdengine: tdengineSchema.optional(),
-    config_files: strictObject({ base_dir: absOrRelPath, paths: array(innerPath).min(1) })
-        .optional(),
-    retention: strictObject({
-        daily_days: atLeastOne('days').default(7),
-        keep_last: atLeastOne('sets').default(3),
-        config_days: atLeastOne('days').default(30),
-    })
-        .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
-    remotes: array(remoteEntrySchema).default([]),
-    /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
-    encryption: strictObject({ age_recipients: array(ageRecipient).default([]) }).default({ age_recipients: [] }),
-    min_free_gb: schemas_number().min(0).default(5),
-    notify: array(notifySchema).default([]),
-    staleness: strictObject({
-        max_age_hours: schemas_number().positive().default(26),
-        verify_max_age_days: schemas_number().positive().default(8),
-    })
-        .default({ max_age_hours: 26, verify_max_age_days: 8 }),
-});
-/**
- * The schema a config file is parsed with: the static one, each registered engine's section added
- * (optional), so an engine registered at run time is accepted, and a section of none is an unknown key.
- */
-const configSchemaFor = memoByRegistry(() => {
-    // Engine sections right after timezone, as in the static schema: problems are listed in this order.
-    const shape = {};
-    for (const [key, value] of Object.entries(configSchema.shape)) {
-        shape[key] = value;
-        if (key === 'timezone')
-            for (const p of enginePlugins())
-                shape[p.name] = p.configSchema.optional();
-    }
-    return strictObject(shape);
-});
-/** An engine's section of a parsed config (unknown: the plugin's own schema validated it), or undefined. */
-function engineSection(config, name) {
-    return config[name];
-}
-
-;// CONCATENATED MODULE: ./src/commands/engines.ts
-/**
- * Which engines a run uses (the --engines choice against what the config defines), and the
- * checks that need no connection: each engine's tools found, its secrets present. Run before
- * anything is created, so these mistakes are exit 2 with nothing written. Engines come from the
- * registry; none is named here.
- */
-
-
-
-
-
-/** The registered engines the config has a section for, in registry order. */
-function configuredEngines(config) {
-    return enginePlugins().filter((p) => engineSection(config, p.name) !== undefined).map((p) => p.name);
-}
-function selectEngines(config, choice) {
-    const configured = configuredEngines(config);
-    if (choice === 'all') {
-        if (configured.length === 0) {
-            const sections = enginePlugins().map((p) => `${p.name}:`);
-            throw new UsageError('engines.none', 'the config defines no database to back up', { hint: `Add a ${orList(sections, 'and/or')} section to the config file.` });
-        }
-        return configured;
-    }
-    if (!configured.includes(choice)) {
-        throw new UsageError('engines.not_configured', `--engines ${choice} was asked for, but the config has no ${choice}: section`, {
-            hint: configured.length
-                ? `Add a ${choice}: section to the config, or choose one of: ${[...configured, 'all'].join(', ')}.`
-                : `Add a ${choice}: section to the config file (it names the server and database).`,
-        });
-    }
-    return [choice];
-}
-/** "a, b and/or c" */
-function orList(items, last) {
-    return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)}`;
-}
-/** The engines whose dumps a set holds, in registry order (a section of an engine not registered is left out). */
-function enginesInSet(set) {
-    const held = set.manifest ? engineNames(set.manifest) : [];
-    return enginePlugins().filter((p) => held.includes(p.name)).map((p) => p.name);
-}
-/**
- * A set holding an engine's dump needs that engine's config section to be restored anywhere.
- * `code` keeps each command's own error code (verify.no_engine_config, restore.no_engine_config).
- */
-function requireSections(config, engines, code, what) {
-    for (const e of engines) {
-        if (engineSection(config, e) === undefined) {
-            throw new UsageError(code, `${what} holds a ${e} dump, but the config has no ${e}: section naming the server to restore into`, {
-                hint: `Add the ${e}: section to the config file (host, port, database of the server to restore into).`,
-            });
-        }
-    }
-}
-/** The plugin of a registered engine (commands only pass names they took from the registry). */
-function pluginOf(name) {
-    const p = enginePlugin(name);
-    if (!p)
-        throw new UsageError('engines.unknown', `no engine named ${name} is registered`, { hint: `Known engines: ${enginePlugins().map((q) => q.name).join(', ')}.` });
-    return p;
-}
-/** The engine `name` configured by the config's section; `database` replaces the configured database. */
-function createEngine(config, name, database) {
-    const plugin = pluginOf(name);
-    const section = engineSection(config, name);
-    if (section === undefined)
-        requireSections(config, [name], 'engines.not_configured', 'this run');
-    return plugin.create(section, database === undefined ? {} : { database });
-}
-/** Each engine's tools and secrets: a UsageError (exit 2) when one is missing. */
-function findEngineTools(config, engines, env) {
-    for (const e of engines)
-        if (engineSection(config, e) !== undefined)
-            createEngine(config, e).findTools(env);
-}
-/** An engine's section of a set's manifest, typed by its plugin's schema (which already validated it when the set was read). */
-function setSection(manifest, name) {
-    return pluginOf(name).manifestSchema.parse(manifestSection(manifest, name));
-}
-/** The production database the config names for an engine, or null when the config has no section for it. */
-function configuredDatabase(config, name) {
-    const section = engineSection(config, name);
-    const plugin = enginePlugin(name);
-    return section === undefined || !plugin ? null : plugin.databases(section).database;
-}
-
-;// CONCATENATED MODULE: ./src/commands/backup.ts
-/**
- * backup (and milestone): one set holding a dump of each selected engine, with its manifest.
- * Order: tools found -> servers reached and versions checked -> free space -> dump into a
- * staging folder -> manifest written last -> folder renamed into place.
- */
-
-
-
-
-
-
-
-
-
-
-
-async function backup(ctx, opts) {
-    const { config, log } = ctx;
-    const names = opts.engines ?? selectEngines(config, ctx.request.engines);
-    const ectx = { log, signal: ctx.signal, env: ctx.env };
-    const databases = { ...(opts.postgresDatabase ? { postgres: opts.postgresDatabase } : {}), ...opts.databases };
-    const parts = names.map((name) => ({ name, label: pluginOf(name).label, engine: createEngine(config, name, databases[name]) }));
-    // 1. Tools (and secrets' presence): no connection is made when one is missing.
-    for (const p of parts)
-        p.engine.findTools(ctx.env);
-    // Named after the database dumped, the first engine's: mystocks_..., or market_data_... for a TDengine-only run.
-    const stem = opts.kind === 'milestone' ? opts.milestone : parts[0].engine.database;
-    // A second milestone of the day is bad usage (exit 2): refused before any connection is made.
-    refuseDuplicateMilestone(opts, setIdFor(opts.kind, localTime(ctx.now(), config.timezone), stem), await listSets(config.root));
-    // A killed run's partial set is never a backup; this run holds the lock, so it can go now.
-    for (const l of await removeLeftovers(config.root))
-        log.warn(`removed ${INCOMPLETE_DIR}/${l.name} (${formatBytes(l.bytes)}), left by a run that did not finish`);
-    // 2. Servers and versions.
-    for (const p of parts) {
-        const pre = await log.group(`${p.engine.where}: checks`, () => p.engine.preflight(ectx));
-        p.pre = pre;
-        log.info(pre.summary);
-    }
-    // 3. Free space: the configured floor, and room for a set as big as the last one.
-    const sets = await listSets(config.root);
-    await requireFreeSpace(ctx, sets, parts);
-    // 4. Dump into a staging folder.
-    const startedAt = ctx.now();
-    const local = localTime(startedAt, config.timezone);
-    const baseId = setIdFor(opts.kind, local, stem);
-    const taken = new Set(sets.map((s) => s.id));
-    // Again with the dump's own start time: the checks may have run past midnight.
-    refuseDuplicateMilestone(opts, baseId, sets);
-    const id = uniqueId(baseId, (c) => taken.has(c));
-    const staged = await stageSet(config.root, opts.kind, id);
-    try {
-        const sections = [];
-        const reports = {};
-        const uncounted = [];
-        for (const p of parts) {
-            const t0 = Date.now();
-            const dumped = await log.group(`${p.label}: dump ${p.engine.database}`, () => p.engine.dump(ectx, staged.dir, p.pre, startedAt));
-            sections.push([p.name, dumped.section]);
-            reports[p.name] = engineReport(dumped.section, t0, dumped.tables);
-            uncounted.push(...dumped.uncounted);
-        }
-        const finishedAt = ctx.now();
-        const manifest = withSections({
-            format: MANIFEST_FORMAT,
-            id,
-            kind: opts.kind,
-            milestone: opts.kind === 'milestone' ? opts.milestone : null,
-            status: 'complete',
-            started_at: local.iso,
-            finished_at: localTime(finishedAt, config.timezone).iso,
-            timezone: config.timezone,
-            tool: { name: TOOL_NAME, version: TOOL_VERSION },
-            hostname: external_node_os_default().hostname(),
-            git: context_gitInfo(ctx.env),
-            bytes: 0,
-        }, sections);
-        manifest.bytes = manifestFiles(manifest).reduce((a, f) => a + f.bytes, 0);
-        if (ctx.signal.aborted)
-            throw ctx.signal.reason;
-        const finalDir = await staged.commit(manifest);
-        log.info(`set ${id} complete: ${formatBytes(manifest.bytes)} in ${formatDuration(finishedAt.getTime() - startedAt.getTime())} at ${finalDir}`);
-        // A whole dump is kept even when some counts failed (never lose a backup), but the run fails
-        // and says which tables verify cannot compare (never lie about one).
-        for (const e of uncounted)
-            log.error(`${e.name}: it was dumped, but its row count failed (${e.error}); the set is kept, verify cannot compare this table`);
-        return {
-            ...(uncounted.length ? { failed: true } : {}),
-            message: uncounted.length
-                ? `${opts.kind} set ${id} kept (${formatBytes(manifest.bytes)}), but the row count of ${uncounted.map((e) => e.name).join(', ')} failed: ${uncounted.map((e) => e.error).join('; ')}`
-                : `${opts.kind} set ${id} complete (${formatBytes(manifest.bytes)})`,
-            set: { id, kind: opts.kind, path: finalDir, bytes: manifest.bytes },
-            engines: reports,
-            free_bytes: await freeBytes(config.root),
-        };
-    }
-    catch (err) {
-        await staged.discard();
-        log.error(`no set was written; partial files removed. Earlier sets are untouched.`);
-        throw err;
-    }
-}
-/** The configured floor, and room for a set as big as the last daily (or the engines' estimate). */
-async function requireFreeSpace(ctx, sets, parts) {
-    const { config, log } = ctx;
-    const last = sets.find((s) => s.status === 'complete' && s.kind === 'daily');
-    const lastBytes = last?.manifest?.bytes ?? null;
-    const estimate = parts.reduce((a, p) => (p.pre?.estimatedBytes == null ? a : (a ?? 0) + p.pre.estimatedBytes), null);
-    const free = await freeBytes(config.root);
-    const needed = spaceNeeded(config.min_free_gb, lastBytes, estimate);
-    if (free < needed) {
-        throw new JobError('space.low', `only ${formatBytes(free)} free on ${config.root}; this backup needs at least ${formatBytes(needed)} (min_free_gb ${config.min_free_gb}${lastBytes ? `; the last set ${last.id} is ${formatBytes(lastBytes)}` : ''})`, {
-            hint: `Free space on that disk (\`pgtaos-backup prune --dry-run\` shows what retention would remove), or lower min_free_gb (now ${config.min_free_gb}; the runbook asks for ${5} GB).`,
-        });
-    }
-    log.info(`free space on ${config.root}: ${formatBytes(free)} (needs ${formatBytes(needed)}; ${(free / GIB).toFixed(1)} GiB)`);
-}
-/** A milestone of that name already made today: refused unless --force (which keeps both). */
-function refuseDuplicateMilestone(opts, baseId, sets) {
-    if (opts.kind !== 'milestone' || opts.force || !sets.some((s) => s.id === baseId))
-        return;
-    throw new UsageError('milestone.exists', `milestone set ${baseId} already exists`, { hint: 'A milestone of that name was taken today. Pass --force to keep both (the new one gets a -2 suffix). Nothing was changed.' });
-}
-/** What the report says of one engine's dump. */
-function engineReport(section, t0, tables) {
-    return {
-        database: section.database,
-        server_version: section.server_version ?? '',
-        client_version: section.client_version ?? '',
-        bytes: section.files.reduce((a, f) => a + f.bytes, 0),
-        duration_ms: Date.now() - t0,
-        tables,
-    };
-}
 
 ;// CONCATENATED MODULE: ./src/engines/taos-rest.ts
 /**
@@ -44383,49 +42761,14 @@ class TdengineEngine {
     }
 }
 
-;// CONCATENATED MODULE: ./src/commands/verify.ts
-/**
- * verify: prove a set restores. Checksums first (cheap, names the damaged file); then a real
- * restore into the scratch database and a table-by-table comparison with the manifest.
- * The scratch database is dropped whatever happens; the outcome is recorded beside the set.
- */
+;// CONCATENATED MODULE: ./src/catalog/check-files.ts
+/** A set's files against its manifest: what verify reports and what a restore requires before it touches anything. */
 
 
 
 
 
 
-
-
-
-
-
-
-
-/**
- * Before the root, its log or the lock exist (the prepare step): each engine's checks of its section
- * (a scratch database equal to the database the set was dumped from is bad configuration, exit 2,
- * and says nothing about the set).
- */
-async function refuseScratchOfSet(config, set) {
-    for (const name of enginesInSet(set)) {
-        if (engineSection(config, name) === undefined)
-            continue;
-        await createEngine(config, name).checkSet?.(setSection(set.manifest, name));
-    }
-}
-async function pickSet(ctx) {
-    if (ctx.request.setId) {
-        const s = await findSet(ctx.config.root, ctx.request.setId);
-        if (s.status !== 'complete')
-            throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
-        return s;
-    }
-    const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now());
-    if (!newest)
-        throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
-    return newest;
-}
 /** Size and SHA-256 of every file against the manifest. */
 async function checkFiles(dir, manifest) {
     const checks = [];
@@ -44451,81 +42794,8 @@ async function checkFiles(dir, manifest) {
     }
     return checks;
 }
-async function verify(ctx) {
-    const { config, log } = ctx;
-    const set = await pickSet(ctx);
-    const manifest = set.manifest;
-    log.info(`verifying ${set.kind} set ${set.id} (${formatBytes(manifest.bytes)}, ${manifest.started_at})`);
-    const checks = [];
-    const engines = {};
-    const sctx = { log, signal: ctx.signal, env: ctx.env, root: config.root };
-    const held = enginesInSet(set);
-    const parts = held.map((name) => {
-        if (engineSection(config, name) === undefined)
-            noConfig(name);
-        return { name, engine: createEngine(config, name), section: setSection(manifest, name) };
-    });
-    for (const p of parts)
-        p.engine.findTools(ctx.env);
-    let failed = false;
-    try {
-        checks.push(...(await log.group('checksums', () => checkFiles(set.path, manifest))));
-        for (const c of checks)
-            (c.result === 'passed' ? log.info : log.error).call(log, c.detail);
-        if (checks.some((c) => c.result === 'failed')) {
-            failed = true;
-            return finish();
-        }
-        for (const p of parts) {
-            const out = await p.engine.restoreScratch(sctx, set, p.section, checks);
-            if (out.failed)
-                failed = true;
-            engines[p.name] = out.report;
-        }
-        return finish();
-    }
-    catch (err) {
-        failed = true;
-        // A usage error (a scratch name the config should not have) says nothing about the set.
-        if (!ctx.signal.aborted && !(err instanceof UsageError))
-            await record();
-        throw err;
-    }
-    async function record() {
-        // Details quote tools and servers (pg_restore lines, error messages): no secret may reach the file.
-        // Only the free text is masked: maskDeep would also reach the result enum and the timestamp.
-        await writeVerification(set.path, {
-            verified_at: localTime(ctx.now(), config.timezone).iso,
-            result: failed ? 'failed' : 'passed',
-            checks: checks.map((c) => ({ ...c, name: log.mask(c.name), detail: log.mask(c.detail) })),
-            tool_version: TOOL_VERSION,
-        }).catch((e) => log.warn(`could not record the verification beside ${set.id}: ${e.message}`));
-    }
-    async function finish() {
-        await record();
-        const failedChecks = checks.filter((c) => c.result === 'failed');
-        return {
-            message: failed ? `set ${set.id} FAILED verification: ${failedChecks.map((c) => c.detail).join('; ')}` : `set ${set.id} verified: ${verifiedSummary(checks)}`,
-            failed,
-            set: { id: set.id, kind: set.kind, path: set.path, bytes: manifest.bytes },
-            checks,
-            engines,
-        };
-    }
-}
-/** What a passed verification checked, and what it could not (skipped checks say why). */
-function verifiedSummary(checks) {
-    const skipped = checks.filter((c) => c.result === 'skipped');
-    if (skipped.length === 0)
-        return 'checksums, restore and row counts match';
-    const passed = [...new Set(checks.filter((c) => c.result === 'passed').map((c) => c.name.replace(/^checksum .*/, 'checksums')))];
-    return `passed: ${passed.join(', ')}; not checked: ${skipped.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
-}
-function noConfig(engine) {
-    throw new UsageError('verify.no_engine_config', `the set holds a ${engine} dump but the config has no ${engine}: section`, { hint: `Add the ${engine}: section (it names the server to restore into).` });
-}
 
-;// CONCATENATED MODULE: ./src/commands/restore-check.ts
+;// CONCATENATED MODULE: ./src/engines/restore-check.ts
 /**
  * A restore reads the set before it touches anything: a dump cut in half (its manifest untouched)
  * must be refused while the target is still whole, not found by pg_restore halfway through.
@@ -44566,7 +42836,7 @@ async function requireWholeSet(set, engine, archives, ectx) {
     return { name: 'set files', result: 'passed', detail: `${files.length} file(s) match the manifest's sizes and SHA-256${engine === 'postgres' ? '; pg_restore --list reads the archive' : ''}` };
 }
 
-;// CONCATENATED MODULE: ./src/commands/restore-stage.ts
+;// CONCATENATED MODULE: ./src/engines/restore-stage.ts
 /**
  * What a restore that stops says: how far it got, whether the target was touched, and (only when
  * it was) the command that rolls back. Pure, apart from `step`, which applies it.
@@ -44637,7 +42907,7 @@ async function step(ctx, stage, fn) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/commands/restore-postgres.ts
+;// CONCATENATED MODULE: ./src/engines/postgres/restore-target.ts
 /**
  * restore, PostgreSQL: the target stays whole until a complete, checked copy can replace it.
  *   1. the set is read first (checksums, pg_restore --list): a damaged set touches nothing;
@@ -44653,9 +42923,8 @@ async function step(ctx, stage, fn) {
 
 
 
-
 /** Over 80 lines: the four steps read in order, and each updates the stage a stop is reported against. */
-async function restorePostgres(ctx, set, target) {
+async function restorePostgres(ctx, set, target, kit) {
     const { config, log, env } = ctx;
     const pg = set.manifest.postgres;
     const engine = new PostgresEngine({ ...config.postgres, database: target });
@@ -44678,7 +42947,7 @@ async function restorePostgres(ctx, set, target) {
     let safetyId = null;
     if (exists) {
         log.info(`taking a safety set of ${target} before replacing it`);
-        const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['postgres'], postgresDatabase: target }));
+        const safety = await step(ctx, now, () => kit.safetySet(target));
         safetyId = safety.set.id;
         checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set.bytes)}) at ${safety.set.path}` });
     }
@@ -44804,6 +43073,40 @@ function wallTimeIn(y, mo, d, h, mi, s, timeZone) {
     };
     const first = guess - offsetAt(guess);
     return new Date(guess - offsetAt(first));
+}
+
+;// CONCATENATED MODULE: ./src/catalog/time.ts
+/** Wall-clock formatting in the configured time zone (names and manifests use local time with its offset). */
+const formatters = new Map();
+function formatter(timeZone) {
+    let f = formatters.get(timeZone);
+    if (!f) {
+        f = new Intl.DateTimeFormat('en-US', {
+            timeZone,
+            hourCycle: 'h23',
+            year: 'numeric',
+            month: '2-digit',
+            day: '2-digit',
+            hour: '2-digit',
+            minute: '2-digit',
+            second: '2-digit',
+            timeZoneName: 'longOffset',
+        });
+        formatters.set(timeZone, f);
+    }
+    return f;
+}
+function localTime(at, timeZone) {
+    const parts = {};
+    for (const p of formatter(timeZone).formatToParts(at))
+        parts[p.type] = p.value;
+    // longOffset gives "GMT+08:00", or plain "GMT" for UTC.
+    const offset = (parts.timeZoneName ?? 'GMT').replace(/^GMT/, '') || '+00:00';
+    const ms = String(at.getUTCMilliseconds()).padStart(3, '0');
+    const date = `${parts.year}${parts.month}${parts.day}`;
+    const time = `${parts.hour}${parts.minute}${parts.second}`;
+    const iso = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}.${ms}${offset}`;
+    return { date, time, iso };
 }
 
 ;// CONCATENATED MODULE: ./src/engines/postgres/import.ts
@@ -45000,8 +43303,8 @@ class PostgresLifecycle {
             await pg.dropScratch(env, scratch).then(() => log.info(`dropped scratch database ${scratch}`), (e) => log.error(`could not drop scratch database ${scratch}: ${e.message}; drop it by hand`));
         }
     }
-    restoreTarget(ctx, set, target) {
-        return restorePostgres(ctx, set, target);
+    restoreTarget(ctx, set, target, kit) {
+        return restorePostgres(ctx, set, target, kit);
     }
 }
 /** The row-count and large-object checks of a set with counts; true when one failed. */
@@ -45052,6 +43355,246 @@ function tdengineCounts(c) {
         ...c.stables.map((s) => ({ name: `${s.name} (child tables)`, rows: s.child_tables })),
         ...c.tables,
     ];
+}
+
+;// CONCATENATED MODULE: ./src/catalog/verification.ts
+/**
+ * verification.json beside a set's manifest: the outcome of the last `verify` of that set.
+ * The manifest is never rewritten; this file is.
+ */
+
+
+
+
+const VERIFICATION_FILE = 'verification.json';
+const verificationSchema = object({
+    verified_at: schemas_string(),
+    result: schemas_enum(['passed', 'failed']),
+    checks: array(object({ name: schemas_string(), result: schemas_enum(['passed', 'failed', 'skipped']), detail: schemas_string() })),
+    tool_version: schemas_string(),
+});
+async function readVerification(dir) {
+    try {
+        const parsed = verificationSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, VERIFICATION_FILE))));
+        return parsed.success ? parsed.data : null;
+    }
+    catch {
+        return null;
+    }
+}
+async function writeVerification(dir, v) {
+    await writeFileAtomic(external_node_path_default().join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(v), null, 2)}\n`);
+}
+
+;// CONCATENATED MODULE: ./src/catalog/sets.ts
+/**
+ * The catalog on disk:
+ *   <root>/<kind>/<set id>/manifest.json + dump files    complete sets (kind: daily, milestone, config, safety)
+ *   <root>/.incomplete/<set id>/                          work in progress; renamed into place when complete
+ *   <root>/logs/                                          one log and one JSON report per run
+ *   <root>/.lock                                          held while a run writes
+ * A set counts only when its manifest is whole and valid; anything else is listed as incomplete.
+ */
+
+
+
+
+
+
+
+
+const INCOMPLETE_DIR = '.incomplete';
+const LOGS_DIR = 'logs';
+function kindDir(root, kind) {
+    return external_node_path_default().join(root, kind);
+}
+/** Sorts newest first by the manifest's start time (never by name or file time); incomplete sets last. */
+function compareNewestFirst(a, b) {
+    const ta = a.manifest ? Date.parse(a.manifest.started_at) : Number.NEGATIVE_INFINITY;
+    const tb = b.manifest ? Date.parse(b.manifest.started_at) : Number.NEGATIVE_INFINITY;
+    if (ta !== tb)
+        return tb - ta;
+    return b.id.localeCompare(a.id);
+}
+/** The catalog's own folders: none may be a link (the root itself may). */
+const CATALOG_DIRS = [...SET_KINDS, INCOMPLETE_DIR];
+/** How long a set may seem to start after "now" (clocks of two machines differ a little) before it is suspicious. */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** Why a set's start lies in the future (clock skew, a copied set), or null: such a set proves nothing about today. */
+function futureStart(m, now) {
+    if (!m)
+        return null;
+    const t = Date.parse(m.started_at);
+    if (!Number.isFinite(t) || t <= now.getTime() + FUTURE_TOLERANCE_MS)
+        return null;
+    return `started_at ${m.started_at} lies in the future (clock skew, or a set copied from elsewhere?)`;
+}
+/** Sub-folders, and links (reported, never followed), of `dir`. */
+async function dirNames(dir, withLinks = false) {
+    try {
+        const entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
+        return entries.filter((e) => e.isDirectory() || (withLinks && e.isSymbolicLink())).map((e) => e.name);
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            return [];
+        throw err;
+    }
+}
+/** One folder under a kind folder, as the catalog sees it. */
+async function readSet(kind, id, p) {
+    const damaged = (reason) => ({ id, kind, status: 'incomplete', path: p, manifest: null, reason, verification: null });
+    const linked = await unsafeSetDir(p);
+    if (linked)
+        return damaged(linked);
+    const read = await readManifest(p);
+    if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
+        return damaged(`manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`);
+    }
+    if (read.ok) {
+        const unsafe = await unsafeSetFiles(p, manifestFiles(read.manifest).map((f) => f.path));
+        if (unsafe)
+            return damaged(`damaged: ${unsafe}`);
+    }
+    const verification = read.ok ? await readVerification(p) : null;
+    return read.ok
+        ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
+        : damaged(read.reason);
+}
+async function listSets(root) {
+    await refuseLinkedFolders(root, CATALOG_DIRS);
+    const out = [];
+    for (const kind of SET_KINDS) {
+        const dir = kindDir(root, kind);
+        const names = await dirNames(dir, true);
+        out.push(...(await Promise.all(names.map((id) => readSet(kind, id, external_node_path_default().join(dir, id))))));
+    }
+    for (const name of await dirNames(external_node_path_default().join(root, INCOMPLETE_DIR))) {
+        const marker = await readStagingMarker(external_node_path_default().join(root, INCOMPLETE_DIR, name));
+        out.push({
+            id: marker?.id ?? name,
+            kind: marker?.kind ?? 'daily',
+            status: 'incomplete',
+            path: external_node_path_default().join(root, INCOMPLETE_DIR, name),
+            manifest: null,
+            reason: 'left by a run that did not finish',
+            verification: null,
+        });
+    }
+    return out.sort(compareNewestFirst);
+}
+async function findSet(root, id) {
+    if (!isSetId(id)) {
+        throw new UsageError('set.bad_id', `${JSON.stringify(id)} is not a set id`, { hint: 'Set ids look like mystocks_20261125_000003 or post_phase2_20261125; `pgtaos-backup list` shows them.' });
+    }
+    const sets = await listSets(root);
+    const found = sets.find((s) => s.id === id && s.path.split((external_node_path_default()).sep).at(-2) !== INCOMPLETE_DIR);
+    if (!found) {
+        throw new UsageError('set.not_found', `no set ${id} under ${root}`, { hint: 'Run `pgtaos-backup list` to see the sets there are.' });
+    }
+    return found;
+}
+const STAGING_MARKER = '.staging.json';
+async function readStagingMarker(dir) {
+    try {
+        const j = JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, STAGING_MARKER)));
+        if (typeof j.id === 'string' && typeof j.kind === 'string' && SET_KINDS.includes(j.kind)) {
+            return { id: j.id, kind: j.kind };
+        }
+    }
+    catch {
+        /* no marker: still incomplete */
+    }
+    return null;
+}
+async function stageSet(root, kind, id) {
+    const finalDir = external_node_path_default().join(kindDir(root, kind), id);
+    const dir = external_node_path_default().join(root, INCOMPLETE_DIR, `${id}.${process.pid}`);
+    // 0700 whatever the umask: another local user must not plant links in the catalog's folders.
+    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
+    await external_node_fs_.promises.mkdir(kindDir(root, kind), { recursive: true, mode: 0o700 });
+    await refuseLinkedFolders(root, [INCOMPLETE_DIR, kind]);
+    await external_node_fs_.promises.mkdir(dir, { mode: 0o700 });
+    await external_node_fs_.promises.writeFile(external_node_path_default().join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }), { flag: 'wx', mode: 0o600 });
+    let committed = false;
+    return {
+        id,
+        kind,
+        dir,
+        finalDir,
+        async commit(manifest) {
+            await external_node_fs_.promises.rm(external_node_path_default().join(dir, STAGING_MARKER), { force: true });
+            await writeManifest(dir, manifest);
+            try {
+                await external_node_fs_.promises.access(finalDir);
+                throw new JobError('set.exists', `a set already exists at ${finalDir}`, { hint: 'Nothing was overwritten; run again to get a new name.' });
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT')
+                    throw err;
+            }
+            await external_node_fs_.promises.rename(dir, finalDir);
+            await fsyncDir(external_node_path_default().dirname(finalDir));
+            committed = true;
+            return finalDir;
+        },
+        async discard() {
+            if (committed)
+                return;
+            await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
+        },
+    };
+}
+/**
+ * The set `verify` checks when none is named: the newest complete daily or milestone holding a
+ * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
+ * config snapshots are verified only when named.
+ */
+function newestVerifiable(sets, now) {
+    // A set dated in the future sorts first but proves nothing about today's backups: never the default.
+    return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && s.manifest !== null && engineNames(s.manifest).length > 0 && !futureStart(s.manifest, now));
+}
+/**
+ * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
+ * run holding the root's lock may call this: then no other run can be writing there.
+ */
+async function removeLeftovers(root) {
+    const removed = [];
+    const dir = external_node_path_default().join(root, INCOMPLETE_DIR);
+    // Through a linked .incomplete, fs.rm would delete every folder behind the link.
+    await refuseLinkedFolders(root, [INCOMPLETE_DIR]);
+    // Only real folders are removed (dirNames lists no links); fs.rm unlinks links inside, never follows them.
+    for (const name of await dirNames(dir)) {
+        if (name.endsWith(`.${process.pid}`) || name.endsWith(`-${process.pid}`))
+            continue; // ours
+        const p = external_node_path_default().join(dir, name);
+        const bytes = await folderBytes(p);
+        await external_node_fs_.promises.rm(p, { recursive: true, force: true });
+        removed.push({ name, bytes });
+    }
+    return removed;
+}
+/** Sums the sizes of the regular files under a folder (for sets without a manifest). */
+async function folderBytes(dir) {
+    let total = 0;
+    let entries;
+    try {
+        // A set folder that is a link is not measured: that would list what lies behind it.
+        if (!(await external_node_fs_.promises.lstat(dir)).isDirectory())
+            return 0;
+        entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
+    }
+    catch {
+        return 0;
+    }
+    for (const e of entries) {
+        const p = external_node_path_default().join(dir, e.name);
+        if (e.isDirectory())
+            total += await folderBytes(p);
+        else if (e.isFile())
+            total += (await external_node_fs_.promises.stat(p)).size;
+    }
+    return total;
 }
 
 ;// CONCATENATED MODULE: ./src/engines/tdengine/import.ts
@@ -45167,8 +43710,7 @@ function tdengineImporter(ctx) {
 
 
 
-
-async function restoreTdengine(ctx, cfg, set, td, target) {
+async function restoreTdengine(ctx, cfg, set, td, target, kit) {
     const { config, log, env } = ctx;
     const engine = new TdengineEngine({ ...cfg, database: target });
     engine.findTools(env);
@@ -45189,7 +43731,7 @@ async function restoreTdengine(ctx, cfg, set, td, target) {
     let safetyId = null;
     if (exists) {
         log.info(`taking a safety set of TDengine ${target} before replacing it`);
-        const safety = await step(ctx, now, () => backup(ctx, { kind: 'safety', engines: ['tdengine'], databases: { tdengine: target } }));
+        const safety = await step(ctx, now, () => kit.safetySet(target));
         safetyId = safety.set.id;
         checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (${formatBytes(safety.set.bytes)}) at ${safety.set.path}` });
     }
@@ -45345,8 +43887,8 @@ class TdengineLifecycle {
             }
         }
     }
-    restoreTarget(ctx, set, target) {
-        return restoreTdengine(ctx, this.cfg, set, set.manifest.tdengine, target);
+    restoreTarget(ctx, set, target, kit) {
+        return restoreTdengine(ctx, this.cfg, set, set.manifest.tdengine, target, kit);
     }
 }
 const tdenginePlugin = defineEngine({
@@ -45372,6 +43914,663 @@ const tdenginePlugin = defineEngine({
 
 registerEngine(postgresPlugin);
 registerEngine(tdenginePlugin);
+
+;// CONCATENATED MODULE: ./src/remotes/driver.ts
+/**
+ * What a remote driver module exports (restic's location registry is the model): its type name
+ * (the config's `type:`), the schema of its config entry, the environment variables that hold
+ * its secrets, and a factory. The registry (registry.ts) looks drivers up by type; commands never
+ * name one.
+ */
+
+/**
+ * Which kinds of set a remote takes besides the ones every remote takes: milestones always, config
+ * snapshots always when encryption.age_recipients is set (never unencrypted). `include: [daily]`
+ * adds the dailies, `include: [safety]` the safety copies.
+ */
+const remoteIncludeField = array(schemas_enum(['daily', 'milestone', 'config', 'safety'])).optional();
+/** A remote's name, as records and messages show it. */
+const remoteNameField = schemas_string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional();
+/** The keys every remote entry has, whatever its driver; the rest belongs to the driver. */
+const remoteEntryShape = looseObject({ type: schemas_string(), name: remoteNameField, include: remoteIncludeField });
+/**
+ * A driver's config entry: `type`, `name`, the driver's own keys, `include`, in that order (the
+ * order problems are listed in). Strict: a misspelt key is named as unknown.
+ */
+function remoteConfigSchema(type, shape) {
+    return strictObject({ type: literal(type), name: remoteNameField, ...shape, include: remoteIncludeField });
+}
+
+;// CONCATENATED MODULE: ./src/remotes/remote.ts
+
+/** A remote failed: the job ran and failed (exit 1). */
+class RemoteError extends JobError {
+    constructor(remote, message, opts = {}) {
+        super('remote.failed', `remote ${remote}: ${message}`, opts);
+        this.name = 'RemoteError';
+    }
+}
+const KEY_PART = /^(?!\.{1,2}$)[^/\0\\]+$/;
+/** Checks a key has the documented shape; throws otherwise (a bug, not a user error). */
+function checkKey(key) {
+    if (!key || key.startsWith('/') || !key.split('/').every((p) => KEY_PART.test(p))) {
+        throw new Error(`internal: bad remote key ${JSON.stringify(key)}`);
+    }
+    return key;
+}
+/** Joins a prefix ("", "a", "a/b/") and a key without doubled or leading slashes. */
+function joinKey(prefix, key) {
+    const p = prefix.split('/').filter(Boolean).join('/');
+    return p ? `${p}/${key}` : key;
+}
+function isBackupError(err) {
+    return err instanceof BackupError;
+}
+
+;// CONCATENATED MODULE: ./src/remotes/path.ts
+/**
+ * A folder as a remote: an NFS or CIFS share mounted on the runner (it looks like a folder), or
+ * another disk. Each object is written to a hidden temporary name beside its key, fsynced, then
+ * renamed (and the folder fsynced), so a reader never sees part of a file. Files are 0600 and
+ * folders 0700 whatever they hold.
+ *
+ * Before writing, check() refuses a share that is not mounted: when a mount drops, its mount
+ * point is an empty folder on the local disk, and writing there would fill the local disk with
+ * copies nobody can reach. With require_mount (the default) the folder must be on a mounted
+ * filesystem (read from /proc/self/mountinfo) that is
+ *  - not "/",
+ *  - not the filesystem holding the backup root (a copy on the same disk is no copy), and
+ *  - not the parent of a mount point that /etc/fstab lists at or above the folder: then that
+ *    share is the one meant, and it is not mounted (an unmounted /data/nas on a local /data).
+ */
+
+
+
+
+
+
+
+
+const TEMP_MARK = '.pgtaos-part-';
+const path_unescape = (s) => s.replace(/\\([0-7]{3})/g, (_, o) => String.fromCharCode(parseInt(o, 8)));
+/** Parses /proc/self/mountinfo (proc(5)): field 3 is major:minor, field 5 the mount point (octal escapes), the type follows " - ". */
+function parseMountInfo(text) {
+    const out = [];
+    for (const line of text.split('\n')) {
+        if (!line.trim())
+            continue;
+        const [left, right] = line.split(' - ');
+        const f = (left ?? '').split(' ');
+        if (f.length < 6 || right === undefined)
+            continue;
+        out.push({ mountPoint: path_unescape(f[4]), device: f[2], fsType: right.split(' ')[0] ?? '', options: (f[5] ?? '').split(',') });
+    }
+    return out;
+}
+/** Mount points listed in an fstab(5) text (field 2, octal escapes; swap and comments left out). */
+function parseFstab(text) {
+    const out = [];
+    for (const line of text.split('\n')) {
+        const f = line.trim().split(/\s+/);
+        if (!f[0] || f[0].startsWith('#') || f.length < 3 || f[2] === 'swap' || !f[1].startsWith('/'))
+            continue;
+        const mp = external_node_path_default().posix.normalize(path_unescape(f[1]));
+        out.push(mp.length > 1 ? mp.replace(/\/+$/, '') : mp);
+    }
+    return out;
+}
+const within = (p, dir) => dir === '/' || p === dir || p.startsWith(`${dir}/`);
+/**
+ * Is the folder `real` (absolute, symlink-free) on a share that is mounted? Pure: the rules in the
+ * header, over the parsed mountinfo, the fstab mount points, and the backup root (when known).
+ */
+function judgeMount(real, mounts, fstab, backupRoot) {
+    const m = mountOf(real, mounts);
+    if (!m || m.mountPoint === '/')
+        return { ok: false, why: 'it is on the root filesystem "/"' };
+    // The deepest fstab mount point at or above the folder that is below the mount actually holding it: the share meant, not mounted.
+    const missing = fstab.filter((fp) => within(real, fp) && fp !== m.mountPoint && within(fp, m.mountPoint) && !mounts.some((x) => x.mountPoint === fp)).sort((a, b) => b.length - a.length)[0];
+    if (missing)
+        return { ok: false, why: `/etc/fstab lists ${missing} as a mount point, but nothing is mounted there: the folder is on ${m.mountPoint} (${m.fsType}) instead` };
+    if (backupRoot !== null) {
+        const r = mountOf(backupRoot, mounts);
+        if (r && r.device === m.device) {
+            return { ok: false, why: `it is on the same filesystem as the backup root ${backupRoot} (${m.mountPoint}, ${m.fsType} ${m.device}): a copy there is lost with the same disk` };
+        }
+    }
+    return { ok: true, mount: m };
+}
+/** The mount holding `p` (an absolute, symlink-free path): the longest mount point that is `p` or a parent of it. */
+function mountOf(p, mounts) {
+    let best = null;
+    for (const m of mounts) {
+        const mp = m.mountPoint;
+        if (within(p, mp) && (!best || mp.length >= best.mountPoint.length))
+            best = m;
+    }
+    return best;
+}
+class PathRemote {
+    opts;
+    type = 'path';
+    name;
+    location;
+    capabilities = { metadata: false };
+    dir;
+    constructor(opts) {
+        this.opts = opts;
+        this.name = opts.name;
+        this.dir = external_node_path_default().resolve(opts.path);
+        this.location = this.dir;
+    }
+    fail(message, hint, cause) {
+        return new RemoteError(this.name, message, { hint, ...(cause === undefined ? {} : { cause }) });
+    }
+    file(key) {
+        return external_node_path_default().join(this.dir, ...checkKey(key).split('/'));
+    }
+    async check() {
+        let st;
+        try {
+            st = await external_node_fs_.promises.stat(this.dir);
+        }
+        catch (err) {
+            const code = err.code;
+            throw this.fail(code === 'ENOENT' ? `${this.dir} does not exist` : `cannot reach ${this.dir}: ${err.message}`, 'Is the NFS/CIFS share mounted? Mount it (e.g. `mount /mnt/nas`, see /etc/fstab) and create the folder, then run again. The local set is complete either way.', err);
+        }
+        if (!st.isDirectory())
+            throw this.fail(`${this.dir} is not a folder`, 'Point the remote\'s path at a folder on the mounted share.');
+        if (this.opts.requireMount) {
+            let text;
+            const info = this.opts.mountInfoFile ?? '/proc/self/mountinfo';
+            try {
+                text = await external_node_fs_.promises.readFile(info, 'utf8');
+            }
+            catch (err) {
+                throw this.fail(`cannot read ${info} to check that ${this.dir} is mounted: ${err.message}`, 'Set `require_mount: false` on this remote to skip the check.', err);
+            }
+            // No fstab (containers) is fine: that rule then has nothing to say.
+            const fstab = await external_node_fs_.promises.readFile(this.opts.fstabFile ?? '/etc/fstab', 'utf8').catch(() => '');
+            const root = this.opts.backupRoot === undefined ? null : await existingRealpath(this.opts.backupRoot);
+            const verdict = judgeMount(await external_node_fs_.promises.realpath(this.dir), parseMountInfo(text), parseFstab(fstab), root);
+            if (!verdict.ok) {
+                throw this.fail(`${this.dir} is not on a mounted filesystem of its own (${verdict.why}): the NFS/CIFS share is not mounted, so nothing was copied there`, 'Mount the share (e.g. `mount /mnt/nas`; check /etc/fstab and the network), then run again. If this folder is meant to be on a local disk, set `require_mount: false` on this remote.');
+            }
+        }
+        // A real write: catches read-only mounts, permissions and a full share.
+        const probe = external_node_path_default().join(this.dir, `.pgtaos-probe-${external_node_os_default().hostname()}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+        try {
+            const fh = await external_node_fs_.promises.open(probe, 'wx', 0o600);
+            try {
+                await fh.writeFile('probe');
+                await fh.sync();
+            }
+            finally {
+                await fh.close();
+            }
+        }
+        catch (err) {
+            const code = err.code;
+            const why = code === 'EROFS' ? 'is read-only (mounted ro?)' : code === 'EACCES' || code === 'EPERM' ? `is not writable by this user (uid ${process.getuid?.() ?? '?'})` : code === 'ENOSPC' || code === 'EDQUOT' ? 'is full' : `cannot be written: ${err.message}`;
+            await external_node_fs_.promises.rm(probe, { force: true }).catch(() => { });
+            throw this.fail(`${this.dir} ${why}`, 'Remount the share read-write, or fix its permissions or free space, then run again. The local set is complete either way.', err);
+        }
+        await external_node_fs_.promises.rm(probe, { force: true });
+    }
+    async put(key, body, opts = {}) {
+        const target = this.file(key);
+        const dir = external_node_path_default().dirname(target);
+        await external_node_fs_.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+        const tmp = external_node_path_default().join(dir, `${TEMP_MARK}${external_node_path_default().basename(target)}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`);
+        try {
+            await (0,external_node_stream_promises_namespaceObject.pipeline)(body, (0,external_node_fs_.createWriteStream)(tmp, { flags: 'wx', mode: 0o600, highWaterMark: 1 << 20 }), ...(opts.signal ? [{ signal: opts.signal }] : []));
+            // On the disk (the share) before the rename makes it visible.
+            const fh = await external_node_fs_.promises.open(tmp, 'r+');
+            try {
+                await fh.sync();
+            }
+            finally {
+                await fh.close();
+            }
+            await external_node_fs_.promises.rename(tmp, target);
+            await syncDir(dir);
+        }
+        catch (err) {
+            await external_node_fs_.promises.rm(tmp, { force: true }).catch(() => { });
+            if (opts.signal?.aborted)
+                throw opts.signal.reason;
+            throw this.fail(`writing ${key} failed: ${err.message}`, 'Check the share (mounted, writable, free space) and run again.', err);
+        }
+    }
+    async get(key) {
+        const f = this.file(key);
+        try {
+            await external_node_fs_.promises.access(f);
+        }
+        catch (err) {
+            throw this.fail(`${key} is not there`, 'Copy the set again.', err);
+        }
+        return (0,external_node_fs_.createReadStream)(f, { highWaterMark: 1 << 20 });
+    }
+    async stat(key) {
+        try {
+            const st = await external_node_fs_.promises.stat(this.file(key));
+            return st.isFile() ? { bytes: st.size, metadata: {} } : null;
+        }
+        catch (err) {
+            if (err.code === 'ENOENT')
+                return null;
+            throw err;
+        }
+    }
+    async list(prefix) {
+        const out = [];
+        const walk = async (rel) => {
+            let entries;
+            try {
+                entries = await external_node_fs_.promises.readdir(external_node_path_default().join(this.dir, ...rel.split('/').filter(Boolean)), { withFileTypes: true });
+            }
+            catch (err) {
+                if (err.code === 'ENOENT' || err.code === 'ENOTDIR')
+                    return;
+                throw err;
+            }
+            for (const e of entries) {
+                const key = rel ? `${rel}/${e.name}` : e.name;
+                if (e.isDirectory()) {
+                    if (prefix.startsWith(`${key}/`) || key.startsWith(prefix) || prefix === '')
+                        await walk(key);
+                }
+                else if (e.isFile() && !e.name.startsWith(TEMP_MARK) && !e.name.startsWith('.pgtaos-probe-') && key.startsWith(prefix)) {
+                    out.push({ key, bytes: (await external_node_fs_.promises.stat(external_node_path_default().join(this.dir, ...key.split('/')))).size });
+                }
+            }
+        };
+        await walk('');
+        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    async delete(key) {
+        await external_node_fs_.promises.rm(this.file(key), { force: true });
+    }
+}
+const pathConfig = remoteConfigSchema('path', {
+    /** A folder on an NFS/CIFS mount (or another disk). */
+    path: schemas_string().min(1).refine((p) => p.startsWith('/'), 'must be an absolute path, such as /mnt/nas/mystocks_backup'),
+    /**
+     * Refuse to write unless the folder is on a mounted filesystem other than "/" (an NFS/CIFS share
+     * that dropped leaves an empty folder on the local disk). false for a plain local folder.
+     */
+    require_mount: schemas_boolean().default(true),
+});
+/** `type: path`: no secrets; named `path:<folder>` unless given a name. */
+const pathDriver = {
+    type: 'path',
+    configSchema: pathConfig,
+    secretEnv: [],
+    defaultName: (c) => `path:${c.path}`,
+    create: (c, ctx) => new PathRemote({ name: ctx.name, path: c.path, requireMount: c.require_mount, ...(ctx.backupRoot === undefined ? {} : { backupRoot: ctx.backupRoot }) }),
+};
+/** realpath of `p`, or of its nearest existing parent with the rest appended (a root not made yet). */
+async function existingRealpath(p) {
+    const abs = external_node_path_default().resolve(p);
+    try {
+        return await external_node_fs_.promises.realpath(abs);
+    }
+    catch {
+        const parent = external_node_path_default().dirname(abs);
+        return parent === abs ? abs : external_node_path_default().join(await existingRealpath(parent), external_node_path_default().basename(abs));
+    }
+}
+async function syncDir(dir) {
+    const fh = await external_node_fs_.promises.open(dir, 'r');
+    try {
+        await fh.sync();
+    }
+    finally {
+        await fh.close();
+    }
+}
+
+;// CONCATENATED MODULE: ./src/remotes/registry.ts
+/**
+ * From config to drivers: the drivers by type, the schema of a `remotes:` entry (the driver's own,
+ * looked up by `type`), the names remotes go by, and which kinds of set each takes. The built-in
+ * drivers are registered by builtin.ts; more can be registered at run time (tests do).
+ */
+
+
+const drivers = new Map();
+/**
+ * Makes a driver known by its type. Registering the same driver again is a no-op; another driver
+ * under a type already taken is a bug (two modules claiming `type: path`) and throws.
+ */
+function registerRemoteDriver(driver) {
+    const had = drivers.get(driver.type);
+    if (had) {
+        if (had.driver === driver)
+            return;
+        throw new Error(`internal: two remote drivers register type ${JSON.stringify(driver.type)}`);
+    }
+    // Parsed again (not cast) to reach the driver's own type: the entry was validated by this schema at load.
+    const own = (entry) => driver.configSchema.parse(entry);
+    drivers.set(driver.type, {
+        driver,
+        type: driver.type,
+        secretEnv: driver.secretEnv,
+        schema: driver.configSchema,
+        defaultName: (entry) => driver.defaultName(own(entry)),
+        create: (entry, ctx) => driver.create(own(entry), ctx),
+    });
+}
+/** The registered types, in registration order (built-ins first). */
+function remoteDriverTypes() {
+    return [...drivers.keys()];
+}
+/** Every registered driver's secret environment variables. */
+function remoteSecretEnv() {
+    return [...new Set([...drivers.values()].flatMap((d) => d.secretEnv))];
+}
+/** The driver of a parsed entry. A type no driver has is a bug: parsing the config refused it. */
+function registered(type) {
+    const d = drivers.get(type);
+    if (!d)
+        throw new Error(`internal: no remote driver for type ${JSON.stringify(type)} (registered: ${remoteDriverTypes().join(', ')})`);
+    return d;
+}
+/**
+ * A driver schema's issue, handed on to the enclosing parse (which prefixes its path and drops
+ * `input` unless asked for it). Zod types a finished issue's input as optional, a raw one's as the
+ * code's own type; the value is the same, so the one assertion here is safe.
+ */
+const handOn = (iss) => ({ ...iss, input: iss.input });
+const registry_isObject = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+/**
+ * One `remotes:` entry, checked by the schema of the driver its `type` names, as registered when
+ * the config is parsed. Problems read as a discriminated union's would: "expected object", or
+ * `type` naming the known types, or the driver schema's own problems at their keys.
+ */
+const remoteEntrySchema = unknown().transform((input, ctx) => {
+    if (!registry_isObject(input)) {
+        ctx.issues.push({ code: 'invalid_type', expected: 'object', input });
+        return NEVER;
+    }
+    const type = input.type;
+    const d = typeof type === 'string' ? drivers.get(type) : undefined;
+    if (!d) {
+        ctx.issues.push({ code: 'invalid_union', errors: [], note: 'No matching discriminator', discriminator: 'type', options: remoteDriverTypes(), input: type, path: ['type'] });
+        return NEVER;
+    }
+    // reportInput: the outer parse drops inputs again unless it asked for them (a missing key is told by its input).
+    const r = d.schema.safeParse(input, { reportInput: true });
+    if (!r.success) {
+        ctx.issues.push(...r.error.issues.map(handOn));
+        return NEVER;
+    }
+    return r.data;
+});
+/** The remote's `name`, or one made from where it is: `path:/mnt/nas/x`, `s3:bucket/prefix`. */
+function remoteName(r) {
+    return r.name ?? registered(r.type).defaultName(r);
+}
+/**
+ * Does this remote take sets of this kind? Milestones: every remote. Config snapshots: every
+ * remote, but only encrypted (they hold .env secrets). Dailies and safety copies: only where the
+ * remote's `include` names them.
+ */
+function remoteTakes(r, kind, encrypted) {
+    if (kind === 'milestone')
+        return { takes: true };
+    if (kind === 'config') {
+        return encrypted ? { takes: true } : { takes: false, why: 'config snapshots hold secrets (.env) and never leave the machine unencrypted: encryption.age_recipients is empty' };
+    }
+    return (r.include ?? []).includes(kind) ? { takes: true } : { takes: false, why: `the remote takes ${kind} sets only with \`include: [${kind}]\`` };
+}
+/** Refuses two remotes with the same name (records beside sets are keyed by it). */
+function checkRemoteNames(config) {
+    const seen = new Set();
+    for (const r of config.remotes) {
+        const n = remoteName(r);
+        if (seen.has(n)) {
+            throw new UsageError('config.remote_name', `two remotes are named ${n}`, { hint: 'Give each remote its own `name:`.' });
+        }
+        seen.add(n);
+    }
+}
+/**
+ * Builds the driver named by the entry's type. Throws UsageError (exit 2) for what is wrong before
+ * any connection (missing keys). Nothing heavy is loaded here.
+ */
+function openRemote(r, env, opts = {}) {
+    return registered(r.type).create(r, { name: remoteName(r), env, ...(opts.backupRoot === undefined ? {} : { backupRoot: opts.backupRoot }) });
+}
+
+;// CONCATENATED MODULE: ./src/remotes/s3.ts
+
+
+
+
+
+
+const s3Config = remoteConfigSchema('s3', {
+    /** S3-compatible endpoint (Alibaba OSS, Tencent COS, MinIO); AWS when absent. Keys come from the environment. */
+    endpoint: schemas_string().url().refine((u) => !/\/\/[^/]*@/.test(u), 'must not hold credentials (keys come from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)').optional(),
+    bucket: schemas_string().min(3),
+    prefix: schemas_string().default(''),
+    region: schemas_string().default('us-east-1'),
+    force_path_style: schemas_boolean().default(true),
+    /** Bytes per multipart part (5 MiB minimum, as S3 requires). */
+    part_size_mb: schemas_number().int().min(5).max(1024).default(16),
+});
+/** `type: s3`: keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (AWS_SESSION_TOKEN); named `s3:<bucket>/<prefix>` unless given a name. */
+const s3Driver = {
+    type: 's3',
+    configSchema: s3Config,
+    secretEnv: ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'],
+    defaultName: (c) => {
+        const p = c.prefix.split('/').filter(Boolean).join('/');
+        return `s3:${c.bucket}${p ? `/${p}` : ''}`;
+    },
+    create: (c, ctx) => new S3Remote({ name: ctx.name, endpoint: c.endpoint, bucket: c.bucket, prefix: c.prefix, region: c.region, forcePathStyle: c.force_path_style, partSizeMb: c.part_size_mb, env: ctx.env }),
+};
+const MIB = 1024 * 1024;
+/** A short, secret-free description of an SDK error. */
+function why(err) {
+    const e = err;
+    const status = e.$metadata?.httpStatusCode;
+    const name = e.Code ?? e.name ?? e.code ?? 'error';
+    const msg = e.message && e.message !== name && e.message !== 'UnknownError' ? `: ${e.message}` : '';
+    return `${name}${status ? ` (HTTP ${status})` : ''}${msg}`;
+}
+function hintFor(err) {
+    const e = err;
+    const n = e.Code ?? e.name ?? e.code ?? '';
+    const status = e.$metadata?.httpStatusCode;
+    if (n === 'NoSuchBucket' || (n === 'NotFound' && status === 404))
+        return 'Create the bucket, or fix `bucket` (and `endpoint`/`region`) in the remote\'s config.';
+    if (/InvalidAccessKeyId|SignatureDoesNotMatch|AccessDenied|Forbidden/.test(n) || status === 403) {
+        return 'Check AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (action inputs aws-access-key-id, aws-secret-access-key) and that the key may write to this bucket and prefix.';
+    }
+    if (/ECONNREFUSED|ENOTFOUND|ETIMEDOUT|EAI_AGAIN|TimeoutError|ECONNRESET/.test(n))
+        return 'Check the endpoint URL and that the runner can reach it.';
+    return 'Check the endpoint, bucket, region and keys of this remote, then run again. The local set is complete either way.';
+}
+class S3Remote {
+    type = 's3';
+    name;
+    location;
+    capabilities = { metadata: true };
+    sdk = null;
+    clientConfig;
+    bucket;
+    prefix;
+    partSize;
+    constructor(opts) {
+        this.name = opts.name;
+        this.bucket = opts.bucket;
+        this.prefix = opts.prefix.split('/').filter(Boolean).join('/');
+        this.partSize = opts.partSizeMb * MIB;
+        this.location = `s3://${opts.bucket}/${this.prefix}${this.prefix ? '/' : ''}${opts.endpoint ? ` at ${opts.endpoint}` : ` (AWS ${opts.region})`}`;
+        const accessKeyId = opts.env.AWS_ACCESS_KEY_ID;
+        const secretAccessKey = opts.env.AWS_SECRET_ACCESS_KEY;
+        if (!accessKeyId || !secretAccessKey) {
+            throw new UsageError('remote.no_keys', `remote ${this.name} (${this.location}) needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment`, {
+                hint: 'Set them from secrets (action inputs aws-access-key-id and aws-secret-access-key); keys are never read from the config file.',
+            });
+        }
+        // The SDK warns on Node 20 about its own future releases; the lock file pins a version that supports Node 20.
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+        this.clientConfig = {
+            region: opts.region,
+            ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+            forcePathStyle: opts.forcePathStyle,
+            credentials: { accessKeyId, secretAccessKey, ...(opts.env.AWS_SESSION_TOKEN ? { sessionToken: opts.env.AWS_SESSION_TOKEN } : {}) },
+            requestChecksumCalculation: 'WHEN_REQUIRED',
+            responseChecksumValidation: 'WHEN_REQUIRED',
+            maxAttempts: 3,
+            requestHandler: { connectionTimeout: 10_000, requestTimeout: 300_000 },
+        };
+    }
+    /** The SDK and a client, loaded once, on the first call that talks to the server. */
+    load() {
+        this.sdk ??= Promise.all([__nccwpck_require__.e(/* import() */ 711).then(__nccwpck_require__.t.bind(__nccwpck_require__, 3711, 19)), Promise.all(/* import() */[__nccwpck_require__.e(711), __nccwpck_require__.e(358)]).then(__nccwpck_require__.t.bind(__nccwpck_require__, 2358, 19))]).then(([s3, storage]) => ({ s3, Upload: storage.Upload, client: new s3.S3Client(this.clientConfig) }), (err) => {
+            this.sdk = null;
+            // ncc puts the SDK in chunk files beside index.js: a dist/ copied without them lands here.
+            throw new RemoteError(this.name, `the S3 client library could not be loaded: ${err.message}`, { hint: 'Install the action or CLI with its whole dist/ folder (chunk files included).', cause: err });
+        });
+        return this.sdk;
+    }
+    key(key) {
+        return joinKey(this.prefix, checkKey(key));
+    }
+    fail(what, err) {
+        return new RemoteError(this.name, `${what} (${this.location}): ${why(err)}`, { hint: hintFor(err), cause: err });
+    }
+    async check(signal) {
+        const { s3, client } = await this.load();
+        try {
+            await client.send(new s3.HeadBucketCommand({ Bucket: this.bucket }), signal ? { abortSignal: signal } : {});
+        }
+        catch (err) {
+            throw this.fail(`bucket ${this.bucket} cannot be reached`, err);
+        }
+        // A real write: read-only keys fail here, before any upload.
+        const probe = this.key(`.pgtaos-probe-${external_node_os_default().hostname()}-${process.pid}`);
+        try {
+            await client.send(new s3.PutObjectCommand({ Bucket: this.bucket, Key: probe, Body: 'probe' }), signal ? { abortSignal: signal } : {});
+            await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: probe }));
+        }
+        catch (err) {
+            throw this.fail(`cannot write to bucket ${this.bucket}`, err);
+        }
+    }
+    async put(key, body, opts = {}) {
+        let sdk;
+        try {
+            sdk = await this.load();
+        }
+        catch (err) {
+            body.destroy();
+            throw err;
+        }
+        const { Upload, client } = sdk;
+        const upload = new Upload({
+            client,
+            params: { Bucket: this.bucket, Key: this.key(key), Body: body, ...(opts.metadata ? { Metadata: opts.metadata } : {}) },
+            queueSize: 2,
+            partSize: this.partSize,
+            leavePartsOnError: false,
+        });
+        const onAbort = () => {
+            body.destroy();
+            void upload.abort().catch(() => { });
+        };
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+            if (opts.signal?.aborted)
+                throw opts.signal.reason;
+            await upload.done();
+        }
+        catch (err) {
+            if (opts.signal?.aborted)
+                throw opts.signal.reason;
+            throw this.fail(`upload of ${key} failed`, err);
+        }
+        finally {
+            opts.signal?.removeEventListener('abort', onAbort);
+        }
+    }
+    async get(key, signal) {
+        const { s3, client } = await this.load();
+        try {
+            const r = await client.send(new s3.GetObjectCommand({ Bucket: this.bucket, Key: this.key(key) }), signal ? { abortSignal: signal } : {});
+            if (!(r.Body instanceof external_node_stream_.Readable))
+                throw new Error('the response has no body stream');
+            return r.Body;
+        }
+        catch (err) {
+            throw this.fail(`reading ${key} back failed`, err);
+        }
+    }
+    async stat(key) {
+        const { s3, client } = await this.load();
+        try {
+            const r = await client.send(new s3.HeadObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+            return { bytes: r.ContentLength ?? 0, metadata: Object.fromEntries(Object.entries(r.Metadata ?? {}).map(([k, v]) => [k.toLowerCase(), v])) };
+        }
+        catch (err) {
+            const e = err;
+            if (e.name === 'NotFound' || e.name === 'NoSuchKey' || e.$metadata?.httpStatusCode === 404)
+                return null;
+            throw this.fail(`stat of ${key} failed`, err);
+        }
+    }
+    async list(prefix) {
+        const out = [];
+        const { s3, client } = await this.load();
+        const full = this.prefix ? `${this.prefix}/${prefix}` : prefix;
+        let token;
+        do {
+            let r;
+            try {
+                r = await client.send(new s3.ListObjectsV2Command({ Bucket: this.bucket, Prefix: full, ...(token ? { ContinuationToken: token } : {}) }));
+            }
+            catch (err) {
+                throw this.fail('listing failed', err);
+            }
+            for (const o of r.Contents ?? []) {
+                if (!o.Key)
+                    continue;
+                const key = this.prefix ? o.Key.slice(this.prefix.length + 1) : o.Key;
+                if (key.startsWith('.pgtaos-probe-'))
+                    continue;
+                out.push({ key, bytes: o.Size ?? 0 });
+            }
+            token = r.IsTruncated ? r.NextContinuationToken : undefined;
+        } while (token);
+        return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    }
+    async delete(key) {
+        const { s3, client } = await this.load();
+        try {
+            await client.send(new s3.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(key) }));
+        }
+        catch (err) {
+            throw this.fail(`delete of ${key} failed`, err);
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/remotes/builtin.ts
+/**
+ * The drivers that ship: a mounted folder (`path`) and S3-compatible storage (`s3`), registered
+ * in that order (the order the config's error for an unknown `type` lists them in). Imported for
+ * its effect by the config schema, so any parsed config can name them.
+ */
+
+
+
+registerRemoteDriver(pathDriver);
+registerRemoteDriver(s3Driver);
 
 ;// CONCATENATED MODULE: ./src/inputs/options.ts
 /**
@@ -45496,6 +44695,11 @@ const ACTION_OUTPUTS = {
     'report-path': 'Path of the JSON report of the run.',
 };
 
+;// CONCATENATED MODULE: ./src/version.ts
+/** Kept equal to package.json's version by a test (a JSON import would drag package.json into the bundle). */
+const TOOL_NAME = 'pgtaos-backup';
+const TOOL_VERSION = '0.1.0';
+
 ;// CONCATENATED MODULE: ./src/inputs/cli.ts
 /**
  * The CLI's flags, parsed with commander into the same RunRequest the action builds.
@@ -45587,6 +44791,433 @@ function parseCli(argv, out) {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/report/notify/message.ts
+/**
+ * The message every chat kind shows (one screen, the same facts), and the fitting of its field
+ * values into a service's size limit: the title, the labels, the markup and the run link are
+ * never cut, only the values.
+ */
+
+
+/** A message is meant to fit on one phone screen. */
+const MAX_VALUE = 300;
+const MAX_DETAIL = 240;
+const MAX_TITLE = 200;
+const MAX_LABEL = 80;
+const MAX_CHECKS = 4;
+const STDERR_LINES = 3;
+const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
+/** Bytes a string takes inside a JSON document, quotes not counted (escapes are per character, so sizes add up). */
+const jsonBytes = (s) => Buffer.byteLength(JSON.stringify(s), 'utf8') - 2;
+/** `s`, or its longest start (whole code points, so never half an emoji) that fits `max` with "…" added. */
+function clipTo(s, max, size = utf8Bytes) {
+    if (size(s) <= max)
+        return s;
+    const cps = Array.from(s);
+    let lo = 0;
+    let hi = cps.length - 1;
+    while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (size(`${cps.slice(0, mid).join('')}…`) <= max)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    const out = `${cps.slice(0, lo).join('').trimEnd()}…`;
+    return size(out) <= max ? out : '';
+}
+/**
+ * Shortens values so that their sizes add up to at most `budget`: values under an equal share stay
+ * whole, the longest are cut to what is left shared equally (water-filling), so every field keeps
+ * its beginning and none crowds the others out.
+ */
+function fitValues(values, budget, size) {
+    const out = [...values];
+    const order = values.map((v, i) => ({ i, n: size(v) })).sort((a, b) => a.n - b.n);
+    let left = Math.max(0, budget);
+    order.forEach(({ i, n }, k) => {
+        const share = Math.floor(left / (order.length - k));
+        if (n > share)
+            out[i] = clipTo(values[i], share, size);
+        left -= size(out[i]);
+    });
+    return out;
+}
+/**
+ * Renders a message whose parts outside the field values (title, labels, markup, the run link) are
+ * fixed, with the values fitted into what the limit leaves: the link always survives, and markup
+ * is never cut in half. `render` must be additive in the values under `size`.
+ */
+function fitted(m, limit, size, total, render) {
+    const blank = render({ ...m, fields: m.fields.map((f) => ({ ...f, value: '' })) });
+    const values = fitValues(m.fields.map((f) => f.value), limit - total(blank), size);
+    return render({ ...m, fields: m.fields.map((f, i) => ({ ...f, value: values[i] })) });
+}
+function oneLine(s, max = MAX_VALUE) {
+    const flat = s.replace(/\s*\n\s*/g, ' ').trim();
+    return clipTo(flat, max, (x) => x.length);
+}
+/** A field value in the markdown the robots (WeCom, DingTalk, Feishu) read. */
+const markdownValue = (f) => `${f.code ? `\`${f.value.replace(/`/g, "'")}\`` : f.value}${f.suffix ?? ''}`;
+function chatMessage(r) {
+    const stale = r.stale.length > 0;
+    const tone = r.status !== 'success' && !stale ? 'failure' : stale ? 'stale' : 'success';
+    const verb = r.status === 'success' ? 'succeeded' : r.status === 'cancelled' ? 'was cancelled' : 'FAILED';
+    const icon = r.status === 'success' ? (stale ? '⚠️' : '✅') : r.status === 'cancelled' ? '⏹️' : stale ? '⚠️' : '❌';
+    const title = oneLine(`${icon} ${TOOL_NAME} ${r.command || 'run'} ${verb}${stale ? ': backups are stale' : ''} on ${r.hostname}`, MAX_TITLE);
+    const fields = [];
+    fields.push({ label: 'result', value: `${r.status} (exit ${r.exit_code}) in ${formatDuration(r.duration_ms)}` });
+    if (r.set)
+        fields.push({ label: 'set', value: `${r.set.id} (${r.set.kind}, ${formatBytes(r.set.bytes)})`, code: true });
+    if (r.error) {
+        const [first] = r.error.message.split('\n');
+        // "pg_dump failed (exit 1):" introduces the stderr lines, shown just below.
+        const code = ` [${r.error.code}]`;
+        fields.push({ label: 'error', value: oneLine((first ?? '').replace(/:\s*$/, ''), MAX_VALUE - code.length), suffix: code });
+        const tail = (r.error.stderr_tail ?? []).slice(-STDERR_LINES);
+        if (tail.length)
+            fields.push({ label: 'stderr', value: oneLine(tail.join(' | ')), code: true });
+        if (r.error.hint)
+            fields.push({ label: 'what to do', value: oneLine(r.error.hint) });
+    }
+    const failedChecks = r.checks.filter((c) => c.result === 'failed');
+    for (const c of failedChecks.slice(0, MAX_CHECKS)) {
+        fields.push({ label: oneLine(r.stale.includes(c.name) ? `stale: ${c.name}` : `failed: ${c.name}`, MAX_LABEL), value: oneLine(c.detail, MAX_DETAIL) });
+    }
+    if (failedChecks.length > MAX_CHECKS)
+        fields.push({ label: 'more', value: `${failedChecks.length - MAX_CHECKS} more failed checks in the report` });
+    if (!r.error && failedChecks.length === 0)
+        fields.push({ label: 'summary', value: oneLine(r.message) });
+    if (r.storage?.free_bytes != null) {
+        const days = r.storage.days_of_dailies;
+        fields.push({ label: 'free space', value: `${formatBytes(r.storage.free_bytes)}${days === null ? '' : `, about ${days} more days of dailies fit`}` });
+    }
+    if (r.report_path)
+        fields.push({ label: 'report', value: r.report_path, code: true });
+    return { tone, title, fields, link: r.run_url };
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/notifier.ts
+
+/** Any 2xx is accepted; 429 and 5xx are retried; any other status is final. */
+function judgeHttp(status, text) {
+    const http = `HTTP ${status}${text ? `: ${oneLine(text, 160)}` : ''}`;
+    if (status === 429 || status >= 500)
+        return { ok: false, retry: true, error: http };
+    if (status < 200 || status >= 300)
+        return { ok: false, retry: false, error: http };
+    return { ok: true };
+}
+/**
+ * Chat robots answer with a code in a JSON body, often with HTTP 200 even when refusing (Feishu's
+ * rate limit is HTTP 400), so the body is read whatever the status: code 0 accepts, a rate-limit
+ * code is retried, any other code is final; without a verdict in the body, the status decides.
+ */
+function judgeRobot(a) {
+    return (status, text) => {
+        let body;
+        try {
+            const j = JSON.parse(text);
+            body = typeof j === 'object' && j !== null ? j : {};
+        }
+        catch {
+            body = null;
+        }
+        const got = body ? a.read(body) : null;
+        if (got && typeof got.code === 'number' && a.rateLimitCodes.includes(got.code)) {
+            return { ok: false, retry: true, error: `rate limited (${a.codeName} ${got.code}: ${oneLine(got.msg, 160)})` };
+        }
+        if (status >= 200 && status < 300) {
+            if (!got)
+                return { ok: false, retry: false, error: `the answer is not JSON: ${oneLine(text, 120)}` };
+            return got.code === 0 ? { ok: true } : { ok: false, retry: false, error: `${a.codeName} ${String(got.code)}: ${oneLine(got.msg, 160)}` };
+        }
+        return judgeHttp(status, text);
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/dingtalk.ts
+/**
+ * DingTalk custom robot: {"msgtype":"markdown","markdown":{"title","text"}}; signed with
+ * &timestamp=<ms>&sign=<urlencoded base64 HMAC-SHA256(secret, "<ms>\n<secret>")>. The request body
+ * is at most 20000 bytes (errcode 460101 "message too long, exceed 20000 bytes"). Accepts with
+ * {"errcode":0}; 130101 "send too fast, exceed 20 times per minute" is its rate limit (then
+ * throttled for 10 minutes).
+ */
+
+
+
+const DINGTALK_BODY_BYTES = 20_000;
+const DINGTALK_RATE_LIMIT_CODES = [130101];
+/** The signature, as DingTalk's documentation computes it. */
+function dingtalkSign(secret, timestampMs) {
+    return (0,external_node_crypto_.createHmac)('sha256', secret).update(`${timestampMs}\n${secret}`, 'utf8').digest('base64');
+}
+function dingtalkJson(m) {
+    const lines = [`### ${m.title}`, '', ...m.fields.map((f) => `- **${f.label}:** ${markdownValue(f)}`)];
+    if (m.link)
+        lines.push('', `[Open the run](${m.link})`);
+    return JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text: lines.join('\n') } });
+}
+/** The body as sent (JSON text): the limit is on the whole body. */
+function dingtalkBody(m) {
+    return fitted(m, DINGTALK_BODY_BYTES, jsonBytes, utf8Bytes, dingtalkJson);
+}
+const dingtalk = {
+    signed: true,
+    request({ url, secret, message, headers, now }) {
+        const u = new URL(url);
+        if (secret) {
+            const ts = String(now.getTime());
+            // URLSearchParams encodes the Base64 "+", "/" and "=" (%2B, %2F, %3D), as DingTalk's urlEncode step asks.
+            u.searchParams.set('timestamp', ts);
+            u.searchParams.set('sign', dingtalkSign(secret, ts));
+        }
+        return { url: u.toString(), body: dingtalkBody(message), headers };
+    },
+    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: DINGTALK_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/feishu.ts
+/**
+ * Feishu/Lark custom bot: {"msg_type":"interactive","card":{...}}; signed with "timestamp" (s) and
+ * "sign" = base64 HMAC-SHA256(key "<s>\n<secret>", empty message) in the body. The request body is
+ * at most 20 KB (自定义机器人使用指南, 使用限制); 20000 bytes here. Accepts with {"code":0} (older
+ * answers: StatusCode); 9499 "too many request" is its rate limit (answered with HTTP 400).
+ */
+
+
+
+const FEISHU_BODY_BYTES = 20_000;
+const FEISHU_RATE_LIMIT_CODES = [9499];
+/** The signature, as Feishu's documentation computes it. */
+function feishuSign(secret, timestampS) {
+    return (0,external_node_crypto_.createHmac)('sha256', `${timestampS}\n${secret}`).update('', 'utf8').digest('base64');
+}
+function feishuJson(m, signing) {
+    const template = m.tone === 'success' ? 'green' : m.tone === 'stale' ? 'orange' : 'red';
+    const lines = m.fields.map((f) => `**${f.label}:** ${markdownValue(f)}`);
+    if (m.link)
+        lines.push(`[Open the run](${m.link})`);
+    return JSON.stringify({
+        ...(signing ? { timestamp: signing.timestamp, sign: signing.sign } : {}),
+        msg_type: 'interactive',
+        card: {
+            config: { wide_screen_mode: true },
+            header: { template, title: { tag: 'plain_text', content: m.title } },
+            elements: [{ tag: 'div', text: { tag: 'lark_md', content: lines.join('\n') } }],
+        },
+    });
+}
+/** The body as sent (JSON text), signed when `signing` is given: the limit is on the whole body. */
+function feishuBody(m, signing) {
+    return fitted(m, FEISHU_BODY_BYTES, jsonBytes, utf8Bytes, (x) => feishuJson(x, signing));
+}
+const feishu = {
+    signed: true,
+    request({ url, secret, message, headers, now }) {
+        const ts = String(Math.floor(now.getTime() / 1000));
+        return { url, body: feishuBody(message, secret ? { timestamp: ts, sign: feishuSign(secret, ts) } : undefined), headers };
+    },
+    judge: judgeRobot({ codeName: 'code', rateLimitCodes: FEISHU_RATE_LIMIT_CODES, read: (o) => ({ code: o.code ?? o.StatusCode, msg: String(o.msg ?? o.StatusMessage ?? '') }) }),
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/events.ts
+function eventsOf(r) {
+    return [r.status === 'success' ? 'success' : 'failure', ...(r.stale.length ? ['stale'] : [])];
+}
+/** The trigger that makes this entry fire for these events, or null. `stale` is named first: it is the more specific news. */
+function triggerFor(entry, events) {
+    for (const e of ['stale', 'failure', 'success'])
+        if (events.includes(e) && entry.on.includes(e))
+            return e;
+    return entry.on.includes('always') ? 'always' : null;
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/generic.ts
+/**
+ * Any HTTP endpoint: the JSON report itself, with the events in X-Pgtaos-Event; with secret_env,
+ * X-Pgtaos-Signature-256: sha256=<hex HMAC of the body>. Accepts with any 2xx.
+ */
+
+
+
+function genericSignature(secret, body) {
+    return `sha256=${(0,external_node_crypto_.createHmac)('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+const generic = {
+    signed: true,
+    request({ url, secret, result, headers }) {
+        const body = JSON.stringify(result);
+        const events = eventsOf(result).join(',');
+        return { url, body, headers: { ...headers, 'x-pgtaos-event': events, ...(secret ? { 'x-pgtaos-signature-256': genericSignature(secret, body) } : {}) } };
+    },
+    judge: judgeHttp,
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/slack.ts
+/**
+ * Slack incoming webhook: {"text", "blocks"}. Not signed. Section text is at most 3000 characters,
+ * header text at most 150 (Block Kit reference). Accepts with any 2xx.
+ */
+
+
+const SLACK_SECTION_CHARS = 3000;
+const SLACK_HEADER_CHARS = 150;
+const slackEscape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Slack counts characters of the escaped text; UTF-16 units are at least that many. */
+const slackChars = (s) => slackEscape(s).length;
+function slackSection(m) {
+    return m.fields.map((f) => `*${slackEscape(f.label)}:* ${f.code ? `\`${slackEscape(f.value.replace(/`/g, "'"))}\`` : slackEscape(f.value)}${slackEscape(f.suffix ?? '')}`).join('\n');
+}
+function slackBody(m) {
+    const section = fitted(m, SLACK_SECTION_CHARS, slackChars, (s) => s.length, slackSection);
+    const blocks = [
+        { type: 'header', text: { type: 'plain_text', text: clipTo(m.title, SLACK_HEADER_CHARS, (s) => s.length), emoji: true } },
+        { type: 'section', text: { type: 'mrkdwn', text: section } },
+    ];
+    if (m.link)
+        blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${m.link}|Open the run>` }] });
+    // `text` is the notification fallback (and what screen readers read).
+    const fallback = clipTo(`${m.title}: ${m.fields.map((f) => `${f.label}: ${f.value}${f.suffix ?? ''}`).join('; ')}`, SLACK_SECTION_CHARS, slackChars);
+    return { text: slackEscape(fallback), blocks };
+}
+const slack = {
+    signed: false,
+    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(slackBody(message)), headers }),
+    judge: judgeHttp,
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/wecom.ts
+/**
+ * WeCom group robot: {"msgtype":"markdown","markdown":{"content"}}. Not signed. markdown.content is
+ * at most 4096 bytes of UTF-8 (群机器人配置说明; past it errcode 40058 "markdown.content exceed max
+ * length 4096"). Accepts with {"errcode":0}; 45009 "api freq out of limit" is its rate limit (at
+ * most 20 messages a minute per robot).
+ */
+
+
+const WECOM_CONTENT_BYTES = 4096;
+const WECOM_RATE_LIMIT_CODES = [45009];
+function wecomContent(m) {
+    const color = m.tone === 'success' ? 'info' : 'warning';
+    const lines = [`**<font color="${color}">${m.title}</font>**`, ...m.fields.map((f) => `> **${f.label}:** ${markdownValue(f)}`)];
+    if (m.link)
+        lines.push(`[Open the run](${m.link})`);
+    return lines.join('\n');
+}
+function wecomBody(m) {
+    return { msgtype: 'markdown', markdown: { content: fitted(m, WECOM_CONTENT_BYTES, utf8Bytes, utf8Bytes, wecomContent) } };
+}
+const wecom = {
+    signed: false,
+    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(wecomBody(message)), headers }),
+    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: WECOM_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/registry.ts
+/**
+ * The notifier table: one entry per `notify:` kind. To add a kind, write a module exporting a
+ * Notifier (notifier.ts) and register it here; its name is then a valid `kind:` in the config.
+ */
+
+
+
+
+
+const NOTIFIERS = { wecom: wecom, dingtalk: dingtalk, feishu: feishu, slack: slack, generic: generic };
+/** The kinds, in table order: what `notify: kind:` accepts and the report names. */
+const NOTIFIER_KINDS = Object.keys(NOTIFIERS);
+
+;// CONCATENATED MODULE: ./src/inputs/config-schema.ts
+/**
+ * The configuration file's schema (README, Configuration). Types come from here and nowhere else; each engine's section
+ * comes from its plugin (the built-ins' are typed here statically, others reached through the registry).
+ * Every object is strict: an unknown or misspelt key is an error that names it.
+ */
+
+
+
+
+
+
+
+// Registers the built-in remote drivers: `remotes:` entries are checked by the schema of the driver their `type` names.
+
+
+/** Retention counts: 0 would make every set due (days) or protect none (keep_last), so at least 1. */
+const atLeastOne = (unit) => schemas_number().int(`must be a whole number of ${unit}`).min(1, `must be at least 1 (${unit}); 0 or less is refused`);
+/** A path inside base_dir: may not climb out of it. */
+const innerPath = schemas_string()
+    .min(1)
+    .refine((p) => !p.startsWith('/') && !p.split(/[\\/]/).includes('..'), 'must be relative to base_dir and must not contain ".."');
+/** IANA zone names are short (the longest is about 30 characters); a huge string is refused before Intl sees it. */
+const MAX_TIMEZONE_LENGTH = 64;
+const timeZone = schemas_string().refine((tz) => {
+    if (tz.length > MAX_TIMEZONE_LENGTH)
+        return false;
+    try {
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
+    }
+    catch {
+        return false;
+    }
+}, `must be an IANA time zone such as Asia/Shanghai or UTC (at most ${MAX_TIMEZONE_LENGTH} characters)`);
+/** An age recipient as `age-keygen` prints it (X25519 `age1...`; post-quantum `age1pq1...` needs age 1.3+ to decrypt). */
+const ageRecipient = schemas_string().regex(/^age1[0-9a-z]{20,}$/, 'must be an age recipient (public key) such as age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p, as age-keygen prints it');
+const notifySchema = strictObject({
+    kind: schemas_enum(NOTIFIER_KINDS),
+    /** Name of the environment variable holding the webhook URL (URLs carry tokens). */
+    url_env: schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name, not a URL'),
+    secret_env: schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name').optional(),
+    on: array(schemas_enum(['failure', 'success', 'stale', 'always'])).min(1).default(['failure', 'stale']),
+});
+const configSchema = strictObject({
+    /** The backup root: sets, logs and the lock live here. */
+    root: absOrRelPath,
+    timezone: timeZone.default('UTC'),
+    postgres: postgresSchema.optional(),
+    tdengine: tdengineSchema.optional(),
+    config_files: strictObject({ base_dir: absOrRelPath, paths: array(innerPath).min(1) })
+        .optional(),
+    retention: strictObject({
+        daily_days: atLeastOne('days').default(7),
+        keep_last: atLeastOne('sets').default(3),
+        config_days: atLeastOne('days').default(30),
+    })
+        .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
+    remotes: array(remoteEntrySchema).default([]),
+    /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
+    encryption: strictObject({ age_recipients: array(ageRecipient).default([]) }).default({ age_recipients: [] }),
+    min_free_gb: schemas_number().min(0).default(5),
+    notify: array(notifySchema).default([]),
+    staleness: strictObject({
+        max_age_hours: schemas_number().positive().default(26),
+        verify_max_age_days: schemas_number().positive().default(8),
+    })
+        .default({ max_age_hours: 26, verify_max_age_days: 8 }),
+});
+/**
+ * The schema a config file is parsed with: the static one, each registered engine's section added
+ * (optional), so an engine registered at run time is accepted, and a section of none is an unknown key.
+ */
+const configSchemaFor = memoByRegistry(() => {
+    // Engine sections right after timezone, as in the static schema: problems are listed in this order.
+    const shape = {};
+    for (const [key, value] of Object.entries(configSchema.shape)) {
+        shape[key] = value;
+        if (key === 'timezone')
+            for (const p of enginePlugins())
+                shape[p.name] = p.configSchema.optional();
+    }
+    return strictObject(shape);
+});
+/** An engine's section of a parsed config (unknown: the plugin's own schema validated it), or undefined. */
+function engineSection(config, name) {
+    return config[name];
+}
+
 ;// CONCATENATED MODULE: ./src/inputs/config.ts
 /**
  * Loads the YAML config, applies flag/input overrides, validates with zod, and checks the
@@ -46102,7 +45733,7 @@ const RATE_LIMIT_CODES = {
 };
 
 ;// CONCATENATED MODULE: ./src/report/storage.ts
-const storage_GIB = 1024 ** 3;
+const GIB = 1024 ** 3;
 const DAY_MS = 86_400_000;
 /** Dailies from this many days back make the average (the runbook keeps 7 days). */
 const SAMPLE_WINDOW_DAYS = 7;
@@ -46130,7 +45761,7 @@ function storageEstimate(input) {
         days.set(x.day, (days.get(x.day) ?? 0) + x.s.bytes);
     }
     const perDay = days.size ? Math.round([...days.values()].reduce((a, b) => a + b, 0) / days.size) : null;
-    const minFree = Math.round(input.minFreeGb * storage_GIB);
+    const minFree = Math.round(input.minFreeGb * GIB);
     const daysLeft = perDay && input.freeBytes !== null ? Math.max(0, Math.floor((input.freeBytes - minFree) / perDay)) : null;
     return {
         free_bytes: input.freeBytes,
@@ -46428,6 +46059,265 @@ async function acquireLock(root, command, opts = {}) {
     throw new JobError('lock.contended', `could not take the lock ${file}: other runs kept taking or replacing it`, {
         hint: 'Several runs are starting on this backup root at once; run this one again when they are done.',
     });
+}
+
+;// CONCATENATED MODULE: ./src/catalog/space.ts
+/** Free space where the sets are written. */
+
+const space_GIB = 1024 ** 3;
+async function freeBytes(dir) {
+    const s = await external_node_fs_.promises.statfs(dir);
+    return s.bavail * s.bsize;
+}
+/** The free space a backup needs: the configured floor, and room for one more set as big as the last. */
+function spaceNeeded(minFreeGb, lastSetBytes, estimateBytes) {
+    return Math.max(minFreeGb * space_GIB, lastSetBytes ?? 0, estimateBytes === null ? 0 : Math.ceil(estimateBytes * 0.25));
+}
+
+;// CONCATENATED MODULE: ./src/shared/github.ts
+/** Facts about the GitHub Actions run, read from the runner's environment (null outside Actions). */
+/** The run's page (GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID). */
+function runUrl(env) {
+    return env.GITHUB_SERVER_URL && env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID ? `${env.GITHUB_SERVER_URL}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}` : null;
+}
+
+;// CONCATENATED MODULE: ./src/commands/context.ts
+
+/** Git facts about the run, from the Actions environment (null outside Actions). */
+function context_gitInfo(env) {
+    if (!env.GITHUB_SHA && !env.GITHUB_REF)
+        return null;
+    return {
+        sha: env.GITHUB_SHA ?? null,
+        ref: env.GITHUB_REF ?? null,
+        tag: env.GITHUB_REF_TYPE === 'tag' ? (env.GITHUB_REF_NAME ?? null) : null,
+        actor: env.GITHUB_ACTOR ?? null,
+        run_id: env.GITHUB_RUN_ID ?? null,
+        run_url: runUrl(env),
+    };
+}
+
+;// CONCATENATED MODULE: ./src/commands/engines.ts
+/**
+ * Which engines a run uses (the --engines choice against what the config defines), and the
+ * checks that need no connection: each engine's tools found, its secrets present. Run before
+ * anything is created, so these mistakes are exit 2 with nothing written. Engines come from the
+ * registry; none is named here.
+ */
+
+
+
+
+
+/** The registered engines the config has a section for, in registry order. */
+function configuredEngines(config) {
+    return enginePlugins().filter((p) => engineSection(config, p.name) !== undefined).map((p) => p.name);
+}
+function selectEngines(config, choice) {
+    const configured = configuredEngines(config);
+    if (choice === 'all') {
+        if (configured.length === 0) {
+            const sections = enginePlugins().map((p) => `${p.name}:`);
+            throw new UsageError('engines.none', 'the config defines no database to back up', { hint: `Add a ${orList(sections, 'and/or')} section to the config file.` });
+        }
+        return configured;
+    }
+    if (!configured.includes(choice)) {
+        throw new UsageError('engines.not_configured', `--engines ${choice} was asked for, but the config has no ${choice}: section`, {
+            hint: configured.length
+                ? `Add a ${choice}: section to the config, or choose one of: ${[...configured, 'all'].join(', ')}.`
+                : `Add a ${choice}: section to the config file (it names the server and database).`,
+        });
+    }
+    return [choice];
+}
+/** "a, b and/or c" */
+function orList(items, last) {
+    return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} ${last} ${items.at(-1)}`;
+}
+/** The engines whose dumps a set holds, in registry order (a section of an engine not registered is left out). */
+function enginesInSet(set) {
+    const held = set.manifest ? engineNames(set.manifest) : [];
+    return enginePlugins().filter((p) => held.includes(p.name)).map((p) => p.name);
+}
+/**
+ * A set holding an engine's dump needs that engine's config section to be restored anywhere.
+ * `code` keeps each command's own error code (verify.no_engine_config, restore.no_engine_config).
+ */
+function requireSections(config, engines, code, what) {
+    for (const e of engines) {
+        if (engineSection(config, e) === undefined) {
+            throw new UsageError(code, `${what} holds a ${e} dump, but the config has no ${e}: section naming the server to restore into`, {
+                hint: `Add the ${e}: section to the config file (host, port, database of the server to restore into).`,
+            });
+        }
+    }
+}
+/** The plugin of a registered engine (commands only pass names they took from the registry). */
+function pluginOf(name) {
+    const p = enginePlugin(name);
+    if (!p)
+        throw new UsageError('engines.unknown', `no engine named ${name} is registered`, { hint: `Known engines: ${enginePlugins().map((q) => q.name).join(', ')}.` });
+    return p;
+}
+/** The engine `name` configured by the config's section; `database` replaces the configured database. */
+function createEngine(config, name, database) {
+    const plugin = pluginOf(name);
+    const section = engineSection(config, name);
+    if (section === undefined)
+        requireSections(config, [name], 'engines.not_configured', 'this run');
+    return plugin.create(section, database === undefined ? {} : { database });
+}
+/** Each engine's tools and secrets: a UsageError (exit 2) when one is missing. */
+function findEngineTools(config, engines, env) {
+    for (const e of engines)
+        if (engineSection(config, e) !== undefined)
+            createEngine(config, e).findTools(env);
+}
+/** An engine's section of a set's manifest, typed by its plugin's schema (which already validated it when the set was read). */
+function setSection(manifest, name) {
+    return pluginOf(name).manifestSchema.parse(manifestSection(manifest, name));
+}
+/** The production database the config names for an engine, or null when the config has no section for it. */
+function configuredDatabase(config, name) {
+    const section = engineSection(config, name);
+    const plugin = enginePlugin(name);
+    return section === undefined || !plugin ? null : plugin.databases(section).database;
+}
+
+;// CONCATENATED MODULE: ./src/commands/backup.ts
+/**
+ * backup (and milestone): one set holding a dump of each selected engine, with its manifest.
+ * Order: tools found -> servers reached and versions checked -> free space -> dump into a
+ * staging folder -> manifest written last -> folder renamed into place.
+ */
+
+
+
+
+
+
+
+
+
+
+
+async function backup(ctx, opts) {
+    const { config, log } = ctx;
+    const names = opts.engines ?? selectEngines(config, ctx.request.engines);
+    const ectx = { log, signal: ctx.signal, env: ctx.env };
+    const databases = { ...opts.databases };
+    const parts = names.map((name) => ({ name, label: pluginOf(name).label, engine: createEngine(config, name, databases[name]) }));
+    // 1. Tools (and secrets' presence): no connection is made when one is missing.
+    for (const p of parts)
+        p.engine.findTools(ctx.env);
+    // Named after the database dumped, the first engine's: mystocks_..., or market_data_... for a TDengine-only run.
+    const stem = opts.kind === 'milestone' ? opts.milestone : parts[0].engine.database;
+    // A second milestone of the day is bad usage (exit 2): refused before any connection is made.
+    refuseDuplicateMilestone(opts, setIdFor(opts.kind, localTime(ctx.now(), config.timezone), stem), await listSets(config.root));
+    // A killed run's partial set is never a backup; this run holds the lock, so it can go now.
+    for (const l of await removeLeftovers(config.root))
+        log.warn(`removed ${INCOMPLETE_DIR}/${l.name} (${formatBytes(l.bytes)}), left by a run that did not finish`);
+    // 2. Servers and versions.
+    for (const p of parts) {
+        const pre = await log.group(`${p.engine.where}: checks`, () => p.engine.preflight(ectx));
+        p.pre = pre;
+        log.info(pre.summary);
+    }
+    // 3. Free space: the configured floor, and room for a set as big as the last one.
+    const sets = await listSets(config.root);
+    await requireFreeSpace(ctx, sets, parts);
+    // 4. Dump into a staging folder.
+    const startedAt = ctx.now();
+    const local = localTime(startedAt, config.timezone);
+    const baseId = setIdFor(opts.kind, local, stem);
+    const taken = new Set(sets.map((s) => s.id));
+    // Again with the dump's own start time: the checks may have run past midnight.
+    refuseDuplicateMilestone(opts, baseId, sets);
+    const id = uniqueId(baseId, (c) => taken.has(c));
+    const staged = await stageSet(config.root, opts.kind, id);
+    try {
+        const sections = [];
+        const reports = {};
+        const uncounted = [];
+        for (const p of parts) {
+            const t0 = Date.now();
+            const dumped = await log.group(`${p.label}: dump ${p.engine.database}`, () => p.engine.dump(ectx, staged.dir, p.pre, startedAt));
+            sections.push([p.name, dumped.section]);
+            reports[p.name] = engineReport(dumped.section, t0, dumped.tables);
+            uncounted.push(...dumped.uncounted);
+        }
+        const finishedAt = ctx.now();
+        const manifest = withSections({
+            format: MANIFEST_FORMAT,
+            id,
+            kind: opts.kind,
+            milestone: opts.kind === 'milestone' ? opts.milestone : null,
+            status: 'complete',
+            started_at: local.iso,
+            finished_at: localTime(finishedAt, config.timezone).iso,
+            timezone: config.timezone,
+            tool: { name: TOOL_NAME, version: TOOL_VERSION },
+            hostname: external_node_os_default().hostname(),
+            git: context_gitInfo(ctx.env),
+            bytes: 0,
+        }, sections);
+        manifest.bytes = manifestFiles(manifest).reduce((a, f) => a + f.bytes, 0);
+        if (ctx.signal.aborted)
+            throw ctx.signal.reason;
+        const finalDir = await staged.commit(manifest);
+        log.info(`set ${id} complete: ${formatBytes(manifest.bytes)} in ${formatDuration(finishedAt.getTime() - startedAt.getTime())} at ${finalDir}`);
+        // A whole dump is kept even when some counts failed (never lose a backup), but the run fails
+        // and says which tables verify cannot compare (never lie about one).
+        for (const e of uncounted)
+            log.error(`${e.name}: it was dumped, but its row count failed (${e.error}); the set is kept, verify cannot compare this table`);
+        return {
+            ...(uncounted.length ? { failed: true } : {}),
+            message: uncounted.length
+                ? `${opts.kind} set ${id} kept (${formatBytes(manifest.bytes)}), but the row count of ${uncounted.map((e) => e.name).join(', ')} failed: ${uncounted.map((e) => e.error).join('; ')}`
+                : `${opts.kind} set ${id} complete (${formatBytes(manifest.bytes)})`,
+            set: { id, kind: opts.kind, path: finalDir, bytes: manifest.bytes },
+            engines: reports,
+            free_bytes: await freeBytes(config.root),
+        };
+    }
+    catch (err) {
+        await staged.discard();
+        log.error(`no set was written; partial files removed. Earlier sets are untouched.`);
+        throw err;
+    }
+}
+/** The configured floor, and room for a set as big as the last daily (or the engines' estimate). */
+async function requireFreeSpace(ctx, sets, parts) {
+    const { config, log } = ctx;
+    const last = sets.find((s) => s.status === 'complete' && s.kind === 'daily');
+    const lastBytes = last?.manifest?.bytes ?? null;
+    const estimate = parts.reduce((a, p) => (p.pre?.estimatedBytes == null ? a : (a ?? 0) + p.pre.estimatedBytes), null);
+    const free = await freeBytes(config.root);
+    const needed = spaceNeeded(config.min_free_gb, lastBytes, estimate);
+    if (free < needed) {
+        throw new JobError('space.low', `only ${formatBytes(free)} free on ${config.root}; this backup needs at least ${formatBytes(needed)} (min_free_gb ${config.min_free_gb}${lastBytes ? `; the last set ${last.id} is ${formatBytes(lastBytes)}` : ''})`, {
+            hint: `Free space on that disk (\`pgtaos-backup prune --dry-run\` shows what retention would remove), or lower min_free_gb (now ${config.min_free_gb}; the runbook asks for ${5} GB).`,
+        });
+    }
+    log.info(`free space on ${config.root}: ${formatBytes(free)} (needs ${formatBytes(needed)}; ${(free / space_GIB).toFixed(1)} GiB)`);
+}
+/** A milestone of that name already made today: refused unless --force (which keeps both). */
+function refuseDuplicateMilestone(opts, baseId, sets) {
+    if (opts.kind !== 'milestone' || opts.force || !sets.some((s) => s.id === baseId))
+        return;
+    throw new UsageError('milestone.exists', `milestone set ${baseId} already exists`, { hint: 'A milestone of that name was taken today. Pass --force to keep both (the new one gets a -2 suffix). Nothing was changed.' });
+}
+/** What the report says of one engine's dump. */
+function engineReport(section, t0, tables) {
+    return {
+        database: section.database,
+        server_version: section.server_version ?? '',
+        client_version: section.client_version ?? '',
+        bytes: section.files.reduce((a, f) => a + f.bytes, 0),
+        duration_ms: Date.now() - t0,
+        tables,
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/catalog/remote-copies.ts
@@ -47344,7 +47234,7 @@ const freeSpaceCheck = {
         const root = input.config.root;
         if ('error' in input.free)
             return { result: 'failed', detail: `cannot read the free space on ${root}: ${input.free.error}` };
-        const need = input.config.min_free_gb * GIB;
+        const need = input.config.min_free_gb * space_GIB;
         const ok = input.free.bytes >= need;
         return { result: ok ? 'passed' : 'failed', detail: `${formatBytes(input.free.bytes)} free on ${root} ${ok ? '>=' : '<'} min_free_gb ${input.config.min_free_gb} (${formatBytes(need)})` };
     },
@@ -47655,6 +47545,119 @@ async function status_status(ctx) {
     // Backups that stopped, or a verification too old or failed (the rows flagged stale), raise the `stale` event.
     const stale = evaluated.filter((e) => e.stale && e.check.result === 'failed').map((e) => e.check.name);
     return { message, checks, failed: failed.length > 0, free_bytes: 'bytes' in free ? free.bytes : null, stale };
+}
+
+;// CONCATENATED MODULE: ./src/commands/verify.ts
+/**
+ * verify: prove a set restores. Checksums first (cheap, names the damaged file); then a real
+ * restore into the scratch database and a table-by-table comparison with the manifest.
+ * The scratch database is dropped whatever happens; the outcome is recorded beside the set.
+ */
+
+
+
+
+
+
+
+
+
+/**
+ * Before the root, its log or the lock exist (the prepare step): each engine's checks of its section
+ * (a scratch database equal to the database the set was dumped from is bad configuration, exit 2,
+ * and says nothing about the set).
+ */
+async function refuseScratchOfSet(config, set) {
+    for (const name of enginesInSet(set)) {
+        if (engineSection(config, name) === undefined)
+            continue;
+        await createEngine(config, name).checkSet?.(setSection(set.manifest, name));
+    }
+}
+async function pickSet(ctx) {
+    if (ctx.request.setId) {
+        const s = await findSet(ctx.config.root, ctx.request.setId);
+        if (s.status !== 'complete')
+            throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
+        return s;
+    }
+    const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now());
+    if (!newest)
+        throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
+    return newest;
+}
+async function verify(ctx) {
+    const { config, log } = ctx;
+    const set = await pickSet(ctx);
+    const manifest = set.manifest;
+    log.info(`verifying ${set.kind} set ${set.id} (${formatBytes(manifest.bytes)}, ${manifest.started_at})`);
+    const checks = [];
+    const engines = {};
+    const sctx = { log, signal: ctx.signal, env: ctx.env, root: config.root };
+    const held = enginesInSet(set);
+    const parts = held.map((name) => {
+        if (engineSection(config, name) === undefined)
+            noConfig(name);
+        return { name, engine: createEngine(config, name), section: setSection(manifest, name) };
+    });
+    for (const p of parts)
+        p.engine.findTools(ctx.env);
+    let failed = false;
+    try {
+        checks.push(...(await log.group('checksums', () => checkFiles(set.path, manifest))));
+        for (const c of checks)
+            (c.result === 'passed' ? log.info : log.error).call(log, c.detail);
+        if (checks.some((c) => c.result === 'failed')) {
+            failed = true;
+            return finish();
+        }
+        for (const p of parts) {
+            const out = await p.engine.restoreScratch(sctx, set, p.section, checks);
+            if (out.failed)
+                failed = true;
+            engines[p.name] = out.report;
+        }
+        return finish();
+    }
+    catch (err) {
+        failed = true;
+        // A usage error (a scratch name the config should not have) says nothing about the set.
+        if (!ctx.signal.aborted && !(err instanceof UsageError))
+            await record();
+        throw err;
+    }
+    async function record() {
+        // Details quote tools and servers (pg_restore lines, error messages): no secret may reach the file.
+        // Only the free text is masked: maskDeep would also reach the result enum and the timestamp.
+        await writeVerification(set.path, {
+            verified_at: localTime(ctx.now(), config.timezone).iso,
+            result: failed ? 'failed' : 'passed',
+            checks: checks.map((c) => ({ ...c, name: log.mask(c.name), detail: log.mask(c.detail) })),
+            tool_version: TOOL_VERSION,
+        }).catch((e) => log.warn(`could not record the verification beside ${set.id}: ${e.message}`));
+    }
+    async function finish() {
+        await record();
+        const failedChecks = checks.filter((c) => c.result === 'failed');
+        return {
+            message: failed ? `set ${set.id} FAILED verification: ${failedChecks.map((c) => c.detail).join('; ')}` : `set ${set.id} verified: ${verifiedSummary(checks)}`,
+            failed,
+            set: { id: set.id, kind: set.kind, path: set.path, bytes: manifest.bytes },
+            checks,
+            engines,
+        };
+    }
+}
+/** What a passed verification checked, and what it could not (skipped checks say why). */
+function verifiedSummary(checks) {
+    const skipped = checks.filter((c) => c.result === 'skipped');
+    if (skipped.length === 0)
+        return 'checksums, restore and row counts match';
+    const passed = [...new Set(checks.filter((c) => c.result === 'passed').map((c) => c.name.replace(/^checksum .*/, 'checksums')))];
+    return `passed: ${passed.join(', ')}; not checked: ${skipped.map((c) => `${c.name} (${c.detail})`).join('; ')}`;
+}
+function noConfig(engine) {
+    throw new UsageError('verify.no_engine_config', `the set holds a ${engine} dump but the config has no ${engine}: section`, { hint: `Add the ${engine}: section (it names the server to restore into).` });
 }
 
 // EXTERNAL MODULE: external "events"
@@ -48070,6 +48073,7 @@ async function importSets(ctx) {
 
 
 
+
 const DB_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 /** Pure: the confirmation rule. The name must be repeated exactly, or nothing happens. */
 function checkConfirmation(target, confirm) {
@@ -48124,7 +48128,7 @@ async function restore(ctx) {
     const name = pickEngine(enginesInSet(set), ctx.request.engines, set.id);
     requireSections(config, [name], 'restore.no_engine_config', `set ${set.id}`);
     const restoreTarget = restorableEngine(config, name, set.id);
-    return restoreTarget(ctx, set, target);
+    return restoreTarget(ctx, set, target, { safetySet: (database) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database } }) });
 }
 
 ;// CONCATENATED MODULE: ./src/commands/index.ts

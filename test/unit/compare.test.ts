@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareCounts, comparePostgres, renderDifferences } from '../../src/catalog/compare.js';
+import { compareCounts, renderDifferences } from '../../src/catalog/compare.js';
+import { comparePostgres } from '../../src/engines/postgres/compare.js';
 import { countSql, qualifiedName } from '../../src/engines/postgres/index.js';
 import { manifestSchema } from '../../src/catalog/manifest.js';
 import { clientTooOld, isDumpErrorLine, parseArchiveHeader, parseClientVersion, parseServerVersionNum } from '../../src/engines/postgres/index.js';
