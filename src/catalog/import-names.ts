@@ -9,7 +9,8 @@
  *
  * Rules: the name (without .backup/.dump/.bak) must be `<stem>_<YYYYMMDD>` or
  * `<stem>_<YYYYMMDD>_<HHMMSS>`. It is a daily when it is not under a `milestones` folder and its
- * stem is the dumped database's name (or `tdengine`/`taosdump` for a taosdump folder); otherwise
+ * stem is the dumped database's name or one of the engine's own `dailyStems` (the TDengine importer
+ * passes `tdengine` and `taosdump`, the runbook's folder names); otherwise
  * a milestone named <stem>, which must be a valid milestone name.
  */
 import path from 'node:path';
@@ -26,16 +27,21 @@ export interface ImportName {
 }
 
 const NAME_RE = /^(?<stem>[A-Za-z0-9][A-Za-z0-9_]*?)_(?<date>\d{8})(?:_(?<time>\d{6}))?$/;
-const FOLDER_STEMS = new Set(['tdengine', 'taosdump']);
 
 /** `why` says what is wrong with a name that cannot be imported. */
-export function classifyImport(p: string, database: string | null, isFolder: boolean, dumpTime: string | null): ImportName | { why: string } {
+export function classifyImport(
+  p: string,
+  database: string | null,
+  isFolder: boolean,
+  dumpTime: string | null,
+  dailyStems: readonly string[] = [],
+): ImportName | { why: string } {
   const base = isFolder ? path.basename(p) : path.basename(p).replace(/\.(backup|dump|bak|pgdump)$/i, '');
   const m = NAME_RE.exec(base);
   if (!m?.groups) return { why: `its name ${JSON.stringify(base)} is not <name>_<YYYYMMDD> or <name>_<YYYYMMDD>_<HHMMSS>` };
   const { stem, date, time } = m.groups as { stem: string; date: string; time?: string };
   const inMilestones = path.dirname(p).split(/[\\/]+/).includes('milestones');
-  const isDaily = !inMilestones && (stem === database || (isFolder && FOLDER_STEMS.has(stem)));
+  const isDaily = !inMilestones && (stem === database || dailyStems.includes(stem));
   if (isDaily) {
     const word = (database ?? stem).toLowerCase();
     const t = time ?? dumpTime ?? '000000';

@@ -11,10 +11,12 @@ describe("the old runbook's names", () => {
     ['/old/postgresql/mystocks_20251024.backup', 'mystocks', false, { kind: 'daily', id: 'mystocks_20251024_123456', milestone: null }],
     ['/old/postgresql/post_phase2_20251101.backup', 'mystocks', false, { kind: 'milestone', id: 'post_phase2_20251101', milestone: 'post_phase2' }],
     ['/old/postgresql/milestones/mystocks_20251101.backup', 'mystocks', false, { kind: 'milestone', id: 'mystocks_20251101', milestone: 'mystocks' }],
-    ['/old/tdengine/tdengine_20251024_010000', 'market_data', true, { kind: 'daily', id: 'market_data_20251024_010000', milestone: null }],
+    ['/old/tdengine/tdengine_20251024_010000', 'market_data', true, { kind: 'daily', id: 'market_data_20251024_010000', milestone: null }, ['tdengine', 'taosdump']],
+    ['/old/tdengine/tdengine_20251024_010000', 'market_data', true, { kind: 'milestone', id: 'tdengine_20251024', milestone: 'tdengine' }, []],
     ['/old/tdengine/milestones/mvp_complete_20251201', 'market_data', true, { kind: 'milestone', id: 'mvp_complete_20251201', milestone: 'mvp_complete' }],
-  ] as const)('%s', (p, db, folder, want) => {
-    expect(classifyImport(p, db, folder, '123456')).toMatchObject(want);
+  ] as const)('%s', (p, db, folder, want, stems: readonly string[] = []) => {
+    // The stems that make a folder a daily are the engine's to give (the TDengine importer gives the runbook's two).
+    expect(classifyImport(p, db, folder, '123456', stems)).toMatchObject(want);
   });
   it.each([['/old/postgresql/latest.backup'], ['/old/postgresql/Pre-Arch_20251025.backup']])('%s cannot be adopted, and says why', (p) => {
     expect(classifyImport(p, 'mystocks', false, null)).toHaveProperty('why');

@@ -16,6 +16,9 @@ import type { EngineImporter, ForeignDump } from '../plugin.js';
 import { TDENGINE_DUMP_DIR } from './dump.js';
 import type { TdengineSection } from './schema.js';
 
+/** The runbook named its nightly taosdump folders tdengine_<date>_<time> (and sometimes taosdump_...): dailies, not milestones. */
+const RUNBOOK_FOLDER_STEMS = ['tdengine', 'taosdump'] as const;
+
 export interface TaosDumpInfo {
   database: string | null;
   serverVersion: string | null;
@@ -67,13 +70,13 @@ export function tdengineImporter(ctx: RunContext): EngineImporter {
       const tz = ctx.config.timezone;
       const taos = await readTaosFolder(source);
       const dbs = await fs.stat(path.join(source, 'dbs.sql')).catch(() => st);
-      const name0 = classifyImport(source, taos.database, true, null);
+      const name0 = classifyImport(source, taos.database, true, null, RUNBOOK_FOLDER_STEMS);
       if ('why' in name0) throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name0.why}`, { hint: 'Rename a copy of it to tdengine_<YYYYMMDD>_<HHMMSS> (daily) or <milestone>_<YYYYMMDD> and import that.' });
       // The dump time: from the name; without a time in it, the time dbs.sql was written.
       const fromName = /^(\d{4})(\d{2})(\d{2})$/.exec(name0.date)!;
       const t = name0.time ?? localTime(dbs.mtime, tz).time;
       const at = wallTimeIn(Number(fromName[1]), Number(fromName[2]), Number(fromName[3]), Number(t.slice(0, 2)), Number(t.slice(2, 4)), Number(t.slice(4, 6)), tz);
-      const name = classifyImport(source, taos.database, true, t) as ImportName;
+      const name = classifyImport(source, taos.database, true, t, RUNBOOK_FOLDER_STEMS) as ImportName;
       const sums = new Map<string, FileEntry>();
       for (const rel of await listFiles(source)) {
         const abs = path.join(source, ...rel.split('/'));
