@@ -43024,22 +43024,22 @@ function scratchDatabase(section) {
  *
  * Rules: the name (without .backup/.dump/.bak) must be `<stem>_<YYYYMMDD>` or
  * `<stem>_<YYYYMMDD>_<HHMMSS>`. It is a daily when it is not under a `milestones` folder and its
- * stem is the dumped database's name (or `tdengine`/`taosdump` for a taosdump folder); otherwise
+ * stem is the dumped database's name or one of the engine's own `dailyStems` (the TDengine importer
+ * passes `tdengine` and `taosdump`, the runbook's folder names); otherwise
  * a milestone named <stem>, which must be a valid milestone name.
  */
 
 
 const import_names_NAME_RE = /^(?<stem>[A-Za-z0-9][A-Za-z0-9_]*?)_(?<date>\d{8})(?:_(?<time>\d{6}))?$/;
-const FOLDER_STEMS = new Set(['tdengine', 'taosdump']);
 /** `why` says what is wrong with a name that cannot be imported. */
-function classifyImport(p, database, isFolder, dumpTime) {
+function classifyImport(p, database, isFolder, dumpTime, dailyStems = []) {
     const base = isFolder ? external_node_path_default().basename(p) : external_node_path_default().basename(p).replace(/\.(backup|dump|bak|pgdump)$/i, '');
     const m = import_names_NAME_RE.exec(base);
     if (!m?.groups)
         return { why: `its name ${JSON.stringify(base)} is not <name>_<YYYYMMDD> or <name>_<YYYYMMDD>_<HHMMSS>` };
     const { stem, date, time } = m.groups;
     const inMilestones = external_node_path_default().dirname(p).split(/[\\/]+/).includes('milestones');
-    const isDaily = !inMilestones && (stem === database || (isFolder && FOLDER_STEMS.has(stem)));
+    const isDaily = !inMilestones && (stem === database || dailyStems.includes(stem));
     if (isDaily) {
         const word = (database ?? stem).toLowerCase();
         const t = time ?? dumpTime ?? '000000';
@@ -43611,6 +43611,8 @@ async function folderBytes(dir) {
 
 
 
+/** The runbook named its nightly taosdump folders tdengine_<date>_<time> (and sometimes taosdump_...): dailies, not milestones. */
+const RUNBOOK_FOLDER_STEMS = ['tdengine', 'taosdump'];
 /** The header lines of taosdump's dbs.sql (top level and per database) and its CREATE DATABASE. */
 function parseTaosDbsSql(texts) {
     const all = texts.join('\n');
@@ -43655,14 +43657,14 @@ function tdengineImporter(ctx) {
             const tz = ctx.config.timezone;
             const taos = await readTaosFolder(source);
             const dbs = await external_node_fs_.promises.stat(external_node_path_default().join(source, 'dbs.sql')).catch(() => st);
-            const name0 = classifyImport(source, taos.database, true, null);
+            const name0 = classifyImport(source, taos.database, true, null, RUNBOOK_FOLDER_STEMS);
             if ('why' in name0)
                 throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name0.why}`, { hint: 'Rename a copy of it to tdengine_<YYYYMMDD>_<HHMMSS> (daily) or <milestone>_<YYYYMMDD> and import that.' });
             // The dump time: from the name; without a time in it, the time dbs.sql was written.
             const fromName = /^(\d{4})(\d{2})(\d{2})$/.exec(name0.date);
             const t = name0.time ?? localTime(dbs.mtime, tz).time;
             const at = wallTimeIn(Number(fromName[1]), Number(fromName[2]), Number(fromName[3]), Number(t.slice(0, 2)), Number(t.slice(2, 4)), Number(t.slice(4, 6)), tz);
-            const name = classifyImport(source, taos.database, true, t);
+            const name = classifyImport(source, taos.database, true, t, RUNBOOK_FOLDER_STEMS);
             const sums = new Map();
             for (const rel of await listFiles(source)) {
                 const abs = external_node_path_default().join(source, ...rel.split('/'));
