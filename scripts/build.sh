@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 out="${1:-dist}"
 rm -rf "$out"
 npx ncc build src/index.ts -o "$out" --license licenses.txt --quiet
-npx ncc build src/cli.ts -o "$out/cli" --quiet
+npx ncc build src/cli.ts -o "$out/cli" --license licenses.txt --quiet
 rm -f "$out/cli/package.json.tmp"
 printf '#!/usr/bin/env node\nimport "./cli/index.js";\n' > "$out/cli.js"
 chmod +x "$out/cli.js"

@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   internal: { kind: 'failed', meaning: 'an error nobody anticipated (a file system error, a bug); the log holds its stack trace' },
 
   // the config file
+  'config.missing': { kind: 'usage', meaning: 'no config file where the run looked (`--config`, `PGTAOS_BACKUP_CONFIG`, the action\'s `config` input, or `pgtaos-backup.yml`), and flags alone do not make a config' },
   'config.unreadable': { kind: 'usage', meaning: 'the config file cannot be read' },
   'config.too_large': { kind: 'usage', meaning: 'the config file is larger than a config file can be (256 KiB)' },
   'config.yaml': { kind: 'usage', meaning: 'the config file is not valid YAML' },

@@ -189,9 +189,11 @@ export async function stageSet(root: string, kind: SetKind, id: string): Promise
  * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
  * config snapshots are verified only when named.
  */
-export function newestVerifiable(sets: SetEntry[], now: Date): SetEntry | undefined {
+export function newestVerifiable(sets: SetEntry[], now: Date, engine?: string): SetEntry | undefined {
   // A set dated in the future sorts first but proves nothing about today's backups: never the default.
-  return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && s.manifest !== null && engineNames(s.manifest).length > 0 && !futureStart(s.manifest, now));
+  // With an engine (verify --engines): the newest holding it, so engines dumped in runs of their own each get verified.
+  const holds = (m: Manifest) => (engine === undefined ? engineNames(m).length > 0 : engineNames(m).includes(engine));
+  return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && s.manifest !== null && holds(s.manifest) && !futureStart(s.manifest, now));
 }
 
 /**

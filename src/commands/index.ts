@@ -37,7 +37,7 @@ async function prepareVerify(p: PrepareContext): Promise<void> {
   // The same choice verify makes; incomplete or missing sets are left for verify to refuse.
   const set = p.request.setId
     ? await findSet(root, p.request.setId)
-    : newestVerifiable(await listSets(root), new Date());
+    : newestVerifiable(await listSets(root), new Date(), p.request.engines === 'all' ? undefined : p.request.engines);
   if (!set || set.status !== 'complete') return;
   const engines = enginesInSet(set);
   requireSections(p.config, engines, 'verify.no_engine_config', `set ${set.id}`);

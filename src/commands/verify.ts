@@ -34,8 +34,9 @@ async function pickSet(ctx: RunContext): Promise<SetEntry> {
     if (s.status !== 'complete') throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
     return s;
   }
-  const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now());
-  if (!newest) throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
+  const engine = ctx.request.engines === 'all' ? undefined : ctx.request.engines;
+  const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now(), engine);
+  if (!newest) throw new JobError('verify.no_set', `no complete daily or milestone set${engine ? ` holding ${engine}` : ''} under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
   return newest;
 }
 

@@ -76,7 +76,8 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
   writer('config', 'snapshot the configured config files when they changed').action((opts: Opts) => { parsed = toRequest('config', opts, {}); });
   writer('verify', 'restore a set into scratch databases and compare it with its manifest')
     .argument('[set-id]', 'set to verify (default: the newest complete daily or milestone set)')
-    .action((setId: string | undefined, opts: Opts) => { parsed = toRequest('verify', opts, setId ? { setId } : {}); });
+    .addOption(new Option('--engines <which>', 'without a set id: the newest complete set holding this engine').choices(engineChoices()).default('all'))
+    .action((setId: string | undefined, opts: Opts) => { parsed = toRequest('verify', opts, { ...(setId ? { setId } : {}), engines: opts.engines as RunRequestInput['engines'] }); });
   writer('prune', 'apply retention')
     .option('--dry-run', 'show what would be removed and why; remove nothing')
     .action((opts: Opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });

@@ -24,9 +24,12 @@ export interface LoadedConfig {
 }
 
 function resolveFile(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string): { file: string; explicit: boolean } {
-  if (explicit) return { file: path.resolve(cwd, explicit), explicit: true };
-  if (env.PGTAOS_BACKUP_CONFIG) return { file: path.resolve(cwd, env.PGTAOS_BACKUP_CONFIG), explicit: true };
-  return { file: path.resolve(cwd, DEFAULT_CONFIG_FILE), explicit: false };
+  const given = explicit || env.PGTAOS_BACKUP_CONFIG;
+  // One path.resolve of a name known only at run time, on purpose: ncc's asset relocator rewrites
+  // path.resolve(cwd, 'pgtaos-backup.yml') into a path inside dist/ when any */pgtaos-backup.yml
+  // exists at build time (ops/pgtaos-backup.yml does), and the default file would never be found.
+  const name = given || DEFAULT_CONFIG_FILE;
+  return { file: path.resolve(cwd, name), explicit: Boolean(given) };
 }
 
 /** A config file is a page of YAML: anything far bigger is a mistake or an attack, refused before it is parsed. */
@@ -35,6 +38,16 @@ export const MAX_CONFIG_BYTES = 256 * 1024;
 export const MAX_OVERRIDE_LENGTH = 4096;
 /** Aliases YAML may expand (a config needs few or none; an alias bomb needs millions). */
 const MAX_YAML_ALIASES = 100;
+
+/** The sample config shipped with the tool, to copy and fill in. */
+export const SAMPLE_CONFIG = 'ops/pgtaos-backup.yml';
+
+/** No file where the run looked: said as such, not as the missing keys it leads to (exit 2). */
+function missingConfig(file: string): UsageError {
+  return new UsageError('config.missing', `no config file at ${file} (create it from ${SAMPLE_CONFIG})`, {
+    hint: `Copy ${SAMPLE_CONFIG} from the pgtaos-backup repository to ${file} and fill it in (the README's setup checklist), or point --config / PGTAOS_BACKUP_CONFIG (the action's config input) at your file. Nothing was changed.`,
+  });
+}
 
 function readYaml(file: string): unknown {
   let text: string;
@@ -48,6 +61,7 @@ function readYaml(file: string): unknown {
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof UsageError) throw err;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw missingConfig(file);
     throw new UsageError('config.unreadable', `cannot read config file ${file}: ${(err as Error).message}`, {
       hint: 'Check the path given with --config (or PGTAOS_BACKUP_CONFIG) and its permissions.',
     });
@@ -157,6 +171,9 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, str
   if (!parsed.success) problems.push(...parsed.error.issues.map(describeIssue));
   if (parsed.success) problems.push(...crossChecks(parsed.data));
   if (problems.length > 0 || !parsed.success) {
+    // No file and no flags: the file is what is missing, not its keys.
+    const flagged = Object.values(opts.overrides ?? {}).some((v) => v !== '');
+    if (source === null && !flagged) throw missingConfig(file);
     const what = source ?? `${file} (not found; settings from flags/inputs only)`;
     throw new UsageError('config.invalid', `invalid configuration in ${what}:\n  ${problems.join('\n  ')}`, {
       hint: 'Fix the keys named above; the README lists every key, its type and its default. Nothing was changed.',

@@ -105,7 +105,7 @@ export type RunRequestInput = z.input<typeof runRequestSchema>;
 export const ACTION_INPUTS = {
   command: { description: `What to run: ${COMMANDS.join(', ')}.`, required: true, default: undefined },
   config: { description: 'Config file, relative to the workspace (default: pgtaos-backup.yml).', required: false, default: '' },
-  engines: { description: `Engines for backup/milestone: ${BUILTIN_OPTIONS.map((e) => e.name).join(', ')} or all.`, required: false, default: 'all' },
+  engines: { description: `Engines for backup/milestone: ${BUILTIN_OPTIONS.map((e) => e.name).join(', ')} or all; verify without set-id: the newest set holding that engine.`, required: false, default: 'all' },
   milestone: { description: 'Milestone name for command milestone (default: from a pushed tag milestone/<name>).', required: false, default: '' },
   'set-id': { description: 'Set for verify or restore (verify default: the newest complete daily or milestone set).', required: false, default: '' },
   target: { description: 'restore: database to restore into.', required: false, default: '' },

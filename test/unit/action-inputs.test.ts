@@ -75,6 +75,13 @@ describe('action inputs', () => {
     expect(() => parseCli(['backup', '--lock-wait', 'ten'], out)).toThrow(/lock-wait "ten" is not a whole number/);
     expect(() => parseCli(['list', '--lock-wait', '5'], out)).toThrow(/unknown option/);
   });
+  it('verify --engines: the newest set holding that engine; without it, any engine', () => {
+    const out = { writeOut: () => {}, writeErr: () => {} };
+    expect(parseCli(['verify', '--engines', 'tdengine'], out).request).toMatchObject({ command: 'verify', engines: 'tdengine' });
+    expect(parseCli(['verify'], out).request.engines).toBe('all');
+    expect(parseCli(['verify', 'mystocks_20261125_000003'], out).request).toMatchObject({ setId: 'mystocks_20261125_000003', engines: 'all' });
+    expect(() => parseCli(['verify', '--engines', 'mysql'], out)).toThrow(/invalid/);
+  });
   it('a tag push milestone/<name> names the milestone', () => {
     const r = readActionInputs(runnerEnv({ command: 'milestone' }, { GITHUB_REF_TYPE: 'tag', GITHUB_REF_NAME: 'milestone/post_phase2', GITHUB_REF: 'refs/tags/milestone/post_phase2' }));
     expect(r.request.milestone).toBe('milestone/post_phase2');

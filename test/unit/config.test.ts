@@ -115,11 +115,40 @@ describe('config file', () => {
     expect(failure(() => loadConfig({ file, env: {} })).message).toContain('not valid YAML');
   });
 
-  it('an explicit file that does not exist is a usage error; nothing is created', () => {
+  it('an explicit file that does not exist is "no config file at X", not a missing key; nothing is created', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-cfg-'));
-    const err = failure(() => loadConfig({ file: path.join(dir, 'nope.yml'), env: {} }));
-    expect(err.code).toBe('config.unreadable');
+    const file = path.join(dir, 'nope.yml');
+    for (const err of [failure(() => loadConfig({ file, env: {} })), failure(() => loadConfig({ env: { PGTAOS_BACKUP_CONFIG: 'nope.yml' }, cwd: dir }))]) {
+      expect(err.code).toBe('config.missing');
+      expect(err.message).toBe(`no config file at ${file} (create it from ops/pgtaos-backup.yml)`);
+      expect(err.message).not.toContain('required, but missing');
+    }
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('no pgtaos-backup.yml in the working directory and no flags: "no config file at X", not "root: required, but missing"', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-cfg-'));
+    const err = failure(() => loadConfig({ env: {}, cwd: dir }));
+    expect(err.code).toBe('config.missing');
+    expect(err.message).toBe(`no config file at ${path.join(dir, 'pgtaos-backup.yml')} (create it from ops/pgtaos-backup.yml)`);
+    expect(err.hint).toContain('ops/pgtaos-backup.yml');
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('no file but flags: the flags alone are a config when complete, and their missing keys are named when not', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-cfg-'));
+    const { config, file } = loadConfig({ env: {}, cwd: dir, overrides: { root: '/srv/b', 'postgres-database': 'mystocks' } });
+    expect(file).toBeNull();
+    expect(config.postgres?.database).toBe('mystocks');
+    const err = failure(() => loadConfig({ env: {}, cwd: dir, overrides: { 'postgres-database': 'mystocks' } }));
+    expect(err.code).toBe('config.invalid');
+    expect(err.message).toContain('(not found; settings from flags/inputs only)');
+    expect(err.message).toContain('root: required, but missing');
+  });
+
+  it('a config file that exists but cannot be read is still config.unreadable', () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-cfg-'));
+    expect(failure(() => loadConfig({ file: dir, env: {} })).code).toBe('config.unreadable');
   });
 
   it('flags/inputs override the file, and are validated like it', () => {

@@ -30,6 +30,18 @@ describe('newestVerifiable', () => {
     expect(newestVerifiable([entry('safety_x', 'safety'), entry('market_data_20261125_010002', 'daily', { engine: 'tdengine' })], NOW)?.id).toBe('market_data_20261125_010002');
   });
 
+  it('with an engine: the newest complete set holding it, so the PostgreSQL set of 00:00 is found behind the TDengine set of 01:00', () => {
+    const sets = [
+      entry('market_data_20261125_010002', 'daily', { engine: 'tdengine' }),
+      entry('mystocks_20261125_000003', 'daily', { engine: 'postgres', status: 'incomplete' }),
+      entry('mystocks_20261124_000003', 'daily', { engine: 'postgres' }),
+    ];
+    expect(newestVerifiable(sets, NOW)?.id).toBe('market_data_20261125_010002');
+    expect(newestVerifiable(sets, NOW, 'tdengine')?.id).toBe('market_data_20261125_010002');
+    expect(newestVerifiable(sets, NOW, 'postgres')?.id).toBe('mystocks_20261124_000003');
+    expect(newestVerifiable(sets.slice(0, 2), NOW, 'postgres')).toBeUndefined();
+  });
+
   it('nothing to verify: only safety and config sets', () => {
     expect(newestVerifiable([entry('safety_x', 'safety'), entry('config_y', 'config', { engine: null })], NOW)).toBeUndefined();
   });
