@@ -5,6 +5,7 @@ import { parseCli } from './inputs/cli.js';
 import { runCommand } from './run.js';
 import { stderrSink } from './report/log.js';
 import { renderTable } from './commands/list.js';
+import { renderShow } from './commands/show.js';
 import { EXIT } from './errors.js';
 
 async function main(): Promise<number> {
@@ -22,6 +23,8 @@ async function main(): Promise<number> {
   const result = await runCommand(cli.request, { sink: stderrSink, env: process.env, cwd: process.cwd(), handleSignals: true });
   if (cli.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else if (result.show && result.status === 'success') {
+    process.stdout.write(`${renderShow(result.show).join('\n')}\n`);
   } else if (result.sets && result.status === 'success') {
     process.stdout.write(`${renderTable(result.sets).join('\n')}\n`);
   } else if (result.status === 'success') {

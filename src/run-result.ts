@@ -55,6 +55,7 @@ export function buildResult(f: RunFacts): RunResult {
     engines: outcome?.engines ?? {},
     ...(outcome?.sets ? { sets: outcome.sets } : {}),
     ...(outcome?.prune ? { prune: outcome.prune } : {}),
+    ...(outcome?.show ? { show: outcome.show } : {}),
     checks: outcome?.checks ?? [],
     free_bytes: outcome?.free_bytes ?? storage?.free_bytes ?? null,
     storage,

@@ -294,7 +294,7 @@ async function writeReport(run: RunState, result: RunResult): Promise<void> {
 async function gatherStorage(config: Config, outcome: CommandOutcome | null, now: Date): Promise<Storage | null> {
   const root = config.root;
   if (!(await exists(root))) return null;
-  const sets: StorageSet[] = outcome?.sets
+  const sets: StorageSet[] = outcome?.sets && !outcome.sets_filtered
     ? outcome.sets.map((s) => ({ kind: s.kind, status: s.status, bytes: s.bytes, started_at: s.created_at }))
     : (await listSets(root)).map((s) => ({ kind: s.kind, status: s.status, bytes: s.manifest?.bytes ?? 0, started_at: s.manifest?.started_at ?? null }));
   const free = outcome?.free_bytes ?? (await freeBytes(root).catch(() => null));

@@ -18,6 +18,10 @@ export const RETENTION_RULES = [
   'keep_last',
   /** The newest daily of an engine that passed verification. */
   'newest_verified',
+  /** The newest verified daily of an engine in one of the last keep_weekly ISO weeks that have one. */
+  'keep_weekly',
+  /** The newest verified daily of an engine in one of the last keep_monthly calendar months that have one. */
+  'keep_monthly',
   /** A daily judged by its age against daily_days (kept within it, removed past it). */
   'daily_days',
   /** The newest config snapshot: always kept. */

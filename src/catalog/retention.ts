@@ -22,18 +22,26 @@
  *     have been kept; so at least `keep_last` complete dailies stay, and a set known to be bad does
  *     not take the place of a good one. [keep_last]
  *  6. Dailies, per engine: the newest one that passed verification is kept, whatever its age. [newest_verified]
- *  7. Dailies older than `daily_days` go; younger ones stay. [daily_days]
- *  8. Config snapshots: the newest is always kept; others older than `config_days` go.
+ *  7. Weeks and months (grandfather-father-son), per engine: the newest daily that passed
+ *     verification in each ISO week (Monday to Sunday), and in each calendar month, on the wall
+ *     clock of the configured time zone, for the last `keep_weekly` weeks and `keep_monthly` months
+ *     that have one (restic's --keep-weekly/--keep-monthly: a week without a verified daily does not
+ *     use up a slot, so an outage never shortens the history). A set chosen by both is named a
+ *     weekly. Absent or 0: none. [keep_weekly, keep_monthly]
+ *  8. Dailies older than `daily_days` go; younger ones stay. [daily_days]
+ *  9. Config snapshots: the newest is always kept; others older than `config_days` go.
  *     [config_newest, config_days]
  */
 import type { Config } from '../inputs/config-schema.js';
 import type { SetKind, SetStatus } from './labels.js';
 import { sectionNames } from './manifest.js';
+import { calendarBuckets } from './time.js';
 import { INCOMPLETE_DIR, type SetEntry } from './sets.js';
 import type { RetentionRule } from './retention-rules.js';
 
 export { RETENTION_RULES, type RetentionRule } from './retention-rules.js';
 
+/** The config's `retention:`; keep_weekly and keep_monthly may be absent (none). */
 export type RetentionPolicy = Config['retention'];
 /** Dailies are counted per manifest section: PostgreSQL and TDengine may be dumped by separate runs. */
 export type RetentionEngine = string;
@@ -123,11 +131,12 @@ function newestFirst(a: Dated, b: Dated): number {
 
 type Decide = (s: RetentionInput, action: Decision['action'], rule: RetentionRule, reason: string) => void;
 
-export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, now: Date): Decision[] {
+/** `timeZone` (the config's `timezone`) says where weeks and months begin. */
+export function planRetention(sets: RetentionInput[], policy: RetentionPolicy, now: Date, timeZone = 'UTC'): Decision[] {
   const decided = new Map<RetentionInput, Decision>();
   const decide: Decide = (s, action, rule, reason) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, rule, reason });
   const { dailies, configs } = sortOut(sets, now.getTime(), decide);
-  decideDailies(dailies, policy, decide);
+  decideDailies(dailies, policy, decide, timeZone);
   decideConfigs(configs, policy, decide);
   return sets.map((s) => decided.get(s)!);
 }
@@ -168,8 +177,8 @@ function sortOut(sets: RetentionInput[], nowMs: number, decide: Decide): { daili
   return { dailies, configs };
 }
 
-/** Rules 5-7, per engine. */
-function decideDailies(dailies: Dated[], policy: RetentionPolicy, decide: Decide): void {
+/** Rules 5-8, per engine. */
+function decideDailies(dailies: Dated[], policy: RetentionPolicy, decide: Decide, timeZone: string): void {
   dailies.sort(newestFirst);
   const keepLast = new Map<Dated, { engines: string[]; failed: boolean; extended: boolean }>();
   const buckets = new Map<string, Dated[]>();
@@ -200,10 +209,12 @@ function decideDailies(dailies: Dated[], policy: RetentionPolicy, decide: Decide
     const v = list.find((d) => d.input.verification?.result === 'passed');
     if (v) newestVerified.set(v, [...(newestVerified.get(v) ?? []), engine]);
   }
+  const calendar = calendarKeeps(buckets, policy, timeZone);
   for (const d of dailies) {
     const s = d.input;
     const k = keepLast.get(d);
     const v = newestVerified.get(d);
+    const c = calendar.get(d);
     if (k) {
       const eng = engineList(k.engines);
       if (k.failed) {
@@ -215,6 +226,8 @@ function decideDailies(dailies: Dated[], policy: RetentionPolicy, decide: Decide
       }
     } else if (v) {
       decide(s, 'keep', 'newest_verified', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
+    } else if (c) {
+      decide(s, 'keep', c.rule, c.reason);
     } else if (d.ageDays > policy.daily_days) {
       decide(s, 'remove', 'daily_days', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
     } else {
@@ -223,7 +236,56 @@ function decideDailies(dailies: Dated[], policy: RetentionPolicy, decide: Decide
   }
 }
 
-/** Rule 8. */
+interface CalendarSlot {
+  /** The week (2026-W49) or month (2026-12), its rank among the kept ones (1: newest), and the engines it holds the slot for. */
+  bucket: string;
+  rank: number;
+  engines: string[];
+}
+
+/**
+ * Rule 7: per engine, walking newest first over the dailies that passed verification, the first of
+ * each week (month) is that week's (month's) set, until keep_weekly (keep_monthly) weeks (months) have one.
+ */
+function calendarKeeps(buckets: Map<string, Dated[]>, policy: RetentionPolicy, timeZone: string): Map<Dated, { rule: RetentionRule; reason: string }> {
+  const weekly = new Map<Dated, CalendarSlot>();
+  const monthly = new Map<Dated, CalendarSlot>();
+  const keys = new Map<Dated, { week: string; month: string }>();
+  const keyOf = (d: Dated) => {
+    let k = keys.get(d);
+    if (!k) keys.set(d, (k = calendarBuckets(new Date(d.at), timeZone)));
+    return k;
+  };
+  const pick = (engine: string, list: Dated[], limit: number, field: 'week' | 'month', into: Map<Dated, CalendarSlot>) => {
+    const seen = new Set<string>();
+    for (const d of list) {
+      if (seen.size >= limit) break;
+      if (d.input.verification?.result !== 'passed') continue;
+      const bucket = keyOf(d)[field];
+      if (seen.has(bucket)) continue;
+      seen.add(bucket);
+      const slot = into.get(d);
+      if (slot) slot.engines.push(engine);
+      else into.set(d, { bucket, rank: seen.size, engines: [engine] });
+    }
+  };
+  for (const [engine, list] of buckets) {
+    pick(engine, list, policy.keep_weekly ?? 0, 'week', weekly);
+    pick(engine, list, policy.keep_monthly ?? 0, 'month', monthly);
+  }
+  const out = new Map<Dated, { rule: RetentionRule; reason: string }>();
+  for (const [d, m] of monthly) {
+    out.set(d, { rule: 'keep_monthly', reason: `monthly: newest verified ${engineList(m.engines)} daily of ${m.bucket} (month ${m.rank} of keep_monthly ${policy.keep_monthly})` });
+  }
+  for (const [d, w] of weekly) {
+    const m = monthly.get(d);
+    const also = m ? `; also the monthly of ${m.bucket}` : '';
+    out.set(d, { rule: 'keep_weekly', reason: `weekly: newest verified ${engineList(w.engines)} daily of ${w.bucket} (week ${w.rank} of keep_weekly ${policy.keep_weekly})${also}` });
+  }
+  return out;
+}
+
+/** Rule 9. */
 function decideConfigs(configs: Dated[], policy: RetentionPolicy, decide: Decide): void {
   configs.sort(newestFirst);
   configs.forEach((d, i) => {

@@ -41,3 +41,22 @@ export function localTime(at: Date, timeZone: string): LocalTime {
   const iso = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}.${ms}${offset}`;
   return { date, time, iso };
 }
+
+/**
+ * The ISO 8601 week (`2026-W49`) and the calendar month (`2026-12`) an instant falls in, as the
+ * wall clock of `timeZone` reads it. ISO weeks start on Monday; week 1 holds the year's first
+ * Thursday, so 2027-01-01 (a Friday) is in 2026-W53.
+ */
+export function calendarBuckets(at: Date, timeZone: string): { week: string; month: string } {
+  const d = localTime(at, timeZone).date;
+  const y = Number(d.slice(0, 4));
+  const m = Number(d.slice(4, 6));
+  const day = Number(d.slice(6, 8));
+  // The local calendar date as a UTC midnight, moved to the Thursday of its ISO week.
+  const date = new Date(Date.UTC(y, m - 1, day));
+  const weekday = date.getUTCDay() || 7;
+  date.setUTCDate(date.getUTCDate() + 4 - weekday);
+  const isoYear = date.getUTCFullYear();
+  const week = Math.ceil(((date.getTime() - Date.UTC(isoYear, 0, 1)) / 86_400_000 + 1) / 7);
+  return { week: `${isoYear}-W${String(week).padStart(2, '0')}`, month: `${d.slice(0, 4)}-${d.slice(4, 6)}` };
+}

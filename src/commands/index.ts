@@ -4,6 +4,7 @@ import type { CommandOutcome } from '../report/result.js';
 import { backup } from './backup.js';
 import type { PrepareContext, RunContext } from './context.js';
 import { list } from './list.js';
+import { show } from './show.js';
 import { prune } from './prune.js';
 import { status } from './status.js';
 import { refuseScratchOfSet, verify } from './verify.js';
@@ -61,6 +62,7 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
   // backup, milestone, config and import copy what they made to the remotes that take it (replicate.ts).
   backup: { writes: true, prepare: prepareDump, run: (ctx) => withRemotes(ctx, () => backup(ctx, { kind: 'daily' })) },
   list: { writes: false, run: list },
+  show: { writes: false, run: show },
   milestone: {
     writes: true,
     prepare: prepareDump,

@@ -1,5 +1,6 @@
 /** list: the catalog, newest first, for people (a table on the log) and machines (--json). */
 import { futureStart, listSets, type SetEntry } from '../catalog/sets.js';
+import { SET_KINDS, type SetKind } from '../catalog/labels.js';
 import { folderBytes } from '../catalog/sets.js';
 import { formatBytes } from '../shared/format.js';
 import { sectionNames } from '../catalog/manifest.js';
@@ -28,8 +29,17 @@ export async function toListEntry(s: SetEntry, now: Date = new Date()): Promise<
   };
 }
 
+/** The totals line under the table: how many sets, how many complete, their bytes, by kind. */
+export function totalsLine(rows: ListEntry[]): string {
+  const complete = rows.filter((r) => r.status === 'complete');
+  const bytes = rows.reduce((a, r) => a + r.bytes, 0);
+  const kinds = SET_KINDS.map((k) => [k, rows.filter((r) => r.kind === k).length] as const).filter(([, c]) => c > 0);
+  const byKind = kinds.length ? ` (${kinds.map(([k, c]) => `${c} ${k}`).join(', ')})` : '';
+  return `total: ${rows.length} set${rows.length === 1 ? '' : 's'}${byKind}, ${complete.length} complete, ${formatBytes(bytes)}`;
+}
+
 export function renderTable(rows: ListEntry[]): string[] {
-  if (rows.length === 0) return ['(no sets)'];
+  if (rows.length === 0) return ['(no sets)', totalsLine(rows)];
   const cells = rows.map((r) => [
     r.id,
     r.kind,
@@ -42,15 +52,27 @@ export function renderTable(rows: ListEntry[]): string[] {
   const head = ['SET', 'KIND', 'STATUS', 'CREATED', 'SIZE', 'VERIFIED', 'ENGINES'];
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) => c.map((v, i) => v.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(head), ...cells.map(line)];
+  return [line(head), ...cells.map(line), '', totalsLine(rows)];
+}
+
+/** list's filters: kind, engine (a section the manifest holds), then the newest `last` (sets come newest first). */
+export function filterSets(sets: ListEntry[], f: { kind?: SetKind | undefined; engine?: string | undefined; last?: number | undefined }): ListEntry[] {
+  const kept = sets.filter((s) => (!f.kind || s.kind === f.kind) && (!f.engine || s.engines.includes(f.engine)));
+  return f.last === undefined ? kept : kept.slice(0, f.last);
 }
 
 export async function list(ctx: RunContext): Promise<CommandOutcome> {
   const found = await listSets(ctx.config.root);
   const now = ctx.now();
-  const sets = await Promise.all(found.map((s) => toListEntry(s, now)));
+  const all = await Promise.all(found.map((s) => toListEntry(s, now)));
+  const { kind, engine, last } = ctx.request;
+  const sets = filterSets(all, { kind, engine, last });
+  const filtered = sets.length !== all.length || kind !== undefined || engine !== undefined || last !== undefined;
   const complete = sets.filter((s) => s.status === 'complete').length;
   // Where each set lives besides here (remotes.json beside it), on the log.
-  for (const line of await whereSetsLive(found)) ctx.log.info(line);
-  return { message: `${sets.length} sets under ${ctx.config.root} (${complete} complete)`, sets };
+  const shown = new Set(sets.map((s) => s.path));
+  for (const line of await whereSetsLive(found.filter((s) => shown.has(s.path)))) ctx.log.info(line);
+  const of = filtered ? ` (of ${all.length}: ${[kind && `kind ${kind}`, engine && `engine ${engine}`, last !== undefined && `newest ${last}`].filter(Boolean).join(', ')})` : '';
+  const bytes = sets.reduce((a, s) => a + s.bytes, 0);
+  return { message: `${sets.length} sets${of} under ${ctx.config.root} (${complete} complete, ${formatBytes(bytes)})`, sets, ...(filtered ? { sets_filtered: true } : {}) };
 }

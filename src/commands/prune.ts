@@ -69,7 +69,7 @@ export async function prune(ctx: RunContext, plan: typeof planRetention = planRe
   const dryRun = ctx.request.dryRun;
   const sets = await listSets(root);
   const inputs = sets.map(toRetentionInput);
-  const decisions = plan(inputs, config.retention, ctx.now());
+  const decisions = plan(inputs, config.retention, ctx.now(), config.timezone);
   const byPath = new Map<string, SetEntry>(sets.map((s) => [s.path, s]));
   const inputByPath = new Map<string, RetentionInput>(inputs.map((i) => [i.path, i]));
 
@@ -83,7 +83,9 @@ export async function prune(ctx: RunContext, plan: typeof planRetention = planRe
   const removals = report.filter((d) => d.action === 'remove');
   const kept = report.filter((d) => d.action === 'keep');
   const policy = config.retention;
-  log.info(`retention: dailies ${policy.daily_days} days (keep_last ${policy.keep_last} per engine, and the newest verified), config ${policy.config_days} days, milestones forever; ${sets.length} sets under ${root}`);
+  const gfs = [policy.keep_weekly ? `${policy.keep_weekly} weeks` : '', policy.keep_monthly ? `${policy.keep_monthly} months` : ''].filter(Boolean).join(' and ');
+  const calendar = gfs ? `, the newest verified daily of each of the last ${gfs} (${config.timezone})` : '';
+  log.info(`retention: dailies ${policy.daily_days} days (keep_last ${policy.keep_last} per engine, and the newest verified${calendar}), config ${policy.config_days} days, milestones forever; ${sets.length} sets under ${root}`);
 
   await log.group(`kept (${kept.length})`, async () => {
     for (const d of kept) log.info(`keep ${d.id} (${d.kind}): ${d.reason}`);

@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { engineChoices, OVERRIDES, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { SET_KINDS } from '../catalog/labels.js';
 
 export interface CliRequest {
   request: RunRequestInput;
@@ -51,6 +52,20 @@ function toRequest(command: RunRequestInput['command'], opts: Opts, extra: Parti
   };
 }
 
+/** `--last`: a whole number from 1. */
+function positiveCount(v: string): number {
+  if (!/^\d+$/.test(v.trim()) || Number(v) < 1) throw new InvalidArgumentError(`${JSON.stringify(v)} is not a whole number of sets from 1`);
+  return Number(v);
+}
+
+function listFilters(opts: Opts): Partial<RunRequestInput> {
+  return {
+    ...(typeof opts.kind === 'string' ? { kind: opts.kind as RunRequestInput['kind'] } : {}),
+    ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
+    ...(typeof opts.last === 'number' ? { last: opts.last } : {}),
+  };
+}
+
 /** Parses argv (without node and script). Throws CommanderError for usage errors and --help. */
 export function parseCli(argv: string[], out: { writeOut: (s: string) => void; writeErr: (s: string) => void }): CliRequest {
   let parsed: CliRequest | null = null;
@@ -82,7 +97,14 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .option('--dry-run', 'show what would be removed and why; remove nothing')
     .action((opts: Opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
   sub('status', "the runbook's checklists as pass/fail rows").action((opts: Opts) => { parsed = toRequest('status', opts, {}); });
-  sub('list', 'list the sets, newest first').action((opts: Opts) => { parsed = toRequest('list', opts, {}); });
+  sub('list', 'list the sets, newest first, with a totals line')
+    .addOption(new Option('--kind <kind>', 'only sets of this kind').choices(SET_KINDS))
+    .addOption(new Option('--engine <name>', 'only sets holding a dump of this engine (config: config snapshots)').choices([...engineChoices().filter((e) => e !== 'all'), 'config']))
+    .addOption(new Option('--last <n>', 'only the newest n sets (after the other filters)').argParser(positiveCount))
+    .action((opts: Opts) => { parsed = toRequest('list', opts, listFilters(opts)); });
+  sub('show', 'what is in a set: engines, versions, files, tables and row counts, verification, remote copies')
+    .argument('<set-id>', 'set to show (`list` shows the ids)')
+    .action((setId: string, opts: Opts) => { parsed = toRequest('show', opts, { setId }); });
   writer('import', "adopt backup files from the old runbook's layout")
     .argument('<path...>', 'files or folders to adopt')
     .option('--move', 'move the files into the catalog instead of copying them')

@@ -62,6 +62,9 @@ export const configSchema = z.strictObject({
       daily_days: atLeastOne('days').default(7),
       keep_last: atLeastOne('sets').default(3),
       config_days: atLeastOne('days').default(30),
+      /** Grandfather-father-son: the newest verified daily of each of the last N ISO weeks / calendar months (in `timezone`). 0 or absent: none. */
+      keep_weekly: z.number().int('must be a whole number of weeks').min(0, 'must be 0 or more weeks').optional(),
+      keep_monthly: z.number().int('must be a whole number of months').min(0, 'must be 0 or more months').optional(),
     })
     .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
   remotes: z.array(remoteEntrySchema).default([]),

@@ -3,14 +3,14 @@
  * from this list, and a test checks that action.yml declares exactly these inputs.
  */
 import { z } from 'zod';
-import { MILESTONE_RE } from '../catalog/labels.js';
+import { MILESTONE_RE, SET_KINDS } from '../catalog/labels.js';
 import '../engines/builtin.js';
 import { enginePlugins, engineSecretEnv } from '../engines/registry.js';
 import '../remotes/builtin.js';
 import { remoteSecretEnv } from '../remotes/registry.js';
 import { BUILTIN_OPTIONS, type OverrideSpec, type SecretInputSpec } from '../engines/options.js';
 
-export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore'] as const;
+export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'show', 'import', 'restore'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** `--engines` / input `engines`: a registered engine's name, or `all`. Read when parsed: engines registered at run time count. */
@@ -83,6 +83,10 @@ export const runRequestSchema = z.strictObject({
   force: z.boolean().default(false),
   move: z.boolean().default(false),
   paths: z.array(z.string()).default([]),
+  /** list: only sets of this kind, only sets holding this engine's (or the config snapshot's) section, only the newest N (after the other filters). */
+  kind: z.enum(SET_KINDS).optional(),
+  engine: z.string().min(1).optional(),
+  last: z.number().int().min(1).optional(),
   /** Seconds to wait for another run's lock on the root; 0: fail at once. */
   lockWait: z.number().int().min(0, `lockWait must be ${LOCK_WAIT_RULE}`).max(MAX_LOCK_WAIT_SECONDS, `lockWait must be ${LOCK_WAIT_RULE}`).default(0),
   /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */

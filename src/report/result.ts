@@ -6,6 +6,9 @@ import { z } from 'zod';
 import { SET_KINDS, setStatus } from '../catalog/labels.js';
 import { RETENTION_RULES } from '../catalog/retention-rules.js';
 import { NOTIFIER_KINDS } from './notify/registry.js';
+import type { Manifest } from '../catalog/manifest.js';
+import { verificationSchema } from '../catalog/verification.js';
+import { remoteCopySchema } from '../catalog/remote-copies.js';
 
 export const checkSchema = z.object({
   name: z.string(),
@@ -64,6 +67,27 @@ export const pruneReportSchema = z.object({
 });
 export type PruneReport = z.infer<typeof pruneReportSchema>;
 
+/** `show <SET_ID>`: the set's manifest as written (null when it has no valid one) and its state beside it. */
+export const showReportSchema = z.object({
+  /** manifest.json as read and validated (every key it holds); null for an incomplete set. */
+  manifest: z.custom<Manifest>((v) => typeof v === 'object' && v !== null && !Array.isArray(v)).nullable(),
+  state: z.object({
+    id: z.string(),
+    kind: z.enum(SET_KINDS),
+    status: setStatus,
+    path: z.string(),
+    /** Why an incomplete set is incomplete. */
+    reason: z.string().nullable(),
+    /** Why a complete set is not to be trusted as a recent backup (its start lies in the future), or null. */
+    suspicious: z.string().nullable(),
+    /** The last verification (verification.json), or null when never verified. */
+    verification: verificationSchema.nullable(),
+    /** The copies on remotes (remotes.json), one per remote. */
+    remotes: z.array(remoteCopySchema),
+  }),
+});
+export type ShowReport = z.infer<typeof showReportSchema>;
+
 /** Events a run can raise; `notify:` entries choose which they hear (`always`: every run). */
 export const NOTIFY_EVENTS = ['success', 'failure', 'stale'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
@@ -118,6 +142,7 @@ export const runResultSchema = z.object({
   engines: z.record(z.string(), engineReportSchema),
   sets: z.array(listEntrySchema).optional(),
   prune: pruneReportSchema.optional(),
+  show: showReportSchema.optional(),
   checks: z.array(checkSchema),
   free_bytes: z.number().nullable(),
   /** Free space and the storage estimate; null when the backup root is unknown or missing. */
@@ -149,8 +174,10 @@ export const runResultSchema = z.object({
 export type RunResult = z.infer<typeof runResultSchema>;
 
 /** What a command fills in; run.ts adds the rest. */
-export type CommandOutcome = Partial<Pick<RunResult, 'set' | 'engines' | 'sets' | 'prune' | 'checks' | 'free_bytes' | 'stale'>> & {
+export type CommandOutcome = Partial<Pick<RunResult, 'set' | 'engines' | 'sets' | 'prune' | 'show' | 'checks' | 'free_bytes' | 'stale'>> & {
   message: string;
+  /** `sets` is a filtered part of the catalog (list --kind/--engine/--last): the storage estimate reads the whole catalog. */
+  sets_filtered?: boolean;
   /** A command may report failure without throwing (e.g. status with a failed row). */
   failed?: boolean;
 };

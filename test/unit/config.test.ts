@@ -74,6 +74,8 @@ describe('config file', () => {
     }
     const { file } = withFile('root: /x\nretention: {daily_days: 1, keep_last: 1, config_days: 1}\n');
     expect(loadConfig({ file, env: {} }).config.retention).toEqual({ daily_days: 1, keep_last: 1, config_days: 1 });
+    const gfs = withFile('root: /x\nretention: {keep_weekly: 8, keep_monthly: 0}\n');
+    expect(loadConfig({ file: gfs.file, env: {} }).config.retention).toEqual({ daily_days: 7, keep_last: 3, config_days: 30, keep_weekly: 8, keep_monthly: 0 });
   });
 
   it('ports: 0 and 70000 are refused with the range', () => {
@@ -93,6 +95,8 @@ describe('config file', () => {
   it.each([
     ['port out of range', 'root: /x\npostgres: {database: a, port: 70000}\n', 'postgres.port'],
     ['negative retention', 'root: /x\nretention: {daily_days: -1}\n', 'retention.daily_days'],
+    ['negative keep_weekly', 'root: /x\nretention: {keep_weekly: -1}\n', 'retention.keep_weekly'],
+    ['fractional keep_monthly', 'root: /x\nretention: {keep_monthly: 1.5}\n', 'retention.keep_monthly'],
     ['bad time zone', 'root: /x\ntimezone: Mars/Olympus\n', 'timezone'],
     ['database name with quotes', 'root: /x\npostgres: {database: "a; drop"}\n', 'postgres.database'],
     ['config path climbing out', 'root: /x\nconfig_files: {base_dir: /x, paths: ["../etc/passwd"]}\n', 'config_files.paths.0'],

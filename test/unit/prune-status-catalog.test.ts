@@ -311,3 +311,21 @@ describe('a catalog of 1,000 sets', () => {
     console.log(`1,000-set catalog (${going} removed):\n  ${timings.join('\n  ')}`);
   });
 });
+
+describe('prune reads weeks in the configured time zone', () => {
+  it('keep_weekly: a Monday 00:00:03 daily in Asia/Shanghai holds its own week (in UTC it would share Sunday\'s)', async () => {
+    const { dir, root } = await tempDir();
+    const configFile = await writeConfigFile(dir, 'retention:\n  keep_last: 1\n  keep_weekly: 3\n');
+    const verified = (at: string) => ({ result: 'passed' as const, at: new Date(at) });
+    const sunday = { kind: 'daily' as const, id: 'mystocks_20261220_000003', startedAt: new Date('2026-12-19T16:00:03Z'), verification: verified('2026-12-19T17:00:00Z') };
+    const monday = { kind: 'daily' as const, id: 'mystocks_20261221_000003', startedAt: new Date('2026-12-20T16:00:03Z'), verification: verified('2026-12-20T17:00:00Z') };
+    const newest = { kind: 'daily' as const, id: 'mystocks_20261230_000003', startedAt: new Date('2026-12-29T16:00:03Z'), verification: verified('2026-12-29T17:00:00Z') };
+    for (const s of [sunday, monday, newest]) await writeFakeSet(root, s);
+    const { config, file } = loadConfig({ file: configFile, env: {}, cwd: dir });
+    const ctx = testCtx({ config, configFile: file, request: { command: 'prune', dryRun: true }, now: () => new Date('2026-12-31T04:00:00Z') });
+    const decisions = (await prune(ctx)).prune!.decisions;
+    const rule = (id: string) => decisions.find((d) => d.id === id)?.rule;
+    expect([rule(newest.id), rule(monday.id), rule(sunday.id)]).toEqual(['keep_last', 'keep_weekly', 'keep_weekly']);
+    expect(decisions.find((d) => d.id === sunday.id)?.reason).toContain('2026-W51');
+  });
+});

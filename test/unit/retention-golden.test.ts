@@ -19,7 +19,15 @@ const UPDATE = process.env.UPDATE_GOLDEN === '1';
 const scenarioSchema = z.strictObject({
   description: z.string(),
   now: z.string(),
-  policy: z.strictObject({ daily_days: z.number(), keep_last: z.number().int(), config_days: z.number() }),
+  /** Where weeks and months begin (the config's `timezone`); UTC when absent. */
+  timezone: z.string().optional(),
+  policy: z.strictObject({
+    daily_days: z.number(),
+    keep_last: z.number().int(),
+    config_days: z.number(),
+    keep_weekly: z.number().int().optional(),
+    keep_monthly: z.number().int().optional(),
+  }),
   sets: z.array(
     z.strictObject({
       id: z.string(),
@@ -45,7 +53,7 @@ describe('retention golden plans', () => {
   for (const name of names) {
     it(name, async () => {
       const scenario = scenarioSchema.parse(JSON.parse(await fs.readFile(path.join(DIR, `${name}.input.json`), 'utf8')));
-      const plan = planRetention(scenario.sets, scenario.policy, new Date(scenario.now));
+      const plan = planRetention(scenario.sets, scenario.policy, new Date(scenario.now), scenario.timezone);
       // Every decision is one the report schema accepts (bytes aside: the plan has none).
       for (const d of plan) expect(pruneDecisionSchema.omit({ bytes: true }).parse(d)).toEqual(d);
       const text = `${JSON.stringify(plan, null, 2)}\n`;

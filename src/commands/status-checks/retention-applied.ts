@@ -14,8 +14,8 @@ export const retentionAppliedCheck: StatusCheck = {
   stale: false,
   evaluate(input, now) {
     const graceH = input.config.staleness.max_age_hours;
-    const plan = planRetention(input.sets, input.config.retention, now);
-    const earlier = planRetention(input.sets, input.config.retention, new Date(now.getTime() - graceH * HOUR_MS));
+    const plan = planRetention(input.sets, input.config.retention, now, input.config.timezone);
+    const earlier = planRetention(input.sets, input.config.retention, new Date(now.getTime() - graceH * HOUR_MS), input.config.timezone);
     const dueEarlier = new Set(earlier.filter((d) => d.action === 'remove').map((d) => d.path));
     const staging = new Set(input.sets.filter((s) => s.staging).map((s) => s.path));
     const removals = plan.filter((d) => d.action === 'remove');

@@ -38,7 +38,7 @@ export interface StatusEngine {
 }
 
 export interface StatusInput {
-  config: Pick<Config, 'root' | 'postgres' | 'tdengine' | 'min_free_gb' | 'staleness' | 'retention'>;
+  config: Pick<Config, 'root' | 'postgres' | 'tdengine' | 'min_free_gb' | 'staleness' | 'retention' | 'timezone'>;
   /** The engines that get a backup row, in row order. */
   engines: readonly StatusEngine[];
   sets: StatusSet[];
