@@ -98,7 +98,7 @@ export async function dumpDatabase(p: TdParts, ctx: EngineContext, setDir: strin
         'taosdump exits 0 even when tables fail, so its output is judged: read the lines above. "Table does not exist" for a table that exists, or a lost connection, usually passes on a second run; if a table keeps failing, inspect it in the taos shell. No set was kept.');
     }
     // counts and the rest of the hashing side by side
-    const [counts, files, result] = await Promise.all([p.counter.countDatabase(env, db, end, signal), hasher.finish(), fileEntry(setDir, TDENGINE_RESULT_FILE)]);
+    const [counts, files, result] = await Promise.all([p.counter.countDatabase(env, db, end, signal, info.precision), hasher.finish(), fileEntry(setDir, TDENGINE_RESULT_FILE)]);
     const later = rowsAfterEnd(verdict.rows, counts, db, end);
     files.push(result);
     const bytes = files.reduce((a, f) => a + f.bytes, 0);
