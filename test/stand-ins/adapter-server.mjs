@@ -143,14 +143,55 @@ export function executeSql(store, sqlIn, defaultDb) {
   const meta = items.map((c) => (c === 'tbname' ? ['tbname', 'VARCHAR', 192] : ['count(*)', 'BIGINT', 8]));
   // ms: stored ts and bound are the same unit and exact as numbers (no BigInt per row: bench/ counts
   // millions of rows); us/ns epochs pass 2^53, so they stay BigInt.
-  const inRange =
-    db.precision === 'ms'
-      ? (r) => bounds.every((b) => cmp(r[0], b.op, Number(b.v)))
-      : (r) => bounds.every((b) => cmp(toDbEpoch(r[0], db.precision), b.op, b.v));
-  const counted = tables.map((t) => [t, (db.rows[t] ?? []).filter(inRange).length]);
+  const one = db.precision === 'ms' ? (r, b) => cmp(r[0], b.op, Number(b.v)) : (r, b) => cmp(toDbEpoch(r[0], db.precision), b.op, b.v);
+  const inRange = Object.assign((r) => bounds.every((b) => one(r, b)), { one });
+  const counted = tables.map((t) => [t, countInRange(db.rows[t] ?? [], bounds, inRange)]);
   if (!partition) return { meta, data: [[counted.reduce((a, [, c]) => a + c, 0)]] };
   // PARTITION BY TBNAME: one row per table that has rows in range
   return { meta, data: counted.filter(([, c]) => c > 0).map(([t, c]) => items.map((i) => (i === 'tbname' ? t : c))) };
+}
+
+// Rows arrays known to be in timestamp order (parsed store objects are cached per file version and never mutated).
+const ordered = new WeakMap();
+function isOrdered(rows) {
+  let known = ordered.get(rows);
+  if (known === undefined) {
+    known = true;
+    for (let i = 1; i < rows.length && known; i++) known = rows[i - 1][0] < rows[i][0];
+    ordered.set(rows, known);
+  }
+  return known;
+}
+
+/** First index in [lo, hi) where `pred` (false ... false true ... true over the rows) holds; hi if none. */
+function firstTrue(rows, lo, hi, pred) {
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (pred(rows[mid])) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
+}
+
+/**
+ * Rows of one table inside the time bounds. A real server does not scan rows for this: blocks are
+ * in timestamp order with their time window and pre-computed aggregates (SMA) in the block index
+ * (TDengine source/dnode/vnode/src/tsdb/tsdbRead.c), so COUNT(*) with a time range reads the index
+ * and at most the blocks at the range's edges. Here: binary search on the time-ordered rows (a
+ * linear scan cost the bench ~70 ms per statement on 200,000 rows); `=` and `<>` still scan.
+ */
+function countInRange(rows, bounds, inRange) {
+  if (bounds.length === 0) return rows.length;
+  if (!isOrdered(rows) || bounds.some((b) => b.op === '=' || b.op === '<>' || b.op === '!=')) return rows.filter(inRange).length;
+  let lo = 0;
+  let hi = rows.length;
+  for (const b of bounds) {
+    const one = (r) => inRange.one(r, b);
+    // `>`/`>=` fail then hold along the rows; `<`/`<=` hold then fail
+    if (b.op === '>' || b.op === '>=') lo = Math.max(lo, firstTrue(rows, 0, rows.length, one));
+    else hi = Math.min(hi, firstTrue(rows, 0, rows.length, (r) => !one(r)));
+  }
+  return Math.max(0, hi - lo);
 }
 
 function send(res, status, body) {

@@ -84,14 +84,17 @@ export class TdCounter {
    * Super tables (child-table count, rows) and normal tables (rows) of `db`, by COUNT(*) through
    * REST. With `endTime` (ISO, e.g. the manifest's end_time) `rows` counts only `_c0 <= endTime`,
    * in the database's precision, and `later` the rows after it, per table that has any.
+   * `precision`, when the caller has just read it (the dump reads it before taosdump starts), saves
+   * a round trip; without it the database is looked up first.
    */
-  async countDatabase(env: NodeJS.ProcessEnv, db: string, endTime?: string, signal?: AbortSignal): Promise<TdCounts> {
-    const info = await this.server.databaseInfo(env, db, signal);
+  async countDatabase(env: NodeJS.ProcessEnv, db: string, endTime?: string, signal?: AbortSignal, precision?: Precision): Promise<TdCounts> {
     let bound: string | null = null;
     if (endTime !== undefined) {
       const at = new Date(endTime);
       if (Number.isNaN(at.getTime())) throw new JobError('tdengine.end_time', `cannot read the end time "${endTime}"`, { hint: 'Expected an ISO 8601 time such as 2025-06-01T01:00:00.000Z.' });
-      bound = toEpoch(at, info.precision);
+      bound = toEpoch(at, precision ?? (await this.server.databaseInfo(env, db, signal)).precision);
+    } else if (precision === undefined) {
+      await this.server.databaseInfo(env, db, signal); // a missing database is an error, not zero tables
     }
     const qdb = sqlIdent(db);
     const [stableNames, normalNames] = await Promise.all([
@@ -106,11 +109,13 @@ export class TdCounter {
     };
     // One row from TDengine's table-count scan; an SQL error fails the run (never a listing's length).
     const childCount = (name: string) => this.countOne(env, `SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND stable_name=${sqlString(name)}`, signal);
-    const stableCounts = await mapLimit(stableNames, PARALLEL, async (name) => {
-      const [child_tables, r] = await Promise.all([childCount(name), rowsOf(name)]);
-      return { name, child_tables, ...r };
+    // super and normal tables in one queue: after a dump every round trip is wall time
+    const all = await mapLimit([...stableNames.map((name) => ({ name, stable: true })), ...normalNames.map((name) => ({ name, stable: false }))], PARALLEL, async ({ name, stable }) => {
+      const [child_tables, r] = await Promise.all([stable ? childCount(name) : 0, rowsOf(name)]);
+      return { name, stable, child_tables, ...r };
     });
-    const tableCounts = await mapLimit(normalNames, PARALLEL, async (name) => ({ name, ...(await rowsOf(name)) }));
+    const stableCounts = all.filter((t) => t.stable);
+    const tableCounts = all.filter((t) => !t.stable);
     const counts: TdCounts = {
       stables: stableCounts.map(({ name, child_tables, rows }) => ({ name, child_tables, rows })),
       tables: tableCounts.map(({ name, rows }) => ({ name, rows })),
