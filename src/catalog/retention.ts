@@ -34,7 +34,8 @@ import type { RetentionRule } from './retention-rules.js';
 
 export { RETENTION_RULES, type RetentionRule } from './retention-rules.js';
 
-export type RetentionPolicy = Config['retention'];
+/** The set rules (log_days is the run logs' rule: catalog/logs.ts). */
+export type RetentionPolicy = Pick<Config['retention'], 'daily_days' | 'keep_last' | 'config_days'>;
 /** Dailies are counted per manifest section: PostgreSQL and TDengine may be dumped by separate runs. */
 export type RetentionEngine = string;
 

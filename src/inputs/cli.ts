@@ -80,8 +80,10 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
   writer('prune', 'apply retention')
     .option('--dry-run', 'show what would be removed and why; remove nothing')
     .action((opts: Opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
-  sub('status', "the runbook's checklists as pass/fail rows").action((opts: Opts) => { parsed = toRequest('status', opts, {}); });
-  sub('list', 'list the sets, newest first').action((opts: Opts) => { parsed = toRequest('list', opts, {}); });
+  const reportFlag = '--report';
+  const reportHelp = 'also write the JSON report under <root>/logs (status and list write none unless asked)';
+  sub('status', "the runbook's checklists as pass/fail rows").option(reportFlag, reportHelp).action((opts: Opts) => { parsed = toRequest('status', opts, { report: Boolean(opts.report) }); });
+  sub('list', 'list the sets, newest first').option(reportFlag, reportHelp).action((opts: Opts) => { parsed = toRequest('list', opts, { report: Boolean(opts.report) }); });
   writer('import', "adopt backup files from the old runbook's layout")
     .argument('<path...>', 'files or folders to adopt')
     .option('--move', 'move the files into the catalog instead of copying them')

@@ -62,8 +62,10 @@ export const configSchema = z.strictObject({
       daily_days: atLeastOne('days').default(7),
       keep_last: atLeastOne('sets').default(3),
       config_days: atLeastOne('days').default(30),
+      /** Run logs and JSON reports under <root>/logs older than this (by last write) are removed by prune. */
+      log_days: atLeastOne('days').default(30),
     })
-    .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
+    .default({ daily_days: 7, keep_last: 3, config_days: 30, log_days: 30 }),
   remotes: z.array(remoteEntrySchema).default([]),
   /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
   encryption: z.strictObject({ age_recipients: z.array(ageRecipient).default([]) }).default({ age_recipients: [] }),
