@@ -26,7 +26,8 @@ async function liveRuns(ctx: RunContext): Promise<LiveRun[]> {
   return live;
 }
 
-export async function pruneLogs(ctx: RunContext, dryRun: boolean): Promise<LogPruneOutcome> {
+/** `remove` is fs.unlink; tests pass one that fails. */
+export async function pruneLogs(ctx: RunContext, dryRun: boolean, remove: (p: string) => Promise<void> = (p) => fs.unlink(p)): Promise<LogPruneOutcome> {
   const { config, log } = ctx;
   const root = config.root;
   await refuseLinkedFolders(root, [LOGS_DIR]);
@@ -44,7 +45,7 @@ export async function pruneLogs(ctx: RunContext, dryRun: boolean): Promise<LogPr
         continue;
       }
       try {
-        await fs.unlink(d.path);
+        await remove(d.path);
         log.info(`removed log ${d.name} (${formatBytes(d.bytes)}): ${d.reason}`);
         removed.push({ name: d.name, bytes: d.bytes });
       } catch (e) {

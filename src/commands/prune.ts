@@ -63,8 +63,8 @@ export function refuseProtectedRemovals(removals: Pick<PruneDecision, 'id' | 'ki
   }
 }
 
-/** `plan` is retention's; tests inject a faulty one to prove the backstops above. */
-export async function prune(ctx: RunContext, plan: typeof planRetention = planRetention): Promise<CommandOutcome> {
+/** `plan` is retention's; tests inject a faulty one to prove the backstops above (and a failing log removal). */
+export async function prune(ctx: RunContext, plan: typeof planRetention = planRetention, removeLog?: (p: string) => Promise<void>): Promise<CommandOutcome> {
   const { config, log } = ctx;
   const root = config.root;
   const dryRun = ctx.request.dryRun;
@@ -126,7 +126,7 @@ export async function prune(ctx: RunContext, plan: typeof planRetention = planRe
     }
   });
 
-  const logs = await pruneLogs(ctx, dryRun);
+  const logs = await pruneLogs(ctx, dryRun, removeLog);
   const free = await freeBytes(root).catch(() => null);
   const prune = { dry_run: dryRun, decisions: report, freed_bytes: freed, logs: logs.report };
   const message = pruneMessage({ root, dryRun, removals: removals.length, kept: kept.length, freed, problems, logs });
@@ -140,7 +140,7 @@ export async function prune(ctx: RunContext, plan: typeof planRetention = planRe
 }
 
 /** The run's one-line result: sets, then the logs past log_days. */
-function pruneMessage(p: { root: string; dryRun: boolean; removals: number; kept: number; freed: number; problems: string[]; logs: LogPruneOutcome }): string {
+export function pruneMessage(p: { root: string; dryRun: boolean; removals: number; kept: number; freed: number; problems: string[]; logs: LogPruneOutcome }): string {
   const gone = p.logs.report.removed;
   const logBytes = formatBytes(p.logs.report.freed_bytes);
   const logPart = gone.length === 0 ? '' : p.dryRun ? `; would remove ${gone.length} log files older than ${p.logs.report.log_days} days (${logBytes})` : `; removed ${gone.length} log files older than ${p.logs.report.log_days} days (${logBytes})`;

@@ -67,6 +67,12 @@ export const configSchema = z.strictObject({
     })
     .default({ daily_days: 7, keep_last: 3, config_days: 30, log_days: 30 }),
   remotes: z.array(remoteEntrySchema).default([]),
+  /**
+   * Seconds between the "sent so far" lines of a remote upload and read-back (at most 30 s of silence
+   * by default; fractions allowed, at least 0.05, so tests can see lines on small files).
+   * PostgreSQL's dump, restore and row counting use postgres.progress_seconds.
+   */
+  remote_progress_seconds: z.number().min(0.05, 'must be at least 0.05 (seconds)').max(3600).default(30),
   /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
   encryption: z.strictObject({ age_recipients: z.array(ageRecipient).default([]) }).default({ age_recipients: [] }),
   min_free_gb: z.number().min(0).default(5),
