@@ -128,8 +128,9 @@ async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, t
   if (ctx.signal.aborted) throw ctx.signal.reason;
   if (r.spawnError) throw spawnFailed(deps.pgRestore, r.spawnError);
   if (r.exitCode !== 0) {
+    // Without an error line (killed), the lines pg_restore printed other than -v's steps (then its raw tail).
     const errors = stderr.filter(isDumpErrorLine);
-    throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
+    throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}):\n  ${(errors.length ? errors : stderr.length ? stderr : r.stderrTail).slice(-10).join('\n  ')}`, {
       hint: 'Read the pg_restore lines above: a damaged archive, a missing extension or role on the target server, or a full disk.',
     });
   }
