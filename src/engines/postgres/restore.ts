@@ -117,7 +117,7 @@ async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, t
   );
   if (ctx.signal.aborted) throw ctx.signal.reason;
   const args = [
-    '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-d', target, '-v',
+    '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target,
     '--exit-on-error',
     ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
     ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
