@@ -168,9 +168,10 @@ async function prepare(run: RunState): Promise<Prepared> {
   const root = loaded.config.root;
   const stamp = localTime(run.started, loaded.config.timezone);
   const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
-  // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
+  // A root that already has logs/ gets the report of any writing run, refused ones included; a new root is never created just for one.
+  // Read-only runs (status, list: often run by hand or every few minutes) write one only when asked (--report).
   // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
-  if (await realDir(path.join(root, LOGS_DIR))) run.reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
+  if ((spec.writes || request.report) && (await realDir(path.join(root, LOGS_DIR)))) run.reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
   // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
   await spec.prepare?.({ config: loaded.config, request, env: io.env });
   return { request, loaded, spec, runName };

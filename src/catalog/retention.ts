@@ -41,8 +41,8 @@ import type { RetentionRule } from './retention-rules.js';
 
 export { RETENTION_RULES, type RetentionRule } from './retention-rules.js';
 
-/** The config's `retention:`; keep_weekly and keep_monthly may be absent (none). */
-export type RetentionPolicy = Config['retention'];
+/** The set rules of the config's `retention:` (keep_weekly and keep_monthly may be absent: none); log_days is the run logs' rule (catalog/logs.ts). */
+export type RetentionPolicy = Omit<Config['retention'], 'log_days'>;
 /** Dailies are counted per manifest section: PostgreSQL and TDengine may be dumped by separate runs. */
 export type RetentionEngine = string;
 

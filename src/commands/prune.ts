@@ -15,6 +15,7 @@ import { freeBytes } from '../catalog/space.js';
 import { formatBytes } from '../shared/format.js';
 import type { Check, CommandOutcome, PruneDecision } from '../report/result.js';
 import type { RunContext } from './context.js';
+import { pruneLogs, type LogPruneOutcome } from './prune-logs.js';
 
 const REMOVE_CONCURRENCY = 8;
 
@@ -62,8 +63,8 @@ export function refuseProtectedRemovals(removals: Pick<PruneDecision, 'id' | 'ki
   }
 }
 
-/** `plan` is retention's; tests inject a faulty one to prove the backstops above. */
-export async function prune(ctx: RunContext, plan: typeof planRetention = planRetention): Promise<CommandOutcome> {
+/** `plan` is retention's; tests inject a faulty one to prove the backstops above (and a failing log removal). */
+export async function prune(ctx: RunContext, plan: typeof planRetention = planRetention, removeLog?: (p: string) => Promise<void>): Promise<CommandOutcome> {
   const { config, log } = ctx;
   const root = config.root;
   const dryRun = ctx.request.dryRun;
@@ -127,20 +128,29 @@ export async function prune(ctx: RunContext, plan: typeof planRetention = planRe
     }
   });
 
+  const logs = await pruneLogs(ctx, dryRun, removeLog);
   const free = await freeBytes(root).catch(() => null);
-  const prune = { dry_run: dryRun, decisions: report, freed_bytes: freed };
-  if (problems.length > 0) {
-    const message = `${problems.length} of ${removals.length} sets could not be removed (${formatBytes(freed)} freed): ${problems.join('; ')}`;
+  const prune = { dry_run: dryRun, decisions: report, freed_bytes: freed, logs: logs.report };
+  const message = pruneMessage({ root, dryRun, removals: removals.length, kept: kept.length, freed, problems, logs });
+  if (problems.length > 0 || logs.problems.length > 0) {
     log.error(message);
-    log.error('hint: check the permissions of those folders (the run user must own them), then run prune again.');
+    log.error('hint: check the permissions of those folders and files (the run user must own them), then run prune again.');
     return { message, checks, prune, free_bytes: free, failed: true };
   }
-  const message =
-    removals.length === 0
-      ? `nothing to remove: ${kept.length} sets kept under ${root}`
-      : dryRun
-        ? `dry run: would remove ${removals.length} sets (${formatBytes(freed)}) and keep ${kept.length}; nothing was deleted`
-        : `removed ${removals.length} sets, freed ${formatBytes(freed)}; ${kept.length} sets kept`;
   log.info(message);
   return { message, checks, prune, free_bytes: free };
+}
+
+/** The run's one-line result: sets, then the logs past log_days. */
+export function pruneMessage(p: { root: string; dryRun: boolean; removals: number; kept: number; freed: number; problems: string[]; logs: LogPruneOutcome }): string {
+  const gone = p.logs.report.removed;
+  const logBytes = formatBytes(p.logs.report.freed_bytes);
+  const logPart = gone.length === 0 ? '' : p.dryRun ? `; would remove ${gone.length} log files older than ${p.logs.report.log_days} days (${logBytes})` : `; removed ${gone.length} log files older than ${p.logs.report.log_days} days (${logBytes})`;
+  if (p.problems.length > 0 || p.logs.problems.length > 0) {
+    const what = [p.problems.length ? `${p.problems.length} of ${p.removals} sets` : '', p.logs.problems.length ? `${p.logs.problems.length} log files` : ''].filter(Boolean).join(' and ');
+    return `${what} could not be removed (${formatBytes(p.freed)} freed${logPart}): ${[...p.problems, ...p.logs.problems].join('; ')}`;
+  }
+  if (p.removals === 0) return `nothing to remove: ${p.kept} sets kept under ${p.root}${logPart}`;
+  if (p.dryRun) return `dry run: would remove ${p.removals} sets (${formatBytes(p.freed)}) and keep ${p.kept}${logPart}; nothing was deleted`;
+  return `removed ${p.removals} sets, freed ${formatBytes(p.freed)}; ${p.kept} sets kept${logPart}`;
 }

@@ -10,6 +10,7 @@ import { recordRemoteCopy, type CopiedFile, type RemoteCopy } from '../catalog/r
 import { setFilePath } from '../catalog/set-files.js';
 import { localTime } from '../catalog/time.js';
 import { formatBytes } from '../shared/format.js';
+import { bytesOfTotal, ticker } from '../shared/progress.js';
 import type { Remote } from '../remotes/remote.js';
 import type { RunContext } from './context.js';
 import { copySource, readBack } from './replicate-stream.js';
@@ -59,9 +60,12 @@ async function copyFile(ctx: RunContext, set: SetToCopy, remote: Remote, rel: st
   const encrypted = recipients.length > 0;
   const key = remoteKey(set, rel, encrypted);
   const src = await copySource(await setFilePath(set.path, rel, set.id), recipients);
+  const every = Math.round(ctx.config.remote_progress_seconds * 1000);
+  const stopUp = ticker(every, (l) => log.info(l), () => `${remote.name}: uploading ${key}: ${bytesOfTotal(src.sent(), src.size, 'sent')}`);
   try {
     await remote.put(key, src.body, { signal, metadata: { 'pgtaos-set': set.id, ...(expect ? { 'plaintext-sha256': expect.sha256 } : {}), ...(encrypted ? { encryption: 'age' } : {}) } });
   } finally {
+    stopUp();
     await src.close();
   }
   const plain = src.plain();
@@ -76,7 +80,9 @@ async function copyFile(ctx: RunContext, set: SetToCopy, remote: Remote, rel: st
     throw new Error(left ? `${why}; ${left}` : why);
   }
   const stored = src.stored();
-  const back = await readBack(remote, key, signal);
+  const got = { bytes: 0 };
+  const stopBack = ticker(every, (l) => log.info(l), () => `${remote.name}: reading back ${key}: ${bytesOfTotal(got.bytes, stored.bytes, 'read')}`);
+  const back = await readBack(remote, key, signal, got).finally(stopBack);
   if (back.bytes !== stored.bytes || back.sha256 !== stored.sha256) {
     throw new Error(`${key} read back as ${back.bytes} bytes, sha256 ${back.sha256.slice(0, 16)}…; ${stored.bytes} bytes, ${stored.sha256.slice(0, 16)}… were sent`);
   }

@@ -50,6 +50,9 @@ function pullFile(fh: fs.FileHandle, plain: { hash: Hash; bytes: number }): Read
 export interface Source {
   /** What to store. */
   body: Readable;
+  /** Size of the local file, and how much of it has been read and sent so far (for progress lines). */
+  size: number;
+  sent: () => number;
   /** Size and SHA-256 of what was stored (once body has ended). */
   stored: () => { bytes: number; sha256: string };
   /** Size and SHA-256 of the local file as read (once body has ended). */
@@ -66,10 +69,11 @@ export async function copySource(file: string, recipients: string[]): Promise<So
   const storedResult = () => ({ bytes: stored.bytes, sha256: stored.digest() });
   // Never through a link: a set file linked to /etc/shadow must not reach the remote.
   const fh = await openNoFollow(file);
+  const size = (await fh.stat()).size;
   if (recipients.length === 0) {
     const direct = fh.createReadStream({ highWaterMark: CHUNK });
     direct.on('error', (e) => stored.destroy(e));
-    return { body: direct.pipe(stored), stored: storedResult, plain: storedResult, close: async () => void direct.destroy() };
+    return { body: direct.pipe(stored), size, sent: () => stored.bytes, stored: storedResult, plain: storedResult, close: async () => void direct.destroy() };
   }
   let closed = false;
   const close = async () => {
@@ -88,6 +92,8 @@ export async function copySource(file: string, recipients: string[]): Promise<So
   raw.on('error', (e) => stored.destroy(e));
   return {
     body: raw.pipe(stored),
+    size,
+    sent: () => plain.bytes,
     stored: storedResult,
     plain: () => {
       plainHex ??= plain.hash.digest('hex');
@@ -97,10 +103,11 @@ export async function copySource(file: string, recipients: string[]): Promise<So
   };
 }
 
-export async function readBack(remote: Remote, key: string, signal: AbortSignal): Promise<{ bytes: number; sha256: string }> {
+/** Reads `key` back in full and hashes it; `got.bytes` follows the bytes read (for progress lines). */
+export async function readBack(remote: Remote, key: string, signal: AbortSignal, got: { bytes: number } = { bytes: 0 }): Promise<{ bytes: number; sha256: string }> {
   const s = await remote.get(key, signal);
   const hash = newSha256();
-  let bytes = 0;
+  got.bytes = 0;
   for await (const chunk of s) {
     if (signal.aborted) {
       s.destroy();
@@ -108,8 +115,8 @@ export async function readBack(remote: Remote, key: string, signal: AbortSignal)
     }
     const b = chunk as Buffer;
     hash.update(b);
-    bytes += b.length;
+    got.bytes += b.length;
   }
-  return { bytes, sha256: hash.digest('hex') };
+  return { bytes: got.bytes, sha256: hash.digest('hex') };
 }
 

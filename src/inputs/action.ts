@@ -87,6 +87,8 @@ export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRe
     dryRun: p['dry-run'],
     force: p.force,
     lockWait: p['lock-wait'],
+    // upload-report asks for the report: status and list then write theirs under <root>/logs too.
+    report: p['upload-report'],
     overrides,
     paths: raw.paths ? raw.paths.split('\n').map((l) => l.trim()).filter(Boolean) : [],
     ...(raw.config ? { configFile: raw.config } : {}),

@@ -96,12 +96,15 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
   writer('prune', 'apply retention')
     .option('--dry-run', 'show what would be removed and why; remove nothing')
     .action((opts: Opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
-  sub('status', "the runbook's checklists as pass/fail rows").action((opts: Opts) => { parsed = toRequest('status', opts, {}); });
+  const reportFlag = '--report';
+  const reportHelp = 'also write the JSON report under <root>/logs (status and list write none unless asked)';
+  sub('status', "the runbook's checklists as pass/fail rows").option(reportFlag, reportHelp).action((opts: Opts) => { parsed = toRequest('status', opts, { report: Boolean(opts.report) }); });
   sub('list', 'list the sets, newest first, with a totals line')
+    .option(reportFlag, reportHelp)
     .addOption(new Option('--kind <kind>', 'only sets of this kind').choices(SET_KINDS))
     .addOption(new Option('--engine <name>', 'only sets holding a dump of this engine (config: config snapshots)').choices([...engineChoices().filter((e) => e !== 'all'), 'config']))
     .addOption(new Option('--last <n>', 'only the newest n sets (after the other filters)').argParser(positiveCount))
-    .action((opts: Opts) => { parsed = toRequest('list', opts, listFilters(opts)); });
+    .action((opts: Opts) => { parsed = toRequest('list', opts, { ...listFilters(opts), report: Boolean(opts.report) }); });
   sub('show', 'what is in a set: engines, versions, files, tables and row counts, verification, remote copies')
     .argument('<set-id>', 'set to show (`list` shows the ids)')
     .action((setId: string, opts: Opts) => { parsed = toRequest('show', opts, { setId }); });

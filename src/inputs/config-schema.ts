@@ -65,9 +65,17 @@ export const configSchema = z.strictObject({
       /** Grandfather-father-son: the newest verified daily of each of the last N ISO weeks / calendar months (in `timezone`). 0 or absent: none. */
       keep_weekly: z.number().int('must be a whole number of weeks').min(0, 'must be 0 or more weeks').optional(),
       keep_monthly: z.number().int('must be a whole number of months').min(0, 'must be 0 or more months').optional(),
+      /** Run logs and JSON reports under <root>/logs older than this (by last write) are removed by prune. */
+      log_days: atLeastOne('days').default(30),
     })
-    .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
+    .default({ daily_days: 7, keep_last: 3, config_days: 30, log_days: 30 }),
   remotes: z.array(remoteEntrySchema).default([]),
+  /**
+   * Seconds between the "sent so far" lines of a remote upload and read-back (at most 30 s of silence
+   * by default; fractions allowed, at least 0.05, so tests can see lines on small files).
+   * PostgreSQL's dump, restore and row counting use postgres.progress_seconds.
+   */
+  remote_progress_seconds: z.number().min(0.05, 'must be at least 0.05 (seconds)').max(3600).default(30),
   /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
   encryption: z.strictObject({ age_recipients: z.array(ageRecipient).default([]) }).default({ age_recipients: [] }),
   min_free_gb: z.number().min(0).default(5),

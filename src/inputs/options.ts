@@ -87,6 +87,8 @@ export const runRequestSchema = z.strictObject({
   kind: z.enum(SET_KINDS).optional(),
   engine: z.string().min(1).optional(),
   last: z.number().int().min(1).optional(),
+  /** status and list: also write the JSON report under <root>/logs (read-only runs write none unless asked). */
+  report: z.boolean().default(false),
   /** Seconds to wait for another run's lock on the root; 0: fail at once. */
   lockWait: z.number().int().min(0, `lockWait must be ${LOCK_WAIT_RULE}`).max(MAX_LOCK_WAIT_SECONDS, `lockWait must be ${LOCK_WAIT_RULE}`).default(0),
   /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */

@@ -58,12 +58,23 @@ export const pruneDecisionSchema = z.object({
 });
 export type PruneDecision = z.infer<typeof pruneDecisionSchema>;
 
+/** Run logs and reports under <root>/logs that prune removed (with dry_run: would remove) by retention.log_days. */
+export const pruneLogsSchema = z.object({
+  log_days: z.number().int(),
+  removed: z.array(z.object({ name: z.string(), bytes: z.number().int() })),
+  /** Log and report files left in place (within log_days, a live run's, or not removable). */
+  kept: z.number().int(),
+  freed_bytes: z.number().int(),
+});
+export type PruneLogs = z.infer<typeof pruneLogsSchema>;
+
 /** What prune decided (and, unless dry_run, did). */
 export const pruneReportSchema = z.object({
   dry_run: z.boolean(),
   decisions: z.array(pruneDecisionSchema),
-  /** Bytes removed; with dry_run, bytes that would be removed. */
+  /** Bytes of sets removed; with dry_run, bytes that would be removed (logs: `logs.freed_bytes`). */
   freed_bytes: z.number().int(),
+  logs: pruneLogsSchema.optional(),
 });
 export type PruneReport = z.infer<typeof pruneReportSchema>;
 
@@ -106,7 +117,12 @@ export const storageSchema = z.object({
   daily_bytes_per_day: z.number().int().nullable(),
   /** How many days (each with at least one daily) the average is taken over. */
   sample_days: z.number().int(),
-  /** Days of dailies that still fit above the floor if nothing were pruned; null without dailies or free space. */
+  /** How many complete dailies the average is taken over. */
+  sample_sets: z.number().int(),
+  /**
+   * Days of dailies that still fit above the floor if nothing were pruned; null without free space or
+   * before there are enough samples (3 dailies over 2 calendar days: storage.ts MIN_SAMPLE_*).
+   */
   days_of_dailies: z.number().int().nullable(),
 });
 export type Storage = z.infer<typeof storageSchema>;

@@ -9,6 +9,14 @@ const GIB = 1024 ** 3;
 const DAY_MS = 86_400_000;
 /** Dailies from this many days back make the average (the runbook keeps 7 days). */
 export const SAMPLE_WINDOW_DAYS = 7;
+/**
+ * No days-left figure before this many complete dailies over this many calendar days: the first
+ * set of a new catalog (often a near-empty test database) said "1140823 more days".
+ */
+export const MIN_SAMPLE_SETS = 3;
+export const MIN_SAMPLE_DAYS = 2;
+/** A days-left figure above this is told as "more than 10 years", never as a number of days. */
+export const MAX_DAYS_TOLD = 3650;
 
 export interface StorageSet {
   kind: SetKind;
@@ -36,13 +44,16 @@ export function storageEstimate(input: { sets: StorageSet[]; freeBytes: number |
   // Recent days; when backups stopped a while ago, the newest days there are.
   const recent = dated.filter((x) => input.now.getTime() - x.at <= SAMPLE_WINDOW_DAYS * DAY_MS);
   const days = new Map<string, number>();
+  let sampleSets = 0;
   for (const x of recent.length ? recent : dated) {
     if (!days.has(x.day) && days.size >= SAMPLE_WINDOW_DAYS) continue;
     days.set(x.day, (days.get(x.day) ?? 0) + x.s.bytes);
+    sampleSets++;
   }
   const perDay = days.size ? Math.round([...days.values()].reduce((a, b) => a + b, 0) / days.size) : null;
   const minFree = Math.round(input.minFreeGb * GIB);
-  const daysLeft = perDay && input.freeBytes !== null ? Math.max(0, Math.floor((input.freeBytes - minFree) / perDay)) : null;
+  const enough = sampleSets >= MIN_SAMPLE_SETS && days.size >= MIN_SAMPLE_DAYS;
+  const daysLeft = enough && perDay && input.freeBytes !== null ? Math.max(0, Math.floor((input.freeBytes - minFree) / perDay)) : null;
   return {
     free_bytes: input.freeBytes,
     min_free_bytes: minFree,
@@ -51,6 +62,19 @@ export function storageEstimate(input: { sets: StorageSet[]; freeBytes: number |
     incomplete_sets: input.sets.length - complete.length,
     daily_bytes_per_day: perDay,
     sample_days: days.size,
+    sample_sets: sampleSets,
     days_of_dailies: daysLeft,
   };
+}
+
+/** Why there is no days-left figure yet, or null when there is one (or free space is unknown). */
+export function tooFewSamples(st: Pick<Storage, 'sample_sets' | 'sample_days'>): string | null {
+  if (st.sample_sets >= MIN_SAMPLE_SETS && st.sample_days >= MIN_SAMPLE_DAYS) return null;
+  const have = `${st.sample_sets} daily set${st.sample_sets === 1 ? '' : 's'} over ${st.sample_days} day${st.sample_days === 1 ? '' : 's'}`;
+  return `cannot estimate yet: ${have} (needs at least ${MIN_SAMPLE_SETS} over ${MIN_SAMPLE_DAYS} days)`;
+}
+
+/** "68 more days" or, for a figure past any planning horizon, "more than 10 years". */
+export function daysLeftText(days: number): string {
+  return days > MAX_DAYS_TOLD ? `more than ${MAX_DAYS_TOLD / 365} years` : `${days} more day${days === 1 ? '' : 's'}`;
 }

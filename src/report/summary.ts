@@ -3,6 +3,7 @@ import '../engines/builtin.js';
 import { enginePlugin } from '../engines/registry.js';
 import { formatBytes, formatDuration } from '../shared/format.js';
 import type { EngineReport, RunResult, Storage } from './result.js';
+import { daysLeftText, tooFewSamples } from './storage.js';
 
 /** The runner rejects a summary over 1 MiB; long tables are collapsed and cut well before that. */
 const MAX_TABLE_ROWS = 400;
@@ -53,7 +54,9 @@ function storageFacts(st: Storage): string[][] {
   if (st.daily_bytes_per_day !== null) {
     const days = st.days_of_dailies;
     const sample = `last ${st.sample_days} day${st.sample_days === 1 ? '' : 's'}`;
-    facts.push(['storage estimate', `dailies ≈ ${formatBytes(st.daily_bytes_per_day)}/day (${sample}); ${days === null ? 'free space unknown' : `about **${days} more days** of dailies fit above the ${formatBytes(st.min_free_bytes)} floor`}`]);
+    const few = tooFewSamples(st);
+    const left = few ?? (days === null ? 'free space unknown' : `about **${daysLeftText(days)}** of dailies fit above the ${formatBytes(st.min_free_bytes)} floor`);
+    facts.push(['storage estimate', `dailies ≈ ${formatBytes(st.daily_bytes_per_day)}/day (${sample}); ${left}`]);
   } else {
     facts.push(['storage estimate', 'no complete daily set yet to estimate from']);
   }

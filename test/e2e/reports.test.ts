@@ -83,19 +83,26 @@ describe('a report for every command', () => {
     const b = await run(ws, { command: 'backup' });
     await expectReport(b, { command: 'backup', status: 'success' });
     expect(b.engines.postgres?.tables.length).toBeGreaterThan(0);
-    expect(b.storage).toMatchObject({ sets: { daily: 1 }, sample_days: 1, daily_bytes_per_day: b.set!.bytes, incomplete_sets: 0 });
-    expect(b.storage!.days_of_dailies).toBe(Math.floor(b.storage!.free_bytes! / b.set!.bytes));
-    expect(renderSummary(b)).toMatch(/storage estimate \| dailies ≈ .+\/day \(last 1 day\); about \*\*\d+ more days\*\* of dailies fit/);
+    // One small daily: an average, but no days-left figure from a single sample.
+    expect(b.storage).toMatchObject({ sets: { daily: 1 }, sample_days: 1, sample_sets: 1, daily_bytes_per_day: b.set!.bytes, incomplete_sets: 0, days_of_dailies: null });
+    expect(renderSummary(b)).toMatch(/storage estimate \| dailies ≈ .+\/day \(last 1 day\); cannot estimate yet: 1 daily set over 1 day \(needs at least 3 over 2 days\) \|/);
 
     await expectReport(await run(ws, { command: 'milestone', milestone: 'post_phase2' }), { command: 'milestone', status: 'success' });
     await expectReport(await run(ws, { command: 'config' }), { command: 'config', status: 'success' });
     const v = await run(ws, { command: 'verify' });
     await expectReport(v, { command: 'verify', status: 'success' });
+    // list and status write no report file unless asked (--report): they run often and change nothing.
+    const logsBefore = await fs.readdir(path.join(ws.root, 'logs'));
     const l = await run(ws, { command: 'list' });
-    await expectReport(l, { command: 'list', status: 'success' });
+    await expectReport(l, { command: 'list', status: 'success', file: false });
+    expect(l.report_path).toBeNull();
     expect(l.storage?.sets).toEqual({ daily: 1, milestone: 1, config: 1, safety: 0 });
     const st = await run(ws, { command: 'status' });
-    await expectReport(st, { command: 'status', status: 'success' });
+    await expectReport(st, { command: 'status', status: 'success', file: false });
+    expect(st.report_path).toBeNull();
+    expect(await fs.readdir(path.join(ws.root, 'logs'))).toEqual(logsBefore);
+    await expectReport(await run(ws, { command: 'list', report: true }), { command: 'list', status: 'success' });
+    await expectReport(await run(ws, { command: 'status', report: true }), { command: 'status', status: 'success' });
     expect(st.stale).toEqual([]);
     expect(st.checks.length).toBeGreaterThan(0);
     const imp = await run(ws, { command: 'import', paths: [await oldRunbookDump(ws)] });
@@ -151,7 +158,7 @@ describe('a report for every command', () => {
     const v = await run(ws, { command: 'verify' });
     await expectReport(v, { command: 'verify', status: 'failure' });
     expect(v.checks.find((c) => c.result === 'failed')?.name).toBe('checksum mystocks.dump');
-    const st = await run(ws, { command: 'status' });
+    const st = await run(ws, { command: 'status', report: true });
     await expectReport(st, { command: 'status', status: 'failure' });
     expect(st.stale).toContain('last verification');
     expect(st.events).toEqual(['failure', 'stale']);
@@ -234,6 +241,8 @@ describe("the built CLI's --json output, validated here against the schema", () 
     expect(l.sets?.map((s) => s.kind).sort()).toEqual(['config', 'daily', 'milestone']);
     const st = await expectCliReport(await cliRun(ws, ['status']), { command: 'status', code: 0 });
     expect(st.checks.map((c) => c.name)).toEqual(expect.arrayContaining(['postgres backup', 'last verification', 'free space']));
+    expect([l.report_path, st.report_path]).toEqual([null, null]);
+    expect((await expectCliReport(await cliRun(ws, ['list', '--report']), { command: 'list', code: 0 })).report_path).toMatch(/-list-\d+\.json$/);
     const imp = await expectCliReport(await cliRun(ws, ['import', await oldRunbookDump(ws)]), { command: 'import', code: 0 });
     expect(imp.message).toMatch(/imported 1 set\(s\)/);
     const dry = await expectCliReport(await cliRun(ws, ['prune', '--dry-run']), { command: 'prune', code: 0 });

@@ -23,7 +23,7 @@ export function baseResult(over: Partial<RunResult> = {}): RunResult {
     engines: {},
     checks: [],
     free_bytes: 45 * GIB,
-    storage: { free_bytes: 45 * GIB, min_free_bytes: 5 * GIB, used_bytes: 4200 * MIB, sets: { daily: 7, milestone: 2, config: 1, safety: 0 }, incomplete_sets: 0, daily_bytes_per_day: 600 * MIB, sample_days: 7, days_of_dailies: 68 },
+    storage: { free_bytes: 45 * GIB, min_free_bytes: 5 * GIB, used_bytes: 4200 * MIB, sets: { daily: 7, milestone: 2, config: 1, safety: 0 }, incomplete_sets: 0, daily_bytes_per_day: 600 * MIB, sample_days: 7, sample_sets: 14, days_of_dailies: 68 },
     message: 'ok',
     warnings: [],
     error: null,

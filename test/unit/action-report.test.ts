@@ -210,6 +210,8 @@ describe('the action with upload-report: true', () => {
     const up = fakeUploader();
     expect(await run({ uploader: up })).toBe(0);
     expect(up.calls).toEqual([]);
+    // Not asked for, list writes no report under <root>/logs: report-path is the action's own, in RUNNER_TEMP.
+    expect(path.dirname((await outputs(ws.output))['report-path']!)).toBe(ws.dir);
   });
 
   it('bad inputs still leave a valid report (in RUNNER_TEMP) behind report-path', async () => {

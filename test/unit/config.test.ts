@@ -36,7 +36,7 @@ describe('config file', () => {
     expect(src).toBe(file);
     expect(config.root).toBe(path.join(dir, 'backups'));
     expect(config.postgres).toMatchObject({ host: '127.0.0.1', port: 5438, user: 'postgres', jobs: 2 });
-    expect(config.retention).toEqual({ daily_days: 7, keep_last: 3, config_days: 30 });
+    expect(config.retention).toEqual({ daily_days: 7, keep_last: 3, config_days: 30, log_days: 30 });
     expect(config.min_free_gb).toBe(5);
   });
 
@@ -68,14 +68,14 @@ describe('config file', () => {
   });
 
   it('retention counts must be at least 1 (0 would prune every daily or protect none)', () => {
-    for (const [key, v] of [['daily_days', 0], ['keep_last', 0], ['config_days', 0], ['daily_days', -1], ['keep_last', -2]] as const) {
+    for (const [key, v] of [['daily_days', 0], ['keep_last', 0], ['config_days', 0], ['log_days', 0], ['daily_days', -1], ['keep_last', -2]] as const) {
       const { file } = withFile(`root: /x\nretention: {${key}: ${v}}\n`);
       expect(failure(() => loadConfig({ file, env: {} })).message, `${key} ${v}`).toMatch(new RegExp(`retention\\.${key}: must be at least 1 \\((days|sets)\\); 0 or less is refused`));
     }
     const { file } = withFile('root: /x\nretention: {daily_days: 1, keep_last: 1, config_days: 1}\n');
-    expect(loadConfig({ file, env: {} }).config.retention).toEqual({ daily_days: 1, keep_last: 1, config_days: 1 });
+    expect(loadConfig({ file, env: {} }).config.retention).toEqual({ daily_days: 1, keep_last: 1, config_days: 1, log_days: 30 });
     const gfs = withFile('root: /x\nretention: {keep_weekly: 8, keep_monthly: 0}\n');
-    expect(loadConfig({ file: gfs.file, env: {} }).config.retention).toEqual({ daily_days: 7, keep_last: 3, config_days: 30, keep_weekly: 8, keep_monthly: 0 });
+    expect(loadConfig({ file: gfs.file, env: {} }).config.retention).toEqual({ daily_days: 7, keep_last: 3, config_days: 30, log_days: 30, keep_weekly: 8, keep_monthly: 0 });
   });
 
   it('ports: 0 and 70000 are refused with the range', () => {

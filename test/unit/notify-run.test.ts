@@ -162,7 +162,7 @@ describe('a stale catalog reaches the chat', () => {
     await writeFakeSet(ws.root, { kind: 'daily', id: 'mystocks_20261120_000003', startedAt: new Date(now - 3 * DAY_MS), verification: { result: 'passed', at: new Date(now - 10 * DAY_MS) } });
     await writeFakeSet(ws.root, { kind: 'daily', id: 'mystocks_20261119_000003', startedAt: new Date(now - 4 * DAY_MS) });
     const sink = capture();
-    const result = await runCommand({ command: 'status', configFile: ws.configFile }, { sink, env: { ...hookEnv(s), ...GITHUB }, cwd: ws.dir, notify: FAST });
+    const result = await runCommand({ command: 'status', configFile: ws.configFile, report: true }, { sink, env: { ...hookEnv(s), ...GITHUB }, cwd: ws.dir, notify: FAST });
 
     expect(result.exit_code).toBe(1);
     expect(result.stale).toEqual(['postgres backup', 'last verification']);
@@ -189,7 +189,7 @@ describe('a stale catalog reaches the chat', () => {
     const ws = await workspace({ postgres: { database: 'mystocks' }, notify: [{ kind: 'wecom', url_env: 'WECOM_URL', on: ['stale'] }, { kind: 'slack', url_env: 'SLACK_URL', on: ['success'] }] });
     const now = Date.now();
     await writeFakeSet(ws.root, { kind: 'daily', id: 'mystocks_20261125_000003', startedAt: new Date(now - 2 * 3_600_000), verification: { result: 'passed', at: new Date(now - 3_600_000) } });
-    const result = await runCommand({ command: 'status', configFile: ws.configFile }, { sink: capture(), env: hookEnv(s), cwd: ws.dir, notify: FAST });
+    const result = await runCommand({ command: 'status', configFile: ws.configFile, report: true }, { sink: capture(), env: hookEnv(s), cwd: ws.dir, notify: FAST });
     expect(result.stale).toEqual([]);
     expect(result.exit_code, JSON.stringify(result.checks)).toBe(0);
     expect(result.notifications.map((n) => n.kind)).toEqual(['slack']);
@@ -201,7 +201,7 @@ describe('a stale catalog reaches the chat', () => {
     const ws = await workspace({ postgres: { database: 'mystocks' }, notify: [{ kind: 'wecom', url_env: 'WECOM_URL', on: ['stale'] }] });
     const now = Date.now();
     await writeFakeSet(ws.root, { kind: 'daily', id: 'mystocks_20261125_000003', startedAt: new Date(now - 2 * 3_600_000), verification: { result: 'failed', at: new Date(now - 3_600_000) } });
-    const result = await runCommand({ command: 'status', configFile: ws.configFile }, { sink: capture(), env: hookEnv(s), cwd: ws.dir, notify: FAST });
+    const result = await runCommand({ command: 'status', configFile: ws.configFile, report: true }, { sink: capture(), env: hookEnv(s), cwd: ws.dir, notify: FAST });
     expect(result.stale).toEqual(['last verification']);
     expect((s.to('/wecom')[0]!.json() as { markdown: { content: string } }).markdown.content).toContain('verified');
   });
@@ -214,7 +214,7 @@ describe('a webhook never changes the run', () => {
     const ws = await workspace({ postgres: { database: 'mystocks' }, notify: [{ kind: 'wecom', url_env: 'WECOM_URL', on: ['always'] }] });
     await fs.mkdir(path.join(ws.root, 'logs'), { recursive: true });
     const sink = capture();
-    const result = await runCommand({ command: 'list', configFile: ws.configFile }, { sink, env: hookEnv(s), cwd: ws.dir, notify: FAST });
+    const result = await runCommand({ command: 'list', configFile: ws.configFile, report: true }, { sink, env: hookEnv(s), cwd: ws.dir, notify: FAST });
     expect(result.exit_code).toBe(0);
     expect(result.status).toBe('success');
     expect(s.requests).toHaveLength(3);
@@ -228,7 +228,7 @@ describe('a webhook never changes the run', () => {
     const s = await startWebhookServer(() => 'hang');
     servers.push(s);
     const ws = await workspace({ postgres: { database: 'mystocks' }, notify: [{ kind: 'dingtalk', url_env: 'DINGTALK_URL', on: ['always'] }] });
-    const result = await runCommand({ command: 'list', configFile: ws.configFile }, { sink: capture(), env: hookEnv(s), cwd: ws.dir, notify: { timeoutMs: 400, tries: 2, backoffMs: 5 } });
+    const result = await runCommand({ command: 'list', configFile: ws.configFile, report: true }, { sink: capture(), env: hookEnv(s), cwd: ws.dir, notify: { timeoutMs: 400, tries: 2, backoffMs: 5 } });
     expect(result.exit_code).toBe(0);
     expect(s.requests).toHaveLength(2);
     expect(result.notifications[0]).toMatchObject({ delivered: false, attempts: 2, error: 'no answer within 400 ms (after 2 tries)' });
@@ -248,7 +248,7 @@ describe('a webhook never changes the run', () => {
       ],
     });
     await fs.mkdir(path.join(ws.root, 'logs'), { recursive: true });
-    const result = await runCommand({ command: 'list', configFile: ws.configFile }, { sink: capture(), env: hookEnv(s), cwd: ws.dir, notify: FAST });
+    const result = await runCommand({ command: 'list', configFile: ws.configFile, report: true }, { sink: capture(), env: hookEnv(s), cwd: ws.dir, notify: FAST });
     expect([result.exit_code, result.status]).toEqual([0, 'success']);
     expect(s.to('/wecom')).toHaveLength(3); // retried: a rate limit passes
     expect(s.to('/dingtalk')).toHaveLength(1); // a refusal does not
@@ -266,7 +266,7 @@ describe('a webhook never changes the run', () => {
 
   it('a missing env var: a warning naming it, the exit code unchanged', async () => {
     const ws = await workspace({ postgres: { database: 'mystocks' }, notify: [{ kind: 'wecom', url_env: 'OPS_WECOM_WEBHOOK', on: ['always'] }] });
-    const result = await runCommand({ command: 'list', configFile: ws.configFile }, { sink: capture(), env: {}, cwd: ws.dir, notify: FAST });
+    const result = await runCommand({ command: 'list', configFile: ws.configFile, report: true }, { sink: capture(), env: {}, cwd: ws.dir, notify: FAST });
     expect(result.exit_code).toBe(0);
     expect(result.warnings).toEqual([expect.stringContaining('the environment variable OPS_WECOM_WEBHOOK is not set or empty')]);
   });
@@ -281,7 +281,7 @@ describe('a webhook never changes the run', () => {
     const ws = await workspace({ postgres: { database: 'mystocks' }, notify: [{ kind: 'wecom', url_env: 'WECOM_URL', on: ['always'] }] });
     await fs.mkdir(path.join(ws.root, 'logs'), { recursive: true });
     const sink = capture();
-    const result = await runCommand({ command: 'list', configFile: ws.configFile }, { sink, env: hookEnv(s), cwd: ws.dir, notify: FAST });
+    const result = await runCommand({ command: 'list', configFile: ws.configFile, report: true }, { sink, env: hookEnv(s), cwd: ws.dir, notify: FAST });
     expect(echoed).toContain(TOKENS.wecom);
     expect(result.notifications[0]?.error).toContain('bad request to http://127.0.0.1/wecom/cgi-bin/webhook/send?key=***');
     await expectNoTokens(result, sink.text());

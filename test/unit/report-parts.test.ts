@@ -1,7 +1,8 @@
 /** The report's parts that are pure: the storage estimate, the stderr tail, the Markdown summary's size. */
 import { describe, expect, it } from 'vitest';
-import { storageEstimate, type StorageSet } from '../../src/report/storage.js';
+import { daysLeftText, storageEstimate, tooFewSamples, type StorageSet } from '../../src/report/storage.js';
 import { stderrTail } from '../../src/report/failure.js';
+import { chatMessage } from '../../src/report/notify/message.js';
 import { MAX_SUMMARY_BYTES, fitSummary, renderSummary } from '../../src/report/summary.js';
 import type { RunResult } from '../../src/report/result.js';
 import { JobError } from '../../src/errors.js';
@@ -30,30 +31,60 @@ describe('storage estimate', () => {
       incomplete_sets: 1,
       daily_bytes_per_day: 600 * MIB,
       sample_days: 3,
+      sample_sets: 6,
       days_of_dailies: Math.floor((15 * GIB) / (600 * MIB)), // 25
     });
     expect(st.days_of_dailies).toBe(25);
   });
 
   it('only the last 7 days make the average (older, smaller dailies do not)', () => {
-    const sets = [daily('2026-11-25', '00:00:00', 1000), daily('2026-11-24', '00:00:00', 3000), daily('2026-11-01', '00:00:00', 10)];
-    expect(storageEstimate({ sets, freeBytes: 100_000, minFreeGb: 0, now })).toMatchObject({ daily_bytes_per_day: 2000, sample_days: 2, days_of_dailies: 50 });
+    const sets = [daily('2026-11-25', '00:00:00', 1000), daily('2026-11-24', '00:00:00', 3000), daily('2026-11-24', '01:00:00', 2000), daily('2026-11-01', '00:00:00', 10)];
+    expect(storageEstimate({ sets, freeBytes: 100_000, minFreeGb: 0, now })).toMatchObject({ daily_bytes_per_day: 3000, sample_days: 2, sample_sets: 3, days_of_dailies: 33 });
   });
 
   it('backups stopped weeks ago: the newest days there are still give an estimate', () => {
-    const sets = [daily('2026-10-02', '00:00:00', 4000), daily('2026-10-01', '00:00:00', 2000)];
-    expect(storageEstimate({ sets, freeBytes: 30_000, minFreeGb: 0, now })).toMatchObject({ daily_bytes_per_day: 3000, sample_days: 2, days_of_dailies: 10 });
+    const sets = [daily('2026-10-03', '00:00:00', 3000), daily('2026-10-02', '00:00:00', 4000), daily('2026-10-01', '00:00:00', 2000)];
+    expect(storageEstimate({ sets, freeBytes: 30_000, minFreeGb: 0, now })).toMatchObject({ daily_bytes_per_day: 3000, sample_days: 3, days_of_dailies: 10 });
   });
 
   it('less free than the floor: 0 days; no dailies or no free space: null', () => {
-    expect(storageEstimate({ sets: [daily('2026-11-25', '00:00:00', 1000)], freeBytes: 4 * GIB, minFreeGb: 5, now }).days_of_dailies).toBe(0);
-    expect(storageEstimate({ sets: [], freeBytes: 4 * GIB, minFreeGb: 5, now })).toMatchObject({ daily_bytes_per_day: null, days_of_dailies: null, sample_days: 0 });
-    expect(storageEstimate({ sets: [daily('2026-11-25', '00:00:00', 1000)], freeBytes: null, minFreeGb: 5, now }).days_of_dailies).toBeNull();
+    const three = [daily('2026-11-25', '00:00:00', 1000), daily('2026-11-24', '00:00:00', 1000), daily('2026-11-23', '00:00:00', 1000)];
+    expect(storageEstimate({ sets: three, freeBytes: 4 * GIB, minFreeGb: 5, now }).days_of_dailies).toBe(0);
+    expect(storageEstimate({ sets: [], freeBytes: 4 * GIB, minFreeGb: 5, now })).toMatchObject({ daily_bytes_per_day: null, days_of_dailies: null, sample_days: 0, sample_sets: 0 });
+    expect(storageEstimate({ sets: three, freeBytes: null, minFreeGb: 5, now }).days_of_dailies).toBeNull();
   });
 
   it('a set dated days in the future (bad clock) is not part of the average', () => {
-    const sets = [daily('2026-11-25', '00:00:00', 1000), daily('2026-12-30', '00:00:00', 1_000_000)];
-    expect(storageEstimate({ sets, freeBytes: 10_000, minFreeGb: 0, now })).toMatchObject({ daily_bytes_per_day: 1000, days_of_dailies: 10 });
+    const sets = [daily('2026-11-25', '00:00:00', 1000), daily('2026-11-24', '00:00:00', 1000), daily('2026-11-23', '00:00:00', 1000), daily('2026-12-30', '00:00:00', 1_000_000)];
+    expect(storageEstimate({ sets, freeBytes: 10_000, minFreeGb: 0, now })).toMatchObject({ daily_bytes_per_day: 1000, sample_sets: 3, days_of_dailies: 10 });
+  });
+
+  // The reported case: the first nightly of a new catalog, a few KiB of test data, 45 GiB free.
+  it('one small first daily: no "1140823 more days", the summary says it cannot estimate yet', () => {
+    const st = storageEstimate({ sets: [daily('2026-11-25', '00:00:03', 40_000)], freeBytes: 47_500_000_000, minFreeGb: 5, now });
+    expect(st).toMatchObject({ daily_bytes_per_day: 40_000, sample_days: 1, sample_sets: 1, days_of_dailies: null });
+    const md = renderSummary(baseResult({ storage: st }));
+    expect(md).toContain('| storage estimate | dailies ≈ 39.1 KiB/day (last 1 day); cannot estimate yet: 1 daily set over 1 day (needs at least 3 over 2 days) |');
+    expect(md).not.toMatch(/more days/);
+  });
+
+  it('enough sets but all on one day, or two days with only two sets: still no figure', () => {
+    const oneDay = [daily('2026-11-25', '00:00:00', 1000), daily('2026-11-25', '01:00:00', 1000), daily('2026-11-25', '02:00:00', 1000)];
+    expect(storageEstimate({ sets: oneDay, freeBytes: 1e9, minFreeGb: 0, now })).toMatchObject({ sample_sets: 3, sample_days: 1, days_of_dailies: null });
+    const twoSets = [daily('2026-11-25', '00:00:00', 1000), daily('2026-11-24', '00:00:00', 1000)];
+    expect(storageEstimate({ sets: twoSets, freeBytes: 1e9, minFreeGb: 0, now })).toMatchObject({ sample_sets: 2, sample_days: 2, days_of_dailies: null });
+    expect(tooFewSamples({ sample_sets: 2, sample_days: 2 })).toBe('cannot estimate yet: 2 daily sets over 2 days (needs at least 3 over 2 days)');
+    expect(tooFewSamples({ sample_sets: 3, sample_days: 2 })).toBeNull();
+  });
+
+  it('enough samples of tiny dailies: the figure is told as "more than 10 years", not millions of days', () => {
+    const tiny = [daily('2026-11-25', '00:00:00', 40_000), daily('2026-11-24', '00:00:00', 40_000), daily('2026-11-23', '00:00:00', 40_000)];
+    const st = storageEstimate({ sets: tiny, freeBytes: 47_500_000_000, minFreeGb: 5, now });
+    expect(st.days_of_dailies).toBeGreaterThan(1_000_000);
+    expect(renderSummary(baseResult({ storage: st }))).toContain('about **more than 10 years** of dailies fit above the 5.0 GiB floor');
+    expect(chatMessage(baseResult({ storage: st })).fields).toContainEqual({ label: 'free space', value: '44.2 GiB, about more than 10 years of dailies fit' });
+    expect(daysLeftText(3650)).toBe('3650 more days');
+    expect(daysLeftText(1)).toBe('1 more day');
   });
 });
 
@@ -209,7 +240,7 @@ describe('job summary content', () => {
   });
 
   it('no complete daily yet: the estimate says so instead of vanishing', () => {
-    const md = renderSummary(baseResult({ storage: { free_bytes: 45 * GIB, min_free_bytes: 5 * GIB, used_bytes: 0, sets: { daily: 0, milestone: 0, config: 0, safety: 0 }, incomplete_sets: 0, daily_bytes_per_day: null, sample_days: 0, days_of_dailies: null } }));
+    const md = renderSummary(baseResult({ storage: { free_bytes: 45 * GIB, min_free_bytes: 5 * GIB, used_bytes: 0, sets: { daily: 0, milestone: 0, config: 0, safety: 0 }, incomplete_sets: 0, daily_bytes_per_day: null, sample_days: 0, sample_sets: 0, days_of_dailies: null } }));
     expect(md).toContain('| storage estimate | no complete daily set yet to estimate from |');
   });
 });

@@ -48,9 +48,9 @@ export interface PgToolRun {
 
 /**
  * Runs pg_dump or pg_restore (which connect: they get pgToolEnv) with the command line and each
- * stderr line logged. A spawn failure is thrown; the exit code is the caller's to judge.
+ * stderr line logged (but those `quiet` takes). A spawn failure is thrown; the exit code is the caller's to judge.
  */
-export async function runPgTool(tool: PgTool, bin: string, args: string[], ctx: EngineContext): Promise<PgToolRun> {
+export async function runPgTool(tool: PgTool, bin: string, args: string[], ctx: EngineContext, quiet?: (line: string) => boolean): Promise<PgToolRun> {
   const { log, env, signal } = ctx;
   log.info(`$ ${path.basename(bin)} ${args.join(' ')}`);
   const stderr: string[] = [];
@@ -60,6 +60,8 @@ export async function runPgTool(tool: PgTool, bin: string, args: string[], ctx: 
     env: pgToolEnv(env),
     signal,
     onStderr: (l) => {
+      // Lines `quiet` takes (pg_restore -v's one per entry) are counted by it, not logged or kept.
+      if (quiet?.(l)) return;
       stderr.push(l);
       log.info(`${tool}: ${l.replace(new RegExp(`^${tool}: `), '')}`);
     },

@@ -18,6 +18,7 @@ import pg from 'pg';
 import { MANIFEST_FORMAT, type ManifestFormat, type PgCountError, type PgTableCount } from '../../catalog/manifest.js';
 import type { EngineContext } from '../engine.js';
 import { disableTimeouts, withSession } from './session.js';
+import { doneOfTotal, ticker } from '../../shared/progress.js';
 
 export interface CountTarget {
   schema: string;
@@ -158,9 +159,25 @@ function entry(t: CountTarget, rows: number): PgTableCount {
  * rolled back and re-opened by `reopen` (on the same snapshot, for a backup), so the other tables are
  * still counted; a lost session is thrown.
  */
-export async function countTables(client: pg.Client, targets: CountTarget[], ctx: Pick<EngineContext, 'log' | 'signal'>, reopen: () => Promise<void>): Promise<PgCounts> {
+export async function countTables(client: pg.Client, targets: CountTarget[], ctx: CountContext, reopen: () => Promise<void>): Promise<PgCounts> {
   const tables: PgTableCount[] = [];
   const errors: PgCountError[] = [];
+  const stop = ctx.progressMs ? ticker(ctx.progressMs, (l) => ctx.log.info(l), () => `counting rows: ${doneOfTotal(tables.length + errors.length, targets.length, 'tables counted')}`) : () => {};
+  try {
+    await countEach(client, targets, ctx, reopen, { tables, errors });
+  } finally {
+    stop();
+  }
+  const lo = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
+  ctx.log.info(`counted rows of ${tables.length} tables${errors.length ? `; ${errors.length} could not be counted` : ''}`);
+  return { tables, errors, largeObjects: Number(lo.rows[0]!.n) };
+}
+
+/** The log and cancel of the run; with progressMs, a "counting rows: n of m tables counted" line that often. */
+export type CountContext = Pick<EngineContext, 'log' | 'signal'> & { progressMs?: number };
+
+async function countEach(client: pg.Client, targets: CountTarget[], ctx: CountContext, reopen: () => Promise<void>, out: { tables: PgTableCount[]; errors: PgCountError[] }): Promise<void> {
+  const { tables, errors } = out;
   for (const t of targets) {
     if (ctx.signal.aborted) throw ctx.signal.reason;
     try {
@@ -175,16 +192,13 @@ export async function countTables(client: pg.Client, targets: CountTarget[], ctx
       await reopen();
     }
   }
-  const lo = await client.query<{ n: string }>('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
-  ctx.log.info(`counted rows of ${tables.length} tables${errors.length ? `; ${errors.length} could not be counted` : ''}`);
-  return { tables, errors, largeObjects: Number(lo.rows[0]!.n) };
 }
 
 /**
  * Counts every table of the database `opening` connects to (one transaction, so the counts are of
  * one moment) by the rules of manifest `format`: a restored set is counted the way its manifest was.
  */
-export async function countDatabase(opening: Promise<pg.Client>, ctx: Pick<EngineContext, 'log' | 'signal'>, format: ManifestFormat = MANIFEST_FORMAT): Promise<PgCounts> {
+export async function countDatabase(opening: Promise<pg.Client>, ctx: CountContext, format: ManifestFormat = MANIFEST_FORMAT): Promise<PgCounts> {
   return withSession(opening, async (client) => {
     await disableTimeouts(client);
     const begin = async () => {

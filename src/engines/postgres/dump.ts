@@ -11,6 +11,7 @@ import type { PostgresConfig } from '../../inputs/config-schema.js';
 import { MANIFEST_FORMAT, type PgCountError, type PostgresSection } from '../../catalog/manifest.js';
 import { fileEntry } from '../../catalog/checksum.js';
 import { formatBytes } from '../../shared/format.js';
+import { ticker } from '../../shared/progress.js';
 import type { EngineContext, PreflightInfo } from '../engine.js';
 import type { ToolResult } from '../exec.js';
 import type { PgArchives } from './archives.js';
@@ -26,19 +27,14 @@ export interface DumpDeps {
   archives: PgArchives;
 }
 
-/** How often a running pg_dump reports the size written (postgres.progress_seconds). */
+/** How often a running pg_dump, pg_restore or row count reports its progress (postgres.progress_seconds). */
 export function progressIntervalMs(cfg: Pick<PostgresConfig, 'progress_seconds'>): number {
   return Math.round(cfg.progress_seconds * 1000);
 }
 
 /** Logs the size of `file` every `ms` while pg_dump writes it; returns the stop. */
 function reportProgress(file: string, log: EngineContext['log'], ms: number, started: number): () => void {
-  const timer = setInterval(() => {
-    fs.stat(file)
-      .then((st) => log.info(`pg_dump: ${formatBytes(st.size)} written after ${Math.round((Date.now() - started) / 1000)} s`))
-      .catch(() => {});
-  }, ms);
-  return () => clearInterval(timer);
+  return ticker(ms, (l) => log.info(l), async () => `pg_dump: ${formatBytes((await fs.stat(file)).size)} written after ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 /** Dumps the database into `dir` and returns the manifest section. */
@@ -65,7 +61,7 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
     stopProgress = reportProgress(file, log, progressIntervalMs(cfg), started);
     // Counting runs while pg_dump runs, on the same snapshot (one after the other costs ~6%).
     // A refused count re-opens the counting transaction on the snapshot; the exporter is not touched.
-    const counting = countTables(c, targets, { log, signal }, () => importSnapshot(c, snap));
+    const counting = countTables(c, targets, { log, signal, progressMs: progressIntervalMs(cfg) }, () => importSnapshot(c, snap));
     const [dumped, counted] = await Promise.allSettled([dumping, counting]);
     stopProgress();
     if (signal.aborted) throw signal.reason;

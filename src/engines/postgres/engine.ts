@@ -13,7 +13,7 @@ import { createStaging, databaseExists, dropStaging, shapeLike, swapStagingIn, t
 import { PgArchives, type parseArchiveHeader } from './archives.js';
 import { findPgTool, pgToolEnv, readClientVersion } from './client.js';
 import { countDatabase, type PgCounts } from './counts.js';
-import { dumpDatabase } from './dump.js';
+import { dumpDatabase, progressIntervalMs } from './dump.js';
 import { openMaintenance, openSession, probeServer } from './probe.js';
 import { requireExtension, resetRestoring, restoreArchive, runSql, type RestoreOptions } from './restore.js';
 import { dropScratch, recreateScratch } from './scratch.js';
@@ -86,7 +86,7 @@ export class PostgresEngine implements Engine, PgSessions {
    * of manifest `format`: a restored set is counted the way its manifest was.
    */
   countDatabase(env: NodeJS.ProcessEnv, database: string, log: EngineContext['log'], signal: AbortSignal, format: ManifestFormat = MANIFEST_FORMAT): Promise<PgCounts> {
-    return countDatabase(this.connect(env, database), { log, signal }, format);
+    return countDatabase(this.connect(env, database), { log, signal, progressMs: progressIntervalMs(this.cfg) }, format);
   }
 
   /**
@@ -135,6 +135,7 @@ export class PostgresEngine implements Engine, PgSessions {
     const deps = {
       cfg: this.cfg,
       pgRestore: this.pgRestore,
+      listArchive: (f: string, env: NodeJS.ProcessEnv, signal: AbortSignal) => this.archives.list(f, env, signal),
       // The engine's own methods, looked up on the instance at each call.
       sql: (env: NodeJS.ProcessEnv, database: string, text: string) => this.sql(env, database, text),
       resetRestoring: (env: NodeJS.ProcessEnv, database: string) => this.resetRestoring(env, database),

@@ -18,6 +18,7 @@ import type { PgArchives } from './archives.js';
 import { howEnded, isDumpErrorLine, runPgTool, spawnFailed } from './client.js';
 import type { PgCounts } from './counts.js';
 import { withSession } from './session.js';
+import { doneOfTotal, ticker } from '../../shared/progress.js';
 
 /** `noOwner`: --no-owner --no-acl (a scratch restore, where the roles may not exist). */
 export interface RestoreOptions {
@@ -28,8 +29,10 @@ export interface RestoreOptions {
 
 /** What a restore needs of the engine: its SQL steps are the engine's own methods. */
 export interface RestoreDeps {
-  cfg: Pick<PostgresConfig, 'host' | 'port' | 'user'>;
+  cfg: Pick<PostgresConfig, 'host' | 'port' | 'user' | 'progress_seconds'>;
   pgRestore: string;
+  /** `pg_restore --list` of the archive: its table of contents, for the progress lines' "of N". */
+  listArchive(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<string[]>;
   sql(env: NodeJS.ProcessEnv, database: string, text: string): Promise<void>;
   resetRestoring(env: NodeJS.ProcessEnv, database: string): Promise<void>;
 }
@@ -64,21 +67,70 @@ export async function restoreArchive(deps: RestoreDeps, ctx: EngineContext, file
   }
 }
 
+/**
+ * The entries pg_restore will restore: the table of contents of `pg_restore --list` (";" lines are
+ * comments), without the ACL entries --no-acl skips.
+ */
+export function restoreEntries(listing: string[], noAcl: boolean): number {
+  return listing.filter((l) => /^\d+;/.test(l) && !(noAcl && /^\d+; \d+ \d+ (ACL|DEFAULT ACL) /.test(l))).length;
+}
+
+/**
+ * One line of `pg_restore -v` per entry restored, in serial and parallel (-j) runs alike: "creating
+ * TABLE ...", "processing data for table ...", "executing SEQUENCE SET ...", "processing BLOBS".
+ * Other verbose lines ("launching item", "restoring large object") are not entries of their own.
+ */
+export const ENTRY_DONE_RE = /^pg_restore: (creating |processing data for table |executing |processing BLOBS)/;
+/** -v's other step lines: not logged (one or more per entry, or per large object), never errors ("pg_restore: error: ..."). */
+const VERBOSE_STEP_RE = /^pg_restore: (connecting to database|entering |finished main parallel loop|launching item |finished item |processing item |processing missed item |restoring large object |restored \d+ large object)/;
+
+/** Takes pg_restore -v's step lines (true: counted or dropped, not logged) and counts the entries done. */
+export function restoreCounter(): { onLine: (l: string) => boolean; done: () => number } {
+  let done = 0;
+  return {
+    onLine: (l) => {
+      if (ENTRY_DONE_RE.test(l)) done++;
+      else if (!VERBOSE_STEP_RE.test(l)) return false;
+      return true;
+    },
+    done: () => done,
+  };
+}
+
+/** The progress line of a running pg_restore. */
+export function restoreLine(done: number, total: number | null): string {
+  return `pg_restore: ${total === null ? `${done} archive entries restored` : doneOfTotal(done, total, 'archive entries restored')}`;
+}
+
+/** pg_restore -v's per-entry lines are counted for the progress lines, not logged one by one. */
+function restoreProgress(log: EngineContext['log'], ms: number, total: number | null): { onLine: (l: string) => boolean; stop: () => void } {
+  const counter = restoreCounter();
+  return { onLine: counter.onLine, stop: ticker(ms, (l) => log.info(l), () => restoreLine(counter.done(), total)) };
+}
+
 async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, target: string, opts: RestoreOptions): Promise<void> {
   const { cfg } = deps;
+  // The "of N" of the progress lines; an archive pg_restore cannot list fails below, with pg_restore's own words.
+  const total = await deps.listArchive(file, ctx.env, ctx.signal).then(
+    (l) => restoreEntries(l, opts.noOwner),
+    () => null,
+  );
+  if (ctx.signal.aborted) throw ctx.signal.reason;
   const args = [
-    '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-d', target,
+    '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target,
     '--exit-on-error',
     ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
     ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
     file,
   ];
-  const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx);
+  const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), total);
+  const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx, progress.onLine).finally(progress.stop);
   if (ctx.signal.aborted) throw ctx.signal.reason;
   if (r.spawnError) throw spawnFailed(deps.pgRestore, r.spawnError);
   if (r.exitCode !== 0) {
+    // Without an error line (killed), the lines pg_restore printed other than -v's steps (then its raw tail).
     const errors = stderr.filter(isDumpErrorLine);
-    throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
+    throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}):\n  ${(errors.length ? errors : stderr.length ? stderr : r.stderrTail).slice(-10).join('\n  ')}`, {
       hint: 'Read the pg_restore lines above: a damaged archive, a missing extension or role on the target server, or a full disk.',
     });
   }

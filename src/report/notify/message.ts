@@ -6,6 +6,7 @@
 import { formatBytes, formatDuration } from '../../shared/format.js';
 import { TOOL_NAME } from '../../version.js';
 import type { RunResult } from '../result.js';
+import { daysLeftText } from '../storage.js';
 
 /** A message is meant to fit on one phone screen. */
 const MAX_VALUE = 300;
@@ -117,7 +118,7 @@ export function chatMessage(r: RunResult): ChatMessage {
   if (!r.error && failedChecks.length === 0) fields.push({ label: 'summary', value: oneLine(r.message) });
   if (r.storage?.free_bytes != null) {
     const days = r.storage.days_of_dailies;
-    fields.push({ label: 'free space', value: `${formatBytes(r.storage.free_bytes)}${days === null ? '' : `, about ${days} more days of dailies fit`}` });
+    fields.push({ label: 'free space', value: `${formatBytes(r.storage.free_bytes)}${days === null ? '' : `, about ${daysLeftText(days)} of dailies fit`}` });
   }
   if (r.report_path) fields.push({ label: 'report', value: r.report_path, code: true });
   return { tone, title, fields, link: r.run_url };
