@@ -97,7 +97,7 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   let result: RunResult;
   try {
     result = await finalResult(run);
-    await notifyEntries(run, result);
+    if (run.request && COMMAND_SPECS[run.request.command].report !== false) await notifyEntries(run, result);
     await writeReport(run, result);
   } finally {
     // Until the report is written, a signal only cuts notifications short.
@@ -170,7 +170,7 @@ async function prepare(run: RunState): Promise<Prepared> {
   const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
   // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
   // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
-  if (await realDir(path.join(root, LOGS_DIR))) run.reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
+  if (spec.report !== false && (await realDir(path.join(root, LOGS_DIR)))) run.reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
   // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
   await spec.prepare?.({ config: loaded.config, request, env: io.env });
   return { request, loaded, spec, runName };

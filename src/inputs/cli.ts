@@ -3,7 +3,7 @@
  * Usage errors exit 2, like config errors.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { engineChoices, OVERRIDES, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
+import { engineChoices, OVERRIDES, SECRET_INPUTS, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
 export interface CliRequest {
@@ -51,6 +51,36 @@ function toRequest(command: RunRequestInput['command'], opts: Opts, extra: Parti
   };
 }
 
+/** `pgtaos-backup --help`'s closing part: examples, the environment it reads, the exit codes. */
+export function helpEpilogue(): string {
+  const secrets = [
+    ...SECRET_INPUTS.map((s) => ({ env: s.env, what: s.description })),
+    { env: 'AWS_SESSION_TOKEN', what: 'S3-compatible remote session token, when the keys are temporary (masked).' },
+  ];
+  const width = Math.max('PGTAOS_BACKUP_CONFIG'.length, ...secrets.map((s) => s.env.length));
+  const env = [{ env: 'PGTAOS_BACKUP_CONFIG', what: 'Config file when --config is not given (default: pgtaos-backup.yml here).' }, ...secrets];
+  return [
+    '',
+    'Examples:',
+    '  pgtaos-backup check                        every precondition of a nightly run, as pass/fail rows',
+    '  pgtaos-backup backup                       dump the configured databases into a new daily set',
+    '  pgtaos-backup status | grep FAILED         rows go to stdout, logs to stderr',
+    '  pgtaos-backup list --json | jq \'.sets[0]\'   one JSON report on stdout',
+    '  pgtaos-backup prune --dry-run              what retention would remove, and why',
+    '  pgtaos-backup verify                       restore the newest set into scratch databases and compare',
+    '',
+    'Environment (secrets come only from here, never from flags or the config file):',
+    ...env.map((e) => `  ${e.env.padEnd(width)}  ${e.what}`),
+    '  (and each notify: entry\'s url_env / secret_env)',
+    '',
+    'Exit codes:',
+    '  0  success',
+    '  1  the job ran and failed (a dump, a check row, a verification, an unreachable server, a lock held)',
+    '  2  bad usage or configuration, rejected before anything was touched',
+    '',
+  ].join('\n');
+}
+
 /** Parses argv (without node and script). Throws CommanderError for usage errors and --help. */
 export function parseCli(argv: string[], out: { writeOut: (s: string) => void; writeErr: (s: string) => void }): CliRequest {
   let parsed: CliRequest | null = null;
@@ -59,7 +89,8 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .version(TOOL_VERSION)
     .exitOverride()
     .configureOutput(out)
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', helpEpilogue());
   const engines = () => new Option('--engines <which>', 'engines to back up').choices(engineChoices()).default('all');
 
   const sub = (name: string, description: string) => common(program.command(name).description(description).exitOverride().configureOutput(out));
@@ -80,6 +111,7 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
   writer('prune', 'apply retention')
     .option('--dry-run', 'show what would be removed and why; remove nothing')
     .action((opts: Opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
+  sub('check', 'every precondition of a nightly run as pass/fail rows, dumping nothing').action((opts: Opts) => { parsed = toRequest('check', opts, {}); });
   sub('status', "the runbook's checklists as pass/fail rows").action((opts: Opts) => { parsed = toRequest('status', opts, {}); });
   sub('list', 'list the sets, newest first').action((opts: Opts) => { parsed = toRequest('list', opts, {}); });
   writer('import', "adopt backup files from the old runbook's layout")
@@ -94,6 +126,9 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .action((setId: string, opts: Opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'] }); });
 
   program.parse(argv, { from: 'user' });
-  if (!parsed) throw new CommanderError(2, 'pgtaos.nocommand', 'no command given (add --help for usage)');
+  if (!parsed) {
+    out.writeErr(`error: no command given\n\n${program.helpInformation()}`);
+    throw new CommanderError(2, 'pgtaos.nocommand', 'no command given (add --help for usage)');
+  }
   return parsed;
 }

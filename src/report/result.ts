@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { SET_KINDS, setStatus } from '../catalog/labels.js';
 import { RETENTION_RULES } from '../catalog/retention-rules.js';
 import { NOTIFIER_KINDS } from './notify/registry.js';
+import { describe } from '../errors.js';
 
 export const checkSchema = z.object({
   name: z.string(),
@@ -13,6 +14,12 @@ export const checkSchema = z.object({
   detail: z.string(),
 });
 export type Check = z.infer<typeof checkSchema>;
+
+/** A failed row from any thrown value: its message, then its hint (`check`'s rows). */
+export function failedRow(name: string, err: unknown): Check {
+  const d = describe(err);
+  return { name, result: 'failed', detail: d.hint ? `${d.message} (hint: ${d.hint})` : d.message };
+}
 
 export const listEntrySchema = z.object({
   id: z.string(),
