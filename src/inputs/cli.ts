@@ -51,6 +51,15 @@ function toRequest(command: RunRequestInput['command'], opts: Opts, extra: Parti
   };
 }
 
+const EXAMPLES: readonly (readonly [string, string])[] = [
+  ['pgtaos-backup check', 'every precondition of a nightly run, as pass/fail rows'],
+  ['pgtaos-backup backup', 'dump the configured databases into a new daily set'],
+  ['pgtaos-backup status | grep FAILED', 'rows go to stdout, logs to stderr'],
+  ["pgtaos-backup list --json | jq '.sets[0]'", 'one JSON report on stdout'],
+  ['pgtaos-backup prune --dry-run', 'what retention would remove, and why'],
+  ['pgtaos-backup verify', 'restore the newest set into scratch databases and compare'],
+];
+
 /** `pgtaos-backup --help`'s closing part: examples, the environment it reads, the exit codes. */
 export function helpEpilogue(): string {
   const secrets = [
@@ -62,12 +71,7 @@ export function helpEpilogue(): string {
   return [
     '',
     'Examples:',
-    '  pgtaos-backup check                        every precondition of a nightly run, as pass/fail rows',
-    '  pgtaos-backup backup                       dump the configured databases into a new daily set',
-    '  pgtaos-backup status | grep FAILED         rows go to stdout, logs to stderr',
-    '  pgtaos-backup list --json | jq \'.sets[0]\'   one JSON report on stdout',
-    '  pgtaos-backup prune --dry-run              what retention would remove, and why',
-    '  pgtaos-backup verify                       restore the newest set into scratch databases and compare',
+    ...EXAMPLES.map(([cmd, what]) => `  ${cmd.padEnd(Math.max(...EXAMPLES.map(([c]) => c.length)))}  ${what}`),
     '',
     'Environment (secrets come only from here, never from flags or the config file):',
     ...env.map((e) => `  ${e.env.padEnd(width)}  ${e.what}`),
