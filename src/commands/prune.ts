@@ -62,9 +62,9 @@ export function refuseProtectedRemovals(removals: Pick<PruneDecision, 'id' | 'ki
   }
 }
 
-/** prune --dry-run's line for one set: `keep   <id> (<kind>): <reason>` or `remove <id> (<kind>, <size>): <reason>`. */
-export function planLine(d: Pick<PruneDecision, 'id' | 'kind' | 'action' | 'reason' | 'bytes'>): string {
-  return d.action === 'keep' ? `keep   ${d.id} (${d.kind}): ${d.reason}` : `remove ${d.id} (${d.kind}, ${formatBytes(d.bytes)}): ${d.reason}`;
+/** prune --dry-run's line for one set: `keep   <id> (<kind>): <reason>` or `remove <id> (<kind>, <size>) at <path>: <reason>`. */
+export function planLine(d: Pick<PruneDecision, 'id' | 'kind' | 'action' | 'reason' | 'bytes' | 'path'>): string {
+  return d.action === 'keep' ? `keep   ${d.id} (${d.kind}): ${d.reason}` : `remove ${d.id} (${d.kind}, ${formatBytes(d.bytes)}) at ${d.path}: ${d.reason}`;
 }
 
 /** `plan` is retention's; tests inject a faulty one to prove the backstops above. */

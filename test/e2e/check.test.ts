@@ -14,7 +14,7 @@ import type { Cluster } from '../helpers/pg-common.js';
 import { makeAgeKey } from '../helpers/age.js';
 import { CANNOT_MOUNT, inCi, mountTmpfs, unmountAll } from '../helpers/mount.js';
 import { cli, json, runAction, userEnv, workspace, type ToolRun, type Workspace } from '../helpers/tool.js';
-import type { RunResult } from '../../src/report/result.js';
+import { runResultSchema, type RunResult } from '../../src/report/result.js';
 
 let pgc: Cluster;
 let recipient: string;
@@ -93,7 +93,9 @@ describe('check', () => {
     const r = await run(ws, ['--json'], { SLACK_WEBHOOK_URL: '' });
     expect(r.code).toBe(1);
     const report = json<RunResult>(r);
+    expect(runResultSchema.safeParse(report).success).toBe(true);
     expect(report.command).toBe('check');
+    expect(report.report_path).toBeNull();
     expect(report.checks.map((c) => c.name)).toEqual(ROWS);
     expect(report.checks.find((c) => c.name === 'notify slack SLACK_WEBHOOK_URL')?.result).toBe('failed');
     expect(r.stderr).toContain('FAILED  notify slack SLACK_WEBHOOK_URL');

@@ -116,7 +116,7 @@ describe('the main output on stdout, the logs on stderr', () => {
     const r = await run(['prune', '--dry-run']);
     outputs.set('prune --dry-run', r);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^remove mystocks_\d{8}_\d{6} \(daily, .+\): daily, 10\.\d days old > 7 days$/m);
+    expect(r.stdout).toMatch(/^remove mystocks_\d{8}_\d{6} \(daily, .+\) at .+\/mystocks_backup\/daily\/mystocks_\d{8}_\d{6}: daily, 10\.\d days old > 7 days$/m);
     expect(r.stdout).toMatch(/^keep {3}post_phase2_\d{8} \(milestone\): milestone: kept forever$/m);
     expect(r.stdout).toMatch(/^dry run: would remove 1 sets/m);
     expect(r.stderr).not.toMatch(/^(keep|remove) /m);
