@@ -3,11 +3,14 @@
  * that cannot be reached, one whose upload drops, one that returns other bytes than it stored;
  * and the test object never left behind.
  */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { registerRemoteDriver } from '../../src/remotes/registry.js';
 import { remoteConfigSchema, type RemoteDriver } from '../../src/remotes/driver.js';
-import { remoteRow, notifyRows, recipientsRow } from '../../src/commands/check-rows.js';
+import { remoteRow, notifyRows, recipientsRow, rootRow } from '../../src/commands/check-rows.js';
 import { MemoryRemote } from '../remotes/memory.js';
 
 /** One memory remote per name, kept, so that a test can set its faults and look inside afterwards. */
@@ -65,5 +68,22 @@ describe('check: notify and recipients rows', () => {
   it('no notify entries and no recipients: skipped rows', async () => {
     expect(notifyRows([], {})[0]!.result).toBe('skipped');
     expect((await recipientsRow([])).result).toBe('skipped');
+  });
+});
+
+describe('check: root and recipients rows', () => {
+  it('a root owned by someone else fails, naming both users; a missing root passes when its parent is writable', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-check-root-'));
+    const me = process.getuid?.() ?? 0;
+    expect((await rootRow(dir, me)).result).toBe('passed');
+    expect(await rootRow(dir, me + 4242)).toMatchObject({ result: 'failed', detail: expect.stringContaining(`not by the running user (uid ${me + 4242})`) });
+    expect(await rootRow(path.join(dir, 'new', 'root'), me)).toMatchObject({ result: 'passed', detail: expect.stringContaining('does not exist yet') });
+  });
+
+  it('a recipient of the right shape with a wrong checksum fails', async () => {
+    const good = 'age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p';
+    expect((await recipientsRow([good])).result).toBe('passed');
+    const bad = `${good.slice(0, -1)}q`;
+    expect(await recipientsRow([good, bad])).toMatchObject({ result: 'failed', detail: expect.stringContaining(bad) });
   });
 });
