@@ -3,7 +3,7 @@
 import { CommanderError } from 'commander';
 import { parseCli } from './inputs/cli.js';
 import { runCommand } from './run.js';
-import { stderrSink } from './report/log.js';
+import { stderrSink, type Sink } from './report/log.js';
 import { renderTable } from './commands/list.js';
 import { renderShow } from './commands/show.js';
 import { EXIT } from './errors.js';
@@ -14,20 +14,33 @@ async function main(): Promise<number> {
     cli = parseCli(process.argv.slice(2), { writeOut: (s) => process.stdout.write(s), writeErr: (s) => process.stderr.write(s) });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return EXIT.ok;
-      if (err.code === 'pgtaos.nocommand') process.stderr.write(`${err.message}\n`);
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
+      // No command given: commander printed the usage on stderr; that is a usage error (exit 2).
+      if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return EXIT.usage;
     }
     throw err;
   }
-  const result = await runCommand(cli.request, { sink: stderrSink, env: process.env, cwd: process.cwd(), handleSignals: true });
+  // The command's main output (status and check rows, prune --dry-run's plan) goes to stdout as it
+  // comes; with --json, stdout holds only the report, and those lines join the logs on stderr.
+  let printed = false;
+  const sink: Sink = cli.json
+    ? stderrSink
+    : {
+        ...stderrSink,
+        output: (l) => {
+          printed = true;
+          process.stdout.write(`${l}\n`);
+        },
+      };
+  const result = await runCommand(cli.request, { sink, env: process.env, cwd: process.cwd(), handleSignals: true });
   if (cli.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else if (result.show && result.status === 'success') {
     process.stdout.write(`${renderShow(result.show).join('\n')}\n`);
   } else if (result.sets && result.status === 'success') {
     process.stdout.write(`${renderTable(result.sets).join('\n')}\n`);
-  } else if (result.status === 'success') {
+  } else if (result.status === 'success' && !printed) {
     process.stdout.write(`${result.message}\n`);
   }
   return result.exit_code;

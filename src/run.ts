@@ -97,7 +97,7 @@ export async function runCommand(input: RunRequestInput, io: RunIO): Promise<Run
   let result: RunResult;
   try {
     result = await finalResult(run);
-    await notifyEntries(run, result);
+    if (run.request && COMMAND_SPECS[run.request.command].report !== false) await notifyEntries(run, result);
     await writeReport(run, result);
   } finally {
     // Until the report is written, a signal only cuts notifications short.
@@ -171,7 +171,7 @@ async function prepare(run: RunState): Promise<Prepared> {
   // A root that already has logs/ gets the report of any writing run, refused ones included; a new root is never created just for one.
   // Read-only runs (status, list: often run by hand or every few minutes) write one only when asked (--report).
   // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
-  if ((spec.writes || request.report) && (await realDir(path.join(root, LOGS_DIR)))) run.reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
+  if (spec.report !== false && (spec.writes || request.report) && (await realDir(path.join(root, LOGS_DIR)))) run.reportPath = path.join(root, LOGS_DIR, `${runName}.json`);
   // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
   await spec.prepare?.({ config: loaded.config, request, env: io.env });
   return { request, loaded, spec, runName };

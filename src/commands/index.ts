@@ -5,6 +5,7 @@ import { backup } from './backup.js';
 import type { PrepareContext, RunContext } from './context.js';
 import { list } from './list.js';
 import { show } from './show.js';
+import { check } from './check.js';
 import { prune } from './prune.js';
 import { status } from './status.js';
 import { refuseScratchOfSet, verify } from './verify.js';
@@ -19,6 +20,8 @@ import { enginesInSet, findEngineTools, requireSections, selectEngines } from '.
 export interface CommandSpec {
   /** Takes the root's lock and writes a log file. */
   writes: boolean;
+  /** false: writes no report file under <root>/logs and sends no notifications (check leaves no trace). Default true. */
+  report?: boolean;
   /**
    * Checks that need no connection and write nothing (engines chosen, tools found), run before the
    * root, its logs/ and the lock are created: a mistake here is exit 2 with nothing created.
@@ -74,4 +77,5 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
   status: { writes: false, run: status },
   import: { writes: true, run: (ctx) => withRemotes(ctx, () => importSets(ctx)) },
   restore: { writes: true, prepare: prepareRestore, run: restore },
+  check: { writes: false, report: false, run: check },
 };

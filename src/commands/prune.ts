@@ -63,6 +63,11 @@ export function refuseProtectedRemovals(removals: Pick<PruneDecision, 'id' | 'ki
   }
 }
 
+/** prune --dry-run's line for one set: `keep   <id> (<kind>): <reason>` or `remove <id> (<kind>, <size>) at <path>: <reason>`. */
+export function planLine(d: Pick<PruneDecision, 'id' | 'kind' | 'action' | 'reason' | 'bytes' | 'path'>): string {
+  return d.action === 'keep' ? `keep   ${d.id} (${d.kind}): ${d.reason}` : `remove ${d.id} (${d.kind}, ${formatBytes(d.bytes)}) at ${d.path}: ${d.reason}`;
+}
+
 /** `plan` is retention's; tests inject a faulty one to prove the backstops above (and a failing log removal). */
 export async function prune(ctx: RunContext, plan: typeof planRetention = planRetention, removeLog?: (p: string) => Promise<void>): Promise<CommandOutcome> {
   const { config, log } = ctx;
@@ -88,24 +93,24 @@ export async function prune(ctx: RunContext, plan: typeof planRetention = planRe
   const calendar = gfs ? `, the newest verified daily of each of the last ${gfs} (${config.timezone})` : '';
   log.info(`retention: dailies ${policy.daily_days} days (keep_last ${policy.keep_last} per engine, and the newest verified${calendar}), config ${policy.config_days} days, milestones forever; ${sets.length} sets under ${root}`);
 
-  await log.group(`kept (${kept.length})`, async () => {
-    for (const d of kept) log.info(`keep ${d.id} (${d.kind}): ${d.reason}`);
-  });
+  // A dry run's plan is its main output (stdout in the CLI), one line per set in plan order.
+  if (dryRun) for (const d of report) log.output(planLine(d));
+  else {
+    await log.group(`kept (${kept.length})`, async () => {
+      for (const d of kept) log.info(`keep ${d.id} (${d.kind}): ${d.reason}`);
+    });
+  }
 
   const checks: Check[] = [];
   let freed = 0;
   const problems: string[] = [];
   refuseProtectedRemovals(removals, (p) => inputByPath.get(p)?.staging ?? false);
-  await log.group(dryRun ? `would remove (${removals.length})` : `removing (${removals.length})`, async () => {
-    if (dryRun) {
-      for (const d of removals) {
-        const size = formatBytes(d.bytes);
-        log.info(`would remove ${d.id} (${d.kind}, ${size}) at ${d.path}: ${d.reason}`);
-        checks.push({ name: `would remove ${d.id}`, result: 'skipped', detail: `${d.kind}, ${size}: ${d.reason}` });
-        freed += d.bytes;
-      }
-      return;
+  if (dryRun) {
+    for (const d of removals) {
+      checks.push({ name: `would remove ${d.id}`, result: 'skipped', detail: `${d.kind}, ${formatBytes(d.bytes)}: ${d.reason}` });
+      freed += d.bytes;
     }
+  } else await log.group(`removing (${removals.length})`, async () => {
     // A few at a time (a catalog of 1,000 sets is pruned well under a second); lines stay in plan order.
     for (let i = 0; i < removals.length; i += REMOVE_CONCURRENCY) {
       if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -137,7 +142,8 @@ export async function prune(ctx: RunContext, plan: typeof planRetention = planRe
     log.error('hint: check the permissions of those folders and files (the run user must own them), then run prune again.');
     return { message, checks, prune, free_bytes: free, failed: true };
   }
-  log.info(message);
+  if (dryRun) log.output(message);
+  else log.info(message);
   return { message, checks, prune, free_bytes: free };
 }
 

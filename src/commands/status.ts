@@ -19,6 +19,7 @@ import { FUTURE_TOLERANCE_MS, LOGS_DIR, listSets, type SetEntry } from '../catal
 import { readFileNoFollow } from '../catalog/set-files.js';
 import { freeBytes } from '../catalog/space.js';
 import type { Check, CommandOutcome } from '../report/result.js';
+import { formatRow } from '../shared/format.js';
 import type { RunContext } from './context.js';
 import { milestoneCopiesCheck } from './replicate.js';
 import { evaluateChecks } from './status-checks/index.js';
@@ -98,13 +99,13 @@ export async function status(ctx: RunContext): Promise<CommandOutcome> {
   const evaluated = evaluateChecks({ config, engines: statusEngines(config), sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
   const checks = evaluated.map((e) => e.check);
   checks.push(await milestoneCopiesCheck(config, sets)); // the milestone checklist's "copied to remote storage"
-  for (const c of checks) log.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`);
+  // The rows and the summary are the main output (stdout in the CLI: `status | grep FAILED`).
+  for (const c of checks) log.output(formatRow(c));
   const failed = checks.filter((c) => c.result === 'failed');
   const passed = checks.filter((c) => c.result === 'passed').length;
   const skipped = checks.length - failed.length - passed;
   const message = `status: ${passed} passed, ${failed.length} failed${failed.length ? ` (${failed.map((c) => c.name).join(', ')})` : ''}, ${skipped} skipped`;
-  if (failed.length) log.error(message);
-  else log.info(message);
+  log.output(message);
   // Backups that stopped, or a verification too old or failed (the rows flagged stale), raise the `stale` event.
   const stale = evaluated.filter((e) => e.stale && e.check.result === 'failed').map((e) => e.check.name);
   return { message, checks, failed: failed.length > 0, free_bytes: 'bytes' in free ? free.bytes : null, stale };

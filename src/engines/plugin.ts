@@ -64,6 +64,12 @@ export interface Engine<M extends SectionBase = SectionBase> {
   restoreScratch(ctx: ScratchContext, set: SetEntry, section: M, checks: Check[]): Promise<ScratchOutcome>;
   /** Restores the set into `target` (safety set first, through `kit`); absent: the engine cannot restore in place. */
   restoreTarget?(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit): Promise<CommandOutcome>;
+  /**
+   * The `check` command's rows for this engine (tools, login, client against server), dumping and
+   * writing nothing; a failure is a failed row, never a throw. Absent: `check` makes two rows of
+   * findTools and preflight.
+   */
+  check?(ctx: EngineContext): Promise<Check[]>;
 }
 
 /**

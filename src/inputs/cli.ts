@@ -3,7 +3,7 @@
  * Usage errors exit 2, like config errors.
  */
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { engineChoices, OVERRIDES, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
+import { engineChoices, OVERRIDES, SECRET_INPUTS, lockWaitProblem, parseLockWait, type RunRequestInput } from './options.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { SET_KINDS } from '../catalog/labels.js';
 
@@ -66,6 +66,40 @@ function listFilters(opts: Opts): Partial<RunRequestInput> {
   };
 }
 
+const EXAMPLES: readonly (readonly [string, string])[] = [
+  ['pgtaos-backup check', 'every precondition of a nightly run, as pass/fail rows'],
+  ['pgtaos-backup backup', 'dump the configured databases into a new daily set'],
+  ['pgtaos-backup status | grep FAILED', 'rows go to stdout, logs to stderr'],
+  ["pgtaos-backup list --json | jq '.sets[0]'", 'one JSON report on stdout'],
+  ['pgtaos-backup prune --dry-run', 'what retention would remove, and why'],
+  ['pgtaos-backup verify', 'restore the newest set into scratch databases and compare'],
+];
+
+/** `pgtaos-backup --help`'s closing part: examples, the environment it reads, the exit codes. */
+export function helpEpilogue(): string {
+  const secrets = [
+    ...SECRET_INPUTS.map((s) => ({ env: s.env, what: s.description })),
+    { env: 'AWS_SESSION_TOKEN', what: 'S3-compatible remote session token, when the keys are temporary (masked).' },
+  ];
+  const width = Math.max('PGTAOS_BACKUP_CONFIG'.length, ...secrets.map((s) => s.env.length));
+  const env = [{ env: 'PGTAOS_BACKUP_CONFIG', what: 'Config file when --config is not given (default: pgtaos-backup.yml here).' }, ...secrets];
+  return [
+    '',
+    'Examples:',
+    ...EXAMPLES.map(([cmd, what]) => `  ${cmd.padEnd(Math.max(...EXAMPLES.map(([c]) => c.length)))}  ${what}`),
+    '',
+    'Environment (secrets come only from here, never from flags or the config file):',
+    ...env.map((e) => `  ${e.env.padEnd(width)}  ${e.what}`),
+    '  (and each notify: entry\'s url_env / secret_env)',
+    '',
+    'Exit codes:',
+    '  0  success',
+    '  1  the job ran and failed (a dump, a check row, a verification, an unreachable server, a lock held)',
+    '  2  bad usage or configuration, rejected before anything was touched',
+    '',
+  ].join('\n');
+}
+
 /** Parses argv (without node and script). Throws CommanderError for usage errors and --help. */
 export function parseCli(argv: string[], out: { writeOut: (s: string) => void; writeErr: (s: string) => void }): CliRequest {
   let parsed: CliRequest | null = null;
@@ -74,7 +108,8 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .version(TOOL_VERSION)
     .exitOverride()
     .configureOutput(out)
-    .showHelpAfterError('(add --help for usage)');
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', helpEpilogue());
   const engines = () => new Option('--engines <which>', 'engines to back up').choices(engineChoices()).default('all');
 
   const sub = (name: string, description: string) => common(program.command(name).description(description).exitOverride().configureOutput(out));
@@ -96,6 +131,7 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
   writer('prune', 'apply retention')
     .option('--dry-run', 'show what would be removed and why; remove nothing')
     .action((opts: Opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
+  sub('check', 'every precondition of a nightly run as pass/fail rows, dumping nothing').action((opts: Opts) => { parsed = toRequest('check', opts, {}); });
   const reportFlag = '--report';
   const reportHelp = 'also write the JSON report under <root>/logs (status and list write none unless asked)';
   sub('status', "the runbook's checklists as pass/fail rows").option(reportFlag, reportHelp).action((opts: Opts) => { parsed = toRequest('status', opts, { report: Boolean(opts.report) }); });
@@ -120,6 +156,9 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .action((setId: string, opts: Opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'] }); });
 
   program.parse(argv, { from: 'user' });
-  if (!parsed) throw new CommanderError(2, 'pgtaos.nocommand', 'no command given (add --help for usage)');
+  if (!parsed) {
+    out.writeErr(`error: no command given\n\n${program.helpInformation()}`);
+    throw new CommanderError(2, 'pgtaos.nocommand', 'no command given (add --help for usage)');
+  }
   return parsed;
 }

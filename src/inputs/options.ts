@@ -10,7 +10,7 @@ import '../remotes/builtin.js';
 import { remoteSecretEnv } from '../remotes/registry.js';
 import { BUILTIN_OPTIONS, type OverrideSpec, type SecretInputSpec } from '../engines/options.js';
 
-export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'show', 'import', 'restore'] as const;
+export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'show', 'import', 'restore', 'check'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** `--engines` / input `engines`: a registered engine's name, or `all`. Read when parsed: engines registered at run time count. */

@@ -16,6 +16,11 @@ export interface Sink {
   error(line: string): void;
   startGroup(title: string): void;
   endGroup(): void;
+  /**
+   * A line of the command's main output (status and check rows, prune --dry-run's plan): the CLI
+   * prints it on stdout, so `pgtaos-backup status | grep FAILED` works. Absent: it is an info line.
+   */
+  output?(line: string): void;
 }
 
 /** Plain stderr: stdout stays free for --json. */
@@ -81,6 +86,14 @@ export class RunLog {
   info(line: string): void {
     const l = this.mask(line);
     this.sink.info(l);
+    this.toFile('INFO ', l);
+  }
+
+  /** A line of the command's main output (Sink.output); the log file has it as an info line. */
+  output(line: string): void {
+    const l = this.mask(line);
+    if (this.sink.output) this.sink.output(l);
+    else this.sink.info(l);
     this.toFile('INFO ', l);
   }
 

@@ -9,6 +9,7 @@ import { NOTIFIER_KINDS } from './notify/registry.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { verificationSchema } from '../catalog/verification.js';
 import { remoteCopySchema } from '../catalog/remote-copies.js';
+import { describe } from '../errors.js';
 
 export const checkSchema = z.object({
   name: z.string(),
@@ -16,6 +17,12 @@ export const checkSchema = z.object({
   detail: z.string(),
 });
 export type Check = z.infer<typeof checkSchema>;
+
+/** A failed row from any thrown value: its message, then its hint (`check`'s rows). */
+export function failedRow(name: string, err: unknown): Check {
+  const d = describe(err);
+  return { name, result: 'failed', detail: d.hint ? `${d.message} (hint: ${d.hint})` : d.message };
+}
 
 export const listEntrySchema = z.object({
   id: z.string(),

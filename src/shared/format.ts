@@ -18,3 +18,8 @@ export function formatBytes(n: number): string {
   }
   return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
 }
+
+/** One pass/fail row as `status` and `check` print it: `PASSED  name: detail`, so `| grep FAILED` finds the failures. */
+export function formatRow(row: { name: string; result: string; detail: string }): string {
+  return `${row.result.toUpperCase().padEnd(7)} ${row.name}: ${row.detail}`;
+}

@@ -160,7 +160,7 @@ describe('backup refuses bad input and changes nothing', () => {
   });
 
   it('--help works on every command', async () => {
-    for (const c of ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore']) {
+    for (const c of ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore', 'check']) {
       const r = await cli([c, '--help'], { env: userEnv(null), cwd: '/' });
       expect(r.code, c).toBe(0);
       expect(r.stdout, c).toContain(`Usage: pgtaos-backup ${c}`);

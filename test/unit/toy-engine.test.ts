@@ -202,6 +202,24 @@ describe('an engine registered from outside src/', () => {
     const added = (await fs.readdir(logs)).filter((f) => !before.includes(f));
     expect(added).toEqual([expect.stringMatching(/-restore-\d+\.json$/)]);
   });
+
+  it('check: an engine without a check hook gets rows of its findTools and preflight; a failing preflight fails its row only', async () => {
+    const ok = await run({ command: 'check' });
+    expect(ok.checks.filter((c) => c.name.startsWith('toy')).map((c) => [c.name, c.result, c.detail])).toEqual([
+      ['toy tools', 'passed', 'found, secrets set'],
+      ['toy server', 'passed', expect.stringMatching(/^toy .*notes: 2 files in .*notes$/)],
+    ]);
+    expect(ok.exit_code).toBe(0);
+    await fs.rename(source, `${source}.away`);
+    try {
+      const bad = await run({ command: 'check' });
+      expect(bad.exit_code).toBe(1);
+      expect(bad.checks.find((c) => c.name === 'toy server')).toMatchObject({ result: 'failed', detail: expect.stringMatching(/cannot read .*notes \(hint: Create the folder\.\)/) });
+      expect(bad.checks.filter((c) => c.result === 'failed').map((c) => c.name)).toEqual(['toy server']);
+    } finally {
+      await fs.rename(`${source}.away`, source);
+    }
+  });
 });
 
 describe('registerEngine', () => {

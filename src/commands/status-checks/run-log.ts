@@ -9,7 +9,7 @@ import { LOGS_DIR } from '../../catalog/sets.js';
 import { HOUR_MS, type RunLogInfo, type StatusCheck } from './types.js';
 
 /** Commands that write no log (and must not be taken for "the last run"). */
-export const QUIET_COMMANDS: ReadonlySet<string> = new Set(['list', 'status']);
+export const QUIET_COMMANDS: ReadonlySet<string> = new Set(['list', 'status', 'check']);
 
 /** The newest log overall, and the newest of each other command written within the last `windowHours`. */
 export function selectRunLogs(logs: RunLogInfo[], now: Date, windowHours: number): RunLogInfo[] {

@@ -34,6 +34,11 @@ export class PostgresEngine implements Engine, PgSessions {
     return this.cfg.database;
   }
 
+  /** The pg_dump findTools found (for messages); empty before. */
+  get pgDumpPath(): string {
+    return this.pgDump;
+  }
+
   /** Binaries first (no connection needed): a missing tool is a setup error. */
   findTools(env: NodeJS.ProcessEnv): void {
     this.pgDump = findPgTool('pg_dump', this.cfg.bin_dir, env);

@@ -18,6 +18,7 @@ import { parseClientVersion, PostgresEngine } from './index.js';
 import { isReservedName } from './admin.js';
 import { postgresSchema, postgresSection, type PostgresConfig, type PostgresSection } from './schema.js';
 import { postgresImporter } from './import.js';
+import { checkPostgres } from './check.js';
 import { POSTGRES_OPTIONS } from '../options.js';
 import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome, type RestoreKit } from '../plugin.js';
 
@@ -95,6 +96,10 @@ class PostgresLifecycle implements Engine<PostgresSection> {
 
   restoreTarget(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit) {
     return restorePostgres(ctx, set, target, kit);
+  }
+
+  check(ctx: EngineContext): Promise<Check[]> {
+    return checkPostgres(this.pg, this.cfg, ctx);
   }
 }
 
