@@ -7,7 +7,7 @@
  *   tdengine/tdengine_20251024_010000/                          -> daily     market_data_20251024_010000
  *   tdengine/milestones/post_phase2_20251101/                   -> milestone post_phase2_20251101
  *
- * Rules: the name (without .backup/.dump/.bak) must be `<stem>_<YYYYMMDD>` or
+ * Rules: the name (without .backup/.dump/.bak/.pgdump, or .dir for a pg_dump directory archive) must be `<stem>_<YYYYMMDD>` or
  * `<stem>_<YYYYMMDD>_<HHMMSS>`. It is a daily when it is not under a `milestones` folder and its
  * stem is the dumped database's name (or `tdengine`/`taosdump` for a taosdump folder); otherwise
  * a milestone named <stem>, which must be a valid milestone name.
@@ -30,7 +30,7 @@ const FOLDER_STEMS = new Set(['tdengine', 'taosdump']);
 
 /** `why` says what is wrong with a name that cannot be imported. */
 export function classifyImport(p: string, database: string | null, isFolder: boolean, dumpTime: string | null): ImportName | { why: string } {
-  const base = isFolder ? path.basename(p) : path.basename(p).replace(/\.(backup|dump|bak|pgdump)$/i, '');
+  const base = isFolder ? path.basename(p) : path.basename(p).replace(/\.(backup|dump|bak|pgdump|dir)$/i, '');
   const m = NAME_RE.exec(base);
   if (!m?.groups) return { why: `its name ${JSON.stringify(base)} is not <name>_<YYYYMMDD> or <name>_<YYYYMMDD>_<HHMMSS>` };
   const { stem, date, time } = m.groups as { stem: string; date: string; time?: string };
