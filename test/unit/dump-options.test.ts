@@ -3,7 +3,7 @@
  * (15: -Z level; 16+: --compress=method:level), lz4/zstd refused with pg_dump 15, dump_jobs only with
  * the directory format, old manifests read as custom, and a directory archive's files kept in one folder.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -115,5 +115,8 @@ describe('what a set records', () => {
     expect(await pgDumpPath(set(['mystocks.dir/toc.dat']))).toBe(path.join(dir, 'mystocks.dir'));
     await expect(pgDumpPath(set(['mystocks.dir/toc.dat', 'other.dat']))).rejects.toThrow(JobError);
     await expect(pgDumpPath(set(['mystocks.dir/toc.dat', 'other.dat']))).rejects.toThrow(/its directory archive mystocks.dir and the file other.dat the manifest lists are not one folder/);
+    // A link planted in the folder after the catalog was read: pg_restore would follow it, so the path is refused.
+    symlinkSync('/etc/hostname', path.join(dir, 'mystocks.dir', '3345.dat'));
+    await expect(pgDumpPath(set(['mystocks.dir/toc.dat']))).rejects.toThrow(/set s1 is damaged: .*link/);
   });
 });
