@@ -96,6 +96,7 @@ export const ERROR_CODES = {
   'binary.missing': { kind: 'usage', meaning: 'a client tool (pg_dump, pg_restore, taosdump) is not on PATH or in `bin_dir`' },
   'postgres.spawn': { kind: 'usage', meaning: 'pg_dump or pg_restore cannot be started' },
   'postgres.client_version': { kind: 'failed', meaning: 'the version of pg_dump or pg_restore cannot be read' },
+  'postgres.compress_unsupported': { kind: 'usage', meaning: 'postgres.compress names a method the pg_dump found cannot write (lz4, zstd: pg_dump 16+)' },
   'postgres.client_too_old': { kind: 'failed', meaning: 'pg_dump is older than the server, or pg_restore older than the archive\'s pg_dump' },
   'postgres.archive_too_new': { kind: 'failed', meaning: 'the archive was written by a newer pg_dump than this pg_restore' },
   'postgres.unreadable_archive': { kind: 'failed', meaning: 'the file is damaged or not a pg_dump custom-format archive' },

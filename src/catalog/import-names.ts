@@ -7,7 +7,7 @@
  *   tdengine/tdengine_20251024_010000/                          -> daily     market_data_20251024_010000
  *   tdengine/milestones/post_phase2_20251101/                   -> milestone post_phase2_20251101
  *
- * Rules: the name (without .backup/.dump/.bak) must be `<stem>_<YYYYMMDD>` or
+ * Rules: the name (without .backup/.dump/.bak/.pgdump, or .dir for a pg_dump directory archive) must be `<stem>_<YYYYMMDD>` or
  * `<stem>_<YYYYMMDD>_<HHMMSS>`. It is a daily when it is not under a `milestones` folder and its
  * stem is the dumped database's name or one of the engine's own `dailyStems` (the TDengine importer
  * passes `tdengine` and `taosdump`, the runbook's folder names); otherwise
@@ -36,7 +36,7 @@ export function classifyImport(
   dumpTime: string | null,
   dailyStems: readonly string[] = [],
 ): ImportName | { why: string } {
-  const base = isFolder ? path.basename(p) : path.basename(p).replace(/\.(backup|dump|bak|pgdump)$/i, '');
+  const base = isFolder ? path.basename(p) : path.basename(p).replace(/\.(backup|dump|bak|pgdump|dir)$/i, '');
   const m = NAME_RE.exec(base);
   if (!m?.groups) return { why: `its name ${JSON.stringify(base)} is not <name>_<YYYYMMDD> or <name>_<YYYYMMDD>_<HHMMSS>` };
   const { stem, date, time } = m.groups as { stem: string; date: string; time?: string };

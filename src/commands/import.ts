@@ -52,8 +52,15 @@ async function plan(importers: Importer[], raw: string): Promise<Plan> {
     throw new UsageError('import.missing', `${raw} does not exist`, { hint: `Give the paths of ${importers.map((i) => i.what).join(' or ')}. Nothing was imported.` });
   }
   const takes = st.isFile() ? 'file' : st.isDirectory() ? 'folder' : null;
-  // The first registered engine that adopts this kind of path reads it.
-  const importer = importers.find((i) => i.takes === takes);
+  // The first registered engine that adopts this kind of path and claims it reads it.
+  const candidates = takes === null ? [] : importers.filter((i) => i.takes === takes || i.takes === 'both');
+  let importer = candidates[0];
+  for (const i of candidates) {
+    if (!i.claims || (await i.claims(source, st))) {
+      importer = i;
+      break;
+    }
+  }
   if (!importer) throw new UsageError('import.bad_path', `${source} is neither a file nor a folder`, { hint: `Give ${importers.map((i) => i.what).join(' or ')}.` });
   return { ...(await importer.read(source, st)), source, engine: importer.engine };
 }

@@ -101,8 +101,13 @@ export interface EngineImporter {
   readonly what: string;
   /** For hints: paths as a person would give them. */
   readonly example: string;
-  /** Whether it reads files or folders. */
-  readonly takes: 'file' | 'folder';
+  /** Whether it reads files, folders, or both. */
+  readonly takes: 'file' | 'folder' | 'both';
+  /**
+   * When more than one engine takes this kind of path: whether `source` looks like this engine's dump
+   * (the first that claims it reads it; an importer without `claims` claims all it takes).
+   */
+  claims?(source: string, st: Stats): Promise<boolean>;
   /** Reads `source` and checks it is a dump of this engine; a UsageError or JobError says why not. */
   read(source: string, st: Stats): Promise<ForeignDump>;
 }

@@ -91,7 +91,7 @@ export class PgArchives {
       if (/unsupported version/.test(err)) {
         throw new JobError('postgres.archive_too_new', message, { hint: `The archive was written by a newer pg_dump than ${this.pgRestore}. ${INSTALL_HINT}` });
       }
-      throw new JobError('postgres.unreadable_archive', message, { hint: 'The file is damaged, or it is not a pg_dump custom-format archive (pg_dump -Fc).' });
+      throw new JobError('postgres.unreadable_archive', message, { hint: 'The file is damaged, or it is not a pg_dump custom- or directory-format archive (pg_dump -Fc, -Fd).' });
     }
     return lines;
   }

@@ -9,7 +9,8 @@ import type pg from 'pg';
 import { JobError } from '../../errors.js';
 import type { PostgresConfig } from '../../inputs/config-schema.js';
 import { MANIFEST_FORMAT, type PgCountError, type PostgresSection } from '../../catalog/manifest.js';
-import { fileEntry } from '../../catalog/checksum.js';
+import { fileEntry, listFiles } from '../../catalog/checksum.js';
+import { folderBytes } from '../../catalog/sets.js';
 import { formatBytes } from '../../shared/format.js';
 import { ticker } from '../../shared/progress.js';
 import type { EngineContext, PreflightInfo } from '../engine.js';
@@ -17,6 +18,8 @@ import type { ToolResult } from '../exec.js';
 import type { PgArchives } from './archives.js';
 import { howEnded, isDumpErrorLine, runPgTool, spawnFailed } from './client.js';
 import { countTables, isPermissionError, listCountTargets, type PgCounts } from './counts.js';
+import { archiveName, describeOptions, formatArgs } from './dump-options.js';
+import { parseClientVersion } from './versions.js';
 import { disableTimeouts, exportSnapshot, importSnapshot, type PgSessions } from './session.js';
 
 /** What a dump needs of the engine. */
@@ -32,16 +35,23 @@ export function progressIntervalMs(cfg: Pick<PostgresConfig, 'progress_seconds'>
   return Math.round(cfg.progress_seconds * 1000);
 }
 
-/** Logs the size of `file` every `ms` while pg_dump writes it; returns the stop. */
+/** The bytes of a custom archive, or of every file in a directory archive. */
+async function archiveBytes(file: string): Promise<number> {
+  const st = await fs.stat(file);
+  return st.isDirectory() ? folderBytes(file) : st.size;
+}
+
+/** Logs the size of `file` (or folder) every `ms` while pg_dump writes it; returns the stop. */
 function reportProgress(file: string, log: EngineContext['log'], ms: number, started: number): () => void {
-  return ticker(ms, (l) => log.info(l), async () => `pg_dump: ${formatBytes((await fs.stat(file)).size)} written after ${Math.round((Date.now() - started) / 1000)} s`);
+  return ticker(ms, (l) => log.info(l), async () => `pg_dump: ${formatBytes(await archiveBytes(file))} written after ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
 /** Dumps the database into `dir` and returns the manifest section. */
 export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: string, pre: PreflightInfo): Promise<PostgresSection> {
   const { cfg, sessions } = deps;
   const { log, signal, env } = ctx;
-  const fileName = `${cfg.database}.dump`;
+  const fileName = archiveName(cfg);
+  const client = parseClientVersion(`(PostgreSQL) ${pre.clientVersion}`) ?? { major: 0, text: pre.clientVersion };
   const file = path.join(dir, fileName);
   const exporter = await sessions.connect(env);
   let counter: pg.Client | undefined;
@@ -55,7 +65,7 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
     const targets = await listCountTargets(c, MANIFEST_FORMAT);
     const extensions = (await c.query<{ name: string; version: string }>('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
 
-    const args = ['-Fc', '-b', '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
+    const args = [...formatArgs(cfg, client), '-b', '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
     const started = Date.now();
     const dumping = runPgTool('pg_dump', deps.pgDump, args, ctx);
     stopProgress = reportProgress(file, log, progressIntervalMs(cfg), started);
@@ -75,11 +85,10 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
     }
     await c.query('COMMIT');
     await exporter.query('COMMIT');
-    const st = await fs.stat(file);
-    if (st.size === 0) throw new JobError('postgres.empty_dump', `pg_dump wrote an empty file ${file}`, { hint: 'Check the disk and the pg_dump output above.' });
+    const bytes = await requireNonEmpty(cfg, file);
     const header = await deps.archives.readHeader(file, env, signal);
-    log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
-    return section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await fileEntry(dir, fileName));
+    log.info(`pg_dump: ${formatBytes(bytes)} in ${Math.round((Date.now() - started) / 100) / 10} s (${describeOptions(cfg)}); archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
+    return section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg));
   } finally {
     stopProgress();
     await counter?.end().catch(() => {});
@@ -87,7 +96,24 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
   }
 }
 
-function section(cfg: PostgresConfig, pre: PreflightInfo, snap: string, archiveVersion: string | null, extensions: PostgresSection['extensions'], counted: PgCounts, file: PostgresSection['files'][number]): PostgresSection {
+/** An empty archive (a custom file, or a directory's toc.dat) is a failed dump; returns the archive's bytes. */
+async function requireNonEmpty(cfg: PostgresConfig, file: string): Promise<number> {
+  const toc = cfg.format === 'directory' ? path.join(file, 'toc.dat') : file;
+  const st = await fs.stat(toc).catch(() => null);
+  if (!st || st.size === 0) throw new JobError('postgres.empty_dump', `pg_dump wrote ${st ? 'an empty' : 'no'} file ${toc}`, { hint: 'Check the disk and the pg_dump output above.' });
+  return archiveBytes(file);
+}
+
+/** The manifest's files: the custom archive, or every file of the directory archive ("<db>.dir/toc.dat", ...). */
+async function archiveEntries(dir: string, fileName: string, cfg: PostgresConfig): Promise<PostgresSection['files']> {
+  if (cfg.format !== 'directory') return [await fileEntry(dir, fileName)];
+  const rels = await listFiles(path.join(dir, fileName));
+  const files: PostgresSection['files'] = [];
+  for (const rel of rels) files.push(await fileEntry(dir, `${fileName}/${rel}`));
+  return files;
+}
+
+function section(cfg: PostgresConfig, pre: PreflightInfo, snap: string, archiveVersion: string | null, extensions: PostgresSection['extensions'], counted: PgCounts, files: PostgresSection['files']): PostgresSection {
   return {
     server_version: pre.serverVersion,
     client_version: pre.clientVersion,
@@ -99,8 +125,11 @@ function section(cfg: PostgresConfig, pre: PreflightInfo, snap: string, archiveV
     snapshot: snap,
     extensions,
     large_objects: counted.largeObjects,
-    files: [file],
+    files,
     tables: counted.tables,
+    format: cfg.format ?? 'custom',
+    ...(cfg.compress !== undefined ? { compress: cfg.compress } : {}),
+    ...(cfg.dump_jobs !== undefined ? { dump_jobs: cfg.dump_jobs } : {}),
     // pg_dump dumped these whole; only their counts are missing, and the manifest says so.
     ...(counted.errors.length ? { count_errors: counted.errors } : {}),
   };

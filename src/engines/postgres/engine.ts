@@ -14,6 +14,7 @@ import { PgArchives, type parseArchiveHeader } from './archives.js';
 import { findPgTool, pgToolEnv, readClientVersion } from './client.js';
 import { countDatabase, type PgCounts } from './counts.js';
 import { dumpDatabase, progressIntervalMs } from './dump.js';
+import { requireCompressSupport } from './dump-options.js';
 import { openMaintenance, openSession, probeServer } from './probe.js';
 import { requireExtension, resetRestoring, restoreArchive, runSql, type RestoreOptions } from './restore.js';
 import { dropScratch, recreateScratch } from './scratch.js';
@@ -72,7 +73,9 @@ export class PostgresEngine implements Engine, PgSessions {
     return readClientVersion(this.pgRestore, env);
   }
 
-  preflight(ctx: EngineContext): Promise<PreflightInfo> {
+  /** The client must write the configured compression (exit 2, before the server is asked anything). */
+  async preflight(ctx: EngineContext): Promise<PreflightInfo> {
+    requireCompressSupport(this.cfg, await this.clientVersion(ctx.env), this.pgDump);
     return withSession(this.connect(ctx.env), (client) => probeServer(client, () => this.clientVersion(ctx.env), this.pgDump));
   }
 

@@ -5,7 +5,6 @@
 import { JobError } from '../../errors.js';
 import { renderDifferences } from '../../catalog/compare.js';
 import { comparePostgres } from './compare.js';
-import { setFilePath } from '../../catalog/set-files.js';
 import type { SetEntry } from '../../catalog/sets.js';
 import type { RunContext } from '../../commands/context.js';
 import { restorePostgres } from './restore-target.js';
@@ -14,7 +13,7 @@ import { formatBytes } from '../../shared/format.js';
 import type { Check } from '../../report/result.js';
 import type { EngineContext, PreflightInfo } from '../engine.js';
 import type { PgCounts } from './counts.js';
-import { parseClientVersion, PostgresEngine } from './index.js';
+import { parseClientVersion, pgDumpPath, PostgresEngine } from './index.js';
 import { isReservedName } from './admin.js';
 import { postgresSchema, postgresSection, type PostgresConfig, type PostgresSection } from './schema.js';
 import { postgresImporter } from './import.js';
@@ -70,7 +69,7 @@ class PostgresLifecycle implements Engine<PostgresSection> {
         const timescale = timescaleVersion !== undefined;
         if (timescale) await pg.requireExtension(env, 'timescaledb', timescaleVersion);
         await pg.recreateScratch(env, scratch);
-        await pg.restore(ctx, await setFilePath(set.path, section.files[0]!.path, set.id), scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
+        await pg.restore(ctx, await pgDumpPath(set), scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
       });
       // Counted by the rules of the set's own manifest format: both sides alike.
       const restored = await pg.countDatabase(env, scratch, log, ctx.signal, set.manifest!.format);

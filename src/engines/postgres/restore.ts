@@ -3,11 +3,13 @@
  * see admin.ts) with TimescaleDB's pre/post steps, the checks before it (the archive readable, the
  * extension offered, no old copy left), and the restored copy's counts against the manifest.
  */
+import path from 'node:path';
 import type pg from 'pg';
 import { JobError } from '../../errors.js';
 import type { PostgresConfig } from '../../inputs/config-schema.js';
 import type { SetEntry } from '../../catalog/sets.js';
-import { setFilePath } from '../../catalog/set-files.js';
+import { assertSetSafe, setFilePath } from '../../catalog/set-files.js';
+import { archiveRel, setFormat } from './dump-options.js';
 import { renderDifferences } from '../../catalog/compare.js';
 import { comparePostgres } from './compare.js';
 import type { RunLog } from '../../report/log.js';
@@ -177,9 +179,23 @@ export async function requireExtension(open: OpenMaintenance, cfg: Pick<Postgres
   }
 }
 
-/** The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use). */
-export function pgDumpPath(set: SetEntry): Promise<string> {
-  return setFilePath(set.path, set.manifest!.postgres!.files[0]!.path, set.id);
+/**
+ * The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use).
+ * A directory-format archive is a folder pg_restore reads whole: every file the manifest lists is
+ * checked, and nothing under the set folder may be a link (pg_restore would follow it).
+ */
+export async function pgDumpPath(set: SetEntry): Promise<string> {
+  const section = set.manifest!.postgres!;
+  if (setFormat(section) === 'custom') return setFilePath(set.path, section.files[0]!.path, set.id);
+  const rel = archiveRel(section);
+  const outside = section.files.find((f) => !f.path.startsWith(`${rel}/`));
+  if (outside) {
+    throw new JobError('set.unsafe_file', `set ${set.id} is damaged: its directory archive ${rel} and the file ${outside.path} the manifest lists are not one folder`, {
+      hint: 'Someone or something changed manifest.json after it was written. Inspect it by hand, and verify or restore another set.',
+    });
+  }
+  await assertSetSafe(set.path, section.files.map((f) => f.path), set.id);
+  return path.join(set.path, ...rel.split('/'));
 }
 
 /** Why `pg_restore --list` cannot read the set's archive, or null when it can. A cancel is thrown. */

@@ -1,7 +1,8 @@
-/** PostgreSQL's config section and manifest section. A leaf module (zod only), so the config and catalog can type them. */
+/** PostgreSQL's config section and manifest section. A leaf module (zod and compress.ts only), so the config and catalog can type them. */
 import { z } from 'zod';
 import { fileEntrySchema } from '../../catalog/file-entry.js';
 import { absOrRelPath, dbName, host, port } from '../../inputs/fields.js';
+import { compressProblem, parseCompress } from './compress.js';
 
 export const postgresSchema = z.strictObject({
   host: host.default('127.0.0.1'),
@@ -16,6 +17,16 @@ export const postgresSchema = z.strictObject({
   jobs: z.number().int().min(1).max(64).default(2),
   /** Seconds between the "written so far" lines of a running pg_dump (fractions allowed). */
   progress_seconds: z.number().min(0.05, 'must be at least 0.05 (seconds)').max(3600).default(5),
+  /** pg_dump's archive format: one file (-Fc, the runbook's; also when absent) or a folder (-Fd, which can be dumped in parallel). */
+  format: z.enum(['custom', 'directory']).optional(),
+  /** pg_dump's compression: none, gzip[:1-9], lz4[:1-12], zstd[:1-22] (lz4 and zstd: pg_dump 16+). Absent: pg_dump's default. */
+  compress: z.string().refine((s) => parseCompress(s) !== null, { error: (iss) => compressProblem(String(iss.input)) ?? 'invalid' }).optional(),
+  /** pg_dump -j: the directory format only. */
+  dump_jobs: z.number().int().min(1).max(64).optional(),
+}).superRefine((cfg, ctx) => {
+  if (cfg.dump_jobs !== undefined && cfg.format !== 'directory') {
+    ctx.addIssue({ code: 'custom', path: ['dump_jobs'], message: `needs format: directory (pg_dump -j cannot write a custom-format archive); remove dump_jobs or set postgres.format: directory` });
+  }
 });
 export type PostgresConfig = z.infer<typeof postgresSchema>;
 
@@ -67,6 +78,12 @@ export const postgresSection = z.strictObject({
   row_counts: z.enum(['exact', 'unknown']).optional(),
   /** Imported dumps: the tables whose data the archive holds (TABLE DATA entries of `pg_restore --list`), schema-qualified. */
   archive_tables: z.array(z.string()).optional(),
+  /** pg_dump's format; absent (sets written before the option): custom. A directory set lists every file of its folder. */
+  format: z.enum(['custom', 'directory']).optional(),
+  /** postgres.compress as dumped; absent: pg_dump's default (gzip). */
+  compress: z.string().optional(),
+  /** pg_dump -j of a directory-format dump. */
+  dump_jobs: z.number().int().min(1).optional(),
 });
 
 export type PgTableCount = z.infer<typeof pgTableCount>;
