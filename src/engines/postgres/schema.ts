@@ -16,6 +16,11 @@ export const postgresSchema = z.strictObject({
   jobs: z.number().int().min(1).max(64).default(2),
   /** Seconds between the "written so far" lines of a running pg_dump (fractions allowed). */
   progress_seconds: z.number().min(0.05, 'must be at least 0.05 (seconds)').max(3600).default(5),
+  /**
+   * Keep the roles' password hashes in the set's globals.sql (pg_dumpall without --no-role-passwords).
+   * Needs a superuser; the file is 0600 and the set leaves the machine only age-encrypted.
+   */
+  globals_password_hashes: z.boolean().default(false),
 });
 export type PostgresConfig = z.infer<typeof postgresSchema>;
 
@@ -38,6 +43,16 @@ export const pgCountError = z.strictObject({
   table: z.string(),
   /** The server's error, SQLSTATE first. */
   error: z.string(),
+});
+
+/** The cluster's roles and tablespaces (`pg_dumpall --globals-only`), a file of the set (listed in `files` too, with its checksum). */
+export const pgGlobals = z.strictObject({
+  /** The file, relative to the set; also one of the section's `files`. */
+  path: z.string().min(1),
+  /** true: the file holds password hashes (0600; copied to remotes only age-encrypted). */
+  password_hashes: z.boolean(),
+  roles: z.array(z.string()),
+  tablespaces: z.array(z.string()),
 });
 
 export const postgresSection = z.strictObject({
@@ -67,8 +82,11 @@ export const postgresSection = z.strictObject({
   row_counts: z.enum(['exact', 'unknown']).optional(),
   /** Imported dumps: the tables whose data the archive holds (TABLE DATA entries of `pg_restore --list`), schema-qualified. */
   archive_tables: z.array(z.string()).optional(),
+  /** Absent in sets made before globals were kept, and in imported sets. */
+  globals: pgGlobals.optional(),
 });
 
 export type PgTableCount = z.infer<typeof pgTableCount>;
 export type PgCountError = z.infer<typeof pgCountError>;
+export type PgGlobals = z.infer<typeof pgGlobals>;
 export type PostgresSection = z.infer<typeof postgresSection>;
