@@ -7,6 +7,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { json, readJson, userEnv, withPostgres, workspace } from '../helpers/tool.js';
@@ -100,19 +101,22 @@ describe('globals: the roles and tablespaces beside each PostgreSQL dump', () =>
     expect(statSync(file).mode & 0o777).toBe(0o600);
     expect(readFileSync(file, 'utf8')).toMatch(/ALTER ROLE app_rw WITH .*PASSWORD 'SCRAM-SHA-256/);
 
-    await fresh.psql('DROP DATABASE IF EXISTS hashes;');
-    await fresh.psql('DROP OWNED BY app_rw CASCADE; DROP ROLE IF EXISTS app_rw;', 'mystocks');
-    const wsNew = workspace(fresh, 'hashes', { root: ws.root });
-    const r = await run(wsNew, ['restore', set.id, '--target', 'hashes', '--confirm', 'hashes', '--with-globals'], userEnv(fresh));
-    expect(r.code, r.stderr).toBe(0);
-    expect(r.stderr + r.stdout).not.toContain(APP_PASSWORD);
-    const n = await fresh.query<{ n: string }>("SELECT count(*)::text AS n FROM market.bars", 'hashes');
-    expect(n[0]!.n).toBe('200');
-    const pg = await import('pg');
-    const c = new pg.default.Client({ host: fresh.host, port: fresh.port, user: 'app_rw', password: APP_PASSWORD, database: 'hashes' });
-    await c.connect();
-    expect((await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u).toBe('app_rw');
-    await c.end();
+    // Another new cluster, so the role is created from the file (with its hash), not kept.
+    const other = await startCluster({ name: 'globals-hashes' });
+    try {
+      const wsNew = workspace(other, 'hashes', { root: ws.root });
+      const r = await run(wsNew, ['restore', set.id, '--target', 'hashes', '--confirm', 'hashes', '--with-globals'], userEnv(other));
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr + r.stdout).not.toContain(APP_PASSWORD);
+      const n = await other.query<{ n: string }>('SELECT count(*)::text AS n FROM market.bars', 'hashes');
+      expect(n[0]!.n).toBe('200');
+      const c = new pg.Client({ host: other.host, port: other.port, user: 'app_rw', password: APP_PASSWORD, database: 'hashes' });
+      await c.connect();
+      expect((await c.query<{ u: string }>('SELECT current_user AS u')).rows[0]!.u).toBe('app_rw');
+      await c.end();
+    } finally {
+      await other.destroy();
+    }
   });
 
   it('a backup user that is no superuser: works without password hashes; with them, fails with a named error and keeps nothing', async () => {
