@@ -80,10 +80,11 @@ export async function replicate(ctx: RunContext, sets: SetToCopy[], remotes: Rem
       for (const t of targets) {
         const rc = configs.get(t.remote.name);
         if (!rc) continue;
-        const takes = remoteTakes(rc, set.kind, encrypted);
+        const secret = set.manifest.postgres?.globals?.password_hashes === true;
+        const takes = remoteTakes(rc, set.kind, encrypted, secret);
         const isNew = sets.includes(set);
         if (!takes.takes) {
-          if (isNew && set.kind !== 'config') log.info(`${t.remote.name}: ${set.id} not copied: ${takes.why}`);
+          if (isNew && set.kind !== 'config') (secret ? log.warn : log.info).call(log, `${t.remote.name}: ${set.id} not copied: ${takes.why}`);
           continue;
         }
         // Already there (a skipped config snapshot, a milestone copied by an earlier run): not redone.

@@ -19,6 +19,7 @@ const inputsSchema = z.object({
   engines: engineChoice,
   'dry-run': bool('dry-run'),
   force: bool('force'),
+  'with-globals': bool('with-globals'),
   'upload-report': bool('upload-report'),
   'report-retention-days': z.string().regex(/^\d*$/, 'report-retention-days must be a whole number of days').transform((v) => (v ? Number(v) : 0)),
   'on-report-error': z.enum(['fail', 'warn', ''], { message: 'on-report-error must be fail or warn' }).transform((v) => v || 'fail'),
@@ -86,6 +87,7 @@ export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRe
     engines: p.engines,
     dryRun: p['dry-run'],
     force: p.force,
+    withGlobals: p['with-globals'],
     lockWait: p['lock-wait'],
     // upload-report asks for the report: status and list then write theirs under <root>/logs too.
     report: p['upload-report'],

@@ -153,7 +153,8 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .requiredOption('--target <db>', 'database to restore into')
     .requiredOption('--confirm <db>', 'repeat the target database name to confirm')
     .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(engineChoices()).default('all'))
-    .action((setId: string, opts: Opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'] }); });
+    .option('--with-globals', "first create the set's roles and tablespaces (PostgreSQL) on the target server; existing ones are left as they are")
+    .action((setId: string, opts: Opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'], withGlobals: Boolean(opts.withGlobals) }); });
 
   program.parse(argv, { from: 'user' });
   if (!parsed) {

@@ -79,6 +79,8 @@ export const runRequestSchema = z.strictObject({
   setId: z.string().optional(),
   target: z.string().optional(),
   confirm: z.string().optional(),
+  /** restore: apply the set's roles and tablespaces (globals.sql) to the target server before the database. */
+  withGlobals: z.boolean().default(false),
   dryRun: z.boolean().default(false),
   force: z.boolean().default(false),
   move: z.boolean().default(false),
@@ -116,6 +118,7 @@ export const ACTION_INPUTS = {
   'set-id': { description: 'Set for verify or restore (verify default: the newest complete daily or milestone set).', required: false, default: '' },
   target: { description: 'restore: database to restore into.', required: false, default: '' },
   confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
+  'with-globals': { description: "restore: first create the set's roles and tablespaces (PostgreSQL globals.sql) on the target server; existing ones are left as they are.", required: false, default: 'false' },
   'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
   force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
   paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },

@@ -105,9 +105,11 @@ export type RemoteTakes = { takes: true } | { takes: false; why: string };
 /**
  * Does this remote take sets of this kind? Milestones: every remote. Config snapshots: every
  * remote, but only encrypted (they hold .env secrets). Dailies and safety copies: only where the
- * remote's `include` names them.
+ * remote's `include` names them. A set holding password hashes (`secret`: PostgreSQL globals kept with
+ * postgres.globals_password_hashes) goes, like a config snapshot, only encrypted.
  */
-export function remoteTakes(r: RemoteCommon, kind: SetKind, encrypted: boolean): RemoteTakes {
+export function remoteTakes(r: RemoteCommon, kind: SetKind, encrypted: boolean, secret = false): RemoteTakes {
+  if (secret && !encrypted) return { takes: false, why: 'the set holds role password hashes (postgres.globals_password_hashes) and never leaves the machine unencrypted: encryption.age_recipients is empty' };
   if (kind === 'milestone') return { takes: true };
   if (kind === 'config') {
     return encrypted ? { takes: true } : { takes: false, why: 'config snapshots hold secrets (.env) and never leave the machine unencrypted: encryption.age_recipients is empty' };

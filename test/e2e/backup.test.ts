@@ -64,7 +64,11 @@ describe('backup', () => {
     const file = m.postgres!.files[0]!;
     expect(file.path).toBe('mystocks.dump');
     expect(file.sha256).toBe(await sha256File(path.join(set.path, file.path)));
-    expect(m.bytes).toBe(file.bytes);
+    // The dump, then the cluster's roles and tablespaces (globals.sql); the set's bytes are both.
+    const globals = m.postgres!.files[1]!;
+    expect(globals.path).toBe('globals.sql');
+    expect(globals.sha256).toBe(await sha256File(path.join(set.path, globals.path)));
+    expect(m.bytes).toBe(file.bytes + globals.bytes);
 
     // The log and the report of the run are under <root>/logs/.
     expect(result.log_path && existsSync(result.log_path)).toBe(true);

@@ -108,7 +108,7 @@ describe('milestone', () => {
 
     // On the share: only encrypted files, private; they decrypt (stock age when installed) to the local dump.
     const onShare = readdirSync(path.join(share, 'milestone', id)).sort();
-    expect(onShare).toEqual(['manifest.json.age', 'mystocks.dump.age']);
+    expect(onShare).toEqual(['globals.sql.age', 'manifest.json.age', 'mystocks.dump.age']);
     const local = readFileSync(path.join(r.outputs['set-path']!, 'mystocks.dump'));
     const fromShare = await ageDecrypt(key, readFileSync(path.join(share, 'milestone', id, 'mystocks.dump.age')));
     expect(fromShare.plain.equals(local)).toBe(true);

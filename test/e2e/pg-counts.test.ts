@@ -135,7 +135,7 @@ describe('what a count covers', () => {
       expect(copy.indexOf('\\.', from) - from - 1, table).toBe(rows);
     }
     // The verify side (countDatabase) counts by the same rules: the same counts from the same data.
-    const engine = new PostgresEngine({ host: pgc.host, port: pgc.port, user: pgc.user, database: 'extcfg', jobs: 1, progress_seconds: 5 });
+    const engine = new PostgresEngine({ host: pgc.host, port: pgc.port, user: pgc.user, database: 'extcfg', jobs: 1, progress_seconds: 5, globals_password_hashes: false });
     const again = await engine.countDatabase(pgc.env, 'extcfg', new RunLog(silentSink, []), new AbortController().signal);
     expect(again.tables).toEqual(manifest!.postgres!.tables);
   });

@@ -26,7 +26,7 @@ function client(c: Cluster, database: string): pg.Client {
 }
 
 function engineFor(c: Cluster, database: string): PostgresEngine {
-  const e = new PostgresEngine({ host: c.host, port: c.port, user: c.user, database, jobs: 1, progress_seconds: 5 });
+  const e = new PostgresEngine({ host: c.host, port: c.port, user: c.user, database, jobs: 1, progress_seconds: 5, globals_password_hashes: false });
   e.findTools({ PATH: c.clientBinDir });
   return e;
 }

@@ -56,9 +56,11 @@ describe('verify', () => {
     expect(result.set?.id).toBe(set.id);
     expect(result.checks.map((c) => [c.name, c.result])).toEqual([
       ['checksum mystocks.dump', 'passed'],
+      ['checksum globals.sql', 'passed'],
       ['postgres restore', 'passed'],
       ['postgres row counts', 'passed'],
       ['postgres large objects', 'passed'],
+      ['postgres globals', 'passed'],
     ]);
     expect(await databases(pgc)).not.toContain('mystocks_verify');
     expect(await fingerprint(pgc)).toBe(before);
@@ -110,7 +112,7 @@ describe('verify', () => {
     });
     expect(r.code, r.stderr).toBe(1);
     const result = json<RunResult>(r);
-    expect(result.checks).toEqual([{ name: 'checksum mystocks.dump', result: 'failed', detail: expect.stringMatching(detail) }]);
+    expect(result.checks).toEqual([{ name: 'checksum mystocks.dump', result: 'failed', detail: expect.stringMatching(detail) }, expect.objectContaining({ name: 'checksum globals.sql', result: 'passed' })]);
     expect(result.message).toMatch(new RegExp(detail.source.replace(/^\^|\$$/g, '')));
     expect(r.stderr).not.toContain('$ pg_restore');
     expect(serverLog).not.toContain('CREATE DATABASE');

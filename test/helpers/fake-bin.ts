@@ -10,7 +10,7 @@ import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export type Tool = 'pg_dump' | 'pg_restore';
+export type Tool = 'pg_dump' | 'pg_restore' | 'pg_dumpall';
 
 /** Snippets for the wrapper bodies. */
 export const behave = {
@@ -35,12 +35,12 @@ export const behave = {
 };
 
 /**
- * A folder holding `pg_dump` and `pg_restore` wrappers around the tools in `realBinDir`, each
+ * A folder holding `pg_dump`, `pg_restore` and `pg_dumpall` wrappers around the tools in `realBinDir`, each
  * running its snippet (default: the real tool). Use it as postgres.bin_dir.
  */
 export function fakeBinDir(realBinDir: string, snippets: Partial<Record<Tool, string>>): string {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-fakebin-'));
-  for (const tool of ['pg_dump', 'pg_restore'] as const) {
+  for (const tool of ['pg_dump', 'pg_restore', 'pg_dumpall'] as const) {
     const script = [
       '#!/bin/sh',
       `# test-only wrapper around ${path.join(realBinDir, tool)}`,

@@ -13,7 +13,7 @@ import { RunLog, silentSink } from '../../src/report/log.js';
 import { findPgBinDir } from '../helpers/pg-common.js';
 import { fakeBinDir } from '../helpers/fake-bin.js';
 
-const CFG = { host: '127.0.0.1', port: 1, user: 'postgres', database: 'mystocks', jobs: 2, progress_seconds: 5 };
+const CFG = { host: '127.0.0.1', port: 1, user: 'postgres', database: 'mystocks', jobs: 2, progress_seconds: 5, globals_password_hashes: false };
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', PGPASSWORD: 'not-used' };
 
 function ctx(signal = new AbortController().signal): EngineContext & { log: RunLog } {

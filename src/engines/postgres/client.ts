@@ -11,7 +11,7 @@ import { parseClientVersion, type PgVersion } from './versions.js';
 
 export const INSTALL_HINT = 'Install the PostgreSQL client tools of the server\'s major version (Debian/Ubuntu: apt install postgresql-client-17 from apt.postgresql.org).';
 
-export type PgTool = 'pg_dump' | 'pg_restore';
+export type PgTool = 'pg_dump' | 'pg_restore' | 'pg_dumpall';
 
 /** In bin_dir, else on PATH; a missing tool is a setup error (exit 2). */
 export function findPgTool(name: PgTool, binDir: string | undefined, env: NodeJS.ProcessEnv): string {

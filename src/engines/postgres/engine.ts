@@ -15,6 +15,7 @@ import { findPgTool, pgToolEnv, readClientVersion } from './client.js';
 import { countDatabase, type PgCounts } from './counts.js';
 import { dumpDatabase, progressIntervalMs } from './dump.js';
 import { requireCompressSupport } from './dump-options.js';
+import { applyGlobals, dumpGlobals, type GlobalsApplied } from './globals.js';
 import { openMaintenance, openSession, probeServer } from './probe.js';
 import { requireExtension, resetRestoring, restoreArchive, runSql, type RestoreOptions } from './restore.js';
 import { dropScratch, recreateScratch } from './scratch.js';
@@ -25,6 +26,7 @@ export class PostgresEngine implements Engine, PgSessions {
   readonly name = 'postgres' as const;
   private pgDump = '';
   private pgRestore = '';
+  private pgDumpall = '';
   readonly archives: PgArchives;
 
   constructor(private readonly cfg: PostgresConfig) {
@@ -44,6 +46,7 @@ export class PostgresEngine implements Engine, PgSessions {
   findTools(env: NodeJS.ProcessEnv): void {
     this.pgDump = findPgTool('pg_dump', this.cfg.bin_dir, env);
     this.pgRestore = findPgTool('pg_restore', this.cfg.bin_dir, env);
+    this.pgDumpall = findPgTool('pg_dumpall', this.cfg.bin_dir, env);
     this.archives.findTools(env);
   }
 
@@ -79,9 +82,19 @@ export class PostgresEngine implements Engine, PgSessions {
     return withSession(this.connect(ctx.env), (client) => probeServer(client, () => this.clientVersion(ctx.env), this.pgDump));
   }
 
-  /** Dumps the database into `dir` and returns the manifest section. */
-  dump(ctx: EngineContext, dir: string, pre: PreflightInfo): Promise<PostgresSection> {
-    return dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre);
+  /**
+   * Dumps the cluster's roles and tablespaces (globals.ts: first, so a refused pg_authid stops the
+   * backup early), then the database, into `dir`; returns the manifest section, globals.sql last in its files.
+   */
+  async dump(ctx: EngineContext, dir: string, pre: PreflightInfo): Promise<PostgresSection> {
+    const globals = await dumpGlobals({ cfg: this.cfg, pgDumpall: this.pgDumpall }, ctx, dir);
+    const section = await dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre);
+    return { ...section, files: [...section.files, globals.file], globals: globals.globals };
+  }
+
+  /** Runs a set's globals.sql on this server (roles and tablespaces that exist are left as they are). */
+  applyGlobals(env: NodeJS.ProcessEnv, text: string): Promise<GlobalsApplied> {
+    return applyGlobals(this.connectMaintenance(env), text, `${this.cfg.host}:${this.cfg.port}`);
   }
 
   /** Session timeouts off, then the REPEATABLE READ transaction whose snapshot pg_dump dumps. */

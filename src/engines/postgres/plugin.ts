@@ -8,6 +8,7 @@ import { comparePostgres } from './compare.js';
 import type { SetEntry } from '../../catalog/sets.js';
 import type { RunContext } from '../../commands/context.js';
 import { restorePostgres } from './restore-target.js';
+import { checkGlobalsFile } from './restore-globals.js';
 import { scratchDatabase } from '../../inputs/scratch.js';
 import { formatBytes } from '../../shared/format.js';
 import type { Check } from '../../report/result.js';
@@ -79,6 +80,9 @@ class PostgresLifecycle implements Engine<PostgresSection> {
         const rows = restored.tables.reduce((a, t) => a + t.rows, 0);
         checks.push({ name: 'postgres row counts', result: 'skipped', detail: `not compared: an imported set's manifest has none (the restored database has ${restored.tables.length} tables, ${rows} rows)` });
       } else failed = compareScratchCounts(ctx, set, section, restored, checks);
+      const globals = await checkGlobalsFile(set);
+      if (globals) checks.push(globals);
+      failed ||= globals?.result === 'failed';
       const report = { database: scratch, server_version: section.server_version, client_version: restoreV.text, bytes: section.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: restored.tables };
       return { failed, report };
     } catch (err) {

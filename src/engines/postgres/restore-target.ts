@@ -18,6 +18,7 @@ import type { RestoreKit } from '../plugin.js';
 import type { RunContext } from '../../commands/context.js';
 import { requireWholeSet } from '../restore-check.js';
 import { RestoreCancelledError, rollbackCommand, step, type RestoreStage } from '../restore-stage.js';
+import { globalsToApply, restoreGlobals } from './restore-globals.js';
 
 /** Over 80 lines: the four steps read in order, and each updates the stage a stop is reported against. */
 export async function restorePostgres(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit): Promise<CommandOutcome> {
@@ -33,6 +34,7 @@ export async function restorePostgres(ctx: RunContext, set: SetEntry, target: st
 
   // 1. The set, then the server: nothing is touched until both are known good.
   checks.push(await step(ctx, now, () => requireWholeSet(set, 'postgres', engine.archives, ectx)));
+  const globalsFile = await step(ctx, now, () => globalsToApply(set, ctx.request.withGlobals));
   const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
   const exists = await step(ctx, now, async () => {
     if (timescaleVersion !== undefined) await engine.requireExtension(env, 'timescaledb', timescaleVersion);
@@ -51,6 +53,8 @@ export async function restorePostgres(ctx: RunContext, set: SetEntry, target: st
     log.info(`${target} does not exist: it will be created (nothing to keep a safety copy of)`);
     checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
   }
+  // The roles and tablespaces before the database, whose owners and grants name them.
+  if (globalsFile) checks.push(await step(ctx, now, () => restoreGlobals(globalsFile, (text) => engine.applyGlobals(env, text), log, `${config.postgres!.host}:${config.postgres!.port}`)));
 
   // 3. A new database, filled and checked while the target stays as it is.
   const staging = stagingName(target);

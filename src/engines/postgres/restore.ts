@@ -188,13 +188,15 @@ export async function pgDumpPath(set: SetEntry): Promise<string> {
   const section = set.manifest!.postgres!;
   if (setFormat(section) === 'custom') return setFilePath(set.path, section.files[0]!.path, set.id);
   const rel = archiveRel(section);
-  const outside = section.files.find((f) => !f.path.startsWith(`${rel}/`));
+  // globals.sql sits beside the archive folder (pg_dumpall's file, restored apart with --with-globals).
+  const archiveFiles = section.files.filter((f) => f.path !== section.globals?.path);
+  const outside = archiveFiles.find((f) => !f.path.startsWith(`${rel}/`));
   if (outside) {
     throw new JobError('set.unsafe_file', `set ${set.id} is damaged: its directory archive ${rel} and the file ${outside.path} the manifest lists are not one folder`, {
       hint: 'Someone or something changed manifest.json after it was written. Inspect it by hand, and verify or restore another set.',
     });
   }
-  await assertSetSafe(set.path, section.files.map((f) => f.path), set.id);
+  await assertSetSafe(set.path, archiveFiles.map((f) => f.path), set.id);
   return path.join(set.path, ...rel.split('/'));
 }
 

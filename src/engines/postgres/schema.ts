@@ -23,6 +23,11 @@ export const postgresSchema = z.strictObject({
   compress: z.string().refine((s) => parseCompress(s) !== null, { error: (iss) => compressProblem(String(iss.input)) ?? 'invalid' }).optional(),
   /** pg_dump -j: the directory format only. */
   dump_jobs: z.number().int().min(1).max(64).optional(),
+  /**
+   * Keep the roles' password hashes in the set's globals.sql (pg_dumpall without --no-role-passwords).
+   * Needs a superuser; the file is 0600 and the set leaves the machine only age-encrypted.
+   */
+  globals_password_hashes: z.boolean().default(false),
 }).superRefine((cfg, ctx) => {
   if (cfg.dump_jobs !== undefined && cfg.format !== 'directory') {
     ctx.addIssue({ code: 'custom', path: ['dump_jobs'], message: `needs format: directory (pg_dump -j cannot write a custom-format archive); remove dump_jobs or set postgres.format: directory` });
@@ -49,6 +54,16 @@ export const pgCountError = z.strictObject({
   table: z.string(),
   /** The server's error, SQLSTATE first. */
   error: z.string(),
+});
+
+/** The cluster's roles and tablespaces (`pg_dumpall --globals-only`), a file of the set (listed in `files` too, with its checksum). */
+export const pgGlobals = z.strictObject({
+  /** The file, relative to the set; also one of the section's `files`. */
+  path: z.string().min(1),
+  /** true: the file holds password hashes (0600; copied to remotes only age-encrypted). */
+  password_hashes: z.boolean(),
+  roles: z.array(z.string()),
+  tablespaces: z.array(z.string()),
 });
 
 export const postgresSection = z.strictObject({
@@ -84,8 +99,11 @@ export const postgresSection = z.strictObject({
   compress: z.string().optional(),
   /** pg_dump -j of a directory-format dump. */
   dump_jobs: z.number().int().min(1).optional(),
+  /** Absent in sets made before globals were kept, and in imported sets. */
+  globals: pgGlobals.optional(),
 });
 
 export type PgTableCount = z.infer<typeof pgTableCount>;
 export type PgCountError = z.infer<typeof pgCountError>;
+export type PgGlobals = z.infer<typeof pgGlobals>;
 export type PostgresSection = z.infer<typeof postgresSection>;
