@@ -26278,7 +26278,7 @@ function _promise(Class, innerType) {
 }
 // @__NO_SIDE_EFFECTS__
 function _custom(Class, fn, _params) {
-    const norm = util.normalizeParams(_params);
+    const norm = normalizeParams(_params);
     norm.abort ?? (norm.abort = true); // default to abort:false
     const schema = new Class({
         type: "custom",
@@ -30050,7 +30050,7 @@ function check(fn) {
     return ch;
 }
 function custom(fn, _params) {
-    return core._custom(ZodCustom, fn ?? (() => true), _params);
+    return _custom(ZodCustom, fn ?? (() => true), _params);
 }
 function refine(fn, _params = {}) {
     return _refine(ZodCustom, fn, _params);
@@ -30332,11 +30332,11 @@ function comparePostgres(expected, restored) {
     return { diffs, notCompared };
 }
 
-// EXTERNAL MODULE: external "node:fs"
-var external_node_fs_ = __nccwpck_require__(3024);
 // EXTERNAL MODULE: external "node:path"
 var external_node_path_ = __nccwpck_require__(6760);
 var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: external "node:fs"
+var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/catalog/set-files.ts
 /**
  * The one place that turns a file a manifest names into a path on disk. The backup root can be
@@ -30560,8 +30560,36 @@ const dbName = schemas_string()
 const host = schemas_string().min(1).regex(/^[A-Za-z0-9._:-]+$/, 'must be a host name or IP address');
 const absOrRelPath = schemas_string().min(1).max(4096);
 
+;// CONCATENATED MODULE: ./src/engines/postgres/compress.ts
+/** pg_dump's compression specifications (postgres.compress), parsed. A leaf module: the config schema uses it. */
+/** The levels each method takes (pg_dump's own limits). */
+const COMPRESS_LEVELS = { gzip: [1, 9], lz4: [1, 12], zstd: [1, 22] };
+/** The first pg_dump that knows the method (gzip and none: every supported one). */
+const COMPRESS_SINCE = { none: 0, gzip: 0, lz4: 16, zstd: 16 };
+/** "zstd:3" -> zstd level 3; "none"; "gzip". Null when it is not one of those. */
+function parseCompress(text) {
+    const m = /^(none|gzip|lz4|zstd)(?::(\d{1,2}))?$/.exec(text);
+    if (!m)
+        return null;
+    const method = m[1];
+    if (m[2] === undefined)
+        return { method, level: null };
+    if (method === 'none')
+        return null;
+    const level = Number(m[2]);
+    const [lo, hi] = COMPRESS_LEVELS[method];
+    return level >= lo && level <= hi ? { method, level } : null;
+}
+/** Why `text` is not a compression pg_dump takes, or null. */
+function compressProblem(text) {
+    if (parseCompress(text))
+        return null;
+    return `must be none, gzip[:1-9], lz4[:1-12] or zstd[:1-22] (got ${JSON.stringify(text)})`;
+}
+
 ;// CONCATENATED MODULE: ./src/engines/postgres/schema.ts
-/** PostgreSQL's config section and manifest section. A leaf module (zod only), so the config and catalog can type them. */
+/** PostgreSQL's config section and manifest section. A leaf module (zod and compress.ts only), so the config and catalog can type them. */
+
 
 
 
@@ -30578,6 +30606,21 @@ const postgresSchema = strictObject({
     jobs: schemas_number().int().min(1).max(64).default(2),
     /** Seconds between the "written so far" lines of a running pg_dump (fractions allowed). */
     progress_seconds: schemas_number().min(0.05, 'must be at least 0.05 (seconds)').max(3600).default(5),
+    /** pg_dump's archive format: one file (-Fc, the runbook's; also when absent) or a folder (-Fd, which can be dumped in parallel). */
+    format: schemas_enum(['custom', 'directory']).optional(),
+    /** pg_dump's compression: none, gzip[:1-9], lz4[:1-12], zstd[:1-22] (lz4 and zstd: pg_dump 16+). Absent: pg_dump's default. */
+    compress: schemas_string().refine((s) => parseCompress(s) !== null, { error: (iss) => compressProblem(String(iss.input)) ?? 'invalid' }).optional(),
+    /** pg_dump -j: the directory format only. */
+    dump_jobs: schemas_number().int().min(1).max(64).optional(),
+    /**
+     * Keep the roles' password hashes in the set's globals.sql (pg_dumpall without --no-role-passwords).
+     * Needs a superuser; the file is 0600 and the set leaves the machine only age-encrypted.
+     */
+    globals_password_hashes: schemas_boolean().default(false),
+}).superRefine((cfg, ctx) => {
+    if (cfg.dump_jobs !== undefined && cfg.format !== 'directory') {
+        ctx.addIssue({ code: 'custom', path: ['dump_jobs'], message: `needs format: directory (pg_dump -j cannot write a custom-format archive); remove dump_jobs or set postgres.format: directory` });
+    }
 });
 /** A PostgreSQL table's count. `name` is the key compared; format 1 entries have only name and rows. */
 const pgTableCount = strictObject({
@@ -30597,6 +30640,15 @@ const pgCountError = strictObject({
     table: schemas_string(),
     /** The server's error, SQLSTATE first. */
     error: schemas_string(),
+});
+/** The cluster's roles and tablespaces (`pg_dumpall --globals-only`), a file of the set (listed in `files` too, with its checksum). */
+const pgGlobals = strictObject({
+    /** The file, relative to the set; also one of the section's `files`. */
+    path: schemas_string().min(1),
+    /** true: the file holds password hashes (0600; copied to remotes only age-encrypted). */
+    password_hashes: schemas_boolean(),
+    roles: array(schemas_string()),
+    tablespaces: array(schemas_string()),
 });
 const postgresSection = strictObject({
     server_version: schemas_string(),
@@ -30625,6 +30677,14 @@ const postgresSection = strictObject({
     row_counts: schemas_enum(['exact', 'unknown']).optional(),
     /** Imported dumps: the tables whose data the archive holds (TABLE DATA entries of `pg_restore --list`), schema-qualified. */
     archive_tables: array(schemas_string()).optional(),
+    /** pg_dump's format; absent (sets written before the option): custom. A directory set lists every file of its folder. */
+    format: schemas_enum(['custom', 'directory']).optional(),
+    /** postgres.compress as dumped; absent: pg_dump's default (gzip). */
+    compress: schemas_string().optional(),
+    /** pg_dump -j of a directory-format dump. */
+    dump_jobs: schemas_number().int().min(1).optional(),
+    /** Absent in sets made before globals were kept, and in imported sets. */
+    globals: pgGlobals.optional(),
 });
 
 ;// CONCATENATED MODULE: ./src/engines/tdengine/schema.ts
@@ -40418,9 +40478,9 @@ function spawnFailed(bin, why) {
 }
 /**
  * Runs pg_dump or pg_restore (which connect: they get pgToolEnv) with the command line and each
- * stderr line logged. A spawn failure is thrown; the exit code is the caller's to judge.
+ * stderr line logged (but those `quiet` takes). A spawn failure is thrown; the exit code is the caller's to judge.
  */
-async function runPgTool(tool, bin, args, ctx) {
+async function runPgTool(tool, bin, args, ctx, quiet) {
     const { log, env, signal } = ctx;
     log.info(`$ ${external_node_path_default().basename(bin)} ${args.join(' ')}`);
     const stderr = [];
@@ -40430,6 +40490,9 @@ async function runPgTool(tool, bin, args, ctx) {
         env: pgToolEnv(env),
         signal,
         onStderr: (l) => {
+            // Lines `quiet` takes (pg_restore -v's one per entry) are counted by it, not logged or kept.
+            if (quiet?.(l))
+                return;
             stderr.push(l);
             log.info(`${tool}: ${l.replace(new RegExp(`^${tool}: `), '')}`);
         },
@@ -40528,7 +40591,7 @@ class PgArchives {
             if (/unsupported version/.test(err)) {
                 throw new JobError('postgres.archive_too_new', message, { hint: `The archive was written by a newer pg_dump than ${this.pgRestore}. ${INSTALL_HINT}` });
             }
-            throw new JobError('postgres.unreadable_archive', message, { hint: 'The file is damaged, or it is not a pg_dump custom-format archive (pg_dump -Fc).' });
+            throw new JobError('postgres.unreadable_archive', message, { hint: 'The file is damaged, or it is not a pg_dump custom- or directory-format archive (pg_dump -Fc, -Fd).' });
         }
         return lines;
     }
@@ -40566,6 +40629,69 @@ const defaults = lib.defaults
 // Re-export the default
 /* harmony default export */ const esm = (lib);
 
+;// CONCATENATED MODULE: ./src/shared/format.ts
+/** Durations and sizes for people: log lines, summaries, notifications. */
+function formatDuration(ms) {
+    if (ms < 1000)
+        return `${ms} ms`;
+    const s = ms / 1000;
+    if (s < 60)
+        return `${s.toFixed(1)} s`;
+    const m = Math.floor(s / 60);
+    return `${m} min ${Math.round(s - m * 60)} s`;
+}
+function formatBytes(n) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let v = n;
+    let i = 0;
+    while (v >= 1024 && i < units.length - 1) {
+        v /= 1024;
+        i++;
+    }
+    return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+}
+/** One pass/fail row as `status` and `check` print it: `PASSED  name: detail`, so `| grep FAILED` finds the failures. */
+function formatRow(row) {
+    return `${row.result.toUpperCase().padEnd(7)} ${row.name}: ${row.detail}`;
+}
+
+;// CONCATENATED MODULE: ./src/shared/progress.ts
+/**
+ * Progress lines for long steps (pg_dump, pg_restore, row counting, remote uploads and read-backs):
+ * every `ms` the step is asked what it has done and the answer is logged; nothing is logged when
+ * the step finishes sooner, and never more often than every `ms`.
+ */
+
+/** Starts asking `line` every `ms` and logging its answer (null: nothing to say); returns the stop. */
+function ticker(ms, say, line) {
+    let stopped = false;
+    const timer = setInterval(() => {
+        void Promise.resolve()
+            .then(line)
+            .then((l) => {
+            if (l !== null && !stopped)
+                say(l);
+        })
+            .catch(() => { });
+    }, ms);
+    // A progress timer alone never keeps the process alive.
+    timer.unref();
+    return () => {
+        stopped = true;
+        clearInterval(timer);
+    };
+}
+/** "3 of 10 tables counted, 7 left" (done is capped at total: an estimate never runs past it). */
+function doneOfTotal(done, total, what) {
+    const d = Math.min(done, total);
+    return `${d} of ${total} ${what}, ${total - d} left`;
+}
+/** "1.5 GiB of 4.0 GiB sent, 2.5 GiB left". */
+function bytesOfTotal(done, total, verb) {
+    const d = Math.min(done, total);
+    return `${formatBytes(d)} of ${formatBytes(total)} ${verb}, ${formatBytes(total - d)} left`;
+}
+
 ;// CONCATENATED MODULE: ./src/engines/postgres/counts.ts
 /**
  * PostgreSQL row counts: which tables, counted how, and under which name. The backup counts the
@@ -40583,6 +40709,7 @@ const defaults = lib.defaults
  *   are left out: they are not user data, and counting an internal compressed table directly raises.
  * Format 1 (older manifests): every non-extension table, counted without ONLY, named `schema.table`.
  */
+
 
 
 
@@ -40698,6 +40825,19 @@ function entry(t, rows) {
 async function countTables(client, targets, ctx, reopen) {
     const tables = [];
     const errors = [];
+    const stop = ctx.progressMs ? ticker(ctx.progressMs, (l) => ctx.log.info(l), () => `counting rows: ${doneOfTotal(tables.length + errors.length, targets.length, 'tables counted')}`) : () => { };
+    try {
+        await countEach(client, targets, ctx, reopen, { tables, errors });
+    }
+    finally {
+        stop();
+    }
+    const lo = await client.query('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
+    ctx.log.info(`counted rows of ${tables.length} tables${errors.length ? `; ${errors.length} could not be counted` : ''}`);
+    return { tables, errors, largeObjects: Number(lo.rows[0].n) };
+}
+async function countEach(client, targets, ctx, reopen, out) {
+    const { tables, errors } = out;
     for (const t of targets) {
         if (ctx.signal.aborted)
             throw ctx.signal.reason;
@@ -40715,9 +40855,6 @@ async function countTables(client, targets, ctx, reopen) {
             await reopen();
         }
     }
-    const lo = await client.query('SELECT count(*)::text AS n FROM pg_largeobject_metadata');
-    ctx.log.info(`counted rows of ${tables.length} tables${errors.length ? `; ${errors.length} could not be counted` : ''}`);
-    return { tables, errors, largeObjects: Number(lo.rows[0].n) };
 }
 /**
  * Counts every table of the database `opening` connects to (one transaction, so the counts are of
@@ -40753,14 +40890,19 @@ function newSha256() {
 function sha256Hex(data) {
     return newSha256().update(data).digest('hex');
 }
+const MAX_BUFFER = 4 << 20;
 /**
- * The hex digest of what an open file holds from its current position. One reused 4 MiB buffer
- * fed straight to the hash: faster than piping 1 MiB stream chunks (bench/), and memory stays
- * flat whatever the file's size.
+ * The hex digest of what an open file holds from its current position. One reused buffer of up
+ * to 4 MiB fed straight to the hash: faster than piping 1 MiB stream chunks (bench/), and memory
+ * stays flat whatever the file's size. No bigger than the file (+1, so that one read reaches its
+ * end): a TDengine dump is hundreds of small files, and a fresh 4 MiB for each cost more in
+ * garbage collection than the hashing itself (bench/README.md, "TDengine"). A file that grows
+ * meanwhile is still read to its end, in more reads.
  */
 async function sha256Handle(fh) {
     const hash = newSha256();
-    const buf = Buffer.allocUnsafe(4 << 20);
+    const { size } = await fh.stat();
+    const buf = Buffer.allocUnsafe(Math.min(MAX_BUFFER, size + 1));
     for (;;) {
         const { bytesRead } = await fh.read(buf, 0, buf.length, null);
         if (bytesRead === 0)
@@ -40816,26 +40958,309 @@ async function listFiles(dir, prefix = '') {
     return out.sort();
 }
 
-;// CONCATENATED MODULE: ./src/shared/format.ts
-/** Durations and sizes for people: log lines, summaries, notifications. */
-function formatDuration(ms) {
-    if (ms < 1000)
-        return `${ms} ms`;
-    const s = ms / 1000;
-    if (s < 60)
-        return `${s.toFixed(1)} s`;
-    const m = Math.floor(s / 60);
-    return `${m} min ${Math.round(s - m * 60)} s`;
-}
-function formatBytes(n) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let v = n;
-    let i = 0;
-    while (v >= 1024 && i < units.length - 1) {
-        v /= 1024;
-        i++;
+;// CONCATENATED MODULE: ./src/catalog/verification.ts
+/**
+ * verification.json beside a set's manifest: the outcome of the last `verify` of that set.
+ * The manifest is never rewritten; this file is.
+ */
+
+
+
+
+const VERIFICATION_FILE = 'verification.json';
+const verificationSchema = object({
+    verified_at: schemas_string(),
+    result: schemas_enum(['passed', 'failed']),
+    checks: array(object({ name: schemas_string(), result: schemas_enum(['passed', 'failed', 'skipped']), detail: schemas_string() })),
+    tool_version: schemas_string(),
+});
+async function readVerification(dir) {
+    try {
+        const parsed = verificationSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, VERIFICATION_FILE))));
+        return parsed.success ? parsed.data : null;
     }
-    return i === 0 ? `${n} B` : `${v.toFixed(1)} ${units[i]}`;
+    catch {
+        return null;
+    }
+}
+async function writeVerification(dir, v) {
+    await writeFileAtomic(external_node_path_default().join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(v), null, 2)}\n`);
+}
+
+;// CONCATENATED MODULE: ./src/catalog/sets.ts
+/**
+ * The catalog on disk:
+ *   <root>/<kind>/<set id>/manifest.json + dump files    complete sets (kind: daily, milestone, config, safety)
+ *   <root>/.incomplete/<set id>/                          work in progress; renamed into place when complete
+ *   <root>/logs/                                          one log and one JSON report per run
+ *   <root>/.lock                                          held while a run writes
+ * A set counts only when its manifest is whole and valid; anything else is listed as incomplete.
+ */
+
+
+
+
+
+
+
+
+const INCOMPLETE_DIR = '.incomplete';
+const LOGS_DIR = 'logs';
+function kindDir(root, kind) {
+    return external_node_path_default().join(root, kind);
+}
+/** Sorts newest first by the manifest's start time (never by name or file time); incomplete sets last. */
+function compareNewestFirst(a, b) {
+    const ta = a.manifest ? Date.parse(a.manifest.started_at) : Number.NEGATIVE_INFINITY;
+    const tb = b.manifest ? Date.parse(b.manifest.started_at) : Number.NEGATIVE_INFINITY;
+    if (ta !== tb)
+        return tb - ta;
+    return b.id.localeCompare(a.id);
+}
+/** The catalog's own folders: none may be a link (the root itself may). */
+const CATALOG_DIRS = [...SET_KINDS, INCOMPLETE_DIR];
+/** How long a set may seem to start after "now" (clocks of two machines differ a little) before it is suspicious. */
+const FUTURE_TOLERANCE_MS = 5 * 60_000;
+/** Why a set's start lies in the future (clock skew, a copied set), or null: such a set proves nothing about today. */
+function futureStart(m, now) {
+    if (!m)
+        return null;
+    const t = Date.parse(m.started_at);
+    if (!Number.isFinite(t) || t <= now.getTime() + FUTURE_TOLERANCE_MS)
+        return null;
+    return `started_at ${m.started_at} lies in the future (clock skew, or a set copied from elsewhere?)`;
+}
+/** Sub-folders, and links (reported, never followed), of `dir`. */
+async function dirNames(dir, withLinks = false) {
+    try {
+        const entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
+        return entries.filter((e) => e.isDirectory() || (withLinks && e.isSymbolicLink())).map((e) => e.name);
+    }
+    catch (err) {
+        if (err.code === 'ENOENT')
+            return [];
+        throw err;
+    }
+}
+/** One folder under a kind folder, as the catalog sees it. */
+async function readSet(kind, id, p) {
+    const damaged = (reason) => ({ id, kind, status: 'incomplete', path: p, manifest: null, reason, verification: null });
+    const linked = await unsafeSetDir(p);
+    if (linked)
+        return damaged(linked);
+    const read = await readManifest(p);
+    if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
+        return damaged(`manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`);
+    }
+    if (read.ok) {
+        const unsafe = await unsafeSetFiles(p, manifestFiles(read.manifest).map((f) => f.path));
+        if (unsafe)
+            return damaged(`damaged: ${unsafe}`);
+    }
+    const verification = read.ok ? await readVerification(p) : null;
+    return read.ok
+        ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
+        : damaged(read.reason);
+}
+async function listSets(root) {
+    await refuseLinkedFolders(root, CATALOG_DIRS);
+    const out = [];
+    for (const kind of SET_KINDS) {
+        const dir = kindDir(root, kind);
+        const names = await dirNames(dir, true);
+        out.push(...(await Promise.all(names.map((id) => readSet(kind, id, external_node_path_default().join(dir, id))))));
+    }
+    for (const name of await dirNames(external_node_path_default().join(root, INCOMPLETE_DIR))) {
+        const marker = await readStagingMarker(external_node_path_default().join(root, INCOMPLETE_DIR, name));
+        out.push({
+            id: marker?.id ?? name,
+            kind: marker?.kind ?? 'daily',
+            status: 'incomplete',
+            path: external_node_path_default().join(root, INCOMPLETE_DIR, name),
+            manifest: null,
+            reason: 'left by a run that did not finish',
+            verification: null,
+        });
+    }
+    return out.sort(compareNewestFirst);
+}
+async function findSet(root, id) {
+    if (!isSetId(id)) {
+        throw new UsageError('set.bad_id', `${JSON.stringify(id)} is not a set id`, { hint: 'Set ids look like mystocks_20261125_000003 or post_phase2_20261125; `pgtaos-backup list` shows them.' });
+    }
+    const sets = await listSets(root);
+    const found = sets.find((s) => s.id === id && s.path.split((external_node_path_default()).sep).at(-2) !== INCOMPLETE_DIR);
+    if (!found) {
+        throw new UsageError('set.not_found', `no set ${id} under ${root}`, { hint: 'Run `pgtaos-backup list` to see the sets there are.' });
+    }
+    return found;
+}
+const STAGING_MARKER = '.staging.json';
+async function readStagingMarker(dir) {
+    try {
+        const j = JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, STAGING_MARKER)));
+        if (typeof j.id === 'string' && typeof j.kind === 'string' && SET_KINDS.includes(j.kind)) {
+            return { id: j.id, kind: j.kind };
+        }
+    }
+    catch {
+        /* no marker: still incomplete */
+    }
+    return null;
+}
+async function stageSet(root, kind, id) {
+    const finalDir = external_node_path_default().join(kindDir(root, kind), id);
+    const dir = external_node_path_default().join(root, INCOMPLETE_DIR, `${id}.${process.pid}`);
+    // 0700 whatever the umask: another local user must not plant links in the catalog's folders.
+    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
+    await external_node_fs_.promises.mkdir(kindDir(root, kind), { recursive: true, mode: 0o700 });
+    await refuseLinkedFolders(root, [INCOMPLETE_DIR, kind]);
+    await external_node_fs_.promises.mkdir(dir, { mode: 0o700 });
+    await external_node_fs_.promises.writeFile(external_node_path_default().join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }), { flag: 'wx', mode: 0o600 });
+    let committed = false;
+    return {
+        id,
+        kind,
+        dir,
+        finalDir,
+        async commit(manifest) {
+            await external_node_fs_.promises.rm(external_node_path_default().join(dir, STAGING_MARKER), { force: true });
+            await writeManifest(dir, manifest);
+            try {
+                await external_node_fs_.promises.access(finalDir);
+                throw new JobError('set.exists', `a set already exists at ${finalDir}`, { hint: 'Nothing was overwritten; run again to get a new name.' });
+            }
+            catch (err) {
+                if (err.code !== 'ENOENT')
+                    throw err;
+            }
+            await external_node_fs_.promises.rename(dir, finalDir);
+            await fsyncDir(external_node_path_default().dirname(finalDir));
+            committed = true;
+            return finalDir;
+        },
+        async discard() {
+            if (committed)
+                return;
+            await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
+        },
+    };
+}
+/**
+ * The set `verify` checks when none is named: the newest complete daily or milestone holding a
+ * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
+ * config snapshots are verified only when named.
+ */
+function newestVerifiable(sets, now, engine) {
+    // A set dated in the future sorts first but proves nothing about today's backups: never the default.
+    // With an engine (verify --engines): the newest holding it, so engines dumped in runs of their own each get verified.
+    const holds = (m) => (engine === undefined ? engineNames(m).length > 0 : engineNames(m).includes(engine));
+    return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && s.manifest !== null && holds(s.manifest) && !futureStart(s.manifest, now));
+}
+/**
+ * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
+ * run holding the root's lock may call this: then no other run can be writing there.
+ */
+async function removeLeftovers(root) {
+    const removed = [];
+    const dir = external_node_path_default().join(root, INCOMPLETE_DIR);
+    // Through a linked .incomplete, fs.rm would delete every folder behind the link.
+    await refuseLinkedFolders(root, [INCOMPLETE_DIR]);
+    // Only real folders are removed (dirNames lists no links); fs.rm unlinks links inside, never follows them.
+    for (const name of await dirNames(dir)) {
+        if (name.endsWith(`.${process.pid}`) || name.endsWith(`-${process.pid}`))
+            continue; // ours
+        const p = external_node_path_default().join(dir, name);
+        const bytes = await folderBytes(p);
+        await external_node_fs_.promises.rm(p, { recursive: true, force: true });
+        removed.push({ name, bytes });
+    }
+    return removed;
+}
+/** Sums the sizes of the regular files under a folder (for sets without a manifest). */
+async function folderBytes(dir) {
+    let total = 0;
+    let entries;
+    try {
+        // A set folder that is a link is not measured: that would list what lies behind it.
+        if (!(await external_node_fs_.promises.lstat(dir)).isDirectory())
+            return 0;
+        entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
+    }
+    catch {
+        return 0;
+    }
+    for (const e of entries) {
+        const p = external_node_path_default().join(dir, e.name);
+        if (e.isDirectory())
+            total += await folderBytes(p);
+        else if (e.isFile())
+            total += (await external_node_fs_.promises.stat(p)).size;
+    }
+    return total;
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/dump-options.ts
+/**
+ * pg_dump's archive format and compression (postgres.format, postgres.compress, postgres.dump_jobs):
+ * the arguments for the client found, and what a set records. pg_dump 16 took `--compress=method[:level]`
+ * and added lz4 and zstd; pg_dump 15 and older know only `-Z 0-9` (gzip levels, 0 = none).
+ * A set without `format` in its manifest is a custom-format archive with pg_dump's default compression.
+ */
+
+
+
+/** The client cannot write the configured compression: exit 2 before anything is dumped. */
+function requireCompressSupport(cfg, client, pgDump) {
+    if (cfg.compress === undefined)
+        return;
+    const spec = parseCompress(cfg.compress);
+    const since = COMPRESS_SINCE[spec.method];
+    if (client.major >= since)
+        return;
+    throw new UsageError('postgres.compress_unsupported', `postgres.compress is ${cfg.compress}, but ${spec.method} needs pg_dump ${since} or newer and the pg_dump found is ${client.text} (${pgDump})`, {
+        hint: `Install the PostgreSQL ${since}+ client (Debian/Ubuntu: apt install postgresql-client-17 from apt.postgresql.org) and set postgres.bin_dir to it, or use gzip (postgres.compress: gzip:6) or none. Nothing was dumped.`,
+    });
+}
+/** pg_dump's compression argument for this client; none for pg_dump's default. */
+function compressArgs(compress, client) {
+    if (compress === undefined)
+        return [];
+    const spec = parseCompress(compress);
+    if (client.major >= 16)
+        return [`--compress=${compress}`];
+    // pg_dump 15 and older: -Z level is gzip, -Z 0 none; plain "gzip" is their default.
+    if (spec.method === 'none')
+        return ['-Z', '0'];
+    return spec.level === null ? [] : ['-Z', String(spec.level)];
+}
+/** Where pg_dump writes in the staging folder: a file, or a folder pg_dump creates. */
+function archiveName(cfg) {
+    return cfg.format === 'directory' ? `${cfg.database}.dir` : `${cfg.database}.dump`;
+}
+/** -Fc or -Fd (with -j for a directory), and the compression. */
+function formatArgs(cfg, client) {
+    const format = cfg.format === 'directory' ? ['-Fd', ...(cfg.dump_jobs && cfg.dump_jobs > 1 ? ['-j', String(cfg.dump_jobs)] : [])] : ['-Fc'];
+    return [...format, ...compressArgs(cfg.compress, client)];
+}
+/** A set's format: sets written before the option (no `format`) are custom-format archives. */
+function dump_options_setFormat(section) {
+    return section.format ?? 'custom';
+}
+/**
+ * The archive pg_restore reads, relative to the set folder: the one file of a custom-format set, the
+ * folder holding every file of a directory-format set (the first part of each file's path).
+ */
+function archiveRel(section) {
+    const first = section.files[0].path;
+    if (dump_options_setFormat(section) === 'custom')
+        return first;
+    return first.split('/')[0];
+}
+/** For logs and reports: "custom, zstd:3" / "directory, default compression, 4 jobs". */
+function describeOptions(section) {
+    const jobs = section.dump_jobs && section.dump_jobs > 1 ? `, ${section.dump_jobs} jobs` : '';
+    return `${dump_options_setFormat(section)}, ${section.compress ?? 'default compression'}${jobs}`;
 }
 
 ;// CONCATENATED MODULE: ./src/engines/postgres/dump.ts
@@ -40853,24 +41278,29 @@ function formatBytes(n) {
 
 
 
-/** How often a running pg_dump reports the size written (postgres.progress_seconds). */
+
+
+
+
+/** How often a running pg_dump, pg_restore or row count reports its progress (postgres.progress_seconds). */
 function progressIntervalMs(cfg) {
     return Math.round(cfg.progress_seconds * 1000);
 }
-/** Logs the size of `file` every `ms` while pg_dump writes it; returns the stop. */
+/** The bytes of a custom archive, or of every file in a directory archive. */
+async function archiveBytes(file) {
+    const st = await external_node_fs_.promises.stat(file);
+    return st.isDirectory() ? folderBytes(file) : st.size;
+}
+/** Logs the size of `file` (or folder) every `ms` while pg_dump writes it; returns the stop. */
 function reportProgress(file, log, ms, started) {
-    const timer = setInterval(() => {
-        external_node_fs_.promises.stat(file)
-            .then((st) => log.info(`pg_dump: ${formatBytes(st.size)} written after ${Math.round((Date.now() - started) / 1000)} s`))
-            .catch(() => { });
-    }, ms);
-    return () => clearInterval(timer);
+    return ticker(ms, (l) => log.info(l), async () => `pg_dump: ${formatBytes(await archiveBytes(file))} written after ${Math.round((Date.now() - started) / 1000)} s`);
 }
 /** Dumps the database into `dir` and returns the manifest section. */
 async function dumpDatabase(deps, ctx, dir, pre) {
     const { cfg, sessions } = deps;
     const { log, signal, env } = ctx;
-    const fileName = `${cfg.database}.dump`;
+    const fileName = archiveName(cfg);
+    const client = parseClientVersion(`(PostgreSQL) ${pre.clientVersion}`) ?? { major: 0, text: pre.clientVersion };
     const file = external_node_path_default().join(dir, fileName);
     const exporter = await sessions.connect(env);
     let counter;
@@ -40883,13 +41313,13 @@ async function dumpDatabase(deps, ctx, dir, pre) {
         await importSnapshot(c, snap);
         const targets = await listCountTargets(c, MANIFEST_FORMAT);
         const extensions = (await c.query('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
-        const args = ['-Fc', '-b', '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
+        const args = [...formatArgs(cfg, client), '-b', '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
         const started = Date.now();
         const dumping = runPgTool('pg_dump', deps.pgDump, args, ctx);
         stopProgress = reportProgress(file, log, progressIntervalMs(cfg), started);
         // Counting runs while pg_dump runs, on the same snapshot (one after the other costs ~6%).
         // A refused count re-opens the counting transaction on the snapshot; the exporter is not touched.
-        const counting = countTables(c, targets, { log, signal }, () => importSnapshot(c, snap));
+        const counting = countTables(c, targets, { log, signal, progressMs: progressIntervalMs(cfg) }, () => importSnapshot(c, snap));
         const [dumped, counted] = await Promise.allSettled([dumping, counting]);
         stopProgress();
         if (signal.aborted)
@@ -40907,12 +41337,10 @@ async function dumpDatabase(deps, ctx, dir, pre) {
         }
         await c.query('COMMIT');
         await exporter.query('COMMIT');
-        const st = await external_node_fs_.promises.stat(file);
-        if (st.size === 0)
-            throw new JobError('postgres.empty_dump', `pg_dump wrote an empty file ${file}`, { hint: 'Check the disk and the pg_dump output above.' });
+        const bytes = await requireNonEmpty(cfg, file);
         const header = await deps.archives.readHeader(file, env, signal);
-        log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
-        return section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await fileEntry(dir, fileName));
+        log.info(`pg_dump: ${formatBytes(bytes)} in ${Math.round((Date.now() - started) / 100) / 10} s (${describeOptions(cfg)}); archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
+        return section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg));
     }
     finally {
         stopProgress();
@@ -40920,7 +41348,25 @@ async function dumpDatabase(deps, ctx, dir, pre) {
         await exporter.end().catch(() => { });
     }
 }
-function section(cfg, pre, snap, archiveVersion, extensions, counted, file) {
+/** An empty archive (a custom file, or a directory's toc.dat) is a failed dump; returns the archive's bytes. */
+async function requireNonEmpty(cfg, file) {
+    const toc = cfg.format === 'directory' ? external_node_path_default().join(file, 'toc.dat') : file;
+    const st = await external_node_fs_.promises.stat(toc).catch(() => null);
+    if (!st || st.size === 0)
+        throw new JobError('postgres.empty_dump', `pg_dump wrote ${st ? 'an empty' : 'no'} file ${toc}`, { hint: 'Check the disk and the pg_dump output above.' });
+    return archiveBytes(file);
+}
+/** The manifest's files: the custom archive, or every file of the directory archive ("<db>.dir/toc.dat", ...). */
+async function archiveEntries(dir, fileName, cfg) {
+    if (cfg.format !== 'directory')
+        return [await fileEntry(dir, fileName)];
+    const rels = await listFiles(external_node_path_default().join(dir, fileName));
+    const files = [];
+    for (const rel of rels)
+        files.push(await fileEntry(dir, `${fileName}/${rel}`));
+    return files;
+}
+function section(cfg, pre, snap, archiveVersion, extensions, counted, files) {
     return {
         server_version: pre.serverVersion,
         client_version: pre.clientVersion,
@@ -40932,8 +41378,11 @@ function section(cfg, pre, snap, archiveVersion, extensions, counted, file) {
         snapshot: snap,
         extensions,
         large_objects: counted.largeObjects,
-        files: [file],
+        files,
         tables: counted.tables,
+        format: cfg.format ?? 'custom',
+        ...(cfg.compress !== undefined ? { compress: cfg.compress } : {}),
+        ...(cfg.dump_jobs !== undefined ? { dump_jobs: cfg.dump_jobs } : {}),
         // pg_dump dumped these whole; only their counts are missing, and the manifest says so.
         ...(counted.errors.length ? { count_errors: counted.errors } : {}),
     };
@@ -40955,6 +41404,208 @@ function dumpFailure(user, r, errors, countErrors) {
     const also = countErrors.length ? `\n  counting failed too: ${countErrors.map((e) => `${e.name}: ${e.error}`).join('; ')}` : '';
     return new JobError('postgres.dump_failed', `pg_dump failed (${how}):\n  ${lines}${also}`, {
         hint: 'Read the pg_dump lines above. A lost connection means the server stopped or restarted during the dump; run the backup again once it is up.',
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/globals-sql.ts
+/**
+ * Reading what `pg_dumpall --globals-only` wrote, without a server: its statements one by one (psql's
+ * meta-commands such as `\restrict` skipped), the roles and tablespaces it creates, and which
+ * statement touches which role, so a restore can leave roles that already exist as they are.
+ */
+/** Splits the file into statements: quotes ('…', "…") and `--` comments respected, psql meta-command lines skipped. */
+function splitStatements(text) {
+    const out = [];
+    let cur = '';
+    let i = 0;
+    while (i < text.length) {
+        const c = text[i];
+        if (cur.trim() === '' && c === '\\') {
+            // A psql meta-command (\connect, \restrict …) runs to the end of its line.
+            const nl = text.indexOf('\n', i);
+            i = nl < 0 ? text.length : nl + 1;
+            cur = '';
+            continue;
+        }
+        if (c === '-' && text[i + 1] === '-') {
+            const nl = text.indexOf('\n', i);
+            i = nl < 0 ? text.length : nl + 1;
+            cur += '\n';
+            continue;
+        }
+        if (c === "'" || c === '"') {
+            const end = quotedEnd(text, i, c);
+            cur += text.slice(i, end);
+            i = end;
+            continue;
+        }
+        if (c === ';') {
+            if (cur.trim())
+                out.push(cur.trim());
+            cur = '';
+            i++;
+            continue;
+        }
+        cur += c;
+        i++;
+    }
+    if (cur.trim())
+        out.push(cur.trim());
+    return out;
+}
+/** The index just after the quoted text opening at `start` (a doubled quote is part of it). */
+function quotedEnd(text, start, q) {
+    let i = start + 1;
+    while (i < text.length) {
+        if (text[i] === q) {
+            if (text[i + 1] === q)
+                i += 2;
+            else
+                return i + 1;
+        }
+        else
+            i++;
+    }
+    return text.length;
+}
+const IDENT = String.raw `("(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+/** A name as the server stores it: "Quoted" names unquoted, plain ones folded to lower case. */
+function unquoteIdent(s) {
+    return s.startsWith('"') ? s.slice(1, -1).replace(/""/g, '"') : s.toLowerCase();
+}
+const ROLE_STATEMENT = [
+    new RegExp(`^CREATE ROLE ${IDENT}\\s*$`, 'i'),
+    new RegExp(`^ALTER ROLE ${IDENT}\\s`, 'i'),
+    new RegExp(`^ALTER USER ${IDENT}\\s`, 'i'),
+    new RegExp(`^COMMENT ON ROLE ${IDENT}\\s`, 'i'),
+    new RegExp(`^SECURITY LABEL (?:FOR \\S+ )?ON ROLE ${IDENT}\\s`, 'i'),
+];
+const TABLESPACE_STATEMENT = [new RegExp(`^CREATE TABLESPACE ${IDENT}\\s`, 'i'), new RegExp(`^ALTER TABLESPACE ${IDENT}\\s`, 'i'), new RegExp(`^COMMENT ON TABLESPACE ${IDENT}\\s`, 'i')];
+/**
+ * What a statement does: creates or alters one role (its attributes, settings, comment), creates or
+ * alters one tablespace, or something else (session settings, role memberships).
+ */
+function classify(stmt) {
+    const s = stmt.replace(/\s+/g, ' ').trim();
+    for (const [i, re] of ROLE_STATEMENT.entries()) {
+        const m = re.exec(s);
+        if (m)
+            return { kind: 'role', role: unquoteIdent(m[1]), create: i === 0 };
+    }
+    for (const re of TABLESPACE_STATEMENT) {
+        const m = re.exec(s);
+        if (m)
+            return { kind: 'tablespace', tablespace: unquoteIdent(m[1]) };
+    }
+    return { kind: 'other' };
+}
+/** The roles and tablespaces the file creates, sorted. */
+function globalsInventory(text) {
+    const roles = new Set();
+    const tablespaces = new Set();
+    for (const stmt of splitStatements(text)) {
+        const k = classify(stmt);
+        if (k.kind === 'role' && k.create)
+            roles.add(k.role);
+        if (k.kind === 'tablespace' && /^CREATE/i.test(stmt))
+            tablespaces.add(k.tablespace);
+    }
+    return { roles: [...roles].sort(), tablespaces: [...tablespaces].sort() };
+}
+/** Pure: which statements to run. Roles and tablespaces that exist are left as they are, and said so. */
+function planGlobals(text, existing) {
+    const run = [];
+    const keptRoles = new Set();
+    const keptTablespaces = new Set();
+    for (const stmt of splitStatements(text)) {
+        const k = classify(stmt);
+        if (k.kind === 'role' && existing.roles.has(k.role))
+            keptRoles.add(k.role);
+        else if (k.kind === 'tablespace' && existing.tablespaces.has(k.tablespace))
+            keptTablespaces.add(k.tablespace);
+        else
+            run.push(stmt);
+    }
+    return { run, keptRoles: [...keptRoles].sort(), keptTablespaces: [...keptTablespaces].sort() };
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/globals.ts
+/**
+ * The cluster's roles and tablespaces beside each dump (`pg_dumpall --globals-only`): pg_dump keeps
+ * the grants of a database but not the roles they name, so a restore onto a new server needs them
+ * first. Without `postgres.globals_password_hashes` the file holds no password hashes
+ * (`--no-role-passwords`, which also spares the backup user the superuser-only pg_authid); with it,
+ * the file is 0600 and the set leaves the machine only age-encrypted (remotes/registry.ts).
+ */
+
+
+
+
+
+
+
+const GLOBALS_FILE = 'globals.sql';
+/** Writes `globals.sql` into `dir`; returns its file entry and the manifest's `globals`. */
+async function dumpGlobals(deps, ctx, dir) {
+    const { cfg } = deps;
+    const hashes = cfg.globals_password_hashes;
+    const file = external_node_path_default().join(dir, GLOBALS_FILE);
+    // Made 0600 before pg_dumpall writes a hash into it (it keeps the mode of a file it truncates).
+    if (hashes)
+        await external_node_fs_.promises.writeFile(file, '', { mode: 0o600 });
+    const args = ['--globals-only', ...(hashes ? [] : ['--no-role-passwords']), '-w', '-f', file, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-l', cfg.database];
+    const { result: r, stderr } = await runPgTool('pg_dumpall', deps.pgDumpall, args, ctx);
+    if (ctx.signal.aborted)
+        throw ctx.signal.reason;
+    if (r.spawnError)
+        throw spawnFailed(deps.pgDumpall, r.spawnError);
+    const errors = stderr.filter((l) => /^pg_dumpall: error:/.test(l) || /\b(FATAL|PANIC):/.test(l));
+    if (r.exitCode !== 0 || errors.length > 0)
+        throw globalsFailure(cfg.user, hashes, howEnded(r), errors.length ? errors : r.stderrTail);
+    if (hashes)
+        await external_node_fs_.promises.chmod(file, 0o600);
+    const inventory = globalsInventory(await external_node_fs_.promises.readFile(file, 'utf8'));
+    if (inventory.roles.length === 0) {
+        throw new JobError('postgres.globals_failed', `pg_dumpall --globals-only wrote no CREATE ROLE into ${file}`, { hint: 'Every cluster has at least its bootstrap superuser: check the pg_dumpall lines above.' });
+    }
+    ctx.log.info(`pg_dumpall: ${inventory.roles.length} roles, ${inventory.tablespaces.length} tablespaces${hashes ? ' (with password hashes: the file is 0600)' : ' (no password hashes)'}`);
+    return { file: await fileEntry(dir, GLOBALS_FILE), globals: { path: GLOBALS_FILE, password_hashes: hashes, ...inventory } };
+}
+function globalsFailure(user, hashes, how, lines) {
+    const text = lines.slice(-10).join('\n  ');
+    if (hashes && /permission denied for (table|relation) pg_authid/.test(text)) {
+        return new JobError('postgres.globals_denied', `pg_dumpall --globals-only failed (${how}): the backup user ${user} cannot read pg_authid, which password hashes need:\n  ${text}`, {
+            hint: `Only a superuser can read password hashes. Remove postgres.globals_password_hashes (the roles are then kept without them), or run the backup as a superuser.`,
+        });
+    }
+    return new JobError('postgres.globals_failed', `pg_dumpall --globals-only failed (${how}):\n  ${text}`, { hint: 'Read the pg_dumpall lines above; it connects like pg_dump, to the configured database.' });
+}
+/**
+ * Runs the file's statements one by one on the target server (autocommit: CREATE TABLESPACE cannot
+ * run in a transaction). Roles and tablespaces that exist are left as they are and reported; any
+ * other failure stops with the statement, before the database is touched.
+ */
+async function applyGlobals(opening, text, where) {
+    return withSession(opening, async (client) => {
+        const roles = new Set((await client.query('SELECT rolname AS n FROM pg_roles')).rows.map((r) => r.n));
+        const tablespaces = new Set((await client.query('SELECT spcname AS n FROM pg_tablespace')).rows.map((r) => r.n));
+        const plan = planGlobals(text, { roles, tablespaces });
+        const created = [];
+        for (const stmt of plan.run) {
+            try {
+                await client.query(stmt);
+            }
+            catch (err) {
+                throw new JobError('postgres.globals_apply', `applying the set's roles and tablespaces on ${where} failed at: ${stmt.split('\n')[0].slice(0, 200)}: ${err.message}${created.length ? ` (created before it: ${created.join(', ')})` : ''}`, {
+                    hint: 'A tablespace needs its folder on the new server (create it, owned by the postgres user); a role the file grants to must exist. Nothing was restored into the database.',
+                    cause: err,
+                });
+            }
+            const m = /^CREATE (ROLE|TABLESPACE) (.+)$/is.exec(stmt.split('\n')[0]);
+            if (m && m[1].toUpperCase() === 'ROLE')
+                created.push(m[2].trim());
+        }
+        return { created, keptRoles: plan.keptRoles, keptTablespaces: plan.keptTablespaces, statements: plan.run.length };
     });
 }
 
@@ -41027,6 +41678,14 @@ async function probeServer(client, clientVersion, pgDump) {
 }
 
 ;// CONCATENATED MODULE: ./src/engines/postgres/restore.ts
+/**
+ * Restoring a PostgreSQL archive: pg_restore (never --clean: it always fills a new, empty database,
+ * see admin.ts) with TimescaleDB's pre/post steps, the checks before it (the archive readable, the
+ * extension offered, no old copy left), and the restored copy's counts against the manifest.
+ */
+
+
+
 
 
 
@@ -41068,23 +41727,67 @@ async function restoreArchive(deps, ctx, file, target, opts) {
         }
     }
 }
+/**
+ * The entries pg_restore will restore: the table of contents of `pg_restore --list` (";" lines are
+ * comments), without the ACL entries --no-acl skips.
+ */
+function restoreEntries(listing, noAcl) {
+    return listing.filter((l) => /^\d+;/.test(l) && !(noAcl && /^\d+; \d+ \d+ (ACL|DEFAULT ACL) /.test(l))).length;
+}
+/**
+ * One line of `pg_restore -v` per entry restored, in serial and parallel (-j) runs alike: "creating
+ * TABLE ...", "processing data for table ...", "executing SEQUENCE SET ...", "processing BLOBS".
+ * Other verbose lines ("launching item", "restoring large object") are not entries of their own.
+ */
+const ENTRY_DONE_RE = /^pg_restore: (creating |processing data for table |executing |processing BLOBS)/;
+/** -v's other step lines: not logged (one or more per entry, or per large object), never errors ("pg_restore: error: ..."). */
+const VERBOSE_STEP_RE = /^pg_restore: (connecting to database|entering |finished main parallel loop|launching item |finished item |processing item |processing missed item |restoring large object |restored \d+ large object)/;
+/** Takes pg_restore -v's step lines (true: counted or dropped, not logged) and counts the entries done. */
+function restoreCounter() {
+    let done = 0;
+    return {
+        onLine: (l) => {
+            if (ENTRY_DONE_RE.test(l))
+                done++;
+            else if (!VERBOSE_STEP_RE.test(l))
+                return false;
+            return true;
+        },
+        done: () => done,
+    };
+}
+/** The progress line of a running pg_restore. */
+function restoreLine(done, total) {
+    return `pg_restore: ${total === null ? `${done} archive entries restored` : doneOfTotal(done, total, 'archive entries restored')}`;
+}
+/** pg_restore -v's per-entry lines are counted for the progress lines, not logged one by one. */
+function restoreProgress(log, ms, total) {
+    const counter = restoreCounter();
+    return { onLine: counter.onLine, stop: ticker(ms, (l) => log.info(l), () => restoreLine(counter.done(), total)) };
+}
 async function runRestore(deps, ctx, file, target, opts) {
     const { cfg } = deps;
+    // The "of N" of the progress lines; an archive pg_restore cannot list fails below, with pg_restore's own words.
+    const total = await deps.listArchive(file, ctx.env, ctx.signal).then((l) => restoreEntries(l, opts.noOwner), () => null);
+    if (ctx.signal.aborted)
+        throw ctx.signal.reason;
     const args = [
-        '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-d', target,
+        '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target,
         '--exit-on-error',
         ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
         ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
         file,
     ];
-    const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx);
+    const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), total);
+    const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx, progress.onLine).finally(progress.stop);
     if (ctx.signal.aborted)
         throw ctx.signal.reason;
     if (r.spawnError)
         throw spawnFailed(deps.pgRestore, r.spawnError);
     if (r.exitCode !== 0) {
+        // Without an error line (killed), the lines pg_restore printed other than -v's steps (then its raw tail).
         const errors = stderr.filter(isDumpErrorLine);
-        throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}):\n  ${(errors.length ? errors : r.stderrTail).slice(-10).join('\n  ')}`, {
+        throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}):\n  ${(errors.length ? errors : stderr.length ? stderr : r.stderrTail).slice(-10).join('\n  ')}`, {
             hint: 'Read the pg_restore lines above: a damaged archive, a missing extension or role on the target server, or a full disk.',
         });
     }
@@ -41126,9 +41829,26 @@ async function requireExtension(open, cfg, name, version) {
         });
     }
 }
-/** The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use). */
-function pgDumpPath(set) {
-    return setFilePath(set.path, set.manifest.postgres.files[0].path, set.id);
+/**
+ * The PostgreSQL archive of a set: relative, inside the set, not a link (checked now, just before use).
+ * A directory-format archive is a folder pg_restore reads whole: every file the manifest lists is
+ * checked, and nothing under the set folder may be a link (pg_restore would follow it).
+ */
+async function pgDumpPath(set) {
+    const section = set.manifest.postgres;
+    if (dump_options_setFormat(section) === 'custom')
+        return setFilePath(set.path, section.files[0].path, set.id);
+    const rel = archiveRel(section);
+    // globals.sql sits beside the archive folder (pg_dumpall's file, restored apart with --with-globals).
+    const archiveFiles = section.files.filter((f) => f.path !== section.globals?.path);
+    const outside = archiveFiles.find((f) => !f.path.startsWith(`${rel}/`));
+    if (outside) {
+        throw new JobError('set.unsafe_file', `set ${set.id} is damaged: its directory archive ${rel} and the file ${outside.path} the manifest lists are not one folder`, {
+            hint: 'Someone or something changed manifest.json after it was written. Inspect it by hand, and verify or restore another set.',
+        });
+    }
+    await assertSetSafe(set.path, archiveFiles.map((f) => f.path), set.id);
+    return external_node_path_default().join(set.path, ...rel.split('/'));
 }
 /** Why `pg_restore --list` cannot read the set's archive, or null when it can. A cancel is thrown. */
 async function archiveProblem(archives, set, ectx) {
@@ -41213,11 +41933,14 @@ async function dropScratch(open, production, scratch) {
 
 
 
+
+
 class PostgresEngine {
     cfg;
     name = 'postgres';
     pgDump = '';
     pgRestore = '';
+    pgDumpall = '';
     archives;
     constructor(cfg) {
         this.cfg = cfg;
@@ -41226,10 +41949,15 @@ class PostgresEngine {
     get database() {
         return this.cfg.database;
     }
+    /** The pg_dump findTools found (for messages); empty before. */
+    get pgDumpPath() {
+        return this.pgDump;
+    }
     /** Binaries first (no connection needed): a missing tool is a setup error. */
     findTools(env) {
         this.pgDump = findPgTool('pg_dump', this.cfg.bin_dir, env);
         this.pgRestore = findPgTool('pg_restore', this.cfg.bin_dir, env);
+        this.pgDumpall = findPgTool('pg_dumpall', this.cfg.bin_dir, env);
         this.archives.findTools(env);
     }
     toolEnv(env) {
@@ -41252,12 +41980,23 @@ class PostgresEngine {
     restoreClientVersion(env) {
         return readClientVersion(this.pgRestore, env);
     }
-    preflight(ctx) {
+    /** The client must write the configured compression (exit 2, before the server is asked anything). */
+    async preflight(ctx) {
+        requireCompressSupport(this.cfg, await this.clientVersion(ctx.env), this.pgDump);
         return withSession(this.connect(ctx.env), (client) => probeServer(client, () => this.clientVersion(ctx.env), this.pgDump));
     }
-    /** Dumps the database into `dir` and returns the manifest section. */
-    dump(ctx, dir, pre) {
-        return dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre);
+    /**
+     * Dumps the cluster's roles and tablespaces (globals.ts: first, so a refused pg_authid stops the
+     * backup early), then the database, into `dir`; returns the manifest section, globals.sql last in its files.
+     */
+    async dump(ctx, dir, pre) {
+        const globals = await dumpGlobals({ cfg: this.cfg, pgDumpall: this.pgDumpall }, ctx, dir);
+        const section = await dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre);
+        return { ...section, files: [...section.files, globals.file], globals: globals.globals };
+    }
+    /** Runs a set's globals.sql on this server (roles and tablespaces that exist are left as they are). */
+    applyGlobals(env, text) {
+        return applyGlobals(this.connectMaintenance(env), text, `${this.cfg.host}:${this.cfg.port}`);
     }
     /** Session timeouts off, then the REPEATABLE READ transaction whose snapshot pg_dump dumps. */
     exportSnapshot(client) {
@@ -41268,7 +42007,7 @@ class PostgresEngine {
      * of manifest `format`: a restored set is counted the way its manifest was.
      */
     countDatabase(env, database, log, signal, format = MANIFEST_FORMAT) {
-        return countDatabase(this.connect(env, database), { log, signal }, format);
+        return countDatabase(this.connect(env, database), { log, signal, progressMs: progressIntervalMs(this.cfg) }, format);
     }
     /**
      * Drops and recreates a scratch database. Refuses the production database whatever the
@@ -41308,6 +42047,7 @@ class PostgresEngine {
         const deps = {
             cfg: this.cfg,
             pgRestore: this.pgRestore,
+            listArchive: (f, env, signal) => this.archives.list(f, env, signal),
             // The engine's own methods, looked up on the instance at each call.
             sql: (env, database, text) => this.sql(env, database, text),
             resetRestoring: (env, database) => this.resetRestoring(env, database),
@@ -41524,15 +42264,19 @@ class TdCounter {
      * Super tables (child-table count, rows) and normal tables (rows) of `db`, by COUNT(*) through
      * REST. With `endTime` (ISO, e.g. the manifest's end_time) `rows` counts only `_c0 <= endTime`,
      * in the database's precision, and `later` the rows after it, per table that has any.
+     * `precision`, when the caller has just read it (the dump reads it before taosdump starts), saves
+     * a round trip; without it the database is looked up first.
      */
-    async countDatabase(env, db, endTime, signal) {
-        const info = await this.server.databaseInfo(env, db, signal);
+    async countDatabase(env, db, endTime, signal, precision) {
         let bound = null;
         if (endTime !== undefined) {
             const at = new Date(endTime);
             if (Number.isNaN(at.getTime()))
                 throw new JobError('tdengine.end_time', `cannot read the end time "${endTime}"`, { hint: 'Expected an ISO 8601 time such as 2025-06-01T01:00:00.000Z.' });
-            bound = toEpoch(at, info.precision);
+            bound = toEpoch(at, precision ?? (await this.server.databaseInfo(env, db, signal)).precision);
+        }
+        else if (precision === undefined) {
+            await this.server.databaseInfo(env, db, signal); // a missing database is an error, not zero tables
         }
         const qdb = sqlIdent(db);
         const [stableNames, normalNames] = await Promise.all([
@@ -41548,11 +42292,13 @@ class TdCounter {
         };
         // One row from TDengine's table-count scan; an SQL error fails the run (never a listing's length).
         const childCount = (name) => this.countOne(env, `SELECT COUNT(*) FROM information_schema.ins_tables WHERE db_name=${sqlString(db)} AND stable_name=${sqlString(name)}`, signal);
-        const stableCounts = await mapLimit(stableNames, PARALLEL, async (name) => {
-            const [child_tables, r] = await Promise.all([childCount(name), rowsOf(name)]);
-            return { name, child_tables, ...r };
+        // super and normal tables in one queue: after a dump every round trip is wall time
+        const all = await mapLimit([...stableNames.map((name) => ({ name, stable: true })), ...normalNames.map((name) => ({ name, stable: false }))], PARALLEL, async ({ name, stable }) => {
+            const [child_tables, r] = await Promise.all([stable ? childCount(name) : 0, rowsOf(name)]);
+            return { name, stable, child_tables, ...r };
         });
-        const tableCounts = await mapLimit(normalNames, PARALLEL, async (name) => ({ name, ...(await rowsOf(name)) }));
+        const stableCounts = all.filter((t) => t.stable);
+        const tableCounts = all.filter((t) => !t.stable);
         const counts = {
             stables: stableCounts.map(({ name, child_tables, rows }) => ({ name, child_tables, rows })),
             tables: tableCounts.map(({ name, rows }) => ({ name, rows })),
@@ -42272,8 +43018,12 @@ async function dump_dumpDatabase(p, ctx, setDir, pre, endTime) {
         if (!verdict.ok) {
             throw tool.failure('tdengine.dump_failed', `taosdump did not dump ${db} whole`, verdict, password, 'taosdump exits 0 even when tables fail, so its output is judged: read the lines above. "Table does not exist" for a table that exists, or a lost connection, usually passes on a second run; if a table keeps failing, inspect it in the taos shell. No set was kept.');
         }
-        // counts and the rest of the hashing side by side
-        const [counts, files, result] = await Promise.all([p.counter.countDatabase(env, db, end, signal), hasher.finish(), fileEntry(setDir, TDENGINE_RESULT_FILE)]);
+        // Counts and the rest of the hashing side by side, AFTER taosdump: a row back-filled inside the
+        // window while it ran is then either in the dump and the count or caught by rowsAfterEnd(). Counted
+        // beside taosdump, such a row could be dumped but not counted and pass as a row after end_time
+        // while live rows keep arriving (bench/README.md, "TDengine"); on a real server these COUNT(*)
+        // read block metadata, so they cost round trips, not scans.
+        const [counts, files, result] = await Promise.all([p.counter.countDatabase(env, db, end, signal, info.precision), hasher.finish(), fileEntry(setDir, TDENGINE_RESULT_FILE)]);
         const later = rowsAfterEnd(verdict.rows, counts, db, end);
         files.push(result);
         const bytes = files.reduce((a, f) => a + f.bytes, 0);
@@ -42907,6 +43657,68 @@ async function step(ctx, stage, fn) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engines/postgres/restore-globals.ts
+/**
+ * restore --with-globals: the set's globals.sql (the cluster's roles and tablespaces) applied to the
+ * target server after the safety set and before the database is restored, so the grants and owners
+ * of the dump find their roles. Roles and tablespaces that exist are left as they are and reported.
+ * A roll-back does not remove the roles created (they hold no data; `DROP ROLE` them by hand).
+ */
+
+
+
+
+/** The set's globals.sql when --with-globals asks for it; a set without one is refused (exit 2, nothing touched). */
+async function globalsToApply(set, withGlobals) {
+    if (!withGlobals)
+        return null;
+    const g = set.manifest.postgres.globals;
+    if (!g) {
+        throw new UsageError('restore.no_globals', `set ${set.id} holds no roles and tablespaces (made before globals were kept, or imported); nothing was done`, {
+            hint: 'Restore without --with-globals (create the roles the dump needs by hand first), or pick a set made by this version.',
+        });
+    }
+    return setFilePath(set.path, g.path, set.id);
+}
+/** Applies the file through `apply` (the engine's), logs what was created and what was kept; returns the check. */
+async function restoreGlobals(file, apply, log, where) {
+    const done = await apply(await external_node_fs_.promises.readFile(file, 'utf8'));
+    if (done.created.length)
+        log.info(`created on ${where}: role ${done.created.join(', ')}`);
+    if (done.keptRoles.length)
+        log.info(`roles that already exist on ${where}, left as they are: ${done.keptRoles.join(', ')}`);
+    if (done.keptTablespaces.length)
+        log.info(`tablespaces that already exist on ${where}, left as they are: ${done.keptTablespaces.join(', ')}`);
+    const kept = done.keptRoles.length + done.keptTablespaces.length;
+    return {
+        name: 'postgres globals',
+        result: 'passed',
+        detail: `${done.created.length} role(s) created, ${done.statements} statement(s) run${kept ? `; already there and left as they are: ${[...done.keptRoles, ...done.keptTablespaces].join(', ')}` : ''}`,
+    };
+}
+/**
+ * verify: the set's globals.sql (its checksum is checked with the other files) must create every
+ * role the manifest lists. Null for a set without globals.
+ */
+async function checkGlobalsFile(set) {
+    const g = set.manifest.postgres.globals;
+    if (!g)
+        return null;
+    let text;
+    try {
+        text = await external_node_fs_.promises.readFile(await setFilePath(set.path, g.path, set.id), 'utf8');
+    }
+    catch (err) {
+        return { name: 'postgres globals', result: 'failed', detail: `${g.path}: ${err.message}` };
+    }
+    const found = globalsInventory(text);
+    const missing = g.roles.filter((r) => !found.roles.includes(r));
+    if (found.roles.length === 0 || missing.length > 0) {
+        return { name: 'postgres globals', result: 'failed', detail: `${g.path} does not create ${found.roles.length === 0 ? 'any role' : `the role(s) ${missing.join(', ')} the manifest lists`}` };
+    }
+    return { name: 'postgres globals', result: 'passed', detail: `${g.path}: ${g.roles.length} roles, ${g.tablespaces.length} tablespaces${g.password_hashes ? ', with password hashes' : ''}` };
+}
+
 ;// CONCATENATED MODULE: ./src/engines/postgres/restore-target.ts
 /**
  * restore, PostgreSQL: the target stays whole until a complete, checked copy can replace it.
@@ -42919,6 +43731,7 @@ async function step(ctx, stage, fn) {
  * Until step 4 commits, any stop (failure, SIGINT/SIGTERM) leaves the target as it was and drops the copy.
  * This file is the order of the steps and what a stop says; the steps are the engine's (engines/postgres/).
  */
+
 
 
 
@@ -42936,6 +43749,7 @@ async function restorePostgres(ctx, set, target, kit) {
     const now = () => stage;
     // 1. The set, then the server: nothing is touched until both are known good.
     checks.push(await step(ctx, now, () => requireWholeSet(set, 'postgres', engine.archives, ectx)));
+    const globalsFile = await step(ctx, now, () => globalsToApply(set, ctx.request.withGlobals));
     const timescaleVersion = pg.extensions.find((e) => e.name === 'timescaledb')?.version;
     const exists = await step(ctx, now, async () => {
         if (timescaleVersion !== undefined)
@@ -42955,6 +43769,9 @@ async function restorePostgres(ctx, set, target, kit) {
         log.info(`${target} does not exist: it will be created (nothing to keep a safety copy of)`);
         checks.push({ name: 'safety set', result: 'skipped', detail: `${target} did not exist; nothing was replaced` });
     }
+    // The roles and tablespaces before the database, whose owners and grants name them.
+    if (globalsFile)
+        checks.push(await step(ctx, now, () => restoreGlobals(globalsFile, (text) => engine.applyGlobals(env, text), log, `${config.postgres.host}:${config.postgres.port}`)));
     // 3. A new database, filled and checked while the target stays as it is.
     const staging = stagingName(target);
     stage = { touched: false, setId: set.id, target, staging };
@@ -43022,7 +43839,7 @@ function scratchDatabase(section) {
  *   tdengine/tdengine_20251024_010000/                          -> daily     market_data_20251024_010000
  *   tdengine/milestones/post_phase2_20251101/                   -> milestone post_phase2_20251101
  *
- * Rules: the name (without .backup/.dump/.bak) must be `<stem>_<YYYYMMDD>` or
+ * Rules: the name (without .backup/.dump/.bak/.pgdump, or .dir for a pg_dump directory archive) must be `<stem>_<YYYYMMDD>` or
  * `<stem>_<YYYYMMDD>_<HHMMSS>`. It is a daily when it is not under a `milestones` folder and its
  * stem is the dumped database's name or one of the engine's own `dailyStems` (the TDengine importer
  * passes `tdengine` and `taosdump`, the runbook's folder names); otherwise
@@ -43033,7 +43850,7 @@ function scratchDatabase(section) {
 const import_names_NAME_RE = /^(?<stem>[A-Za-z0-9][A-Za-z0-9_]*?)_(?<date>\d{8})(?:_(?<time>\d{6}))?$/;
 /** `why` says what is wrong with a name that cannot be imported. */
 function classifyImport(p, database, isFolder, dumpTime, dailyStems = []) {
-    const base = isFolder ? external_node_path_default().basename(p) : external_node_path_default().basename(p).replace(/\.(backup|dump|bak|pgdump)$/i, '');
+    const base = isFolder ? external_node_path_default().basename(p) : external_node_path_default().basename(p).replace(/\.(backup|dump|bak|pgdump|dir)$/i, '');
     const m = import_names_NAME_RE.exec(base);
     if (!m?.groups)
         return { why: `its name ${JSON.stringify(base)} is not <name>_<YYYYMMDD> or <name>_<YYYYMMDD>_<HHMMSS>` };
@@ -43108,9 +43925,32 @@ function localTime(at, timeZone) {
     const iso = `${parts.year}-${parts.month}-${parts.day}T${parts.hour}:${parts.minute}:${parts.second}.${ms}${offset}`;
     return { date, time, iso };
 }
+/**
+ * The ISO 8601 week (`2026-W49`) and the calendar month (`2026-12`) an instant falls in, as the
+ * wall clock of `timeZone` reads it. ISO weeks start on Monday; week 1 holds the year's first
+ * Thursday, so 2027-01-01 (a Friday) is in 2026-W53.
+ */
+function calendarBuckets(at, timeZone) {
+    const d = localTime(at, timeZone).date;
+    const y = Number(d.slice(0, 4));
+    const m = Number(d.slice(4, 6));
+    const day = Number(d.slice(6, 8));
+    // The local calendar date as a UTC midnight, moved to the Thursday of its ISO week.
+    const date = new Date(Date.UTC(y, m - 1, day));
+    const weekday = date.getUTCDay() || 7;
+    date.setUTCDate(date.getUTCDate() + 4 - weekday);
+    const isoYear = date.getUTCFullYear();
+    const week = Math.ceil(((date.getTime() - Date.UTC(isoYear, 0, 1)) / 86_400_000 + 1) / 7);
+    return { week: `${isoYear}-W${String(week).padStart(2, '0')}`, month: `${d.slice(0, 4)}-${d.slice(4, 6)}` };
+}
 
 ;// CONCATENATED MODULE: ./src/engines/postgres/import.ts
-/** import, PostgreSQL: a pg_dump custom-format archive from the old runbook, read with `pg_restore --list`. */
+/**
+ * import, PostgreSQL: a pg_dump archive from the old runbook, read with `pg_restore --list`: a
+ * custom-format file, or a directory-format folder (toc.dat and a file per table), which the set
+ * holds as `<database>.dir/` with every file listed in the manifest.
+ */
+
 
 
 
@@ -43129,24 +43969,27 @@ function postgresImporter(ctx) {
         return reader;
     };
     return {
-        what: 'the old backup files (postgresql/*.backup)',
+        what: 'the old backup files (postgresql/*.backup, or pg_dump -Fd folders)',
         example: 'postgresql/milestones/pre_arch_optimization_20251025.backup postgresql/mystocks_*.backup',
-        takes: 'file',
+        takes: 'both',
+        // A folder is a pg_dump directory archive when it holds toc.dat (a taosdump folder does not).
+        claims: async (source, st) => st.isFile() || (await external_node_fs_.promises.stat(external_node_path_default().join(source, 'toc.dat')).then((t) => t.isFile(), () => false)),
         async read(source, st) {
             const tz = ctx.config.timezone;
             const pg = await readPgArchive(ctx, archives, source);
             const at = archiveTime(pg.createdAt, tz) ?? st.mtime;
             const name = classifyImport(source, pg.database, false, localTime(at, tz).time);
             if ('why' in name)
-                throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name.why}`, { hint: 'Rename a copy of it to <milestone>_<YYYYMMDD>.backup or <database>_<YYYYMMDD>_<HHMMSS>.backup and import that.' });
-            const rel = external_node_path_default().basename(source);
-            const sums = new Map([[rel, { path: rel, bytes: st.size, sha256: await sha256Path(source) }]]);
+                throw new UsageError('import.bad_name', `cannot adopt ${source}: ${name.why}`, { hint: 'Rename a copy of it to <milestone>_<YYYYMMDD>.backup or <database>_<YYYYMMDD>_<HHMMSS>.backup (a folder: <database>_<YYYYMMDD>_<HHMMSS>) and import that.' });
+            const directory = st.isDirectory();
+            const rel = directory ? `${pg.database ?? 'postgres'}.dir` : external_node_path_default().basename(source);
+            const sums = directory ? await folderSums(source, rel) : new Map([[rel, { path: rel, bytes: st.size, sha256: await sha256Path(source) }]]);
             return {
                 name,
                 startedAt: at,
                 sums,
                 summary: `pg_dump archive of ${pg.database ?? '?'} (server ${pg.serverVersion ?? '?'}, ${pg.tables.length} tables with data)`,
-                copyInto: (dir) => external_node_fs_.promises.copyFile(source, external_node_path_default().join(dir, rel), external_node_fs_.promises.constants.COPYFILE_EXCL),
+                copyInto: (dir) => (directory ? copyFolder(source, external_node_path_default().join(dir, rel), [...sums.keys()].map((k) => k.slice(rel.length + 1))) : external_node_fs_.promises.copyFile(source, external_node_path_default().join(dir, rel), external_node_fs_.promises.constants.COPYFILE_EXCL)),
                 section: (files) => ({
                     server_version: pg.serverVersion ?? 'unknown',
                     client_version: pg.clientVersion ?? 'unknown',
@@ -43162,10 +44005,28 @@ function postgresImporter(ctx) {
                     tables: [],
                     row_counts: 'unknown',
                     archive_tables: pg.tables,
+                    format: directory ? 'directory' : 'custom',
                 }),
             };
         },
     };
+}
+/** Every file of a directory archive, as it will lie in the set (`<rel>/...`). */
+async function folderSums(source, rel) {
+    const sums = new Map();
+    for (const f of await listFiles(source)) {
+        const abs = external_node_path_default().join(source, ...f.split('/'));
+        sums.set(`${rel}/${f}`, { path: `${rel}/${f}`, bytes: (await external_node_fs_.promises.stat(abs)).size, sha256: await sha256Path(abs) });
+    }
+    return sums;
+}
+/** Copies the listed files of a directory archive into `dest` (created; nothing is overwritten). */
+async function copyFolder(source, dest, rels) {
+    for (const f of rels) {
+        const to = external_node_path_default().join(dest, ...f.split('/'));
+        await external_node_fs_.promises.mkdir(external_node_path_default().dirname(to), { recursive: true });
+        await external_node_fs_.promises.copyFile(external_node_path_default().join(source, ...f.split('/')), to, external_node_fs_.promises.constants.COPYFILE_EXCL);
+    }
 }
 /** `pg_restore --list` reads the archive; what it cannot read is not adopted. */
 async function readPgArchive(ctx, archives, file) {
@@ -43176,10 +44037,733 @@ async function readPgArchive(ctx, archives, file) {
         if (!(err instanceof JobError))
             throw err;
         throw new JobError('import.unreadable', `${err.message}; nothing was imported`, {
-            hint: err.code === 'postgres.archive_too_new' ? err.hint : 'Is it a pg_dump custom-format archive (pg_dump -Fc)? A plain SQL dump cannot be adopted; leave it out.',
+            hint: err.code === 'postgres.archive_too_new' ? err.hint : 'Is it a pg_dump custom-format archive (pg_dump -Fc) or directory-format folder (pg_dump -Fd)? A plain SQL dump cannot be adopted; leave it out.',
             cause: err,
         });
     }
+}
+
+;// CONCATENATED MODULE: ./src/catalog/retention-rules.ts
+/**
+ * The retention rules by code: every decision names the rule that made it (`rule`) beside its prose
+ * `reason`, so scripts reading `prune --dry-run --json` need not parse the prose. Kept apart from
+ * retention.ts so the report schema can use the list without importing the catalog.
+ */
+const RETENTION_RULES = [
+    /** A staging folder left in `.incomplete/` by a run that did not finish: removed. */
+    'staging_leftover',
+    /** No valid manifest, or a started_at without a UTC offset: kept for a person. */
+    'damaged',
+    /** Milestones are kept forever. */
+    'milestone',
+    /** Safety copies (taken before a restore) are kept until removed by hand. */
+    'safety',
+    /** Dated in the future (clock skew): kept, and not counted by the rules below. */
+    'future',
+    /** Among the newest keep_last complete dailies of an engine. */
+    'keep_last',
+    /** The newest daily of an engine that passed verification. */
+    'newest_verified',
+    /** The newest verified daily of an engine in one of the last keep_weekly ISO weeks that have one. */
+    'keep_weekly',
+    /** The newest verified daily of an engine in one of the last keep_monthly calendar months that have one. */
+    'keep_monthly',
+    /** A daily judged by its age against daily_days (kept within it, removed past it). */
+    'daily_days',
+    /** The newest config snapshot: always kept. */
+    'config_newest',
+    /** A config snapshot judged by its age against config_days. */
+    'config_days',
+];
+
+;// CONCATENATED MODULE: ./src/version.ts
+/** Kept equal to package.json's version by a test (a JSON import would drag package.json into the bundle). */
+const TOOL_NAME = 'pgtaos-backup';
+const TOOL_VERSION = '1.0.0';
+
+;// CONCATENATED MODULE: ./src/report/storage.ts
+const GIB = 1024 ** 3;
+const DAY_MS = 86_400_000;
+/** Dailies from this many days back make the average (the runbook keeps 7 days). */
+const SAMPLE_WINDOW_DAYS = 7;
+/**
+ * No days-left figure before this many complete dailies over this many calendar days: the first
+ * set of a new catalog (often a near-empty test database) said "1140823 more days".
+ */
+const MIN_SAMPLE_SETS = 3;
+const MIN_SAMPLE_DAYS = 2;
+/** A days-left figure above this is told as "more than 10 years", never as a number of days. */
+const MAX_DAYS_TOLD = 3650;
+/** The local calendar day of an ISO time with offset ("2026-11-25T00:00:03.120+08:00" -> "2026-11-25"). */
+function localDay(iso) {
+    const m = /^(\d{4}-\d{2}-\d{2})T/.exec(iso);
+    return m ? m[1] : null;
+}
+function storageEstimate(input) {
+    const complete = input.sets.filter((s) => s.status === 'complete');
+    const counts = { daily: 0, milestone: 0, config: 0, safety: 0 };
+    for (const s of complete)
+        counts[s.kind]++;
+    const dated = complete
+        .filter((s) => s.kind === 'daily' && s.started_at !== null)
+        .map((s) => ({ s, at: Date.parse(s.started_at), day: localDay(s.started_at) }))
+        .filter((x) => Number.isFinite(x.at) && x.day !== null && x.at <= input.now.getTime() + DAY_MS)
+        .sort((a, b) => b.at - a.at);
+    // Recent days; when backups stopped a while ago, the newest days there are.
+    const recent = dated.filter((x) => input.now.getTime() - x.at <= SAMPLE_WINDOW_DAYS * DAY_MS);
+    const days = new Map();
+    let sampleSets = 0;
+    for (const x of recent.length ? recent : dated) {
+        if (!days.has(x.day) && days.size >= SAMPLE_WINDOW_DAYS)
+            continue;
+        days.set(x.day, (days.get(x.day) ?? 0) + x.s.bytes);
+        sampleSets++;
+    }
+    const perDay = days.size ? Math.round([...days.values()].reduce((a, b) => a + b, 0) / days.size) : null;
+    const minFree = Math.round(input.minFreeGb * GIB);
+    const enough = sampleSets >= MIN_SAMPLE_SETS && days.size >= MIN_SAMPLE_DAYS;
+    const daysLeft = enough && perDay && input.freeBytes !== null ? Math.max(0, Math.floor((input.freeBytes - minFree) / perDay)) : null;
+    return {
+        free_bytes: input.freeBytes,
+        min_free_bytes: minFree,
+        used_bytes: complete.reduce((a, s) => a + s.bytes, 0),
+        sets: counts,
+        incomplete_sets: input.sets.length - complete.length,
+        daily_bytes_per_day: perDay,
+        sample_days: days.size,
+        sample_sets: sampleSets,
+        days_of_dailies: daysLeft,
+    };
+}
+/** Why there is no days-left figure yet, or null when there is one (or free space is unknown). */
+function tooFewSamples(st) {
+    if (st.sample_sets >= MIN_SAMPLE_SETS && st.sample_days >= MIN_SAMPLE_DAYS)
+        return null;
+    const have = `${st.sample_sets} daily set${st.sample_sets === 1 ? '' : 's'} over ${st.sample_days} day${st.sample_days === 1 ? '' : 's'}`;
+    return `cannot estimate yet: ${have} (needs at least ${MIN_SAMPLE_SETS} over ${MIN_SAMPLE_DAYS} days)`;
+}
+/** "68 more days" or, for a figure past any planning horizon, "more than 10 years". */
+function daysLeftText(days) {
+    return days > MAX_DAYS_TOLD ? `more than ${MAX_DAYS_TOLD / 365} years` : `${days} more day${days === 1 ? '' : 's'}`;
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/message.ts
+/**
+ * The message every chat kind shows (one screen, the same facts), and the fitting of its field
+ * values into a service's size limit: the title, the labels, the markup and the run link are
+ * never cut, only the values.
+ */
+
+
+
+/** A message is meant to fit on one phone screen. */
+const MAX_VALUE = 300;
+const MAX_DETAIL = 240;
+const MAX_TITLE = 200;
+const MAX_LABEL = 80;
+const MAX_CHECKS = 4;
+const STDERR_LINES = 3;
+const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
+/** Bytes a string takes inside a JSON document, quotes not counted (escapes are per character, so sizes add up). */
+const jsonBytes = (s) => Buffer.byteLength(JSON.stringify(s), 'utf8') - 2;
+/** `s`, or its longest start (whole code points, so never half an emoji) that fits `max` with "…" added. */
+function clipTo(s, max, size = utf8Bytes) {
+    if (size(s) <= max)
+        return s;
+    const cps = Array.from(s);
+    let lo = 0;
+    let hi = cps.length - 1;
+    while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (size(`${cps.slice(0, mid).join('')}…`) <= max)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    const out = `${cps.slice(0, lo).join('').trimEnd()}…`;
+    return size(out) <= max ? out : '';
+}
+/**
+ * Shortens values so that their sizes add up to at most `budget`: values under an equal share stay
+ * whole, the longest are cut to what is left shared equally (water-filling), so every field keeps
+ * its beginning and none crowds the others out.
+ */
+function fitValues(values, budget, size) {
+    const out = [...values];
+    const order = values.map((v, i) => ({ i, n: size(v) })).sort((a, b) => a.n - b.n);
+    let left = Math.max(0, budget);
+    order.forEach(({ i, n }, k) => {
+        const share = Math.floor(left / (order.length - k));
+        if (n > share)
+            out[i] = clipTo(values[i], share, size);
+        left -= size(out[i]);
+    });
+    return out;
+}
+/**
+ * Renders a message whose parts outside the field values (title, labels, markup, the run link) are
+ * fixed, with the values fitted into what the limit leaves: the link always survives, and markup
+ * is never cut in half. `render` must be additive in the values under `size`.
+ */
+function fitted(m, limit, size, total, render) {
+    const blank = render({ ...m, fields: m.fields.map((f) => ({ ...f, value: '' })) });
+    const values = fitValues(m.fields.map((f) => f.value), limit - total(blank), size);
+    return render({ ...m, fields: m.fields.map((f, i) => ({ ...f, value: values[i] })) });
+}
+function oneLine(s, max = MAX_VALUE) {
+    const flat = s.replace(/\s*\n\s*/g, ' ').trim();
+    return clipTo(flat, max, (x) => x.length);
+}
+/** A field value in the markdown the robots (WeCom, DingTalk, Feishu) read. */
+const markdownValue = (f) => `${f.code ? `\`${f.value.replace(/`/g, "'")}\`` : f.value}${f.suffix ?? ''}`;
+function chatMessage(r) {
+    const stale = r.stale.length > 0;
+    const tone = r.status !== 'success' && !stale ? 'failure' : stale ? 'stale' : 'success';
+    const verb = r.status === 'success' ? 'succeeded' : r.status === 'cancelled' ? 'was cancelled' : 'FAILED';
+    const icon = r.status === 'success' ? (stale ? '⚠️' : '✅') : r.status === 'cancelled' ? '⏹️' : stale ? '⚠️' : '❌';
+    const title = oneLine(`${icon} ${TOOL_NAME} ${r.command || 'run'} ${verb}${stale ? ': backups are stale' : ''} on ${r.hostname}`, MAX_TITLE);
+    const fields = [];
+    fields.push({ label: 'result', value: `${r.status} (exit ${r.exit_code}) in ${formatDuration(r.duration_ms)}` });
+    if (r.set)
+        fields.push({ label: 'set', value: `${r.set.id} (${r.set.kind}, ${formatBytes(r.set.bytes)})`, code: true });
+    if (r.error) {
+        const [first] = r.error.message.split('\n');
+        // "pg_dump failed (exit 1):" introduces the stderr lines, shown just below.
+        const code = ` [${r.error.code}]`;
+        fields.push({ label: 'error', value: oneLine((first ?? '').replace(/:\s*$/, ''), MAX_VALUE - code.length), suffix: code });
+        const tail = (r.error.stderr_tail ?? []).slice(-STDERR_LINES);
+        if (tail.length)
+            fields.push({ label: 'stderr', value: oneLine(tail.join(' | ')), code: true });
+        if (r.error.hint)
+            fields.push({ label: 'what to do', value: oneLine(r.error.hint) });
+    }
+    const failedChecks = r.checks.filter((c) => c.result === 'failed');
+    for (const c of failedChecks.slice(0, MAX_CHECKS)) {
+        fields.push({ label: oneLine(r.stale.includes(c.name) ? `stale: ${c.name}` : `failed: ${c.name}`, MAX_LABEL), value: oneLine(c.detail, MAX_DETAIL) });
+    }
+    if (failedChecks.length > MAX_CHECKS)
+        fields.push({ label: 'more', value: `${failedChecks.length - MAX_CHECKS} more failed checks in the report` });
+    if (!r.error && failedChecks.length === 0)
+        fields.push({ label: 'summary', value: oneLine(r.message) });
+    if (r.storage?.free_bytes != null) {
+        const days = r.storage.days_of_dailies;
+        fields.push({ label: 'free space', value: `${formatBytes(r.storage.free_bytes)}${days === null ? '' : `, about ${daysLeftText(days)} of dailies fit`}` });
+    }
+    if (r.report_path)
+        fields.push({ label: 'report', value: r.report_path, code: true });
+    return { tone, title, fields, link: r.run_url };
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/notifier.ts
+
+/** Any 2xx is accepted; 429 and 5xx are retried; any other status is final. */
+function judgeHttp(status, text) {
+    const http = `HTTP ${status}${text ? `: ${oneLine(text, 160)}` : ''}`;
+    if (status === 429 || status >= 500)
+        return { ok: false, retry: true, error: http };
+    if (status < 200 || status >= 300)
+        return { ok: false, retry: false, error: http };
+    return { ok: true };
+}
+/**
+ * Chat robots answer with a code in a JSON body, often with HTTP 200 even when refusing (Feishu's
+ * rate limit is HTTP 400), so the body is read whatever the status: code 0 accepts, a rate-limit
+ * code is retried, any other code is final; without a verdict in the body, the status decides.
+ */
+function judgeRobot(a) {
+    return (status, text) => {
+        let body;
+        try {
+            const j = JSON.parse(text);
+            body = typeof j === 'object' && j !== null ? j : {};
+        }
+        catch {
+            body = null;
+        }
+        const got = body ? a.read(body) : null;
+        if (got && typeof got.code === 'number' && a.rateLimitCodes.includes(got.code)) {
+            return { ok: false, retry: true, error: `rate limited (${a.codeName} ${got.code}: ${oneLine(got.msg, 160)})` };
+        }
+        if (status >= 200 && status < 300) {
+            if (!got)
+                return { ok: false, retry: false, error: `the answer is not JSON: ${oneLine(text, 120)}` };
+            return got.code === 0 ? { ok: true } : { ok: false, retry: false, error: `${a.codeName} ${String(got.code)}: ${oneLine(got.msg, 160)}` };
+        }
+        return judgeHttp(status, text);
+    };
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/dingtalk.ts
+/**
+ * DingTalk custom robot: {"msgtype":"markdown","markdown":{"title","text"}}; signed with
+ * &timestamp=<ms>&sign=<urlencoded base64 HMAC-SHA256(secret, "<ms>\n<secret>")>. The request body
+ * is at most 20000 bytes (errcode 460101 "message too long, exceed 20000 bytes"). Accepts with
+ * {"errcode":0}; 130101 "send too fast, exceed 20 times per minute" is its rate limit (then
+ * throttled for 10 minutes).
+ */
+
+
+
+const DINGTALK_BODY_BYTES = 20_000;
+const DINGTALK_RATE_LIMIT_CODES = [130101];
+/** The signature, as DingTalk's documentation computes it. */
+function dingtalkSign(secret, timestampMs) {
+    return (0,external_node_crypto_.createHmac)('sha256', secret).update(`${timestampMs}\n${secret}`, 'utf8').digest('base64');
+}
+function dingtalkJson(m) {
+    const lines = [`### ${m.title}`, '', ...m.fields.map((f) => `- **${f.label}:** ${markdownValue(f)}`)];
+    if (m.link)
+        lines.push('', `[Open the run](${m.link})`);
+    return JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text: lines.join('\n') } });
+}
+/** The body as sent (JSON text): the limit is on the whole body. */
+function dingtalkBody(m) {
+    return fitted(m, DINGTALK_BODY_BYTES, jsonBytes, utf8Bytes, dingtalkJson);
+}
+const dingtalk = {
+    signed: true,
+    request({ url, secret, message, headers, now }) {
+        const u = new URL(url);
+        if (secret) {
+            const ts = String(now.getTime());
+            // URLSearchParams encodes the Base64 "+", "/" and "=" (%2B, %2F, %3D), as DingTalk's urlEncode step asks.
+            u.searchParams.set('timestamp', ts);
+            u.searchParams.set('sign', dingtalkSign(secret, ts));
+        }
+        return { url: u.toString(), body: dingtalkBody(message), headers };
+    },
+    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: DINGTALK_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/feishu.ts
+/**
+ * Feishu/Lark custom bot: {"msg_type":"interactive","card":{...}}; signed with "timestamp" (s) and
+ * "sign" = base64 HMAC-SHA256(key "<s>\n<secret>", empty message) in the body. The request body is
+ * at most 20 KB (自定义机器人使用指南, 使用限制); 20000 bytes here. Accepts with {"code":0} (older
+ * answers: StatusCode); 9499 "too many request" is its rate limit (answered with HTTP 400).
+ */
+
+
+
+const FEISHU_BODY_BYTES = 20_000;
+const FEISHU_RATE_LIMIT_CODES = [9499];
+/** The signature, as Feishu's documentation computes it. */
+function feishuSign(secret, timestampS) {
+    return (0,external_node_crypto_.createHmac)('sha256', `${timestampS}\n${secret}`).update('', 'utf8').digest('base64');
+}
+function feishuJson(m, signing) {
+    const template = m.tone === 'success' ? 'green' : m.tone === 'stale' ? 'orange' : 'red';
+    const lines = m.fields.map((f) => `**${f.label}:** ${markdownValue(f)}`);
+    if (m.link)
+        lines.push(`[Open the run](${m.link})`);
+    return JSON.stringify({
+        ...(signing ? { timestamp: signing.timestamp, sign: signing.sign } : {}),
+        msg_type: 'interactive',
+        card: {
+            config: { wide_screen_mode: true },
+            header: { template, title: { tag: 'plain_text', content: m.title } },
+            elements: [{ tag: 'div', text: { tag: 'lark_md', content: lines.join('\n') } }],
+        },
+    });
+}
+/** The body as sent (JSON text), signed when `signing` is given: the limit is on the whole body. */
+function feishuBody(m, signing) {
+    return fitted(m, FEISHU_BODY_BYTES, jsonBytes, utf8Bytes, (x) => feishuJson(x, signing));
+}
+const feishu = {
+    signed: true,
+    request({ url, secret, message, headers, now }) {
+        const ts = String(Math.floor(now.getTime() / 1000));
+        return { url, body: feishuBody(message, secret ? { timestamp: ts, sign: feishuSign(secret, ts) } : undefined), headers };
+    },
+    judge: judgeRobot({ codeName: 'code', rateLimitCodes: FEISHU_RATE_LIMIT_CODES, read: (o) => ({ code: o.code ?? o.StatusCode, msg: String(o.msg ?? o.StatusMessage ?? '') }) }),
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/events.ts
+function eventsOf(r) {
+    return [r.status === 'success' ? 'success' : 'failure', ...(r.stale.length ? ['stale'] : [])];
+}
+/** The trigger that makes this entry fire for these events, or null. `stale` is named first: it is the more specific news. */
+function triggerFor(entry, events) {
+    for (const e of ['stale', 'failure', 'success'])
+        if (events.includes(e) && entry.on.includes(e))
+            return e;
+    return entry.on.includes('always') ? 'always' : null;
+}
+
+;// CONCATENATED MODULE: ./src/report/notify/generic.ts
+/**
+ * Any HTTP endpoint: the JSON report itself, with the events in X-Pgtaos-Event; with secret_env,
+ * X-Pgtaos-Signature-256: sha256=<hex HMAC of the body>. Accepts with any 2xx.
+ */
+
+
+
+function genericSignature(secret, body) {
+    return `sha256=${(0,external_node_crypto_.createHmac)('sha256', secret).update(body, 'utf8').digest('hex')}`;
+}
+const generic = {
+    signed: true,
+    request({ url, secret, result, headers }) {
+        const body = JSON.stringify(result);
+        const events = eventsOf(result).join(',');
+        return { url, body, headers: { ...headers, 'x-pgtaos-event': events, ...(secret ? { 'x-pgtaos-signature-256': genericSignature(secret, body) } : {}) } };
+    },
+    judge: judgeHttp,
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/slack.ts
+/**
+ * Slack incoming webhook: {"text", "blocks"}. Not signed. Section text is at most 3000 characters,
+ * header text at most 150 (Block Kit reference). Accepts with any 2xx.
+ */
+
+
+const SLACK_SECTION_CHARS = 3000;
+const SLACK_HEADER_CHARS = 150;
+const slackEscape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Slack counts characters of the escaped text; UTF-16 units are at least that many. */
+const slackChars = (s) => slackEscape(s).length;
+function slackSection(m) {
+    return m.fields.map((f) => `*${slackEscape(f.label)}:* ${f.code ? `\`${slackEscape(f.value.replace(/`/g, "'"))}\`` : slackEscape(f.value)}${slackEscape(f.suffix ?? '')}`).join('\n');
+}
+function slackBody(m) {
+    const section = fitted(m, SLACK_SECTION_CHARS, slackChars, (s) => s.length, slackSection);
+    const blocks = [
+        { type: 'header', text: { type: 'plain_text', text: clipTo(m.title, SLACK_HEADER_CHARS, (s) => s.length), emoji: true } },
+        { type: 'section', text: { type: 'mrkdwn', text: section } },
+    ];
+    if (m.link)
+        blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${m.link}|Open the run>` }] });
+    // `text` is the notification fallback (and what screen readers read).
+    const fallback = clipTo(`${m.title}: ${m.fields.map((f) => `${f.label}: ${f.value}${f.suffix ?? ''}`).join('; ')}`, SLACK_SECTION_CHARS, slackChars);
+    return { text: slackEscape(fallback), blocks };
+}
+const slack = {
+    signed: false,
+    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(slackBody(message)), headers }),
+    judge: judgeHttp,
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/wecom.ts
+/**
+ * WeCom group robot: {"msgtype":"markdown","markdown":{"content"}}. Not signed. markdown.content is
+ * at most 4096 bytes of UTF-8 (群机器人配置说明; past it errcode 40058 "markdown.content exceed max
+ * length 4096"). Accepts with {"errcode":0}; 45009 "api freq out of limit" is its rate limit (at
+ * most 20 messages a minute per robot).
+ */
+
+
+const WECOM_CONTENT_BYTES = 4096;
+const WECOM_RATE_LIMIT_CODES = [45009];
+function wecomContent(m) {
+    const color = m.tone === 'success' ? 'info' : 'warning';
+    const lines = [`**<font color="${color}">${m.title}</font>**`, ...m.fields.map((f) => `> **${f.label}:** ${markdownValue(f)}`)];
+    if (m.link)
+        lines.push(`[Open the run](${m.link})`);
+    return lines.join('\n');
+}
+function wecomBody(m) {
+    return { msgtype: 'markdown', markdown: { content: fitted(m, WECOM_CONTENT_BYTES, utf8Bytes, utf8Bytes, wecomContent) } };
+}
+const wecom = {
+    signed: false,
+    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(wecomBody(message)), headers }),
+    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: WECOM_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
+};
+
+;// CONCATENATED MODULE: ./src/report/notify/registry.ts
+/**
+ * The notifier table: one entry per `notify:` kind. To add a kind, write a module exporting a
+ * Notifier (notifier.ts) and register it here; its name is then a valid `kind:` in the config.
+ */
+
+
+
+
+
+const NOTIFIERS = { wecom: wecom, dingtalk: dingtalk, feishu: feishu, slack: slack, generic: generic };
+/** The kinds, in table order: what `notify: kind:` accepts and the report names. */
+const NOTIFIER_KINDS = Object.keys(NOTIFIERS);
+
+;// CONCATENATED MODULE: ./src/catalog/remote-copies.ts
+/**
+ * remotes.json beside a set's manifest: where copies of the set are, and whether each copy was
+ * read back and matched. One entry per remote (the latest attempt); the manifest is never rewritten.
+ *
+ *   { "copies": [ { "remote": "nas", "result": "verified", "encrypted": true, "files": [
+ *       { "path": "mystocks.dump", "bytes": 123, "sha256": "<plaintext, = manifest>",
+ *         "key": "milestone/post_phase2_20261125/mystocks.dump.age",
+ *         "stored_bytes": 456, "stored_sha256": "<of the bytes on the remote>" } ] } ] }
+ */
+
+
+
+
+const REMOTES_FILE = 'remotes.json';
+const copiedFile = object({
+    /** As in the manifest (manifest.json itself is listed too). */
+    path: schemas_string(),
+    /** Size and SHA-256 of the local file as it was read for the copy (equal to the manifest's). */
+    bytes: schemas_number().int().min(0),
+    sha256: schemas_string(),
+    /** Where the copy is on the remote, and the size and SHA-256 of what is stored there (age-encrypted or not). */
+    key: schemas_string(),
+    stored_bytes: schemas_number().int().min(0),
+    stored_sha256: schemas_string(),
+});
+const remoteCopySchema = object({
+    remote: schemas_string(),
+    /**
+     * The driver's type. Any name: a copy made by a driver registered later (or by a test) must still
+     * be read, so the drivers are not listed here.
+     */
+    type: schemas_string().min(1),
+    location: schemas_string(),
+    /** verified: every file stored and read back with the same size and SHA-256; failed: see error. */
+    result: schemas_enum(['verified', 'failed']),
+    copied_at: schemas_string(),
+    encrypted: schemas_boolean(),
+    /** How the copy was checked: the stored bytes were read back in full and hashed. */
+    check: literal('read-back'),
+    files: array(copiedFile),
+    error: schemas_string().nullable(),
+});
+const remotesFileSchema = object({ copies: array(remoteCopySchema) });
+/** The copies recorded beside a set; [] when there is no (valid) record. */
+async function readRemoteCopies(setDir) {
+    try {
+        const parsed = remotesFileSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(setDir, REMOTES_FILE))));
+        return parsed.success ? parsed.data.copies : [];
+    }
+    catch {
+        return [];
+    }
+}
+/** Records one remote's copy, replacing that remote's earlier entry. */
+async function recordRemoteCopy(setDir, copy) {
+    const copies = (await readRemoteCopies(setDir)).filter((c) => c.remote !== copy.remote);
+    copies.push(remoteCopySchema.parse(copy));
+    copies.sort((a, b) => (a.remote < b.remote ? -1 : a.remote > b.remote ? 1 : 0));
+    await writeFileAtomic(external_node_path_default().join(setDir, REMOTES_FILE), `${JSON.stringify({ copies }, null, 2)}\n`, 0o600);
+}
+
+;// CONCATENATED MODULE: ./src/report/result.ts
+/**
+ * The result object every command returns, the same for the CLI (--json) and the action
+ * (report-path). Its schema is the contract for scripts that read reports.
+ */
+
+
+
+
+
+
+
+const checkSchema = object({
+    name: schemas_string(),
+    result: schemas_enum(['passed', 'failed', 'skipped']),
+    detail: schemas_string(),
+});
+/** A failed row from any thrown value: its message, then its hint (`check`'s rows). */
+function failedRow(name, err) {
+    const d = errors_describe(err);
+    return { name, result: 'failed', detail: d.hint ? `${d.message} (hint: ${d.hint})` : d.message };
+}
+const listEntrySchema = object({
+    id: schemas_string(),
+    kind: schemas_enum(SET_KINDS),
+    milestone: schemas_string().nullable(),
+    status: setStatus,
+    created_at: schemas_string().nullable(),
+    path: schemas_string(),
+    bytes: schemas_number().int(),
+    verified_at: schemas_string().nullable(),
+    verification: schemas_enum(['passed', 'failed']).nullable(),
+    engines: array(schemas_string()),
+    reason: schemas_string().nullable(),
+    /** Why a complete set is not to be trusted as a recent backup (its start lies in the future), or null. */
+    suspicious: schemas_string().nullable(),
+    /** Copies of the set on remotes (remotes.json beside it); empty when it lives only here. */
+    remotes: array(object({ remote: schemas_string(), result: schemas_enum(['verified', 'failed']), copied_at: schemas_string(), encrypted: schemas_boolean() })),
+});
+const engineReportSchema = object({
+    database: schemas_string(),
+    server_version: schemas_string(),
+    client_version: schemas_string(),
+    bytes: schemas_number().int(),
+    duration_ms: schemas_number().int(),
+    tables: array(object({ name: schemas_string(), rows: schemas_number().int() })),
+});
+const pruneDecisionSchema = object({
+    id: schemas_string(),
+    kind: schemas_enum(SET_KINDS),
+    path: schemas_string(),
+    action: schemas_enum(['keep', 'remove']),
+    /** The retention rule that decided, as a code; `reason` says it in words. */
+    rule: schemas_enum(RETENTION_RULES),
+    reason: schemas_string(),
+    bytes: schemas_number().int(),
+});
+/** Run logs and reports under <root>/logs that prune removed (with dry_run: would remove) by retention.log_days. */
+const pruneLogsSchema = object({
+    log_days: schemas_number().int(),
+    removed: array(object({ name: schemas_string(), bytes: schemas_number().int() })),
+    /** Log and report files left in place (within log_days, a live run's, or not removable). */
+    kept: schemas_number().int(),
+    freed_bytes: schemas_number().int(),
+});
+/** What prune decided (and, unless dry_run, did). */
+const pruneReportSchema = object({
+    dry_run: schemas_boolean(),
+    decisions: array(pruneDecisionSchema),
+    /** Bytes of sets removed; with dry_run, bytes that would be removed (logs: `logs.freed_bytes`). */
+    freed_bytes: schemas_number().int(),
+    logs: pruneLogsSchema.optional(),
+});
+/** `show <SET_ID>`: the set's manifest as written (null when it has no valid one) and its state beside it. */
+const showReportSchema = object({
+    /** manifest.json as read and validated (every key it holds); null for an incomplete set. */
+    manifest: custom((v) => typeof v === 'object' && v !== null && !Array.isArray(v)).nullable(),
+    state: object({
+        id: schemas_string(),
+        kind: schemas_enum(SET_KINDS),
+        status: setStatus,
+        path: schemas_string(),
+        /** Why an incomplete set is incomplete. */
+        reason: schemas_string().nullable(),
+        /** Why a complete set is not to be trusted as a recent backup (its start lies in the future), or null. */
+        suspicious: schemas_string().nullable(),
+        /** The last verification (verification.json), or null when never verified. */
+        verification: verificationSchema.nullable(),
+        /** The copies on remotes (remotes.json), one per remote. */
+        remotes: array(remoteCopySchema),
+    }),
+});
+/** Events a run can raise; `notify:` entries choose which they hear (`always`: every run). */
+const NOTIFY_EVENTS = ['success', 'failure', 'stale'];
+/** Free space and how long it lasts, from the catalog (README, Staleness). */
+const storageSchema = object({
+    /** Free bytes on the root's file system; null when it cannot be read. */
+    free_bytes: schemas_number().nullable(),
+    /** min_free_gb in bytes: the floor backups must leave free. */
+    min_free_bytes: schemas_number(),
+    /** Bytes held by complete sets, and how many complete sets of each kind there are. */
+    used_bytes: schemas_number().int(),
+    sets: object({ daily: schemas_number().int(), milestone: schemas_number().int(), config: schemas_number().int(), safety: schemas_number().int() }),
+    incomplete_sets: schemas_number().int(),
+    /** Average bytes of dailies per calendar day (all engines of a day together), from recent dailies. */
+    daily_bytes_per_day: schemas_number().int().nullable(),
+    /** How many days (each with at least one daily) the average is taken over. */
+    sample_days: schemas_number().int(),
+    /** How many complete dailies the average is taken over. */
+    sample_sets: schemas_number().int(),
+    /**
+     * Days of dailies that still fit above the floor if nothing were pruned; null without free space or
+     * before there are enough samples (3 dailies over 2 calendar days: storage.ts MIN_SAMPLE_*).
+     */
+    days_of_dailies: schemas_number().int().nullable(),
+});
+/** What happened to one `notify:` entry. The URL is never recorded (it carries a token). */
+const notificationSchema = object({
+    kind: schemas_enum(NOTIFIER_KINDS),
+    url_env: schemas_string(),
+    /** The event (or `always`) that made this entry fire. */
+    trigger: schemas_enum(['success', 'failure', 'stale', 'always']),
+    delivered: schemas_boolean(),
+    attempts: schemas_number().int(),
+    /** Why it was not delivered. */
+    error: schemas_string().nullable(),
+});
+const runResultSchema = object({
+    tool: object({ name: schemas_string(), version: schemas_string() }),
+    /** One of COMMANDS, or what was asked for when the request itself was invalid. */
+    command: schemas_string(),
+    status: schemas_enum(['success', 'failure', 'cancelled']),
+    exit_code: schemas_number().int(),
+    started_at: schemas_string(),
+    finished_at: schemas_string(),
+    duration_ms: schemas_number().int(),
+    config_file: schemas_string().nullable(),
+    root: schemas_string().nullable(),
+    set: object({ id: schemas_string(), kind: schemas_enum(SET_KINDS), path: schemas_string(), bytes: schemas_number().int() })
+        .nullable(),
+    /** Per engine that took part, keyed by its name (postgres, tdengine, ...), in the registry's order. */
+    engines: record(schemas_string(), engineReportSchema),
+    sets: array(listEntrySchema).optional(),
+    prune: pruneReportSchema.optional(),
+    show: showReportSchema.optional(),
+    checks: array(checkSchema),
+    free_bytes: schemas_number().nullable(),
+    /** Free space and the storage estimate; null when the backup root is unknown or missing. */
+    storage: storageSchema.nullable(),
+    message: schemas_string(),
+    warnings: array(schemas_string()),
+    error: object({
+        code: schemas_string(),
+        message: schemas_string(),
+        hint: schemas_string().nullable(),
+        /** The last lines the failing tool printed on stderr, when the error carries them. */
+        stderr_tail: array(schemas_string()).optional(),
+    })
+        .nullable(),
+    /** The events this run raised: success or failure (cancelled counts as failure), and stale. */
+    events: array(schemas_enum(NOTIFY_EVENTS)),
+    /** status: the checks that found the backups stale (no recent complete set, verification too old or failed). */
+    stale: array(schemas_string()),
+    /** The machine the run ran on. */
+    hostname: schemas_string(),
+    /** The Actions run (GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID), null outside Actions. */
+    run_url: schemas_string().nullable(),
+    /** One entry per `notify:` entry that fired. */
+    notifications: array(notificationSchema),
+    log_path: schemas_string().nullable(),
+    report_path: schemas_string().nullable(),
+});
+
+;// CONCATENATED MODULE: ./src/engines/postgres/check.ts
+/**
+ * The `check` command's PostgreSQL rows: the tools, the login, and pg_dump against the server,
+ * each on its own row so that each cause fails its own row. Nothing is dumped or written.
+ */
+
+
+
+async function toolsRow(pg, env) {
+    try {
+        pg.findTools(env);
+        const [dump, restore] = await Promise.all([pg.clientVersion(env), pg.restoreClientVersion(env)]);
+        return { row: { name: 'postgres tools', result: 'passed', detail: `pg_dump ${dump.text}, pg_restore ${restore.text}` }, dump, restore };
+    }
+    catch (err) {
+        return { row: failedRow('postgres tools', err), dump: null, restore: null };
+    }
+}
+async function loginRow(pg, cfg, env) {
+    try {
+        const num = await withSession(pg.connect(env), async (client) => (await client.query("SELECT current_setting('server_version_num') AS v")).rows[0].v);
+        const server = parseServerVersionNum(Number(num));
+        return { row: { name: 'postgres login', result: 'passed', detail: `${cfg.user}@${cfg.host}:${cfg.port}/${cfg.database}: PostgreSQL ${server.text}` }, server };
+    }
+    catch (err) {
+        return { row: failedRow('postgres login', err), server: null };
+    }
+}
+function versionRow(dump, restore, server, pgDumpPath) {
+    const name = 'postgres client version';
+    if (!dump || !restore || !server)
+        return { name, result: 'skipped', detail: 'not compared: needs the tools and the login above' };
+    if (clientTooOld(dump, server))
+        return failedRow(name, clientTooOldError(dump, server, pgDumpPath));
+    if (restore.major < dump.major) {
+        return { name, result: 'failed', detail: `pg_restore ${restore.text} cannot read archives written by pg_dump ${dump.text} (hint: install both from the same PostgreSQL client package and set postgres.bin_dir)` };
+    }
+    return { name, result: 'passed', detail: `pg_dump ${dump.text} can dump the PostgreSQL ${server.text} server` };
+}
+/** The rows, in the order a person fixes them: tools, login, versions. */
+async function checkPostgres(pg, cfg, ctx) {
+    const [tools, login] = await Promise.all([toolsRow(pg, ctx.env), loginRow(pg, cfg, ctx.env)]);
+    return [tools.row, login.row, versionRow(tools.dump, tools.restore, login.server, pg.pgDumpPath)];
 }
 
 ;// CONCATENATED MODULE: ./src/engines/options.ts
@@ -43221,6 +44805,7 @@ function defineEngine(plugin) {
  * PostgreSQL as a registered engine: the adapter between the commands' lifecycle (plugin.ts) and
  * PostgresEngine (pg_dump on an exported snapshot, pg_restore, counts).
  */
+
 
 
 
@@ -43278,7 +44863,7 @@ class PostgresLifecycle {
                 if (timescale)
                     await pg.requireExtension(env, 'timescaledb', timescaleVersion);
                 await pg.recreateScratch(env, scratch);
-                await pg.restore(ctx, await setFilePath(set.path, section.files[0].path, set.id), scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
+                await pg.restore(ctx, await pgDumpPath(set), scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
             });
             // Counted by the rules of the set's own manifest format: both sides alike.
             const restored = await pg.countDatabase(env, scratch, log, ctx.signal, set.manifest.format);
@@ -43290,6 +44875,10 @@ class PostgresLifecycle {
             }
             else
                 failed = compareScratchCounts(ctx, set, section, restored, checks);
+            const globals = await checkGlobalsFile(set);
+            if (globals)
+                checks.push(globals);
+            failed ||= globals?.result === 'failed';
             const report = { database: scratch, server_version: section.server_version, client_version: restoreV.text, bytes: section.files.reduce((a, f) => a + f.bytes, 0), duration_ms: Date.now() - t0, tables: restored.tables };
             return { failed, report };
         }
@@ -43305,6 +44894,9 @@ class PostgresLifecycle {
     }
     restoreTarget(ctx, set, target, kit) {
         return restorePostgres(ctx, set, target, kit);
+    }
+    check(ctx) {
+        return checkPostgres(this.pg, this.cfg, ctx);
     }
 }
 /** The row-count and large-object checks of a set with counts; true when one failed. */
@@ -43355,246 +44947,6 @@ function tdengineCounts(c) {
         ...c.stables.map((s) => ({ name: `${s.name} (child tables)`, rows: s.child_tables })),
         ...c.tables,
     ];
-}
-
-;// CONCATENATED MODULE: ./src/catalog/verification.ts
-/**
- * verification.json beside a set's manifest: the outcome of the last `verify` of that set.
- * The manifest is never rewritten; this file is.
- */
-
-
-
-
-const VERIFICATION_FILE = 'verification.json';
-const verificationSchema = object({
-    verified_at: schemas_string(),
-    result: schemas_enum(['passed', 'failed']),
-    checks: array(object({ name: schemas_string(), result: schemas_enum(['passed', 'failed', 'skipped']), detail: schemas_string() })),
-    tool_version: schemas_string(),
-});
-async function readVerification(dir) {
-    try {
-        const parsed = verificationSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, VERIFICATION_FILE))));
-        return parsed.success ? parsed.data : null;
-    }
-    catch {
-        return null;
-    }
-}
-async function writeVerification(dir, v) {
-    await writeFileAtomic(external_node_path_default().join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(v), null, 2)}\n`);
-}
-
-;// CONCATENATED MODULE: ./src/catalog/sets.ts
-/**
- * The catalog on disk:
- *   <root>/<kind>/<set id>/manifest.json + dump files    complete sets (kind: daily, milestone, config, safety)
- *   <root>/.incomplete/<set id>/                          work in progress; renamed into place when complete
- *   <root>/logs/                                          one log and one JSON report per run
- *   <root>/.lock                                          held while a run writes
- * A set counts only when its manifest is whole and valid; anything else is listed as incomplete.
- */
-
-
-
-
-
-
-
-
-const INCOMPLETE_DIR = '.incomplete';
-const LOGS_DIR = 'logs';
-function kindDir(root, kind) {
-    return external_node_path_default().join(root, kind);
-}
-/** Sorts newest first by the manifest's start time (never by name or file time); incomplete sets last. */
-function compareNewestFirst(a, b) {
-    const ta = a.manifest ? Date.parse(a.manifest.started_at) : Number.NEGATIVE_INFINITY;
-    const tb = b.manifest ? Date.parse(b.manifest.started_at) : Number.NEGATIVE_INFINITY;
-    if (ta !== tb)
-        return tb - ta;
-    return b.id.localeCompare(a.id);
-}
-/** The catalog's own folders: none may be a link (the root itself may). */
-const CATALOG_DIRS = [...SET_KINDS, INCOMPLETE_DIR];
-/** How long a set may seem to start after "now" (clocks of two machines differ a little) before it is suspicious. */
-const FUTURE_TOLERANCE_MS = 5 * 60_000;
-/** Why a set's start lies in the future (clock skew, a copied set), or null: such a set proves nothing about today. */
-function futureStart(m, now) {
-    if (!m)
-        return null;
-    const t = Date.parse(m.started_at);
-    if (!Number.isFinite(t) || t <= now.getTime() + FUTURE_TOLERANCE_MS)
-        return null;
-    return `started_at ${m.started_at} lies in the future (clock skew, or a set copied from elsewhere?)`;
-}
-/** Sub-folders, and links (reported, never followed), of `dir`. */
-async function dirNames(dir, withLinks = false) {
-    try {
-        const entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
-        return entries.filter((e) => e.isDirectory() || (withLinks && e.isSymbolicLink())).map((e) => e.name);
-    }
-    catch (err) {
-        if (err.code === 'ENOENT')
-            return [];
-        throw err;
-    }
-}
-/** One folder under a kind folder, as the catalog sees it. */
-async function readSet(kind, id, p) {
-    const damaged = (reason) => ({ id, kind, status: 'incomplete', path: p, manifest: null, reason, verification: null });
-    const linked = await unsafeSetDir(p);
-    if (linked)
-        return damaged(linked);
-    const read = await readManifest(p);
-    if (read.ok && (read.manifest.id !== id || read.manifest.kind !== kind)) {
-        return damaged(`manifest.json names set ${read.manifest.id} (${read.manifest.kind}), not this folder`);
-    }
-    if (read.ok) {
-        const unsafe = await unsafeSetFiles(p, manifestFiles(read.manifest).map((f) => f.path));
-        if (unsafe)
-            return damaged(`damaged: ${unsafe}`);
-    }
-    const verification = read.ok ? await readVerification(p) : null;
-    return read.ok
-        ? { id, kind, status: 'complete', path: p, manifest: read.manifest, reason: null, verification }
-        : damaged(read.reason);
-}
-async function listSets(root) {
-    await refuseLinkedFolders(root, CATALOG_DIRS);
-    const out = [];
-    for (const kind of SET_KINDS) {
-        const dir = kindDir(root, kind);
-        const names = await dirNames(dir, true);
-        out.push(...(await Promise.all(names.map((id) => readSet(kind, id, external_node_path_default().join(dir, id))))));
-    }
-    for (const name of await dirNames(external_node_path_default().join(root, INCOMPLETE_DIR))) {
-        const marker = await readStagingMarker(external_node_path_default().join(root, INCOMPLETE_DIR, name));
-        out.push({
-            id: marker?.id ?? name,
-            kind: marker?.kind ?? 'daily',
-            status: 'incomplete',
-            path: external_node_path_default().join(root, INCOMPLETE_DIR, name),
-            manifest: null,
-            reason: 'left by a run that did not finish',
-            verification: null,
-        });
-    }
-    return out.sort(compareNewestFirst);
-}
-async function findSet(root, id) {
-    if (!isSetId(id)) {
-        throw new UsageError('set.bad_id', `${JSON.stringify(id)} is not a set id`, { hint: 'Set ids look like mystocks_20261125_000003 or post_phase2_20261125; `pgtaos-backup list` shows them.' });
-    }
-    const sets = await listSets(root);
-    const found = sets.find((s) => s.id === id && s.path.split((external_node_path_default()).sep).at(-2) !== INCOMPLETE_DIR);
-    if (!found) {
-        throw new UsageError('set.not_found', `no set ${id} under ${root}`, { hint: 'Run `pgtaos-backup list` to see the sets there are.' });
-    }
-    return found;
-}
-const STAGING_MARKER = '.staging.json';
-async function readStagingMarker(dir) {
-    try {
-        const j = JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, STAGING_MARKER)));
-        if (typeof j.id === 'string' && typeof j.kind === 'string' && SET_KINDS.includes(j.kind)) {
-            return { id: j.id, kind: j.kind };
-        }
-    }
-    catch {
-        /* no marker: still incomplete */
-    }
-    return null;
-}
-async function stageSet(root, kind, id) {
-    const finalDir = external_node_path_default().join(kindDir(root, kind), id);
-    const dir = external_node_path_default().join(root, INCOMPLETE_DIR, `${id}.${process.pid}`);
-    // 0700 whatever the umask: another local user must not plant links in the catalog's folders.
-    await external_node_fs_.promises.mkdir(external_node_path_default().join(root, INCOMPLETE_DIR), { recursive: true, mode: 0o700 });
-    await external_node_fs_.promises.mkdir(kindDir(root, kind), { recursive: true, mode: 0o700 });
-    await refuseLinkedFolders(root, [INCOMPLETE_DIR, kind]);
-    await external_node_fs_.promises.mkdir(dir, { mode: 0o700 });
-    await external_node_fs_.promises.writeFile(external_node_path_default().join(dir, STAGING_MARKER), JSON.stringify({ id, kind, pid: process.pid }), { flag: 'wx', mode: 0o600 });
-    let committed = false;
-    return {
-        id,
-        kind,
-        dir,
-        finalDir,
-        async commit(manifest) {
-            await external_node_fs_.promises.rm(external_node_path_default().join(dir, STAGING_MARKER), { force: true });
-            await writeManifest(dir, manifest);
-            try {
-                await external_node_fs_.promises.access(finalDir);
-                throw new JobError('set.exists', `a set already exists at ${finalDir}`, { hint: 'Nothing was overwritten; run again to get a new name.' });
-            }
-            catch (err) {
-                if (err.code !== 'ENOENT')
-                    throw err;
-            }
-            await external_node_fs_.promises.rename(dir, finalDir);
-            await fsyncDir(external_node_path_default().dirname(finalDir));
-            committed = true;
-            return finalDir;
-        },
-        async discard() {
-            if (committed)
-                return;
-            await external_node_fs_.promises.rm(dir, { recursive: true, force: true });
-        },
-    };
-}
-/**
- * The set `verify` checks when none is named: the newest complete daily or milestone holding a
- * database dump. Safety sets (the state a restore replaced, perhaps of another database) and
- * config snapshots are verified only when named.
- */
-function newestVerifiable(sets, now) {
-    // A set dated in the future sorts first but proves nothing about today's backups: never the default.
-    return sets.find((s) => s.status === 'complete' && isScheduledBackup(s.kind) && s.manifest !== null && engineNames(s.manifest).length > 0 && !futureStart(s.manifest, now));
-}
-/**
- * Removes what killed runs left in `.incomplete/` (anything this process did not stage). Only a
- * run holding the root's lock may call this: then no other run can be writing there.
- */
-async function removeLeftovers(root) {
-    const removed = [];
-    const dir = external_node_path_default().join(root, INCOMPLETE_DIR);
-    // Through a linked .incomplete, fs.rm would delete every folder behind the link.
-    await refuseLinkedFolders(root, [INCOMPLETE_DIR]);
-    // Only real folders are removed (dirNames lists no links); fs.rm unlinks links inside, never follows them.
-    for (const name of await dirNames(dir)) {
-        if (name.endsWith(`.${process.pid}`) || name.endsWith(`-${process.pid}`))
-            continue; // ours
-        const p = external_node_path_default().join(dir, name);
-        const bytes = await folderBytes(p);
-        await external_node_fs_.promises.rm(p, { recursive: true, force: true });
-        removed.push({ name, bytes });
-    }
-    return removed;
-}
-/** Sums the sizes of the regular files under a folder (for sets without a manifest). */
-async function folderBytes(dir) {
-    let total = 0;
-    let entries;
-    try {
-        // A set folder that is a link is not measured: that would list what lies behind it.
-        if (!(await external_node_fs_.promises.lstat(dir)).isDirectory())
-            return 0;
-        entries = await external_node_fs_.promises.readdir(dir, { withFileTypes: true });
-    }
-    catch {
-        return 0;
-    }
-    for (const e of entries) {
-        const p = external_node_path_default().join(dir, e.name);
-        if (e.isDirectory())
-            total += await folderBytes(p);
-        else if (e.isFile())
-            total += (await external_node_fs_.promises.stat(p)).size;
-    }
-    return total;
 }
 
 ;// CONCATENATED MODULE: ./src/engines/tdengine/import.ts
@@ -44317,9 +45669,12 @@ function remoteName(r) {
 /**
  * Does this remote take sets of this kind? Milestones: every remote. Config snapshots: every
  * remote, but only encrypted (they hold .env secrets). Dailies and safety copies: only where the
- * remote's `include` names them.
+ * remote's `include` names them. A set holding password hashes (`secret`: PostgreSQL globals kept with
+ * postgres.globals_password_hashes) goes, like a config snapshot, only encrypted.
  */
-function remoteTakes(r, kind, encrypted) {
+function remoteTakes(r, kind, encrypted, secret = false) {
+    if (secret && !encrypted)
+        return { takes: false, why: 'the set holds role password hashes (postgres.globals_password_hashes) and never leaves the machine unencrypted: encryption.age_recipients is empty' };
     if (kind === 'milestone')
         return { takes: true };
     if (kind === 'config') {
@@ -44586,7 +45941,7 @@ registerRemoteDriver(s3Driver);
 
 
 
-const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'import', 'restore'];
+const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'show', 'import', 'restore', 'check'];
 /** `--engines` / input `engines`: a registered engine's name, or `all`. Read when parsed: engines registered at run time count. */
 function engineChoices() {
     return [...enginePlugins().map((p) => p.name), 'all'];
@@ -44646,10 +46001,18 @@ const runRequestSchema = strictObject({
     setId: schemas_string().optional(),
     target: schemas_string().optional(),
     confirm: schemas_string().optional(),
+    /** restore: apply the set's roles and tablespaces (globals.sql) to the target server before the database. */
+    withGlobals: schemas_boolean().default(false),
     dryRun: schemas_boolean().default(false),
     force: schemas_boolean().default(false),
     move: schemas_boolean().default(false),
     paths: array(schemas_string()).default([]),
+    /** list: only sets of this kind, only sets holding this engine's (or the config snapshot's) section, only the newest N (after the other filters). */
+    kind: schemas_enum(SET_KINDS).optional(),
+    engine: schemas_string().min(1).optional(),
+    last: schemas_number().int().min(1).optional(),
+    /** status and list: also write the JSON report under <root>/logs (read-only runs write none unless asked). */
+    report: schemas_boolean().default(false),
     /** Seconds to wait for another run's lock on the root; 0: fail at once. */
     lockWait: schemas_number().int().min(0, `lockWait must be ${LOCK_WAIT_RULE}`).max(MAX_LOCK_WAIT_SECONDS, `lockWait must be ${LOCK_WAIT_RULE}`).default(0),
     /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */
@@ -44671,11 +46034,12 @@ const runRequestSchema = strictObject({
 const ACTION_INPUTS = {
     command: { description: `What to run: ${COMMANDS.join(', ')}.`, required: true, default: undefined },
     config: { description: 'Config file, relative to the workspace (default: pgtaos-backup.yml).', required: false, default: '' },
-    engines: { description: `Engines for backup/milestone: ${BUILTIN_OPTIONS.map((e) => e.name).join(', ')} or all.`, required: false, default: 'all' },
+    engines: { description: `Engines for backup/milestone: ${BUILTIN_OPTIONS.map((e) => e.name).join(', ')} or all; verify without set-id: the newest set holding that engine.`, required: false, default: 'all' },
     milestone: { description: 'Milestone name for command milestone (default: from a pushed tag milestone/<name>).', required: false, default: '' },
     'set-id': { description: 'Set for verify or restore (verify default: the newest complete daily or milestone set).', required: false, default: '' },
     target: { description: 'restore: database to restore into.', required: false, default: '' },
     confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
+    'with-globals': { description: "restore: first create the set's roles and tablespaces (PostgreSQL globals.sql) on the target server; existing ones are left as they are.", required: false, default: 'false' },
     'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
     force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
     paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },
@@ -44697,16 +46061,12 @@ const ACTION_OUTPUTS = {
     'report-path': 'Path of the JSON report of the run.',
 };
 
-;// CONCATENATED MODULE: ./src/version.ts
-/** Kept equal to package.json's version by a test (a JSON import would drag package.json into the bundle). */
-const TOOL_NAME = 'pgtaos-backup';
-const TOOL_VERSION = '0.1.0';
-
 ;// CONCATENATED MODULE: ./src/inputs/cli.ts
 /**
  * The CLI's flags, parsed with commander into the same RunRequest the action builds.
  * Usage errors exit 2, like config errors.
  */
+
 
 
 
@@ -44746,6 +46106,51 @@ function toRequest(command, opts, extra) {
         },
     };
 }
+/** `--last`: a whole number from 1. */
+function positiveCount(v) {
+    if (!/^\d+$/.test(v.trim()) || Number(v) < 1)
+        throw new InvalidArgumentError(`${JSON.stringify(v)} is not a whole number of sets from 1`);
+    return Number(v);
+}
+function listFilters(opts) {
+    return {
+        ...(typeof opts.kind === 'string' ? { kind: opts.kind } : {}),
+        ...(typeof opts.engine === 'string' ? { engine: opts.engine } : {}),
+        ...(typeof opts.last === 'number' ? { last: opts.last } : {}),
+    };
+}
+const EXAMPLES = [
+    ['pgtaos-backup check', 'every precondition of a nightly run, as pass/fail rows'],
+    ['pgtaos-backup backup', 'dump the configured databases into a new daily set'],
+    ['pgtaos-backup status | grep FAILED', 'rows go to stdout, logs to stderr'],
+    ["pgtaos-backup list --json | jq '.sets[0]'", 'one JSON report on stdout'],
+    ['pgtaos-backup prune --dry-run', 'what retention would remove, and why'],
+    ['pgtaos-backup verify', 'restore the newest set into scratch databases and compare'],
+];
+/** `pgtaos-backup --help`'s closing part: examples, the environment it reads, the exit codes. */
+function helpEpilogue() {
+    const secrets = [
+        ...SECRET_INPUTS.map((s) => ({ env: s.env, what: s.description })),
+        { env: 'AWS_SESSION_TOKEN', what: 'S3-compatible remote session token, when the keys are temporary (masked).' },
+    ];
+    const width = Math.max('PGTAOS_BACKUP_CONFIG'.length, ...secrets.map((s) => s.env.length));
+    const env = [{ env: 'PGTAOS_BACKUP_CONFIG', what: 'Config file when --config is not given (default: pgtaos-backup.yml here).' }, ...secrets];
+    return [
+        '',
+        'Examples:',
+        ...EXAMPLES.map(([cmd, what]) => `  ${cmd.padEnd(Math.max(...EXAMPLES.map(([c]) => c.length)))}  ${what}`),
+        '',
+        'Environment (secrets come only from here, never from flags or the config file):',
+        ...env.map((e) => `  ${e.env.padEnd(width)}  ${e.what}`),
+        '  (and each notify: entry\'s url_env / secret_env)',
+        '',
+        'Exit codes:',
+        '  0  success',
+        '  1  the job ran and failed (a dump, a check row, a verification, an unreachable server, a lock held)',
+        '  2  bad usage or configuration, rejected before anything was touched',
+        '',
+    ].join('\n');
+}
 /** Parses argv (without node and script). Throws CommanderError for usage errors and --help. */
 function parseCli(argv, out) {
     let parsed = null;
@@ -44754,7 +46159,8 @@ function parseCli(argv, out) {
         .version(TOOL_VERSION)
         .exitOverride()
         .configureOutput(out)
-        .showHelpAfterError('(add --help for usage)');
+        .showHelpAfterError('(add --help for usage)')
+        .addHelpText('after', helpEpilogue());
     const engines = () => new Option('--engines <which>', 'engines to back up').choices(engineChoices()).default('all');
     const sub = (name, description) => cli_common(program.command(name).description(description).exitOverride().configureOutput(out));
     const writer = (name, description) => waits(sub(name, description));
@@ -44769,12 +46175,24 @@ function parseCli(argv, out) {
     writer('config', 'snapshot the configured config files when they changed').action((opts) => { parsed = toRequest('config', opts, {}); });
     writer('verify', 'restore a set into scratch databases and compare it with its manifest')
         .argument('[set-id]', 'set to verify (default: the newest complete daily or milestone set)')
-        .action((setId, opts) => { parsed = toRequest('verify', opts, setId ? { setId } : {}); });
+        .addOption(new Option('--engines <which>', 'without a set id: the newest complete set holding this engine').choices(engineChoices()).default('all'))
+        .action((setId, opts) => { parsed = toRequest('verify', opts, { ...(setId ? { setId } : {}), engines: opts.engines }); });
     writer('prune', 'apply retention')
         .option('--dry-run', 'show what would be removed and why; remove nothing')
         .action((opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
-    sub('status', "the runbook's checklists as pass/fail rows").action((opts) => { parsed = toRequest('status', opts, {}); });
-    sub('list', 'list the sets, newest first').action((opts) => { parsed = toRequest('list', opts, {}); });
+    sub('check', 'every precondition of a nightly run as pass/fail rows, dumping nothing').action((opts) => { parsed = toRequest('check', opts, {}); });
+    const reportFlag = '--report';
+    const reportHelp = 'also write the JSON report under <root>/logs (status and list write none unless asked)';
+    sub('status', "the runbook's checklists as pass/fail rows").option(reportFlag, reportHelp).action((opts) => { parsed = toRequest('status', opts, { report: Boolean(opts.report) }); });
+    sub('list', 'list the sets, newest first, with a totals line')
+        .option(reportFlag, reportHelp)
+        .addOption(new Option('--kind <kind>', 'only sets of this kind').choices(SET_KINDS))
+        .addOption(new Option('--engine <name>', 'only sets holding a dump of this engine (config: config snapshots)').choices([...engineChoices().filter((e) => e !== 'all'), 'config']))
+        .addOption(new Option('--last <n>', 'only the newest n sets (after the other filters)').argParser(positiveCount))
+        .action((opts) => { parsed = toRequest('list', opts, { ...listFilters(opts), report: Boolean(opts.report) }); });
+    sub('show', 'what is in a set: engines, versions, files, tables and row counts, verification, remote copies')
+        .argument('<set-id>', 'set to show (`list` shows the ids)')
+        .action((setId, opts) => { parsed = toRequest('show', opts, { setId }); });
     writer('import', "adopt backup files from the old runbook's layout")
         .argument('<path...>', 'files or folders to adopt')
         .option('--move', 'move the files into the catalog instead of copying them')
@@ -44784,353 +46202,18 @@ function parseCli(argv, out) {
         .requiredOption('--target <db>', 'database to restore into')
         .requiredOption('--confirm <db>', 'repeat the target database name to confirm')
         .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(engineChoices()).default('all'))
-        .action((setId, opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target, confirm: opts.confirm, engines: opts.engines }); });
+        .option('--with-globals', "first create the set's roles and tablespaces (PostgreSQL) on the target server; existing ones are left as they are")
+        .action((setId, opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target, confirm: opts.confirm, engines: opts.engines, withGlobals: Boolean(opts.withGlobals) }); });
     program.parse(argv, { from: 'user' });
-    if (!parsed)
+    if (!parsed) {
+        out.writeErr(`error: no command given\n\n${program.helpInformation()}`);
         throw new CommanderError(2, 'pgtaos.nocommand', 'no command given (add --help for usage)');
+    }
     return parsed;
 }
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/report/notify/message.ts
-/**
- * The message every chat kind shows (one screen, the same facts), and the fitting of its field
- * values into a service's size limit: the title, the labels, the markup and the run link are
- * never cut, only the values.
- */
-
-
-/** A message is meant to fit on one phone screen. */
-const MAX_VALUE = 300;
-const MAX_DETAIL = 240;
-const MAX_TITLE = 200;
-const MAX_LABEL = 80;
-const MAX_CHECKS = 4;
-const STDERR_LINES = 3;
-const utf8Bytes = (s) => Buffer.byteLength(s, 'utf8');
-/** Bytes a string takes inside a JSON document, quotes not counted (escapes are per character, so sizes add up). */
-const jsonBytes = (s) => Buffer.byteLength(JSON.stringify(s), 'utf8') - 2;
-/** `s`, or its longest start (whole code points, so never half an emoji) that fits `max` with "…" added. */
-function clipTo(s, max, size = utf8Bytes) {
-    if (size(s) <= max)
-        return s;
-    const cps = Array.from(s);
-    let lo = 0;
-    let hi = cps.length - 1;
-    while (lo < hi) {
-        const mid = Math.ceil((lo + hi) / 2);
-        if (size(`${cps.slice(0, mid).join('')}…`) <= max)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    const out = `${cps.slice(0, lo).join('').trimEnd()}…`;
-    return size(out) <= max ? out : '';
-}
-/**
- * Shortens values so that their sizes add up to at most `budget`: values under an equal share stay
- * whole, the longest are cut to what is left shared equally (water-filling), so every field keeps
- * its beginning and none crowds the others out.
- */
-function fitValues(values, budget, size) {
-    const out = [...values];
-    const order = values.map((v, i) => ({ i, n: size(v) })).sort((a, b) => a.n - b.n);
-    let left = Math.max(0, budget);
-    order.forEach(({ i, n }, k) => {
-        const share = Math.floor(left / (order.length - k));
-        if (n > share)
-            out[i] = clipTo(values[i], share, size);
-        left -= size(out[i]);
-    });
-    return out;
-}
-/**
- * Renders a message whose parts outside the field values (title, labels, markup, the run link) are
- * fixed, with the values fitted into what the limit leaves: the link always survives, and markup
- * is never cut in half. `render` must be additive in the values under `size`.
- */
-function fitted(m, limit, size, total, render) {
-    const blank = render({ ...m, fields: m.fields.map((f) => ({ ...f, value: '' })) });
-    const values = fitValues(m.fields.map((f) => f.value), limit - total(blank), size);
-    return render({ ...m, fields: m.fields.map((f, i) => ({ ...f, value: values[i] })) });
-}
-function oneLine(s, max = MAX_VALUE) {
-    const flat = s.replace(/\s*\n\s*/g, ' ').trim();
-    return clipTo(flat, max, (x) => x.length);
-}
-/** A field value in the markdown the robots (WeCom, DingTalk, Feishu) read. */
-const markdownValue = (f) => `${f.code ? `\`${f.value.replace(/`/g, "'")}\`` : f.value}${f.suffix ?? ''}`;
-function chatMessage(r) {
-    const stale = r.stale.length > 0;
-    const tone = r.status !== 'success' && !stale ? 'failure' : stale ? 'stale' : 'success';
-    const verb = r.status === 'success' ? 'succeeded' : r.status === 'cancelled' ? 'was cancelled' : 'FAILED';
-    const icon = r.status === 'success' ? (stale ? '⚠️' : '✅') : r.status === 'cancelled' ? '⏹️' : stale ? '⚠️' : '❌';
-    const title = oneLine(`${icon} ${TOOL_NAME} ${r.command || 'run'} ${verb}${stale ? ': backups are stale' : ''} on ${r.hostname}`, MAX_TITLE);
-    const fields = [];
-    fields.push({ label: 'result', value: `${r.status} (exit ${r.exit_code}) in ${formatDuration(r.duration_ms)}` });
-    if (r.set)
-        fields.push({ label: 'set', value: `${r.set.id} (${r.set.kind}, ${formatBytes(r.set.bytes)})`, code: true });
-    if (r.error) {
-        const [first] = r.error.message.split('\n');
-        // "pg_dump failed (exit 1):" introduces the stderr lines, shown just below.
-        const code = ` [${r.error.code}]`;
-        fields.push({ label: 'error', value: oneLine((first ?? '').replace(/:\s*$/, ''), MAX_VALUE - code.length), suffix: code });
-        const tail = (r.error.stderr_tail ?? []).slice(-STDERR_LINES);
-        if (tail.length)
-            fields.push({ label: 'stderr', value: oneLine(tail.join(' | ')), code: true });
-        if (r.error.hint)
-            fields.push({ label: 'what to do', value: oneLine(r.error.hint) });
-    }
-    const failedChecks = r.checks.filter((c) => c.result === 'failed');
-    for (const c of failedChecks.slice(0, MAX_CHECKS)) {
-        fields.push({ label: oneLine(r.stale.includes(c.name) ? `stale: ${c.name}` : `failed: ${c.name}`, MAX_LABEL), value: oneLine(c.detail, MAX_DETAIL) });
-    }
-    if (failedChecks.length > MAX_CHECKS)
-        fields.push({ label: 'more', value: `${failedChecks.length - MAX_CHECKS} more failed checks in the report` });
-    if (!r.error && failedChecks.length === 0)
-        fields.push({ label: 'summary', value: oneLine(r.message) });
-    if (r.storage?.free_bytes != null) {
-        const days = r.storage.days_of_dailies;
-        fields.push({ label: 'free space', value: `${formatBytes(r.storage.free_bytes)}${days === null ? '' : `, about ${days} more days of dailies fit`}` });
-    }
-    if (r.report_path)
-        fields.push({ label: 'report', value: r.report_path, code: true });
-    return { tone, title, fields, link: r.run_url };
-}
-
-;// CONCATENATED MODULE: ./src/report/notify/notifier.ts
-
-/** Any 2xx is accepted; 429 and 5xx are retried; any other status is final. */
-function judgeHttp(status, text) {
-    const http = `HTTP ${status}${text ? `: ${oneLine(text, 160)}` : ''}`;
-    if (status === 429 || status >= 500)
-        return { ok: false, retry: true, error: http };
-    if (status < 200 || status >= 300)
-        return { ok: false, retry: false, error: http };
-    return { ok: true };
-}
-/**
- * Chat robots answer with a code in a JSON body, often with HTTP 200 even when refusing (Feishu's
- * rate limit is HTTP 400), so the body is read whatever the status: code 0 accepts, a rate-limit
- * code is retried, any other code is final; without a verdict in the body, the status decides.
- */
-function judgeRobot(a) {
-    return (status, text) => {
-        let body;
-        try {
-            const j = JSON.parse(text);
-            body = typeof j === 'object' && j !== null ? j : {};
-        }
-        catch {
-            body = null;
-        }
-        const got = body ? a.read(body) : null;
-        if (got && typeof got.code === 'number' && a.rateLimitCodes.includes(got.code)) {
-            return { ok: false, retry: true, error: `rate limited (${a.codeName} ${got.code}: ${oneLine(got.msg, 160)})` };
-        }
-        if (status >= 200 && status < 300) {
-            if (!got)
-                return { ok: false, retry: false, error: `the answer is not JSON: ${oneLine(text, 120)}` };
-            return got.code === 0 ? { ok: true } : { ok: false, retry: false, error: `${a.codeName} ${String(got.code)}: ${oneLine(got.msg, 160)}` };
-        }
-        return judgeHttp(status, text);
-    };
-}
-
-;// CONCATENATED MODULE: ./src/report/notify/dingtalk.ts
-/**
- * DingTalk custom robot: {"msgtype":"markdown","markdown":{"title","text"}}; signed with
- * &timestamp=<ms>&sign=<urlencoded base64 HMAC-SHA256(secret, "<ms>\n<secret>")>. The request body
- * is at most 20000 bytes (errcode 460101 "message too long, exceed 20000 bytes"). Accepts with
- * {"errcode":0}; 130101 "send too fast, exceed 20 times per minute" is its rate limit (then
- * throttled for 10 minutes).
- */
-
-
-
-const DINGTALK_BODY_BYTES = 20_000;
-const DINGTALK_RATE_LIMIT_CODES = [130101];
-/** The signature, as DingTalk's documentation computes it. */
-function dingtalkSign(secret, timestampMs) {
-    return (0,external_node_crypto_.createHmac)('sha256', secret).update(`${timestampMs}\n${secret}`, 'utf8').digest('base64');
-}
-function dingtalkJson(m) {
-    const lines = [`### ${m.title}`, '', ...m.fields.map((f) => `- **${f.label}:** ${markdownValue(f)}`)];
-    if (m.link)
-        lines.push('', `[Open the run](${m.link})`);
-    return JSON.stringify({ msgtype: 'markdown', markdown: { title: m.title, text: lines.join('\n') } });
-}
-/** The body as sent (JSON text): the limit is on the whole body. */
-function dingtalkBody(m) {
-    return fitted(m, DINGTALK_BODY_BYTES, jsonBytes, utf8Bytes, dingtalkJson);
-}
-const dingtalk = {
-    signed: true,
-    request({ url, secret, message, headers, now }) {
-        const u = new URL(url);
-        if (secret) {
-            const ts = String(now.getTime());
-            // URLSearchParams encodes the Base64 "+", "/" and "=" (%2B, %2F, %3D), as DingTalk's urlEncode step asks.
-            u.searchParams.set('timestamp', ts);
-            u.searchParams.set('sign', dingtalkSign(secret, ts));
-        }
-        return { url: u.toString(), body: dingtalkBody(message), headers };
-    },
-    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: DINGTALK_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/feishu.ts
-/**
- * Feishu/Lark custom bot: {"msg_type":"interactive","card":{...}}; signed with "timestamp" (s) and
- * "sign" = base64 HMAC-SHA256(key "<s>\n<secret>", empty message) in the body. The request body is
- * at most 20 KB (自定义机器人使用指南, 使用限制); 20000 bytes here. Accepts with {"code":0} (older
- * answers: StatusCode); 9499 "too many request" is its rate limit (answered with HTTP 400).
- */
-
-
-
-const FEISHU_BODY_BYTES = 20_000;
-const FEISHU_RATE_LIMIT_CODES = [9499];
-/** The signature, as Feishu's documentation computes it. */
-function feishuSign(secret, timestampS) {
-    return (0,external_node_crypto_.createHmac)('sha256', `${timestampS}\n${secret}`).update('', 'utf8').digest('base64');
-}
-function feishuJson(m, signing) {
-    const template = m.tone === 'success' ? 'green' : m.tone === 'stale' ? 'orange' : 'red';
-    const lines = m.fields.map((f) => `**${f.label}:** ${markdownValue(f)}`);
-    if (m.link)
-        lines.push(`[Open the run](${m.link})`);
-    return JSON.stringify({
-        ...(signing ? { timestamp: signing.timestamp, sign: signing.sign } : {}),
-        msg_type: 'interactive',
-        card: {
-            config: { wide_screen_mode: true },
-            header: { template, title: { tag: 'plain_text', content: m.title } },
-            elements: [{ tag: 'div', text: { tag: 'lark_md', content: lines.join('\n') } }],
-        },
-    });
-}
-/** The body as sent (JSON text), signed when `signing` is given: the limit is on the whole body. */
-function feishuBody(m, signing) {
-    return fitted(m, FEISHU_BODY_BYTES, jsonBytes, utf8Bytes, (x) => feishuJson(x, signing));
-}
-const feishu = {
-    signed: true,
-    request({ url, secret, message, headers, now }) {
-        const ts = String(Math.floor(now.getTime() / 1000));
-        return { url, body: feishuBody(message, secret ? { timestamp: ts, sign: feishuSign(secret, ts) } : undefined), headers };
-    },
-    judge: judgeRobot({ codeName: 'code', rateLimitCodes: FEISHU_RATE_LIMIT_CODES, read: (o) => ({ code: o.code ?? o.StatusCode, msg: String(o.msg ?? o.StatusMessage ?? '') }) }),
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/events.ts
-function eventsOf(r) {
-    return [r.status === 'success' ? 'success' : 'failure', ...(r.stale.length ? ['stale'] : [])];
-}
-/** The trigger that makes this entry fire for these events, or null. `stale` is named first: it is the more specific news. */
-function triggerFor(entry, events) {
-    for (const e of ['stale', 'failure', 'success'])
-        if (events.includes(e) && entry.on.includes(e))
-            return e;
-    return entry.on.includes('always') ? 'always' : null;
-}
-
-;// CONCATENATED MODULE: ./src/report/notify/generic.ts
-/**
- * Any HTTP endpoint: the JSON report itself, with the events in X-Pgtaos-Event; with secret_env,
- * X-Pgtaos-Signature-256: sha256=<hex HMAC of the body>. Accepts with any 2xx.
- */
-
-
-
-function genericSignature(secret, body) {
-    return `sha256=${(0,external_node_crypto_.createHmac)('sha256', secret).update(body, 'utf8').digest('hex')}`;
-}
-const generic = {
-    signed: true,
-    request({ url, secret, result, headers }) {
-        const body = JSON.stringify(result);
-        const events = eventsOf(result).join(',');
-        return { url, body, headers: { ...headers, 'x-pgtaos-event': events, ...(secret ? { 'x-pgtaos-signature-256': genericSignature(secret, body) } : {}) } };
-    },
-    judge: judgeHttp,
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/slack.ts
-/**
- * Slack incoming webhook: {"text", "blocks"}. Not signed. Section text is at most 3000 characters,
- * header text at most 150 (Block Kit reference). Accepts with any 2xx.
- */
-
-
-const SLACK_SECTION_CHARS = 3000;
-const SLACK_HEADER_CHARS = 150;
-const slackEscape = (s) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-/** Slack counts characters of the escaped text; UTF-16 units are at least that many. */
-const slackChars = (s) => slackEscape(s).length;
-function slackSection(m) {
-    return m.fields.map((f) => `*${slackEscape(f.label)}:* ${f.code ? `\`${slackEscape(f.value.replace(/`/g, "'"))}\`` : slackEscape(f.value)}${slackEscape(f.suffix ?? '')}`).join('\n');
-}
-function slackBody(m) {
-    const section = fitted(m, SLACK_SECTION_CHARS, slackChars, (s) => s.length, slackSection);
-    const blocks = [
-        { type: 'header', text: { type: 'plain_text', text: clipTo(m.title, SLACK_HEADER_CHARS, (s) => s.length), emoji: true } },
-        { type: 'section', text: { type: 'mrkdwn', text: section } },
-    ];
-    if (m.link)
-        blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${m.link}|Open the run>` }] });
-    // `text` is the notification fallback (and what screen readers read).
-    const fallback = clipTo(`${m.title}: ${m.fields.map((f) => `${f.label}: ${f.value}${f.suffix ?? ''}`).join('; ')}`, SLACK_SECTION_CHARS, slackChars);
-    return { text: slackEscape(fallback), blocks };
-}
-const slack = {
-    signed: false,
-    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(slackBody(message)), headers }),
-    judge: judgeHttp,
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/wecom.ts
-/**
- * WeCom group robot: {"msgtype":"markdown","markdown":{"content"}}. Not signed. markdown.content is
- * at most 4096 bytes of UTF-8 (群机器人配置说明; past it errcode 40058 "markdown.content exceed max
- * length 4096"). Accepts with {"errcode":0}; 45009 "api freq out of limit" is its rate limit (at
- * most 20 messages a minute per robot).
- */
-
-
-const WECOM_CONTENT_BYTES = 4096;
-const WECOM_RATE_LIMIT_CODES = [45009];
-function wecomContent(m) {
-    const color = m.tone === 'success' ? 'info' : 'warning';
-    const lines = [`**<font color="${color}">${m.title}</font>**`, ...m.fields.map((f) => `> **${f.label}:** ${markdownValue(f)}`)];
-    if (m.link)
-        lines.push(`[Open the run](${m.link})`);
-    return lines.join('\n');
-}
-function wecomBody(m) {
-    return { msgtype: 'markdown', markdown: { content: fitted(m, WECOM_CONTENT_BYTES, utf8Bytes, utf8Bytes, wecomContent) } };
-}
-const wecom = {
-    signed: false,
-    request: ({ url, message, headers }) => ({ url, body: JSON.stringify(wecomBody(message)), headers }),
-    judge: judgeRobot({ codeName: 'errcode', rateLimitCodes: WECOM_RATE_LIMIT_CODES, read: (o) => ({ code: o.errcode, msg: String(o.errmsg ?? '') }) }),
-};
-
-;// CONCATENATED MODULE: ./src/report/notify/registry.ts
-/**
- * The notifier table: one entry per `notify:` kind. To add a kind, write a module exporting a
- * Notifier (notifier.ts) and register it here; its name is then a valid `kind:` in the config.
- */
-
-
-
-
-
-const NOTIFIERS = { wecom: wecom, dingtalk: dingtalk, feishu: feishu, slack: slack, generic: generic };
-/** The kinds, in table order: what `notify: kind:` accepts and the report names. */
-const NOTIFIER_KINDS = Object.keys(NOTIFIERS);
-
 ;// CONCATENATED MODULE: ./src/inputs/config-schema.ts
 /**
  * The configuration file's schema (README, Configuration). Types come from here and nowhere else; each engine's section
@@ -45187,9 +46270,20 @@ const configSchema = strictObject({
         daily_days: atLeastOne('days').default(7),
         keep_last: atLeastOne('sets').default(3),
         config_days: atLeastOne('days').default(30),
+        /** Grandfather-father-son: the newest verified daily of each of the last N ISO weeks / calendar months (in `timezone`). 0 or absent: none. */
+        keep_weekly: schemas_number().int('must be a whole number of weeks').min(0, 'must be 0 or more weeks').optional(),
+        keep_monthly: schemas_number().int('must be a whole number of months').min(0, 'must be 0 or more months').optional(),
+        /** Run logs and JSON reports under <root>/logs older than this (by last write) are removed by prune. */
+        log_days: atLeastOne('days').default(30),
     })
-        .default({ daily_days: 7, keep_last: 3, config_days: 30 }),
+        .default({ daily_days: 7, keep_last: 3, config_days: 30, log_days: 30 }),
     remotes: array(remoteEntrySchema).default([]),
+    /**
+     * Seconds between the "sent so far" lines of a remote upload and read-back (at most 30 s of silence
+     * by default; fractions allowed, at least 0.05, so tests can see lines on small files).
+     * PostgreSQL's dump, restore and row counting use postgres.progress_seconds.
+     */
+    remote_progress_seconds: schemas_number().min(0.05, 'must be at least 0.05 (seconds)').max(3600).default(30),
     /** With recipients, every copy that leaves the machine is age-encrypted (restore with stock `age -d`). */
     encryption: strictObject({ age_recipients: array(ageRecipient).default([]) }).default({ age_recipients: [] }),
     min_free_gb: schemas_number().min(0).default(5),
@@ -45237,11 +46331,12 @@ function engineSection(config, name) {
 
 const DEFAULT_CONFIG_FILE = 'pgtaos-backup.yml';
 function resolveFile(explicit, env, cwd) {
-    if (explicit)
-        return { file: external_node_path_default().resolve(cwd, explicit), explicit: true };
-    if (env.PGTAOS_BACKUP_CONFIG)
-        return { file: external_node_path_default().resolve(cwd, env.PGTAOS_BACKUP_CONFIG), explicit: true };
-    return { file: external_node_path_default().resolve(cwd, DEFAULT_CONFIG_FILE), explicit: false };
+    const given = explicit || env.PGTAOS_BACKUP_CONFIG;
+    // One path.resolve of a name known only at run time, on purpose: ncc's asset relocator rewrites
+    // path.resolve(cwd, 'pgtaos-backup.yml') into a path inside dist/ when any */pgtaos-backup.yml
+    // exists at build time (ops/pgtaos-backup.yml does), and the default file would never be found.
+    const name = given || DEFAULT_CONFIG_FILE;
+    return { file: external_node_path_default().resolve(cwd, name), explicit: Boolean(given) };
 }
 /** A config file is a page of YAML: anything far bigger is a mistake or an attack, refused before it is parsed. */
 const MAX_CONFIG_BYTES = 256 * 1024;
@@ -45249,6 +46344,14 @@ const MAX_CONFIG_BYTES = 256 * 1024;
 const MAX_OVERRIDE_LENGTH = 4096;
 /** Aliases YAML may expand (a config needs few or none; an alias bomb needs millions). */
 const MAX_YAML_ALIASES = 100;
+/** The sample config shipped with the tool, to copy and fill in. */
+const SAMPLE_CONFIG = 'ops/pgtaos-backup.yml';
+/** No file where the run looked: said as such, not as the missing keys it leads to (exit 2). */
+function missingConfig(file) {
+    return new UsageError('config.missing', `no config file at ${file} (create it from ${SAMPLE_CONFIG})`, {
+        hint: `Copy ${SAMPLE_CONFIG} from the pgtaos-backup repository to ${file} and fill it in (the README's setup checklist), or point --config / PGTAOS_BACKUP_CONFIG (the action's config input) at your file. Nothing was changed.`,
+    });
+}
 function readYaml(file) {
     let text;
     try {
@@ -45263,6 +46366,8 @@ function readYaml(file) {
     catch (err) {
         if (err instanceof UsageError)
             throw err;
+        if (err.code === 'ENOENT')
+            throw missingConfig(file);
         throw new UsageError('config.unreadable', `cannot read config file ${file}: ${err.message}`, {
             hint: 'Check the path given with --config (or PGTAOS_BACKUP_CONFIG) and its permissions.',
         });
@@ -45375,6 +46480,10 @@ function loadConfig(opts) {
     if (parsed.success)
         problems.push(...crossChecks(parsed.data));
     if (problems.length > 0 || !parsed.success) {
+        // No file and no flags: the file is what is missing, not its keys.
+        const flagged = Object.values(opts.overrides ?? {}).some((v) => v !== '');
+        if (source === null && !flagged)
+            throw missingConfig(file);
         const what = source ?? `${file} (not found; settings from flags/inputs only)`;
         throw new UsageError('config.invalid', `invalid configuration in ${what}:\n  ${problems.join('\n  ')}`, {
             hint: 'Fix the keys named above; the README lists every key, its type and its default. Nothing was changed.',
@@ -45490,6 +46599,15 @@ class RunLog {
     info(line) {
         const l = this.mask(line);
         this.sink.info(l);
+        this.toFile('INFO ', l);
+    }
+    /** A line of the command's main output (Sink.output); the log file has it as an info line. */
+    output(line) {
+        const l = this.mask(line);
+        if (this.sink.output)
+            this.sink.output(l);
+        else
+            this.sink.info(l);
         this.toFile('INFO ', l);
     }
     warn(line) {
@@ -45733,49 +46851,6 @@ const RATE_LIMIT_CODES = {
     dingtalk: DINGTALK_RATE_LIMIT_CODES,
     feishu: FEISHU_RATE_LIMIT_CODES,
 };
-
-;// CONCATENATED MODULE: ./src/report/storage.ts
-const GIB = 1024 ** 3;
-const DAY_MS = 86_400_000;
-/** Dailies from this many days back make the average (the runbook keeps 7 days). */
-const SAMPLE_WINDOW_DAYS = 7;
-/** The local calendar day of an ISO time with offset ("2026-11-25T00:00:03.120+08:00" -> "2026-11-25"). */
-function localDay(iso) {
-    const m = /^(\d{4}-\d{2}-\d{2})T/.exec(iso);
-    return m ? m[1] : null;
-}
-function storageEstimate(input) {
-    const complete = input.sets.filter((s) => s.status === 'complete');
-    const counts = { daily: 0, milestone: 0, config: 0, safety: 0 };
-    for (const s of complete)
-        counts[s.kind]++;
-    const dated = complete
-        .filter((s) => s.kind === 'daily' && s.started_at !== null)
-        .map((s) => ({ s, at: Date.parse(s.started_at), day: localDay(s.started_at) }))
-        .filter((x) => Number.isFinite(x.at) && x.day !== null && x.at <= input.now.getTime() + DAY_MS)
-        .sort((a, b) => b.at - a.at);
-    // Recent days; when backups stopped a while ago, the newest days there are.
-    const recent = dated.filter((x) => input.now.getTime() - x.at <= SAMPLE_WINDOW_DAYS * DAY_MS);
-    const days = new Map();
-    for (const x of recent.length ? recent : dated) {
-        if (!days.has(x.day) && days.size >= SAMPLE_WINDOW_DAYS)
-            continue;
-        days.set(x.day, (days.get(x.day) ?? 0) + x.s.bytes);
-    }
-    const perDay = days.size ? Math.round([...days.values()].reduce((a, b) => a + b, 0) / days.size) : null;
-    const minFree = Math.round(input.minFreeGb * GIB);
-    const daysLeft = perDay && input.freeBytes !== null ? Math.max(0, Math.floor((input.freeBytes - minFree) / perDay)) : null;
-    return {
-        free_bytes: input.freeBytes,
-        min_free_bytes: minFree,
-        used_bytes: complete.reduce((a, s) => a + s.bytes, 0),
-        sets: counts,
-        incomplete_sets: input.sets.length - complete.length,
-        daily_bytes_per_day: perDay,
-        sample_days: days.size,
-        days_of_dailies: daysLeft,
-    };
-}
 
 ;// CONCATENATED MODULE: ./src/catalog/lock.ts
 /**
@@ -46322,68 +47397,6 @@ function engineReport(section, t0, tables) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/catalog/remote-copies.ts
-/**
- * remotes.json beside a set's manifest: where copies of the set are, and whether each copy was
- * read back and matched. One entry per remote (the latest attempt); the manifest is never rewritten.
- *
- *   { "copies": [ { "remote": "nas", "result": "verified", "encrypted": true, "files": [
- *       { "path": "mystocks.dump", "bytes": 123, "sha256": "<plaintext, = manifest>",
- *         "key": "milestone/post_phase2_20261125/mystocks.dump.age",
- *         "stored_bytes": 456, "stored_sha256": "<of the bytes on the remote>" } ] } ] }
- */
-
-
-
-
-const REMOTES_FILE = 'remotes.json';
-const copiedFile = object({
-    /** As in the manifest (manifest.json itself is listed too). */
-    path: schemas_string(),
-    /** Size and SHA-256 of the local file as it was read for the copy (equal to the manifest's). */
-    bytes: schemas_number().int().min(0),
-    sha256: schemas_string(),
-    /** Where the copy is on the remote, and the size and SHA-256 of what is stored there (age-encrypted or not). */
-    key: schemas_string(),
-    stored_bytes: schemas_number().int().min(0),
-    stored_sha256: schemas_string(),
-});
-const remoteCopySchema = object({
-    remote: schemas_string(),
-    /**
-     * The driver's type. Any name: a copy made by a driver registered later (or by a test) must still
-     * be read, so the drivers are not listed here.
-     */
-    type: schemas_string().min(1),
-    location: schemas_string(),
-    /** verified: every file stored and read back with the same size and SHA-256; failed: see error. */
-    result: schemas_enum(['verified', 'failed']),
-    copied_at: schemas_string(),
-    encrypted: schemas_boolean(),
-    /** How the copy was checked: the stored bytes were read back in full and hashed. */
-    check: literal('read-back'),
-    files: array(copiedFile),
-    error: schemas_string().nullable(),
-});
-const remotesFileSchema = object({ copies: array(remoteCopySchema) });
-/** The copies recorded beside a set; [] when there is no (valid) record. */
-async function readRemoteCopies(setDir) {
-    try {
-        const parsed = remotesFileSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(setDir, REMOTES_FILE))));
-        return parsed.success ? parsed.data.copies : [];
-    }
-    catch {
-        return [];
-    }
-}
-/** Records one remote's copy, replacing that remote's earlier entry. */
-async function recordRemoteCopy(setDir, copy) {
-    const copies = (await readRemoteCopies(setDir)).filter((c) => c.remote !== copy.remote);
-    copies.push(remoteCopySchema.parse(copy));
-    copies.sort((a, b) => (a.remote < b.remote ? -1 : a.remote > b.remote ? 1 : 0));
-    await writeFileAtomic(external_node_path_default().join(setDir, REMOTES_FILE), `${JSON.stringify({ copies }, null, 2)}\n`, 0o600);
-}
-
 ;// CONCATENATED MODULE: ./src/commands/replicate-stream.ts
 
 
@@ -46431,10 +47444,11 @@ async function copySource(file, recipients) {
     const storedResult = () => ({ bytes: stored.bytes, sha256: stored.digest() });
     // Never through a link: a set file linked to /etc/shadow must not reach the remote.
     const fh = await openNoFollow(file);
+    const size = (await fh.stat()).size;
     if (recipients.length === 0) {
         const direct = fh.createReadStream({ highWaterMark: CHUNK });
         direct.on('error', (e) => stored.destroy(e));
-        return { body: direct.pipe(stored), stored: storedResult, plain: storedResult, close: async () => void direct.destroy() };
+        return { body: direct.pipe(stored), size, sent: () => stored.bytes, stored: storedResult, plain: storedResult, close: async () => void direct.destroy() };
     }
     let closed = false;
     const close = async () => {
@@ -46455,6 +47469,8 @@ async function copySource(file, recipients) {
     raw.on('error', (e) => stored.destroy(e));
     return {
         body: raw.pipe(stored),
+        size,
+        sent: () => plain.bytes,
         stored: storedResult,
         plain: () => {
             plainHex ??= plain.hash.digest('hex');
@@ -46463,10 +47479,11 @@ async function copySource(file, recipients) {
         close,
     };
 }
-async function readBack(remote, key, signal) {
+/** Reads `key` back in full and hashes it; `got.bytes` follows the bytes read (for progress lines). */
+async function readBack(remote, key, signal, got = { bytes: 0 }) {
     const s = await remote.get(key, signal);
     const hash = newSha256();
-    let bytes = 0;
+    got.bytes = 0;
     for await (const chunk of s) {
         if (signal.aborted) {
             s.destroy();
@@ -46474,9 +47491,9 @@ async function readBack(remote, key, signal) {
         }
         const b = chunk;
         hash.update(b);
-        bytes += b.length;
+        got.bytes += b.length;
     }
-    return { bytes, sha256: hash.digest('hex') };
+    return { bytes: got.bytes, sha256: hash.digest('hex') };
 }
 
 ;// CONCATENATED MODULE: ./src/commands/replicate-copy.ts
@@ -46485,6 +47502,7 @@ async function readBack(remote, key, signal) {
  * encrypted when recipients are set), read back in full and compared; the local bytes compared
  * with the manifest on the way. The outcome is recorded beside the set (remotes.json).
  */
+
 
 
 
@@ -46526,10 +47544,13 @@ async function copyFile(ctx, set, remote, rel, expect) {
     const encrypted = recipients.length > 0;
     const key = remoteKey(set, rel, encrypted);
     const src = await copySource(await setFilePath(set.path, rel, set.id), recipients);
+    const every = Math.round(ctx.config.remote_progress_seconds * 1000);
+    const stopUp = ticker(every, (l) => log.info(l), () => `${remote.name}: uploading ${key}: ${bytesOfTotal(src.sent(), src.size, 'sent')}`);
     try {
         await remote.put(key, src.body, { signal, metadata: { 'pgtaos-set': set.id, ...(expect ? { 'plaintext-sha256': expect.sha256 } : {}), ...(encrypted ? { encryption: 'age' } : {}) } });
     }
     finally {
+        stopUp();
         await src.close();
     }
     const plain = src.plain();
@@ -46542,7 +47563,9 @@ async function copyFile(ctx, set, remote, rel, expect) {
         throw new Error(left ? `${why}; ${left}` : why);
     }
     const stored = src.stored();
-    const back = await readBack(remote, key, signal);
+    const got = { bytes: 0 };
+    const stopBack = ticker(every, (l) => log.info(l), () => `${remote.name}: reading back ${key}: ${bytesOfTotal(got.bytes, stored.bytes, 'read')}`);
+    const back = await readBack(remote, key, signal, got).finally(stopBack);
     if (back.bytes !== stored.bytes || back.sha256 !== stored.sha256) {
         throw new Error(`${key} read back as ${back.bytes} bytes, sha256 ${back.sha256.slice(0, 16)}…; ${stored.bytes} bytes, ${stored.sha256.slice(0, 16)}… were sent`);
     }
@@ -46649,11 +47672,12 @@ async function replicate(ctx, sets, remotes = openRemotes(ctx)) {
                 const rc = configs.get(t.remote.name);
                 if (!rc)
                     continue;
-                const takes = remoteTakes(rc, set.kind, encrypted);
+                const secret = set.manifest.postgres?.globals?.password_hashes === true;
+                const takes = remoteTakes(rc, set.kind, encrypted, secret);
                 const isNew = sets.includes(set);
                 if (!takes.takes) {
                     if (isNew && set.kind !== 'config')
-                        log.info(`${t.remote.name}: ${set.id} not copied: ${takes.why}`);
+                        (secret ? log.warn : log.info).call(log, `${t.remote.name}: ${set.id} not copied: ${takes.why}`);
                     continue;
                 }
                 // Already there (a skipped config snapshot, a milestone copied by an earlier run): not redone.
@@ -46795,6 +47819,7 @@ async function whereSetsLive(sets) {
 
 
 
+
 async function toListEntry(s, now = new Date()) {
     const m = s.manifest;
     return {
@@ -46814,9 +47839,17 @@ async function toListEntry(s, now = new Date()) {
         remotes: s.status === 'complete' ? (await readRemoteCopies(s.path)).map((c) => ({ remote: c.remote, result: c.result, copied_at: c.copied_at, encrypted: c.encrypted })) : [],
     };
 }
+/** The totals line under the table: how many sets, how many complete, their bytes, by kind. */
+function totalsLine(rows) {
+    const complete = rows.filter((r) => r.status === 'complete');
+    const bytes = rows.reduce((a, r) => a + r.bytes, 0);
+    const kinds = SET_KINDS.map((k) => [k, rows.filter((r) => r.kind === k).length]).filter(([, c]) => c > 0);
+    const byKind = kinds.length ? ` (${kinds.map(([k, c]) => `${c} ${k}`).join(', ')})` : '';
+    return `total: ${rows.length} set${rows.length === 1 ? '' : 's'}${byKind}, ${complete.length} complete, ${formatBytes(bytes)}`;
+}
 function renderTable(rows) {
     if (rows.length === 0)
-        return ['(no sets)'];
+        return ['(no sets)', totalsLine(rows)];
     const cells = rows.map((r) => [
         r.id,
         r.kind,
@@ -46829,20 +47862,421 @@ function renderTable(rows) {
     const head = ['SET', 'KIND', 'STATUS', 'CREATED', 'SIZE', 'VERIFIED', 'ENGINES'];
     const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
     const line = (c) => c.map((v, i) => v.padEnd(widths[i])).join('  ').trimEnd();
-    return [line(head), ...cells.map(line)];
+    return [line(head), ...cells.map(line), '', totalsLine(rows)];
+}
+/** list's filters: kind, engine (a section the manifest holds), then the newest `last` (sets come newest first). */
+function filterSets(sets, f) {
+    const kept = sets.filter((s) => (!f.kind || s.kind === f.kind) && (!f.engine || s.engines.includes(f.engine)));
+    return f.last === undefined ? kept : kept.slice(0, f.last);
 }
 async function list(ctx) {
     const found = await listSets(ctx.config.root);
     const now = ctx.now();
-    const sets = await Promise.all(found.map((s) => toListEntry(s, now)));
+    const all = await Promise.all(found.map((s) => toListEntry(s, now)));
+    const { kind, engine, last } = ctx.request;
+    const sets = filterSets(all, { kind, engine, last });
+    const filtered = sets.length !== all.length || kind !== undefined || engine !== undefined || last !== undefined;
     const complete = sets.filter((s) => s.status === 'complete').length;
     // Where each set lives besides here (remotes.json beside it), on the log.
-    for (const line of await whereSetsLive(found))
+    const shown = new Set(sets.map((s) => s.path));
+    for (const line of await whereSetsLive(found.filter((s) => shown.has(s.path))))
         ctx.log.info(line);
-    return { message: `${sets.length} sets under ${ctx.config.root} (${complete} complete)`, sets };
+    const of = filtered ? ` (of ${all.length}: ${[kind && `kind ${kind}`, engine && `engine ${engine}`, last !== undefined && `newest ${last}`].filter(Boolean).join(', ')})` : '';
+    const bytes = sets.reduce((a, s) => a + s.bytes, 0);
+    return { message: `${sets.length} sets${of} under ${ctx.config.root} (${complete} complete, ${formatBytes(bytes)})`, sets, ...(filtered ? { sets_filtered: true } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/commands/show.ts
+/**
+ * show <SET_ID>: what is in a set, for a person. The manifest (engines, versions, files with sizes,
+ * every table with its row count, TDengine super tables with their child tables, extensions, the
+ * git commit) and its state beside it (the last verification, the copies on remotes). `--json`
+ * gives the manifest as written and that state; the text form is renderShow's. Reads only.
+ */
+
+
+
+
+
+async function show(ctx) {
+    const id = ctx.request.setId;
+    if (!id)
+        throw new UsageError('set.bad_id', 'show needs a set id', { hint: 'Name one: `pgtaos-backup show <SET_ID>` (the action: input set-id); `pgtaos-backup list` shows them.' });
+    const s = await findSet(ctx.config.root, id);
+    const report = {
+        manifest: s.manifest,
+        state: {
+            id: s.id,
+            kind: s.kind,
+            status: s.status,
+            path: s.path,
+            reason: s.reason,
+            suspicious: futureStart(s.manifest, ctx.now()),
+            verification: s.verification,
+            remotes: s.status === 'complete' ? await readRemoteCopies(s.path) : [],
+        },
+    };
+    const what = s.manifest ? `${sectionNames(s.manifest).join(' + ') || 'no sections'}, ${formatBytes(s.manifest.bytes)}` : `INCOMPLETE: ${s.reason ?? 'no valid manifest'}`;
+    return { message: `set ${s.id} (${s.kind}): ${what}`, show: report };
+}
+/** Numbers with thousands separators, the same everywhere. */
+const show_n = (v) => v.toLocaleString('en-US');
+/** Columns padded to the widest cell, two spaces apart. */
+function columns(rows, indent) {
+    if (rows.length === 0)
+        return [];
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    return rows.map((r) => indent + r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join('  ').trimEnd());
+}
+const isObj = (v) => typeof v === 'object' && v !== null && !Array.isArray(v);
+const arr = (v) => (Array.isArray(v) ? v.filter(isObj) : []);
+const str = (v) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : v === null || v === undefined ? '-' : JSON.stringify(v));
+const num = (v) => (typeof v === 'number' ? v : 0);
+/** Keys of a section shown by sectionLines itself; any other key (globals, a later field) is shown as it is. */
+const SHOWN = new Set(['server_version', 'client_version', 'database', 'host', 'port', 'files', 'tables', 'stables', 'extensions', 'large_objects', 'base_dir', 'paths']);
+function fileLines(files) {
+    const total = files.reduce((a, f) => a + num(f.bytes), 0);
+    return [`  files (${files.length}, ${formatBytes(total)})`, ...columns(files.map((f) => [str(f.path), formatBytes(num(f.bytes)), `sha256 ${str(f.sha256).slice(0, 16)}…`]), '    ')];
+}
+function tableLines(s) {
+    const out = [];
+    const stables = arr(s.stables);
+    if (stables.length) {
+        out.push(`  super tables (${stables.length})`);
+        out.push(...columns(stables.map((t) => [str(t.name), `${show_n(num(t.child_tables))} child tables`, `${show_n(num(t.rows))} rows`]), '    '));
+    }
+    const tables = arr(s.tables);
+    const counts = s.row_counts === 'unknown' ? ' (row counts unknown: an imported dump)' : `, ${show_n(tables.reduce((a, t) => a + num(t.rows), 0))} rows`;
+    if (tables.length || Array.isArray(s.tables))
+        out.push(`  tables (${tables.length}${counts})`);
+    out.push(...columns(tables.map((t) => [str(t.name), `${show_n(num(t.rows))} rows${t.hypertable ? ' (hypertable, with its chunks)' : ''}`]), '    '));
+    for (const e of arr(s.count_errors))
+        out.push(`    ${str(e.name)}: not counted (${str(e.error)})`);
+    return out;
+}
+function sectionLines(name, section) {
+    if (!isObj(section))
+        return [`${name}: ${str(section)}`];
+    const out = [];
+    if (name === CONFIG_SECTION) {
+        out.push(`config files: from ${str(section.base_dir)}: ${(Array.isArray(section.paths) ? section.paths : []).map(str).join(', ')}`);
+    }
+    else {
+        const at = section.host !== undefined ? ` on ${str(section.host)}:${str(section.port)}` : '';
+        out.push(`${name}: database ${str(section.database)}${at}, server ${str(section.server_version)}, client ${str(section.client_version)}`);
+    }
+    out.push(...fileLines(arr(section.files)));
+    out.push(...tableLines(section));
+    const ext = arr(section.extensions);
+    if (Array.isArray(section.extensions))
+        out.push(`  extensions: ${ext.length ? ext.map((e) => `${str(e.name)} ${str(e.version)}`).join(', ') : 'none'}`);
+    if (typeof section.large_objects === 'number')
+        out.push(`  large objects: ${show_n(section.large_objects)}`);
+    for (const [k, v] of Object.entries(section))
+        if (!SHOWN.has(k) && v !== null)
+            out.push(...otherLines(k, v, '  '));
+    return out;
+}
+/** A field show has no special form for (e.g. `globals`, added by a later manifest): its files if it has some, else its value. */
+function otherLines(key, v, indent) {
+    if (isObj(v) && Array.isArray(v.files)) {
+        const rest = Object.entries(v).filter(([k]) => k !== 'files').map(([k, x]) => `${k} ${str(x)}`);
+        return [`${indent}${key}${rest.length ? `: ${rest.join(', ')}` : ''}`, ...fileLines(arr(v.files)).map((l) => indent + l)];
+    }
+    if (isObj(v))
+        return [`${indent}${key}:`, ...Object.entries(v).map(([k, x]) => `${indent}  ${k}: ${str(x)}`)];
+    return [`${indent}${key}: ${Array.isArray(v) ? v.map(str).join(', ') || '(none)' : str(v)}`];
+}
+/** Header keys rendered by headerLines; the rest (sections, and anything newer) follow. */
+const HEADER = new Set(['format', 'id', 'kind', 'milestone', 'status', 'started_at', 'finished_at', 'timezone', 'tool', 'hostname', 'git', 'bytes', 'imported_from']);
+function headerLines(m) {
+    const took = Date.parse(m.finished_at) - Date.parse(m.started_at);
+    const out = [
+        `started   ${m.started_at} (${m.timezone})${Number.isFinite(took) && took >= 0 ? `, took ${formatDuration(took)}` : ''}`,
+        `made by   ${m.tool.name} ${m.tool.version} on ${m.hostname} (manifest format ${m.format})`,
+        `size      ${formatBytes(m.bytes)} (${show_n(m.bytes)} bytes)`,
+    ];
+    if (m.milestone)
+        out.splice(0, 0, `milestone ${m.milestone}`);
+    const g = m.git;
+    if (g) {
+        const bits = [g.ref, g.tag ? `tag ${g.tag}` : null, g.actor ? `by ${g.actor}` : null].filter(Boolean).join(', ');
+        out.push(`git       ${g.sha ?? '(no commit)'}${bits ? ` (${bits})` : ''}${g.run_url ? `, run ${g.run_url}` : ''}`);
+    }
+    else {
+        out.push('git       (not recorded: made outside GitHub Actions)');
+    }
+    if (m.imported_from)
+        out.push(`imported  from ${m.imported_from.join(', ')}`);
+    return out;
+}
+function stateLines(st) {
+    const out = [];
+    const v = st.verification;
+    if (!v)
+        out.push('verified  never');
+    else {
+        out.push(`verified  ${v.result.toUpperCase()} at ${v.verified_at} (pgtaos-backup ${v.tool_version}; the last verification)`);
+        out.push(...v.checks.map((c) => `  ${c.result.padEnd(7)} ${c.name}: ${c.detail}`));
+    }
+    if (st.remotes.length === 0)
+        out.push('remotes   none: this set lives only here');
+    else {
+        out.push('remotes');
+        for (const c of st.remotes) {
+            const bytes = c.files.reduce((a, f) => a + f.stored_bytes, 0);
+            const what = c.result === 'verified' ? `verified ${c.copied_at}, ${c.files.length} files, ${formatBytes(bytes)}${c.encrypted ? ', age-encrypted' : ''}` : `FAILED ${c.copied_at}: ${c.error ?? '?'}`;
+            out.push(`  ${c.remote} (${c.type} ${c.location}): ${what}`);
+        }
+    }
+    return out;
+}
+/** The text `show` prints on stdout. */
+function renderShow(r) {
+    const st = r.state;
+    const status = st.status !== 'complete' ? `INCOMPLETE: ${st.reason ?? '?'}` : st.suspicious ? `SUSPICIOUS: ${st.suspicious}` : 'complete';
+    const out = [`set       ${st.id} (${st.kind}, ${status})`, `path      ${st.path}`];
+    const m = r.manifest;
+    if (m) {
+        out.push(...headerLines(m));
+        for (const name of sectionNames(m)) {
+            const section = manifestSection(m, name);
+            // An engine's dump (it names its database) or the config snapshot; anything else (globals) as it is.
+            const dump = name === CONFIG_SECTION || (isObj(section) && 'database' in section);
+            out.push('', ...(dump ? sectionLines(name, section) : otherLines(name, section, '')));
+        }
+        const extra = Object.entries(m).filter(([k]) => !HEADER.has(k) && !sectionNames(m).includes(k));
+        if (extra.length)
+            out.push('', ...extra.flatMap(([k, v]) => otherLines(k, v, '')));
+    }
+    out.push('', ...stateLines(st));
+    return out;
+}
+
+;// CONCATENATED MODULE: ./src/commands/check-rows.ts
+/**
+ * The rows of `check` that are not an engine's: the backup root, free space, each remote (a test
+ * object written, read back and removed), the age recipients and the notify variables. Each row
+ * is a pass/fail/skip with what was found; a failure is a row, never a throw. Nothing is left in
+ * the root or on a remote.
+ */
+
+
+
+
+
+
+
+
+
+/** The folder itself, or the nearest one above it that exists (where a run would create it). */
+async function nearestExisting(dir) {
+    let d = external_node_path_default().resolve(dir);
+    for (;;) {
+        try {
+            await external_node_fs_.promises.stat(d);
+            return d;
+        }
+        catch {
+            const up = external_node_path_default().dirname(d);
+            if (up === d)
+                return d;
+            d = up;
+        }
+    }
+}
+async function check_rows_writable(dir) {
+    return external_node_fs_.promises.access(dir, external_node_fs_.constants.W_OK).then(() => null, (e) => (e.code === 'EROFS' ? 'it is on a read-only file system (EROFS)' : `it cannot be written (${e.code ?? e.message})`));
+}
+/** The root is a folder of the running user's that it can write; a missing root can be created. */
+async function rootRow(root, uid = process.getuid?.() ?? null) {
+    const name = 'backup root';
+    const at = await nearestExisting(root);
+    const st = await external_node_fs_.promises.lstat(at);
+    if (at !== external_node_path_default().resolve(root)) {
+        const why = await check_rows_writable(at);
+        if (why)
+            return { name, result: 'failed', detail: `${root} does not exist and cannot be created in ${at}: ${why} (hint: create ${root} as the user that runs pgtaos-backup)` };
+        return { name, result: 'passed', detail: `${root} does not exist yet; the first run creates it in ${at}` };
+    }
+    if (st.isSymbolicLink() || !st.isDirectory())
+        return { name, result: 'failed', detail: `${root} is ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'} (hint: point root at a real folder)` };
+    if (uid !== null && st.uid !== uid) {
+        return { name, result: 'failed', detail: `${root} is owned by uid ${st.uid}, not by the running user (uid ${uid}) (hint: chown -R ${external_node_os_default().userInfo().username} ${root}, or run pgtaos-backup as its owner)` };
+    }
+    const why = await check_rows_writable(root);
+    if (why)
+        return { name, result: 'failed', detail: `${root}: ${why} (hint: check that the disk is mounted read-write and that the running user owns the folder)` };
+    return { name, result: 'passed', detail: `${root} is a folder of the running user's and writable` };
+}
+/** Free space where the sets are written (or would be, for a root not yet created) against min_free_gb. */
+async function spaceRow(config) {
+    const name = 'free space';
+    try {
+        const free = await freeBytes(await nearestExisting(config.root));
+        const floor = config.min_free_gb * space_GIB;
+        const detail = `${formatBytes(free)} free on ${config.root}, min_free_gb ${config.min_free_gb}`;
+        return free >= floor ? { name, result: 'passed', detail } : { name, result: 'failed', detail: `${detail}: below the floor (hint: free space, or lower min_free_gb)` };
+    }
+    catch (err) {
+        return failedRow(name, err);
+    }
+}
+async function readAll(body) {
+    const chunks = [];
+    for await (const c of body)
+        chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c));
+    return Buffer.concat(chunks);
+}
+/** Opens the remote, checks it, writes a small object, reads it back, removes it. */
+async function remoteRow(entry, config, env, signal) {
+    const name = `remote ${remoteName(entry)}`;
+    let remote;
+    try {
+        remote = openRemote(entry, env, { backupRoot: config.root });
+        await remote.check(signal);
+    }
+    catch (err) {
+        return failedRow(name, err);
+    }
+    const key = `pgtaos-backup-check-${external_node_os_default().hostname().replace(/[^A-Za-z0-9._-]/g, '_')}-${process.pid}-${(0,external_node_crypto_.randomBytes)(4).toString('hex')}`;
+    const body = Buffer.from(`pgtaos-backup check ${new Date().toISOString()}\n`);
+    let wrote = false;
+    try {
+        await remote.put(key, external_node_stream_.Readable.from([body]), { signal, bytesHint: body.length });
+        wrote = true;
+        const back = await readAll(await remote.get(key, signal));
+        if (!back.equals(body))
+            return { name, result: 'failed', detail: `${remote.location}: the test object ${key} read back differs from what was written (hint: the remote stores or returns other bytes; do not trust copies there)` };
+        await remote.delete(key);
+        wrote = false;
+        if (await remote.stat(key))
+            return { name, result: 'failed', detail: `${remote.location}: the test object ${key} is still there after it was removed` };
+        return { name, result: 'passed', detail: `${remote.location}: a test object written, read back and removed` };
+    }
+    catch (err) {
+        return failedRow(name, err);
+    }
+    finally {
+        if (wrote)
+            await remote.delete(key).catch(() => undefined);
+    }
+}
+/** Each age recipient is a key age can encrypt to (its checksum too, not only its shape). */
+async function recipientsRow(recipients) {
+    const name = 'age recipients';
+    if (recipients.length === 0)
+        return { name, result: 'skipped', detail: 'none configured: copies leave unencrypted and config snapshots stay on this machine' };
+    const { Encrypter } = await __nccwpck_require__.e(/* import() */ 539).then(__nccwpck_require__.bind(__nccwpck_require__, 1539));
+    const bad = [];
+    for (const r of recipients) {
+        try {
+            const enc = new Encrypter();
+            enc.addRecipient(r);
+            await enc.encrypt('pgtaos-backup check');
+        }
+        catch (err) {
+            const why = err instanceof Error ? err.message.replace(` in ${r}`, '') : String(err);
+            bad.push(`${r} (${why})`);
+        }
+    }
+    if (bad.length)
+        return { name, result: 'failed', detail: `not a valid age recipient: ${bad.join('; ')} (hint: copy the public key exactly as age-keygen printed it)` };
+    return { name, result: 'passed', detail: `${recipients.length} recipient${recipients.length === 1 ? '' : 's'}: a test message encrypted to each` };
+}
+/** Each notify entry's variables are set (the URL an http(s) URL). Values are never shown. */
+function notifyRows(entries, env) {
+    if (entries.length === 0)
+        return [{ name: 'notify', result: 'skipped', detail: 'no notify entries configured' }];
+    return entries.map((e) => {
+        const name = `notify ${e.kind} ${e.url_env}`;
+        const url = env[e.url_env]?.trim();
+        const missing = [!url ? e.url_env : null, e.secret_env && !env[e.secret_env]?.trim() ? e.secret_env : null].filter((v) => v !== null);
+        if (missing.length)
+            return { name, result: 'failed', detail: `${missing.join(' and ')} not set in the environment (hint: in Actions, map a repository secret to each in the step's env:; under cron, export them in the job's environment)` };
+        const proto = URL.canParse(url) ? new URL(url).protocol : '';
+        if (proto !== 'https:' && proto !== 'http:')
+            return { name, result: 'failed', detail: `${e.url_env} is set but is not an http(s) URL (hint: paste the webhook URL the chat tool gave)` };
+        return { name, result: 'passed', detail: `${e.url_env}${e.secret_env ? ` and ${e.secret_env}` : ''} set` };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/check.ts
+/**
+ * check (like `pgbackrest check` / `barman check`): every precondition of a nightly run, as
+ * pass/fail rows, without dumping anything. The config (it parsed, or the run stopped with exit 2
+ * before this), each configured engine's rows (its plugin's `check` hook, or its findTools and
+ * preflight), the backup root, free space, each remote (a test object written, read back and
+ * removed), the age recipients and the notify variables. Any failed row is exit 1.
+ *
+ * It takes no lock and creates nothing in the root (run.ts: `writes: false`, `report: false`).
+ */
+
+
+
+
+
+/** An engine without its own hook: its tools (no connection), then its preflight (login, versions). */
+async function genericEngineRows(engine, name, ctx) {
+    try {
+        engine.findTools(ctx.env);
+    }
+    catch (err) {
+        return [failedRow(`${name} tools`, err), { name: `${name} server`, result: 'skipped', detail: 'not tried: needs the tools above' }];
+    }
+    const tools = { name: `${name} tools`, result: 'passed', detail: 'found, secrets set' };
+    try {
+        const pre = await engine.preflight({ log: ctx.log, signal: ctx.signal, env: ctx.env });
+        return [tools, { name: `${name} server`, result: 'passed', detail: `${engine.where}: ${pre.summary}` }];
+    }
+    catch (err) {
+        return [tools, failedRow(`${name} server`, err)];
+    }
+}
+async function engineRows(ctx, name) {
+    let engine;
+    try {
+        engine = createEngine(ctx.config, name);
+    }
+    catch (err) {
+        return [failedRow(name, err)];
+    }
+    if (engine.check)
+        return engine.check({ log: ctx.log, signal: ctx.signal, env: ctx.env });
+    return genericEngineRows(engine, name, ctx);
+}
+async function check_check(ctx) {
+    const { config, log, env, signal } = ctx;
+    const engines = configuredEngines(config);
+    const configRow = {
+        name: 'config',
+        result: engines.length ? 'passed' : 'failed',
+        detail: engines.length ? `${ctx.configFile ?? 'from flags/inputs'}: valid; engines ${engines.join(', ')}` : `${ctx.configFile ?? 'the config'} defines no database to back up`,
+    };
+    // The slow rows (servers, remotes) side by side; the rows keep this order.
+    const groups = await Promise.all([
+        Promise.resolve([configRow]),
+        ...engines.map((e) => engineRows(ctx, e)),
+        rootRow(config.root).then((r) => [r], (err) => [failedRow('backup root', err)]),
+        spaceRow(config).then((r) => [r]),
+        ...config.remotes.map((r) => remoteRow(r, config, env, signal).then((row) => [row])),
+        recipientsRow(config.encryption.age_recipients).then((r) => [r]),
+        Promise.resolve(notifyRows(config.notify, env)),
+    ]);
+    if (signal.aborted)
+        throw signal.reason;
+    const checks = groups.flat();
+    for (const c of checks)
+        log.output(formatRow(c));
+    const failed = checks.filter((c) => c.result === 'failed');
+    const passed = checks.filter((c) => c.result === 'passed').length;
+    const message = `check: ${passed} passed, ${failed.length} failed${failed.length ? ` (${failed.map((c) => c.name).join(', ')})` : ''}, ${checks.length - passed - failed.length} skipped`;
+    log.output(message);
+    return { message, checks, failed: failed.length > 0 };
 }
 
 ;// CONCATENATED MODULE: ./src/catalog/retention.ts
+
 
 
 
@@ -46892,11 +48326,12 @@ function newestFirst(a, b) {
         return a.input.id < b.input.id ? 1 : -1;
     return a.input.path < b.input.path ? 1 : a.input.path > b.input.path ? -1 : 0;
 }
-function planRetention(sets, policy, now) {
+/** `timeZone` (the config's `timezone`) says where weeks and months begin. */
+function planRetention(sets, policy, now, timeZone = 'UTC') {
     const decided = new Map();
     const decide = (s, action, rule, reason) => decided.set(s, { id: s.id, kind: s.kind, path: s.path, action, rule, reason });
     const { dailies, configs } = sortOut(sets, now.getTime(), decide);
-    decideDailies(dailies, policy, decide);
+    decideDailies(dailies, policy, decide, timeZone);
     decideConfigs(configs, policy, decide);
     return sets.map((s) => decided.get(s));
 }
@@ -46935,8 +48370,8 @@ function sortOut(sets, nowMs, decide) {
     }
     return { dailies, configs };
 }
-/** Rules 5-7, per engine. */
-function decideDailies(dailies, policy, decide) {
+/** Rules 5-8, per engine. */
+function decideDailies(dailies, policy, decide, timeZone) {
     dailies.sort(newestFirst);
     const keepLast = new Map();
     const buckets = new Map();
@@ -46974,10 +48409,12 @@ function decideDailies(dailies, policy, decide) {
         if (v)
             newestVerified.set(v, [...(newestVerified.get(v) ?? []), engine]);
     }
+    const calendar = calendarKeeps(buckets, policy, timeZone);
     for (const d of dailies) {
         const s = d.input;
         const k = keepLast.get(d);
         const v = newestVerified.get(d);
+        const c = calendar.get(d);
         if (k) {
             const eng = engineList(k.engines);
             if (k.failed) {
@@ -46993,6 +48430,9 @@ function decideDailies(dailies, policy, decide) {
         else if (v) {
             decide(s, 'keep', 'newest_verified', `newest ${engineList(v)} daily that passed verification (verified ${s.verification?.verified_at})`);
         }
+        else if (c) {
+            decide(s, 'keep', c.rule, c.reason);
+        }
         else if (d.ageDays > policy.daily_days) {
             decide(s, 'remove', 'daily_days', `daily, ${formatAge(d.ageDays, policy.daily_days)} old > ${policy.daily_days} days`);
         }
@@ -47001,7 +48441,54 @@ function decideDailies(dailies, policy, decide) {
         }
     }
 }
-/** Rule 8. */
+/**
+ * Rule 7: per engine, walking newest first over the dailies that passed verification, the first of
+ * each week (month) is that week's (month's) set, until keep_weekly (keep_monthly) weeks (months) have one.
+ */
+function calendarKeeps(buckets, policy, timeZone) {
+    const weekly = new Map();
+    const monthly = new Map();
+    const keys = new Map();
+    const keyOf = (d) => {
+        let k = keys.get(d);
+        if (!k)
+            keys.set(d, (k = calendarBuckets(new Date(d.at), timeZone)));
+        return k;
+    };
+    const pick = (engine, list, limit, field, into) => {
+        const seen = new Set();
+        for (const d of list) {
+            if (seen.size >= limit)
+                break;
+            if (d.input.verification?.result !== 'passed')
+                continue;
+            const bucket = keyOf(d)[field];
+            if (seen.has(bucket))
+                continue;
+            seen.add(bucket);
+            const slot = into.get(d);
+            if (slot)
+                slot.engines.push(engine);
+            else
+                into.set(d, { bucket, rank: seen.size, engines: [engine] });
+        }
+    };
+    for (const [engine, list] of buckets) {
+        pick(engine, list, policy.keep_weekly ?? 0, 'week', weekly);
+        pick(engine, list, policy.keep_monthly ?? 0, 'month', monthly);
+    }
+    const out = new Map();
+    for (const [d, m] of monthly) {
+        out.set(d, { rule: 'keep_monthly', reason: `monthly: newest verified ${engineList(m.engines)} daily of ${m.bucket} (month ${m.rank} of keep_monthly ${policy.keep_monthly})` });
+    }
+    for (const [d, w] of weekly) {
+        const m = monthly.get(d);
+        const also = m ? `; also the monthly of ${m.bucket}` : '';
+        out.set(d, { rule: 'keep_weekly', reason: `weekly: newest verified ${engineList(w.engines)} daily of ${w.bucket} (week ${w.rank} of keep_weekly ${policy.keep_weekly})${also}` });
+    }
+    return out;
+}
+/** Rule 9. */
 function decideConfigs(configs, policy, decide) {
     configs.sort(newestFirst);
     configs.forEach((d, i) => {
@@ -47014,6 +48501,111 @@ function decideConfigs(configs, policy, decide) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/catalog/logs.ts
+/**
+ * The run logs and JSON reports under <root>/logs (named by run.ts: <YYYYMMDD>_<HHMMSS>-<command>-<pid>
+ * .log / .json) and their retention, `retention.log_days`, applied by prune. A file is judged by when
+ * it was last written (its mtime). Files of the running prune and of the lock's holder are always
+ * kept; files that are not a run's log or report (other names, links, folders) are never touched.
+ */
+
+
+
+const logs_DAY_MS = 86_400_000;
+/** A run's log or report file name: the run's local start, its command and its pid. */
+const RUN_FILE_RE = /^\d{8}_\d{6}-([a-z]+)-(\d+)\.(log|json)$/;
+/** The regular files under <root>/logs named like a run's log or report; [] when there is no logs/. */
+async function listLogFiles(root) {
+    const dir = external_node_path_default().join(root, LOGS_DIR);
+    const names = await external_node_fs_.promises.readdir(dir).catch((e) => {
+        if (e.code === 'ENOENT')
+            return [];
+        throw e;
+    });
+    const files = await Promise.all(names
+        .filter((n) => RUN_FILE_RE.test(n))
+        .map(async (name) => {
+        const p = external_node_path_default().join(dir, name);
+        const st = await external_node_fs_.promises.lstat(p).catch(() => null);
+        return st?.isFile() ? { name, path: p, bytes: st.size, mtimeMs: st.mtimeMs } : null;
+    }));
+    return files.filter((f) => f !== null).sort((a, b) => a.name.localeCompare(b.name));
+}
+function liveOwner(name, live) {
+    const m = RUN_FILE_RE.exec(name);
+    if (!m)
+        return undefined;
+    return live.find((r) => r.command === m[1] && String(r.pid) === m[2]);
+}
+/** Pure: which files go. Older than logDays (by last write) goes, unless a live run owns it. */
+function planLogRetention(files, opts) {
+    const cutoff = opts.now.getTime() - opts.logDays * logs_DAY_MS;
+    return files.map((f) => {
+        const owner = liveOwner(f.name, opts.live);
+        const written = new Date(f.mtimeMs).toISOString();
+        if (owner)
+            return { ...f, action: 'keep', reason: `${owner.why} (pid ${owner.pid})` };
+        if (f.mtimeMs < cutoff)
+            return { ...f, action: 'remove', reason: `last written ${written}, more than log_days ${opts.logDays} ago` };
+        return { ...f, action: 'keep', reason: `last written ${written}, within log_days ${opts.logDays}` };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/commands/prune-logs.ts
+/**
+ * prune's second part: run logs and JSON reports under <root>/logs past `retention.log_days`
+ * (catalog/logs.ts decides). The running prune's own files and the lock holder's are kept;
+ * --dry-run lists what would go and removes nothing.
+ */
+
+
+
+
+
+
+/** The running prune, and whoever holds the root's lock (the prune itself, normally). */
+async function liveRuns(ctx) {
+    const live = [{ command: ctx.request.command, pid: process.pid, why: 'this run' }];
+    const held = await readLock(ctx.config.root).catch(() => null);
+    if (held?.info && !held.stale)
+        live.push({ command: held.info.command, pid: held.info.pid, why: `the run holding the lock (${held.info.command})` });
+    return live;
+}
+/** `remove` is fs.unlink; tests pass one that fails. */
+async function pruneLogs(ctx, dryRun, remove = (p) => external_node_fs_.promises.unlink(p)) {
+    const { config, log } = ctx;
+    const root = config.root;
+    await refuseLinkedFolders(root, [LOGS_DIR]);
+    const days = config.retention.log_days;
+    const decisions = planLogRetention(await listLogFiles(root), { logDays: days, now: ctx.now(), live: await liveRuns(ctx) });
+    const removals = decisions.filter((d) => d.action === 'remove');
+    const removed = [];
+    const problems = [];
+    await log.group(`logs older than ${days} days: ${dryRun ? 'would remove' : 'removing'} ${removals.length} of ${decisions.length}`, async () => {
+        for (const d of removals) {
+            if (ctx.signal.aborted)
+                throw ctx.signal.reason;
+            if (dryRun) {
+                log.info(`would remove log ${d.name} (${formatBytes(d.bytes)}): ${d.reason}`);
+                removed.push({ name: d.name, bytes: d.bytes });
+                continue;
+            }
+            try {
+                await remove(d.path);
+                log.info(`removed log ${d.name} (${formatBytes(d.bytes)}): ${d.reason}`);
+                removed.push({ name: d.name, bytes: d.bytes });
+            }
+            catch (e) {
+                const msg = `could not remove the log ${d.path}: ${e instanceof Error ? e.message : String(e)}`;
+                log.error(msg);
+                problems.push(msg);
+            }
+        }
+    });
+    const bytes = removed.reduce((a, r) => a + r.bytes, 0);
+    return { report: { log_days: days, removed, kept: decisions.length - removed.length, freed_bytes: bytes }, problems };
+}
+
 ;// CONCATENATED MODULE: ./src/commands/prune.ts
 /**
  * prune [--dry-run]: applies retention (src/catalog/retention.ts). Runs under the root's lock
@@ -47023,6 +48615,7 @@ function decideConfigs(configs, policy, decide) {
  * then deleted; a prune killed half-way leaves a staging leftover, never a set with a manifest
  * but missing files.
  */
+
 
 
 
@@ -47072,14 +48665,18 @@ function refuseProtectedRemovals(removals, staging) {
         }
     }
 }
-/** `plan` is retention's; tests inject a faulty one to prove the backstops above. */
-async function prune(ctx, plan = planRetention) {
+/** prune --dry-run's line for one set: `keep   <id> (<kind>): <reason>` or `remove <id> (<kind>, <size>) at <path>: <reason>`. */
+function planLine(d) {
+    return d.action === 'keep' ? `keep   ${d.id} (${d.kind}): ${d.reason}` : `remove ${d.id} (${d.kind}, ${formatBytes(d.bytes)}) at ${d.path}: ${d.reason}`;
+}
+/** `plan` is retention's; tests inject a faulty one to prove the backstops above (and a failing log removal). */
+async function prune(ctx, plan = planRetention, removeLog) {
     const { config, log } = ctx;
     const root = config.root;
     const dryRun = ctx.request.dryRun;
     const sets = await listSets(root);
     const inputs = sets.map(toRetentionInput);
-    const decisions = plan(inputs, config.retention, ctx.now());
+    const decisions = plan(inputs, config.retention, ctx.now(), config.timezone);
     const byPath = new Map(sets.map((s) => [s.path, s]));
     const inputByPath = new Map(inputs.map((i) => [i.path, i]));
     const report = await Promise.all(decisions.map(async (d) => {
@@ -47090,63 +48687,83 @@ async function prune(ctx, plan = planRetention) {
     const removals = report.filter((d) => d.action === 'remove');
     const kept = report.filter((d) => d.action === 'keep');
     const policy = config.retention;
-    log.info(`retention: dailies ${policy.daily_days} days (keep_last ${policy.keep_last} per engine, and the newest verified), config ${policy.config_days} days, milestones forever; ${sets.length} sets under ${root}`);
-    await log.group(`kept (${kept.length})`, async () => {
-        for (const d of kept)
-            log.info(`keep ${d.id} (${d.kind}): ${d.reason}`);
-    });
+    const gfs = [policy.keep_weekly ? `${policy.keep_weekly} weeks` : '', policy.keep_monthly ? `${policy.keep_monthly} months` : ''].filter(Boolean).join(' and ');
+    const calendar = gfs ? `, the newest verified daily of each of the last ${gfs} (${config.timezone})` : '';
+    log.info(`retention: dailies ${policy.daily_days} days (keep_last ${policy.keep_last} per engine, and the newest verified${calendar}), config ${policy.config_days} days, milestones forever; ${sets.length} sets under ${root}`);
+    // A dry run's plan is its main output (stdout in the CLI), one line per set in plan order.
+    if (dryRun)
+        for (const d of report)
+            log.output(planLine(d));
+    else {
+        await log.group(`kept (${kept.length})`, async () => {
+            for (const d of kept)
+                log.info(`keep ${d.id} (${d.kind}): ${d.reason}`);
+        });
+    }
     const checks = [];
     let freed = 0;
     const problems = [];
     refuseProtectedRemovals(removals, (p) => inputByPath.get(p)?.staging ?? false);
-    await log.group(dryRun ? `would remove (${removals.length})` : `removing (${removals.length})`, async () => {
-        if (dryRun) {
-            for (const d of removals) {
-                const size = formatBytes(d.bytes);
-                log.info(`would remove ${d.id} (${d.kind}, ${size}) at ${d.path}: ${d.reason}`);
-                checks.push({ name: `would remove ${d.id}`, result: 'skipped', detail: `${d.kind}, ${size}: ${d.reason}` });
-                freed += d.bytes;
+    if (dryRun) {
+        for (const d of removals) {
+            checks.push({ name: `would remove ${d.id}`, result: 'skipped', detail: `${d.kind}, ${formatBytes(d.bytes)}: ${d.reason}` });
+            freed += d.bytes;
+        }
+    }
+    else
+        await log.group(`removing (${removals.length})`, async () => {
+            // A few at a time (a catalog of 1,000 sets is pruned well under a second); lines stay in plan order.
+            for (let i = 0; i < removals.length; i += REMOVE_CONCURRENCY) {
+                if (ctx.signal.aborted)
+                    throw ctx.signal.reason;
+                const batch = removals.slice(i, i + REMOVE_CONCURRENCY);
+                const results = await Promise.allSettled(batch.map((d) => removeSet(root, d, inputByPath.get(d.path)?.staging ?? false)));
+                batch.forEach((d, j) => {
+                    const r = results[j];
+                    const size = formatBytes(d.bytes);
+                    if (r.status === 'fulfilled') {
+                        freed += d.bytes;
+                        log.info(`removed ${d.id} (${d.kind}, ${size}) at ${d.path}: ${d.reason}`);
+                        checks.push({ name: `removed ${d.id}`, result: 'passed', detail: `${d.kind}, ${size}: ${d.reason}` });
+                    }
+                    else {
+                        const msg = `could not remove ${d.id} at ${d.path}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`;
+                        log.error(msg);
+                        problems.push(msg);
+                        checks.push({ name: `removed ${d.id}`, result: 'failed', detail: msg });
+                    }
+                });
             }
-            return;
-        }
-        // A few at a time (a catalog of 1,000 sets is pruned well under a second); lines stay in plan order.
-        for (let i = 0; i < removals.length; i += REMOVE_CONCURRENCY) {
-            if (ctx.signal.aborted)
-                throw ctx.signal.reason;
-            const batch = removals.slice(i, i + REMOVE_CONCURRENCY);
-            const results = await Promise.allSettled(batch.map((d) => removeSet(root, d, inputByPath.get(d.path)?.staging ?? false)));
-            batch.forEach((d, j) => {
-                const r = results[j];
-                const size = formatBytes(d.bytes);
-                if (r.status === 'fulfilled') {
-                    freed += d.bytes;
-                    log.info(`removed ${d.id} (${d.kind}, ${size}) at ${d.path}: ${d.reason}`);
-                    checks.push({ name: `removed ${d.id}`, result: 'passed', detail: `${d.kind}, ${size}: ${d.reason}` });
-                }
-                else {
-                    const msg = `could not remove ${d.id} at ${d.path}: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`;
-                    log.error(msg);
-                    problems.push(msg);
-                    checks.push({ name: `removed ${d.id}`, result: 'failed', detail: msg });
-                }
-            });
-        }
-    });
+        });
+    const logs = await pruneLogs(ctx, dryRun, removeLog);
     const free = await freeBytes(root).catch(() => null);
-    const prune = { dry_run: dryRun, decisions: report, freed_bytes: freed };
-    if (problems.length > 0) {
-        const message = `${problems.length} of ${removals.length} sets could not be removed (${formatBytes(freed)} freed): ${problems.join('; ')}`;
+    const prune = { dry_run: dryRun, decisions: report, freed_bytes: freed, logs: logs.report };
+    const message = pruneMessage({ root, dryRun, removals: removals.length, kept: kept.length, freed, problems, logs });
+    if (problems.length > 0 || logs.problems.length > 0) {
         log.error(message);
-        log.error('hint: check the permissions of those folders (the run user must own them), then run prune again.');
+        log.error('hint: check the permissions of those folders and files (the run user must own them), then run prune again.');
         return { message, checks, prune, free_bytes: free, failed: true };
     }
-    const message = removals.length === 0
-        ? `nothing to remove: ${kept.length} sets kept under ${root}`
-        : dryRun
-            ? `dry run: would remove ${removals.length} sets (${formatBytes(freed)}) and keep ${kept.length}; nothing was deleted`
-            : `removed ${removals.length} sets, freed ${formatBytes(freed)}; ${kept.length} sets kept`;
-    log.info(message);
+    if (dryRun)
+        log.output(message);
+    else
+        log.info(message);
     return { message, checks, prune, free_bytes: free };
+}
+/** The run's one-line result: sets, then the logs past log_days. */
+function pruneMessage(p) {
+    const gone = p.logs.report.removed;
+    const logBytes = formatBytes(p.logs.report.freed_bytes);
+    const logPart = gone.length === 0 ? '' : p.dryRun ? `; would remove ${gone.length} log files older than ${p.logs.report.log_days} days (${logBytes})` : `; removed ${gone.length} log files older than ${p.logs.report.log_days} days (${logBytes})`;
+    if (p.problems.length > 0 || p.logs.problems.length > 0) {
+        const what = [p.problems.length ? `${p.problems.length} of ${p.removals} sets` : '', p.logs.problems.length ? `${p.logs.problems.length} log files` : ''].filter(Boolean).join(' and ');
+        return `${what} could not be removed (${formatBytes(p.freed)} freed${logPart}): ${[...p.problems, ...p.logs.problems].join('; ')}`;
+    }
+    if (p.removals === 0)
+        return `nothing to remove: ${p.kept} sets kept under ${p.root}${logPart}`;
+    if (p.dryRun)
+        return `dry run: would remove ${p.removals} sets (${formatBytes(p.freed)}) and keep ${p.kept}${logPart}; nothing was deleted`;
+    return `removed ${p.removals} sets, freed ${formatBytes(p.freed)}; ${p.kept} sets kept${logPart}`;
 }
 
 ;// CONCATENATED MODULE: ./src/commands/status-checks/types.ts
@@ -47287,8 +48904,8 @@ const retentionAppliedCheck = {
     stale: false,
     evaluate(input, now) {
         const graceH = input.config.staleness.max_age_hours;
-        const plan = planRetention(input.sets, input.config.retention, now);
-        const earlier = planRetention(input.sets, input.config.retention, new Date(now.getTime() - graceH * HOUR_MS));
+        const plan = planRetention(input.sets, input.config.retention, now, input.config.timezone);
+        const earlier = planRetention(input.sets, input.config.retention, new Date(now.getTime() - graceH * HOUR_MS), input.config.timezone);
         const dueEarlier = new Set(earlier.filter((d) => d.action === 'remove').map((d) => d.path));
         const staging = new Set(input.sets.filter((s) => s.staging).map((s) => s.path));
         const removals = plan.filter((d) => d.action === 'remove');
@@ -47321,7 +48938,7 @@ const retentionAppliedCheck = {
 
 
 /** Commands that write no log (and must not be taken for "the last run"). */
-const QUIET_COMMANDS = new Set(['list', 'status']);
+const QUIET_COMMANDS = new Set(['list', 'status', 'check']);
 /** The newest log overall, and the newest of each other command written within the last `windowHours`. */
 function selectRunLogs(logs, now, windowHours) {
     const sorted = logs.filter((l) => !QUIET_COMMANDS.has(l.command)).sort((a, b) => b.mtimeMs - a.mtimeMs || (a.file < b.file ? 1 : -1));
@@ -47474,6 +49091,7 @@ function status_checks_evaluateChecks(input, now) {
 
 
 
+
 /** `<YYYYMMDD_HHMMSS>-<command>-<pid>.log`, as run.ts names them. */
 const RUN_LOG_RE = /^(\d{8}_\d{6})-([a-z]+)-(\d+)\.log$/;
 /** A set this far ahead of now is "from the future" for the staleness rows (the catalog's rule). */
@@ -47534,16 +49152,14 @@ async function status_status(ctx) {
     const evaluated = status_checks_evaluateChecks({ config, engines: statusEngines(config), sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
     const checks = evaluated.map((e) => e.check);
     checks.push(await milestoneCopiesCheck(config, sets)); // the milestone checklist's "copied to remote storage"
+    // The rows and the summary are the main output (stdout in the CLI: `status | grep FAILED`).
     for (const c of checks)
-        log.info(`${c.result.toUpperCase().padEnd(7)} ${c.name}: ${c.detail}`);
+        log.output(formatRow(c));
     const failed = checks.filter((c) => c.result === 'failed');
     const passed = checks.filter((c) => c.result === 'passed').length;
     const skipped = checks.length - failed.length - passed;
     const message = `status: ${passed} passed, ${failed.length} failed${failed.length ? ` (${failed.map((c) => c.name).join(', ')})` : ''}, ${skipped} skipped`;
-    if (failed.length)
-        log.error(message);
-    else
-        log.info(message);
+    log.output(message);
     // Backups that stopped, or a verification too old or failed (the rows flagged stale), raise the `stale` event.
     const stale = evaluated.filter((e) => e.stale && e.check.result === 'failed').map((e) => e.check.name);
     return { message, checks, failed: failed.length > 0, free_bytes: 'bytes' in free ? free.bytes : null, stale };
@@ -47583,9 +49199,10 @@ async function pickSet(ctx) {
             throw new JobError('verify.incomplete', `set ${s.id} is incomplete (${s.reason}); it is not a backup`, { hint: 'Verify a complete set; `pgtaos-backup list` shows which are.' });
         return s;
     }
-    const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now());
+    const engine = ctx.request.engines === 'all' ? undefined : ctx.request.engines;
+    const newest = newestVerifiable(await listSets(ctx.config.root), ctx.now(), engine);
     if (!newest)
-        throw new JobError('verify.no_set', `no complete daily or milestone set under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
+        throw new JobError('verify.no_set', `no complete daily or milestone set${engine ? ` holding ${engine}` : ''} under ${ctx.config.root}`, { hint: 'Run `pgtaos-backup backup` first (a safety or config set is verified only when named: `verify <set id>`).' });
     return newest;
 }
 async function verify(ctx) {
@@ -47970,8 +49587,15 @@ async function plan(importers, raw) {
         throw new UsageError('import.missing', `${raw} does not exist`, { hint: `Give the paths of ${importers.map((i) => i.what).join(' or ')}. Nothing was imported.` });
     }
     const takes = st.isFile() ? 'file' : st.isDirectory() ? 'folder' : null;
-    // The first registered engine that adopts this kind of path reads it.
-    const importer = importers.find((i) => i.takes === takes);
+    // The first registered engine that adopts this kind of path and claims it reads it.
+    const candidates = takes === null ? [] : importers.filter((i) => i.takes === takes || i.takes === 'both');
+    let importer = candidates[0];
+    for (const i of candidates) {
+        if (!i.claims || (await i.claims(source, st))) {
+            importer = i;
+            break;
+        }
+    }
     if (!importer)
         throw new UsageError('import.bad_path', `${source} is neither a file nor a folder`, { hint: `Give ${importers.map((i) => i.what).join(' or ')}.` });
     return { ...(await importer.read(source, st)), source, engine: importer.engine };
@@ -48146,6 +49770,8 @@ async function restore(ctx) {
 
 
 
+
+
 /** backup and milestone: the chosen engines exist in the config and their tools are installed. */
 function prepareDump(p) {
     findEngineTools(p.config, selectEngines(p.config, p.request.engines), p.env);
@@ -48156,7 +49782,7 @@ async function prepareVerify(p) {
     // The same choice verify makes; incomplete or missing sets are left for verify to refuse.
     const set = p.request.setId
         ? await findSet(root, p.request.setId)
-        : newestVerifiable(await listSets(root), new Date());
+        : newestVerifiable(await listSets(root), new Date(), p.request.engines === 'all' ? undefined : p.request.engines);
     if (!set || set.status !== 'complete')
         return;
     const engines = enginesInSet(set);
@@ -48181,6 +49807,7 @@ const COMMAND_SPECS = {
     // backup, milestone, config and import copy what they made to the remotes that take it (replicate.ts).
     backup: { writes: true, prepare: prepareDump, run: (ctx) => withRemotes(ctx, () => backup(ctx, { kind: 'daily' })) },
     list: { writes: false, run: list },
+    show: { writes: false, run: show },
     milestone: {
         writes: true,
         prepare: prepareDump,
@@ -48192,6 +49819,7 @@ const COMMAND_SPECS = {
     status: { writes: false, run: status_status },
     import: { writes: true, run: (ctx) => withRemotes(ctx, () => importSets(ctx)) },
     restore: { writes: true, prepare: prepareRestore, run: restore },
+    check: { writes: false, report: false, run: check_check },
 };
 
 ;// CONCATENATED MODULE: ./src/report/failure.ts
@@ -48231,166 +49859,6 @@ function stderrTail(err) {
     }
     return [];
 }
-
-;// CONCATENATED MODULE: ./src/catalog/retention-rules.ts
-/**
- * The retention rules by code: every decision names the rule that made it (`rule`) beside its prose
- * `reason`, so scripts reading `prune --dry-run --json` need not parse the prose. Kept apart from
- * retention.ts so the report schema can use the list without importing the catalog.
- */
-const RETENTION_RULES = [
-    /** A staging folder left in `.incomplete/` by a run that did not finish: removed. */
-    'staging_leftover',
-    /** No valid manifest, or a started_at without a UTC offset: kept for a person. */
-    'damaged',
-    /** Milestones are kept forever. */
-    'milestone',
-    /** Safety copies (taken before a restore) are kept until removed by hand. */
-    'safety',
-    /** Dated in the future (clock skew): kept, and not counted by the rules below. */
-    'future',
-    /** Among the newest keep_last complete dailies of an engine. */
-    'keep_last',
-    /** The newest daily of an engine that passed verification. */
-    'newest_verified',
-    /** A daily judged by its age against daily_days (kept within it, removed past it). */
-    'daily_days',
-    /** The newest config snapshot: always kept. */
-    'config_newest',
-    /** A config snapshot judged by its age against config_days. */
-    'config_days',
-];
-
-;// CONCATENATED MODULE: ./src/report/result.ts
-/**
- * The result object every command returns, the same for the CLI (--json) and the action
- * (report-path). Its schema is the contract for scripts that read reports.
- */
-
-
-
-
-const checkSchema = object({
-    name: schemas_string(),
-    result: schemas_enum(['passed', 'failed', 'skipped']),
-    detail: schemas_string(),
-});
-const listEntrySchema = object({
-    id: schemas_string(),
-    kind: schemas_enum(SET_KINDS),
-    milestone: schemas_string().nullable(),
-    status: setStatus,
-    created_at: schemas_string().nullable(),
-    path: schemas_string(),
-    bytes: schemas_number().int(),
-    verified_at: schemas_string().nullable(),
-    verification: schemas_enum(['passed', 'failed']).nullable(),
-    engines: array(schemas_string()),
-    reason: schemas_string().nullable(),
-    /** Why a complete set is not to be trusted as a recent backup (its start lies in the future), or null. */
-    suspicious: schemas_string().nullable(),
-    /** Copies of the set on remotes (remotes.json beside it); empty when it lives only here. */
-    remotes: array(object({ remote: schemas_string(), result: schemas_enum(['verified', 'failed']), copied_at: schemas_string(), encrypted: schemas_boolean() })),
-});
-const engineReportSchema = object({
-    database: schemas_string(),
-    server_version: schemas_string(),
-    client_version: schemas_string(),
-    bytes: schemas_number().int(),
-    duration_ms: schemas_number().int(),
-    tables: array(object({ name: schemas_string(), rows: schemas_number().int() })),
-});
-const pruneDecisionSchema = object({
-    id: schemas_string(),
-    kind: schemas_enum(SET_KINDS),
-    path: schemas_string(),
-    action: schemas_enum(['keep', 'remove']),
-    /** The retention rule that decided, as a code; `reason` says it in words. */
-    rule: schemas_enum(RETENTION_RULES),
-    reason: schemas_string(),
-    bytes: schemas_number().int(),
-});
-/** What prune decided (and, unless dry_run, did). */
-const pruneReportSchema = object({
-    dry_run: schemas_boolean(),
-    decisions: array(pruneDecisionSchema),
-    /** Bytes removed; with dry_run, bytes that would be removed. */
-    freed_bytes: schemas_number().int(),
-});
-/** Events a run can raise; `notify:` entries choose which they hear (`always`: every run). */
-const NOTIFY_EVENTS = ['success', 'failure', 'stale'];
-/** Free space and how long it lasts, from the catalog (README, Staleness). */
-const storageSchema = object({
-    /** Free bytes on the root's file system; null when it cannot be read. */
-    free_bytes: schemas_number().nullable(),
-    /** min_free_gb in bytes: the floor backups must leave free. */
-    min_free_bytes: schemas_number(),
-    /** Bytes held by complete sets, and how many complete sets of each kind there are. */
-    used_bytes: schemas_number().int(),
-    sets: object({ daily: schemas_number().int(), milestone: schemas_number().int(), config: schemas_number().int(), safety: schemas_number().int() }),
-    incomplete_sets: schemas_number().int(),
-    /** Average bytes of dailies per calendar day (all engines of a day together), from recent dailies. */
-    daily_bytes_per_day: schemas_number().int().nullable(),
-    /** How many days (each with at least one daily) the average is taken over. */
-    sample_days: schemas_number().int(),
-    /** Days of dailies that still fit above the floor if nothing were pruned; null without dailies or free space. */
-    days_of_dailies: schemas_number().int().nullable(),
-});
-/** What happened to one `notify:` entry. The URL is never recorded (it carries a token). */
-const notificationSchema = object({
-    kind: schemas_enum(NOTIFIER_KINDS),
-    url_env: schemas_string(),
-    /** The event (or `always`) that made this entry fire. */
-    trigger: schemas_enum(['success', 'failure', 'stale', 'always']),
-    delivered: schemas_boolean(),
-    attempts: schemas_number().int(),
-    /** Why it was not delivered. */
-    error: schemas_string().nullable(),
-});
-const runResultSchema = object({
-    tool: object({ name: schemas_string(), version: schemas_string() }),
-    /** One of COMMANDS, or what was asked for when the request itself was invalid. */
-    command: schemas_string(),
-    status: schemas_enum(['success', 'failure', 'cancelled']),
-    exit_code: schemas_number().int(),
-    started_at: schemas_string(),
-    finished_at: schemas_string(),
-    duration_ms: schemas_number().int(),
-    config_file: schemas_string().nullable(),
-    root: schemas_string().nullable(),
-    set: object({ id: schemas_string(), kind: schemas_enum(SET_KINDS), path: schemas_string(), bytes: schemas_number().int() })
-        .nullable(),
-    /** Per engine that took part, keyed by its name (postgres, tdengine, ...), in the registry's order. */
-    engines: record(schemas_string(), engineReportSchema),
-    sets: array(listEntrySchema).optional(),
-    prune: pruneReportSchema.optional(),
-    checks: array(checkSchema),
-    free_bytes: schemas_number().nullable(),
-    /** Free space and the storage estimate; null when the backup root is unknown or missing. */
-    storage: storageSchema.nullable(),
-    message: schemas_string(),
-    warnings: array(schemas_string()),
-    error: object({
-        code: schemas_string(),
-        message: schemas_string(),
-        hint: schemas_string().nullable(),
-        /** The last lines the failing tool printed on stderr, when the error carries them. */
-        stderr_tail: array(schemas_string()).optional(),
-    })
-        .nullable(),
-    /** The events this run raised: success or failure (cancelled counts as failure), and stale. */
-    events: array(schemas_enum(NOTIFY_EVENTS)),
-    /** status: the checks that found the backups stale (no recent complete set, verification too old or failed). */
-    stale: array(schemas_string()),
-    /** The machine the run ran on. */
-    hostname: schemas_string(),
-    /** The Actions run (GITHUB_SERVER_URL/GITHUB_REPOSITORY/actions/runs/GITHUB_RUN_ID), null outside Actions. */
-    run_url: schemas_string().nullable(),
-    /** One entry per `notify:` entry that fired. */
-    notifications: array(notificationSchema),
-    log_path: schemas_string().nullable(),
-    report_path: schemas_string().nullable(),
-});
 
 ;// CONCATENATED MODULE: ./src/run-result.ts
 /**
@@ -48432,6 +49900,7 @@ function buildResult(f) {
         engines: outcome?.engines ?? {},
         ...(outcome?.sets ? { sets: outcome.sets } : {}),
         ...(outcome?.prune ? { prune: outcome.prune } : {}),
+        ...(outcome?.show ? { show: outcome.show } : {}),
         checks: outcome?.checks ?? [],
         free_bytes: outcome?.free_bytes ?? storage?.free_bytes ?? null,
         storage,
@@ -48498,7 +49967,8 @@ async function runCommand(input, io) {
     let result;
     try {
         result = await finalResult(run);
-        await notifyEntries(run, result);
+        if (run.request && COMMAND_SPECS[run.request.command].report !== false)
+            await notifyEntries(run, result);
         await writeReport(run, result);
     }
     finally {
@@ -48571,9 +50041,10 @@ async function run_prepare(run) {
     const root = loaded.config.root;
     const stamp = localTime(run.started, loaded.config.timezone);
     const runName = `${stamp.date}_${stamp.time}-${request.command}-${process.pid}`;
-    // A root that already has logs/ gets the report of any run, refused ones included; a new root is never created just for one.
+    // A root that already has logs/ gets the report of any writing run, refused ones included; a new root is never created just for one.
+    // Read-only runs (status, list: often run by hand or every few minutes) write one only when asked (--report).
     // (A logs/ that is a link gets nothing: reports and logs are never written through a link.)
-    if (await realDir(external_node_path_default().join(root, LOGS_DIR)))
+    if (spec.report !== false && (spec.writes || request.report) && (await realDir(external_node_path_default().join(root, LOGS_DIR))))
         run.reportPath = external_node_path_default().join(root, LOGS_DIR, `${runName}.json`);
     // Config-like mistakes (an engine the config lacks, a missing pg_dump) before anything is created.
     await spec.prepare?.({ config: loaded.config, request, env: io.env });
@@ -48696,7 +50167,7 @@ async function gatherStorage(config, outcome, now) {
     const root = config.root;
     if (!(await exists(root)))
         return null;
-    const sets = outcome?.sets
+    const sets = outcome?.sets && !outcome.sets_filtered
         ? outcome.sets.map((s) => ({ kind: s.kind, status: s.status, bytes: s.bytes, started_at: s.created_at }))
         : (await listSets(root)).map((s) => ({ kind: s.kind, status: s.status, bytes: s.manifest?.bytes ?? 0, started_at: s.manifest?.started_at ?? null }));
     const free = outcome?.free_bytes ?? (await freeBytes(root).catch(() => null));
@@ -48744,6 +50215,7 @@ async function rootNotWritable(root, err) {
 
 
 
+
 async function main() {
     let cli;
     try {
@@ -48751,22 +50223,38 @@ async function main() {
     }
     catch (err) {
         if (err instanceof CommanderError) {
-            if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+            if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version')
                 return EXIT.ok;
-            if (err.code === 'pgtaos.nocommand')
-                process.stderr.write(`${err.message}\n`);
+            // No command given: commander printed the usage on stderr; that is a usage error (exit 2).
+            if (err.code === 'commander.help')
+                return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
             return EXIT.usage;
         }
         throw err;
     }
-    const result = await runCommand(cli.request, { sink: stderrSink, env: process.env, cwd: process.cwd(), handleSignals: true });
+    // The command's main output (status and check rows, prune --dry-run's plan) goes to stdout as it
+    // comes; with --json, stdout holds only the report, and those lines join the logs on stderr.
+    let printed = false;
+    const sink = cli.json
+        ? stderrSink
+        : {
+            ...stderrSink,
+            output: (l) => {
+                printed = true;
+                process.stdout.write(`${l}\n`);
+            },
+        };
+    const result = await runCommand(cli.request, { sink, env: process.env, cwd: process.cwd(), handleSignals: true });
     if (cli.json) {
         process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    }
+    else if (result.show && result.status === 'success') {
+        process.stdout.write(`${renderShow(result.show).join('\n')}\n`);
     }
     else if (result.sets && result.status === 'success') {
         process.stdout.write(`${renderTable(result.sets).join('\n')}\n`);
     }
-    else if (result.status === 'success') {
+    else if (result.status === 'success' && !printed) {
         process.stdout.write(`${result.message}\n`);
     }
     return result.exit_code;

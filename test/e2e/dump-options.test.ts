@@ -108,7 +108,9 @@ describe('dump options', () => {
       // The archive pg_dump wrote is what was asked for.
       expect(listArchive(path.join(set.path, c.archive))).toMatch(c.compression);
       if (c.dataSuffix) {
-        const files = m.postgres!.files.map((f) => f.path);
+        // The archive's files, then globals.sql beside the folder (pg_dumpall's, not pg_restore's).
+        expect(m.postgres!.files.at(-1)!.path).toBe('globals.sql');
+        const files = m.postgres!.files.map((f) => f.path).filter((f) => f !== 'globals.sql');
         expect(files).toContain(`${c.archive}/toc.dat`);
         const data = files.filter((f) => /\/\d+\.dat/.test(f));
         expect(data.length).toBeGreaterThanOrEqual(Object.keys(seeded.tables).length);
@@ -116,7 +118,7 @@ describe('dump options', () => {
         // Every file of the folder is listed: nothing pg_restore reads goes unchecked.
         expect(readdirSync(path.join(set.path, c.archive)).map((f) => `${c.archive}/${f}`).sort()).toEqual([...files].sort());
       } else {
-        expect(m.postgres!.files.map((f) => f.path)).toEqual([c.archive]);
+        expect(m.postgres!.files.map((f) => f.path)).toEqual([c.archive, 'globals.sql']);
       }
       expect(Object.fromEntries(m.postgres!.tables.map((t) => [t.name, t.rows]))).toEqual(seeded.tables);
 
