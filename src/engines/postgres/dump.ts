@@ -16,7 +16,7 @@ import type { ToolResult } from '../exec.js';
 import type { PgArchives } from './archives.js';
 import { howEnded, isDumpErrorLine, runPgTool, spawnFailed } from './client.js';
 import { countTables, isPermissionError, listCountTargets, type PgCounts } from './counts.js';
-import { disableTimeouts, exportSnapshot, importSnapshot, type PgSessions } from './session.js';
+import { disableTimeouts, exportSnapshot, importSnapshot, markWal, type PgSessions } from './session.js';
 
 /** What a dump needs of the engine. */
 export interface DumpDeps {
@@ -54,6 +54,7 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
     const snap = await exportSnapshot(exporter);
     counter = await sessions.connect(env);
     const c = counter;
+    const wal = await markWal(c, cfg.database);
     await disableTimeouts(c);
     await importSnapshot(c, snap);
     const targets = await listCountTargets(c, MANIFEST_FORMAT);
@@ -83,7 +84,7 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
     if (st.size === 0) throw new JobError('postgres.empty_dump', `pg_dump wrote an empty file ${file}`, { hint: 'Check the disk and the pg_dump output above.' });
     const header = await deps.archives.readHeader(file, env, signal);
     log.info(`pg_dump: ${formatBytes(st.size)} in ${Math.round((Date.now() - started) / 100) / 10} s; archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
-    return section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await fileEntry(dir, fileName));
+    return { ...section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await fileEntry(dir, fileName)), ...(wal ? { wal } : {}) };
   } finally {
     stopProgress();
     await counter?.end().catch(() => {});

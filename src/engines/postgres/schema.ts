@@ -67,6 +67,12 @@ export const postgresSection = z.strictObject({
   row_counts: z.enum(['exact', 'unknown']).optional(),
   /** Imported dumps: the tables whose data the archive holds (TABLE DATA entries of `pg_restore --list`), schema-qualified. */
   archive_tables: z.array(z.string()).optional(),
+  /**
+   * Where the dump's snapshot lies in the WAL (point-in-time recovery's default target): the LSN read
+   * right after the snapshot was exported, and the named restore point created there (null when the
+   * role may not create one). Absent in older manifests and when the server is a standby.
+   */
+  wal: z.strictObject({ lsn: z.string(), restore_point: z.string().nullable(), at: z.string() }).optional(),
 });
 
 export type PgTableCount = z.infer<typeof pgTableCount>;
