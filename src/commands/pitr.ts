@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { barmanPaths, pitrPassword, writeBarmanFiles } from '../engines/barman/conf.js';
-import { baseBackup, createSlot, cron, listBackups, type Barman, type RecoveryTarget } from '../engines/barman/barman.js';
+import { baseBackup, createSlot, cron, listBackups, switchWal, type Barman, type RecoveryTarget } from '../engines/barman/barman.js';
 import { barmanCheckRows, emergencyRecover, proveRecovery, type Expected } from '../engines/barman/recover.js';
 import { describeTarget, parseTarget } from '../engines/barman/target.js';
 import type { PitrConfig } from '../engines/barman/schema.js';
@@ -45,6 +45,8 @@ export async function pitrSetup(ctx: RunContext): Promise<CommandOutcome> {
   for (const line of dbaSteps(b.cfg)) ctx.log.info(line);
   const slot = await createSlot(b);
   await cron(b);
+  // The first segment through the slot: barman check's "WAL archive" fails until one has arrived.
+  await switchWal(b);
   const checks: Check[] = [{ name: 'replication slot', result: 'passed', detail: `slot ${b.cfg.slot} ${slot} on ${b.cfg.host}:${b.cfg.port}` }, ...(await barmanCheckRows(b))];
   const failed = checks.some((c) => c.result === 'failed');
   return { message: failed ? `pitr setup: barman check FAILED: ${checks.filter((c) => c.result === 'failed').map((c) => c.detail).join('; ')}` : `pitr setup done: Barman config in ${b.paths.conf}, slot ${b.cfg.slot}, receiver started`, failed, checks };

@@ -47,9 +47,9 @@ export async function barman(b: Barman, args: string[], opts: { quiet?: boolean 
   return { code: r.exitCode, out, err, cancelled: r.cancelled };
 }
 
-function failed(code: 'pitr.barman_failed', what: string, r: BarmanRun): JobError {
+function failed(what: string, r: BarmanRun): JobError {
   const lines = [...r.err, ...r.out].map((l) => l.trim()).filter((l) => /error|fail|fatal|cannot|could not/i.test(l)).slice(-5);
-  return new JobError(code, `barman ${what} failed (exit ${r.code})${lines.length ? `: ${lines.join(' | ')}` : ''}`, {
+  return new JobError('pitr.barman_failed', `barman ${what} failed (exit ${r.code})${lines.length ? `: ${lines.join(' | ')}` : ''}`, {
     hint: `Read ${'barman.log'} in barman_home and run \`barman -c <barman_home>/barman.conf check <server>\`.`,
   });
 }
@@ -59,13 +59,13 @@ export async function createSlot(b: Barman): Promise<'created' | 'existed'> {
   const r = await barman(b, ['receive-wal', '--create-slot', b.cfg.server]);
   if (r.code === 0) return 'created';
   if ([...r.out, ...r.err].some((l) => /already exists/i.test(l))) return 'existed';
-  throw failed('pitr.barman_failed', 'receive-wal --create-slot', r);
+  throw failed('receive-wal --create-slot', r);
 }
 
 /** `barman cron`: starts the WAL receiver (pg_receivewal through the slot) when it is not running. */
 export async function cron(b: Barman): Promise<void> {
   const r = await barman(b, ['cron']);
-  if (r.code !== 0) throw failed('pitr.barman_failed', 'cron', r);
+  if (r.code !== 0) throw failed('cron', r);
 }
 
 export interface CheckLine {
@@ -87,20 +87,20 @@ export function parseCheck(lines: string[]): CheckLine[] {
 export async function check(b: Barman): Promise<CheckLine[]> {
   const r = await barman(b, ['check', b.cfg.server], { quiet: true });
   const lines = parseCheck(r.out);
-  if (lines.length === 0) throw failed('pitr.barman_failed', 'check', r);
+  if (lines.length === 0) throw failed('check', r);
   return lines;
 }
 
 /** Closes the current WAL segment on the server and waits until Barman has it. */
 export async function switchWal(b: Barman): Promise<void> {
   const r = await barman(b, ['switch-wal', '--force', '--archive', '--archive-timeout', '60', b.cfg.server]);
-  if (r.code !== 0) throw failed('pitr.barman_failed', 'switch-wal', r);
+  if (r.code !== 0) throw failed('switch-wal', r);
 }
 
 /** Takes a base backup (pg_basebackup) and waits for the WAL that makes it consistent. Returns its id. */
 export async function baseBackup(b: Barman): Promise<string> {
   const r = await barman(b, ['backup', '--wait', b.cfg.server]);
-  if (r.code !== 0) throw failed('pitr.barman_failed', 'backup', r);
+  if (r.code !== 0) throw failed('backup', r);
   const id = r.out.map((l) => /\/base\/(\d{8}T\d{6})/.exec(l)?.[1]).find(Boolean);
   return id ?? (await listBackups(b))[0]?.id ?? 'unknown';
 }
@@ -128,7 +128,7 @@ export function parseBackups(json: string, server: string): BaseBackup[] {
 
 export async function listBackups(b: Barman): Promise<BaseBackup[]> {
   const r = await barman(b, ['-f', 'json', 'list-backups', b.cfg.server], { quiet: true });
-  if (r.code !== 0) throw failed('pitr.barman_failed', 'list-backups', r);
+  if (r.code !== 0) throw failed('list-backups', r);
   return parseBackups(r.out.join('\n') || '{}', b.cfg.server);
 }
 
@@ -138,5 +138,5 @@ export type RecoveryTarget = { kind: 'time'; at: Date; text: string } | { kind: 
 export async function recover(b: Barman, backupId: string, target: RecoveryTarget, dest: string): Promise<void> {
   const t = target.kind === 'time' ? ['--target-time', target.text] : ['--target-lsn', target.lsn];
   const r = await barman(b, ['recover', ...t, '--target-action', 'promote', b.cfg.server, backupId, dest]);
-  if (r.code !== 0) throw failed('pitr.barman_failed', `recover of base backup ${backupId}`, r);
+  if (r.code !== 0) throw failed(`recover of base backup ${backupId}`, r);
 }

@@ -69,6 +69,7 @@ export function explainRecoveryFailure(lines: string[]): string | null {
   if (/recovery ended before configured recovery target was reached/.test(text)) {
     return 'the WAL ends before the recovery target: a segment between the base backup and the target is missing or damaged';
   }
+  if (/control file|pg_control|database files are incompatible with server/.test(text)) return 'the base backup is damaged: its control file (global/pg_control) cannot be read';
   if (/invalid checkpoint record|could not locate a valid checkpoint record|invalid contrecord|could not find redo location/.test(text)) {
     return 'the base backup is damaged: its checkpoint record cannot be read';
   }
@@ -78,8 +79,25 @@ export function explainRecoveryFailure(lines: string[]): string | null {
   return null;
 }
 
-/** Starts it and waits until recovery has reached the target and promoted (hot_standby off: no connection before). */
-export async function startPostmaster(pm: Postmaster, binDir: string, timeoutSeconds: number, ctx: EngineContext): Promise<string | null> {
+function recoveryFailed(pm: Postmaster, tail: string[]): JobError {
+  const why = explainRecoveryFailure(tail) ?? 'PostgreSQL did not start on the recovered directory';
+  const fatal = tail.filter((l) => /FATAL|PANIC/.test(l)).slice(-3).map((l) => l.replace(/^.*?(FATAL|PANIC)/, '$1'));
+  return new JobError('pitr.recovery_failed', `recovery failed: ${why}${fatal.length ? ` (server said: ${fatal.join(' | ')})` : ''}`, {
+    hint: `The server's log is ${pm.logFile} while the scratch folder exists; \`barman -c <barman_home>/barman.conf check\` and \`list-backups\` show the chain.`,
+  });
+}
+
+async function running(pm: Postmaster, binDir: string, env: NodeJS.ProcessEnv): Promise<boolean> {
+  const r = await runTool({ file: path.join(binDir, 'pg_ctl'), args: ['-D', pm.dataDir, 'status'], env: childEnv(env, {}) });
+  return r.exitCode === 0;
+}
+
+/**
+ * Starts it and waits until recovery has reached the target and promoted: with hot_standby off the
+ * server takes connections only then (pg_ctl -w returns earlier, at "standby"), and PostgreSQL 14+
+ * stops with a FATAL when the WAL ends before the target. Returns the log's "recovery stopping" line.
+ */
+export async function startPostmaster(pm: Postmaster, binDir: string, timeoutSeconds: number, ctx: EngineContext, user: string): Promise<string | null> {
   const r = await runTool({
     file: path.join(binDir, 'pg_ctl'),
     args: ['-D', pm.dataDir, '-l', pm.logFile, '-w', '-t', String(timeoutSeconds), '-o', serverOptions(pm), 'start'],
@@ -87,23 +105,29 @@ export async function startPostmaster(pm: Postmaster, binDir: string, timeoutSec
     signal: ctx.signal,
   });
   if (r.cancelled) throw ctx.signal.reason;
-  const tail = await logTail(pm.logFile);
   if (r.spawnError) throw new UsageError('pitr.no_server_binaries', `pg_ctl cannot be started from ${binDir}: ${r.spawnError}`, { hint: 'Set pitr.bin_dir to the PostgreSQL server binaries of the production major version (Debian/PGDG: apt install postgresql-17).' });
-  if (r.exitCode !== 0) {
-    const why = explainRecoveryFailure(tail) ?? 'PostgreSQL did not start on the recovered directory';
-    const fatal = tail.filter((l) => /FATAL|PANIC/.test(l)).slice(-3).map((l) => l.replace(/^.*?(FATAL|PANIC)/, '$1'));
-    throw new JobError('pitr.recovery_failed', `recovery failed: ${why}${fatal.length ? ` (server said: ${fatal.join(' | ')})` : ''}`, {
-      hint: `The server's log is ${pm.logFile} while the scratch folder exists; \`barman -c <barman_home>/barman.conf check\` and \`list-backups\` show the chain.`,
-    });
+  if (r.exitCode !== 0) throw recoveryFailed(pm, await logTail(pm.logFile));
+  const deadline = Date.now() + timeoutSeconds * 1000;
+  for (;;) {
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    try {
+      const c = await connectLocal(pm, user, 'postgres');
+      await c.end().catch(() => undefined);
+      break;
+    } catch (err) {
+      if (!(await running(pm, binDir, ctx.env))) throw recoveryFailed(pm, await logTail(pm.logFile));
+      if (Date.now() > deadline) throw new JobError('pitr.recovery_failed', `recovery did not reach the target within ${timeoutSeconds} s (last: ${(err as Error).message})`, { hint: 'Raise pitr.recovery_timeout_seconds, or recover to an earlier point.' });
+      await new Promise((res) => setTimeout(res, 500));
+    }
   }
+  const tail = await logTail(pm.logFile);
   return tail.find((l) => /recovery stopping/.test(l))?.replace(/^.*?LOG:\s*/, '') ?? null;
 }
 
 /** Stops it (fast, then immediate) when it runs; never throws. */
 export async function stopPostmaster(pm: Postmaster, binDir: string, env: NodeJS.ProcessEnv, mode: 'fast' | 'immediate' = 'fast'): Promise<void> {
   const pgCtl = path.join(binDir, 'pg_ctl');
-  const status = await runTool({ file: pgCtl, args: ['-D', pm.dataDir, 'status'], env: childEnv(env, {}) });
-  if (status.exitCode !== 0) return;
+  if (!(await running(pm, binDir, env))) return;
   const r = await runTool({ file: pgCtl, args: ['-D', pm.dataDir, '-m', mode, '-w', '-t', '60', 'stop'], env: childEnv(env, {}) });
   if (r.exitCode !== 0 && mode === 'fast') await runTool({ file: pgCtl, args: ['-D', pm.dataDir, '-m', 'immediate', '-w', '-t', '60', 'stop'], env: childEnv(env, {}) });
 }

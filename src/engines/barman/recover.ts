@@ -96,7 +96,7 @@ export async function proveRecovery(b: Barman, target: RecoveryTarget, expected:
     if (checks.every((c) => c.result === 'passed')) await switchWal(b);
     const backupId = await recoverInto(b, target, dest);
     pm = await preparePostmaster(dest, await freePort());
-    const stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx);
+    const stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx, b.cfg.user);
     checks.push({ name: 'pitr recovery', result: 'passed', detail: `base backup ${backupId} recovered to ${describeTarget(target)}${stopping ? `: ${stopping}` : ''}` });
     const counts = await countAll(pm, b, expected?.database ?? null);
     if (expected) checks.push(...compareCounts(expected, counts[0]!, target));
@@ -136,7 +136,7 @@ export async function emergencyRecover(b: Barman, target: RecoveryTarget, into: 
     let counts: RecoveredCounts[] = [];
     if (startOn !== null) {
       pm = await preparePostmaster(into, startOn);
-      stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx);
+      stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx, b.cfg.user);
       counts = await countAll(pm, b, null);
     }
     done = true;
