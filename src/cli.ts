@@ -17,6 +17,8 @@ async function main(): Promise<number> {
       if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return EXIT.ok;
       // No command given: commander printed the usage on stderr; that is a usage error (exit 2).
       if (err.code === 'commander.help') return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      // Our own parse errors (commander prints its own before throwing).
+      if (err.code.startsWith('pgtaos.')) process.stderr.write(`${err.message}\n`);
       return EXIT.usage;
     }
     throw err;

@@ -154,6 +154,22 @@ export const ERROR_CODES = {
   'tdengine.target_exists': { kind: 'failed', meaning: 'the restore target database already exists (taosdump would merge into it)' },
   'tdengine.restore_failed': { kind: 'failed', meaning: 'taosdump could not restore the dump (its lines follow)' },
 
+  // point-in-time recovery (Barman)
+  'pitr.no_config': { kind: 'usage', meaning: 'a point-in-time command was asked for but the config has no `pitr:` section' },
+  'pitr.no_password': { kind: 'usage', meaning: '`PITR_PGPASSWORD` (the pitr role\'s password) is not set' },
+  'pitr.no_barman': { kind: 'usage', meaning: 'barman cannot be started (not installed on the runner)' },
+  'pitr.no_server_binaries': { kind: 'usage', meaning: 'pg_ctl/postgres of `pitr.bin_dir` cannot be started' },
+  'pitr.as_root': { kind: 'usage', meaning: 'a recovery was asked for as root (PostgreSQL refuses to run as root)' },
+  'pitr.bad_target': { kind: 'usage', meaning: '`--to` is neither a time with its offset nor an LSN' },
+  'pitr.no_target': { kind: 'usage', meaning: 'no `--to` and no nightly set recorded a restore point to recover to' },
+  'pitr.no_into': { kind: 'usage', meaning: '`restore --pitr` needs `--to` and `--into`' },
+  'pitr.into_not_empty': { kind: 'usage', meaning: 'the `--into` folder is not empty; nothing was done' },
+  'pitr.bad_path': { kind: 'usage', meaning: 'a folder handed to the throwaway server holds a quote, backslash, $ or backtick' },
+  'pitr.barman_failed': { kind: 'failed', meaning: 'a barman command failed (its lines follow)' },
+  'pitr.no_backup': { kind: 'failed', meaning: 'Barman holds no finished base backup' },
+  'pitr.before_window': { kind: 'failed', meaning: 'the recovery target lies before the oldest base backup' },
+  'pitr.recovery_failed': { kind: 'failed', meaning: 'PostgreSQL could not recover to the target (WAL missing or damaged, base backup damaged)' },
+
   // remotes
   'remote.no_keys': { kind: 'usage', meaning: 'an S3 remote needs AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY' },
   'remote.failed': { kind: 'failed', meaning: 'a remote copy failed (not mounted, read-only, full, refused); the local set is complete' },

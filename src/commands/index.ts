@@ -16,6 +16,7 @@ import { importSets } from './import.js';
 import { withRemotes } from './replicate.js';
 import { checkConfirmation, pickEngine, restorableEngine, restore } from './restore.js';
 import { enginesInSet, findEngineTools, requireSections, selectEngines } from './engines.js';
+import { pitrBackup, pitrRestore, pitrSetup, pitrVerify, preparePitr } from './pitr.js';
 
 export interface CommandSpec {
   /** Takes the root's lock and writes a log file. */
@@ -72,10 +73,12 @@ export const COMMAND_SPECS: Record<CommandName, CommandSpec> = {
     run: (ctx) => withRemotes(ctx, () => backup(ctx, { kind: 'milestone', milestone: milestoneName(ctx.request.milestone ?? ''), force: ctx.request.force })),
   },
   config: { writes: true, run: (ctx) => withRemotes(ctx, () => configSnapshot(ctx)) },
-  verify: { writes: true, prepare: prepareVerify, run: verify },
+  verify: { writes: true, prepare: (p) => (p.request.pitr ? preparePitr(p) : prepareVerify(p)), run: (ctx) => (ctx.request.pitr ? pitrVerify(ctx) : verify(ctx)) },
   prune: { writes: true, run: prune },
   status: { writes: false, run: status },
   import: { writes: true, run: (ctx) => withRemotes(ctx, () => importSets(ctx)) },
-  restore: { writes: true, prepare: prepareRestore, run: restore },
+  restore: { writes: true, prepare: (p) => (p.request.pitr ? preparePitr(p) : prepareRestore(p)), run: (ctx) => (ctx.request.pitr ? pitrRestore(ctx) : restore(ctx)) },
   check: { writes: false, report: false, run: check },
+  'pitr-setup': { writes: true, prepare: preparePitr, run: pitrSetup },
+  'pitr-backup': { writes: true, prepare: preparePitr, run: pitrBackup },
 };

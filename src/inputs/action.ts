@@ -20,6 +20,7 @@ const inputsSchema = z.object({
   'dry-run': bool('dry-run'),
   force: bool('force'),
   'with-globals': bool('with-globals'),
+  pitr: bool('pitr'),
   'upload-report': bool('upload-report'),
   'report-retention-days': z.string().regex(/^\d*$/, 'report-retention-days must be a whole number of days').transform((v) => (v ? Number(v) : 0)),
   'on-report-error': z.enum(['fail', 'warn', ''], { message: 'on-report-error must be fail or warn' }).transform((v) => v || 'fail'),
@@ -88,6 +89,8 @@ export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRe
     dryRun: p['dry-run'],
     force: p.force,
     withGlobals: p['with-globals'],
+    pitr: p.pitr,
+    ...(raw['pitr-to'] ? { to: raw['pitr-to'] } : {}),
     lockWait: p['lock-wait'],
     // upload-report asks for the report: status and list then write theirs under <root>/logs too.
     report: p['upload-report'],

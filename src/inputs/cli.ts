@@ -100,6 +100,17 @@ export function helpEpilogue(): string {
   ].join('\n');
 }
 
+function parsePort(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || n < 1 || n > 65535) throw new InvalidArgumentError('must be a port number from 1 to 65535');
+  return n;
+}
+
+function pitrOpts(opts: Opts): Partial<RunRequestInput> {
+  if (!opts.pitr) return {};
+  return { pitr: true, ...(typeof opts.to === 'string' ? { to: opts.to } : {}), ...(typeof opts.into === 'string' ? { into: opts.into } : {}), ...(typeof opts.startOn === 'number' ? { startOn: opts.startOn } : {}) };
+}
+
 /** Parses argv (without node and script). Throws CommanderError for usage errors and --help. */
 export function parseCli(argv: string[], out: { writeOut: (s: string) => void; writeErr: (s: string) => void }): CliRequest {
   let parsed: CliRequest | null = null;
@@ -127,7 +138,9 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
   writer('verify', 'restore a set into scratch databases and compare it with its manifest')
     .argument('[set-id]', 'set to verify (default: the newest complete daily or milestone set)')
     .addOption(new Option('--engines <which>', 'without a set id: the newest complete set holding this engine').choices(engineChoices()).default('all'))
-    .action((setId: string | undefined, opts: Opts) => { parsed = toRequest('verify', opts, { ...(setId ? { setId } : {}), engines: opts.engines as RunRequestInput['engines'] }); });
+    .option('--pitr', 'prove point-in-time recovery through Barman instead (README, Point-in-time recovery)')
+    .option('--to <time|lsn>', 'with --pitr: the point, e.g. "2026-12-05 14:36:00+08" or 0/3000060 (default: the newest nightly restore point)')
+    .action((setId: string | undefined, opts: Opts) => { parsed = toRequest('verify', opts, { ...(setId ? { setId } : {}), engines: opts.engines as RunRequestInput['engines'], ...pitrOpts(opts) }); });
   writer('prune', 'apply retention')
     .option('--dry-run', 'show what would be removed and why; remove nothing')
     .action((opts: Opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
@@ -148,13 +161,27 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .argument('<path...>', 'files or folders to adopt')
     .option('--move', 'move the files into the catalog instead of copying them')
     .action((paths: string[], opts: Opts) => { parsed = toRequest('import', opts, { paths, move: Boolean(opts.move) }); });
-  writer('restore', 'restore a set into a database, after a safety backup of it')
-    .argument('<set-id>', 'set to restore')
-    .requiredOption('--target <db>', 'database to restore into')
-    .requiredOption('--confirm <db>', 'repeat the target database name to confirm')
+  writer('restore', 'restore a set into a database, after a safety backup of it (or, with --pitr, recover a data directory to a point in time)')
+    .argument('[set-id]', 'set to restore')
+    .option('--target <db>', 'database to restore into')
+    .option('--confirm <db>', 'repeat the target database name to confirm')
+    .option('--pitr', 'recover a data directory to a point in time through Barman (needs --to and --into)')
+    .option('--to <time|lsn>', 'with --pitr: the point, e.g. "2026-12-05 14:36:00+08"')
+    .option('--into <dir>', 'with --pitr: empty folder on the runner to recover into')
+    .addOption(new Option('--start-on <port>', 'with --pitr: start the recovered server on 127.0.0.1:<port>').argParser(parsePort))
     .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(engineChoices()).default('all'))
     .option('--with-globals', "first create the set's roles and tablespaces (PostgreSQL) on the target server; existing ones are left as they are")
-    .action((setId: string, opts: Opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'], withGlobals: Boolean(opts.withGlobals) }); });
+    .action((setId: string | undefined, opts: Opts) => {
+      if (!opts.pitr && (!setId || opts.target === undefined || opts.confirm === undefined)) {
+        throw new CommanderError(2, 'pgtaos.restore_args', 'error: restore needs <set-id>, --target <db> and --confirm <db> (or --pitr --to ... --into ...)');
+      }
+      parsed = toRequest('restore', opts, { ...(setId ? { setId } : {}), target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'], withGlobals: Boolean(opts.withGlobals), ...pitrOpts(opts) });
+    });
+  const pitr = program.command('pitr').description('point-in-time recovery through Barman: setup, backup').exitOverride().configureOutput(out);
+  waits(common(pitr.command('setup').description('write Barman\'s config, create the slot, start the WAL receiver, run barman check; print the DBA\'s steps').exitOverride().configureOutput(out)))
+    .action((opts: Opts) => { parsed = toRequest('pitr-setup', opts, {}); });
+  waits(common(pitr.command('backup').description('take a base backup through Barman (the nightly workflow runs it)').exitOverride().configureOutput(out)))
+    .action((opts: Opts) => { parsed = toRequest('pitr-backup', opts, {}); });
 
   program.parse(argv, { from: 'user' });
   if (!parsed) {

@@ -7,9 +7,10 @@ import { z } from 'zod';
 import { absOrRelPath } from './fields.js';
 import { postgresSchema, type PostgresConfig } from '../engines/postgres/schema.js';
 import { tdengineSchema, type TdengineConfig } from '../engines/tdengine/schema.js';
+import { pitrSchema, type PitrConfig } from '../engines/barman/schema.js';
 import { enginePlugins, memoByRegistry } from '../engines/registry.js';
 
-export { postgresSchema, tdengineSchema, type PostgresConfig, type TdengineConfig };
+export { postgresSchema, tdengineSchema, pitrSchema, type PostgresConfig, type TdengineConfig, type PitrConfig };
 import { NOTIFIER_KINDS } from '../report/notify/registry.js';
 // Registers the built-in remote drivers: `remotes:` entries are checked by the schema of the driver their `type` names.
 import '../remotes/builtin.js';
@@ -86,6 +87,8 @@ export const configSchema = z.strictObject({
       verify_max_age_days: z.number().positive().default(8),
     })
     .default({ max_age_hours: 26, verify_max_age_days: 8 }),
+  /** Point-in-time recovery through Barman (README, Point-in-time recovery). */
+  pitr: pitrSchema.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

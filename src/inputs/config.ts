@@ -186,6 +186,12 @@ export function loadConfig(opts: { file?: string; overrides?: Record<string, str
   refuseSystemRoot(config.root);
   resolveEnginePaths(config, base);
   if (config.config_files) config.config_files.base_dir = path.resolve(base, config.config_files.base_dir);
+  if (config.pitr) {
+    const p = config.pitr;
+    p.barman_home = path.resolve(base, p.barman_home);
+    p.bin_dir = path.resolve(base, p.bin_dir);
+    p.scratch_dir = path.resolve(base, p.scratch_dir ?? path.join(p.barman_home, 'pgtaos-scratch'));
+  }
   return { config, file: source };
 }
 

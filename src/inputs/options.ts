@@ -10,7 +10,7 @@ import '../remotes/builtin.js';
 import { remoteSecretEnv } from '../remotes/registry.js';
 import { BUILTIN_OPTIONS, type OverrideSpec, type SecretInputSpec } from '../engines/options.js';
 
-export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'show', 'import', 'restore', 'check'] as const;
+export const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'show', 'import', 'restore', 'check', 'pitr-setup', 'pitr-backup'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
 /** `--engines` / input `engines`: a registered engine's name, or `all`. Read when parsed: engines registered at run time count. */
@@ -34,6 +34,7 @@ export const OVERRIDES: readonly OverrideSpec[] = [
 /** Secrets the action takes as inputs and hands on as the environment variables the tools read. */
 export const SECRET_INPUTS: readonly SecretInputSpec[] = [
   ...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs),
+  { input: 'pitr-password', env: 'PITR_PGPASSWORD', description: 'Password of the pitr role (written to the .pgpass in barman_home, mode 0600; masked).' },
   { input: 'aws-access-key-id', env: 'AWS_ACCESS_KEY_ID', description: 'S3-compatible remote access key id (masked).' },
   { input: 'aws-secret-access-key', env: 'AWS_SECRET_ACCESS_KEY', description: 'S3-compatible remote secret key (masked).' },
 ];
@@ -42,7 +43,7 @@ export const SECRET_INPUTS: readonly SecretInputSpec[] = [
  * Environment variables whose values are masked wherever they would be printed: the built-in
  * engines' and the remotes'. secretEnvNames() adds those of engines registered at run time.
  */
-export const SECRET_ENV: readonly string[] = [...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs.map((s) => s.env)), 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+export const SECRET_ENV: readonly string[] = [...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs.map((s) => s.env)), 'PITR_PGPASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 
 /** SECRET_ENV and every registered engine's and remote driver's secret variables (masked in every output). */
 export function secretEnvNames(): string[] {
@@ -91,6 +92,14 @@ export const runRequestSchema = z.strictObject({
   last: z.number().int().min(1).optional(),
   /** status and list: also write the JSON report under <root>/logs (read-only runs write none unless asked). */
   report: z.boolean().default(false),
+  /** verify/restore: recover to a point through Barman instead of a set (README, Point-in-time recovery). */
+  pitr: z.boolean().default(false),
+  /** --pitr: a time with its offset, or an LSN. */
+  to: z.string().optional(),
+  /** restore --pitr: the folder on the runner to recover into. */
+  into: z.string().optional(),
+  /** restore --pitr: start the recovered server on 127.0.0.1 at this port. */
+  startOn: z.number().int().min(1).max(65535).optional(),
   /** Seconds to wait for another run's lock on the root; 0: fail at once. */
   lockWait: z.number().int().min(0, `lockWait must be ${LOCK_WAIT_RULE}`).max(MAX_LOCK_WAIT_SECONDS, `lockWait must be ${LOCK_WAIT_RULE}`).default(0),
   /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */
@@ -119,6 +128,8 @@ export const ACTION_INPUTS = {
   target: { description: 'restore: database to restore into.', required: false, default: '' },
   confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
   'with-globals': { description: "restore: first create the set's roles and tablespaces (PostgreSQL globals.sql) on the target server; existing ones are left as they are.", required: false, default: 'false' },
+  pitr: { description: 'verify: prove point-in-time recovery through Barman instead of verifying a set.', required: false, default: 'false' },
+  'pitr-to': { description: 'verify with pitr: the point to recover to (a time with its offset, or an LSN; default: the newest nightly restore point).', required: false, default: '' },
   'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
   force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
   paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },

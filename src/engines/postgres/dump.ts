@@ -20,7 +20,7 @@ import { howEnded, isDumpErrorLine, runPgTool, spawnFailed } from './client.js';
 import { countTables, isPermissionError, listCountTargets, type PgCounts } from './counts.js';
 import { archiveName, describeOptions, formatArgs } from './dump-options.js';
 import { parseClientVersion } from './versions.js';
-import { disableTimeouts, exportSnapshot, importSnapshot, type PgSessions } from './session.js';
+import { disableTimeouts, exportSnapshot, importSnapshot, markWal, type PgSessions } from './session.js';
 
 /** What a dump needs of the engine. */
 export interface DumpDeps {
@@ -60,6 +60,7 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
     const snap = await exportSnapshot(exporter);
     counter = await sessions.connect(env);
     const c = counter;
+    const wal = await markWal(c, cfg.database);
     await disableTimeouts(c);
     await importSnapshot(c, snap);
     const targets = await listCountTargets(c, MANIFEST_FORMAT);
@@ -88,7 +89,7 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
     const bytes = await requireNonEmpty(cfg, file);
     const header = await deps.archives.readHeader(file, env, signal);
     log.info(`pg_dump: ${formatBytes(bytes)} in ${Math.round((Date.now() - started) / 100) / 10} s (${describeOptions(cfg)}); archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
-    return section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg));
+    return { ...section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg)), ...(wal ? { wal } : {}) };
   } finally {
     stopProgress();
     await counter?.end().catch(() => {});

@@ -101,6 +101,12 @@ export const postgresSection = z.strictObject({
   dump_jobs: z.number().int().min(1).optional(),
   /** Absent in sets made before globals were kept, and in imported sets. */
   globals: pgGlobals.optional(),
+  /**
+   * Where the dump's snapshot lies in the WAL (point-in-time recovery's default target): the LSN read
+   * right after the snapshot was exported, and the named restore point created there (null when the
+   * role may not create one). Absent in older manifests and when the server is a standby.
+   */
+  wal: z.strictObject({ lsn: z.string(), restore_point: z.string().nullable(), at: z.string() }).optional(),
 });
 
 export type PgTableCount = z.infer<typeof pgTableCount>;

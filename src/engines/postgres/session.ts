@@ -56,3 +56,24 @@ export async function importSnapshot(client: pg.Client, snap: string): Promise<v
   await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
   await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snap)}`);
 }
+
+/**
+ * Marks where a dump's snapshot lies in the WAL, for point-in-time recovery: a named restore point
+ * (its LSN) when the role may create one, else the current WAL position. Runs outside any
+ * transaction on a fresh session, right after the snapshot was exported; on a standby (no WAL
+ * position of its own) or on any refusal it records what it can and never fails the dump.
+ */
+export async function markWal(client: pg.Client, database: string): Promise<{ lsn: string; restore_point: string | null; at: string } | undefined> {
+  const name = `pgtaos_${database}_${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`.slice(0, 63);
+  try {
+    const r = await client.query<{ lsn: string; at: Date }>('SELECT pg_create_restore_point($1)::text AS lsn, clock_timestamp() AS at', [name]);
+    return { lsn: r.rows[0]!.lsn, restore_point: name, at: r.rows[0]!.at.toISOString() };
+  } catch {
+    try {
+      const r = await client.query<{ lsn: string; at: Date }>('SELECT pg_current_wal_lsn()::text AS lsn, clock_timestamp() AS at');
+      return { lsn: r.rows[0]!.lsn, restore_point: null, at: r.rows[0]!.at.toISOString() };
+    } catch {
+      return undefined;
+    }
+  }
+}

@@ -1,0 +1,142 @@
+/**
+ * Barman's commands, run as the tool's own user with the config the tool wrote (conf.ts): argv arrays,
+ * no shell, no password anywhere but the 0600 .pgpass. Only this folder runs barman.
+ */
+import { JobError, UsageError } from '../../errors.js';
+import type { EngineContext } from '../engine.js';
+import { childEnv } from '../engine.js';
+import { runTool } from '../exec.js';
+import type { BarmanPaths } from './conf.js';
+import type { PitrConfig } from './schema.js';
+
+export interface BarmanRun {
+  code: number | null;
+  out: string[];
+  err: string[];
+  cancelled: boolean;
+}
+
+export interface Barman {
+  cfg: PitrConfig;
+  paths: BarmanPaths;
+  ctx: EngineContext;
+}
+
+export const BARMAN_HINT = 'Install Barman on the runner host (Debian/Ubuntu: apt install barman); see README, Point-in-time recovery.';
+
+/** Runs `barman -c <conf> args...`; lines go to the run log as they come (quiet: only kept). */
+export async function barman(b: Barman, args: string[], opts: { quiet?: boolean } = {}): Promise<BarmanRun> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const r = await runTool({
+    file: 'barman',
+    args: ['-c', b.paths.conf, ...args],
+    env: childEnv(b.ctx.env, { HOME: b.paths.home }),
+    signal: b.ctx.signal,
+    onStdout: (l) => {
+      out.push(l);
+      if (!opts.quiet && l.trim()) b.ctx.log.info(`barman: ${l.trim()}`);
+    },
+    onStderr: (l) => {
+      err.push(l);
+      if (l.trim()) b.ctx.log.warn(`barman: ${l.trim()}`);
+    },
+  });
+  if (r.cancelled) throw b.ctx.signal.reason;
+  if (r.spawnError) throw new UsageError('pitr.no_barman', `barman cannot be started: ${r.spawnError}`, { hint: BARMAN_HINT });
+  return { code: r.exitCode, out, err, cancelled: r.cancelled };
+}
+
+function failed(what: string, r: BarmanRun): JobError {
+  const lines = [...r.err, ...r.out].map((l) => l.trim()).filter((l) => /error|fail|fatal|cannot|could not/i.test(l)).slice(-5);
+  return new JobError('pitr.barman_failed', `barman ${what} failed (exit ${r.code})${lines.length ? `: ${lines.join(' | ')}` : ''}`, {
+    hint: `Read ${'barman.log'} in barman_home and run \`barman -c <barman_home>/barman.conf check <server>\`.`,
+  });
+}
+
+/** Creates the replication slot; one that already exists is fine. */
+export async function createSlot(b: Barman): Promise<'created' | 'existed'> {
+  const r = await barman(b, ['receive-wal', '--create-slot', b.cfg.server]);
+  if (r.code === 0) return 'created';
+  if ([...r.out, ...r.err].some((l) => /already exists/i.test(l))) return 'existed';
+  throw failed('receive-wal --create-slot', r);
+}
+
+/** `barman cron`: starts the WAL receiver (pg_receivewal through the slot) when it is not running. */
+export async function cron(b: Barman): Promise<void> {
+  const r = await barman(b, ['cron']);
+  if (r.code !== 0) throw failed('cron', r);
+}
+
+export interface CheckLine {
+  name: string;
+  ok: boolean;
+  detail: string;
+}
+
+/** Pure: `barman check`'s lines ("\tname: OK (detail)" / "\tname: FAILED (detail)"). */
+export function parseCheck(lines: string[]): CheckLine[] {
+  const out: CheckLine[] = [];
+  for (const l of lines) {
+    const m = /^\s+(.+?): (OK|FAILED)\b\s*(.*)$/.exec(l);
+    if (m) out.push({ name: m[1]!, ok: m[2] === 'OK', detail: m[3]!.replace(/^\((.*)\)$/, '$1') });
+  }
+  return out;
+}
+
+export async function check(b: Barman): Promise<CheckLine[]> {
+  const r = await barman(b, ['check', b.cfg.server], { quiet: true });
+  const lines = parseCheck(r.out);
+  if (lines.length === 0) throw failed('check', r);
+  return lines;
+}
+
+/** Closes the current WAL segment on the server and waits until Barman has it. */
+export async function switchWal(b: Barman): Promise<void> {
+  const r = await barman(b, ['switch-wal', '--force', '--archive', '--archive-timeout', '60', b.cfg.server]);
+  if (r.code !== 0) throw failed('switch-wal', r);
+}
+
+/** Takes a base backup (pg_basebackup) and waits for the WAL that makes it consistent. Returns its id. */
+export async function baseBackup(b: Barman): Promise<string> {
+  const r = await barman(b, ['backup', '--wait', b.cfg.server]);
+  if (r.code !== 0) throw failed('backup', r);
+  const id = r.out.map((l) => /\/base\/(\d{8}T\d{6})/.exec(l)?.[1]).find(Boolean);
+  return id ?? (await listBackups(b))[0]?.id ?? 'unknown';
+}
+
+export interface BaseBackup {
+  id: string;
+  status: string;
+  /** When the backup ended: recovery to a point needs a backup that ended before it. */
+  endedAt: Date | null;
+  bytes: number;
+  walBytes: number;
+}
+
+/** Pure: `barman -f json list-backups`, newest first. */
+export function parseBackups(json: string, server: string): BaseBackup[] {
+  const data = JSON.parse(json) as Record<string, { backup_id: string; status: string; end_time_timestamp?: string; size_bytes?: number; wal_size_bytes?: number }[]>;
+  return (data[server] ?? []).map((e) => ({
+    id: e.backup_id,
+    status: e.status,
+    endedAt: e.end_time_timestamp ? new Date(Number(e.end_time_timestamp) * 1000) : null,
+    bytes: e.size_bytes ?? 0,
+    walBytes: e.wal_size_bytes ?? 0,
+  })).sort((a, c) => c.id.localeCompare(a.id));
+}
+
+export async function listBackups(b: Barman): Promise<BaseBackup[]> {
+  const r = await barman(b, ['-f', 'json', 'list-backups', b.cfg.server], { quiet: true });
+  if (r.code !== 0) throw failed('list-backups', r);
+  return parseBackups(r.out.join('\n') || '{}', b.cfg.server);
+}
+
+export type RecoveryTarget = { kind: 'time'; at: Date; text: string } | { kind: 'lsn'; lsn: string; at: Date | null };
+
+/** `barman recover` into `dest`: the base backup, the WAL up to the target, and a recovery that promotes there. */
+export async function recover(b: Barman, backupId: string, target: RecoveryTarget, dest: string): Promise<void> {
+  const t = target.kind === 'time' ? ['--target-time', target.text] : ['--target-lsn', target.lsn];
+  const r = await barman(b, ['recover', ...t, '--target-action', 'promote', b.cfg.server, backupId, dest]);
+  if (r.code !== 0) throw failed(`recover of base backup ${backupId}`, r);
+}
