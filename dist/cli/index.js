@@ -30685,6 +30685,12 @@ const postgresSection = strictObject({
     dump_jobs: schemas_number().int().min(1).optional(),
     /** Absent in sets made before globals were kept, and in imported sets. */
     globals: pgGlobals.optional(),
+    /**
+     * Where the dump's snapshot lies in the WAL (point-in-time recovery's default target): the LSN read
+     * right after the snapshot was exported, and the named restore point created there (null when the
+     * role may not create one). Absent in older manifests and when the server is a standby.
+     */
+    wal: strictObject({ lsn: schemas_string(), restore_point: schemas_string().nullable(), at: schemas_string() }).optional(),
 });
 
 ;// CONCATENATED MODULE: ./src/engines/tdengine/schema.ts
@@ -30947,6 +30953,28 @@ async function exportSnapshot(client) {
 async function importSnapshot(client, snap) {
     await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY');
     await client.query(`SET TRANSACTION SNAPSHOT ${client.escapeLiteral(snap)}`);
+}
+/**
+ * Marks where a dump's snapshot lies in the WAL, for point-in-time recovery: a named restore point
+ * (its LSN) when the role may create one, else the current WAL position. Runs outside any
+ * transaction on a fresh session, right after the snapshot was exported; on a standby (no WAL
+ * position of its own) or on any refusal it records what it can and never fails the dump.
+ */
+async function markWal(client, database) {
+    const name = `pgtaos_${database}_${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}`.slice(0, 63);
+    try {
+        const r = await client.query('SELECT pg_create_restore_point($1)::text AS lsn, clock_timestamp() AS at', [name]);
+        return { lsn: r.rows[0].lsn, restore_point: name, at: r.rows[0].at.toISOString() };
+    }
+    catch {
+        try {
+            const r = await client.query('SELECT pg_current_wal_lsn()::text AS lsn, clock_timestamp() AS at');
+            return { lsn: r.rows[0].lsn, restore_point: null, at: r.rows[0].at.toISOString() };
+        }
+        catch {
+            return undefined;
+        }
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engines/postgres/admin.ts
@@ -41309,6 +41337,7 @@ async function dumpDatabase(deps, ctx, dir, pre) {
         const snap = await exportSnapshot(exporter);
         counter = await sessions.connect(env);
         const c = counter;
+        const wal = await markWal(c, cfg.database);
         await disableTimeouts(c);
         await importSnapshot(c, snap);
         const targets = await listCountTargets(c, MANIFEST_FORMAT);
@@ -41340,7 +41369,7 @@ async function dumpDatabase(deps, ctx, dir, pre) {
         const bytes = await requireNonEmpty(cfg, file);
         const header = await deps.archives.readHeader(file, env, signal);
         log.info(`pg_dump: ${formatBytes(bytes)} in ${Math.round((Date.now() - started) / 100) / 10} s (${describeOptions(cfg)}); archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
-        return section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg));
+        return { ...section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg)), ...(wal ? { wal } : {}) };
     }
     finally {
         stopProgress();
@@ -45941,7 +45970,7 @@ registerRemoteDriver(s3Driver);
 
 
 
-const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'show', 'import', 'restore', 'check'];
+const COMMANDS = ['backup', 'milestone', 'config', 'verify', 'prune', 'status', 'list', 'show', 'import', 'restore', 'check', 'pitr-setup', 'pitr-backup'];
 /** `--engines` / input `engines`: a registered engine's name, or `all`. Read when parsed: engines registered at run time count. */
 function engineChoices() {
     return [...enginePlugins().map((p) => p.name), 'all'];
@@ -45960,6 +45989,7 @@ const OVERRIDES = [
 /** Secrets the action takes as inputs and hands on as the environment variables the tools read. */
 const SECRET_INPUTS = [
     ...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs),
+    { input: 'pitr-password', env: 'PITR_PGPASSWORD', description: 'Password of the pitr role (written to the .pgpass in barman_home, mode 0600; masked).' },
     { input: 'aws-access-key-id', env: 'AWS_ACCESS_KEY_ID', description: 'S3-compatible remote access key id (masked).' },
     { input: 'aws-secret-access-key', env: 'AWS_SECRET_ACCESS_KEY', description: 'S3-compatible remote secret key (masked).' },
 ];
@@ -45967,7 +45997,7 @@ const SECRET_INPUTS = [
  * Environment variables whose values are masked wherever they would be printed: the built-in
  * engines' and the remotes'. secretEnvNames() adds those of engines registered at run time.
  */
-const SECRET_ENV = [...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs.map((s) => s.env)), 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
+const SECRET_ENV = [...BUILTIN_OPTIONS.flatMap((e) => e.secretInputs.map((s) => s.env)), 'PITR_PGPASSWORD', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN'];
 /** SECRET_ENV and every registered engine's and remote driver's secret variables (masked in every output). */
 function secretEnvNames() {
     return [...new Set([...SECRET_ENV, ...engineSecretEnv(), ...remoteSecretEnv()])];
@@ -46013,6 +46043,14 @@ const runRequestSchema = strictObject({
     last: schemas_number().int().min(1).optional(),
     /** status and list: also write the JSON report under <root>/logs (read-only runs write none unless asked). */
     report: schemas_boolean().default(false),
+    /** verify/restore: recover to a point through Barman instead of a set (README, Point-in-time recovery). */
+    pitr: schemas_boolean().default(false),
+    /** --pitr: a time with its offset, or an LSN. */
+    to: schemas_string().optional(),
+    /** restore --pitr: the folder on the runner to recover into. */
+    into: schemas_string().optional(),
+    /** restore --pitr: start the recovered server on 127.0.0.1 at this port. */
+    startOn: schemas_number().int().min(1).max(65535).optional(),
     /** Seconds to wait for another run's lock on the root; 0: fail at once. */
     lockWait: schemas_number().int().min(0, `lockWait must be ${LOCK_WAIT_RULE}`).max(MAX_LOCK_WAIT_SECONDS, `lockWait must be ${LOCK_WAIT_RULE}`).default(0),
     /** Values from flags/inputs, keyed by OVERRIDES[].input; applied over the file. */
@@ -46040,6 +46078,8 @@ const ACTION_INPUTS = {
     target: { description: 'restore: database to restore into.', required: false, default: '' },
     confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
     'with-globals': { description: "restore: first create the set's roles and tablespaces (PostgreSQL globals.sql) on the target server; existing ones are left as they are.", required: false, default: 'false' },
+    pitr: { description: 'verify: prove point-in-time recovery through Barman instead of verifying a set.', required: false, default: 'false' },
+    'pitr-to': { description: 'verify with pitr: the point to recover to (a time with its offset, or an LSN; default: the newest nightly restore point).', required: false, default: '' },
     'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
     force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
     paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },
@@ -46151,6 +46191,17 @@ function helpEpilogue() {
         '',
     ].join('\n');
 }
+function parsePort(v) {
+    const n = Number(v);
+    if (!/^\d+$/.test(v) || n < 1 || n > 65535)
+        throw new InvalidArgumentError('must be a port number from 1 to 65535');
+    return n;
+}
+function pitrOpts(opts) {
+    if (!opts.pitr)
+        return {};
+    return { pitr: true, ...(typeof opts.to === 'string' ? { to: opts.to } : {}), ...(typeof opts.into === 'string' ? { into: opts.into } : {}), ...(typeof opts.startOn === 'number' ? { startOn: opts.startOn } : {}) };
+}
 /** Parses argv (without node and script). Throws CommanderError for usage errors and --help. */
 function parseCli(argv, out) {
     let parsed = null;
@@ -46176,7 +46227,9 @@ function parseCli(argv, out) {
     writer('verify', 'restore a set into scratch databases and compare it with its manifest')
         .argument('[set-id]', 'set to verify (default: the newest complete daily or milestone set)')
         .addOption(new Option('--engines <which>', 'without a set id: the newest complete set holding this engine').choices(engineChoices()).default('all'))
-        .action((setId, opts) => { parsed = toRequest('verify', opts, { ...(setId ? { setId } : {}), engines: opts.engines }); });
+        .option('--pitr', 'prove point-in-time recovery through Barman instead (README, Point-in-time recovery)')
+        .option('--to <time|lsn>', 'with --pitr: the point, e.g. "2026-12-05 14:36:00+08" or 0/3000060 (default: the newest nightly restore point)')
+        .action((setId, opts) => { parsed = toRequest('verify', opts, { ...(setId ? { setId } : {}), engines: opts.engines, ...pitrOpts(opts) }); });
     writer('prune', 'apply retention')
         .option('--dry-run', 'show what would be removed and why; remove nothing')
         .action((opts) => { parsed = toRequest('prune', opts, { dryRun: Boolean(opts.dryRun) }); });
@@ -46197,13 +46250,27 @@ function parseCli(argv, out) {
         .argument('<path...>', 'files or folders to adopt')
         .option('--move', 'move the files into the catalog instead of copying them')
         .action((paths, opts) => { parsed = toRequest('import', opts, { paths, move: Boolean(opts.move) }); });
-    writer('restore', 'restore a set into a database, after a safety backup of it')
-        .argument('<set-id>', 'set to restore')
-        .requiredOption('--target <db>', 'database to restore into')
-        .requiredOption('--confirm <db>', 'repeat the target database name to confirm')
+    writer('restore', 'restore a set into a database, after a safety backup of it (or, with --pitr, recover a data directory to a point in time)')
+        .argument('[set-id]', 'set to restore')
+        .option('--target <db>', 'database to restore into')
+        .option('--confirm <db>', 'repeat the target database name to confirm')
+        .option('--pitr', 'recover a data directory to a point in time through Barman (needs --to and --into)')
+        .option('--to <time|lsn>', 'with --pitr: the point, e.g. "2026-12-05 14:36:00+08"')
+        .option('--into <dir>', 'with --pitr: empty folder on the runner to recover into')
+        .addOption(new Option('--start-on <port>', 'with --pitr: start the recovered server on 127.0.0.1:<port>').argParser(parsePort))
         .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(engineChoices()).default('all'))
         .option('--with-globals', "first create the set's roles and tablespaces (PostgreSQL) on the target server; existing ones are left as they are")
-        .action((setId, opts) => { parsed = toRequest('restore', opts, { setId, target: opts.target, confirm: opts.confirm, engines: opts.engines, withGlobals: Boolean(opts.withGlobals) }); });
+        .action((setId, opts) => {
+        if (!opts.pitr && (!setId || opts.target === undefined || opts.confirm === undefined)) {
+            throw new CommanderError(2, 'pgtaos.restore_args', 'error: restore needs <set-id>, --target <db> and --confirm <db> (or --pitr --to ... --into ...)');
+        }
+        parsed = toRequest('restore', opts, { ...(setId ? { setId } : {}), target: opts.target, confirm: opts.confirm, engines: opts.engines, withGlobals: Boolean(opts.withGlobals), ...pitrOpts(opts) });
+    });
+    const pitr = program.command('pitr').description('point-in-time recovery through Barman: setup, backup').exitOverride().configureOutput(out);
+    waits(cli_common(pitr.command('setup').description('write Barman\'s config, create the slot, start the WAL receiver, run barman check; print the DBA\'s steps').exitOverride().configureOutput(out)))
+        .action((opts) => { parsed = toRequest('pitr-setup', opts, {}); });
+    waits(cli_common(pitr.command('backup').description('take a base backup through Barman (the nightly workflow runs it)').exitOverride().configureOutput(out)))
+        .action((opts) => { parsed = toRequest('pitr-backup', opts, {}); });
     program.parse(argv, { from: 'user' });
     if (!parsed) {
         out.writeErr(`error: no command given\n\n${program.helpInformation()}`);
@@ -46214,12 +46281,50 @@ function parseCli(argv, out) {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/engines/barman/schema.ts
+/** The `pitr:` config section (README, Point-in-time recovery). A leaf module (zod only). */
+
+
+/** Barman's server and slot names end up in file names and argv: plain names only. */
+const plainName = schemas_string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'must be 1-63 lower-case letters, digits, _ or -, starting with a letter or digit');
+/** Barman's own syntax: REDUNDANCY n, or RECOVERY WINDOW OF n DAYS|WEEKS|MONTHS. */
+const retentionPolicy = schemas_string()
+    .regex(/^(REDUNDANCY \d+|RECOVERY WINDOW OF \d+ (DAY|DAYS|WEEK|WEEKS|MONTH|MONTHS))$/i, 'must be Barman\'s syntax: "RECOVERY WINDOW OF 7 DAYS" or "REDUNDANCY 2"');
+/** The environment variable that holds the password of `pitr.user` (never in the config file). */
+const PITR_PASSWORD_ENV = 'PITR_PGPASSWORD';
+const pitrSchema = strictObject({
+    /** Barman's home on the runner: its config, base backups, WAL and the .pgpass the tool writes. */
+    barman_home: absOrRelPath,
+    /** Barman's name for the database server. */
+    server: plainName.default('pg'),
+    host: host,
+    port: port.default(5432),
+    /** A superuser (or a role with Barman's backup privileges) that also has REPLICATION. */
+    user: schemas_string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain role name').default('barman'),
+    /** Physical replication slot on the database host (pg_receivewal streams through it). */
+    slot: schemas_string().regex(/^[a-z0-9_]{1,63}$/, 'must be a replication slot name: lower-case letters, digits and _').default('barman'),
+    retention: retentionPolicy.default('RECOVERY WINDOW OF 7 DAYS'),
+    /** PostgreSQL server binaries of the production major version (pg_basebackup, pg_receivewal, pg_ctl, postgres). */
+    bin_dir: absOrRelPath.default('/usr/lib/postgresql/17/bin'),
+    /** Where verify --pitr recovers (needs room for the whole data directory); default <barman_home>/pgtaos-scratch. */
+    scratch_dir: absOrRelPath.optional(),
+    /** Hours after which the newest base backup is too old (status; Barman's last_backup_maximum_age). */
+    base_backup_max_age_hours: schemas_number().positive().default(192),
+    /** Minutes after which the newest streamed WAL segment means the receiver is dead (status). */
+    wal_max_age_minutes: schemas_number().positive().default(60),
+    /** Bytes of WAL the slot may hold back on the database host before status fails. */
+    slot_lag_max_mb: schemas_number().positive().default(4096),
+    /** Seconds the throwaway postmaster may take to replay WAL up to the target. */
+    recovery_timeout_seconds: schemas_number().int().min(10).max(604800).default(3600),
+});
+
 ;// CONCATENATED MODULE: ./src/inputs/config-schema.ts
 /**
  * The configuration file's schema (README, Configuration). Types come from here and nowhere else; each engine's section
  * comes from its plugin (the built-ins' are typed here statically, others reached through the registry).
  * Every object is strict: an unknown or misspelt key is an error that names it.
  */
+
 
 
 
@@ -46293,6 +46398,8 @@ const configSchema = strictObject({
         verify_max_age_days: schemas_number().positive().default(8),
     })
         .default({ max_age_hours: 26, verify_max_age_days: 8 }),
+    /** Point-in-time recovery through Barman (README, Point-in-time recovery). */
+    pitr: pitrSchema.optional(),
 });
 /**
  * The schema a config file is parsed with: the static one, each registered engine's section added
@@ -46497,6 +46604,12 @@ function loadConfig(opts) {
     resolveEnginePaths(config, base);
     if (config.config_files)
         config.config_files.base_dir = external_node_path_default().resolve(base, config.config_files.base_dir);
+    if (config.pitr) {
+        const p = config.pitr;
+        p.barman_home = external_node_path_default().resolve(base, p.barman_home);
+        p.bin_dir = external_node_path_default().resolve(base, p.bin_dir);
+        p.scratch_dir = external_node_path_default().resolve(base, p.scratch_dir ?? external_node_path_default().join(p.barman_home, 'pgtaos-scratch'));
+    }
     return { config, file: source };
 }
 /** Folders that hold the system: the root may not be one of them nor lie below one. */
@@ -49757,7 +49870,685 @@ async function restore(ctx) {
     return restoreTarget(ctx, set, target, { safetySet: (database) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database } }) });
 }
 
+;// CONCATENATED MODULE: ./src/engines/barman/conf.ts
+/**
+ * Barman's configuration, written from the `pitr:` section: one file (`barman.conf`) holding the
+ * global section and the server's, and the `.pgpass` libpq reads (mode 0600, in Barman's home).
+ * The password never appears in barman.conf, in argv or in the tool's output: the conninfo names the
+ * passfile, so `barman cron` started by the system's cron (without our environment) finds it too.
+ */
+
+
+
+
+
+
+const CONF_FILE = 'barman.conf';
+const PGPASS_FILE = '.pgpass';
+function barmanPaths(cfg) {
+    const home = cfg.barman_home;
+    return { home, conf: external_node_path_default().join(home, CONF_FILE), pgpass: external_node_path_default().join(home, PGPASS_FILE), log: external_node_path_default().join(home, 'barman.log') };
+}
+/** A conninfo value, quoted as libpq wants when it holds spaces or quotes. */
+function connValue(v) {
+    return /^[A-Za-z0-9_./:-]+$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+/** Pure: barman.conf's text. The user Barman runs as is the user running the tool (no sudo, no `barman` account needed). */
+function renderBarmanConf(cfg, user) {
+    const p = barmanPaths(cfg);
+    const conn = `host=${connValue(cfg.host)} port=${cfg.port} user=${connValue(cfg.user)} passfile=${connValue(p.pgpass)}`;
+    return [
+        '; Written by pgtaos-backup from the pitr: section of its config; edits here are overwritten.',
+        '[barman]',
+        `barman_user = ${user}`,
+        `barman_home = ${p.home}`,
+        `barman_lock_directory = ${p.home}`,
+        `log_file = ${p.log}`,
+        'log_level = INFO',
+        '',
+        `[${cfg.server}]`,
+        'description = pgtaos-backup point-in-time recovery',
+        `conninfo = ${conn} dbname=postgres application_name=pgtaos_barman`,
+        `streaming_conninfo = ${conn} application_name=pgtaos_barman_streaming`,
+        'backup_method = postgres',
+        'streaming_archiver = on',
+        `slot_name = ${cfg.slot}`,
+        `path_prefix = ${cfg.bin_dir}`,
+        `retention_policy = ${cfg.retention.toUpperCase()}`,
+        '',
+    ].join('\n');
+}
+/** A .pgpass field: `:` and `\` are escaped with `\`. */
+function passField(v) {
+    return v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+}
+/** Pure: the .pgpass line for the pitr role (every database: the conninfo's and replication). */
+function renderPgpass(cfg, password) {
+    return `${passField(cfg.host)}:${cfg.port}:*:${passField(cfg.user)}:${passField(password)}\n`;
+}
+/** The pitr role's password, from the environment only. */
+function pitrPassword(env) {
+    const pw = env[PITR_PASSWORD_ENV];
+    if (!pw) {
+        throw new UsageError('pitr.no_password', `${PITR_PASSWORD_ENV} is not set: the password of the pitr role is read from the environment only`, {
+            hint: `Export ${PITR_PASSWORD_ENV} (a repository secret in the workflow); the tool writes it to ${PGPASS_FILE} in barman_home, mode 0600.`,
+        });
+    }
+    return pw;
+}
+/** Writes barman.conf and .pgpass (0600) into Barman's home, creating the home (0700) when needed. */
+async function writeBarmanFiles(cfg, password) {
+    const p = barmanPaths(cfg);
+    await external_node_fs_.promises.mkdir(p.home, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(p.pgpass, renderPgpass(cfg, password), 0o600);
+    await writeFileAtomic(p.conf, renderBarmanConf(cfg, external_node_os_default().userInfo().username), 0o600);
+    return p;
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/barman.ts
+/**
+ * Barman's commands, run as the tool's own user with the config the tool wrote (conf.ts): argv arrays,
+ * no shell, no password anywhere but the 0600 .pgpass. Only this folder runs barman.
+ */
+
+
+
+const BARMAN_HINT = 'Install Barman on the runner host (Debian/Ubuntu: apt install barman); see README, Point-in-time recovery.';
+/** Runs `barman -c <conf> args...`; lines go to the run log as they come (quiet: only kept). */
+async function barman(b, args, opts = {}) {
+    const out = [];
+    const err = [];
+    const r = await runTool({
+        file: 'barman',
+        args: ['-c', b.paths.conf, ...args],
+        env: childEnv(b.ctx.env, { HOME: b.paths.home }),
+        signal: b.ctx.signal,
+        onStdout: (l) => {
+            out.push(l);
+            if (!opts.quiet && l.trim())
+                b.ctx.log.info(`barman: ${l.trim()}`);
+        },
+        onStderr: (l) => {
+            err.push(l);
+            if (l.trim())
+                b.ctx.log.warn(`barman: ${l.trim()}`);
+        },
+    });
+    if (r.cancelled)
+        throw b.ctx.signal.reason;
+    if (r.spawnError)
+        throw new UsageError('pitr.no_barman', `barman cannot be started: ${r.spawnError}`, { hint: BARMAN_HINT });
+    return { code: r.exitCode, out, err, cancelled: r.cancelled };
+}
+function failed(what, r) {
+    const lines = [...r.err, ...r.out].map((l) => l.trim()).filter((l) => /error|fail|fatal|cannot|could not/i.test(l)).slice(-5);
+    return new JobError('pitr.barman_failed', `barman ${what} failed (exit ${r.code})${lines.length ? `: ${lines.join(' | ')}` : ''}`, {
+        hint: `Read ${'barman.log'} in barman_home and run \`barman -c <barman_home>/barman.conf check <server>\`.`,
+    });
+}
+/** Creates the replication slot; one that already exists is fine. */
+async function createSlot(b) {
+    const r = await barman(b, ['receive-wal', '--create-slot', b.cfg.server]);
+    if (r.code === 0)
+        return 'created';
+    if ([...r.out, ...r.err].some((l) => /already exists/i.test(l)))
+        return 'existed';
+    throw failed('receive-wal --create-slot', r);
+}
+/** `barman cron`: starts the WAL receiver (pg_receivewal through the slot) when it is not running. */
+async function cron(b) {
+    const r = await barman(b, ['cron']);
+    if (r.code !== 0)
+        throw failed('cron', r);
+}
+/** Pure: `barman check`'s lines ("\tname: OK (detail)" / "\tname: FAILED (detail)"). */
+function parseCheck(lines) {
+    const out = [];
+    for (const l of lines) {
+        const m = /^\s+(.+?): (OK|FAILED)\b\s*(.*)$/.exec(l);
+        if (m)
+            out.push({ name: m[1], ok: m[2] === 'OK', detail: m[3].replace(/^\((.*)\)$/, '$1') });
+    }
+    return out;
+}
+async function barman_check(b) {
+    const r = await barman(b, ['check', b.cfg.server], { quiet: true });
+    const lines = parseCheck(r.out);
+    if (lines.length === 0)
+        throw failed('check', r);
+    return lines;
+}
+/** Closes the current WAL segment on the server and waits until Barman has it. */
+async function switchWal(b) {
+    const r = await barman(b, ['switch-wal', '--force', '--archive', '--archive-timeout', '60', b.cfg.server]);
+    if (r.code !== 0)
+        throw failed('switch-wal', r);
+}
+/** Takes a base backup (pg_basebackup) and waits for the WAL that makes it consistent. Returns its id. */
+async function baseBackup(b) {
+    const r = await barman(b, ['backup', '--wait', b.cfg.server]);
+    if (r.code !== 0)
+        throw failed('backup', r);
+    const id = r.out.map((l) => /\/base\/(\d{8}T\d{6})/.exec(l)?.[1]).find(Boolean);
+    return id ?? (await listBackups(b))[0]?.id ?? 'unknown';
+}
+/** Pure: `barman -f json list-backups`, newest first. */
+function parseBackups(json, server) {
+    const data = JSON.parse(json);
+    return (data[server] ?? []).map((e) => ({
+        id: e.backup_id,
+        status: e.status,
+        endedAt: e.end_time_timestamp ? new Date(Number(e.end_time_timestamp) * 1000) : null,
+        bytes: e.size_bytes ?? 0,
+        walBytes: e.wal_size_bytes ?? 0,
+    })).sort((a, c) => c.id.localeCompare(a.id));
+}
+async function listBackups(b) {
+    const r = await barman(b, ['-f', 'json', 'list-backups', b.cfg.server], { quiet: true });
+    if (r.code !== 0)
+        throw failed('list-backups', r);
+    return parseBackups(r.out.join('\n') || '{}', b.cfg.server);
+}
+/** `barman recover` into `dest`: the base backup, the WAL up to the target, and a recovery that promotes there. */
+async function recover(b, backupId, target, dest) {
+    const t = target.kind === 'time' ? ['--target-time', target.text] : ['--target-lsn', target.lsn];
+    const r = await barman(b, ['recover', ...t, '--target-action', 'promote', b.cfg.server, backupId, dest]);
+    if (r.code !== 0)
+        throw failed(`recover of base backup ${backupId}`, r);
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/postmaster.ts
+/**
+ * A throwaway postmaster on a recovered data directory: loopback only, its own socket folder and
+ * pg_hba (trust on the socket, which only our user can reach; scram on 127.0.0.1), no archiving,
+ * no SSL files of the production host. The data directory's own files are not edited, except that a
+ * missing postgresql.conf (Debian keeps it in /etc) is created empty, since PostgreSQL needs one.
+ */
+
+
+
+
+
+
+
+const SAFE_PATH = /^[^'"\\$`\n]+$/;
+/** A path handed to the server through pg_ctl -o (a shell line): no quotes or expansions. */
+function checkServerPath(p, what) {
+    if (!SAFE_PATH.test(p))
+        throw new UsageError('pitr.bad_path', `${what} ${JSON.stringify(p)} holds a quote, backslash, $ or backtick`, { hint: 'Choose a folder whose path has none of these characters.' });
+}
+/** Pure: the options the throwaway server starts with (pg_ctl -o). */
+function serverOptions(pm) {
+    const c = (k, v) => `-c ${k}='${v}'`;
+    return [
+        `-p ${pm.port}`,
+        c('listen_addresses', '127.0.0.1'),
+        c('unix_socket_directories', pm.runDir),
+        c('hba_file', external_node_path_default().join(pm.runDir, 'pg_hba.conf')),
+        c('ident_file', external_node_path_default().join(pm.runDir, 'pg_ident.conf')),
+        c('archive_mode', 'off'),
+        c('hot_standby', 'off'),
+        c('ssl', 'off'),
+        c('logging_collector', 'off'),
+        c('log_destination', 'stderr'),
+        c('synchronous_standby_names', ''),
+        c('cluster_name', 'pgtaos_pitr'),
+    ].join(' ');
+}
+async function preparePostmaster(dataDir, port) {
+    checkServerPath(dataDir, 'the data directory');
+    const runDir = await external_node_fs_.promises.mkdtemp(external_node_path_default().join(external_node_os_default().tmpdir(), 'pgtaos-pitr-run-'));
+    await external_node_fs_.promises.writeFile(external_node_path_default().join(runDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n', { mode: 0o600 });
+    await external_node_fs_.promises.writeFile(external_node_path_default().join(runDir, 'pg_ident.conf'), '', { mode: 0o600 });
+    const conf = external_node_path_default().join(dataDir, 'postgresql.conf');
+    await external_node_fs_.promises.writeFile(conf, '# written by pgtaos-backup: the recovered directory had none\n', { flag: 'wx', mode: 0o600 }).catch((e) => {
+        if (e.code !== 'EEXIST')
+            throw e;
+    });
+    return { dataDir, port, runDir, logFile: external_node_path_default().join(external_node_path_default().dirname(dataDir), `${external_node_path_default().basename(dataDir)}.log`) };
+}
+async function logTail(file) {
+    const text = await external_node_fs_.promises.readFile(file, 'utf8').catch(() => '');
+    return text.split('\n').filter(Boolean).slice(-60);
+}
+/** Pure: what the server's log says about how the recovery ended, in plain words, or null. */
+function explainRecoveryFailure(lines) {
+    const text = lines.join('\n');
+    if (/recovery ended before configured recovery target was reached/.test(text)) {
+        return 'the WAL ends before the recovery target: a segment between the base backup and the target is missing or damaged';
+    }
+    if (/control file|pg_control|database files are incompatible with server/.test(text))
+        return 'the base backup is damaged: its control file (global/pg_control) cannot be read';
+    if (/invalid checkpoint record|could not locate a valid checkpoint record|invalid contrecord|could not find redo location/.test(text)) {
+        return 'the base backup is damaged: its checkpoint record cannot be read';
+    }
+    if (/invalid page|could not read block|checksum verification failed|could not open file|PANIC/.test(text)) {
+        return 'the recovered data is damaged: PostgreSQL could not read it during recovery';
+    }
+    return null;
+}
+function recoveryFailed(pm, tail) {
+    const why = explainRecoveryFailure(tail) ?? 'PostgreSQL did not start on the recovered directory';
+    const fatal = tail.filter((l) => /FATAL|PANIC/.test(l)).slice(-3).map((l) => l.replace(/^.*?(FATAL|PANIC)/, '$1'));
+    return new JobError('pitr.recovery_failed', `recovery failed: ${why}${fatal.length ? ` (server said: ${fatal.join(' | ')})` : ''}`, {
+        hint: `The server's log is ${pm.logFile} while the scratch folder exists; \`barman -c <barman_home>/barman.conf check\` and \`list-backups\` show the chain.`,
+    });
+}
+async function running(pm, binDir, env) {
+    const r = await runTool({ file: external_node_path_default().join(binDir, 'pg_ctl'), args: ['-D', pm.dataDir, 'status'], env: childEnv(env, {}) });
+    return r.exitCode === 0;
+}
+/**
+ * Starts it and waits until recovery has reached the target and promoted: with hot_standby off the
+ * server takes connections only then (pg_ctl -w returns earlier, at "standby"), and PostgreSQL 14+
+ * stops with a FATAL when the WAL ends before the target. Returns the log's "recovery stopping" line.
+ */
+async function startPostmaster(pm, binDir, timeoutSeconds, ctx, user) {
+    const r = await runTool({
+        file: external_node_path_default().join(binDir, 'pg_ctl'),
+        args: ['-D', pm.dataDir, '-l', pm.logFile, '-w', '-t', String(timeoutSeconds), '-o', serverOptions(pm), 'start'],
+        env: childEnv(ctx.env, {}),
+        signal: ctx.signal,
+    });
+    if (r.cancelled)
+        throw ctx.signal.reason;
+    if (r.spawnError)
+        throw new UsageError('pitr.no_server_binaries', `pg_ctl cannot be started from ${binDir}: ${r.spawnError}`, { hint: 'Set pitr.bin_dir to the PostgreSQL server binaries of the production major version (Debian/PGDG: apt install postgresql-17).' });
+    if (r.exitCode !== 0)
+        throw recoveryFailed(pm, await logTail(pm.logFile));
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+        if (ctx.signal.aborted)
+            throw ctx.signal.reason;
+        try {
+            const c = await connectLocal(pm, user, 'postgres');
+            await c.end().catch(() => undefined);
+            break;
+        }
+        catch (err) {
+            if (!(await running(pm, binDir, ctx.env)))
+                throw recoveryFailed(pm, await logTail(pm.logFile));
+            if (Date.now() > deadline)
+                throw new JobError('pitr.recovery_failed', `recovery did not reach the target within ${timeoutSeconds} s (last: ${err.message})`, { hint: 'Raise pitr.recovery_timeout_seconds, or recover to an earlier point.' });
+            await new Promise((res) => setTimeout(res, 500));
+        }
+    }
+    const tail = await logTail(pm.logFile);
+    return tail.find((l) => /recovery stopping/.test(l))?.replace(/^.*?LOG:\s*/, '') ?? null;
+}
+/** Stops it (fast, then immediate) when it runs; never throws. */
+async function stopPostmaster(pm, binDir, env, mode = 'fast') {
+    const pgCtl = external_node_path_default().join(binDir, 'pg_ctl');
+    if (!(await running(pm, binDir, env)))
+        return;
+    const r = await runTool({ file: pgCtl, args: ['-D', pm.dataDir, '-m', mode, '-w', '-t', '60', 'stop'], env: childEnv(env, {}) });
+    if (r.exitCode !== 0 && mode === 'fast')
+        await runTool({ file: pgCtl, args: ['-D', pm.dataDir, '-m', 'immediate', '-w', '-t', '60', 'stop'], env: childEnv(env, {}) });
+}
+/** A session on the throwaway server through its socket (trust: only our user can reach the folder). */
+async function connectLocal(pm, user, database) {
+    const client = new esm.Client({ host: pm.runDir, port: pm.port, user, database, application_name: 'pgtaos_pitr_verify' });
+    await client.connect();
+    return client;
+}
+/** Databases a person can connect to (templates left out). */
+async function listDatabases(pm, user) {
+    const c = await connectLocal(pm, user, 'postgres');
+    try {
+        const r = await c.query('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname');
+        return r.rows.map((x) => x.datname);
+    }
+    finally {
+        await c.end().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/target.ts
+/** Recovery targets as a person types them, and the base backup that can reach one. Pure. */
+
+const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i;
+const TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$/;
+/** `--to`: an LSN (0/3000060) or a time with its offset ("2026-12-05 14:36:00+08"). */
+function parseTarget(text) {
+    const t = text.trim();
+    if (LSN.test(t))
+        return { kind: 'lsn', lsn: t.toUpperCase(), at: null };
+    const m = TIME.exec(t);
+    const bad = () => new UsageError('pitr.bad_target', `--to ${JSON.stringify(text)} is neither a time with its UTC offset nor an LSN`, {
+        hint: 'Write the time with its offset, e.g. --to "2026-12-05 14:36:00+08" (or Z for UTC), or an LSN such as 0/3000060.',
+    });
+    if (!m)
+        throw bad();
+    let off = m[3];
+    if (off !== 'Z')
+        off = off.length === 3 ? `${off}:00` : off.includes(':') ? off : `${off.slice(0, 3)}:${off.slice(3)}`;
+    const at = new Date(`${m[1]}T${m[2]}${off}`);
+    if (Number.isNaN(at.getTime()))
+        throw bad();
+    return { kind: 'time', at, text: `${at.toISOString().replace('T', ' ').replace('Z', '')}+00` };
+}
+function describeTarget(t) {
+    return t.kind === 'time' ? `time ${t.at.toISOString()}` : `LSN ${t.lsn}${t.at ? ` (${t.at.toISOString()})` : ''}`;
+}
+/**
+ * The newest finished base backup that ended before the target (a recovery replays forward only).
+ * An LSN target without a time takes the newest backup.
+ */
+function pickBackup(backups, target) {
+    const done = backups.filter((b) => b.status === 'DONE');
+    if (done.length === 0) {
+        throw new JobError('pitr.no_backup', 'Barman holds no finished base backup', { hint: 'Run `pgtaos-backup pitr backup` (the nightly workflow does) and try again.' });
+    }
+    const at = target.at;
+    if (!at)
+        return done[0];
+    const fit = done.find((b) => b.endedAt !== null && b.endedAt.getTime() < at.getTime());
+    if (!fit) {
+        const oldest = done[done.length - 1];
+        throw new JobError('pitr.before_window', `${describeTarget(target)} lies before the oldest base backup (${oldest.id}, ended ${oldest.endedAt?.toISOString() ?? 'unknown'}): it cannot be recovered`, {
+            hint: 'Pick a time inside the recoverable window (`pgtaos-backup status` shows it).',
+        });
+    }
+    return fit;
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/recover.ts
+/**
+ * Recovering to a point: the weekly proof (into a scratch folder that is always removed) and the
+ * emergency recovery (into a folder a person names, optionally started on loopback).
+ */
+
+
+
+
+
+
+
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = external_node_net_default().createServer();
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+            const { port } = s.address();
+            s.close(() => resolve(port));
+        });
+    });
+}
+/** Barman's own checks as rows: each FAILED one is a failed check (a stopped receiver among them). */
+async function barmanCheckRows(b) {
+    const lines = await barman_check(b);
+    const failedLines = lines.filter((l) => !l.ok);
+    return failedLines.length === 0
+        ? [{ name: 'barman check', result: 'passed', detail: `barman check: all ${lines.length} checks OK` }]
+        : failedLines.map((l) => ({ name: `barman check: ${l.name}`, result: 'failed', detail: `barman check: ${l.name} FAILED${l.detail ? ` (${l.detail})` : ''}${l.name.startsWith('receive-wal') ? ': the WAL receiver is not running, so WAL since it stopped is not being kept' : ''}` }));
+}
+/** Recovers the base backup before `target` into `dest` (which must not exist) and returns the backup id. */
+async function recoverInto(b, target, dest) {
+    const backup = pickBackup(await listBackups(b), target);
+    b.ctx.log.info(`recovering base backup ${backup.id} to ${describeTarget(target)} into ${dest}`);
+    await recover(b, backup.id, target, dest);
+    return backup.id;
+}
+async function countAll(pm, b, only) {
+    const dbs = only ? [only] : await listDatabases(pm, b.cfg.user);
+    const out = [];
+    for (const database of dbs) {
+        const counted = await countDatabase(connectLocal(pm, b.cfg.user, database), b.ctx);
+        out.push({ database, tables: counted.tables.map((t) => ({ name: t.name, rows: t.rows })) });
+    }
+    return out;
+}
+/** Pure: the recovered counts against the set's, each difference named as what it is. */
+function recover_compareCounts(expected, got, target) {
+    const have = new Map(got.tables.map((t) => [t.name, t.rows]));
+    const diffs = [];
+    for (const t of expected.tables) {
+        const n = have.get(t.name);
+        if (n === undefined)
+            diffs.push(`${t.name}: missing after recovery (set ${expected.setId} has ${t.rows} rows)`);
+        else if (n !== t.rows)
+            diffs.push(`${t.name}: ${n} rows recovered, ${t.rows} in set ${expected.setId} (${n - t.rows > 0 ? '+' : ''}${n - t.rows}: rows written between the dump's snapshot and its restore point at ${describeTarget(target)}, or lost)`);
+    }
+    const extra = got.tables.filter((t) => !expected.tables.some((e) => e.name === t.name));
+    for (const t of extra)
+        diffs.push(`${t.name}: ${t.rows} rows recovered, not in set ${expected.setId} (created between the dump's snapshot and its restore point)`);
+    if (diffs.length === 0)
+        return [{ name: `pitr counts ${expected.database}`, result: 'passed', detail: `all ${expected.tables.length} tables of ${expected.database} match set ${expected.setId} at ${describeTarget(target)}` }];
+    return [{ name: `pitr counts ${expected.database}`, result: 'failed', detail: `recovered ${expected.database} differs from set ${expected.setId}: ${diffs.join('; ')}` }];
+}
+/**
+ * The weekly proof: barman check, close the current WAL segment, recover into scratch, start on
+ * loopback until the target is reached, count, compare; the scratch folder and server always go.
+ */
+async function proveRecovery(b, target, expected) {
+    const checks = await barmanCheckRows(b);
+    const dest = external_node_path_default().join(b.cfg.scratch_dir, `recover-${Date.now()}`);
+    await external_node_fs_.promises.mkdir(b.cfg.scratch_dir, { recursive: true, mode: 0o700 });
+    let pm = null;
+    try {
+        if (checks.every((c) => c.result === 'passed'))
+            await switchWal(b);
+        const backupId = await recoverInto(b, target, dest);
+        pm = await preparePostmaster(dest, await freePort());
+        const stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx, b.cfg.user);
+        checks.push({ name: 'pitr recovery', result: 'passed', detail: `base backup ${backupId} recovered to ${describeTarget(target)}${stopping ? `: ${stopping}` : ''}` });
+        const counts = await countAll(pm, b, expected?.database ?? null);
+        if (expected)
+            checks.push(...recover_compareCounts(expected, counts[0], target));
+        else
+            checks.push({ name: 'pitr counts', result: 'passed', detail: counts.map((c) => `${c.database}: ${c.tables.length} tables, ${c.tables.reduce((s, t) => s + t.rows, 0)} rows`).join('; ') });
+        return { checks, backupId, counts };
+    }
+    catch (err) {
+        if (err instanceof JobError)
+            return { checks: [...checks, { name: 'pitr recovery', result: 'failed', detail: err.message }], backupId: '', counts: [] };
+        throw err;
+    }
+    finally {
+        if (pm) {
+            await stopPostmaster(pm, b.cfg.bin_dir, b.ctx.env, 'immediate');
+            await external_node_fs_.promises.rm(pm.runDir, { recursive: true, force: true });
+            await external_node_fs_.promises.rm(pm.logFile, { force: true });
+        }
+        await external_node_fs_.promises.rm(dest, { recursive: true, force: true });
+    }
+}
+/** Emergency: recover into `into` (absent or empty); with a port, start it there on 127.0.0.1 and leave it running. */
+async function emergencyRecover(b, target, into, startOn) {
+    const entries = await external_node_fs_.promises.readdir(into).catch((e) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
+    if (entries.length > 0)
+        throw new UsageError('pitr.into_not_empty', `--into ${into} is not empty; nothing was done`, { hint: 'Name a new or empty folder on the runner with room for the whole data directory.' });
+    let done = false;
+    let pm = null;
+    try {
+        await switchWal(b).catch((e) => b.ctx.log.warn(`could not close the current WAL segment (${e.message}); recovering from what Barman has`));
+        const backupId = await recoverInto(b, target, into);
+        let stopping = null;
+        let counts = [];
+        if (startOn !== null) {
+            pm = await preparePostmaster(into, startOn);
+            stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx, b.cfg.user);
+            counts = await countAll(pm, b, null);
+        }
+        done = true;
+        return { backupId, into, started: pm, stopping, counts };
+    }
+    finally {
+        // A failed or cancelled recovery leaves no directory that looks like a recovered one.
+        if (!done) {
+            if (pm)
+                await stopPostmaster(pm, b.cfg.bin_dir, b.ctx.env, 'immediate');
+            await external_node_fs_.promises.rm(into, { recursive: true, force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/window.ts
+/** What Barman holds, read from its home: the newest WAL received, and the recoverable window. */
+
+
+/** Modification time of the newest WAL file Barman holds (archived or still streaming), or null. */
+function newestWal(home, server) {
+    let newest = 0;
+    const look = (dir, depth) => {
+        let names;
+        try {
+            names = (0,external_node_fs_.readdirSync)(dir);
+        }
+        catch {
+            return;
+        }
+        for (const n of names) {
+            const p = external_node_path_default().join(dir, n);
+            const st = (0,external_node_fs_.statSync)(p, { throwIfNoEntry: false });
+            if (!st)
+                continue;
+            if (st.isDirectory() && depth > 0)
+                look(p, depth - 1);
+            else if (st.isFile() && /^[0-9A-F]{24}(\.partial)?$/.test(n))
+                newest = Math.max(newest, st.mtimeMs);
+        }
+    };
+    look(external_node_path_default().join(home, server, 'wals'), 1);
+    look(external_node_path_default().join(home, server, 'streaming'), 0);
+    return newest ? new Date(newest) : null;
+}
+/** Pure but for the WAL folder: any time from the oldest finished base backup's end to the newest WAL. */
+function recoverableWindow(backups, home, server) {
+    const done = backups.filter((b) => b.status === 'DONE' && b.endedAt);
+    const from = done.length ? done[done.length - 1].endedAt : null;
+    const to = newestWal(home, server);
+    if (!from)
+        return { from, to, text: 'no recoverable window: Barman holds no finished base backup' };
+    return { from, to, text: `recoverable window: any time from ${from.toISOString()} to ${(to ?? from).toISOString()}` };
+}
+
+;// CONCATENATED MODULE: ./src/commands/pitr-text.ts
+
+/** What the DBA does on the database host (nothing is installed there). */
+function dbaSteps(cfg) {
+    return [
+        `On the database host (${cfg.host}), as the DBA (nothing is installed there):`,
+        `  1. CREATE ROLE ${cfg.user} LOGIN SUPERUSER REPLICATION PASSWORD '...';   -- the password goes into PITR_PGPASSWORD on the runner`,
+        `  2. pg_hba.conf: host all ${cfg.user} <runner-ip>/32 scram-sha-256  and  host replication ${cfg.user} <runner-ip>/32 scram-sha-256; then SELECT pg_reload_conf();`,
+        '  3. wal_level = replica (the default) and max_wal_senders >= 2; set max_slot_wal_keep_size (e.g. 50GB) so a dead receiver cannot fill the disk',
+        `  4. the slot "${cfg.slot}" is created by this command (barman receive-wal --create-slot); a person may instead run SELECT pg_create_physical_replication_slot('${cfg.slot}');`,
+    ];
+}
+/** The exact steps to put a recovered directory in place; the tool never writes production files. */
+function emergencySteps(r, cfg) {
+    const lines = [`Recovered data directory: ${r.into} (from base backup ${r.backupId}).`];
+    if (r.started) {
+        lines.push(`It runs on 127.0.0.1:${r.started.port}: take what you need, e.g. pg_dump -h 127.0.0.1 -p ${r.started.port} -U ${cfg.user} -t <table> <database> > table.sql`, `Stop it when done: ${cfg.bin_dir}/pg_ctl -D ${r.into} stop`);
+    }
+    lines.push('To put the whole directory in place on the database host (the tool never does this):', '  1. stop PostgreSQL there (systemctl stop postgresql@17-main) and move its data directory aside (keep it until the recovered one is proven)', `  2. copy ${r.into} to the data directory's place (rsync -a --delete ${r.into}/ postgres@<host>:<data dir>/), owned by postgres, mode 0700`, '  3. start PostgreSQL; it replays WAL up to the chosen time and promotes (recovery.signal and barman_wal/ are in the copy) unless it was already started here', `  4. recreate the slot "${cfg.slot}" and run \`pgtaos-backup pitr setup\`, then \`pgtaos-backup pitr backup\`: the new timeline needs a new base backup`);
+    return lines;
+}
+
+;// CONCATENATED MODULE: ./src/commands/pitr.ts
+/**
+ * Point-in-time recovery through Barman (README, Point-in-time recovery): `pitr setup`, `pitr backup`,
+ * `verify --pitr` (the weekly proof) and `restore --pitr` (emergency). Orchestration only: Barman and
+ * the throwaway postmaster are run by src/engines/barman/.
+ */
+
+
+
+
+
+
+
+
+function pitrConfig(config) {
+    if (!config.pitr)
+        throw new UsageError('pitr.no_config', 'the config has no pitr: section', { hint: 'Add pitr: (barman_home, host, ...); README, Point-in-time recovery.' });
+    return config.pitr;
+}
+/** Before anything is created: the section, the password, and for recoveries a user PostgreSQL runs as. */
+function preparePitr(p) {
+    pitrConfig(p.config);
+    pitrPassword(p.env);
+    const recovers = p.request.command === 'verify' || p.request.command === 'restore';
+    if (recovers && process.getuid?.() === 0) {
+        throw new UsageError('pitr.as_root', 'a recovery cannot run as root: PostgreSQL refuses to start as root', { hint: 'Run it as the runner user that owns barman_home (Barman runs as that user too).' });
+    }
+    if (p.request.to !== undefined)
+        parseTarget(p.request.to);
+    if (p.request.command === 'restore' && (!p.request.to || !p.request.into)) {
+        throw new UsageError('pitr.no_into', 'restore --pitr needs --to <time|LSN> and --into <folder>', { hint: 'e.g. restore --pitr --to "2026-12-05 14:36:00+08" --into /srv/recovered' });
+    }
+}
+async function openBarman(ctx) {
+    const cfg = pitrConfig(ctx.config);
+    await writeBarmanFiles(cfg, pitrPassword(ctx.env));
+    return { cfg, paths: barmanPaths(cfg), ctx: { log: ctx.log, signal: ctx.signal, env: ctx.env } };
+}
+async function pitrSetup(ctx) {
+    const b = await openBarman(ctx);
+    for (const line of dbaSteps(b.cfg))
+        ctx.log.info(line);
+    const slot = await createSlot(b);
+    await cron(b);
+    // The first segment through the slot: barman check's "WAL archive" fails until one has arrived.
+    await switchWal(b);
+    const checks = [{ name: 'replication slot', result: 'passed', detail: `slot ${b.cfg.slot} ${slot} on ${b.cfg.host}:${b.cfg.port}` }, ...(await barmanCheckRows(b))];
+    const failed = checks.some((c) => c.result === 'failed');
+    return { message: failed ? `pitr setup: barman check FAILED: ${checks.filter((c) => c.result === 'failed').map((c) => c.detail).join('; ')}` : `pitr setup done: Barman config in ${b.paths.conf}, slot ${b.cfg.slot}, receiver started`, failed, checks };
+}
+async function pitrBackup(ctx) {
+    const b = await openBarman(ctx);
+    await cron(b); // the receiver too: a base backup without the WAL after it recovers to nothing later
+    const id = await baseBackup(b);
+    const window = recoverableWindow(await listBackups(b), b.paths.home, b.cfg.server);
+    const checks = [
+        { name: 'pitr base backup', result: 'passed', detail: `base backup ${id}` },
+        { name: 'pitr recoverable window', result: window.from ? 'passed' : 'failed', detail: window.text },
+    ];
+    return { message: `pitr backup ${id} done; ${window.text}`, checks, failed: !window.from };
+}
+/** The default target: the restore point the newest nightly PostgreSQL dump recorded, and that set's counts. */
+async function nightlyTarget(ctx) {
+    const sets = await listSets(ctx.config.root);
+    for (const s of sets) {
+        const pg = s.status === 'complete' && (s.kind === 'daily' || s.kind === 'milestone') ? s.manifest?.postgres : undefined;
+        if (!pg?.wal)
+            continue;
+        return {
+            target: { kind: 'lsn', lsn: pg.wal.lsn, at: new Date(pg.wal.at) },
+            expected: { setId: s.id, database: pg.database, tables: pg.tables.map((t) => ({ name: t.name, rows: t.rows })) },
+        };
+    }
+    throw new UsageError('pitr.no_target', 'no --to given and no nightly PostgreSQL set recorded a restore point', { hint: 'Give --to "<time with offset>" or an LSN, or run the nightly backup first (it records one).' });
+}
+async function pitrVerify(ctx) {
+    const { target, expected } = ctx.request.to ? { target: parseTarget(ctx.request.to), expected: null } : await nightlyTarget(ctx);
+    const b = await openBarman(ctx);
+    ctx.log.info(`weekly proof: recovering to ${describeTarget(target)}${expected ? ` (restore point of set ${expected.setId})` : ''}`);
+    const proof = await proveRecovery(b, target, expected);
+    for (const c of proof.checks)
+        (c.result === 'failed' ? ctx.log.error : ctx.log.info).call(ctx.log, c.detail);
+    const bad = proof.checks.filter((c) => c.result === 'failed');
+    return {
+        message: bad.length ? `point-in-time recovery to ${describeTarget(target)} FAILED: ${bad.map((c) => c.detail).join('; ')}` : `point-in-time recovery to ${describeTarget(target)} proven: base backup ${proof.backupId}, ${proof.counts.map((c) => `${c.database} ${c.tables.length} tables`).join(', ')}`,
+        failed: bad.length > 0,
+        checks: proof.checks,
+    };
+}
+async function pitrRestore(ctx) {
+    const target = parseTarget(ctx.request.to);
+    const b = await openBarman(ctx);
+    const r = await emergencyRecover(b, target, external_node_path_default().resolve(ctx.request.into), ctx.request.startOn ?? null);
+    for (const line of emergencySteps(r, b.cfg))
+        ctx.log.info(line);
+    const checks = [{ name: 'pitr recovery', result: 'passed', detail: `base backup ${r.backupId} recovered to ${describeTarget(target)} into ${r.into}${r.stopping ? `: ${r.stopping}` : ''}` }];
+    for (const c of r.counts)
+        checks.push({ name: `pitr counts ${c.database}`, result: 'passed', detail: `${c.database}: ${c.tables.map((t) => `${t.name} ${t.rows}`).join(', ') || 'no tables'}` });
+    return { message: `recovered to ${describeTarget(target)} into ${r.into}${r.started ? `, running on 127.0.0.1:${r.started.port}` : ''}; the steps to put it in place are in the log`, checks };
+}
+
 ;// CONCATENATED MODULE: ./src/commands/index.ts
+
 
 
 
@@ -49814,12 +50605,14 @@ const COMMAND_SPECS = {
         run: (ctx) => withRemotes(ctx, () => backup(ctx, { kind: 'milestone', milestone: milestoneName(ctx.request.milestone ?? ''), force: ctx.request.force })),
     },
     config: { writes: true, run: (ctx) => withRemotes(ctx, () => configSnapshot(ctx)) },
-    verify: { writes: true, prepare: prepareVerify, run: verify },
+    verify: { writes: true, prepare: (p) => (p.request.pitr ? preparePitr(p) : prepareVerify(p)), run: (ctx) => (ctx.request.pitr ? pitrVerify(ctx) : verify(ctx)) },
     prune: { writes: true, run: prune },
     status: { writes: false, run: status_status },
     import: { writes: true, run: (ctx) => withRemotes(ctx, () => importSets(ctx)) },
-    restore: { writes: true, prepare: prepareRestore, run: restore },
+    restore: { writes: true, prepare: (p) => (p.request.pitr ? preparePitr(p) : prepareRestore(p)), run: (ctx) => (ctx.request.pitr ? pitrRestore(ctx) : restore(ctx)) },
     check: { writes: false, report: false, run: check_check },
+    'pitr-setup': { writes: true, prepare: preparePitr, run: pitrSetup },
+    'pitr-backup': { writes: true, prepare: preparePitr, run: pitrBackup },
 };
 
 ;// CONCATENATED MODULE: ./src/report/failure.ts
@@ -50228,6 +51021,9 @@ async function main() {
             // No command given: commander printed the usage on stderr; that is a usage error (exit 2).
             if (err.code === 'commander.help')
                 return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+            // Our own parse errors (commander prints its own before throwing).
+            if (err.code.startsWith('pgtaos.'))
+                process.stderr.write(`${err.message}\n`);
             return EXIT.usage;
         }
         throw err;
