@@ -6,7 +6,11 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { z } from 'zod';
+import { registerRemoteDriver } from '../../src/remotes/registry.js';
+import { remoteConfigSchema, type RemoteDriver } from '../../src/remotes/driver.js';
+import { MemoryRemote } from '../remotes/memory.js';
 import { planRemoteRetention, remoteSetCopies, type RemoteSetCopy } from '../../src/catalog/remote-retention.js';
 import { readRemoteCopies, recordRemoteCopy } from '../../src/catalog/remote-copies.js';
 import { localTime } from '../../src/catalog/time.js';
@@ -64,6 +68,13 @@ describe('planRemoteRetention (fixed clock)', () => {
     expect(ds.find((d) => d.id === 'mystocks_20250102_000000')!.reason).toMatch(/newest complete daily copy of mystocks/);
     // The incomplete (interrupted) copy is newer, but does not count as the newest: it is kept for a person.
     expect(ds.find((d) => d.id === 'mystocks_20250105_000000')!.reason).toMatch(/interrupted copy/);
+  });
+
+  it('older milestone, config and safety copies of the same name stay too', () => {
+    const copies: RemoteSetCopy[] = ['post_phase2_20250101', 'post_phase2_20250601'].map((id) => ({ kind: 'milestone' as const, id, keys: [`milestone/${id}/manifest.json`], complete: true }));
+    copies.push(...['config_20250101_000000', 'config_20250601_000000'].map((id) => ({ kind: 'config' as const, id, keys: [`config/${id}/manifest.json.age`], complete: true })));
+    copies.push(...['safety_mystocks_20250101_000000', 'safety_mystocks_20250601_000000'].map((id) => ({ kind: 'safety' as const, id, keys: [`safety/${id}/manifest.json`], complete: true })));
+    expect(planRemoteRetention(copies, { daily_days: 1, keep_last: 1 }, NOW, TZ).every((d) => d.action === 'keep')).toBe(true);
   });
 
   it('orders by the date in the id, not by key order (a -2 of the same second is newer)', () => {
@@ -190,5 +201,61 @@ describe('prune applies remotes[].retention', () => {
     await expect(prune(ctx, undefined, undefined, faulty)).rejects.toThrow(/internal: remote retention planned to remove milestone copy/);
     expect(await onNas(nas, 'milestone', ids.milestone)).toBe(true);
     expect(await onNas(nas, 'daily', ids.oldGone)).toBe(true);
+  });
+});
+
+/** Memory remotes kept by name, whose list() or delete() of one key fails when told. */
+class FaultyRemote extends MemoryRemote {
+  failList: string | null = null;
+  failDelete: string | null = null;
+  override async list(prefix: string) {
+    if (this.failList) throw new Error(this.failList);
+    return super.list(prefix);
+  }
+  override async delete(key: string): Promise<void> {
+    if (key === this.failDelete) throw new Error(`permission denied deleting ${key}`);
+    return super.delete(key);
+  }
+}
+const faulty = new Map<string, FaultyRemote>();
+const faultyConfig = remoteConfigSchema('memfault', {});
+const faultyDriver: RemoteDriver<z.infer<typeof faultyConfig>> = {
+  type: 'memfault',
+  configSchema: faultyConfig,
+  secretEnv: [],
+  defaultName: () => 'memfault',
+  create: (_c, ctx) => faulty.get(ctx.name) ?? faulty.set(ctx.name, new FaultyRemote(ctx.name)).get(ctx.name)!,
+};
+beforeAll(() => registerRemoteDriver(faultyDriver));
+
+describe('prune: a remote that fails', () => {
+  async function withFaulty(name: string): Promise<{ dir: string; configFile: string; remote: FaultyRemote; old: string; newest: string }> {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pgtaos-remoteret-'));
+    temps.push(dir);
+    await fs.mkdir(path.join(dir, 'catalog'));
+    const configFile = await writeConfigFile(dir, `remotes:\n  - type: memfault\n    name: ${name}\n    retention: { keep_last: 1 }\n`);
+    const remote = new FaultyRemote(name);
+    faulty.set(name, remote);
+    const [old, newest] = ['mystocks_20250101_000000', 'mystocks_20250102_000000'];
+    for (const id of [old, newest]) for (const f of ['mystocks.dump', 'manifest.json']) remote.objects.set(`daily/${id}/${f}`, { data: Buffer.from('x'), metadata: {} });
+    return { dir, configFile, remote, old, newest };
+  }
+
+  it('a listing that fails: exit 1, naming the remote; nothing deleted', async () => {
+    const { dir, configFile, remote } = await withFaulty('down');
+    remote.failList = 'connection refused';
+    const r = await runCommand({ command: 'prune', configFile }, { sink: silentSink, env: {}, cwd: dir });
+    expect(r.exit_code).toBe(1);
+    expect(r.message).toContain('could not list the copies on down: connection refused');
+    expect(remote.objects.size).toBe(4);
+  });
+
+  it('a delete that fails: exit 1, naming the copy; its manifest went first, so it reads as an interrupted copy', async () => {
+    const { dir, configFile, remote, old, newest } = await withFaulty('ro');
+    remote.failDelete = `daily/${old}/mystocks.dump`;
+    const r = await runCommand({ command: 'prune', configFile }, { sink: silentSink, env: {}, cwd: dir });
+    expect(r.exit_code).toBe(1);
+    expect(r.message).toContain(`could not remove ${old} from ro: permission denied deleting daily/${old}/mystocks.dump`);
+    expect([...remote.objects.keys()].sort()).toEqual([`daily/${old}/mystocks.dump`, `daily/${newest}/manifest.json`, `daily/${newest}/mystocks.dump`]);
   });
 });
