@@ -66,3 +66,11 @@ export async function recordRemoteCopy(setDir: string, copy: RemoteCopy): Promis
   copies.sort((a, b) => (a.remote < b.remote ? -1 : a.remote > b.remote ? 1 : 0));
   await writeFileAtomic(path.join(setDir, REMOTES_FILE), `${JSON.stringify({ copies }, null, 2)}\n`, 0o600);
 }
+
+/** Drops one remote's entry (its copy was removed by that remote's retention); no record left: the file goes. */
+export async function forgetRemoteCopy(setDir: string, remote: string): Promise<void> {
+  const had = await readRemoteCopies(setDir);
+  const copies = had.filter((c) => c.remote !== remote);
+  if (copies.length === had.length) return;
+  await writeFileAtomic(path.join(setDir, REMOTES_FILE), `${JSON.stringify({ copies }, null, 2)}\n`, 0o600);
+}

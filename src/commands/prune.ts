@@ -16,6 +16,8 @@ import { formatBytes } from '../shared/format.js';
 import type { Check, CommandOutcome, PruneDecision } from '../report/result.js';
 import type { RunContext } from './context.js';
 import { pruneLogs, type LogPruneOutcome } from './prune-logs.js';
+import { pruneRemotes } from './prune-remotes.js';
+import type { planRemoteRetention } from '../catalog/remote-retention.js';
 
 const REMOVE_CONCURRENCY = 8;
 
@@ -69,7 +71,7 @@ export function planLine(d: Pick<PruneDecision, 'id' | 'kind' | 'action' | 'reas
 }
 
 /** `plan` is retention's; tests inject a faulty one to prove the backstops above (and a failing log removal). */
-export async function prune(ctx: RunContext, plan: typeof planRetention = planRetention, removeLog?: (p: string) => Promise<void>): Promise<CommandOutcome> {
+export async function prune(ctx: RunContext, plan: typeof planRetention = planRetention, removeLog?: (p: string) => Promise<void>, remotePlan?: typeof planRemoteRetention): Promise<CommandOutcome> {
   const { config, log } = ctx;
   const root = config.root;
   const dryRun = ctx.request.dryRun;
@@ -133,11 +135,17 @@ export async function prune(ctx: RunContext, plan: typeof planRetention = planRe
     }
   });
 
+  // Copies on remotes with a retention of their own (remotes[].retention); the others are not contacted.
+  const remote = await pruneRemotes(ctx, sets, remotePlan);
+  checks.push(...remote.checks);
   const logs = await pruneLogs(ctx, dryRun, removeLog);
   const free = await freeBytes(root).catch(() => null);
   const prune = { dry_run: dryRun, decisions: report, freed_bytes: freed, logs: logs.report };
-  const message = pruneMessage({ root, dryRun, removals: removals.length, kept: kept.length, freed, problems, logs });
-  if (problems.length > 0 || logs.problems.length > 0) {
+  const wouldGo = remote.checks.filter((c) => c.result === 'skipped').length;
+  const remotePart = remote.removed > 0 ? `; removed ${remote.removed} copies from remotes` : wouldGo > 0 ? `; would remove ${wouldGo} copies from remotes` : '';
+  const remoteFail = remote.problems.length > 0 ? `; ${remote.problems.join('; ')}` : '';
+  const message = pruneMessage({ root, dryRun, removals: removals.length, kept: kept.length, freed, problems, logs }) + remotePart + remoteFail;
+  if (problems.length > 0 || logs.problems.length > 0 || remote.problems.length > 0) {
     log.error(message);
     log.error('hint: check the permissions of those folders and files (the run user must own them), then run prune again.');
     return { message, checks, prune, free_bytes: free, failed: true };

@@ -13,20 +13,35 @@ import type { Remote } from './remote.js';
  * adds the dailies, `include: [safety]` the safety copies.
  */
 export const remoteIncludeField = z.array(z.enum(['daily', 'milestone', 'config', 'safety'])).optional();
+/**
+ * The remote's own retention of the copies on it, applied by `prune` (catalog/remote-retention.ts).
+ * Absent: nothing on the remote is ever deleted. Given: a daily copy goes when it is older than
+ * `daily_days` (absent: any age) and not among the newest `keep_last` complete dailies of its
+ * database (absent: 1); the newest complete daily copy of each database always stays. Milestones,
+ * config snapshots and safety copies on the remote stay.
+ */
+export const remoteRetentionField = z
+  .strictObject({
+    daily_days: z.number().int('must be a whole number of days').min(1, 'must be at least 1 day').optional(),
+    keep_last: z.number().int('must be a whole number of sets').min(1, 'must be at least 1 set').optional(),
+  })
+  .refine((r) => r.daily_days !== undefined || r.keep_last !== undefined, 'give daily_days, keep_last or both (leave retention out to keep every copy)')
+  .optional();
 /** A remote's name, as records and messages show it. */
 export const remoteNameField = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional();
 
 /** The keys every remote entry has, whatever its driver; the rest belongs to the driver. */
-export const remoteEntryShape = z.looseObject({ type: z.string(), name: remoteNameField, include: remoteIncludeField });
+export const remoteEntryShape = z.looseObject({ type: z.string(), name: remoteNameField, include: remoteIncludeField, retention: remoteRetentionField });
 export type RemoteEntry = z.infer<typeof remoteEntryShape>;
-export type RemoteCommon = Pick<RemoteEntry, 'type' | 'name' | 'include'>;
+export type RemoteCommon = Pick<RemoteEntry, 'type' | 'name' | 'include' | 'retention'>;
+export type RemoteRetention = NonNullable<RemoteEntry['retention']>;
 
 /**
- * A driver's config entry: `type`, `name`, the driver's own keys, `include`, in that order (the
+ * A driver's config entry: `type`, `name`, the driver's own keys, `include`, `retention`, in that order (the
  * order problems are listed in). Strict: a misspelt key is named as unknown.
  */
 export function remoteConfigSchema<T extends string, S extends z.ZodRawShape>(type: T, shape: S) {
-  return z.strictObject({ type: z.literal(type), name: remoteNameField, ...shape, include: remoteIncludeField });
+  return z.strictObject({ type: z.literal(type), name: remoteNameField, ...shape, include: remoteIncludeField, retention: remoteRetentionField });
 }
 
 export interface RemoteOpenContext {
