@@ -22,6 +22,8 @@ import type { Check, CommandOutcome } from '../report/result.js';
 import { formatRow } from '../shared/format.js';
 import type { RunContext } from './context.js';
 import { milestoneCopiesCheck } from './replicate.js';
+import { barmanPaths } from '../engines/barman/conf.js';
+import { probePitr, type PitrFacts } from '../engines/barman/probe.js';
 import { evaluateChecks } from './status-checks/index.js';
 import { QUIET_COMMANDS, errorLines, selectRunLogs } from './status-checks/run-log.js';
 import type { RunLogInfo, RunLogRead, StatusEngine, StatusInput, StatusSet } from './status-checks/types.js';
@@ -95,8 +97,10 @@ export async function status(ctx: RunContext): Promise<CommandOutcome> {
     readLock(root).catch(() => null),
     runLogs(path.join(root, LOGS_DIR), now, config.staleness.max_age_hours),
   ]);
+  // Only with a pitr: section: Barman's base backups and WAL on the runner, the slot on the database host.
+  const pitr: PitrFacts | undefined = config.pitr ? await probePitr({ cfg: config.pitr, paths: barmanPaths(config.pitr), ctx: { log, signal: ctx.signal, env: ctx.env } }) : undefined;
   const liveLock = lock && !lock.stale && lock.info ? { command: lock.info.command, pid: lock.info.pid, hostname: lock.info.hostname, started_at: lock.info.started_at } : null;
-  const evaluated = evaluateChecks({ config, engines: statusEngines(config), sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
+  const evaluated = evaluateChecks({ config, engines: statusEngines(config), sets: sets.map(toStatusSet), logs, free, lock: liveLock, ...(pitr ? { pitr } : {}) }, now);
   const checks = evaluated.map((e) => e.check);
   checks.push(await milestoneCopiesCheck(config, sets)); // the milestone checklist's "copied to remote storage"
   // The rows and the summary are the main output (stdout in the CLI: `status | grep FAILED`).

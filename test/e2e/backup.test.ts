@@ -69,6 +69,14 @@ describe('backup', () => {
     expect(globals.path).toBe('globals.sql');
     expect(globals.sha256).toBe(await sha256File(path.join(set.path, globals.path)));
     expect(m.bytes).toBe(file.bytes + globals.bytes);
+    // Where the snapshot lies in the WAL, for point-in-time recovery (verify --pitr's default target):
+    // a named restore point (the role is a superuser here), at an LSN the server has passed.
+    const wal = m.postgres!.wal!;
+    expect(wal.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+    expect(wal.restore_point).toMatch(/^pgtaos_mystocks_\d{8}T\d{6}$/);
+    expect(Date.parse(wal.at)).toBeGreaterThanOrEqual(Date.parse(m.started_at));
+    const behind = await pgc.query<{ d: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::text AS d', 'postgres', [wal.lsn]);
+    expect(Number(behind[0]!.d)).toBeGreaterThanOrEqual(0);
 
     // The log and the report of the run are under <root>/logs/.
     expect(result.log_path && existsSync(result.log_path)).toBe(true);

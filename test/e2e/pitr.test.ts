@@ -6,7 +6,7 @@
  * cluster's OS user (as it would run as the runner's user).
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, renameSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { chownSync, cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -100,6 +100,27 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
     barman('switch-wal', '--force', '--archive', 'pg');
     segment = readdirSync(path.join(home, 'pg', 'wals'), { recursive: true }).map(String).filter((f) => /\/[0-9A-F]{24}$/.test(f) && !before.has(f)).sort()[0]!;
     expect(segment).toBeTruthy();
+  }, 300_000);
+
+  it('status shows the pitr rows: WAL streaming alive, slot lag (pg_replication_slots), base backup age, the recoverable window', async () => {
+    const r = await run(['status']);
+    const rows = Object.fromEntries(report(r).checks.map((c) => [c.name, c]));
+    expect(rows['pitr WAL streaming']?.result, r.stderr + r.stdout).toBe('passed');
+    expect(rows['pitr slot lag']?.result, rows['pitr slot lag']?.detail).toBe('passed');
+    expect(rows['pitr slot lag']?.detail).toMatch(/^slot pgtaos holds .* of WAL on the database host < slot_lag_max_mb 4096$/);
+    expect(rows['pitr base backup']?.result).toBe('passed');
+    expect(rows['pitr recoverable window']?.detail).toMatch(/^any time from \S+ to \S+ \(informational\)$/);
+    expect(r.stdout + r.stderr).not.toContain(pgc.password);
+  }, 120_000);
+
+  it('a nightly backup records its restore point, and verify --pitr without --to recovers to it and matches its counts', async () => {
+    const b = await run(['backup']);
+    expect(b.code, b.stderr + b.stdout).toBe(0);
+    const wal = JSON.parse(readFileSync(path.join(report(b).set!.path, 'manifest.json'), 'utf8')) as { postgres: { wal?: { lsn: string; restore_point: string | null } } };
+    expect(wal.postgres.wal?.restore_point).toMatch(/^pgtaos_market_/);
+    const r = await run(['verify', '--pitr']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(report(r).checks.find((c) => c.name === 'pitr recovery')?.result).toBe('passed');
   }, 300_000);
 
   it('verify --pitr --to a time between the inserts passes and counts the first insert, not the second', async () => {

@@ -166,9 +166,10 @@ describe('nightly-backup.yml', () => {
   });
   it('backup, then prune only after a good backup, then the checklist whatever happened', () => {
     const s = actionSteps(w);
-    expect(s.map((x) => x.with?.command)).toEqual(['backup', 'prune', 'status']);
+    // (pitr-backup, after them, runs only when the config has a pitr: section: workflows.test.ts.)
+    expect(s.map((x) => x.with?.command)).toEqual(['backup', 'prune', 'pitr-backup', 'status']);
     expect(s[1]!.if).toBeUndefined();
-    expect(s[2]!.if).toBe('always()');
+    expect(s[3]!.if).toBe('always()');
   });
   it('the backup step gets the S3 keys: a daily or catch-up copy to an s3 remote needs them', () => {
     const b = actionSteps(w)[0]!;

@@ -17,7 +17,7 @@ const text = (f: string) => readFileSync(new URL(f, dir), 'utf8');
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
-const stepSchema = z.looseObject({ name: z.string().optional(), if: z.string().optional(), uses: z.string().optional(), run: z.string().optional(), env: z.record(z.string(), scalar).optional(), with: z.record(z.string(), scalar).optional() });
+const stepSchema = z.looseObject({ name: z.string().optional(), id: z.string().optional(), if: z.string().optional(), uses: z.string().optional(), run: z.string().optional(), env: z.record(z.string(), scalar).optional(), with: z.record(z.string(), scalar).optional() });
 const jobSchema = z.looseObject({
   'runs-on': z.union([z.string(), z.array(z.string())]),
   needs: z.union([z.string(), z.array(z.string())]).optional(),
@@ -70,6 +70,16 @@ describe('nightly-backup.yml: PostgreSQL at 00:00 and TDengine at 01:00 Asia/Sha
     expect(engineFor(null)).toBe('inputs.engines or all');
     expect(actionSteps('nightly-backup.yml').find((s) => s.with?.command === 'backup')?.with?.engines).toBe('${{ env.ENGINES }}');
   });
+  it('a point-in-time base backup after the PostgreSQL dump, only when the config has a pitr: section', () => {
+    const steps = actionSteps('nightly-backup.yml');
+    const dump = steps.findIndex((s) => s.with?.command === 'backup');
+    const pitr = steps.findIndex((s) => s.with?.command === 'pitr-backup');
+    expect(pitr).toBeGreaterThan(dump);
+    expect(steps[pitr]!.if).toContain("steps.pitr.outputs.configured == 'true'");
+    expect(w.jobs.backup!.steps.find((s) => s.id === 'pitr')?.run).toContain("grep -Eq '^pitr:' ops/pgtaos-backup.yml");
+    expect(steps[pitr]!.if).toContain("env.ENGINES == 'postgres'");
+    expect(steps[pitr]!.with?.['pitr-password']).toBe('${{ secrets.PITR_PGPASSWORD }}');
+  });
   it('the two runs are in different concurrency groups (neither can cancel the other while it is pending)', () => {
     expect(w.concurrency?.group).toContain('github.event.schedule');
     expect(w.concurrency?.['cancel-in-progress']).toBe(false);
@@ -77,11 +87,19 @@ describe('nightly-backup.yml: PostgreSQL at 00:00 and TDengine at 01:00 Asia/Sha
 });
 
 describe('weekly-verify.yml: each engine\'s newest set is verified', () => {
-  const vs = actionSteps('weekly-verify.yml').filter((s) => s.with?.command === 'verify');
+  const vs = actionSteps('weekly-verify.yml').filter((s) => s.with?.command === 'verify' && s.with.pitr === undefined);
   it('one verify step for PostgreSQL and one for TDengine; the second runs even when the first failed', () => {
     expect(vs.map((s) => s.with?.engines)).toEqual(["${{ inputs.set-id == '' && 'postgres' || 'all' }}", 'tdengine']);
     expect(vs[1]!.if).toContain('!cancelled()');
     expect(vs[1]!.if).toContain("inputs.set-id == ''");
+  });
+  it('verify --pitr proves point-in-time recovery weekly when the config has a pitr: section, even after a failed set verification', () => {
+    const p = actionSteps('weekly-verify.yml').filter((s) => s.with?.command === 'verify' && s.with.pitr !== undefined);
+    expect(p).toHaveLength(1);
+    expect(String(p[0]!.with?.pitr)).toBe('true');
+    expect(p[0]!.if).toContain('!cancelled()');
+    expect(p[0]!.if).toContain("steps.pitr.outputs.configured == 'true'");
+    expect(p[0]!.with?.['pitr-password']).toBe('${{ secrets.PITR_PGPASSWORD }}');
   });
 });
 

@@ -7,6 +7,10 @@ import type { Check } from '../../report/result.js';
 import { backupCheck } from './backup.js';
 import { freeSpaceCheck } from './free-space.js';
 import { incompleteCheck } from './incomplete.js';
+import { pitrBaseBackupCheck } from './pitr-base-backup.js';
+import { pitrSlotCheck } from './pitr-slot.js';
+import { pitrWalCheck } from './pitr-wal.js';
+import { pitrWindowCheck } from './pitr-window.js';
 import { retentionAppliedCheck } from './retention-applied.js';
 import { runLogCheck } from './run-log.js';
 import { safetyCheck } from './safety.js';
@@ -16,9 +20,12 @@ import { verificationCheck } from './verification.js';
 /** The checks after the per-engine backup rows, in row order. */
 export const STATUS_CHECKS: readonly StatusCheck[] = [runLogCheck, freeSpaceCheck, verificationCheck, retentionAppliedCheck, incompleteCheck, safetyCheck];
 
-/** Every row for these engines: one backup row per engine first, then STATUS_CHECKS. */
-export function statusChecks(engines: readonly StatusEngine[]): StatusCheck[] {
-  return [...engines.map(backupCheck), ...STATUS_CHECKS];
+/** The point-in-time rows, only when the config has a `pitr:` section. */
+export const PITR_CHECKS: readonly StatusCheck[] = [pitrWalCheck, pitrSlotCheck, pitrBaseBackupCheck, pitrWindowCheck];
+
+/** Every row for these engines: one backup row per engine first, then STATUS_CHECKS, then PITR_CHECKS when pitr is configured. */
+export function statusChecks(engines: readonly StatusEngine[], pitr = false): StatusCheck[] {
+  return [...engines.map(backupCheck), ...STATUS_CHECKS, ...(pitr ? PITR_CHECKS : [])];
 }
 
 export interface EvaluatedCheck {
@@ -28,5 +35,5 @@ export interface EvaluatedCheck {
 
 /** Each row's verdict, with its staleness flag beside it. Pure. */
 export function evaluateChecks(input: StatusInput, now: Date): EvaluatedCheck[] {
-  return statusChecks(input.engines).map((c) => ({ check: { name: c.label, ...c.evaluate(input, now) }, stale: c.stale }));
+  return statusChecks(input.engines, input.config.pitr !== undefined).map((c) => ({ check: { name: c.label, ...c.evaluate(input, now) }, stale: c.stale }));
 }

@@ -5,6 +5,7 @@
 import type { Config } from '../../inputs/config-schema.js';
 import type { RetentionInput } from '../../catalog/retention.js';
 import type { Check } from '../../report/result.js';
+import type { PitrFacts } from '../../engines/barman/probe.js';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 86_400_000;
@@ -38,7 +39,7 @@ export interface StatusEngine {
 }
 
 export interface StatusInput {
-  config: Pick<Config, 'root' | 'postgres' | 'tdengine' | 'min_free_gb' | 'staleness' | 'retention' | 'timezone'>;
+  config: Pick<Config, 'root' | 'postgres' | 'tdengine' | 'min_free_gb' | 'staleness' | 'retention' | 'timezone'> & { pitr?: Config['pitr'] };
   /** The engines that get a backup row, in row order. */
   engines: readonly StatusEngine[];
   sets: StatusSet[];
@@ -47,6 +48,8 @@ export interface StatusInput {
   free: { bytes: number } | { error: string };
   /** The run holding the root's lock, when it is alive. */
   lock: { command: string; pid: number; hostname: string; started_at: string } | null;
+  /** What Barman holds and the slot's lag, probed when the config has a `pitr:` section (the pitr rows read it). */
+  pitr?: PitrFacts;
 }
 
 /** A check's verdict: the row without its name (the definition names it). */
