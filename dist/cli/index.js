@@ -41769,18 +41769,28 @@ function restoreEntries(listing, noAcl) {
  * Other verbose lines ("launching item", "restoring large object") are not entries of their own.
  */
 const ENTRY_DONE_RE = /^pg_restore: (creating |processing data for table |executing |processing BLOBS)/;
-/** -v's other step lines: not logged (one or more per entry, or per large object), never errors ("pg_restore: error: ..."). */
-const VERBOSE_STEP_RE = /^pg_restore: (connecting to database|entering |finished main parallel loop|launching item |finished item |processing item |processing missed item |restoring large object |restored \d+ large object)/;
-/** Takes pg_restore -v's step lines (true: counted or dropped, not logged) and counts the entries done. */
+/** The same messages anywhere in a line: -j workers share stderr and their prefixes interleave. */
+const ENTRY_DONE_G = /(?:^|\s)(?:creating |processing data for table |executing |processing BLOBS)/g;
+/** -v's other step lines: not logged (one or more per entry, or per large object). */
+const VERBOSE_STEP_RE = /(?:^|\s)(?:connecting to database|entering |finished main parallel loop|launching item |finished item |processing item |processing missed item |restoring large object |restored \d+ large object)/;
+/** Words that make a line pg_restore's complaint (or its context): always logged and judged. */
+const NEVER_TAKEN_RE = /\b(?:error|warning|detail|hint):|PROCESSING TOC|from TOC entry/i;
+/**
+ * Takes pg_restore -v's step lines (true: counted or dropped, not logged) and counts the entries done.
+ * Parallel workers write their "pg_restore: " prefix and message in separate writes, so under load a
+ * line can read "pg_restore: pg_restore:pg_restore: finished item ..." and the next
+ * "pg_restore:  processing data for table ...": prefixes are stripped and messages found anywhere.
+ */
 function restoreCounter() {
     let done = 0;
     return {
         onLine: (l) => {
-            if (ENTRY_DONE_RE.test(l))
-                done++;
-            else if (!VERBOSE_STEP_RE.test(l))
+            if (!l.startsWith('pg_restore:') || NEVER_TAKEN_RE.test(l))
                 return false;
-            return true;
+            const rest = l.replace(/pg_restore:\s*/g, ' ').trim();
+            const entries = rest.match(ENTRY_DONE_G)?.length ?? 0;
+            done += entries;
+            return entries > 0 || rest === '' || VERBOSE_STEP_RE.test(rest);
         },
         done: () => done,
     };
@@ -44576,6 +44586,14 @@ async function recordRemoteCopy(setDir, copy) {
     copies.sort((a, b) => (a.remote < b.remote ? -1 : a.remote > b.remote ? 1 : 0));
     await writeFileAtomic(external_node_path_default().join(setDir, REMOTES_FILE), `${JSON.stringify({ copies }, null, 2)}\n`, 0o600);
 }
+/** Drops one remote's entry (its copy was removed by that remote's retention); no record left: the file goes. */
+async function forgetRemoteCopy(setDir, remote) {
+    const had = await readRemoteCopies(setDir);
+    const copies = had.filter((c) => c.remote !== remote);
+    if (copies.length === had.length)
+        return;
+    await writeFileAtomic(external_node_path_default().join(setDir, REMOTES_FILE), `${JSON.stringify({ copies }, null, 2)}\n`, 0o600);
+}
 
 ;// CONCATENATED MODULE: ./src/report/result.ts
 /**
@@ -45312,16 +45330,29 @@ registerEngine(tdenginePlugin);
  * adds the dailies, `include: [safety]` the safety copies.
  */
 const remoteIncludeField = array(schemas_enum(['daily', 'milestone', 'config', 'safety'])).optional();
+/**
+ * The remote's own retention of the copies on it, applied by `prune` (catalog/remote-retention.ts).
+ * Absent: nothing on the remote is ever deleted. Given: a daily copy goes when it is older than
+ * `daily_days` (absent: any age) and not among the newest `keep_last` complete dailies of its
+ * database (absent: 1); the newest complete daily copy of each database always stays. Milestones,
+ * config snapshots and safety copies on the remote stay.
+ */
+const remoteRetentionField = strictObject({
+    daily_days: schemas_number().int('must be a whole number of days').min(1, 'must be at least 1 day').optional(),
+    keep_last: schemas_number().int('must be a whole number of sets').min(1, 'must be at least 1 set').optional(),
+})
+    .refine((r) => r.daily_days !== undefined || r.keep_last !== undefined, 'give daily_days, keep_last or both (leave retention out to keep every copy)')
+    .optional();
 /** A remote's name, as records and messages show it. */
 const remoteNameField = schemas_string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'must be 1-64 letters, digits, ".", "_" or "-"').optional();
 /** The keys every remote entry has, whatever its driver; the rest belongs to the driver. */
-const remoteEntryShape = looseObject({ type: schemas_string(), name: remoteNameField, include: remoteIncludeField });
+const remoteEntryShape = looseObject({ type: schemas_string(), name: remoteNameField, include: remoteIncludeField, retention: remoteRetentionField });
 /**
- * A driver's config entry: `type`, `name`, the driver's own keys, `include`, in that order (the
+ * A driver's config entry: `type`, `name`, the driver's own keys, `include`, `retention`, in that order (the
  * order problems are listed in). Strict: a misspelt key is named as unknown.
  */
 function remoteConfigSchema(type, shape) {
-    return strictObject({ type: literal(type), name: remoteNameField, ...shape, include: remoteIncludeField });
+    return strictObject({ type: literal(type), name: remoteNameField, ...shape, include: remoteIncludeField, retention: remoteRetentionField });
 }
 
 ;// CONCATENATED MODULE: ./src/remotes/remote.ts
@@ -48719,6 +48750,185 @@ async function pruneLogs(ctx, dryRun, remove = (p) => external_node_fs_.promises
     return { report: { log_days: days, removed, kept: decisions.length - removed.length, freed_bytes: bytes }, problems };
 }
 
+;// CONCATENATED MODULE: ./src/catalog/remote-retention.ts
+/**
+ * A remote's own retention (`remotes[].retention`) as a pure function: which copies on the remote
+ * stay and which go, and why. No I/O; `prune` lists the remote, feeds the copies here and deletes
+ * what it says through the driver's delete().
+ *
+ * The copies are read from the remote itself (keys `<kind>/<id>/<file>`), not from remotes.json
+ * beside local sets: a copy whose local set was pruned long ago must still be judged. Its date is
+ * its set id's date and time (the wall clock of the configured time zone, as ids are made); a copy
+ * is complete when its manifest.json (or manifest.json.age) is there, as replicate writes it last.
+ *
+ * Rules, first match wins:
+ *  1. No retention for the remote: every copy stays (the default: milestones forever, nothing else deleted).
+ *  2. Milestones, config snapshots, safety copies: stay.
+ *  3. A copy without its manifest (an interrupted copy) or whose id has no date: stays, for a person.
+ *  4. Dailies, per database (the id's stem): the newest `keep_last` complete copies stay (at least
+ *     the newest one, whatever its age: never delete the newest).
+ *  5. Dailies older than `daily_days` go (without daily_days: every daily past keep_last goes);
+ *     younger ones stay.
+ */
+
+
+const remote_retention_DAY_MS = 86_400_000;
+const MANIFEST_KEYS = new Set(['manifest.json', 'manifest.json.age']);
+/** Groups a remote's keys into copies of sets; keys that are not `<kind>/<set id>/<file>` are left out (never deleted). */
+function remoteSetCopies(keys) {
+    const byKey = new Map();
+    for (const key of keys) {
+        const [kind, id, ...rest] = key.split('/');
+        if (!kind || !id || rest.length === 0 || !SET_KINDS.includes(kind))
+            continue;
+        const k = `${kind}/${id}`;
+        let c = byKey.get(k);
+        if (!c) {
+            c = { kind: kind, id, keys: [], complete: false };
+            byKey.set(k, c);
+        }
+        c.keys.push(key);
+        if (rest.length === 1 && MANIFEST_KEYS.has(rest[0]))
+            c.complete = true;
+    }
+    return [...byKey.values()];
+}
+/** The id's wall-clock stamp "YYYYMMDDHHMMSS" (time 000000 when the id has none) and its stem; null when it is not a set id. */
+function stamp(id) {
+    const m = SET_ID_RE.exec(id);
+    if (!m?.groups)
+        return null;
+    return { at: `${m.groups.date}${m.groups.time ?? '000000'}${(m.groups.seq ?? '').padStart(4, '0')}`, stem: m.groups.stem };
+}
+/** Plans one remote's retention. `policy` undefined: everything stays. Decisions in input order. */
+function planRemoteRetention(copies, policy, now, timeZone) {
+    const decided = new Map();
+    const keep = (c, reason) => decided.set(c, { action: 'keep', reason });
+    if (!policy) {
+        for (const c of copies)
+            keep(c, 'the remote has no retention: its copies are kept');
+    }
+    else {
+        const keepLast = policy.keep_last ?? 1;
+        const cutoff = policy.daily_days === undefined ? null : localTime(new Date(now.getTime() - policy.daily_days * remote_retention_DAY_MS), timeZone);
+        const cut = cutoff ? `${cutoff.date}${cutoff.time}` : null;
+        const byStem = new Map();
+        for (const c of copies) {
+            const s = stamp(c.id);
+            if (c.kind !== 'daily')
+                keep(c, `${c.kind} copies are kept (remote retention removes only dailies)`);
+            else if (!c.complete)
+                keep(c, 'no manifest on the remote (an interrupted copy): kept for a person to inspect');
+            else if (!s)
+                keep(c, 'its name carries no date: kept');
+            else
+                byStem.set(s.stem, [...(byStem.get(s.stem) ?? []), { c, at: s.at }]);
+        }
+        for (const [stem, list] of byStem) {
+            list.sort((a, b) => (a.at < b.at ? 1 : a.at > b.at ? -1 : 0));
+            list.forEach(({ c, at }, i) => {
+                if (i < keepLast)
+                    keep(c, i === 0 ? `the newest complete daily copy of ${stem} on this remote: never removed` : `among the newest ${keepLast} daily copies of ${stem} (keep_last)`);
+                else if (cut === null)
+                    decided.set(c, { action: 'remove', reason: `not among the newest ${keepLast} daily copies of ${stem} (keep_last ${keepLast})` });
+                else if (at.slice(0, 14) < cut)
+                    decided.set(c, { action: 'remove', reason: `older than ${policy.daily_days} days (daily_days) and not among the newest ${keepLast} of ${stem}` });
+                else
+                    keep(c, `within ${policy.daily_days} days (daily_days)`);
+            });
+        }
+    }
+    return copies.map((c) => ({ kind: c.kind, id: c.id, keys: c.keys, ...decided.get(c) }));
+}
+
+;// CONCATENATED MODULE: ./src/commands/prune-remotes.ts
+/**
+ * prune's remote half: each remote with a `retention:` of its own (catalog/remote-retention.ts) is
+ * listed and its old daily copies deleted through the driver's delete(). Remotes without one are not
+ * contacted (nothing on them is ever deleted). A copy's manifest goes first, so a copy deleted half
+ * way reads as an interrupted copy, never as a complete one with files missing. The local sets are
+ * untouched; the record beside a local set (remotes.json) forgets the deleted copy.
+ */
+
+
+
+
+
+const isManifest = (key) => /\/manifest\.json(\.age)?$/.test(key);
+/** prune --dry-run's line for one copy on a remote. */
+function remotePlanLine(remote, d) {
+    return d.action === 'keep' ? `keep   ${d.id} (${d.kind}) on ${remote}: ${d.reason}` : `remove ${d.id} (${d.kind}, ${d.keys.length} files) on ${remote}: ${d.reason}`;
+}
+/** Belt and braces: remote retention removes only dailies; if it ever planned more, nothing is removed. */
+function refuseProtectedRemoteRemovals(decisions) {
+    for (const d of decisions) {
+        if (d.action === 'remove' && d.kind !== 'daily')
+            throw new Error(`internal: remote retention planned to remove ${d.kind} copy ${d.id}; nothing was removed`);
+    }
+}
+async function removeCopy(remote, d) {
+    const keys = [...d.keys.filter(isManifest), ...d.keys.filter((k) => !isManifest(k))];
+    for (const k of keys)
+        await remote.delete(k);
+}
+/** Applies every remote's retention (dry run: only says what it would do). `plan` is injectable to prove the backstop. */
+async function pruneRemotes(ctx, sets, plan = planRemoteRetention) {
+    const { config, log } = ctx;
+    const out = { checks: [], problems: [], removed: 0 };
+    const withRetention = config.remotes.filter((r) => r.retention !== undefined);
+    if (withRetention.length === 0)
+        return out;
+    const names = new Set(withRetention.map(remoteName));
+    const remotes = openRemotes(ctx).filter((r) => names.has(r.name));
+    const policies = new Map(withRetention.map((r) => [remoteName(r), r.retention]));
+    const local = new Map(sets.map((s) => [`${s.kind}/${s.id}`, s.path]));
+    for (const remote of remotes) {
+        if (ctx.signal.aborted)
+            throw ctx.signal.reason;
+        let decisions;
+        try {
+            decisions = plan(remoteSetCopies((await remote.list('')).map((o) => o.key)), policies.get(remote.name), ctx.now(), config.timezone);
+        }
+        catch (err) {
+            const msg = `could not list the copies on ${remote.name}: ${errors_describe(err).message}`;
+            log.error(msg);
+            out.problems.push(msg);
+            out.checks.push({ name: `retention on ${remote.name}`, result: 'failed', detail: msg });
+            continue;
+        }
+        refuseProtectedRemoteRemovals(decisions);
+        const removals = decisions.filter((d) => d.action === 'remove');
+        log.info(`retention on ${remote.name}: ${decisions.length} copies, ${removals.length} past its retention`);
+        if (ctx.request.dryRun) {
+            for (const d of decisions)
+                log.output(remotePlanLine(remote.name, d));
+            for (const d of removals)
+                out.checks.push({ name: `would remove ${d.id} from ${remote.name}`, result: 'skipped', detail: d.reason });
+            continue;
+        }
+        for (const d of removals) {
+            if (ctx.signal.aborted)
+                throw ctx.signal.reason;
+            try {
+                await removeCopy(remote, d);
+                const dir = local.get(`${d.kind}/${d.id}`);
+                if (dir)
+                    await forgetRemoteCopy(dir, remote.name);
+                out.removed++;
+                log.info(`removed ${d.id} (${d.kind}) from ${remote.name}: ${d.reason}`);
+                out.checks.push({ name: `removed ${d.id} from ${remote.name}`, result: 'passed', detail: d.reason });
+            }
+            catch (err) {
+                const msg = `could not remove ${d.id} from ${remote.name}: ${errors_describe(err).message}`;
+                log.error(msg);
+                out.problems.push(msg);
+                out.checks.push({ name: `removed ${d.id} from ${remote.name}`, result: 'failed', detail: msg });
+            }
+        }
+    }
+    return out;
+}
+
 ;// CONCATENATED MODULE: ./src/commands/prune.ts
 /**
  * prune [--dry-run]: applies retention (src/catalog/retention.ts). Runs under the root's lock
@@ -48728,6 +48938,7 @@ async function pruneLogs(ctx, dryRun, remove = (p) => external_node_fs_.promises
  * then deleted; a prune killed half-way leaves a staging leftover, never a set with a manifest
  * but missing files.
  */
+
 
 
 
@@ -48783,7 +48994,7 @@ function planLine(d) {
     return d.action === 'keep' ? `keep   ${d.id} (${d.kind}): ${d.reason}` : `remove ${d.id} (${d.kind}, ${formatBytes(d.bytes)}) at ${d.path}: ${d.reason}`;
 }
 /** `plan` is retention's; tests inject a faulty one to prove the backstops above (and a failing log removal). */
-async function prune(ctx, plan = planRetention, removeLog) {
+async function prune(ctx, plan = planRetention, removeLog, remotePlan) {
     const { config, log } = ctx;
     const root = config.root;
     const dryRun = ctx.request.dryRun;
@@ -48848,11 +49059,17 @@ async function prune(ctx, plan = planRetention, removeLog) {
                 });
             }
         });
+    // Copies on remotes with a retention of their own (remotes[].retention); the others are not contacted.
+    const remote = await pruneRemotes(ctx, sets, remotePlan);
+    checks.push(...remote.checks);
     const logs = await pruneLogs(ctx, dryRun, removeLog);
     const free = await freeBytes(root).catch(() => null);
     const prune = { dry_run: dryRun, decisions: report, freed_bytes: freed, logs: logs.report };
-    const message = pruneMessage({ root, dryRun, removals: removals.length, kept: kept.length, freed, problems, logs });
-    if (problems.length > 0 || logs.problems.length > 0) {
+    const wouldGo = remote.checks.filter((c) => c.result === 'skipped').length;
+    const remotePart = remote.removed > 0 ? `; removed ${remote.removed} copies from remotes` : wouldGo > 0 ? `; would remove ${wouldGo} copies from remotes` : '';
+    const remoteFail = remote.problems.length > 0 ? `; ${remote.problems.join('; ')}` : '';
+    const message = pruneMessage({ root, dryRun, removals: removals.length, kept: kept.length, freed, problems, logs }) + remotePart + remoteFail;
+    if (problems.length > 0 || logs.problems.length > 0 || remote.problems.length > 0) {
         log.error(message);
         log.error('hint: check the permissions of those folders and files (the run user must own them), then run prune again.');
         return { message, checks, prune, free_bytes: free, failed: true };
@@ -48877,6 +49094,279 @@ function pruneMessage(p) {
     if (p.dryRun)
         return `dry run: would remove ${p.removals} sets (${formatBytes(p.freed)}) and keep ${p.kept}${logPart}; nothing was deleted`;
     return `removed ${p.removals} sets, freed ${formatBytes(p.freed)}; ${p.kept} sets kept${logPart}`;
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/conf.ts
+/**
+ * Barman's configuration, written from the `pitr:` section: one file (`barman.conf`) holding the
+ * global section and the server's, and the `.pgpass` libpq reads (mode 0600, in Barman's home).
+ * The password never appears in barman.conf, in argv or in the tool's output: the conninfo names the
+ * passfile, so `barman cron` started by the system's cron (without our environment) finds it too.
+ */
+
+
+
+
+
+
+const CONF_FILE = 'barman.conf';
+const PGPASS_FILE = '.pgpass';
+function barmanPaths(cfg) {
+    const home = cfg.barman_home;
+    return { home, conf: external_node_path_default().join(home, CONF_FILE), pgpass: external_node_path_default().join(home, PGPASS_FILE), log: external_node_path_default().join(home, 'barman.log') };
+}
+/** A conninfo value, quoted as libpq wants when it holds spaces or quotes. */
+function connValue(v) {
+    return /^[A-Za-z0-9_./:-]+$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+/** Pure: barman.conf's text. The user Barman runs as is the user running the tool (no sudo, no `barman` account needed). */
+function renderBarmanConf(cfg, user) {
+    const p = barmanPaths(cfg);
+    const conn = `host=${connValue(cfg.host)} port=${cfg.port} user=${connValue(cfg.user)} passfile=${connValue(p.pgpass)}`;
+    return [
+        '; Written by pgtaos-backup from the pitr: section of its config; edits here are overwritten.',
+        '[barman]',
+        `barman_user = ${user}`,
+        `barman_home = ${p.home}`,
+        `barman_lock_directory = ${p.home}`,
+        `log_file = ${p.log}`,
+        'log_level = INFO',
+        '',
+        `[${cfg.server}]`,
+        'description = pgtaos-backup point-in-time recovery',
+        `conninfo = ${conn} dbname=postgres application_name=pgtaos_barman`,
+        `streaming_conninfo = ${conn} application_name=pgtaos_barman_streaming`,
+        'backup_method = postgres',
+        'streaming_archiver = on',
+        `slot_name = ${cfg.slot}`,
+        `path_prefix = ${cfg.bin_dir}`,
+        `retention_policy = ${cfg.retention.toUpperCase()}`,
+        '',
+    ].join('\n');
+}
+/** A .pgpass field: `:` and `\` are escaped with `\`. */
+function passField(v) {
+    return v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+}
+/** Pure: the .pgpass line for the pitr role (every database: the conninfo's and replication). */
+function renderPgpass(cfg, password) {
+    return `${passField(cfg.host)}:${cfg.port}:*:${passField(cfg.user)}:${passField(password)}\n`;
+}
+/** The pitr role's password, from the environment only. */
+function pitrPassword(env) {
+    const pw = env[PITR_PASSWORD_ENV];
+    if (!pw) {
+        throw new UsageError('pitr.no_password', `${PITR_PASSWORD_ENV} is not set: the password of the pitr role is read from the environment only`, {
+            hint: `Export ${PITR_PASSWORD_ENV} (a repository secret in the workflow); the tool writes it to ${PGPASS_FILE} in barman_home, mode 0600.`,
+        });
+    }
+    return pw;
+}
+/** Writes barman.conf and .pgpass (0600) into Barman's home, creating the home (0700) when needed. */
+async function writeBarmanFiles(cfg, password) {
+    const p = barmanPaths(cfg);
+    await external_node_fs_.promises.mkdir(p.home, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(p.pgpass, renderPgpass(cfg, password), 0o600);
+    await writeFileAtomic(p.conf, renderBarmanConf(cfg, external_node_os_default().userInfo().username), 0o600);
+    return p;
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/barman.ts
+/**
+ * Barman's commands, run as the tool's own user with the config the tool wrote (conf.ts): argv arrays,
+ * no shell, no password anywhere but the 0600 .pgpass. Only this folder runs barman.
+ */
+
+
+
+const BARMAN_HINT = 'Install Barman on the runner host (Debian/Ubuntu: apt install barman); see README, Point-in-time recovery.';
+/** Runs `barman -c <conf> args...`; lines go to the run log as they come (quiet: only kept). */
+async function barman(b, args, opts = {}) {
+    const out = [];
+    const err = [];
+    const r = await runTool({
+        file: 'barman',
+        args: ['-c', b.paths.conf, ...args],
+        env: childEnv(b.ctx.env, { HOME: b.paths.home }),
+        signal: b.ctx.signal,
+        onStdout: (l) => {
+            out.push(l);
+            if (!opts.quiet && l.trim())
+                b.ctx.log.info(`barman: ${l.trim()}`);
+        },
+        onStderr: (l) => {
+            err.push(l);
+            if (l.trim())
+                b.ctx.log.warn(`barman: ${l.trim()}`);
+        },
+    });
+    if (r.cancelled)
+        throw b.ctx.signal.reason;
+    if (r.spawnError)
+        throw new UsageError('pitr.no_barman', `barman cannot be started: ${r.spawnError}`, { hint: BARMAN_HINT });
+    return { code: r.exitCode, out, err, cancelled: r.cancelled };
+}
+function failed(what, r) {
+    const lines = [...r.err, ...r.out].map((l) => l.trim()).filter((l) => /error|fail|fatal|cannot|could not/i.test(l)).slice(-5);
+    return new JobError('pitr.barman_failed', `barman ${what} failed (exit ${r.code})${lines.length ? `: ${lines.join(' | ')}` : ''}`, {
+        hint: `Read ${'barman.log'} in barman_home and run \`barman -c <barman_home>/barman.conf check <server>\`.`,
+    });
+}
+/** Creates the replication slot; one that already exists is fine. */
+async function createSlot(b) {
+    const r = await barman(b, ['receive-wal', '--create-slot', b.cfg.server]);
+    if (r.code === 0)
+        return 'created';
+    if ([...r.out, ...r.err].some((l) => /already exists/i.test(l)))
+        return 'existed';
+    throw failed('receive-wal --create-slot', r);
+}
+/** `barman cron`: starts the WAL receiver (pg_receivewal through the slot) when it is not running. */
+async function cron(b) {
+    const r = await barman(b, ['cron']);
+    if (r.code !== 0)
+        throw failed('cron', r);
+}
+/** Pure: `barman check`'s lines ("\tname: OK (detail)" / "\tname: FAILED (detail)"). */
+function parseCheck(lines) {
+    const out = [];
+    for (const l of lines) {
+        const m = /^\s+(.+?): (OK|FAILED)\b\s*(.*)$/.exec(l);
+        if (m)
+            out.push({ name: m[1], ok: m[2] === 'OK', detail: m[3].replace(/^\((.*)\)$/, '$1') });
+    }
+    return out;
+}
+async function barman_check(b) {
+    const r = await barman(b, ['check', b.cfg.server], { quiet: true });
+    const lines = parseCheck(r.out);
+    if (lines.length === 0)
+        throw failed('check', r);
+    return lines;
+}
+/** Closes the current WAL segment on the server and waits until Barman has it. */
+async function switchWal(b) {
+    const r = await barman(b, ['switch-wal', '--force', '--archive', '--archive-timeout', '60', b.cfg.server]);
+    if (r.code !== 0)
+        throw failed('switch-wal', r);
+}
+/** Takes a base backup (pg_basebackup) and waits for the WAL that makes it consistent. Returns its id. */
+async function baseBackup(b) {
+    const r = await barman(b, ['backup', '--wait', b.cfg.server]);
+    if (r.code !== 0)
+        throw failed('backup', r);
+    const id = r.out.map((l) => /\/base\/(\d{8}T\d{6})/.exec(l)?.[1]).find(Boolean);
+    return id ?? (await listBackups(b))[0]?.id ?? 'unknown';
+}
+/** Pure: `barman -f json list-backups`, newest first. */
+function parseBackups(json, server) {
+    const data = JSON.parse(json);
+    return (data[server] ?? []).map((e) => ({
+        id: e.backup_id,
+        status: e.status,
+        endedAt: e.end_time_timestamp ? new Date(Number(e.end_time_timestamp) * 1000) : null,
+        bytes: e.size_bytes ?? 0,
+        walBytes: e.wal_size_bytes ?? 0,
+    })).sort((a, c) => c.id.localeCompare(a.id));
+}
+async function listBackups(b) {
+    const r = await barman(b, ['-f', 'json', 'list-backups', b.cfg.server], { quiet: true });
+    if (r.code !== 0)
+        throw failed('list-backups', r);
+    return parseBackups(r.out.join('\n') || '{}', b.cfg.server);
+}
+/** `barman recover` into `dest`: the base backup, the WAL up to the target, and a recovery that promotes there. */
+async function recover(b, backupId, target, dest) {
+    const t = target.kind === 'time' ? ['--target-time', target.text] : ['--target-lsn', target.lsn];
+    const r = await barman(b, ['recover', ...t, '--target-action', 'promote', b.cfg.server, backupId, dest]);
+    if (r.code !== 0)
+        throw failed(`recover of base backup ${backupId}`, r);
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/window.ts
+/** What Barman holds, read from its home: the newest WAL received, and the recoverable window. */
+
+
+/** Modification time of the newest WAL file Barman holds (archived or still streaming), or null. */
+function newestWal(home, server) {
+    let newest = 0;
+    const look = (dir, depth) => {
+        let names;
+        try {
+            names = (0,external_node_fs_.readdirSync)(dir);
+        }
+        catch {
+            return;
+        }
+        for (const n of names) {
+            const p = external_node_path_default().join(dir, n);
+            const st = (0,external_node_fs_.statSync)(p, { throwIfNoEntry: false });
+            if (!st)
+                continue;
+            if (st.isDirectory() && depth > 0)
+                look(p, depth - 1);
+            else if (st.isFile() && /^[0-9A-F]{24}(\.partial)?$/.test(n))
+                newest = Math.max(newest, st.mtimeMs);
+        }
+    };
+    look(external_node_path_default().join(home, server, 'wals'), 1);
+    look(external_node_path_default().join(home, server, 'streaming'), 0);
+    return newest ? new Date(newest) : null;
+}
+/** Pure but for the WAL folder: any time from the oldest finished base backup's end to the newest WAL. */
+function recoverableWindow(backups, home, server) {
+    const done = backups.filter((b) => b.status === 'DONE' && b.endedAt);
+    const from = done.length ? done[done.length - 1].endedAt : null;
+    const to = newestWal(home, server);
+    if (!from)
+        return { from, to, text: 'no recoverable window: Barman holds no finished base backup' };
+    return { from, to, text: `recoverable window: any time from ${from.toISOString()} to ${(to ?? from).toISOString()}` };
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/probe.ts
+/**
+ * The facts status's point-in-time rows read (src/commands/status-checks/pitr-*.ts): the newest WAL
+ * Barman received, its base backups, and how much WAL the replication slot holds back on the
+ * database host. Each probe that cannot answer says why instead of throwing: status reports every row.
+ */
+
+
+
+
+/** WAL the slot holds back on the server: from its restart_lsn to the server's current WAL position. */
+const SLOT_LAG_SQL = `SELECT active, wal_status,
+  pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::bigint::text AS lag
+  FROM pg_replication_slots WHERE slot_name = $1`;
+/** Queries pg_replication_slots on the database host as the pitr role (password from the environment only). */
+async function probeSlot(b) {
+    const { cfg } = b;
+    const password = b.ctx.env[PITR_PASSWORD_ENV];
+    if (!password)
+        return { error: `${PITR_PASSWORD_ENV} is not set: cannot query the slot on ${cfg.host}:${cfg.port}` };
+    const client = new esm.Client({ host: cfg.host, port: cfg.port, user: cfg.user, password, database: 'postgres', application_name: 'pgtaos_status', connectionTimeoutMillis: 15_000 });
+    client.on('error', () => undefined);
+    try {
+        await client.connect();
+        const r = await client.query(SLOT_LAG_SQL, [cfg.slot]);
+        const row = r.rows[0];
+        if (!row)
+            return { slot: cfg.slot, missing: true };
+        return { slot: cfg.slot, active: row.active, lagBytes: row.lag === null ? null : Number(row.lag), walStatus: row.wal_status };
+    }
+    catch (err) {
+        return { error: `cannot query pg_replication_slots on ${cfg.host}:${cfg.port}: ${err.message}` };
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/** All the pitr facts. Barman's config must exist already (`pitr setup` wrote it); status writes nothing. */
+async function probePitr(b) {
+    const [backups, slot] = await Promise.all([
+        listBackups(b).catch((err) => ({ error: err instanceof Error ? err.message : String(err) })),
+        probeSlot(b),
+    ]);
+    return { newestWal: newestWal(b.paths.home, b.cfg.server), backups, slot };
 }
 
 ;// CONCATENATED MODULE: ./src/commands/status-checks/types.ts
@@ -48998,6 +49488,96 @@ const incompleteCheck = {
             };
         }
         return { result: 'passed', detail: stagingNote || 'none' };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/pitr-base-backup.ts
+/** "pitr base backup": Barman's newest finished base backup is younger than pitr.base_backup_max_age_hours. */
+
+const pitrBaseBackupCheck = {
+    id: 'pitr_base_backup',
+    label: 'pitr base backup',
+    stale: true,
+    evaluate(input, now) {
+        const maxH = input.config.pitr?.base_backup_max_age_hours ?? 192;
+        const backups = input.pitr?.backups;
+        if (!backups)
+            return { result: 'failed', detail: 'the base backups were not probed' };
+        if ('error' in backups)
+            return { result: 'failed', detail: `cannot list Barman's base backups: ${backups.error}` };
+        const done = backups.filter((b) => b.status === 'DONE' && b.endedAt).sort((a, b) => b.endedAt.getTime() - a.endedAt.getTime());
+        const newest = done[0];
+        if (!newest)
+            return { result: 'failed', detail: 'Barman holds no finished base backup: run `pgtaos-backup pitr backup`' };
+        const age = now.getTime() - newest.endedAt.getTime();
+        const ok = age <= maxH * HOUR_MS;
+        return { result: ok ? 'passed' : 'failed', detail: `${newest.id} ended ${newest.endedAt.toISOString()}, ${hours(age)} ago ${ok ? '<=' : '>'} base_backup_max_age_hours ${maxH} (${done.length} finished)` };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/pitr-slot.ts
+/**
+ * "pitr slot lag": the WAL the replication slot holds back on the database host is below
+ * pitr.slot_lag_max_mb. A slot whose receiver died keeps every segment: it fills the production disk
+ * (PostgreSQL's max_slot_wal_keep_size caps it, at the price of the chain).
+ */
+
+const pitr_slot_MIB = 1024 * 1024;
+const pitrSlotCheck = {
+    id: 'pitr_slot',
+    label: 'pitr slot lag',
+    stale: false,
+    evaluate(input) {
+        const maxMb = input.config.pitr?.slot_lag_max_mb ?? 4096;
+        const slot = input.pitr?.slot;
+        if (!slot)
+            return { result: 'failed', detail: 'the slot was not probed' };
+        if ('error' in slot)
+            return { result: 'failed', detail: slot.error };
+        if ('missing' in slot)
+            return { result: 'failed', detail: `replication slot ${slot.slot} does not exist on the database host: run \`pgtaos-backup pitr setup\`` };
+        if (slot.lagBytes === null)
+            return { result: 'failed', detail: `replication slot ${slot.slot} holds no WAL position (wal_status ${slot.walStatus ?? 'unknown'}): the chain is broken; run \`pgtaos-backup pitr setup\` and a new \`pitr backup\`` };
+        const ok = slot.lagBytes < maxMb * pitr_slot_MIB;
+        const idle = slot.active ? '' : ', no receiver attached (is `barman cron` running?)';
+        return { result: ok ? 'passed' : 'failed', detail: `slot ${slot.slot} holds ${formatBytes(slot.lagBytes)} of WAL on the database host ${ok ? '<' : '>='} slot_lag_max_mb ${maxMb}${idle}` };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/pitr-wal.ts
+const MINUTE_MS = 60_000;
+const pitrWalCheck = {
+    id: 'pitr_wal',
+    label: 'pitr WAL streaming',
+    // No WAL means no recovery to any point after the last one received: stale.
+    stale: true,
+    evaluate(input, now) {
+        const max = input.config.pitr?.wal_max_age_minutes ?? 60;
+        const at = input.pitr?.newestWal ?? null;
+        if (!at)
+            return { result: 'failed', detail: 'Barman holds no WAL: run `pgtaos-backup pitr setup` and keep `barman cron` running' };
+        const minutes = Math.max(0, now.getTime() - at.getTime()) / MINUTE_MS;
+        const ok = minutes <= max;
+        return {
+            result: ok ? 'passed' : 'failed',
+            detail: `newest WAL received ${at.toISOString()}, ${minutes.toFixed(0)} min ago ${ok ? '<=' : '>'} wal_max_age_minutes ${max}${ok ? '' : ' (is `barman cron` running? see README, Point-in-time recovery)'}`,
+        };
+    },
+};
+
+;// CONCATENATED MODULE: ./src/commands/status-checks/pitr-window.ts
+const pitrWindowCheck = {
+    id: 'pitr_window',
+    label: 'pitr recoverable window',
+    stale: false,
+    evaluate(input) {
+        const backups = input.pitr?.backups;
+        const done = backups && !('error' in backups) ? backups.filter((b) => b.status === 'DONE' && b.endedAt) : [];
+        const from = done.map((b) => b.endedAt.getTime()).sort((a, b) => a - b)[0];
+        if (from === undefined)
+            return { result: 'skipped', detail: 'no recoverable window: Barman holds no finished base backup' };
+        const to = Math.max(from, input.pitr?.newestWal?.getTime() ?? from);
+        return { result: 'skipped', detail: `any time from ${new Date(from).toISOString()} to ${new Date(to).toISOString()} (informational)` };
     },
 };
 
@@ -49167,15 +49747,21 @@ const verificationCheck = {
 
 
 
+
+
+
+
 /** The checks after the per-engine backup rows, in row order. */
 const STATUS_CHECKS = [runLogCheck, freeSpaceCheck, verificationCheck, retentionAppliedCheck, incompleteCheck, safetyCheck];
-/** Every row for these engines: one backup row per engine first, then STATUS_CHECKS. */
-function statusChecks(engines) {
-    return [...engines.map(backupCheck), ...STATUS_CHECKS];
+/** The point-in-time rows, only when the config has a `pitr:` section. */
+const PITR_CHECKS = [pitrWalCheck, pitrSlotCheck, pitrBaseBackupCheck, pitrWindowCheck];
+/** Every row for these engines: one backup row per engine first, then STATUS_CHECKS, then PITR_CHECKS when pitr is configured. */
+function statusChecks(engines, pitr = false) {
+    return [...engines.map(backupCheck), ...STATUS_CHECKS, ...(pitr ? PITR_CHECKS : [])];
 }
 /** Each row's verdict, with its staleness flag beside it. Pure. */
 function status_checks_evaluateChecks(input, now) {
-    return statusChecks(input.engines).map((c) => ({ check: { name: c.label, ...c.evaluate(input, now) }, stale: c.stale }));
+    return statusChecks(input.engines, input.config.pitr !== undefined).map((c) => ({ check: { name: c.label, ...c.evaluate(input, now) }, stale: c.stale }));
 }
 
 ;// CONCATENATED MODULE: ./src/commands/status.ts
@@ -49188,6 +49774,8 @@ function status_checks_evaluateChecks(input, now) {
  * they are pure, and this command only gathers the facts they read. Rows flagged `stale` raise the
  * `stale` event when they fail.
  */
+
+
 
 
 
@@ -49261,8 +49849,10 @@ async function status_status(ctx) {
         readLock(root).catch(() => null),
         runLogs(external_node_path_default().join(root, LOGS_DIR), now, config.staleness.max_age_hours),
     ]);
+    // Only with a pitr: section: Barman's base backups and WAL on the runner, the slot on the database host.
+    const pitr = config.pitr ? await probePitr({ cfg: config.pitr, paths: barmanPaths(config.pitr), ctx: { log, signal: ctx.signal, env: ctx.env } }) : undefined;
     const liveLock = lock && !lock.stale && lock.info ? { command: lock.info.command, pid: lock.info.pid, hostname: lock.info.hostname, started_at: lock.info.started_at } : null;
-    const evaluated = status_checks_evaluateChecks({ config, engines: statusEngines(config), sets: sets.map(toStatusSet), logs, free, lock: liveLock }, now);
+    const evaluated = status_checks_evaluateChecks({ config, engines: statusEngines(config), sets: sets.map(toStatusSet), logs, free, lock: liveLock, ...(pitr ? { pitr } : {}) }, now);
     const checks = evaluated.map((e) => e.check);
     checks.push(await milestoneCopiesCheck(config, sets)); // the milestone checklist's "copied to remote storage"
     // The rows and the summary are the main output (stdout in the CLI: `status | grep FAILED`).
@@ -49870,193 +50460,6 @@ async function restore(ctx) {
     return restoreTarget(ctx, set, target, { safetySet: (database) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database } }) });
 }
 
-;// CONCATENATED MODULE: ./src/engines/barman/conf.ts
-/**
- * Barman's configuration, written from the `pitr:` section: one file (`barman.conf`) holding the
- * global section and the server's, and the `.pgpass` libpq reads (mode 0600, in Barman's home).
- * The password never appears in barman.conf, in argv or in the tool's output: the conninfo names the
- * passfile, so `barman cron` started by the system's cron (without our environment) finds it too.
- */
-
-
-
-
-
-
-const CONF_FILE = 'barman.conf';
-const PGPASS_FILE = '.pgpass';
-function barmanPaths(cfg) {
-    const home = cfg.barman_home;
-    return { home, conf: external_node_path_default().join(home, CONF_FILE), pgpass: external_node_path_default().join(home, PGPASS_FILE), log: external_node_path_default().join(home, 'barman.log') };
-}
-/** A conninfo value, quoted as libpq wants when it holds spaces or quotes. */
-function connValue(v) {
-    return /^[A-Za-z0-9_./:-]+$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-/** Pure: barman.conf's text. The user Barman runs as is the user running the tool (no sudo, no `barman` account needed). */
-function renderBarmanConf(cfg, user) {
-    const p = barmanPaths(cfg);
-    const conn = `host=${connValue(cfg.host)} port=${cfg.port} user=${connValue(cfg.user)} passfile=${connValue(p.pgpass)}`;
-    return [
-        '; Written by pgtaos-backup from the pitr: section of its config; edits here are overwritten.',
-        '[barman]',
-        `barman_user = ${user}`,
-        `barman_home = ${p.home}`,
-        `barman_lock_directory = ${p.home}`,
-        `log_file = ${p.log}`,
-        'log_level = INFO',
-        '',
-        `[${cfg.server}]`,
-        'description = pgtaos-backup point-in-time recovery',
-        `conninfo = ${conn} dbname=postgres application_name=pgtaos_barman`,
-        `streaming_conninfo = ${conn} application_name=pgtaos_barman_streaming`,
-        'backup_method = postgres',
-        'streaming_archiver = on',
-        `slot_name = ${cfg.slot}`,
-        `path_prefix = ${cfg.bin_dir}`,
-        `retention_policy = ${cfg.retention.toUpperCase()}`,
-        '',
-    ].join('\n');
-}
-/** A .pgpass field: `:` and `\` are escaped with `\`. */
-function passField(v) {
-    return v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-}
-/** Pure: the .pgpass line for the pitr role (every database: the conninfo's and replication). */
-function renderPgpass(cfg, password) {
-    return `${passField(cfg.host)}:${cfg.port}:*:${passField(cfg.user)}:${passField(password)}\n`;
-}
-/** The pitr role's password, from the environment only. */
-function pitrPassword(env) {
-    const pw = env[PITR_PASSWORD_ENV];
-    if (!pw) {
-        throw new UsageError('pitr.no_password', `${PITR_PASSWORD_ENV} is not set: the password of the pitr role is read from the environment only`, {
-            hint: `Export ${PITR_PASSWORD_ENV} (a repository secret in the workflow); the tool writes it to ${PGPASS_FILE} in barman_home, mode 0600.`,
-        });
-    }
-    return pw;
-}
-/** Writes barman.conf and .pgpass (0600) into Barman's home, creating the home (0700) when needed. */
-async function writeBarmanFiles(cfg, password) {
-    const p = barmanPaths(cfg);
-    await external_node_fs_.promises.mkdir(p.home, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(p.pgpass, renderPgpass(cfg, password), 0o600);
-    await writeFileAtomic(p.conf, renderBarmanConf(cfg, external_node_os_default().userInfo().username), 0o600);
-    return p;
-}
-
-;// CONCATENATED MODULE: ./src/engines/barman/barman.ts
-/**
- * Barman's commands, run as the tool's own user with the config the tool wrote (conf.ts): argv arrays,
- * no shell, no password anywhere but the 0600 .pgpass. Only this folder runs barman.
- */
-
-
-
-const BARMAN_HINT = 'Install Barman on the runner host (Debian/Ubuntu: apt install barman); see README, Point-in-time recovery.';
-/** Runs `barman -c <conf> args...`; lines go to the run log as they come (quiet: only kept). */
-async function barman(b, args, opts = {}) {
-    const out = [];
-    const err = [];
-    const r = await runTool({
-        file: 'barman',
-        args: ['-c', b.paths.conf, ...args],
-        env: childEnv(b.ctx.env, { HOME: b.paths.home }),
-        signal: b.ctx.signal,
-        onStdout: (l) => {
-            out.push(l);
-            if (!opts.quiet && l.trim())
-                b.ctx.log.info(`barman: ${l.trim()}`);
-        },
-        onStderr: (l) => {
-            err.push(l);
-            if (l.trim())
-                b.ctx.log.warn(`barman: ${l.trim()}`);
-        },
-    });
-    if (r.cancelled)
-        throw b.ctx.signal.reason;
-    if (r.spawnError)
-        throw new UsageError('pitr.no_barman', `barman cannot be started: ${r.spawnError}`, { hint: BARMAN_HINT });
-    return { code: r.exitCode, out, err, cancelled: r.cancelled };
-}
-function failed(what, r) {
-    const lines = [...r.err, ...r.out].map((l) => l.trim()).filter((l) => /error|fail|fatal|cannot|could not/i.test(l)).slice(-5);
-    return new JobError('pitr.barman_failed', `barman ${what} failed (exit ${r.code})${lines.length ? `: ${lines.join(' | ')}` : ''}`, {
-        hint: `Read ${'barman.log'} in barman_home and run \`barman -c <barman_home>/barman.conf check <server>\`.`,
-    });
-}
-/** Creates the replication slot; one that already exists is fine. */
-async function createSlot(b) {
-    const r = await barman(b, ['receive-wal', '--create-slot', b.cfg.server]);
-    if (r.code === 0)
-        return 'created';
-    if ([...r.out, ...r.err].some((l) => /already exists/i.test(l)))
-        return 'existed';
-    throw failed('receive-wal --create-slot', r);
-}
-/** `barman cron`: starts the WAL receiver (pg_receivewal through the slot) when it is not running. */
-async function cron(b) {
-    const r = await barman(b, ['cron']);
-    if (r.code !== 0)
-        throw failed('cron', r);
-}
-/** Pure: `barman check`'s lines ("\tname: OK (detail)" / "\tname: FAILED (detail)"). */
-function parseCheck(lines) {
-    const out = [];
-    for (const l of lines) {
-        const m = /^\s+(.+?): (OK|FAILED)\b\s*(.*)$/.exec(l);
-        if (m)
-            out.push({ name: m[1], ok: m[2] === 'OK', detail: m[3].replace(/^\((.*)\)$/, '$1') });
-    }
-    return out;
-}
-async function barman_check(b) {
-    const r = await barman(b, ['check', b.cfg.server], { quiet: true });
-    const lines = parseCheck(r.out);
-    if (lines.length === 0)
-        throw failed('check', r);
-    return lines;
-}
-/** Closes the current WAL segment on the server and waits until Barman has it. */
-async function switchWal(b) {
-    const r = await barman(b, ['switch-wal', '--force', '--archive', '--archive-timeout', '60', b.cfg.server]);
-    if (r.code !== 0)
-        throw failed('switch-wal', r);
-}
-/** Takes a base backup (pg_basebackup) and waits for the WAL that makes it consistent. Returns its id. */
-async function baseBackup(b) {
-    const r = await barman(b, ['backup', '--wait', b.cfg.server]);
-    if (r.code !== 0)
-        throw failed('backup', r);
-    const id = r.out.map((l) => /\/base\/(\d{8}T\d{6})/.exec(l)?.[1]).find(Boolean);
-    return id ?? (await listBackups(b))[0]?.id ?? 'unknown';
-}
-/** Pure: `barman -f json list-backups`, newest first. */
-function parseBackups(json, server) {
-    const data = JSON.parse(json);
-    return (data[server] ?? []).map((e) => ({
-        id: e.backup_id,
-        status: e.status,
-        endedAt: e.end_time_timestamp ? new Date(Number(e.end_time_timestamp) * 1000) : null,
-        bytes: e.size_bytes ?? 0,
-        walBytes: e.wal_size_bytes ?? 0,
-    })).sort((a, c) => c.id.localeCompare(a.id));
-}
-async function listBackups(b) {
-    const r = await barman(b, ['-f', 'json', 'list-backups', b.cfg.server], { quiet: true });
-    if (r.code !== 0)
-        throw failed('list-backups', r);
-    return parseBackups(r.out.join('\n') || '{}', b.cfg.server);
-}
-/** `barman recover` into `dest`: the base backup, the WAL up to the target, and a recovery that promotes there. */
-async function recover(b, backupId, target, dest) {
-    const t = target.kind === 'time' ? ['--target-time', target.text] : ['--target-lsn', target.lsn];
-    const r = await barman(b, ['recover', ...t, '--target-action', 'promote', b.cfg.server, backupId, dest]);
-    if (r.code !== 0)
-        throw failed(`recover of base backup ${backupId}`, r);
-}
-
 ;// CONCATENATED MODULE: ./src/engines/barman/postmaster.ts
 /**
  * A throwaway postmaster on a recovered data directory: loopback only, its own socket folder and
@@ -50382,46 +50785,6 @@ async function emergencyRecover(b, target, into, startOn) {
             await external_node_fs_.promises.rm(into, { recursive: true, force: true });
         }
     }
-}
-
-;// CONCATENATED MODULE: ./src/engines/barman/window.ts
-/** What Barman holds, read from its home: the newest WAL received, and the recoverable window. */
-
-
-/** Modification time of the newest WAL file Barman holds (archived or still streaming), or null. */
-function newestWal(home, server) {
-    let newest = 0;
-    const look = (dir, depth) => {
-        let names;
-        try {
-            names = (0,external_node_fs_.readdirSync)(dir);
-        }
-        catch {
-            return;
-        }
-        for (const n of names) {
-            const p = external_node_path_default().join(dir, n);
-            const st = (0,external_node_fs_.statSync)(p, { throwIfNoEntry: false });
-            if (!st)
-                continue;
-            if (st.isDirectory() && depth > 0)
-                look(p, depth - 1);
-            else if (st.isFile() && /^[0-9A-F]{24}(\.partial)?$/.test(n))
-                newest = Math.max(newest, st.mtimeMs);
-        }
-    };
-    look(external_node_path_default().join(home, server, 'wals'), 1);
-    look(external_node_path_default().join(home, server, 'streaming'), 0);
-    return newest ? new Date(newest) : null;
-}
-/** Pure but for the WAL folder: any time from the oldest finished base backup's end to the newest WAL. */
-function recoverableWindow(backups, home, server) {
-    const done = backups.filter((b) => b.status === 'DONE' && b.endedAt);
-    const from = done.length ? done[done.length - 1].endedAt : null;
-    const to = newestWal(home, server);
-    if (!from)
-        return { from, to, text: 'no recoverable window: Barman holds no finished base backup' };
-    return { from, to, text: `recoverable window: any time from ${from.toISOString()} to ${(to ?? from).toISOString()}` };
 }
 
 ;// CONCATENATED MODULE: ./src/commands/pitr-text.ts

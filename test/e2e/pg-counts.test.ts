@@ -205,7 +205,7 @@ describe('a count the server refuses cannot kill the snapshot', () => {
     const vr = json<RunResult>(v);
     expect(vr.checks.find((c) => c.name === 'postgres row counts')).toMatchObject({ result: 'passed' });
     expect(vr.checks.find((c) => c.name === 'postgres row count public.ticks')).toMatchObject({ result: 'skipped', detail: expect.stringMatching(/^not compared: the backup could not count it \(08001: could not connect/) });
-    expect(vr.message).toMatch(/verified: passed: checksums, postgres restore, postgres row counts, postgres large objects; not checked: postgres row count public\.ticks \(not compared/);
+    expect(vr.message).toMatch(/verified: passed: checksums, postgres restore, postgres row counts, postgres large objects, postgres globals; not checked: postgres row count public\.ticks \(not compared/);
   });
 
   it('a backup user without SELECT on one table: the error says so and names the table, not a lost snapshot; no set', async () => {

@@ -88,6 +88,14 @@ describe('pg_restore -v counted against pg_restore --list', () => {
     expect(ENTRY_DONE_RE.test('pg_restore: creating TABLE "public.t"')).toBe(true);
   });
 
+  it('-j workers whose prefixes interleave on the shared stderr (seen under load): every entry still counted, nothing logged', () => {
+    const c = restoreCounter();
+    const mixed = ['pg_restore: pg_restore:pg_restore: finished item 3393 TABLE DATA factor_scores', 'pg_restore:  processing data for table "public.daily_bars"', 'pg_restore: creating INDEX "public.a"pg_restore: creating INDEX "public.b"'];
+    expect(mixed.filter((l) => !c.onLine(l))).toEqual([]);
+    expect(c.done()).toBe(3);
+    expect(c.onLine('pg_restore: pg_restore: error: could not execute query')).toBe(false);
+  });
+
   it('half-way: done and left; an archive that could not be listed: done only', () => {
     expect(restoreLine(12, 38)).toBe('pg_restore: 12 of 38 archive entries restored, 26 left');
     expect(restoreLine(12, null)).toBe('pg_restore: 12 archive entries restored');

@@ -83,17 +83,28 @@ export function restoreEntries(listing: string[], noAcl: boolean): number {
  * Other verbose lines ("launching item", "restoring large object") are not entries of their own.
  */
 export const ENTRY_DONE_RE = /^pg_restore: (creating |processing data for table |executing |processing BLOBS)/;
-/** -v's other step lines: not logged (one or more per entry, or per large object), never errors ("pg_restore: error: ..."). */
-const VERBOSE_STEP_RE = /^pg_restore: (connecting to database|entering |finished main parallel loop|launching item |finished item |processing item |processing missed item |restoring large object |restored \d+ large object)/;
+/** The same messages anywhere in a line: -j workers share stderr and their prefixes interleave. */
+const ENTRY_DONE_G = /(?:^|\s)(?:creating |processing data for table |executing |processing BLOBS)/g;
+/** -v's other step lines: not logged (one or more per entry, or per large object). */
+const VERBOSE_STEP_RE = /(?:^|\s)(?:connecting to database|entering |finished main parallel loop|launching item |finished item |processing item |processing missed item |restoring large object |restored \d+ large object)/;
+/** Words that make a line pg_restore's complaint (or its context): always logged and judged. */
+const NEVER_TAKEN_RE = /\b(?:error|warning|detail|hint):|PROCESSING TOC|from TOC entry/i;
 
-/** Takes pg_restore -v's step lines (true: counted or dropped, not logged) and counts the entries done. */
+/**
+ * Takes pg_restore -v's step lines (true: counted or dropped, not logged) and counts the entries done.
+ * Parallel workers write their "pg_restore: " prefix and message in separate writes, so under load a
+ * line can read "pg_restore: pg_restore:pg_restore: finished item ..." and the next
+ * "pg_restore:  processing data for table ...": prefixes are stripped and messages found anywhere.
+ */
 export function restoreCounter(): { onLine: (l: string) => boolean; done: () => number } {
   let done = 0;
   return {
     onLine: (l) => {
-      if (ENTRY_DONE_RE.test(l)) done++;
-      else if (!VERBOSE_STEP_RE.test(l)) return false;
-      return true;
+      if (!l.startsWith('pg_restore:') || NEVER_TAKEN_RE.test(l)) return false;
+      const rest = l.replace(/pg_restore:\s*/g, ' ').trim();
+      const entries = rest.match(ENTRY_DONE_G)?.length ?? 0;
+      done += entries;
+      return entries > 0 || rest === '' || VERBOSE_STEP_RE.test(rest);
     },
     done: () => done,
   };
