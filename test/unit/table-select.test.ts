@@ -55,3 +55,13 @@ describe('checkTableNames', () => {
     expect(tablesRollback('safe1', ['a.b', 'c.d'], 'db')).toBe('pgtaos-backup restore safe1 --table a.b --table c.d --target db --confirm db');
   });
 });
+
+describe('checkTableOptions', () => {
+  it('--table goes with a PostgreSQL dump only, and not with --with-globals', async () => {
+    const { checkTableOptions } = await import('../../src/commands/restore.js');
+    expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: false }, 'tdengine')).toThrow(/restores PostgreSQL tables/);
+    expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: true }, 'postgres')).toThrow(/--with-globals/);
+    expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: false }, 'postgres')).not.toThrow();
+    expect(() => checkTableOptions({ tables: [], withGlobals: true }, 'tdengine')).not.toThrow();
+  });
+});
