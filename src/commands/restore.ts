@@ -63,6 +63,13 @@ export function restorableEngine(config: Config, name: string, setId: string): N
   return engine.restoreTarget.bind(engine);
 }
 
+/** Pure: --table restores PostgreSQL tables, and only tables (no --with-globals beside it). */
+export function checkTableOptions(request: Pick<RunContext['request'], 'tables' | 'withGlobals'>, engine: string): void {
+  if (request.tables.length === 0) return;
+  if (engine !== 'postgres') throw new UsageError('restore.tables_engine', `--table restores PostgreSQL tables; the ${engine} dump is restored whole`, { hint: 'See the README, One table back, for what taosdump can do. Nothing was done.' });
+  if (request.withGlobals) throw new UsageError('restore.tables_globals', '--with-globals goes with a whole restore onto a new server, not with --table', { hint: 'Run the restore with --with-globals first, or --table without it. Nothing was done.' });
+}
+
 export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   const { config } = ctx;
   const target = checkConfirmation(ctx.request.target, ctx.request.confirm);
@@ -71,6 +78,7 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   if (set.status !== 'complete') throw new JobError('restore.incomplete', `set ${set.id} is incomplete (${set.reason}); it cannot be restored by the tool`, { hint: 'Pick a complete set from `pgtaos-backup list`.' });
   const name = pickEngine(enginesInSet(set), ctx.request.engines, set.id);
   requireSections(config, [name], 'restore.no_engine_config', `set ${set.id}`);
+  checkTableOptions(ctx.request, name);
   const restoreTarget = restorableEngine(config, name, set.id);
   return restoreTarget(ctx, set, target, { safetySet: (database) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database } }) });
 }

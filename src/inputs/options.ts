@@ -82,6 +82,8 @@ export const runRequestSchema = z.strictObject({
   confirm: z.string().optional(),
   /** restore: apply the set's roles and tablespaces (globals.sql) to the target server before the database. */
   withGlobals: z.boolean().default(false),
+  /** restore: only these tables (schema.table), into the existing target (README, One table back). */
+  tables: z.array(z.string()).default([]),
   dryRun: z.boolean().default(false),
   force: z.boolean().default(false),
   move: z.boolean().default(false),

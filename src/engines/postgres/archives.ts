@@ -71,12 +71,12 @@ export class PgArchives {
    * The lines of `pg_restore --list` (header and table of contents; the first `keep` only).
    * Throws when pg_restore cannot read the file: damaged, not a custom-format archive, or too new.
    */
-  async list(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal, keep = Number.POSITIVE_INFINITY): Promise<string[]> {
+  async list(file: string, env: NodeJS.ProcessEnv, signal: AbortSignal, keep = Number.POSITIVE_INFINITY, verbose = false): Promise<string[]> {
     const lines: string[] = [];
     // No connection is made: the child gets no PG* variables, so no password either.
     const r = await runTool({
       file: this.pgRestore,
-      args: ['--list', file],
+      args: [...(verbose ? ['--verbose'] : []), '--list', file],
       env: childEnv(env, {}),
       signal,
       onStdout: (l) => {

@@ -17,7 +17,7 @@ import { dumpDatabase, progressIntervalMs } from './dump.js';
 import { requireCompressSupport } from './dump-options.js';
 import { applyGlobals, dumpGlobals, type GlobalsApplied } from './globals.js';
 import { openMaintenance, openSession, probeServer } from './probe.js';
-import { requireExtension, resetRestoring, restoreArchive, runSql, type RestoreOptions } from './restore.js';
+import { requireExtension, resetRestoring, restoreArchive, restoreListed, runSql, type RestoreOptions } from './restore.js';
 import { dropScratch, recreateScratch } from './scratch.js';
 import { exportSnapshot, withSession, type PgSessions } from './session.js';
 import type { PgVersion } from './versions.js';
@@ -162,6 +162,11 @@ export class PostgresEngine implements Engine, PgSessions {
       resetRestoring: (env: NodeJS.ProcessEnv, database: string) => this.resetRestoring(env, database),
     };
     return restoreArchive(deps, ctx, file, target, opts);
+  }
+
+  /** pg_restore of the entries `listFile` lists into the existing `target`, in one transaction (restore --table). */
+  restoreTables(ctx: EngineContext, file: string, listFile: string, target: string): Promise<void> {
+    return restoreListed({ cfg: this.cfg, pgRestore: this.pgRestore }, ctx, file, listFile, target);
   }
 
   /** The target server must offer the extension the dump needs, at the version it was made with. */

@@ -7,6 +7,7 @@ import { renderDifferences } from '../../catalog/compare.js';
 import { comparePostgres } from './compare.js';
 import type { SetEntry } from '../../catalog/sets.js';
 import type { RunContext } from '../../commands/context.js';
+import { restorePostgresTables } from './restore-tables.js';
 import { restorePostgres } from './restore-target.js';
 import { checkGlobalsFile } from './restore-globals.js';
 import { scratchDatabase } from '../../inputs/scratch.js';
@@ -98,7 +99,8 @@ class PostgresLifecycle implements Engine<PostgresSection> {
   }
 
   restoreTarget(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit) {
-    return restorePostgres(ctx, set, target, kit);
+    const tables = ctx.request.tables;
+    return tables.length > 0 ? restorePostgresTables(ctx, set, target, tables, kit) : restorePostgres(ctx, set, target, kit);
   }
 
   check(ctx: EngineContext): Promise<Check[]> {

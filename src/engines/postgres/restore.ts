@@ -149,6 +149,26 @@ async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, t
   }
 }
 
+/**
+ * pg_restore of the `-L` list's entries into `target`, an existing database: --clean --if-exists
+ * drops each object before recreating it, and --single-transaction makes it all or nothing
+ * (so no -j; --exit-on-error is implied). Used by restore --table.
+ */
+export async function restoreListed(deps: Pick<RestoreDeps, 'cfg' | 'pgRestore'>, ctx: EngineContext, file: string, listFile: string, target: string): Promise<void> {
+  const { cfg } = deps;
+  const args = ['-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target, '--single-transaction', '--exit-on-error', '--clean', '--if-exists', '-L', listFile, file];
+  const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), null);
+  const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx, progress.onLine).finally(progress.stop);
+  if (ctx.signal.aborted) throw ctx.signal.reason;
+  if (r.spawnError) throw spawnFailed(deps.pgRestore, r.spawnError);
+  if (r.exitCode !== 0) {
+    const errors = stderr.filter(isDumpErrorLine);
+    throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}); its one transaction was rolled back:\n  ${(errors.length ? errors : stderr.length ? stderr : r.stderrTail).slice(-10).join('\n  ')}`, {
+      hint: 'Read the pg_restore lines above. "other objects depend on it": a view or another table\'s object needs the table; restore those tables with it (--table for each), or restore the whole set.',
+    });
+  }
+}
+
 /** One SQL text on `database` (TimescaleDB's pre/post steps); an error names the database. */
 export async function runSql(opening: Promise<pg.Client>, database: string, text: string): Promise<void> {
   await withSession(opening, async (client) => {

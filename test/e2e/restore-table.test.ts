@@ -1,0 +1,100 @@
+/**
+ * restore --table: one table back into a damaged database (its rows, its index, foreign key and
+ * sequence) while a table changed after the backup is untouched; the printed roll-back command;
+ * an unknown table refused with nothing touched; a table a view depends on refused by the server
+ * inside the one transaction, leaving it whole.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
+import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
+import { json, setDirs, userEnv, workspace } from '../helpers/tool.js';
+import { backupSet, run } from '../helpers/faults.js';
+import type { RunResult } from '../../src/report/result.js';
+
+let pgc: Cluster;
+let seeded: MarketDataResult;
+beforeAll(async () => {
+  pgc = await startCluster({ name: 'restoretable' });
+  await pgc.createDb('mystocks');
+  seeded = await seedMarketData(pgc, 'mystocks');
+});
+afterAll(async () => {
+  await pgc?.destroy();
+});
+
+const env = () => userEnv(pgc);
+async function one(sql: string): Promise<string> {
+  return (await pgc.query<{ v: string }>(sql, 'mystocks'))[0]!.v;
+}
+const count = async (table: string) => Number(await one(`SELECT count(*)::text AS v FROM ${table}`));
+/** What a table's own objects look like: its constraints and indexes, by name. */
+const shape = (table: string) => one(`SELECT string_agg(n, ',' ORDER BY n) AS v FROM (SELECT conname::text AS n FROM pg_constraint WHERE conrelid = '${table}'::regclass UNION ALL SELECT indexname::text FROM pg_indexes WHERE schemaname || '.' || tablename = '${table}') s`);
+
+describe('restore --table', () => {
+  it('brings back exactly one table\'s rows, indexes, keys and sequence; a table changed since is untouched; the roll-back command works', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws, env());
+    const ids = await one('SELECT string_agg(id::text, \',\' ORDER BY id) AS v FROM public.reports');
+    const reportsShape = await shape('public.reports');
+    // Damage one table; change another after the backup (that change must survive).
+    await pgc.psql('DELETE FROM public.reports WHERE id > 2;', 'mystocks');
+    await pgc.psql("INSERT INTO public.trading_calendar (trade_date, day_no) SELECT max(trade_date) + 1, max(day_no) + 1 FROM public.trading_calendar;", 'mystocks');
+    const calendar = seeded.tables['public.trading_calendar']! + 1;
+
+    const r = await run(ws, ['restore', set.id, '--table', 'public.reports', '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    const result = json<RunResult>(r);
+    expect(result.checks.map((c) => [c.name, c.result])).toEqual([
+      ['set files', 'passed'],
+      ['safety set', 'passed'],
+      ['postgres restore', 'passed'],
+      ['postgres row counts', 'passed'],
+    ]);
+    expect(await count('public.reports')).toBe(seeded.tables['public.reports']);
+    expect(await one('SELECT string_agg(id::text, \',\' ORDER BY id) AS v FROM public.reports')).toBe(ids);
+    expect(await shape('public.reports')).toBe(reportsShape);
+    expect(await count('public.trading_calendar')).toBe(calendar);
+    // The owned sequence came back at its dumped value: a new row gets the next id.
+    expect(await one("INSERT INTO public.reports (symbol, title, published, pdf) VALUES ('AAA', 'x', '2024-01-01', 0) RETURNING id::text AS v")).toBe(String(seeded.tables['public.reports']! + 1));
+    await pgc.psql(`DELETE FROM public.reports WHERE id > ${seeded.tables['public.reports']!};`, 'mystocks');
+
+    // The safety set and the printed roll-back (only that table, from the safety set).
+    const safetyIds = setDirs(ws, 'safety');
+    expect(safetyIds).toHaveLength(1);
+    const rollback = `pgtaos-backup restore ${safetyIds[0]} --table public.reports --target mystocks --confirm mystocks`;
+    expect(result.message.endsWith(`To roll back: ${rollback}`)).toBe(true);
+    await pgc.psql("INSERT INTO public.trading_calendar (trade_date, day_no) SELECT max(trade_date) + 1, max(day_no) + 1 FROM public.trading_calendar;", 'mystocks');
+    const back = await run(ws, rollback.split(' ').slice(1), env());
+    expect(back.code, back.stderr).toBe(0);
+    expect(await count('public.reports')).toBe(2);
+    expect(await count('public.trading_calendar')).toBe(calendar + 1);
+  });
+
+  it('a table the set does not hold: exit 2 naming it, no safety set, nothing touched', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws, env());
+    const before = await count('public.reports');
+    const r = await run(ws, ['restore', set.id, '--table', 'public.reports', '--table', 'public.nosuch', '--target', 'mystocks', '--confirm', 'mystocks'], env());
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toContain('holds no table public.nosuch');
+    expect(setDirs(ws, 'safety')).toEqual([]);
+    expect(await count('public.reports')).toBe(before);
+    const bad = await run(ws, ['restore', set.id, '--table', 'reports', '--target', 'mystocks', '--confirm', 'mystocks'], env());
+    expect(bad.code, bad.stderr).toBe(2);
+    expect(bad.stderr).toContain('not schema.table');
+  });
+
+  it('a table a view depends on cannot be dropped: the one transaction rolls back, its keys and rows stay (exit 1)', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws, env());
+    await pgc.psql("DELETE FROM public.daily_bars WHERE symbol = 'AAA';", 'mystocks');
+    const rows = await count('public.daily_bars');
+    const before = await shape('public.daily_bars');
+    const r = await run(ws, ['restore', set.id, '--table', 'public.daily_bars', '--target', 'mystocks', '--confirm', 'mystocks'], env());
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toContain('other objects depend on it');
+    expect(r.stderr).toContain('one transaction was rolled back');
+    expect(await count('public.daily_bars')).toBe(rows);
+    expect(await shape('public.daily_bars')).toBe(before);
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { parseToc, selectTables } from '../../src/engines/postgres/table-select.js';
+import { checkTableNames, tablesRollback } from '../../src/engines/postgres/restore-tables.js';
+
+/** Part of a real `pg_restore --list --verbose` (PostgreSQL 15) of the market-data fixture. */
+const TOC = `;
+; Archive created at 2026-12-06 12:06:37 UTC
+215; 1259 16403 TABLE public stocks postgres
+219; 1259 16431 TABLE public reports postgres
+3416; 0 0 COMMENT public COLUMN reports.pdf postgres
+;\tdepends on: 219
+218; 1259 16430 SEQUENCE public reports_id_seq postgres
+;\tdepends on: 219
+3417; 0 0 SEQUENCE OWNED BY public reports_id_seq postgres
+;\tdepends on: 218
+220; 1259 16440 TABLE public child postgres
+;\tdepends on: 219
+221; 1259 16450 VIEW public v postgres
+;\tdepends on: 219
+3229; 2604 16434 DEFAULT public reports id postgres
+;\tdepends on: 218 219 219
+3399; 0 16403 TABLE DATA public stocks postgres
+;\tdepends on: 215
+3400; 0 16431 TABLE DATA public reports postgres
+;\tdepends on: 219
+3419; 0 0 SEQUENCE SET public reports_id_seq postgres
+;\tdepends on: 218
+3232; 2606 16410 CONSTRAINT public stocks stocks_pkey postgres
+;\tdepends on: 215
+3241; 2606 16438 CONSTRAINT public reports reports_pkey postgres
+;\tdepends on: 219
+3250; 2606 16439 FK CONSTRAINT public reports reports_symbol_fkey postgres
+;\tdepends on: 3232 219 215`.split('\n');
+
+describe('selectTables', () => {
+  it('picks the table with its data, comment, owned sequence (and its value), default and keys; not another table, a view or another table\'s keys', () => {
+    const { lines, missing } = selectTables(parseToc(TOC), ['public.reports']);
+    expect(missing).toEqual([]);
+    expect(lines.map((l) => Number(l.split(';')[0]))).toEqual([219, 3416, 218, 3417, 3229, 3400, 3419, 3241, 3250]);
+  });
+
+  it('names the tables the archive does not hold', () => {
+    expect(selectTables(parseToc(TOC), ['public.stocks', 'public.nosuch', 'public.v']).missing).toEqual(['public.nosuch', 'public.v']);
+  });
+});
+
+describe('checkTableNames', () => {
+  it('refuses a name without a schema and a table the manifest does not list', () => {
+    expect(() => checkTableNames(['reports'], ['public.reports'], 's1')).toThrow(/not schema\.table/);
+    expect(() => checkTableNames(['public.reports', 'public.x'], ['public.reports'], 's1')).toThrow('set s1 holds no table public.x');
+    expect(() => checkTableNames(['public.reports'], ['public.reports'], 's1')).not.toThrow();
+  });
+
+  it('the roll-back names every table', () => {
+    expect(tablesRollback('safe1', ['a.b', 'c.d'], 'db')).toBe('pgtaos-backup restore safe1 --table a.b --table c.d --target db --confirm db');
+  });
+});
+
+describe('checkTableOptions', () => {
+  it('--table goes with a PostgreSQL dump only, and not with --with-globals', async () => {
+    const { checkTableOptions } = await import('../../src/commands/restore.js');
+    expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: false }, 'tdengine')).toThrow(/restores PostgreSQL tables/);
+    expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: true }, 'postgres')).toThrow(/--with-globals/);
+    expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: false }, 'postgres')).not.toThrow();
+    expect(() => checkTableOptions({ tables: [], withGlobals: true }, 'tdengine')).not.toThrow();
+  });
+});
