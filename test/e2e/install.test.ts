@@ -12,6 +12,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DIST, REPO } from '../helpers/dist.js';
 import { userEnv, workspace } from '../helpers/tool.js';
+import { startCluster } from '../helpers/pg-cluster.js';
 import { TOOL_VERSION } from '../../src/version.js';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-install-'));
@@ -88,6 +89,19 @@ describe('installed from the tarball, offline', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ sets: [] });
     expect(r.stderr).toContain(`config ${ws.configFile}`);
   });
+
+  it('check, as the setup checklist ends: every row passes against a reachable server', async () => {
+    const pgc = await startCluster({ name: 'install-check' });
+    try {
+      const ws = workspace(pgc, 'postgres'); // a database every cluster has
+      const r = spawnSync(bin, ['check'], { cwd: ws.dir, env: userEnv(pgc), encoding: 'utf8' });
+      expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
+      expect(r.stdout).toMatch(/^PASSED +postgres login: /m);
+      expect(r.stdout).not.toMatch(/^FAILED/m);
+    } finally {
+      await pgc.destroy();
+    }
+  }, 120_000);
 
   it('no config file: exit 2 and the sample to start from', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-install-empty-'));
