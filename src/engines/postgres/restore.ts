@@ -94,13 +94,15 @@ const NEVER_TAKEN_RE = /\b(?:error|warning|detail|hint):|PROCESSING TOC|from TOC
  * Takes pg_restore -v's step lines (true: counted or dropped, not logged) and counts the entries done.
  * Parallel workers write their "pg_restore: " prefix and message in separate writes, so under load a
  * line can read "pg_restore: pg_restore:pg_restore: finished item ..." and the next
- * "pg_restore:  processing data for table ...": prefixes are stripped and messages found anywhere.
+ * "pg_restore:  processing data for table ..." or " creating CONSTRAINT ..." with no prefix at all:
+ * prefixes are stripped and messages found anywhere.
  */
 export function restoreCounter(): { onLine: (l: string) => boolean; done: () => number } {
   let done = 0;
   return {
     onLine: (l) => {
-      if (!l.startsWith('pg_restore:') || NEVER_TAKEN_RE.test(l)) return false;
+      // The prefix may have landed on the line before: a bare " creating …" is still an entry.
+      if (NEVER_TAKEN_RE.test(l)) return false;
       const rest = l.replace(/pg_restore:\s*/g, ' ').trim();
       const entries = rest.match(ENTRY_DONE_G)?.length ?? 0;
       done += entries;
