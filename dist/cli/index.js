@@ -43725,172 +43725,6 @@ async function step(ctx, stage, fn) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engines/postgres/table-select.ts
-/**
- * One table back: which entries of an archive's table of contents (`pg_restore --list --verbose`)
- * restore just some tables with what hangs on them. Pure.
- *
- * A table's TABLE entry is picked by name; then, through the ";\tdepends on:" lines the verbose
- * listing prints under each entry, every entry that depends on a picked one, transitively: its
- * TABLE DATA, indexes, constraints, foreign keys, defaults, triggers, comments, grants, and the
- * sequences it owns (pg_dump makes an owned sequence depend on its table) with their SEQUENCE
- * OWNED BY and SEQUENCE SET, so a serial column's sequence comes back at its dumped value.
- */
-/** Entry types whose first words after the ids name the object (longest first: "TABLE DATA" before "TABLE"). */
-const TYPES = ['SEQUENCE OWNED BY', 'SEQUENCE SET', 'FK CONSTRAINT', 'TABLE DATA', 'INDEX ATTACH', 'DEFAULT ACL', 'MATERIALIZED VIEW', 'TABLE', 'SEQUENCE', 'INDEX', 'CONSTRAINT', 'DEFAULT', 'TRIGGER', 'COMMENT', 'ACL', 'POLICY', 'RULE', 'ROW SECURITY', 'STATISTICS'];
-/** What comes along with a picked table; never another table, its data, a view or a function (not asked for). */
-const FOLLOWS = new Set(['TABLE DATA', 'SEQUENCE', 'SEQUENCE OWNED BY', 'SEQUENCE SET', 'FK CONSTRAINT', 'INDEX', 'CONSTRAINT', 'DEFAULT', 'TRIGGER', 'COMMENT', 'ACL', 'POLICY', 'RULE', 'ROW SECURITY', 'STATISTICS']);
-/** Reads the entries of `pg_restore --list --verbose`; lines of types it does not know keep type "OTHER". */
-function parseToc(lines) {
-    const entries = [];
-    for (const line of lines) {
-        const dep = /^;\s+depends on:\s*([\d\s]+)$/.exec(line);
-        if (dep && entries.length > 0) {
-            entries[entries.length - 1].deps.push(...dep[1].trim().split(/\s+/).map(Number));
-            continue;
-        }
-        const m = /^(\d+);\s+\d+\s+\d+\s+(.*)$/.exec(line);
-        if (!m)
-            continue;
-        const rest = m[2];
-        const type = TYPES.find((t) => rest.startsWith(`${t} `)) ?? 'OTHER';
-        const [schema = '', name = ''] = type === 'OTHER' ? [] : rest.slice(type.length + 1).split(/\s+/);
-        entries.push({ id: Number(m[1]), line, type, schema, name, deps: [] });
-    }
-    return entries;
-}
-/** What `tables` (schema.name) select: the `-L` lines, in the archive's order, and the names the archive has no table for. */
-function selectTables(entries, tables) {
-    const wanted = new Set(tables);
-    const tableIds = new Set(entries.filter((e) => e.type === 'TABLE' && wanted.has(`${e.schema}.${e.name}`)).map((e) => e.id));
-    const found = new Set(entries.filter((e) => tableIds.has(e.id)).map((e) => `${e.schema}.${e.name}`));
-    const missing = tables.filter((t) => !found.has(t));
-    const picked = new Set(tableIds);
-    // What depends on a picked table (and, transitively, on what was picked for it: an index's comment).
-    for (let grew = true; grew;) {
-        grew = false;
-        for (const e of entries) {
-            if (picked.has(e.id) || !FOLLOWS.has(e.type) || !e.deps.some((d) => picked.has(d)))
-                continue;
-            picked.add(e.id);
-            grew = true;
-        }
-    }
-    return { lines: entries.filter((e) => picked.has(e.id)).map((e) => e.line), missing };
-}
-
-;// CONCATENATED MODULE: ./src/engines/postgres/restore-tables.ts
-/**
- * restore --table: some tables of a set back into an existing database, the rest of it untouched.
- *   1. the names are checked against the manifest and the archive (an unknown one: exit 2, nothing touched);
- *      the set is read first (checksums, pg_restore --list), the target must exist;
- *   2. a safety set of the target (no safety set, no restore);
- *   3. one pg_restore --single-transaction --clean --if-exists -L <the tables' entries>: the tables
- *      are dropped and recreated with their data, indexes, constraints, owned sequences and grants
- *      in ONE transaction, so a failure or a stop leaves them as they were (an object of another
- *      table that depends on one, e.g. a view, makes the DROP fail: nothing is changed);
- *   4. their counts against the manifest, and the roll-back command (the same tables from the safety set).
- * Why not a side schema and renames: renaming moves neither the views nor the foreign keys of the
- * other tables that point at the old table, so the swap would leave them on the old copy; drop and
- * recreate in one transaction keeps "all or nothing" with stock pg_restore.
- */
-
-
-
-
-
-
-
-
-
-
-
-const TABLE_NAME = /^[^.\s]+\.[^.\s]+$/;
-/** Pure: the command that puts the tables back as they were (from the safety set). */
-function tablesRollback(safetyId, tables, target) {
-    return `pgtaos-backup restore ${safetyId} ${tables.map((t) => `--table ${t}`).join(' ')} --target ${target} --confirm ${target}`;
-}
-/** Pure: every name is schema.table and in the manifest, or exit 2 naming the ones that are not. */
-function checkTableNames(tables, inManifest, setId) {
-    const bad = tables.filter((t) => !TABLE_NAME.test(t));
-    if (bad.length)
-        throw new UsageError('restore.bad_table', `--table ${bad.map((t) => JSON.stringify(t)).join(', ')}: not schema.table`, { hint: 'Name each table with its schema, e.g. --table public.orders. Nothing was done.' });
-    const known = new Set(inManifest);
-    const missing = tables.filter((t) => !known.has(t));
-    if (missing.length) {
-        throw new UsageError('restore.table_not_in_set', `set ${setId} holds no table ${missing.join(', ')}`, { hint: `\`pgtaos-backup show ${setId}\` lists its tables. Nothing was done.` });
-    }
-}
-/** The `-L` list of the tables and what hangs on them, from the archive's verbose table of contents. */
-async function tableList(engine, file, tables, setId, ectx) {
-    const { lines, missing } = selectTables(parseToc(await engine.archives.list(file, ectx.env, ectx.signal, Number.POSITIVE_INFINITY, true)), tables);
-    if (missing.length)
-        throw new UsageError('restore.table_not_in_set', `the archive of set ${setId} holds no table ${missing.join(', ')}`, { hint: `\`pgtaos-backup show ${setId}\` lists its tables. Nothing was done.` });
-    return lines;
-}
-/** Over 80 lines: the four steps read in order, as in restore-target.ts. */
-async function restorePostgresTables(ctx, set, target, tables, kit) {
-    const { config, log, env } = ctx;
-    const pg = set.manifest.postgres;
-    const engine = new PostgresEngine({ ...config.postgres, database: target });
-    engine.findTools(env);
-    const ectx = { log, signal: ctx.signal, env };
-    const checks = [];
-    const t0 = Date.now();
-    const stage = { touched: false, setId: set.id, target };
-    const now = () => stage;
-    // 1. The names, the set, the target: nothing is touched until all are known good.
-    await step(ctx, now, async () => checkTableNames(tables, pg.tables.map((t) => t.name), set.id));
-    checks.push(await step(ctx, now, () => requireWholeSet(set, 'postgres', engine.archives, ectx)));
-    const file = await step(ctx, now, () => pgDumpPath(set));
-    const list = await step(ctx, now, () => tableList(engine, file, tables, set.id, ectx));
-    await step(ctx, now, async () => {
-        if (!(await engine.databaseExists(env, target)))
-            throw new UsageError('restore.no_target_db', `database ${target} does not exist; --table restores tables into an existing database`, { hint: `Restore the whole set (without --table) to create ${target}. Nothing was done.` });
-    });
-    // 2. Safety set of the target, before anything in it changes.
-    log.info(`taking a safety set of ${target} before replacing ${tables.join(', ')}`);
-    const safety = await step(ctx, now, () => kit.safetySet(target));
-    const safetyId = safety.set.id;
-    checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (of ${target}, holding ${tables.join(', ')} as they were)` });
-    const rollback = tablesRollback(safetyId, tables, target);
-    // 3. One transaction: the tables dropped and recreated from the set, or left as they were.
-    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'pgtaos-tables-'));
-    try {
-        await step(ctx, now, async () => {
-            const listFile = external_node_path_default().join(dir, 'restore.list');
-            await (0,promises_.writeFile)(listFile, `${list.join('\n')}\n`, { mode: 0o600 });
-            log.info(`restoring ${list.length} archive entries of ${tables.join(', ')} into ${target} in one transaction`);
-            await log.group(`PostgreSQL: restore ${tables.join(', ')} of ${set.id} into ${target}`, () => engine.restoreTables(ectx, file, listFile, target));
-        });
-    }
-    finally {
-        await (0,promises_.rm)(dir, { recursive: true, force: true });
-    }
-    checks.push({ name: 'postgres restore', result: 'passed', detail: `${tables.join(', ')} replaced in ${target} in one transaction` });
-    // 4. Their counts against the manifest: from here, a difference says how to roll back.
-    const counted = await engine.countDatabase(env, target, log, ctx.signal, set.manifest.format);
-    const want = new Set(tables);
-    const restored = counted.tables.filter((t) => want.has(t.name));
-    const wrong = compareCounts(pg.tables.filter((t) => want.has(t.name)), restored);
-    if (wrong.length > 0) {
-        for (const l of renderDifferences(wrong))
-            log.error(`  ${l}`);
-        throw new JobError('restore.counts_differ', `the restored tables in ${target} differ from the manifest of ${set.id}: ${wrong.map((d) => d.table).join(', ')}`, { hint: `Do not use them as they are. To roll back: ${rollback}` });
-    }
-    checks.push({ name: 'postgres row counts', result: 'passed', detail: `${tables.length} table(s) match the manifest` });
-    for (const t of restored)
-        log.info(`  ${t.name}: ${t.rows} rows`);
-    log.info(`to roll back: ${rollback}`);
-    return {
-        message: `restored ${tables.join(', ')} of ${set.id} into ${target}. To roll back: ${rollback}`,
-        failed: false,
-        set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
-        checks,
-        engines: { postgres: { database: target, server_version: pg.server_version, client_version: pg.client_version, bytes: set.manifest.bytes, duration_ms: Date.now() - t0, tables: restored } },
-    };
-}
-
 ;// CONCATENATED MODULE: ./src/engines/postgres/restore-globals.ts
 /**
  * restore --with-globals: the set's globals.sql (the cluster's roles and tablespaces) applied to the
@@ -43970,13 +43804,16 @@ async function checkGlobalsFile(set) {
 
 
 
+/** What every PostgreSQL restore starts from: the set's section, an engine pointed at the target with its tools found, the tools' context. */
+function openRestore(ctx, set, target) {
+    const engine = new PostgresEngine({ ...ctx.config.postgres, database: target });
+    engine.findTools(ctx.env);
+    return { pg: set.manifest.postgres, engine, ectx: { log: ctx.log, signal: ctx.signal, env: ctx.env } };
+}
 /** Over 80 lines: the four steps read in order, and each updates the stage a stop is reported against. */
 async function restorePostgres(ctx, set, target, kit) {
     const { config, log, env } = ctx;
-    const pg = set.manifest.postgres;
-    const engine = new PostgresEngine({ ...config.postgres, database: target });
-    engine.findTools(env);
-    const ectx = { log, signal: ctx.signal, env };
+    const { pg, engine, ectx } = openRestore(ctx, set, target);
     const checks = [];
     const t0 = Date.now();
     let stage = { touched: false, setId: set.id, target };
@@ -44055,6 +43892,168 @@ async function restorePostgres(ctx, set, target, kit) {
             await engine.dropStaging(env, staging).then(() => log.info(`dropped the unfinished copy ${staging}; ${target} was not touched`), (e) => log.error(`could not drop the unfinished copy ${staging}: ${e.message}; drop it by hand (dropdb ${staging}). ${target} was not touched.`));
         }
     }
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/table-select.ts
+/**
+ * One table back: which entries of an archive's table of contents (`pg_restore --list --verbose`)
+ * restore just some tables with what hangs on them. Pure.
+ *
+ * A table's TABLE entry is picked by name; then, through the ";\tdepends on:" lines the verbose
+ * listing prints under each entry, every entry that depends on a picked one, transitively: its
+ * TABLE DATA, indexes, constraints, foreign keys, defaults, triggers, comments, grants, and the
+ * sequences it owns (pg_dump makes an owned sequence depend on its table) with their SEQUENCE
+ * OWNED BY and SEQUENCE SET, so a serial column's sequence comes back at its dumped value.
+ */
+/** Entry types whose first words after the ids name the object (longest first: "TABLE DATA" before "TABLE"). */
+const TYPES = ['SEQUENCE OWNED BY', 'SEQUENCE SET', 'FK CONSTRAINT', 'TABLE DATA', 'INDEX ATTACH', 'DEFAULT ACL', 'MATERIALIZED VIEW', 'TABLE', 'SEQUENCE', 'INDEX', 'CONSTRAINT', 'DEFAULT', 'TRIGGER', 'COMMENT', 'ACL', 'POLICY', 'RULE', 'ROW SECURITY', 'STATISTICS'];
+/** What comes along with a picked table; never another table, its data, a view or a function (not asked for). */
+const FOLLOWS = new Set(['TABLE DATA', 'SEQUENCE', 'SEQUENCE OWNED BY', 'SEQUENCE SET', 'FK CONSTRAINT', 'INDEX', 'CONSTRAINT', 'DEFAULT', 'TRIGGER', 'COMMENT', 'ACL', 'POLICY', 'RULE', 'ROW SECURITY', 'STATISTICS']);
+/** Reads the entries of `pg_restore --list --verbose`; lines of types it does not know keep type "OTHER". */
+function parseToc(lines) {
+    const entries = [];
+    for (const line of lines) {
+        const dep = /^;\s+depends on:\s*([\d\s]+)$/.exec(line);
+        if (dep && entries.length > 0) {
+            entries[entries.length - 1].deps.push(...dep[1].trim().split(/\s+/).map(Number));
+            continue;
+        }
+        const m = /^(\d+);\s+\d+\s+\d+\s+(.*)$/.exec(line);
+        if (!m)
+            continue;
+        const rest = m[2];
+        const type = TYPES.find((t) => rest.startsWith(`${t} `)) ?? 'OTHER';
+        const [schema = '', name = ''] = type === 'OTHER' ? [] : rest.slice(type.length + 1).split(/\s+/);
+        entries.push({ id: Number(m[1]), line, type, schema, name, deps: [] });
+    }
+    return entries;
+}
+/** What `tables` (schema.name) select: the `-L` lines, in the archive's order, and the names the archive has no table for. */
+function selectTables(entries, tables) {
+    const wanted = new Set(tables);
+    const tableIds = new Set(entries.filter((e) => e.type === 'TABLE' && wanted.has(`${e.schema}.${e.name}`)).map((e) => e.id));
+    const found = new Set(entries.filter((e) => tableIds.has(e.id)).map((e) => `${e.schema}.${e.name}`));
+    const missing = tables.filter((t) => !found.has(t));
+    const picked = new Set(tableIds);
+    // What depends on a picked table (and, transitively, on what was picked for it: an index's comment).
+    for (let grew = true; grew;) {
+        grew = false;
+        for (const e of entries) {
+            if (picked.has(e.id) || !FOLLOWS.has(e.type) || !e.deps.some((d) => picked.has(d)))
+                continue;
+            picked.add(e.id);
+            grew = true;
+        }
+    }
+    return { lines: entries.filter((e) => picked.has(e.id)).map((e) => e.line), missing };
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/restore-tables.ts
+/**
+ * restore --table: some tables of a set back into an existing database, the rest of it untouched.
+ *   1. the names are checked against the manifest and the archive (an unknown one: exit 2, nothing touched);
+ *      the set is read first (checksums, pg_restore --list), the target must exist;
+ *   2. a safety set of the target (no safety set, no restore);
+ *   3. one pg_restore --single-transaction --clean --if-exists -L <the tables' entries>: the tables
+ *      are dropped and recreated with their data, indexes, constraints, owned sequences and grants
+ *      in ONE transaction, so a failure or a stop leaves them as they were (an object of another
+ *      table that depends on one, e.g. a view, makes the DROP fail: nothing is changed);
+ *   4. their counts against the manifest, and the roll-back command (the same tables from the safety set).
+ * Why not a side schema and renames: renaming moves neither the views nor the foreign keys of the
+ * other tables that point at the old table, so the swap would leave them on the old copy; drop and
+ * recreate in one transaction keeps "all or nothing" with stock pg_restore.
+ */
+
+
+
+
+
+
+
+
+
+
+const TABLE_NAME = /^[^.\s]+\.[^.\s]+$/;
+/** Pure: the command that puts the tables back as they were (from the safety set). */
+function tablesRollback(safetyId, tables, target) {
+    return `pgtaos-backup restore ${safetyId} ${tables.map((t) => `--table ${t}`).join(' ')} --target ${target} --confirm ${target}`;
+}
+/** Pure: every name is schema.table and in the manifest, or exit 2 naming the ones that are not. */
+function checkTableNames(tables, inManifest, setId) {
+    const bad = tables.filter((t) => !TABLE_NAME.test(t));
+    if (bad.length)
+        throw new UsageError('restore.bad_table', `--table ${bad.map((t) => JSON.stringify(t)).join(', ')}: not schema.table`, { hint: 'Name each table with its schema, e.g. --table public.orders. Nothing was done.' });
+    const known = new Set(inManifest);
+    const missing = tables.filter((t) => !known.has(t));
+    if (missing.length) {
+        throw new UsageError('restore.table_not_in_set', `set ${setId} holds no table ${missing.join(', ')}`, { hint: `\`pgtaos-backup show ${setId}\` lists its tables. Nothing was done.` });
+    }
+}
+/** The `-L` list of the tables and what hangs on them, from the archive's verbose table of contents. */
+async function tableList(engine, file, tables, setId, ectx) {
+    const { lines, missing } = selectTables(parseToc(await engine.archives.list(file, ectx.env, ectx.signal, Number.POSITIVE_INFINITY, true)), tables);
+    if (missing.length)
+        throw new UsageError('restore.table_not_in_set', `the archive of set ${setId} holds no table ${missing.join(', ')}`, { hint: `\`pgtaos-backup show ${setId}\` lists its tables. Nothing was done.` });
+    return lines;
+}
+/** Over 80 lines: the four steps read in order, as in restore-target.ts. */
+async function restorePostgresTables(ctx, set, target, tables, kit) {
+    const { log, env } = ctx;
+    const { pg, engine, ectx } = openRestore(ctx, set, target);
+    const checks = [];
+    const t0 = Date.now();
+    const stage = { touched: false, setId: set.id, target };
+    const now = () => stage;
+    // 1. The names, the set, the target: nothing is touched until all are known good.
+    await step(ctx, now, async () => checkTableNames(tables, pg.tables.map((t) => t.name), set.id));
+    checks.push(await step(ctx, now, () => requireWholeSet(set, 'postgres', engine.archives, ectx)));
+    const file = await step(ctx, now, () => pgDumpPath(set));
+    const list = await step(ctx, now, () => tableList(engine, file, tables, set.id, ectx));
+    await step(ctx, now, async () => {
+        if (!(await engine.databaseExists(env, target)))
+            throw new UsageError('restore.no_target_db', `database ${target} does not exist; --table restores tables into an existing database`, { hint: `Restore the whole set (without --table) to create ${target}. Nothing was done.` });
+    });
+    // 2. Safety set of the target, before anything in it changes.
+    log.info(`taking a safety set of ${target} before replacing ${tables.join(', ')}`);
+    const safety = await step(ctx, now, () => kit.safetySet(target));
+    const safetyId = safety.set.id;
+    checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (of ${target}, holding ${tables.join(', ')} as they were)` });
+    const rollback = tablesRollback(safetyId, tables, target);
+    // 3. One transaction: the tables dropped and recreated from the set, or left as they were.
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'pgtaos-tables-'));
+    try {
+        await step(ctx, now, async () => {
+            const listFile = external_node_path_default().join(dir, 'restore.list');
+            await (0,promises_.writeFile)(listFile, `${list.join('\n')}\n`, { mode: 0o600 });
+            log.info(`restoring ${list.length} archive entries of ${tables.join(', ')} into ${target} in one transaction`);
+            await log.group(`PostgreSQL: restore ${tables.join(', ')} of ${set.id} into ${target}`, () => engine.restoreTables(ectx, file, listFile, target));
+        });
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+    checks.push({ name: 'postgres restore', result: 'passed', detail: `${tables.join(', ')} replaced in ${target} in one transaction` });
+    // 4. Their counts against the manifest: from here, a difference says how to roll back.
+    const counted = await engine.countDatabase(env, target, log, ctx.signal, set.manifest.format);
+    const want = new Set(tables);
+    const restored = counted.tables.filter((t) => want.has(t.name));
+    const wrong = compareCounts(pg.tables.filter((t) => want.has(t.name)), restored);
+    if (wrong.length > 0) {
+        for (const l of renderDifferences(wrong))
+            log.error(`  ${l}`);
+        throw new JobError('restore.counts_differ', `the restored tables in ${target} differ from the manifest of ${set.id}: ${wrong.map((d) => d.table).join(', ')}`, { hint: `Do not use them as they are. To roll back: ${rollback}` });
+    }
+    checks.push({ name: 'postgres row counts', result: 'passed', detail: `${tables.length} table(s) match the manifest` });
+    for (const t of restored)
+        log.info(`  ${t.name}: ${t.rows} rows`);
+    log.info(`to roll back: ${rollback}`);
+    return {
+        message: `restored ${tables.join(', ')} of ${set.id} into ${target}. To roll back: ${rollback}`,
+        failed: false,
+        set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
+        checks,
+        engines: { postgres: { database: target, server_version: pg.server_version, client_version: pg.client_version, bytes: set.manifest.bytes, duration_ms: Date.now() - t0, tables: restored } },
+    };
 }
 
 ;// CONCATENATED MODULE: ./src/inputs/scratch.ts

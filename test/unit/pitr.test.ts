@@ -7,7 +7,7 @@ import { compareCounts } from '../../src/engines/barman/recover.js';
 import { pitrSchema } from '../../src/engines/barman/schema.js';
 import { parseTarget, pickBackup } from '../../src/engines/barman/target.js';
 
-const cfg = pitrSchema.parse({ barman_home: '/srv/barman', host: '192.168.123.104' });
+const cfg = pitrSchema.parse({ barman_home: '/srv/barman', host: '127.0.0.1' });
 
 describe('parseTarget', () => {
   it('reads a time with its offset, and an LSN', () => {
@@ -56,7 +56,7 @@ describe('the files it writes', () => {
     expect(conf).toContain('streaming_archiver = on');
     expect(conf).toContain('slot_name = barman');
     expect(conf).not.toMatch(/password=/i);
-    expect(renderPgpass(cfg, 'a:b\\c')).toBe('192.168.123.104:5432:*:barman:a\\:b\\\\c\n');
+    expect(renderPgpass(cfg, 'a:b\\c')).toBe('127.0.0.1:5432:*:barman:a\\:b\\\\c\n');
   });
   it('the throwaway server listens on loopback only, archives nothing, takes connections only after recovery', () => {
     const o = serverOptions({ dataDir: '/x/d', port: 5555, runDir: '/tmp/r', logFile: '/x/d.log' });

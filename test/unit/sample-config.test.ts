@@ -22,8 +22,10 @@ describe(SAMPLE_CONFIG, () => {
     expect(config.root).toBe('/opt/claude/mystocks_backup');
     expect(config.timezone).toBe('Asia/Shanghai');
     expect(config.min_free_gb).toBe(5);
-    expect(config.postgres).toMatchObject({ host: '192.168.123.104', port: 5438, database: 'mystocks', user: 'postgres', bin_dir: '/usr/lib/postgresql/17/bin' });
-    expect(config.tdengine).toMatchObject({ host: '192.168.123.104', port: 6030, database: 'market_data', user: 'root' });
+    // The production host is named in the sample (a document), never in code or tests: both engines point at it.
+    expect(config.postgres!.host).toBe(config.tdengine!.host);
+    expect(config.postgres).toMatchObject({ port: 5438, database: 'mystocks', user: 'postgres', bin_dir: '/usr/lib/postgresql/17/bin' });
+    expect(config.tdengine).toMatchObject({ port: 6030, database: 'market_data', user: 'root' });
     expect(config.retention).toMatchObject({ daily_days: 7 });
     expect(config.config_files).toEqual({ base_dir: '/opt/claude/mystocks_spec', paths: ['.env', 'table_config.yaml', 'config'] });
   });

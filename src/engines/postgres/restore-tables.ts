@@ -18,8 +18,7 @@ import path from 'node:path';
 import { JobError, UsageError } from '../../errors.js';
 import type { EngineContext } from '../engine.js';
 import type { SetEntry } from '../../catalog/sets.js';
-import { compareCounts } from '../../catalog/compare.js';
-import { renderDifferences } from '../../catalog/compare.js';
+import { compareCounts, renderDifferences } from '../../catalog/compare.js';
 import type { Check, CommandOutcome } from '../../report/result.js';
 import type { RestoreKit } from '../plugin.js';
 import type { RunContext } from '../../commands/context.js';
@@ -27,6 +26,7 @@ import { requireWholeSet } from '../restore-check.js';
 import { step, type RestoreStage } from '../restore-stage.js';
 import { PostgresEngine } from './engine.js';
 import { pgDumpPath } from './restore.js';
+import { openRestore } from './restore-target.js';
 import { parseToc, selectTables } from './table-select.js';
 
 const TABLE_NAME = /^[^.\s]+\.[^.\s]+$/;
@@ -56,11 +56,8 @@ async function tableList(engine: PostgresEngine, file: string, tables: string[],
 
 /** Over 80 lines: the four steps read in order, as in restore-target.ts. */
 export async function restorePostgresTables(ctx: RunContext, set: SetEntry, target: string, tables: string[], kit: RestoreKit): Promise<CommandOutcome> {
-  const { config, log, env } = ctx;
-  const pg = set.manifest!.postgres!;
-  const engine = new PostgresEngine({ ...config.postgres!, database: target });
-  engine.findTools(env);
-  const ectx: EngineContext = { log, signal: ctx.signal, env };
+  const { log, env } = ctx;
+  const { pg, engine, ectx } = openRestore(ctx, set, target);
   const checks: Check[] = [];
   const t0 = Date.now();
   const stage: RestoreStage = { touched: false, setId: set.id, target };

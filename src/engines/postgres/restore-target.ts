@@ -11,6 +11,7 @@
  */
 import { PostgresEngine, compareWithManifest, pgDumpPath, refuseOldCopy, stagingName } from './index.js';
 import type { EngineContext } from '../engine.js';
+import type { PostgresSection } from './schema.js';
 import type { SetEntry } from '../../catalog/sets.js';
 import { formatBytes } from '../../shared/format.js';
 import type { Check, CommandOutcome } from '../../report/result.js';
@@ -20,13 +21,17 @@ import { requireWholeSet } from '../restore-check.js';
 import { RestoreCancelledError, rollbackCommand, step, type RestoreStage } from '../restore-stage.js';
 import { globalsToApply, restoreGlobals } from './restore-globals.js';
 
+/** What every PostgreSQL restore starts from: the set's section, an engine pointed at the target with its tools found, the tools' context. */
+export function openRestore(ctx: RunContext, set: SetEntry, target: string): { pg: PostgresSection; engine: PostgresEngine; ectx: EngineContext } {
+  const engine = new PostgresEngine({ ...ctx.config.postgres!, database: target });
+  engine.findTools(ctx.env);
+  return { pg: set.manifest!.postgres!, engine, ectx: { log: ctx.log, signal: ctx.signal, env: ctx.env } };
+}
+
 /** Over 80 lines: the four steps read in order, and each updates the stage a stop is reported against. */
 export async function restorePostgres(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit): Promise<CommandOutcome> {
   const { config, log, env } = ctx;
-  const pg = set.manifest!.postgres!;
-  const engine = new PostgresEngine({ ...config.postgres!, database: target });
-  engine.findTools(env);
-  const ectx: EngineContext = { log, signal: ctx.signal, env };
+  const { pg, engine, ectx } = openRestore(ctx, set, target);
   const checks: Check[] = [];
   const t0 = Date.now();
   let stage: RestoreStage = { touched: false, setId: set.id, target };
