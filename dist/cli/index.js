@@ -46544,6 +46544,8 @@ const pitrSchema = strictObject({
     wal_max_age_minutes: schemas_number().positive().default(60),
     /** Bytes of WAL the slot may hold back on the database host before status fails. */
     slot_lag_max_mb: schemas_number().positive().default(4096),
+    /** Seconds Barman may wait for a closed WAL segment to arrive (switch-wal --archive-timeout). */
+    archive_timeout_seconds: schemas_number().int().min(1).max(3600).default(60),
     /** Seconds the throwaway postmaster may take to replay WAL up to the target. */
     recovery_timeout_seconds: schemas_number().int().min(10).max(604800).default(3600),
 });
@@ -49370,11 +49372,45 @@ async function writeBarmanFiles(cfg, password) {
     return p;
 }
 
+;// CONCATENATED MODULE: ./src/engines/barman/sql.ts
+/**
+ * One short SQL session on the database host as the pitr role (password from the environment only):
+ * status's slot query and the WAL nudge after a segment switch. Only src/engines/barman/ uses it.
+ */
+
+
+async function withPitrClient(b, application, fn) {
+    const { cfg } = b;
+    const password = b.ctx.env[PITR_PASSWORD_ENV];
+    if (!password)
+        throw new Error(`${PITR_PASSWORD_ENV} is not set: cannot connect to ${cfg.host}:${cfg.port}`);
+    const client = new esm.Client({ host: cfg.host, port: cfg.port, user: cfg.user, password, database: 'postgres', application_name: application, connectionTimeoutMillis: 15_000 });
+    client.on('error', () => undefined);
+    try {
+        await client.connect();
+        return await fn(client);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/**
+ * Barman archives a streamed segment only once pg_receivewal has begun the next one, and on an idle
+ * server the next one begins with the next WAL record: the background writer's snapshot 15-25 s
+ * later, or never. A one-statement transaction that takes a transaction id writes a commit record
+ * and flushes it, so the segment just closed becomes archivable at once; it needs no privilege and
+ * changes no data.
+ */
+async function nudgeWal(b) {
+    await withPitrClient(b, 'pgtaos_wal_nudge', (c) => c.query('SELECT txid_current()'));
+}
+
 ;// CONCATENATED MODULE: ./src/engines/barman/barman.ts
 /**
  * Barman's commands, run as the tool's own user with the config the tool wrote (conf.ts): argv arrays,
  * no shell, no password anywhere but the 0600 .pgpass. Only this folder runs barman.
  */
+
 
 
 
@@ -49390,11 +49426,13 @@ async function barman(b, args, opts = {}) {
         signal: b.ctx.signal,
         onStdout: (l) => {
             out.push(l);
+            opts.onLine?.(l);
             if (!opts.quiet && l.trim())
                 b.ctx.log.info(`barman: ${l.trim()}`);
         },
         onStderr: (l) => {
             err.push(l);
+            opts.onLine?.(l);
             if (l.trim())
                 b.ctx.log.warn(`barman: ${l.trim()}`);
         },
@@ -49443,9 +49481,20 @@ async function barman_check(b) {
         throw failed('check', r);
     return lines;
 }
-/** Closes the current WAL segment on the server and waits until Barman has it. */
+/**
+ * Closes the current WAL segment on the server and waits until Barman has it. Once barman says the
+ * segment is closed, nudgeWal (sql.ts) writes the record that lets Barman archive it, instead of
+ * waiting for the server's next one (15-25 s on an idle server, or past the timeout).
+ */
 async function switchWal(b) {
-    const r = await barman(b, ['switch-wal', '--force', '--archive', '--archive-timeout', '60', b.cfg.server]);
+    let nudged = null;
+    const nudge = (l) => {
+        if (nudged || !/has been closed on server/.test(l))
+            return;
+        nudged = nudgeWal(b).catch((e) => b.ctx.log.warn(`could not write the WAL record that lets Barman archive the closed segment (${e.message}); waiting for the server's next one`));
+    };
+    const r = await barman(b, ['switch-wal', '--force', '--archive', '--archive-timeout', String(b.cfg.archive_timeout_seconds), b.cfg.server], { onLine: nudge });
+    await nudged;
     if (r.code !== 0)
         throw failed('switch-wal', r);
 }
@@ -49539,14 +49588,10 @@ const SLOT_LAG_SQL = `SELECT active, wal_status,
 /** Queries pg_replication_slots on the database host as the pitr role (password from the environment only). */
 async function probeSlot(b) {
     const { cfg } = b;
-    const password = b.ctx.env[PITR_PASSWORD_ENV];
-    if (!password)
+    if (!b.ctx.env[PITR_PASSWORD_ENV])
         return { error: `${PITR_PASSWORD_ENV} is not set: cannot query the slot on ${cfg.host}:${cfg.port}` };
-    const client = new esm.Client({ host: cfg.host, port: cfg.port, user: cfg.user, password, database: 'postgres', application_name: 'pgtaos_status', connectionTimeoutMillis: 15_000 });
-    client.on('error', () => undefined);
     try {
-        await client.connect();
-        const r = await client.query(SLOT_LAG_SQL, [cfg.slot]);
+        const r = await withPitrClient(b, 'pgtaos_status', (c) => c.query(SLOT_LAG_SQL, [cfg.slot]));
         const row = r.rows[0];
         if (!row)
             return { slot: cfg.slot, missing: true };
@@ -49554,9 +49599,6 @@ async function probeSlot(b) {
     }
     catch (err) {
         return { error: `cannot query pg_replication_slots on ${cfg.host}:${cfg.port}: ${err.message}` };
-    }
-    finally {
-        await client.end().catch(() => undefined);
     }
 }
 /** All the pitr facts. Barman's config must exist already (`pitr setup` wrote it); status writes nothing. */

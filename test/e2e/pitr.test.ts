@@ -48,10 +48,45 @@ function barman(...args: string[]): string {
   return `${r.stdout}${r.stderr}`;
 }
 
+/** The tool's output and the end of barman.log: what a failure in CI needs to be understood. */
+function why(r: ToolRun): string {
+  const log = path.join(home, 'barman.log');
+  const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => !l.includes('No xlog segments found')).slice(-30).join('\n') : '(no barman.log)';
+  return `${r.stderr}${r.stdout}\n--- barman.log (end) ---\n${tail}`;
+}
+
+function walFiles(): string[] {
+  return readdirSync(path.join(home, 'pg', 'wals'), { recursive: true }).map(String).filter((f) => /\/[0-9A-F]{24}$/.test(f));
+}
+
+/**
+ * Closes the current segment and waits until Barman archived it. Like the tool (src/engines/barman/sql.ts):
+ * a transaction id taken after the switch starts the next segment, so the test does not wait for the
+ * server's own next WAL record (15-25 s on an idle cluster).
+ */
+async function closeSegment(): Promise<string[]> {
+  const before = new Set(walFiles());
+  barman('switch-wal', '--force', 'pg');
+  await pgc.psql('SELECT txid_current()', 'market');
+  for (let i = 0; i < 240; i++) {
+    barman('archive-wal', 'pg');
+    const added = walFiles().filter((f) => !before.has(f)).sort();
+    if (added.length) return added;
+    await new Promise((res) => setTimeout(res, 250));
+  }
+  throw new Error(`no segment archived within 60 s:\n${why({ code: null, signal: null, stdout: '', stderr: '' })}`);
+}
+
 function chownTree(p: string): void {
   if (!osUser) return;
   chownSync(p, osUser.uid, osUser.gid);
 }
+
+/**
+ * Shorter than the 15 s between the server's own idle WAL records: setup passes only because the tool
+ * writes the record that lets Barman archive the segment it closed (remove nudgeWal: setup fails).
+ */
+const ARCHIVE_TIMEOUT = 8;
 
 let between = '';
 let segment = '';
@@ -64,7 +99,7 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-pitr-'));
     chownTree(dir);
     home = path.join(dir, 'barman');
-    ws = workspace(pgc, 'market', { pitr: { barman_home: home, server: 'pg', host: pgc.host, port: pgc.port, user: 'postgres', slot: 'pgtaos', bin_dir: pgc.binDir } }, { dir });
+    ws = workspace(pgc, 'market', { pitr: { barman_home: home, server: 'pg', host: pgc.host, port: pgc.port, user: 'postgres', slot: 'pgtaos', bin_dir: pgc.binDir, archive_timeout_seconds: ARCHIVE_TIMEOUT } }, { dir });
     chownTree(ws.configFile);
     env = userEnv(pgc, { PITR_PGPASSWORD: pgc.password, HOME: dir });
   }, 120_000);
@@ -75,7 +110,7 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
 
   it('pitr setup writes the config and a 0600 .pgpass (no password in barman.conf or output), creates the slot, starts the receiver', async () => {
     const r = await run(['pitr', 'setup']);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.code, why(r)).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(pgc.password);
     expect(spawnSync('cat', [path.join(home, 'barman.conf')], { encoding: 'utf8' }).stdout).not.toContain(pgc.password);
     expect(spawnSync('stat', ['-c', '%a', path.join(home, '.pgpass')], { encoding: 'utf8' }).stdout.trim()).toBe('600');
@@ -86,7 +121,7 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
 
   it('pitr backup takes a base backup and reports its id and the recoverable window', async () => {
     const r = await run(['pitr', 'backup']);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.code, why(r)).toBe(0);
     const rep = report(r);
     expect(rep.checks.find((c) => c.name === 'pitr base backup')?.detail).toMatch(/base backup \d{8}T\d{6}/);
     expect(rep.message).toMatch(/recoverable window: any time from /);
@@ -96,9 +131,7 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
     between = (await pgc.query<{ t: string }>("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' AS t"))[0]!.t;
     await new Promise((res) => setTimeout(res, 1500));
     await pgc.psql("INSERT INTO marks VALUES (2, 'second')", 'market');
-    const before = new Set(readdirSync(path.join(home, 'pg', 'wals'), { recursive: true }).map(String));
-    barman('switch-wal', '--force', '--archive', 'pg');
-    segment = readdirSync(path.join(home, 'pg', 'wals'), { recursive: true }).map(String).filter((f) => /\/[0-9A-F]{24}$/.test(f) && !before.has(f)).sort()[0]!;
+    segment = (await closeSegment())[0]!;
     expect(segment).toBeTruthy();
   }, 300_000);
 
@@ -115,17 +148,17 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
 
   it('a nightly backup records its restore point, and verify --pitr without --to recovers to it and matches its counts', async () => {
     const b = await run(['backup']);
-    expect(b.code, b.stderr + b.stdout).toBe(0);
+    expect(b.code, why(b)).toBe(0);
     const wal = JSON.parse(readFileSync(path.join(report(b).set!.path, 'manifest.json'), 'utf8')) as { postgres: { wal?: { lsn: string; restore_point: string | null } } };
     expect(wal.postgres.wal?.restore_point).toMatch(/^pgtaos_market_/);
     const r = await run(['verify', '--pitr']);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.code, why(r)).toBe(0);
     expect(report(r).checks.find((c) => c.name === 'pitr recovery')?.result).toBe('passed');
   }, 300_000);
 
   it('verify --pitr --to a time between the inserts passes and counts the first insert, not the second', async () => {
     const r = await run(['verify', '--pitr', '--to', between]);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.code, why(r)).toBe(0);
     const rep = report(r);
     expect(rep.checks.find((c) => c.name === 'pitr recovery')?.result).toBe('passed');
     // 100 seeded rows + 'first'; 'second' came after the target.
@@ -136,7 +169,7 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
     const into = path.join(ws.dir, 'recovered');
     const port = 20000 + Math.floor(Math.random() * 20000);
     const r = await run(['restore', '--pitr', '--to', between, '--into', into, '--start-on', String(port)]);
-    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.code, why(r)).toBe(0);
     expect(r.stderr).toContain('To put the whole directory in place');
     const c = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: pgc.password, database: 'market' });
     await c.connect();

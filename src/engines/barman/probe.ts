@@ -3,9 +3,9 @@
  * Barman received, its base backups, and how much WAL the replication slot holds back on the
  * database host. Each probe that cannot answer says why instead of throwing: status reports every row.
  */
-import pg from 'pg';
 import { listBackups, type Barman, type BaseBackup } from './barman.js';
 import { PITR_PASSWORD_ENV } from './schema.js';
+import { withPitrClient } from './sql.js';
 import { newestWal } from './window.js';
 
 export type SlotFacts = { slot: string; active: boolean; lagBytes: number | null; walStatus: string | null } | { slot: string; missing: true } | { error: string };
@@ -25,20 +25,14 @@ export const SLOT_LAG_SQL = `SELECT active, wal_status,
 /** Queries pg_replication_slots on the database host as the pitr role (password from the environment only). */
 export async function probeSlot(b: Pick<Barman, 'cfg' | 'ctx'>): Promise<SlotFacts> {
   const { cfg } = b;
-  const password = b.ctx.env[PITR_PASSWORD_ENV];
-  if (!password) return { error: `${PITR_PASSWORD_ENV} is not set: cannot query the slot on ${cfg.host}:${cfg.port}` };
-  const client = new pg.Client({ host: cfg.host, port: cfg.port, user: cfg.user, password, database: 'postgres', application_name: 'pgtaos_status', connectionTimeoutMillis: 15_000 });
-  client.on('error', () => undefined);
+  if (!b.ctx.env[PITR_PASSWORD_ENV]) return { error: `${PITR_PASSWORD_ENV} is not set: cannot query the slot on ${cfg.host}:${cfg.port}` };
   try {
-    await client.connect();
-    const r = await client.query<{ active: boolean; wal_status: string | null; lag: string | null }>(SLOT_LAG_SQL, [cfg.slot]);
+    const r = await withPitrClient(b, 'pgtaos_status', (c) => c.query<{ active: boolean; wal_status: string | null; lag: string | null }>(SLOT_LAG_SQL, [cfg.slot]));
     const row = r.rows[0];
     if (!row) return { slot: cfg.slot, missing: true };
     return { slot: cfg.slot, active: row.active, lagBytes: row.lag === null ? null : Number(row.lag), walStatus: row.wal_status };
   } catch (err) {
     return { error: `cannot query pg_replication_slots on ${cfg.host}:${cfg.port}: ${(err as Error).message}` };
-  } finally {
-    await client.end().catch(() => undefined);
   }
 }
 

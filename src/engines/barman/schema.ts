@@ -35,6 +35,8 @@ export const pitrSchema = z.strictObject({
   wal_max_age_minutes: z.number().positive().default(60),
   /** Bytes of WAL the slot may hold back on the database host before status fails. */
   slot_lag_max_mb: z.number().positive().default(4096),
+  /** Seconds Barman may wait for a closed WAL segment to arrive (switch-wal --archive-timeout). */
+  archive_timeout_seconds: z.number().int().min(1).max(3600).default(60),
   /** Seconds the throwaway postmaster may take to replay WAL up to the target. */
   recovery_timeout_seconds: z.number().int().min(10).max(604800).default(3600),
 });
