@@ -40990,20 +40990,30 @@ async function listFiles(dir, prefix = '') {
 
 ;// CONCATENATED MODULE: ./src/catalog/verification.ts
 /**
- * verification.json beside a set's manifest: the outcome of the last `verify` of that set.
- * The manifest is never rewritten; this file is.
+ * verification.json beside a set's manifest: the outcome of the last `verify` of that set with its
+ * checks, and the earlier ones in brief (when, result, tool version; newest first, at most
+ * HISTORY_MAX). The manifest is never rewritten; this file is.
  */
 
 
 
 
 const VERIFICATION_FILE = 'verification.json';
+const HISTORY_MAX = 52;
+const earlierSchema = object({ verified_at: schemas_string(), result: schemas_enum(['passed', 'failed']), tool_version: schemas_string() });
 const verificationSchema = object({
     verified_at: schemas_string(),
     result: schemas_enum(['passed', 'failed']),
     checks: array(object({ name: schemas_string(), result: schemas_enum(['passed', 'failed', 'skipped']), detail: schemas_string() })),
     tool_version: schemas_string(),
+    /** Earlier verifications of the set, newest first (absent in files written before it was kept). */
+    history: array(earlierSchema).default([]),
 });
+/** Pure: the record to write, the previous one folded into its history (newest first, capped). */
+function withHistory(prev, next) {
+    const earlier = prev ? [{ verified_at: prev.verified_at, result: prev.result, tool_version: prev.tool_version }, ...prev.history] : [];
+    return { ...next, history: earlier.slice(0, HISTORY_MAX) };
+}
 async function readVerification(dir) {
     try {
         const parsed = verificationSchema.safeParse(JSON.parse(await readFileNoFollow(external_node_path_default().join(dir, VERIFICATION_FILE))));
@@ -41013,8 +41023,10 @@ async function readVerification(dir) {
         return null;
     }
 }
+/** Writes this verification; the one it replaces joins the history. */
 async function writeVerification(dir, v) {
-    await writeFileAtomic(external_node_path_default().join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(v), null, 2)}\n`);
+    const record = withHistory(await readVerification(dir), v);
+    await writeFileAtomic(external_node_path_default().join(dir, VERIFICATION_FILE), `${JSON.stringify(verificationSchema.parse(record), null, 2)}\n`);
 }
 
 ;// CONCATENATED MODULE: ./src/catalog/sets.ts
@@ -48363,6 +48375,10 @@ function stateLines(st) {
     else {
         out.push(`verified  ${v.result.toUpperCase()} at ${v.verified_at} (pgtaos-backup ${v.tool_version}; the last verification)`);
         out.push(...v.checks.map((c) => `  ${c.result.padEnd(7)} ${c.name}: ${c.detail}`));
+        if (v.history.length) {
+            out.push(`earlier   ${v.history.length} verification(s), newest first`);
+            out.push(...v.history.map((h) => `  ${h.result.padEnd(7)} ${h.verified_at} (pgtaos-backup ${h.tool_version})`));
+        }
     }
     if (st.remotes.length === 0)
         out.push('remotes   none: this set lives only here');

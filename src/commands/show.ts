@@ -129,6 +129,10 @@ function stateLines(st: ShowReport['state']): string[] {
   else {
     out.push(`verified  ${v.result.toUpperCase()} at ${v.verified_at} (pgtaos-backup ${v.tool_version}; the last verification)`);
     out.push(...v.checks.map((c) => `  ${c.result.padEnd(7)} ${c.name}: ${c.detail}`));
+    if (v.history.length) {
+      out.push(`earlier   ${v.history.length} verification(s), newest first`);
+      out.push(...v.history.map((h) => `  ${h.result.padEnd(7)} ${h.verified_at} (pgtaos-backup ${h.tool_version})`));
+    }
   }
   if (st.remotes.length === 0) out.push('remotes   none: this set lives only here');
   else {

@@ -27,8 +27,11 @@ beforeAll(async () => {
   const share = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-show-nas-'));
   ws = workspace(pgc, 'mystocks', { remotes: [{ type: 'path', name: 'nas', path: share, require_mount: false, include: ['daily'] }] });
   daily = await backupSetIn(ws, userEnv(pgc));
-  const v = await cli(['verify', daily.id, '--json'], { env: userEnv(pgc), cwd: ws.dir });
-  expect(v.code, v.stderr).toBe(0);
+  // Verified twice: show lists the first as an earlier verification.
+  for (let i = 0; i < 2; i++) {
+    const v = await cli(['verify', daily.id, '--json'], { env: userEnv(pgc), cwd: ws.dir });
+    expect(v.code, v.stderr).toBe(0);
+  }
   const m = await cli(['milestone', 'post_phase2', '--json'], { env: userEnv(pgc), cwd: ws.dir });
   expect(m.code, m.stderr).toBe(0);
   milestone = json<RunResult>(m).set!;
@@ -66,6 +69,9 @@ describe('show', () => {
     expect(out).toContain(`set       ${daily.id} (daily, complete)`);
     expect(out).toContain(`postgres: database mystocks on ${pg.host}:${pg.port}, server ${pg.server_version}, client ${pg.client_version}`);
     expect(pg.tables.length).toBeGreaterThan(0);
+    const ver = readJson<{ history: { verified_at: string }[] }>(path.join(daily.path, 'verification.json'));
+    expect(ver.history).toHaveLength(1);
+    expect(out).toContain(`earlier   1 verification(s), newest first\n  passed  ${ver.history[0]!.verified_at}`);
     for (const t of pg.tables) expect(out).toMatch(new RegExp(`^ {4}${t.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} +${t.rows.toLocaleString('en-US')} rows`, 'm'));
     for (const f of pg.files) expect(out).toMatch(new RegExp(`^ {4}${f.path.replace('.', '\\.')} +\\d`, 'm'));
     expect(out).toContain('  extensions: ');

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { fakeManifest } from '../helpers/fake-catalog.js';
 import { renderShow } from '../../src/commands/show.js';
+import { HISTORY_MAX, verificationSchema, withHistory } from '../../src/catalog/verification.js';
 import { filterSets, renderTable, totalsLine } from '../../src/commands/list.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { ListEntry, ShowReport } from '../../src/report/result.js';
@@ -54,7 +55,7 @@ describe('renderShow', () => {
   it('shows the last verification with its checks and every remote copy', () => {
     const text = renderShow(
       report(manifest, {
-        verification: { verified_at: '2026-11-25T01:00:00.000+08:00', result: 'failed', tool_version: '0.1.0', checks: [{ name: 'postgres row counts', result: 'failed', detail: 'public.daily_kline: 41 != 42' }] },
+        verification: { verified_at: '2026-11-25T01:00:00.000+08:00', result: 'failed', tool_version: '0.1.0', checks: [{ name: 'postgres row counts', result: 'failed', detail: 'public.daily_kline: 41 != 42' }], history: [{ verified_at: '2026-11-18T01:00:00.000+08:00', result: 'passed', tool_version: '0.1.0' }] },
         remotes: [
           { remote: 'nas', type: 'path', location: '/mnt/nas', result: 'verified', copied_at: '2026-11-25T00:10:00.000+08:00', encrypted: true, check: 'read-back', files: [{ path: 'mystocks.dump', bytes: 1, sha256: 'x', key: 'k', stored_bytes: 300, stored_sha256: 'y' }], error: null },
           { remote: 'oss', type: 's3', location: 's3://b/p', result: 'failed', copied_at: '2026-11-25T00:11:00.000+08:00', encrypted: true, check: 'read-back', files: [], error: 'keys refused' },
@@ -63,6 +64,7 @@ describe('renderShow', () => {
     ).join('\n');
     expect(text).toContain('verified  FAILED at 2026-11-25T01:00:00.000+08:00');
     expect(text).toContain('  failed  postgres row counts: public.daily_kline: 41 != 42');
+    expect(text).toContain('earlier   1 verification(s), newest first\n  passed  2026-11-18T01:00:00.000+08:00 (pgtaos-backup 0.1.0)');
     expect(text).toContain('  nas (path /mnt/nas): verified 2026-11-25T00:10:00.000+08:00, 1 files, 300 B, age-encrypted');
     expect(text).toContain('  oss (s3 s3://b/p): FAILED 2026-11-25T00:11:00.000+08:00: keys refused');
   });
@@ -99,5 +101,33 @@ describe('list filters and totals', () => {
     expect(totalsLine([])).toBe('total: 0 sets, 0 complete, 0 B');
     expect(renderTable(SETS).at(-1)).toBe(totalsLine(SETS));
     expect(renderTable([])).toEqual(['(no sets)', 'total: 0 sets, 0 complete, 0 B']);
+  });
+});
+
+describe('verification history (verification.json)', () => {
+  const v = (at: string, result: 'passed' | 'failed') => ({ verified_at: at, result, tool_version: '1.0.0', checks: [{ name: 'x', result, detail: at }] });
+
+  it('folds the record it replaces into the history, newest first, without its checks', () => {
+    const first = withHistory(null, v('2026-11-01', 'passed'));
+    expect(first.history).toEqual([]);
+    const second = withHistory(first, v('2026-11-08', 'failed'));
+    const third = withHistory(second, v('2026-11-15', 'passed'));
+    expect(third.checks).toEqual([{ name: 'x', result: 'passed', detail: '2026-11-15' }]);
+    expect(third.history).toEqual([
+      { verified_at: '2026-11-08', result: 'failed', tool_version: '1.0.0' },
+      { verified_at: '2026-11-01', result: 'passed', tool_version: '1.0.0' },
+    ]);
+  });
+
+  it(`keeps at most ${HISTORY_MAX} earlier verifications (a year of weekly proofs)`, () => {
+    let rec = withHistory(null, v('w0', 'passed'));
+    for (let i = 1; i <= HISTORY_MAX + 5; i++) rec = withHistory(rec, v(`w${i}`, 'passed'));
+    expect(rec.history).toHaveLength(HISTORY_MAX);
+    expect(rec.history[0]!.verified_at).toBe(`w${HISTORY_MAX + 4}`);
+  });
+
+  it('reads a file written before the history was kept', () => {
+    const old = { verified_at: '2026-11-01', result: 'passed', tool_version: '1.0.0', checks: [] };
+    expect(verificationSchema.parse(old).history).toEqual([]);
   });
 });
