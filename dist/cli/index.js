@@ -46322,7 +46322,7 @@ const ACTION_INPUTS = {
     pitr: { description: 'verify: prove point-in-time recovery through Barman instead of verifying a set.', required: false, default: 'false' },
     'pitr-to': { description: 'verify with pitr: the point to recover to (a time with its offset, or an LSN; default: the newest nightly restore point).', required: false, default: '' },
     'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
-    force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
+    force: { description: 'milestone: keep a second milestone of the same name on the same day; pitr-backup: take a base backup whether or not one is due.', required: false, default: 'false' },
     paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },
     'lock-wait': {
         description: 'Seconds to wait for another pgtaos-backup run on the same backup root to release its lock (0: fail at once). Logs who holds it every 30 s; fails with exit 1 when the wait runs out.',
@@ -46511,8 +46511,9 @@ function parseCli(argv, out) {
     const pitr = program.command('pitr').description('point-in-time recovery through Barman: setup, backup').exitOverride().configureOutput(out);
     waits(cli_common(pitr.command('setup').description('write Barman\'s config, create the slot, start the WAL receiver, run barman check; print the DBA\'s steps').exitOverride().configureOutput(out)))
         .action((opts) => { parsed = toRequest('pitr-setup', opts, {}); });
-    waits(cli_common(pitr.command('backup').description('take a base backup through Barman (the nightly workflow runs it)').exitOverride().configureOutput(out)))
-        .action((opts) => { parsed = toRequest('pitr-backup', opts, {}); });
+    waits(cli_common(pitr.command('backup').description('keep the WAL receiver running and take a base backup through Barman when one is due (pitr.base_backup_every_days; the nightly workflow runs it)').exitOverride().configureOutput(out)))
+        .option('--force', 'take a base backup now, whether or not one is due')
+        .action((opts) => { parsed = toRequest('pitr-backup', opts, { force: Boolean(opts.force) }); });
     program.parse(argv, { from: 'user' });
     if (!parsed) {
         out.writeErr(`error: no command given\n\n${program.helpInformation()}`);
@@ -46550,6 +46551,8 @@ const pitrSchema = strictObject({
     bin_dir: absOrRelPath.default('/usr/lib/postgresql/17/bin'),
     /** Where verify --pitr recovers (needs room for the whole data directory); default <barman_home>/pgtaos-scratch. */
     scratch_dir: absOrRelPath.optional(),
+    /** `pitr backup` (nightly) takes a base backup when the newest is this many calendar days old; --force: always. */
+    base_backup_every_days: schemas_number().int().min(1).max(365).default(7),
     /** Hours after which the newest base backup is too old (status; Barman's last_backup_maximum_age). */
     base_backup_max_age_hours: schemas_number().positive().default(192),
     /** Minutes after which the newest streamed WAL segment means the receiver is dead (status). */
@@ -51052,6 +51055,31 @@ async function emergencyRecover(b, target, into, startOn) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engines/barman/schedule.ts
+/** Whether tonight's `pitr backup` takes a base backup (pitr.base_backup_every_days). Pure. */
+
+/** Whole calendar days between two instants, as the wall clock of `timeZone` reads them. */
+function calendarDays(from, to, timeZone) {
+    const utcMidnight = (d) => {
+        const s = localTime(d, timeZone).date;
+        return Date.UTC(Number(s.slice(0, 4)), Number(s.slice(4, 6)) - 1, Number(s.slice(6, 8)));
+    };
+    return Math.round((utcMidnight(to) - utcMidnight(from)) / 86_400_000);
+}
+/**
+ * Due when Barman holds no finished base backup, or the newest one ended `everyDays` or more calendar
+ * days ago (so a nightly run at a fixed hour takes one every N nights, whatever minute the last ended).
+ */
+function baseBackupDue(backups, now, everyDays, timeZone) {
+    const newest = backups.find((b) => b.status === 'DONE' && b.endedAt);
+    if (!newest)
+        return { due: true, why: 'Barman holds no finished base backup' };
+    const days = calendarDays(newest.endedAt, now, timeZone);
+    if (days >= everyDays)
+        return { due: true, why: `the newest, ${newest.id}, is ${days} day(s) old (base_backup_every_days ${everyDays})` };
+    return { due: false, why: `the newest, ${newest.id}, is ${days} day(s) old; the next is due after ${everyDays} (base_backup_every_days; --force takes one now)` };
+}
+
 ;// CONCATENATED MODULE: ./src/commands/pitr-text.ts
 
 /** What the DBA does on the database host (nothing is installed there). */
@@ -51080,6 +51108,7 @@ function emergencySteps(r, cfg) {
  * `verify --pitr` (the weekly proof) and `restore --pitr` (emergency). Orchestration only: Barman and
  * the throwaway postmaster are run by src/engines/barman/.
  */
+
 
 
 
@@ -51127,13 +51156,21 @@ async function pitrSetup(ctx) {
 async function pitrBackup(ctx) {
     const b = await openBarman(ctx);
     await cron(b); // the receiver too: a base backup without the WAL after it recovers to nothing later
-    const id = await baseBackup(b);
+    const due = ctx.request.force ? { due: true, why: '--force' } : baseBackupDue(await listBackups(b), ctx.now(), b.cfg.base_backup_every_days, ctx.config.timezone);
+    let base;
+    if (due.due) {
+        ctx.log.info(`taking a base backup: ${due.why}`);
+        const id = await baseBackup(b);
+        base = { name: 'pitr base backup', result: 'passed', detail: `base backup ${id}` };
+    }
+    else {
+        ctx.log.info(`no base backup tonight: ${due.why}; the WAL receiver is running`);
+        base = { name: 'pitr base backup', result: 'skipped', detail: `not due: ${due.why}` };
+    }
     const window = recoverableWindow(await listBackups(b), b.paths.home, b.cfg.server);
-    const checks = [
-        { name: 'pitr base backup', result: 'passed', detail: `base backup ${id}` },
-        { name: 'pitr recoverable window', result: window.from ? 'passed' : 'failed', detail: window.text },
-    ];
-    return { message: `pitr backup ${id} done; ${window.text}`, checks, failed: !window.from };
+    const checks = [base, { name: 'pitr recoverable window', result: window.from ? 'passed' : 'failed', detail: window.text }];
+    const what = base.result === 'passed' ? `pitr backup: ${base.detail} done` : `pitr backup: no base backup (${due.why})`;
+    return { message: `${what}; ${window.text}`, checks, failed: !window.from };
 }
 /** The default target: the restore point the newest nightly PostgreSQL dump recorded, and that set's counts. */
 async function nightlyTarget(ctx) {

@@ -9,6 +9,7 @@ import { barmanPaths, pitrPassword, writeBarmanFiles } from '../engines/barman/c
 import { baseBackup, createSlot, cron, listBackups, switchWal, type Barman, type RecoveryTarget } from '../engines/barman/barman.js';
 import { barmanCheckRows, emergencyRecover, proveRecovery, type Expected } from '../engines/barman/recover.js';
 import { describeTarget, parseTarget } from '../engines/barman/target.js';
+import { baseBackupDue } from '../engines/barman/schedule.js';
 import type { PitrConfig } from '../engines/barman/schema.js';
 import { listSets } from '../catalog/sets.js';
 import type { Check, CommandOutcome } from '../report/result.js';
@@ -55,13 +56,20 @@ export async function pitrSetup(ctx: RunContext): Promise<CommandOutcome> {
 export async function pitrBackup(ctx: RunContext): Promise<CommandOutcome> {
   const b = await openBarman(ctx);
   await cron(b); // the receiver too: a base backup without the WAL after it recovers to nothing later
-  const id = await baseBackup(b);
+  const due = ctx.request.force ? { due: true, why: '--force' } : baseBackupDue(await listBackups(b), ctx.now(), b.cfg.base_backup_every_days, ctx.config.timezone);
+  let base: Check;
+  if (due.due) {
+    ctx.log.info(`taking a base backup: ${due.why}`);
+    const id = await baseBackup(b);
+    base = { name: 'pitr base backup', result: 'passed', detail: `base backup ${id}` };
+  } else {
+    ctx.log.info(`no base backup tonight: ${due.why}; the WAL receiver is running`);
+    base = { name: 'pitr base backup', result: 'skipped', detail: `not due: ${due.why}` };
+  }
   const window = recoverableWindow(await listBackups(b), b.paths.home, b.cfg.server);
-  const checks: Check[] = [
-    { name: 'pitr base backup', result: 'passed', detail: `base backup ${id}` },
-    { name: 'pitr recoverable window', result: window.from ? 'passed' : 'failed', detail: window.text },
-  ];
-  return { message: `pitr backup ${id} done; ${window.text}`, checks, failed: !window.from };
+  const checks: Check[] = [base, { name: 'pitr recoverable window', result: window.from ? 'passed' : 'failed', detail: window.text }];
+  const what = base.result === 'passed' ? `pitr backup: ${base.detail} done` : `pitr backup: no base backup (${due.why})`;
+  return { message: `${what}; ${window.text}`, checks, failed: !window.from };
 }
 
 /** The default target: the restore point the newest nightly PostgreSQL dump recorded, and that set's counts. */

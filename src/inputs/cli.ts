@@ -181,8 +181,9 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
   const pitr = program.command('pitr').description('point-in-time recovery through Barman: setup, backup').exitOverride().configureOutput(out);
   waits(common(pitr.command('setup').description('write Barman\'s config, create the slot, start the WAL receiver, run barman check; print the DBA\'s steps').exitOverride().configureOutput(out)))
     .action((opts: Opts) => { parsed = toRequest('pitr-setup', opts, {}); });
-  waits(common(pitr.command('backup').description('take a base backup through Barman (the nightly workflow runs it)').exitOverride().configureOutput(out)))
-    .action((opts: Opts) => { parsed = toRequest('pitr-backup', opts, {}); });
+  waits(common(pitr.command('backup').description('keep the WAL receiver running and take a base backup through Barman when one is due (pitr.base_backup_every_days; the nightly workflow runs it)').exitOverride().configureOutput(out)))
+    .option('--force', 'take a base backup now, whether or not one is due')
+    .action((opts: Opts) => { parsed = toRequest('pitr-backup', opts, { force: Boolean(opts.force) }); });
 
   program.parse(argv, { from: 'user' });
   if (!parsed) {

@@ -133,7 +133,7 @@ export const ACTION_INPUTS = {
   pitr: { description: 'verify: prove point-in-time recovery through Barman instead of verifying a set.', required: false, default: 'false' },
   'pitr-to': { description: 'verify with pitr: the point to recover to (a time with its offset, or an LSN; default: the newest nightly restore point).', required: false, default: '' },
   'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
-  force: { description: 'milestone: keep a second milestone of the same name on the same day.', required: false, default: 'false' },
+  force: { description: 'milestone: keep a second milestone of the same name on the same day; pitr-backup: take a base backup whether or not one is due.', required: false, default: 'false' },
   paths: { description: 'import: files or folders to adopt, one per line.', required: false, default: '' },
   'lock-wait': {
     description: 'Seconds to wait for another pgtaos-backup run on the same backup root to release its lock (0: fail at once). Logs who holds it every 30 s; fails with exit 1 when the wait runs out.',

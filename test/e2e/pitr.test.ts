@@ -125,6 +125,12 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
     const rep = report(r);
     expect(rep.checks.find((c) => c.name === 'pitr base backup')?.detail).toMatch(/base backup \d{8}T\d{6}/);
     expect(rep.message).toMatch(/recoverable window: any time from /);
+    // The next night: the receiver is kept running, and no base backup is taken before base_backup_every_days.
+    const again = await run(['pitr', 'backup']);
+    expect(again.code, why(again)).toBe(0);
+    expect(report(again).checks.find((c) => c.name === 'pitr base backup')).toMatchObject({ result: 'skipped' });
+    expect(report(again).message).toMatch(/^pitr backup: no base backup \(the newest, \d{8}T\d{6}, is 0 day\(s\) old; the next is due after 7 /);
+    expect(readdirSync(path.join(home, 'pg', 'base')).filter((n) => /^\d{8}T\d{6}$/.test(n))).toHaveLength(1);
     // Two marked inserts with a time between them; then the segment holding them is closed.
     await pgc.psql("INSERT INTO marks VALUES (1, 'first')", 'market');
     await new Promise((res) => setTimeout(res, 1500));
@@ -233,5 +239,13 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
     // The scratch folder is gone whatever happened.
     expect(readdirSync(path.join(home, 'pgtaos-scratch'))).toEqual([]);
   }, 300_000);
-});
 
+  it('pitr backup --force takes a base backup though none is due', async () => {
+    const count = () => readdirSync(path.join(home, 'pg', 'base')).filter((n) => /^\d{8}T\d{6}$/.test(n)).length;
+    const before = count();
+    const r = await run(['pitr', 'backup', '--force']);
+    expect(r.code, why(r)).toBe(0);
+    expect(report(r).checks.find((c) => c.name === 'pitr base backup')?.detail).toMatch(/^base backup \d{8}T\d{6}$/);
+    expect(count()).toBe(before + 1);
+  }, 300_000);
+});

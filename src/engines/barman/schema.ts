@@ -29,6 +29,8 @@ export const pitrSchema = z.strictObject({
   bin_dir: absOrRelPath.default('/usr/lib/postgresql/17/bin'),
   /** Where verify --pitr recovers (needs room for the whole data directory); default <barman_home>/pgtaos-scratch. */
   scratch_dir: absOrRelPath.optional(),
+  /** `pitr backup` (nightly) takes a base backup when the newest is this many calendar days old; --force: always. */
+  base_backup_every_days: z.number().int().min(1).max(365).default(7),
   /** Hours after which the newest base backup is too old (status; Barman's last_backup_maximum_age). */
   base_backup_max_age_hours: z.number().positive().default(192),
   /** Minutes after which the newest streamed WAL segment means the receiver is dead (status). */
