@@ -80,5 +80,7 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   requireSections(config, [name], 'restore.no_engine_config', `set ${set.id}`);
   checkTableOptions(ctx.request, name);
   const restoreTarget = restorableEngine(config, name, set.id);
-  return restoreTarget(ctx, set, target, { safetySet: (database) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database } }) });
+  return restoreTarget(ctx, set, target, {
+    safetySet: (database, tables) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database }, ...(tables ? { tables: { [name]: tables } } : {}) }),
+  });
 }

@@ -4,12 +4,15 @@
  * an unknown table refused with nothing touched; a table a view depends on refused by the server
  * inside the one transaction, leaving it whole.
  */
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
 import { json, setDirs, userEnv, workspace } from '../helpers/tool.js';
 import { backupSet, run } from '../helpers/faults.js';
 import type { RunResult } from '../../src/report/result.js';
+import type { Manifest } from '../../src/catalog/manifest.js';
 
 let pgc: Cluster;
 let seeded: MarketDataResult;
@@ -26,6 +29,7 @@ const env = () => userEnv(pgc);
 async function one(sql: string): Promise<string> {
   return (await pgc.query<{ v: string }>(sql, 'mystocks'))[0]!.v;
 }
+const manifestOf = (ws: ReturnType<typeof workspace>, id: string) => JSON.parse(readFileSync(path.join(ws.root, 'safety', id, 'manifest.json'), 'utf8')) as Manifest;
 const count = async (table: string) => Number(await one(`SELECT count(*)::text AS v FROM ${table}`));
 /** What a table's own objects look like: its constraints and indexes, by name. */
 const shape = (table: string) => one(`SELECT string_agg(n, ',' ORDER BY n) AS v FROM (SELECT conname::text AS n FROM pg_constraint WHERE conrelid = '${table}'::regclass UNION ALL SELECT indexname::text FROM pg_indexes WHERE schemaname || '.' || tablename = '${table}') s`);
@@ -63,11 +67,50 @@ describe('restore --table', () => {
     expect(safetyIds).toHaveLength(1);
     const rollback = `pgtaos-backup restore ${safetyIds[0]} --table public.reports --target mystocks --confirm mystocks`;
     expect(result.message.endsWith(`To roll back: ${rollback}`)).toBe(true);
+    // The safety set holds exactly the table replaced, as it was (2 rows), and verifies as such.
+    const safety = manifestOf(ws, safetyIds[0]!);
+    expect(safety.postgres!.only_tables).toEqual(['public.reports']);
+    expect(safety.postgres!.tables.map((t) => [t.name, t.rows])).toEqual([['public.reports', 2]]);
+    expect(safety.postgres!.large_objects).toBe(0);
+    const verified = await run(ws, ['verify', safetyIds[0]!, '--json'], env());
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(json<RunResult>(verified).checks.find((c) => c.name === 'postgres tables')?.detail).toContain('holds only public.reports (1 foreign key(s)');
     await pgc.psql("INSERT INTO public.trading_calendar (trade_date, day_no) SELECT max(trade_date) + 1, max(day_no) + 1 FROM public.trading_calendar;", 'mystocks');
     const back = await run(ws, rollback.split(' ').slice(1), env());
     expect(back.code, back.stderr).toBe(0);
     expect(await count('public.reports')).toBe(2);
     expect(await count('public.trading_calendar')).toBe(calendar + 1);
+  });
+
+  it('a table the target no longer has is created: not in the safety set, and the roll-back drops it', async () => {
+    await pgc.psql("CREATE TABLE public.notes (id serial PRIMARY KEY, body text); INSERT INTO public.notes (body) SELECT 'n' || i FROM generate_series(1, 5) i;", 'mystocks');
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws, env());
+    await pgc.psql('DROP TABLE public.notes; DELETE FROM public.reports WHERE id > 1;', 'mystocks');
+    const r = await run(ws, ['restore', set.id, '--table', 'public.notes', '--table', 'public.reports', '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    expect(await count('public.notes')).toBe(5);
+    const safetyIds = setDirs(ws, 'safety');
+    expect(safetyIds).toHaveLength(1);
+    expect(manifestOf(ws, safetyIds[0]!).postgres!.tables.map((t) => [t.name, t.rows])).toEqual([['public.reports', 1]]);
+    const rollback = `pgtaos-backup restore ${safetyIds[0]} --table public.reports --target mystocks --confirm mystocks && psql -d mystocks -c 'DROP TABLE public.notes'`;
+    expect(json<RunResult>(r).message.endsWith(`To roll back: ${rollback}`)).toBe(true);
+    // The roll-back, as printed: the safety set's table first (it does not name the new one), then the drop.
+    const [restoreCmd, dropCmd] = rollback.split(' && ');
+    const back = await run(ws, restoreCmd!.split(' ').slice(1), env());
+    expect(back.code, back.stderr).toBe(0);
+    expect(dropCmd).toBe("psql -d mystocks -c 'DROP TABLE public.notes'");
+    await pgc.psql('DROP TABLE public.notes;', 'mystocks');
+    expect(await count('public.reports')).toBe(1);
+    expect(await one("SELECT coalesce(to_regclass('public.notes')::text, 'gone') AS v")).toBe('gone');
+
+    // Only new tables: nothing is replaced, so no safety set; the roll-back is the drop alone.
+    const only = await run(ws, ['restore', set.id, '--table', 'public.notes', '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
+    expect(only.code, only.stderr).toBe(0);
+    expect(setDirs(ws, 'safety')).toHaveLength(2); // the roll-back's own safety set, no new one
+    expect(json<RunResult>(only).checks.find((c) => c.name === 'safety set')?.result).toBe('skipped');
+    expect(json<RunResult>(only).message.endsWith("To roll back: psql -d mystocks -c 'DROP TABLE public.notes'")).toBe(true);
+    await pgc.psql('DROP TABLE public.notes;', 'mystocks');
   });
 
   it('a table the set does not hold: exit 2 naming it, no safety set, nothing touched', async () => {

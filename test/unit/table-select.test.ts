@@ -52,7 +52,10 @@ describe('checkTableNames', () => {
   });
 
   it('the roll-back names every table', () => {
-    expect(tablesRollback('safe1', ['a.b', 'c.d'], 'db')).toBe('pgtaos-backup restore safe1 --table a.b --table c.d --target db --confirm db');
+    expect(tablesRollback('safe1', ['a.b', 'c.d'], [], 'db')).toBe('pgtaos-backup restore safe1 --table a.b --table c.d --target db --confirm db');
+    // A table the target did not have is dropped, after the others are back (their old keys cannot point at it).
+    expect(tablesRollback('safe1', ['a.b'], ['c.d', "e.\"it's\""], 'db')).toBe(`pgtaos-backup restore safe1 --table a.b --target db --confirm db && psql -d db -c 'DROP TABLE c.d, e."it'\\''s"'`);
+    expect(tablesRollback(null, [], ['c.d'], 'db')).toBe("psql -d db -c 'DROP TABLE c.d'");
   });
 });
 
@@ -63,5 +66,20 @@ describe('checkTableOptions', () => {
     expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: true }, 'postgres')).toThrow(/--with-globals/);
     expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: false }, 'postgres')).not.toThrow();
     expect(() => checkTableOptions({ tables: [], withGlobals: true }, 'tdengine')).not.toThrow();
+  });
+});
+
+describe('dumpSelection (the safety set of a table restore)', () => {
+  const t = (schema: string, table: string, name = `${schema}.${table}`) => ({ schema, table, name, how: 'only' as const });
+  it('the whole database with its large objects, or -t of exactly the tables named that exist', async () => {
+    const { dumpSelection, tablePattern } = await import('../../src/engines/postgres/dump.js');
+    const all = [t('public', 'reports'), t('public', 'stocks'), t('market', 'daily.adj', 'market."daily.adj"')];
+    expect(dumpSelection(all, undefined)).toEqual({ targets: all, args: ['-b'] });
+    const some = dumpSelection(all, ['market."daily.adj"', 'public.reports', 'public.new_one']);
+    expect(some.targets.map((x) => x.name)).toEqual(['public.reports', 'market."daily.adj"']);
+    expect(some.args).toEqual(['-t', '"public"."reports"', '-t', '"market"."daily.adj"']);
+    expect(tablePattern('a"b', 'C*')).toBe('"a""b"."C*"');
+    // None of them: never a pg_dump without -t (that would be the whole database).
+    expect(() => dumpSelection(all, ['public.new_one'])).toThrow(/none of the tables public.new_one/);
   });
 });

@@ -5,14 +5,14 @@
  * scratch (verify's database) and archives (`pg_restore --list`). Every session is opened through
  * `connect`, so one place decides how.
  */
-import type pg from 'pg';
+import pg from 'pg';
 import type { PostgresConfig } from '../../inputs/config-schema.js';
 import { MANIFEST_FORMAT, type ManifestFormat, type PostgresSection } from '../../catalog/manifest.js';
 import type { Engine, EngineContext, PreflightInfo } from '../engine.js';
 import { createStaging, databaseExists, dropStaging, shapeLike, swapStagingIn, type OpenMaintenance } from './admin.js';
 import { PgArchives, type parseArchiveHeader } from './archives.js';
 import { findPgTool, pgToolEnv, readClientVersion } from './client.js';
-import { countDatabase, type PgCounts } from './counts.js';
+import { countDatabase, listCountTargets, type PgCounts } from './counts.js';
 import { dumpDatabase, progressIntervalMs } from './dump.js';
 import { requireCompressSupport } from './dump-options.js';
 import { applyGlobals, dumpGlobals, type GlobalsApplied } from './globals.js';
@@ -86,9 +86,9 @@ export class PostgresEngine implements Engine, PgSessions {
    * Dumps the cluster's roles and tablespaces (globals.ts: first, so a refused pg_authid stops the
    * backup early), then the database, into `dir`; returns the manifest section, globals.sql last in its files.
    */
-  async dump(ctx: EngineContext, dir: string, pre: PreflightInfo): Promise<PostgresSection> {
+  async dump(ctx: EngineContext, dir: string, pre: PreflightInfo, only?: readonly string[]): Promise<PostgresSection> {
     const globals = await dumpGlobals({ cfg: this.cfg, pgDumpall: this.pgDumpall }, ctx, dir);
-    const section = await dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre);
+    const section = await dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre, only);
     return { ...section, files: [...section.files, globals.file], globals: globals.globals };
   }
 
@@ -108,6 +108,16 @@ export class PostgresEngine implements Engine, PgSessions {
    */
   countDatabase(env: NodeJS.ProcessEnv, database: string, log: EngineContext['log'], signal: AbortSignal, format: ManifestFormat = MANIFEST_FORMAT): Promise<PgCounts> {
     return countDatabase(this.connect(env, database), { log, signal, progressMs: progressIntervalMs(this.cfg) }, format);
+  }
+
+  /** Creates the schemas that are not in `database` yet (a set of some tables has no CREATE SCHEMA). */
+  createSchemas(env: NodeJS.ProcessEnv, database: string, schemas: string[]): Promise<void> {
+    return this.sql(env, database, schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(s)};`).join('\n'));
+  }
+
+  /** The tables `database` has, named by the rules of manifest `format` (as its counts would name them). */
+  tableNames(env: NodeJS.ProcessEnv, database: string, format: ManifestFormat = MANIFEST_FORMAT): Promise<string[]> {
+    return withSession(this.connect(env, database), async (client) => (await listCountTargets(client, format)).map((t) => t.name));
   }
 
   /**

@@ -27,6 +27,8 @@ export interface RestoreOptions {
   jobs: number;
   timescale: boolean;
   noOwner: boolean;
+  /** pg_restore -L: restore only the entries this file lists. */
+  listFile?: string;
 }
 
 /** What a restore needs of the engine: its SQL steps are the engine's own methods. */
@@ -136,6 +138,7 @@ async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, t
     '--exit-on-error',
     ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
     ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
+    ...(opts.listFile ? ['-L', opts.listFile] : []),
     file,
   ];
   const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), total);

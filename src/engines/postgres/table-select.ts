@@ -62,3 +62,12 @@ export function selectTables(entries: TocEntry[], tables: string[]): { lines: st
   }
   return { lines: entries.filter((e) => picked.has(e.id)).map((e) => e.line), missing };
 }
+
+/**
+ * The `-L` lines of a set holding only some tables (a table restore's safety set) for a scratch
+ * restore: all but its foreign keys, which point at tables the set does not hold.
+ */
+export function withoutForeignKeys(entries: TocEntry[]): { lines: string[]; left: number } {
+  const keep = entries.filter((e) => e.type !== 'FK CONSTRAINT');
+  return { lines: keep.map((e) => e.line), left: entries.length - keep.length };
+}
