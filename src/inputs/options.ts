@@ -84,6 +84,8 @@ export const runRequestSchema = z.strictObject({
   withGlobals: z.boolean().default(false),
   /** restore: only these tables (schema.table), into the existing target (README, One table back). */
   tables: z.array(z.string()).default([]),
+  /** restore --table: into this new schema of the target instead, replacing nothing (README, One table back). */
+  asSchema: z.string().optional(),
   dryRun: z.boolean().default(false),
   force: z.boolean().default(false),
   move: z.boolean().default(false),

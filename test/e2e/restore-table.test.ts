@@ -113,6 +113,51 @@ describe('restore --table', () => {
     await pgc.psql('DROP TABLE public.notes;', 'mystocks');
   });
 
+  it('--as-schema: the tables beside the damaged ones in a new schema, keys between them kept, one to a table left behind named; nothing replaced; DROP SCHEMA rolls back', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws, env());
+    const reports = await count('public.reports');
+    await pgc.psql('DELETE FROM public.reports WHERE id > 1;', 'mystocks');
+    const r = await run(ws, ['restore', set.id, '--table', 'public.reports', '--table', 'public.stocks', '--as-schema', 'side', '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
+    expect(r.code, r.stderr).toBe(0);
+    const result = json<RunResult>(r);
+    expect(result.checks.map((c) => [c.name, c.result])).toEqual([['set files', 'passed'], ['postgres restore', 'passed'], ['postgres row counts', 'passed']]);
+    expect(await count('side.reports')).toBe(reports);
+    expect(await count('side.stocks')).toBe(seeded.tables['public.stocks']);
+    expect(await count('public.reports')).toBe(1);
+    expect(setDirs(ws, 'safety')).toEqual([]);
+    // Its key, index and owned sequence moved with it; the foreign key between the two chosen tables came along.
+    expect(await shape('side.reports')).toBe((await shape('public.reports')));
+    expect(await one("SELECT confrelid::regclass::text AS v FROM pg_constraint WHERE conrelid = 'side.reports'::regclass AND contype = 'f'")).toBe('side.stocks');
+    expect(await one("SELECT pg_get_serial_sequence('side.reports', 'id') AS v")).toBe('side.reports_id_seq');
+    expect(await one("SELECT count(*)::text AS v FROM pg_database WHERE datname LIKE 'pgtaos\\_tables\\_%'")).toBe('0');
+    expect(result.message.endsWith("To roll back: psql -d mystocks -c 'DROP SCHEMA side CASCADE'")).toBe(true);
+    await pgc.psql('DROP SCHEMA side CASCADE;', 'mystocks');
+
+    // One table alone: its key to a table not restored cannot come along, and the run says so.
+    const alone = await run(ws, ['restore', set.id, '--table', 'public.reports', '--as-schema', 'side', '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
+    expect(alone.code, alone.stderr).toBe(0);
+    expect(alone.stderr).toContain('foreign key public.reports reports_symbol_fkey is left out of side');
+    expect(json<RunResult>(alone).message).toContain('left out: foreign key public.reports reports_symbol_fkey');
+    expect(await one("SELECT count(*)::text AS v FROM pg_constraint WHERE conrelid = 'side.reports'::regclass AND contype = 'f'")).toBe('0');
+    expect(await count('side.reports')).toBe(reports);
+
+    // Refused with exit 2 and nothing done: the schema exists now, a name that is not plain, two tables of one name.
+    for (const [args, says] of [
+      [['--table', 'public.reports', '--as-schema', 'side'], 'mystocks already has a schema side'],
+      [['--table', 'public.reports', '--as-schema', 'Side-1'], 'not a plain identifier'],
+      [['--table', 'public.reports', '--table', 'analytics.reports', '--as-schema', 'other'], 'public.reports and analytics.reports would have the same name there'],
+      [['--as-schema', 'other'], '--as-schema goes with --table'],
+    ] as const) {
+      const bad = await run(ws, ['restore', set.id, ...args, '--target', 'mystocks', '--confirm', 'mystocks'], env());
+      expect(bad.code, bad.stderr).toBe(2);
+      expect(bad.stderr).toContain(says);
+    }
+    expect(await one("SELECT count(*)::text AS v FROM pg_namespace WHERE nspname = 'other'")).toBe('0');
+    await pgc.psql('DROP SCHEMA side CASCADE;', 'mystocks');
+    expect(await count('public.reports')).toBe(1);
+  });
+
   it('a table the set does not hold: exit 2 naming it, no safety set, nothing touched', async () => {
     const ws = workspace(pgc, 'mystocks');
     const set = await backupSet(ws, env());

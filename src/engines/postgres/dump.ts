@@ -46,10 +46,14 @@ function reportProgress(file: string, log: EngineContext['log'], ms: number, sta
   return ticker(ms, (l) => log.info(l), async () => `pg_dump: ${formatBytes(await archiveBytes(file))} written after ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
-/** Pure: a pg_dump -t pattern naming exactly one table (double quotes make every character literal). */
+/** Pure: one part of a pg_dump -t/-n pattern, matched exactly (double quotes make every character literal). */
+export function patternPart(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Pure: a pg_dump -t pattern naming exactly one table. */
 export function tablePattern(schema: string, table: string): string {
-  const q = (s: string) => `"${s.replaceAll('"', '""')}"`;
-  return `${q(schema)}.${q(table)}`;
+  return `${patternPart(schema)}.${patternPart(table)}`;
 }
 
 /**

@@ -11,6 +11,7 @@ import { comparePostgres } from './compare.js';
 import type { SetEntry } from '../../catalog/sets.js';
 import type { RunContext } from '../../commands/context.js';
 import { restorePostgresTables } from './restore-tables.js';
+import { restoreTablesAsSchema } from './restore-as-schema.js';
 import { restorePostgres } from './restore-target.js';
 import { checkGlobalsFile } from './restore-globals.js';
 import { scratchDatabase } from '../../inputs/scratch.js';
@@ -106,8 +107,9 @@ class PostgresLifecycle implements Engine<PostgresSection> {
   }
 
   restoreTarget(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit) {
-    const tables = ctx.request.tables;
-    return tables.length > 0 ? restorePostgresTables(ctx, set, target, tables, kit) : restorePostgres(ctx, set, target, kit);
+    const { tables, asSchema } = ctx.request;
+    if (tables.length === 0) return restorePostgres(ctx, set, target, kit);
+    return asSchema === undefined ? restorePostgresTables(ctx, set, target, tables, kit) : restoreTablesAsSchema(ctx, set, target, tables, asSchema);
   }
 
   check(ctx: EngineContext): Promise<Check[]> {

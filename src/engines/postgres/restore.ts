@@ -29,6 +29,8 @@ export interface RestoreOptions {
   noOwner: boolean;
   /** pg_restore -L: restore only the entries this file lists. */
   listFile?: string;
+  /** pg_restore --section: only these parts of the archive. */
+  sections?: ('pre-data' | 'data' | 'post-data')[];
 }
 
 /** What a restore needs of the engine: its SQL steps are the engine's own methods. */
@@ -139,6 +141,7 @@ async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, t
     ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
     ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
     ...(opts.listFile ? ['-L', opts.listFile] : []),
+    ...(opts.sections ?? []).map((s) => `--section=${s}`),
     file,
   ];
   const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), total);
@@ -157,11 +160,14 @@ async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, t
 /**
  * pg_restore of the `-L` list's entries into `target`, an existing database: --clean --if-exists
  * drops each object before recreating it, and --single-transaction makes it all or nothing
- * (so no -j; --exit-on-error is implied). Used by restore --table.
+ * (so no -j; --exit-on-error is implied). Used by restore --table; with no list (--as-schema), the
+ * whole archive of a new schema, in one transaction.
  */
-export async function restoreListed(deps: Pick<RestoreDeps, 'cfg' | 'pgRestore'>, ctx: EngineContext, file: string, listFile: string, target: string): Promise<void> {
+export async function restoreListed(deps: Pick<RestoreDeps, 'cfg' | 'pgRestore'>, ctx: EngineContext, file: string, listFile: string | null, target: string): Promise<void> {
   const { cfg } = deps;
-  const args = ['-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target, '--single-transaction', '--exit-on-error', '--clean', '--if-exists', '-L', listFile, file];
+  // No list: a whole archive of new objects (a side schema), so nothing to clean.
+  const select = listFile === null ? [] : ['--clean', '--if-exists', '-L', listFile];
+  const args = ['-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target, '--single-transaction', '--exit-on-error', ...select, file];
   const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), null);
   const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx, progress.onLine).finally(progress.stop);
   if (ctx.signal.aborted) throw ctx.signal.reason;
