@@ -4,7 +4,7 @@
  * an unknown table refused with nothing touched; a table a view depends on refused by the server
  * inside the one transaction, leaving it whole.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
@@ -156,6 +156,38 @@ describe('restore --table', () => {
     expect(await one("SELECT count(*)::text AS v FROM pg_namespace WHERE nspname = 'other'")).toBe('0');
     await pgc.psql('DROP SCHEMA side CASCADE;', 'mystocks');
     expect(await count('public.reports')).toBe(1);
+  });
+
+  it('restored rows that differ from the manifest: exit 1 naming the table, the hint holds the roll-back, which works', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws, env());
+    await pgc.psql('DELETE FROM public.reports WHERE id > 3;', 'mystocks');
+    // The manifest says one row more than the archive holds; the files' checksums still match.
+    const file = path.join(set.path, 'manifest.json');
+    const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+    const entry = m.postgres!.tables.find((t) => t.name === 'public.reports')!;
+    entry.rows += 1;
+    writeFileSync(file, JSON.stringify(m, null, 2));
+    const r = await run(ws, ['restore', set.id, '--table', 'public.reports', '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
+    expect(r.code, r.stderr).toBe(1);
+    const error = json<RunResult>(r).error!;
+    expect(error.code).toBe('restore.counts_differ');
+    expect(error.message).toContain(`differ from the manifest of ${set.id}: public.reports`);
+    const safetyIds = setDirs(ws, 'safety');
+    const rollback = `pgtaos-backup restore ${safetyIds[0]} --table public.reports --target mystocks --confirm mystocks`;
+    expect(error.hint).toContain(`To roll back: ${rollback}`);
+    expect(await count('public.reports')).toBe(entry.rows - 1);
+    const back = await run(ws, rollback.split(' ').slice(1), env());
+    expect(back.code, back.stderr).toBe(0);
+    expect(await count('public.reports')).toBe(3);
+
+    // The same into a side schema: exit 1, and its roll-back is the DROP SCHEMA.
+    const side = await run(ws, ['restore', set.id, '--table', 'public.reports', '--as-schema', 'side_bad', '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
+    expect(side.code, side.stderr).toBe(1);
+    expect(json<RunResult>(side).error!.code).toBe('restore.counts_differ');
+    expect(json<RunResult>(side).error!.message).toContain('side_bad.reports');
+    expect(json<RunResult>(side).error!.hint).toContain("To roll back: psql -d mystocks -c 'DROP SCHEMA side_bad CASCADE'");
+    await pgc.psql('DROP SCHEMA side_bad CASCADE;', 'mystocks');
   });
 
   it('a table the set does not hold: exit 2 naming it, no safety set, nothing touched', async () => {
