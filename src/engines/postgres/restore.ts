@@ -175,7 +175,9 @@ export async function restoreListed(deps: Pick<RestoreDeps, 'cfg' | 'pgRestore'>
   if (r.exitCode !== 0) {
     const errors = stderr.filter(isDumpErrorLine);
     throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}); its one transaction was rolled back:\n  ${(errors.length ? errors : stderr.length ? stderr : r.stderrTail).slice(-10).join('\n  ')}`, {
-      hint: 'Read the pg_restore lines above. "other objects depend on it": a view or another table\'s object needs the table; restore those tables with it (--table for each), or restore the whole set.',
+      hint: listFile === null
+        ? 'Read the pg_restore lines above: nothing of it was kept in the target.'
+        : 'Read the pg_restore lines above. "other objects depend on it": a view or another table\'s object needs the table; restore those tables with it (--table for each), or restore the whole set.',
     });
   }
 }
