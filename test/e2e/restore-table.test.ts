@@ -161,7 +161,9 @@ describe('restore --table', () => {
   it('restored rows that differ from the manifest: exit 1 naming the table, the hint holds the roll-back, which works', async () => {
     const ws = workspace(pgc, 'mystocks');
     const set = await backupSet(ws, env());
-    await pgc.psql('DELETE FROM public.reports WHERE id > 3;', 'mystocks');
+    // Whatever earlier cases left in it: one row fewer is the damaged state to roll back to.
+    await pgc.psql('DELETE FROM public.reports WHERE id = (SELECT max(id) FROM public.reports);', 'mystocks');
+    const damaged = await count('public.reports');
     // The manifest says one row more than the archive holds; the files' checksums still match.
     const file = path.join(set.path, 'manifest.json');
     const m = JSON.parse(readFileSync(file, 'utf8')) as Manifest;
@@ -179,7 +181,7 @@ describe('restore --table', () => {
     expect(await count('public.reports')).toBe(entry.rows - 1);
     const back = await run(ws, rollback.split(' ').slice(1), env());
     expect(back.code, back.stderr).toBe(0);
-    expect(await count('public.reports')).toBe(3);
+    expect(await count('public.reports')).toBe(damaged);
 
     // The same into a side schema: exit 1, and its roll-back is the DROP SCHEMA.
     const side = await run(ws, ['restore', set.id, '--table', 'public.reports', '--as-schema', 'side_bad', '--target', 'mystocks', '--confirm', 'mystocks', '--json'], env());
