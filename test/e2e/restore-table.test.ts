@@ -4,7 +4,9 @@
  * an unknown table refused with nothing touched; a table a view depends on refused by the server
  * inside the one transaction, leaving it whole.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
@@ -190,6 +192,28 @@ describe('restore --table', () => {
     expect(json<RunResult>(side).error!.message).toContain('side_bad.reports');
     expect(json<RunResult>(side).error!.hint).toContain("To roll back: psql -d mystocks -c 'DROP SCHEMA side_bad CASCADE'");
     await pgc.psql('DROP SCHEMA side_bad CASCADE;', 'mystocks');
+  });
+
+  it("README's restore by hand with stock tools works as written", async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws, env());
+    const rows = await count('public.reports');
+    const before = await shape('public.reports');
+    await pgc.psql('DELETE FROM public.reports;', 'mystocks');
+    await pgc.psql('CREATE DATABASE scratch;', 'postgres');
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /\*\*By hand, with stock tools:\*\*\n\n```sh\n([\s\S]*?)```/.exec(readme)![1]!;
+    // A copy of the archive (the set's folder stays as written); the server through libpq's variables.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'pgtaos-byhand-'));
+    copyFileSync(path.join(set.path, 'mystocks.dump'), path.join(dir, 'mystocks.dump'));
+    const r = spawnSync('bash', ['-euo', 'pipefail', '-c', block], { cwd: dir, encoding: 'utf8', env: { ...pgc.env, PATH: `${pgc.binDir}:${process.env.PATH}`, PGHOST: pgc.host, PGPORT: String(pgc.port), PGUSER: pgc.user } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(await count('public.reports')).toBe(rows);
+    expect(await shape('public.reports')).toBe(before);
+    expect(await one("SELECT col_description('public.reports'::regclass, 5) AS v")).toContain('Large object');
+    expect((await pgc.query<{ n: string }>('SELECT count(*)::text AS n FROM public.reports', 'scratch'))[0]!.n).toBe(String(rows));
+    await pgc.psql('DROP DATABASE scratch;', 'postgres');
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('a table the set does not hold: exit 2 naming it, no safety set, nothing touched', async () => {
