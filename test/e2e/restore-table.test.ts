@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { seedMarketData, type MarketDataResult } from '../helpers/market-data.js';
-import { json, setDirs, userEnv, workspace } from '../helpers/tool.js';
+import { json, runAction, setDirs, userEnv, workspace } from '../helpers/tool.js';
 import { backupSet, run } from '../helpers/faults.js';
 import type { RunResult } from '../../src/report/result.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
@@ -214,6 +214,17 @@ describe('restore --table', () => {
     expect((await pgc.query<{ n: string }>('SELECT count(*)::text AS n FROM public.reports', 'scratch'))[0]!.n).toBe(String(rows));
     await pgc.psql('DROP DATABASE scratch;', 'postgres');
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the action: tables (comma-separated) and as-schema, from workflow_dispatch', async () => {
+    const ws = workspace(pgc, 'mystocks');
+    const set = await backupSet(ws, env());
+    const r = await runAction(ws, { command: 'restore', 'set-id': set.id, target: 'mystocks', confirm: 'mystocks', tables: 'public.reports, public.stocks', 'as-schema': 'side_action' }, { ...env(), GITHUB_EVENT_NAME: 'workflow_dispatch' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(await count('side_action.reports')).toBe(await count('public.reports'));
+    expect(await count('side_action.stocks')).toBe(seeded.tables['public.stocks']);
+    expect(setDirs(ws, 'safety')).toEqual([]);
+    await pgc.psql('DROP SCHEMA side_action CASCADE;', 'mystocks');
   });
 
   it('a table the set does not hold: exit 2 naming it, no safety set, nothing touched', async () => {
