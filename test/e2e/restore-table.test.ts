@@ -150,11 +150,16 @@ describe('restore --table', () => {
       [['--table', 'public.reports', '--as-schema', 'Side-1'], 'not a plain identifier'],
       [['--table', 'public.reports', '--table', 'analytics.reports', '--as-schema', 'other'], 'public.reports and analytics.reports would have the same name there'],
       [['--as-schema', 'other'], '--as-schema goes with --table'],
+      // The set's own schema of that name would land in the copy.
+      [['--table', 'public.reports', '--as-schema', 'analytics'], 'has a schema analytics of its own'],
     ] as const) {
       const bad = await run(ws, ['restore', set.id, ...args, '--target', 'mystocks', '--confirm', 'mystocks'], env());
       expect(bad.code, bad.stderr).toBe(2);
       expect(bad.stderr).toContain(says);
     }
+    const nodb = await run(ws, ['restore', set.id, '--table', 'public.reports', '--as-schema', 'other', '--target', 'nosuchdb', '--confirm', 'nosuchdb'], env());
+    expect(nodb.code, nodb.stderr).toBe(2);
+    expect(nodb.stderr).toContain('database nosuchdb does not exist');
     expect(await one("SELECT count(*)::text AS v FROM pg_namespace WHERE nspname = 'other'")).toBe('0');
     await pgc.psql('DROP SCHEMA side CASCADE;', 'mystocks');
     expect(await count('public.reports')).toBe(1);
