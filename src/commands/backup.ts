@@ -28,6 +28,8 @@ export interface BackupOptions {
   engines?: string[];
   /** Per engine: dump this database instead of the configured one (safety sets of a restore target). */
   databases?: Readonly<Record<string, string>>;
+  /** Per engine: dump only these tables (the safety set of a table restore). */
+  tables?: Readonly<Record<string, readonly string[]>>;
 }
 
 /** One engine of the run, with what its steps found. */
@@ -43,7 +45,7 @@ export async function backup(ctx: RunContext, opts: BackupOptions): Promise<Comm
   const names = opts.engines ?? selectEngines(config, ctx.request.engines);
   const ectx: EngineContext = { log, signal: ctx.signal, env: ctx.env };
   const databases: Record<string, string> = { ...opts.databases };
-  const parts: Part[] = names.map((name) => ({ name, label: pluginOf(name).label, engine: createEngine(config, name, databases[name]) }));
+  const parts: Part[] = names.map((name) => ({ name, label: pluginOf(name).label, engine: createEngine(config, name, databases[name], opts.tables?.[name]) }));
   // 1. Tools (and secrets' presence): no connection is made when one is missing.
   for (const p of parts) p.engine.findTools(ctx.env);
   // Named after the database dumped, the first engine's: mystocks_..., or market_data_... for a TDengine-only run.

@@ -69,12 +69,12 @@ export function pluginOf(name: string): AnyEnginePlugin {
   return p;
 }
 
-/** The engine `name` configured by the config's section; `database` replaces the configured database. */
-export function createEngine(config: Config, name: string, database?: string): Engine {
+/** The engine `name` configured by the config's section; `database` replaces the configured database, `tables` narrows its dump to them. */
+export function createEngine(config: Config, name: string, database?: string, tables?: readonly string[]): Engine {
   const plugin = pluginOf(name);
   const section = engineSection(config, name);
   if (section === undefined) requireSections(config, [name], 'engines.not_configured', 'this run');
-  return plugin.create(section, database === undefined ? {} : { database });
+  return plugin.create(section, { ...(database === undefined ? {} : { database }), ...(tables === undefined ? {} : { tables }) });
 }
 
 /** Each engine's tools and secrets: a UsageError (exit 2) when one is missing. */

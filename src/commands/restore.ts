@@ -63,8 +63,9 @@ export function restorableEngine(config: Config, name: string, setId: string): N
   return engine.restoreTarget.bind(engine);
 }
 
-/** Pure: --table restores PostgreSQL tables, and only tables (no --with-globals beside it). */
-export function checkTableOptions(request: Pick<RunContext['request'], 'tables' | 'withGlobals'>, engine: string): void {
+/** Pure: --table restores PostgreSQL tables, and only tables (no --with-globals beside it); --as-schema goes with --table. */
+export function checkTableOptions(request: Pick<RunContext['request'], 'tables' | 'withGlobals' | 'asSchema'>, engine: string): void {
+  if (request.asSchema !== undefined && request.tables.length === 0) throw new UsageError('restore.bad_schema', '--as-schema goes with --table: it names where the chosen tables go', { hint: 'Add --table schema.name for each table to restore beside the others. Nothing was done.' });
   if (request.tables.length === 0) return;
   if (engine !== 'postgres') throw new UsageError('restore.tables_engine', `--table restores PostgreSQL tables; the ${engine} dump is restored whole`, { hint: 'See the README, One table back, for what taosdump can do. Nothing was done.' });
   if (request.withGlobals) throw new UsageError('restore.tables_globals', '--with-globals goes with a whole restore onto a new server, not with --table', { hint: 'Run the restore with --with-globals first, or --table without it. Nothing was done.' });
@@ -80,5 +81,7 @@ export async function restore(ctx: RunContext): Promise<CommandOutcome> {
   requireSections(config, [name], 'restore.no_engine_config', `set ${set.id}`);
   checkTableOptions(ctx.request, name);
   const restoreTarget = restorableEngine(config, name, set.id);
-  return restoreTarget(ctx, set, target, { safetySet: (database) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database } }) });
+  return restoreTarget(ctx, set, target, {
+    safetySet: (database, tables) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database }, ...(tables ? { tables: { [name]: tables } } : {}) }),
+  });
 }

@@ -77,8 +77,8 @@ export interface Engine<M extends SectionBase = SectionBase> {
  * so that engines never call back up into the commands.
  */
 export interface RestoreKit {
-  /** Takes a safety set of `database` (this engine's dump of it, kind `safety`), as `backup` would. */
-  safetySet(database: string): Promise<CommandOutcome>;
+  /** Takes a safety set of `database` (this engine's dump of it, kind `safety`), as `backup` would; with `tables`, of just those tables. */
+  safetySet(database: string, tables?: readonly string[]): Promise<CommandOutcome>;
 }
 
 /** A dump made elsewhere (the old runbook's files), read and checked, ready to become a set. */
@@ -135,8 +135,11 @@ export interface EnginePlugin<C = unknown, M extends SectionBase = SectionBase> 
   reservedTarget?(target: string): { message: string; hint: string } | null;
   /** How it adopts dumps made elsewhere, for one run (import); absent: it cannot. */
   importer?(ctx: RunContext): EngineImporter;
-  /** `database`: dump this database instead of the configured one (a safety set of a restore target). */
-  create(config: C, opts?: { database?: string }): Engine<M>;
+  /**
+   * `database`: dump this database instead of the configured one (a safety set of a restore target);
+   * `tables`: dump only these tables of it (the safety set of a table restore; engines that cannot, ignore it).
+   */
+  create(config: C, opts?: { database?: string; tables?: readonly string[] }): Engine<M>;
 }
 
 /** A plugin as the registry holds it. */

@@ -42,6 +42,11 @@ export interface ActionRequest {
   report: { upload: boolean; retentionDays: number; onError: 'fail' | 'warn' };
 }
 
+/** Pure: the `tables` input, schema.name separated by commas or new lines (blanks ignored). */
+export function splitTables(value: string): string[] {
+  return value.split(/[,\n]/).map((t) => t.trim()).filter(Boolean);
+}
+
 /** Reads `INPUT_*` the way @actions/core does (hyphens kept, upper-cased). */
 export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRequest {
   const get = (name: string) => (env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] ?? '').trim();
@@ -89,6 +94,8 @@ export function readActionInputs(env: NodeJS.ProcessEnv = process.env): ActionRe
     dryRun: p['dry-run'],
     force: p.force,
     withGlobals: p['with-globals'],
+    tables: splitTables(raw.tables ?? ''),
+    ...(raw['as-schema'] ? { asSchema: raw['as-schema'] } : {}),
     pitr: p.pitr,
     ...(raw['pitr-to'] ? { to: raw['pitr-to'] } : {}),
     lockWait: p['lock-wait'],

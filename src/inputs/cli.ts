@@ -172,11 +172,12 @@ export function parseCli(argv: string[], out: { writeOut: (s: string) => void; w
     .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(engineChoices()).default('all'))
     .option('--with-globals', "first create the set's roles and tablespaces (PostgreSQL) on the target server; existing ones are left as they are")
     .option('--table <schema.table>', 'PostgreSQL: restore only this table (repeatable) into the existing target, replacing it in one transaction', (v: string, prev: string[]) => [...prev, v], [])
+    .option('--as-schema <name>', 'with --table: restore the tables into this new schema of the target instead, replacing nothing')
     .action((setId: string | undefined, opts: Opts) => {
       if (!opts.pitr && (!setId || opts.target === undefined || opts.confirm === undefined)) {
         throw new CommanderError(2, 'pgtaos.restore_args', 'error: restore needs <set-id>, --target <db> and --confirm <db> (or --pitr --to ... --into ...)');
       }
-      parsed = toRequest('restore', opts, { ...(setId ? { setId } : {}), target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'], withGlobals: Boolean(opts.withGlobals), tables: opts.table as string[], ...pitrOpts(opts) });
+      parsed = toRequest('restore', opts, { ...(setId ? { setId } : {}), target: opts.target as string, confirm: opts.confirm as string, engines: opts.engines as RunRequestInput['engines'], withGlobals: Boolean(opts.withGlobals), tables: opts.table as string[], ...(opts.asSchema === undefined ? {} : { asSchema: opts.asSchema as string }), ...pitrOpts(opts) });
     });
   const pitr = program.command('pitr').description('point-in-time recovery through Barman: setup, backup').exitOverride().configureOutput(out);
   waits(common(pitr.command('setup').description('write Barman\'s config, create the slot, start the WAL receiver, run barman check; print the DBA\'s steps').exitOverride().configureOutput(out)))

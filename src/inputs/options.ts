@@ -84,6 +84,8 @@ export const runRequestSchema = z.strictObject({
   withGlobals: z.boolean().default(false),
   /** restore: only these tables (schema.table), into the existing target (README, One table back). */
   tables: z.array(z.string()).default([]),
+  /** restore --table: into this new schema of the target instead, replacing nothing (README, One table back). */
+  asSchema: z.string().optional(),
   dryRun: z.boolean().default(false),
   force: z.boolean().default(false),
   move: z.boolean().default(false),
@@ -130,6 +132,8 @@ export const ACTION_INPUTS = {
   target: { description: 'restore: database to restore into.', required: false, default: '' },
   confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
   'with-globals': { description: "restore: first create the set's roles and tablespaces (PostgreSQL globals.sql) on the target server; existing ones are left as they are.", required: false, default: 'false' },
+  tables: { description: 'restore (PostgreSQL): only these tables, schema.name, separated by commas or new lines; each is replaced in the existing target in one transaction, after a safety set of just those tables.', required: false, default: '' },
+  'as-schema': { description: 'restore with tables: put them into this new schema of the target instead, replacing nothing (roll-back: DROP SCHEMA it CASCADE).', required: false, default: '' },
   pitr: { description: 'verify: prove point-in-time recovery through Barman instead of verifying a set.', required: false, default: 'false' },
   'pitr-to': { description: 'verify with pitr: the point to recover to (a time with its offset, or an LSN; default: the newest nightly restore point).', required: false, default: '' },
   'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },

@@ -43,6 +43,17 @@ describe('action inputs', () => {
     const r = readActionInputs(runnerEnv({ command: 'backup', engines: 'postgres', 'postgres-port': '5438', config: 'ops/b.yml' }));
     expect(r.request).toMatchObject({ command: 'backup', engines: 'postgres', configFile: 'ops/b.yml', overrides: { 'postgres-port': '5438' }, dryRun: false });
   });
+  it('tables (commas or new lines) and as-schema map to --table and --as-schema', () => {
+    const env = { GITHUB_EVENT_NAME: 'workflow_dispatch' };
+    const r = readActionInputs(runnerEnv({ command: 'restore', 'set-id': 's1', target: 'db', confirm: 'db', tables: 'public.reports, analytics.x\n public.stocks\n', 'as-schema': 'side' }, env));
+    expect(r.request).toMatchObject({ tables: ['public.reports', 'analytics.x', 'public.stocks'], asSchema: 'side' });
+    const quiet = { writeOut: () => {}, writeErr: () => {} };
+    const cli = parseCli(['restore', 's1', '--target', 'db', '--confirm', 'db', '--table', 'public.reports', '--table', 'analytics.x', '--table', 'public.stocks', '--as-schema', 'side'], quiet);
+    expect(cli.request).toMatchObject({ tables: r.request.tables!, asSchema: 'side' });
+    const whole = readActionInputs(runnerEnv({ command: 'restore', 'set-id': 's1', target: 'db', confirm: 'db' }, env));
+    expect(whole.request.tables).toEqual([]);
+    expect(whole.request).not.toHaveProperty('asSchema');
+  });
   it('enforce required (the runner does not)', () => {
     expect(() => readActionInputs(runnerEnv({}))).toThrow(UsageError);
   });

@@ -52,7 +52,10 @@ describe('checkTableNames', () => {
   });
 
   it('the roll-back names every table', () => {
-    expect(tablesRollback('safe1', ['a.b', 'c.d'], 'db')).toBe('pgtaos-backup restore safe1 --table a.b --table c.d --target db --confirm db');
+    expect(tablesRollback('safe1', ['a.b', 'c.d'], [], 'db')).toBe('pgtaos-backup restore safe1 --table a.b --table c.d --target db --confirm db');
+    // A table the target did not have is dropped, after the others are back (their old keys cannot point at it).
+    expect(tablesRollback('safe1', ['a.b'], ['c.d', "e.\"it's\""], 'db')).toBe(`pgtaos-backup restore safe1 --table a.b --target db --confirm db && psql -d db -c 'DROP TABLE c.d, e."it'\\''s"'`);
+    expect(tablesRollback(null, [], ['c.d'], 'db')).toBe("psql -d db -c 'DROP TABLE c.d'");
   });
 });
 
@@ -63,5 +66,60 @@ describe('checkTableOptions', () => {
     expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: true }, 'postgres')).toThrow(/--with-globals/);
     expect(() => checkTableOptions({ tables: ['a.b'], withGlobals: false }, 'postgres')).not.toThrow();
     expect(() => checkTableOptions({ tables: [], withGlobals: true }, 'tdengine')).not.toThrow();
+  });
+});
+
+describe('dumpSelection (the safety set of a table restore)', () => {
+  const t = (schema: string, table: string, name = `${schema}.${table}`) => ({ schema, table, name, how: 'only' as const });
+  it('the whole database with its large objects, or -t of exactly the tables named that exist', async () => {
+    const { dumpSelection, tablePattern } = await import('../../src/engines/postgres/dump.js');
+    const all = [t('public', 'reports'), t('public', 'stocks'), t('market', 'daily.adj', 'market."daily.adj"')];
+    expect(dumpSelection(all, undefined)).toEqual({ targets: all, args: ['-b'] });
+    const some = dumpSelection(all, ['market."daily.adj"', 'public.reports', 'public.new_one']);
+    expect(some.targets.map((x) => x.name)).toEqual(['public.reports', 'market."daily.adj"']);
+    expect(some.args).toEqual(['-t', '"public"."reports"', '-t', '"market"."daily.adj"']);
+    expect(tablePattern('a"b', 'C*')).toBe('"a""b"."C*"');
+    // None of them: never a pg_dump without -t (that would be the whole database).
+    expect(() => dumpSelection(all, ['public.new_one'])).toThrow(/none of the tables public.new_one/);
+  });
+});
+
+describe('sideCopyList (restore --as-schema)', () => {
+  it('keeps a foreign key between chosen tables, leaves out and names one to a table not chosen', async () => {
+    const { sideCopyList } = await import('../../src/engines/postgres/table-select.js');
+    const both = sideCopyList(parseToc(TOC), ['public.reports', 'public.stocks']);
+    expect(both.foreignKeys).toEqual([]);
+    expect(both.lines.some((l) => l.startsWith('3250;'))).toBe(true);
+    const alone = sideCopyList(parseToc(TOC), ['public.reports']);
+    expect(alone.foreignKeys).toEqual(['public.reports reports_symbol_fkey']);
+    expect(alone.lines.map((l) => Number(l.split(';')[0]))).toEqual([219, 3416, 218, 3417, 3229, 3400, 3419, 3241]);
+  });
+
+  it('a set of some tables restores without any foreign key; a schema of the archive is found by name', async () => {
+    const { withoutForeignKeys, archiveHasSchema } = await import('../../src/engines/postgres/table-select.js');
+    const { lines, left } = withoutForeignKeys(parseToc(TOC));
+    expect(left).toBe(1);
+    expect(lines.some((l) => l.includes('FK CONSTRAINT'))).toBe(false);
+    const withSchema = parseToc(['6; 2615 16386 SCHEMA - analytics postgres', ...TOC]);
+    expect(archiveHasSchema(withSchema, 'analytics')).toBe(true);
+    expect(archiveHasSchema(withSchema, 'analytic')).toBe(false);
+  });
+});
+
+describe('checkSideSchema', () => {
+  it('a plain identifier, and no two chosen tables of one name', async () => {
+    const { checkSideSchema, sideSchemaRollback } = await import('../../src/engines/postgres/restore-as-schema.js');
+    expect(() => checkSideSchema('side_1', ['public.reports', 'analytics.factor_scores'])).not.toThrow();
+    for (const bad of ['Side', '1side', 'pg_side', 'si-de', 'a"b', '']) expect(() => checkSideSchema(bad, ['public.reports']), bad).toThrow(/not a plain identifier/);
+    expect(() => checkSideSchema('side', ['public.reports', 'analytics.reports'])).toThrow('public.reports and analytics.reports would have the same name there');
+    expect(sideSchemaRollback('side', 'mystocks')).toBe("psql -d mystocks -c 'DROP SCHEMA side CASCADE'");
+  });
+});
+
+describe('splitTables (the action input)', () => {
+  it('commas or new lines, blanks ignored', async () => {
+    const { splitTables } = await import('../../src/inputs/action.js');
+    expect(splitTables(' public.a,public.b\n\nanalytics.c ,\n')).toEqual(['public.a', 'public.b', 'analytics.c']);
+    expect(splitTables('')).toEqual([]);
   });
 });

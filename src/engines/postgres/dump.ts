@@ -17,7 +17,7 @@ import type { EngineContext, PreflightInfo } from '../engine.js';
 import type { ToolResult } from '../exec.js';
 import type { PgArchives } from './archives.js';
 import { howEnded, isDumpErrorLine, runPgTool, spawnFailed } from './client.js';
-import { countTables, isPermissionError, listCountTargets, type PgCounts } from './counts.js';
+import { countTables, isPermissionError, listCountTargets, type CountTarget, type PgCounts } from './counts.js';
 import { archiveName, describeOptions, formatArgs } from './dump-options.js';
 import { parseClientVersion } from './versions.js';
 import { disableTimeouts, exportSnapshot, importSnapshot, markWal, type PgSessions } from './session.js';
@@ -46,8 +46,31 @@ function reportProgress(file: string, log: EngineContext['log'], ms: number, sta
   return ticker(ms, (l) => log.info(l), async () => `pg_dump: ${formatBytes(await archiveBytes(file))} written after ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
-/** Dumps the database into `dir` and returns the manifest section. */
-export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: string, pre: PreflightInfo): Promise<PostgresSection> {
+/** Pure: one part of a pg_dump -t/-n pattern, matched exactly (double quotes make every character literal). */
+export function patternPart(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Pure: a pg_dump -t pattern naming exactly one table. */
+export function tablePattern(schema: string, table: string): string {
+  return `${patternPart(schema)}.${patternPart(table)}`;
+}
+
+/**
+ * Pure: what pg_dump selects. The whole database with its large objects, or (a table restore's safety
+ * set) `-t` for each of `only` the database has; a name it does not have is simply not dumped.
+ */
+export function dumpSelection(targets: CountTarget[], only: readonly string[] | undefined): { targets: CountTarget[]; args: string[] } {
+  if (!only) return { targets, args: ['-b'] };
+  const want = new Set(only);
+  const chosen = targets.filter((t) => want.has(t.name));
+  // Without a -t, pg_dump would dump the whole database: never a silent whole dump in place of some tables.
+  if (chosen.length === 0) throw new JobError('postgres.no_tables', `the database has none of the tables ${only.join(', ')}`, { hint: 'A table that does not exist yet needs no safety set; run the restore again.' });
+  return { targets: chosen, args: chosen.flatMap((t) => ['-t', tablePattern(t.schema, t.table)]) };
+}
+
+/** Dumps the database (or `only` these tables of it) into `dir` and returns the manifest section. */
+export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: string, pre: PreflightInfo, only?: readonly string[]): Promise<PostgresSection> {
   const { cfg, sessions } = deps;
   const { log, signal, env } = ctx;
   const fileName = archiveName(cfg);
@@ -63,10 +86,10 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
     const wal = await markWal(c, cfg.database);
     await disableTimeouts(c);
     await importSnapshot(c, snap);
-    const targets = await listCountTargets(c, MANIFEST_FORMAT);
+    const { targets, args: select } = dumpSelection(await listCountTargets(c, MANIFEST_FORMAT), only);
     const extensions = (await c.query<{ name: string; version: string }>('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
 
-    const args = [...formatArgs(cfg, client), '-b', '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
+    const args = [...formatArgs(cfg, client), ...select, '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
     const started = Date.now();
     const dumping = runPgTool('pg_dump', deps.pgDump, args, ctx);
     stopProgress = reportProgress(file, log, progressIntervalMs(cfg), started);
@@ -89,7 +112,10 @@ export async function dumpDatabase(deps: DumpDeps, ctx: EngineContext, dir: stri
     const bytes = await requireNonEmpty(cfg, file);
     const header = await deps.archives.readHeader(file, env, signal);
     log.info(`pg_dump: ${formatBytes(bytes)} in ${Math.round((Date.now() - started) / 100) / 10} s (${describeOptions(cfg)}); archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
-    return { ...section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg)), ...(wal ? { wal } : {}) };
+    const dumpedSection = section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg));
+    // Some tables only: no large objects were dumped, and the manifest says which tables it holds.
+    const narrowed = only ? { only_tables: targets.map((t) => t.name), large_objects: 0 } : {};
+    return { ...dumpedSection, ...narrowed, ...(wal ? { wal } : {}) };
   } finally {
     stopProgress();
     await counter?.end().catch(() => {});

@@ -5,15 +5,16 @@
  * scratch (verify's database) and archives (`pg_restore --list`). Every session is opened through
  * `connect`, so one place decides how.
  */
-import type pg from 'pg';
+import pg from 'pg';
+import { JobError } from '../../errors.js';
 import type { PostgresConfig } from '../../inputs/config-schema.js';
 import { MANIFEST_FORMAT, type ManifestFormat, type PostgresSection } from '../../catalog/manifest.js';
 import type { Engine, EngineContext, PreflightInfo } from '../engine.js';
 import { createStaging, databaseExists, dropStaging, shapeLike, swapStagingIn, type OpenMaintenance } from './admin.js';
 import { PgArchives, type parseArchiveHeader } from './archives.js';
-import { findPgTool, pgToolEnv, readClientVersion } from './client.js';
-import { countDatabase, type PgCounts } from './counts.js';
-import { dumpDatabase, progressIntervalMs } from './dump.js';
+import { findPgTool, howEnded, pgToolEnv, readClientVersion, runPgTool, spawnFailed } from './client.js';
+import { countDatabase, listCountTargets, type PgCounts } from './counts.js';
+import { dumpDatabase, patternPart, progressIntervalMs } from './dump.js';
 import { requireCompressSupport } from './dump-options.js';
 import { applyGlobals, dumpGlobals, type GlobalsApplied } from './globals.js';
 import { openMaintenance, openSession, probeServer } from './probe.js';
@@ -86,9 +87,9 @@ export class PostgresEngine implements Engine, PgSessions {
    * Dumps the cluster's roles and tablespaces (globals.ts: first, so a refused pg_authid stops the
    * backup early), then the database, into `dir`; returns the manifest section, globals.sql last in its files.
    */
-  async dump(ctx: EngineContext, dir: string, pre: PreflightInfo): Promise<PostgresSection> {
+  async dump(ctx: EngineContext, dir: string, pre: PreflightInfo, only?: readonly string[]): Promise<PostgresSection> {
     const globals = await dumpGlobals({ cfg: this.cfg, pgDumpall: this.pgDumpall }, ctx, dir);
-    const section = await dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre);
+    const section = await dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre, only);
     return { ...section, files: [...section.files, globals.file], globals: globals.globals };
   }
 
@@ -108,6 +109,36 @@ export class PostgresEngine implements Engine, PgSessions {
    */
   countDatabase(env: NodeJS.ProcessEnv, database: string, log: EngineContext['log'], signal: AbortSignal, format: ManifestFormat = MANIFEST_FORMAT): Promise<PgCounts> {
     return countDatabase(this.connect(env, database), { log, signal, progressMs: progressIntervalMs(this.cfg) }, format);
+  }
+
+  /** Creates the schemas that are not in `database` yet (a set of some tables has no CREATE SCHEMA). */
+  createSchemas(env: NodeJS.ProcessEnv, database: string, schemas: string[]): Promise<void> {
+    return this.sql(env, database, schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(s)};`).join('\n'));
+  }
+
+  /** Whether `database` has a schema of this name. */
+  schemaExists(env: NodeJS.ProcessEnv, database: string, schema: string): Promise<boolean> {
+    return withSession(this.connect(env, database), async (client) => (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1);
+  }
+
+  /** Creates schema `to` in `database` and moves the tables into it (with their indexes, constraints and owned sequences), in one transaction. */
+  moveTables(env: NodeJS.ProcessEnv, database: string, tables: { schema: string; table: string }[], to: string): Promise<void> {
+    const q = (s: string) => pg.escapeIdentifier(s);
+    return this.sql(env, database, ['BEGIN;', `CREATE SCHEMA ${q(to)};`, ...tables.map((t) => `ALTER TABLE ${q(t.schema)}.${q(t.table)} SET SCHEMA ${q(to)};`), 'COMMIT;'].join('\n'));
+  }
+
+  /** pg_dump -Fc of one schema of `database` into `file` (restore --as-schema's copy). */
+  async dumpSchema(ctx: EngineContext, database: string, schema: string, file: string): Promise<void> {
+    const args = ['-Fc', '-n', patternPart(schema), '-w', '-f', file, '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-d', database];
+    const { result: r, stderr } = await runPgTool('pg_dump', this.pgDump, args, ctx);
+    if (ctx.signal.aborted) throw ctx.signal.reason;
+    if (r.spawnError) throw spawnFailed(this.pgDump, r.spawnError);
+    if (r.exitCode !== 0) throw new JobError('postgres.dump_failed', `pg_dump -n ${schema} of ${database} failed (${howEnded(r)}):\n  ${(stderr.length ? stderr : r.stderrTail).slice(-10).join('\n  ')}`, { hint: 'Read the pg_dump lines above. Nothing was restored.' });
+  }
+
+  /** The tables `database` has, named by the rules of manifest `format` (as its counts would name them). */
+  tableNames(env: NodeJS.ProcessEnv, database: string, format: ManifestFormat = MANIFEST_FORMAT): Promise<string[]> {
+    return withSession(this.connect(env, database), async (client) => (await listCountTargets(client, format)).map((t) => t.name));
   }
 
   /**
@@ -164,8 +195,8 @@ export class PostgresEngine implements Engine, PgSessions {
     return restoreArchive(deps, ctx, file, target, opts);
   }
 
-  /** pg_restore of the entries `listFile` lists into the existing `target`, in one transaction (restore --table). */
-  restoreTables(ctx: EngineContext, file: string, listFile: string, target: string): Promise<void> {
+  /** pg_restore of the entries `listFile` lists (null: all) into the existing `target`, in one transaction (restore --table). */
+  restoreTables(ctx: EngineContext, file: string, listFile: string | null, target: string): Promise<void> {
     return restoreListed({ cfg: this.cfg, pgRestore: this.pgRestore }, ctx, file, listFile, target);
   }
 

@@ -2,12 +2,16 @@
  * PostgreSQL as a registered engine: the adapter between the commands' lifecycle (plugin.ts) and
  * PostgresEngine (pg_dump on an exported snapshot, pg_restore, counts).
  */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { JobError } from '../../errors.js';
 import { renderDifferences } from '../../catalog/compare.js';
 import { comparePostgres } from './compare.js';
 import type { SetEntry } from '../../catalog/sets.js';
 import type { RunContext } from '../../commands/context.js';
 import { restorePostgresTables } from './restore-tables.js';
+import { restoreTablesAsSchema } from './restore-as-schema.js';
 import { restorePostgres } from './restore-target.js';
 import { checkGlobalsFile } from './restore-globals.js';
 import { scratchDatabase } from '../../inputs/scratch.js';
@@ -19,6 +23,7 @@ import { parseClientVersion, pgDumpPath, PostgresEngine } from './index.js';
 import { isReservedName } from './admin.js';
 import { postgresSchema, postgresSection, type PostgresConfig, type PostgresSection } from './schema.js';
 import { postgresImporter } from './import.js';
+import { parseToc, withoutForeignKeys } from './table-select.js';
 import { checkPostgres } from './check.js';
 import { POSTGRES_OPTIONS } from '../options.js';
 import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchContext, type ScratchOutcome, type RestoreKit } from '../plugin.js';
@@ -26,7 +31,8 @@ import { defineEngine, type Dumped, type Engine, type Preflight, type ScratchCon
 class PostgresLifecycle implements Engine<PostgresSection> {
   private readonly pg: PostgresEngine;
 
-  constructor(private readonly cfg: PostgresConfig) {
+  /** `only`: dump just these tables (schema.table as the manifest names them). */
+  constructor(private readonly cfg: PostgresConfig, private readonly only?: readonly string[]) {
     this.pg = new PostgresEngine(cfg);
   }
 
@@ -48,7 +54,7 @@ class PostgresLifecycle implements Engine<PostgresSection> {
   }
 
   async dump(ctx: EngineContext, stagingDir: string, pre: PreflightInfo): Promise<Dumped<PostgresSection>> {
-    const section = await this.pg.dump(ctx, stagingDir, pre);
+    const section = await this.pg.dump(ctx, stagingDir, pre, this.only);
     return { section, tables: section.tables, uncounted: (section.count_errors ?? []).map((e) => ({ name: e.name, error: e.error })) };
   }
 
@@ -71,7 +77,9 @@ class PostgresLifecycle implements Engine<PostgresSection> {
         const timescale = timescaleVersion !== undefined;
         if (timescale) await pg.requireExtension(env, 'timescaledb', timescaleVersion);
         await pg.recreateScratch(env, scratch);
-        await pg.restore(ctx, await pgDumpPath(set), scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
+        const file = await pgDumpPath(set);
+        if (!section.only_tables) await pg.restore(ctx, file, scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
+        else await restoreSomeTables(pg, ctx, { file, scratch, jobs: this.cfg.jobs }, section, checks);
       });
       // Counted by the rules of the set's own manifest format: both sides alike.
       const restored = await pg.countDatabase(env, scratch, log, ctx.signal, set.manifest!.format);
@@ -99,13 +107,35 @@ class PostgresLifecycle implements Engine<PostgresSection> {
   }
 
   restoreTarget(ctx: RunContext, set: SetEntry, target: string, kit: RestoreKit) {
-    const tables = ctx.request.tables;
-    return tables.length > 0 ? restorePostgresTables(ctx, set, target, tables, kit) : restorePostgres(ctx, set, target, kit);
+    const { tables, asSchema } = ctx.request;
+    if (tables.length === 0) return restorePostgres(ctx, set, target, kit);
+    return asSchema === undefined ? restorePostgresTables(ctx, set, target, tables, kit) : restoreTablesAsSchema(ctx, set, target, tables, asSchema);
   }
 
   check(ctx: EngineContext): Promise<Check[]> {
     return checkPostgres(this.pg, this.cfg, ctx);
   }
+}
+
+/**
+ * A set of some tables (a table restore's safety set) into the scratch: their schemas first (pg_dump -t
+ * writes no CREATE SCHEMA), and without their foreign keys, which point at tables the set does not hold.
+ */
+async function restoreSomeTables(pg: PostgresEngine, ctx: ScratchContext, into: { file: string; scratch: string; jobs: number }, section: PostgresSection, checks: Check[]): Promise<void> {
+  const { file, scratch, jobs } = into;
+  await pg.createSchemas(ctx.env, scratch, [...new Set(section.tables.flatMap((t) => (t.schema === undefined ? [] : [t.schema])))]);
+  const { lines, left } = withoutForeignKeys(parseToc(await pg.archives.list(file, ctx.env, ctx.signal, Number.POSITIVE_INFINITY, true)));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'pgtaos-verify-'));
+  try {
+    const listFile = path.join(dir, 'restore.list');
+    await writeFile(listFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+    await pg.restore(ctx, file, scratch, { jobs, timescale: false, noOwner: true, listFile });
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  const what = `holds only ${section.only_tables!.join(', ')}`;
+  ctx.log.info(`the set ${what}${left ? `; ${left} foreign key(s) to tables it does not hold were left out of the scratch restore` : ''}`);
+  checks.push({ name: 'postgres tables', result: 'passed', detail: `a set of some tables: it ${what}${left ? ` (${left} foreign key(s) to other tables not restored here)` : ''}` });
 }
 
 /** The row-count and large-object checks of a set with counts; true when one failed. */
@@ -143,5 +173,5 @@ export const postgresPlugin = defineEngine({
       ? { message: `${target} ends in a suffix a restore reserves for its own copies (_pgtaos_new, _pgtaos_old)`, hint: 'Restore into another name; a PostgreSQL restore fills <target>_pgtaos_new and swaps it in.' }
       : null,
   importer: (ctx) => postgresImporter(ctx),
-  create: (cfg, opts) => new PostgresLifecycle(opts?.database ? { ...cfg, database: opts.database } : cfg),
+  create: (cfg, opts) => new PostgresLifecycle(opts?.database ? { ...cfg, database: opts.database } : cfg, opts?.tables),
 });

@@ -31,9 +31,20 @@ import { parseToc, selectTables } from './table-select.js';
 
 const TABLE_NAME = /^[^.\s]+\.[^.\s]+$/;
 
-/** Pure: the command that puts the tables back as they were (from the safety set). */
-export function tablesRollback(safetyId: string, tables: string[], target: string): string {
-  return `pgtaos-backup restore ${safetyId} ${tables.map((t) => `--table ${t}`).join(' ')} --target ${target} --confirm ${target}`;
+/** Pure: `text` as one single-quoted shell word. */
+function shellWord(text: string): string {
+  return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * Pure: the command that puts the tables back as they were: those the target had, from the safety set
+ * (`safetyId`, which holds just them); those it did not have (`created`), dropped.
+ */
+export function tablesRollback(safetyId: string | null, kept: string[], created: string[], target: string): string {
+  const steps: string[] = [];
+  if (safetyId && kept.length) steps.push(`pgtaos-backup restore ${safetyId} ${kept.map((t) => `--table ${t}`).join(' ')} --target ${target} --confirm ${target}`);
+  if (created.length) steps.push(`psql -d ${target} -c ${shellWord(`DROP TABLE ${created.join(', ')}`)}`);
+  return steps.join(' && ');
 }
 
 /** Pure: every name is schema.table and in the manifest, or exit 2 naming the ones that are not. */
@@ -72,12 +83,18 @@ export async function restorePostgresTables(ctx: RunContext, set: SetEntry, targ
     if (!(await engine.databaseExists(env, target))) throw new UsageError('restore.no_target_db', `database ${target} does not exist; --table restores tables into an existing database`, { hint: `Restore the whole set (without --table) to create ${target}. Nothing was done.` });
   });
 
-  // 2. Safety set of the target, before anything in it changes.
-  log.info(`taking a safety set of ${target} before replacing ${tables.join(', ')}`);
-  const safety = await step(ctx, now, () => kit.safetySet(target));
-  const safetyId = safety.set!.id;
-  checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (of ${target}, holding ${tables.join(', ')} as they were)` });
-  const rollback = tablesRollback(safetyId, tables, target);
+  // 2. Safety set of exactly the tables replaced, before anything changes; a table the target does not have is not replaced.
+  const present = new Set(await step(ctx, now, () => engine.tableNames(env, target, set.manifest!.format)));
+  const kept = tables.filter((t) => present.has(t));
+  const created = tables.filter((t) => !present.has(t));
+  if (created.length) log.info(`${target} has no table ${created.join(', ')}: created by this restore, dropped by its roll-back`);
+  let safetyId: string | null = null;
+  if (kept.length) {
+    log.info(`taking a safety set of ${kept.join(', ')} in ${target} before replacing them`);
+    safetyId = (await step(ctx, now, () => kit.safetySet(target, kept))).set!.id;
+    checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (of ${target}, holding ${kept.join(', ')} as they were)` });
+  } else checks.push({ name: 'safety set', result: 'skipped', detail: `${target} has none of the tables: nothing is replaced` });
+  const rollback = tablesRollback(safetyId, kept, created, target);
 
   // 3. One transaction: the tables dropped and recreated from the set, or left as they were.
   const dir = await mkdtemp(path.join(os.tmpdir(), 'pgtaos-tables-'));

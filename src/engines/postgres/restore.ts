@@ -27,6 +27,10 @@ export interface RestoreOptions {
   jobs: number;
   timescale: boolean;
   noOwner: boolean;
+  /** pg_restore -L: restore only the entries this file lists. */
+  listFile?: string;
+  /** pg_restore --section: only these parts of the archive. */
+  sections?: ('pre-data' | 'data' | 'post-data')[];
 }
 
 /** What a restore needs of the engine: its SQL steps are the engine's own methods. */
@@ -136,6 +140,8 @@ async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, t
     '--exit-on-error',
     ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
     ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
+    ...(opts.listFile ? ['-L', opts.listFile] : []),
+    ...(opts.sections ?? []).map((s) => `--section=${s}`),
     file,
   ];
   const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), total);
@@ -154,11 +160,14 @@ async function runRestore(deps: RestoreDeps, ctx: EngineContext, file: string, t
 /**
  * pg_restore of the `-L` list's entries into `target`, an existing database: --clean --if-exists
  * drops each object before recreating it, and --single-transaction makes it all or nothing
- * (so no -j; --exit-on-error is implied). Used by restore --table.
+ * (so no -j; --exit-on-error is implied). Used by restore --table; with no list (--as-schema), the
+ * whole archive of a new schema, in one transaction.
  */
-export async function restoreListed(deps: Pick<RestoreDeps, 'cfg' | 'pgRestore'>, ctx: EngineContext, file: string, listFile: string, target: string): Promise<void> {
+export async function restoreListed(deps: Pick<RestoreDeps, 'cfg' | 'pgRestore'>, ctx: EngineContext, file: string, listFile: string | null, target: string): Promise<void> {
   const { cfg } = deps;
-  const args = ['-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target, '--single-transaction', '--exit-on-error', '--clean', '--if-exists', '-L', listFile, file];
+  // No list: a whole archive of new objects (a side schema), so nothing to clean.
+  const select = listFile === null ? [] : ['--clean', '--if-exists', '-L', listFile];
+  const args = ['-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target, '--single-transaction', '--exit-on-error', ...select, file];
   const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), null);
   const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx, progress.onLine).finally(progress.stop);
   if (ctx.signal.aborted) throw ctx.signal.reason;
@@ -166,7 +175,9 @@ export async function restoreListed(deps: Pick<RestoreDeps, 'cfg' | 'pgRestore'>
   if (r.exitCode !== 0) {
     const errors = stderr.filter(isDumpErrorLine);
     throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}); its one transaction was rolled back:\n  ${(errors.length ? errors : stderr.length ? stderr : r.stderrTail).slice(-10).join('\n  ')}`, {
-      hint: 'Read the pg_restore lines above. "other objects depend on it": a view or another table\'s object needs the table; restore those tables with it (--table for each), or restore the whole set.',
+      hint: listFile === null
+        ? 'Read the pg_restore lines above: nothing of it was kept in the target.'
+        : 'Read the pg_restore lines above. "other objects depend on it": a view or another table\'s object needs the table; restore those tables with it (--table for each), or restore the whole set.',
     });
   }
 }

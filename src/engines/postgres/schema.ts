@@ -99,6 +99,11 @@ export const postgresSection = z.strictObject({
   compress: z.string().optional(),
   /** pg_dump -j of a directory-format dump. */
   dump_jobs: z.number().int().min(1).optional(),
+  /**
+   * A safety set of a table restore: pg_dump -t of just these tables (as the target held them), so
+   * `tables` lists only them and large objects are left out. Absent: the whole database.
+   */
+  only_tables: z.array(z.string()).optional(),
   /** Absent in sets made before globals were kept, and in imported sets. */
   globals: pgGlobals.optional(),
   /**

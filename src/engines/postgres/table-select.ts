@@ -46,6 +46,12 @@ export function parseToc(lines: string[]): TocEntry[] {
 
 /** What `tables` (schema.name) select: the `-L` lines, in the archive's order, and the names the archive has no table for. */
 export function selectTables(entries: TocEntry[], tables: string[]): { lines: string[]; missing: string[] } {
+  const { picked, missing } = pickTables(entries, tables);
+  return { lines: entries.filter((e) => picked.has(e.id)).map((e) => e.line), missing };
+}
+
+/** The dump ids of the tables' entries and of everything that hangs on them. */
+function pickTables(entries: TocEntry[], tables: string[]): { picked: Set<number>; missing: string[] } {
   const wanted = new Set(tables);
   const tableIds = new Set(entries.filter((e) => e.type === 'TABLE' && wanted.has(`${e.schema}.${e.name}`)).map((e) => e.id));
   const found = new Set(entries.filter((e) => tableIds.has(e.id)).map((e) => `${e.schema}.${e.name}`));
@@ -60,5 +66,31 @@ export function selectTables(entries: TocEntry[], tables: string[]): { lines: st
       grew = true;
     }
   }
-  return { lines: entries.filter((e) => picked.has(e.id)).map((e) => e.line), missing };
+  return { picked, missing };
+}
+
+/**
+ * A side copy of `tables` (restore --as-schema): their entries, with only the foreign keys between
+ * them. A foreign key to a table not chosen, or another table's foreign key to one, has a dependency
+ * outside the chosen entries: it is left out, and named.
+ */
+export function sideCopyList(entries: TocEntry[], tables: string[]): { lines: string[]; missing: string[]; foreignKeys: string[] } {
+  const { picked, missing } = pickTables(entries, tables);
+  const out = (e: TocEntry) => e.type === 'FK CONSTRAINT' && e.deps.some((d) => !picked.has(d));
+  const chosen = entries.filter((e) => picked.has(e.id));
+  return { lines: chosen.filter((e) => !out(e)).map((e) => e.line), missing, foreignKeys: chosen.filter(out).map((e) => `${e.schema}.${e.name} ${e.line.split(/\s+/)[7] ?? ''}`.trim()) };
+}
+
+/** Whether the archive creates a schema of this name (its `SCHEMA - name` entry). */
+export function archiveHasSchema(entries: TocEntry[], schema: string): boolean {
+  return entries.some((e) => e.type === 'OTHER' && new RegExp(`^\\d+;\\s+\\d+\\s+\\d+\\s+SCHEMA - ${schema} `).test(e.line));
+}
+
+/**
+ * The `-L` lines of a set holding only some tables (a table restore's safety set) for a scratch
+ * restore: all but its foreign keys, which point at tables the set does not hold.
+ */
+export function withoutForeignKeys(entries: TocEntry[]): { lines: string[]; left: number } {
+  const keep = entries.filter((e) => e.type !== 'FK CONSTRAINT');
+  return { lines: keep.map((e) => e.line), left: entries.length - keep.length };
 }
