@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
 import { barmanCheckRows } from '../engines/barman/recover.js';
-import { BARMAN_HINT } from '../engines/barman/barman.js';
+import { BARMAN_HINT, barmanVersion } from '../engines/barman/barman.js';
 import { barmanPaths } from '../engines/barman/conf.js';
 import { PITR_PASSWORD_ENV, type PitrConfig } from '../engines/barman/schema.js';
 import { childEnv } from '../engines/engine.js';
@@ -27,9 +27,9 @@ export function majorOf(versionLine: string): string | null {
 }
 
 async function barmanRow(env: NodeJS.ProcessEnv): Promise<Check> {
-  const r = await readTool('barman', ['--version'], childEnv(env, {}));
-  if (!r.ok) return { name: 'pitr barman', result: 'failed', detail: `barman cannot be run: ${r.err.trim() || r.out.trim() || 'no output'} (hint: ${BARMAN_HINT})` };
-  return { name: 'pitr barman', result: 'passed', detail: `Barman ${/\d+\.\d+(\.\d+)?/.exec(r.out)?.[0] ?? r.out.trim()}` };
+  const r = await barmanVersion(env);
+  if ('error' in r) return { name: 'pitr barman', result: 'failed', detail: `barman cannot be run: ${r.error} (hint: ${BARMAN_HINT})` };
+  return { name: 'pitr barman', result: 'passed', detail: `Barman ${r.version}` };
 }
 
 /** The server's major version, asked as the pitr role (password from the environment only). */

@@ -4,12 +4,11 @@
  * failed list.
  */
 import { existsSync } from 'node:fs';
-import { JobError, UsageError } from '../errors.js';
+import { describe, JobError, UsageError } from '../errors.js';
 import { listBackups, showBackup, type Barman } from '../engines/barman/barman.js';
 import { barmanPaths } from '../engines/barman/conf.js';
 import type { PitrConfig } from '../engines/barman/schema.js';
 import { recoverableWindow } from '../engines/barman/window.js';
-import { describe } from '../errors.js';
 import type { PitrList, PitrShow } from '../report/result.js';
 import { formatBytes } from '../shared/format.js';
 import type { RunContext } from './context.js';

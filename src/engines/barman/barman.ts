@@ -5,7 +5,7 @@
 import { JobError, UsageError } from '../../errors.js';
 import type { EngineContext } from '../engine.js';
 import { childEnv } from '../engine.js';
-import { runTool } from '../exec.js';
+import { readTool, runTool } from '../exec.js';
 import type { BarmanPaths } from './conf.js';
 import type { PitrConfig } from './schema.js';
 
@@ -229,4 +229,11 @@ export async function showBackup(b: Barman, id: string): Promise<BackupDetail | 
     throw failed('show-backup', r);
   }
   return parseShowBackup(r.out.join('\n') || '{}', b.cfg.server);
+}
+
+/** `barman --version`: its version, or why it cannot be run (check's row; nothing else is needed). */
+export async function barmanVersion(env: NodeJS.ProcessEnv): Promise<{ version: string } | { error: string }> {
+  const r = await readTool('barman', ['--version'], childEnv(env, {}));
+  if (!r.ok) return { error: r.err.trim() || r.out.trim() || 'no output' };
+  return { version: /\d+\.\d+(\.\d+)?/.exec(r.out)?.[0] ?? r.out.trim() };
 }
