@@ -6,6 +6,7 @@ import { runCommand } from './run.js';
 import { stderrSink, type Sink } from './report/log.js';
 import { renderTable } from './commands/list.js';
 import { renderShow } from './commands/show.js';
+import { renderPitrList, renderPitrShow } from './commands/pitr-list.js';
 import { EXIT } from './errors.js';
 
 async function main(): Promise<number> {
@@ -40,8 +41,11 @@ async function main(): Promise<number> {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else if (result.show && result.status === 'success') {
     process.stdout.write(`${renderShow(result.show).join('\n')}\n`);
+  } else if (result.pitr_backup && result.status === 'success') {
+    process.stdout.write(`${renderPitrShow(result.pitr_backup).join('\n')}\n`);
   } else if (result.sets && result.status === 'success') {
-    process.stdout.write(`${renderTable(result.sets).join('\n')}\n`);
+    const pitr = result.pitr ? ['', ...renderPitrList(result.pitr)] : [];
+    process.stdout.write(`${[...renderTable(result.sets), ...pitr].join('\n')}\n`);
   } else if (result.status === 'success' && !printed) {
     process.stdout.write(`${result.message}\n`);
   }

@@ -177,6 +177,8 @@ export const ERROR_CODES = {
   'pitr.barman_failed': { kind: 'failed', meaning: 'a barman command failed (its lines follow)' },
   'pitr.no_backup': { kind: 'failed', meaning: 'Barman holds no finished base backup' },
   'pitr.before_window': { kind: 'failed', meaning: 'the recovery target lies before the oldest base backup' },
+  'pitr.no_barman_config': { kind: 'usage', meaning: 'Barman has no config in `pitr.barman_home` yet (`pitr setup` never ran here)' },
+  'pitr.unknown_backup': { kind: 'failed', meaning: 'Barman holds no base backup of the id `show` was given' },
   'pitr.recovery_failed': { kind: 'failed', meaning: 'PostgreSQL could not recover to the target (WAL missing or damaged, base backup damaged)' },
 
   // remotes

@@ -56,6 +56,8 @@ export function buildResult(f: RunFacts): RunResult {
     ...(outcome?.sets ? { sets: outcome.sets } : {}),
     ...(outcome?.prune ? { prune: outcome.prune } : {}),
     ...(outcome?.show ? { show: outcome.show } : {}),
+    ...(outcome?.pitr ? { pitr: outcome.pitr } : {}),
+    ...(outcome?.pitr_backup ? { pitr_backup: outcome.pitr_backup } : {}),
     checks: outcome?.checks ?? [],
     free_bytes: outcome?.free_bytes ?? storage?.free_bytes ?? null,
     storage,

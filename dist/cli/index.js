@@ -30289,6 +30289,14 @@ function engineSecretEnv() {
     return [...new Set(plugins.flatMap((p) => p.secretEnv))];
 }
 
+// EXTERNAL MODULE: external "node:fs/promises"
+var promises_ = __nccwpck_require__(1455);
+// EXTERNAL MODULE: external "node:os"
+var external_node_os_ = __nccwpck_require__(8161);
+var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
+// EXTERNAL MODULE: external "node:path"
+var external_node_path_ = __nccwpck_require__(6760);
+var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
 ;// CONCATENATED MODULE: ./src/catalog/compare.ts
 function compareCounts(expected, restored) {
     const want = new Map(expected.map((c) => [c.name, c.rows]));
@@ -30332,14 +30340,30 @@ function comparePostgres(expected, restored) {
     return { diffs, notCompared };
 }
 
-// EXTERNAL MODULE: external "node:fs/promises"
-var promises_ = __nccwpck_require__(1455);
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(8161);
-var external_node_os_default = /*#__PURE__*/__nccwpck_require__.n(external_node_os_);
-// EXTERNAL MODULE: external "node:path"
-var external_node_path_ = __nccwpck_require__(6760);
-var external_node_path_default = /*#__PURE__*/__nccwpck_require__.n(external_node_path_);
+// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
+var lib = __nccwpck_require__(3273);
+;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
+// ESM wrapper for pg
+
+
+// Re-export all the properties
+const Client = lib.Client
+const Pool = lib.Pool
+const Connection = lib.Connection
+const types = lib.types
+const Query = lib.Query
+const DatabaseError = lib.DatabaseError
+const escapeIdentifier = lib.escapeIdentifier
+const escapeLiteral = lib.escapeLiteral
+const Result = lib.Result
+const TypeOverrides = lib.TypeOverrides
+
+// Also export the defaults
+const defaults = lib.defaults
+
+// Re-export the default
+/* harmony default export */ const esm = (lib);
+
 // EXTERNAL MODULE: external "node:fs"
 var external_node_fs_ = __nccwpck_require__(3024);
 ;// CONCATENATED MODULE: ./src/catalog/set-files.ts
@@ -30688,6 +30712,11 @@ const postgresSection = strictObject({
     compress: schemas_string().optional(),
     /** pg_dump -j of a directory-format dump. */
     dump_jobs: schemas_number().int().min(1).optional(),
+    /**
+     * A safety set of a table restore: pg_dump -t of just these tables (as the target held them), so
+     * `tables` lists only them and large objects are left out. Absent: the whole database.
+     */
+    only_tables: array(schemas_string()).optional(),
     /** Absent in sets made before globals were kept, and in imported sets. */
     globals: pgGlobals.optional(),
     /**
@@ -40635,30 +40664,6 @@ class PgArchives {
     }
 }
 
-// EXTERNAL MODULE: ./node_modules/pg/lib/index.js
-var lib = __nccwpck_require__(3273);
-;// CONCATENATED MODULE: ./node_modules/pg/esm/index.mjs
-// ESM wrapper for pg
-
-
-// Re-export all the properties
-const Client = lib.Client
-const Pool = lib.Pool
-const Connection = lib.Connection
-const types = lib.types
-const Query = lib.Query
-const DatabaseError = lib.DatabaseError
-const escapeIdentifier = lib.escapeIdentifier
-const escapeLiteral = lib.escapeLiteral
-const Result = lib.Result
-const TypeOverrides = lib.TypeOverrides
-
-// Also export the defaults
-const defaults = lib.defaults
-
-// Re-export the default
-/* harmony default export */ const esm = (lib);
-
 ;// CONCATENATED MODULE: ./src/shared/format.ts
 /** Durations and sizes for people: log lines, summaries, notifications. */
 function formatDuration(ms) {
@@ -41337,8 +41342,30 @@ async function archiveBytes(file) {
 function reportProgress(file, log, ms, started) {
     return ticker(ms, (l) => log.info(l), async () => `pg_dump: ${formatBytes(await archiveBytes(file))} written after ${Math.round((Date.now() - started) / 1000)} s`);
 }
-/** Dumps the database into `dir` and returns the manifest section. */
-async function dumpDatabase(deps, ctx, dir, pre) {
+/** Pure: one part of a pg_dump -t/-n pattern, matched exactly (double quotes make every character literal). */
+function patternPart(name) {
+    return `"${name.replaceAll('"', '""')}"`;
+}
+/** Pure: a pg_dump -t pattern naming exactly one table. */
+function tablePattern(schema, table) {
+    return `${patternPart(schema)}.${patternPart(table)}`;
+}
+/**
+ * Pure: what pg_dump selects. The whole database with its large objects, or (a table restore's safety
+ * set) `-t` for each of `only` the database has; a name it does not have is simply not dumped.
+ */
+function dumpSelection(targets, only) {
+    if (!only)
+        return { targets, args: ['-b'] };
+    const want = new Set(only);
+    const chosen = targets.filter((t) => want.has(t.name));
+    // Without a -t, pg_dump would dump the whole database: never a silent whole dump in place of some tables.
+    if (chosen.length === 0)
+        throw new JobError('postgres.no_tables', `the database has none of the tables ${only.join(', ')}`, { hint: 'A table that does not exist yet needs no safety set; run the restore again.' });
+    return { targets: chosen, args: chosen.flatMap((t) => ['-t', tablePattern(t.schema, t.table)]) };
+}
+/** Dumps the database (or `only` these tables of it) into `dir` and returns the manifest section. */
+async function dumpDatabase(deps, ctx, dir, pre, only) {
     const { cfg, sessions } = deps;
     const { log, signal, env } = ctx;
     const fileName = archiveName(cfg);
@@ -41354,9 +41381,9 @@ async function dumpDatabase(deps, ctx, dir, pre) {
         const wal = await markWal(c, cfg.database);
         await disableTimeouts(c);
         await importSnapshot(c, snap);
-        const targets = await listCountTargets(c, MANIFEST_FORMAT);
+        const { targets, args: select } = dumpSelection(await listCountTargets(c, MANIFEST_FORMAT), only);
         const extensions = (await c.query('SELECT extname AS name, extversion AS version FROM pg_extension ORDER BY 1')).rows;
-        const args = [...formatArgs(cfg, client), '-b', '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
+        const args = [...formatArgs(cfg, client), ...select, '-w', '-f', file, '--snapshot', snap, '-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-d', cfg.database];
         const started = Date.now();
         const dumping = runPgTool('pg_dump', deps.pgDump, args, ctx);
         stopProgress = reportProgress(file, log, progressIntervalMs(cfg), started);
@@ -41383,7 +41410,10 @@ async function dumpDatabase(deps, ctx, dir, pre) {
         const bytes = await requireNonEmpty(cfg, file);
         const header = await deps.archives.readHeader(file, env, signal);
         log.info(`pg_dump: ${formatBytes(bytes)} in ${Math.round((Date.now() - started) / 100) / 10} s (${describeOptions(cfg)}); archive format ${header.archiveVersion ?? '?'}; ${counted.value.tables.length} tables counted`);
-        return { ...section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg)), ...(wal ? { wal } : {}) };
+        const dumpedSection = section(cfg, pre, snap, header.archiveVersion, extensions, counted.value, await archiveEntries(dir, fileName, cfg));
+        // Some tables only: no large objects were dumped, and the manifest says which tables it holds.
+        const narrowed = only ? { only_tables: targets.map((t) => t.name), large_objects: 0 } : {};
+        return { ...dumpedSection, ...narrowed, ...(wal ? { wal } : {}) };
     }
     finally {
         stopProgress();
@@ -41831,6 +41861,8 @@ async function runRestore(deps, ctx, file, target, opts) {
         '--exit-on-error',
         ...(opts.timescale || opts.jobs <= 1 ? [] : ['-j', String(opts.jobs)]),
         ...(opts.noOwner ? ['--no-owner', '--no-acl'] : []),
+        ...(opts.listFile ? ['-L', opts.listFile] : []),
+        ...(opts.sections ?? []).map((s) => `--section=${s}`),
         file,
     ];
     const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), total);
@@ -41850,11 +41882,14 @@ async function runRestore(deps, ctx, file, target, opts) {
 /**
  * pg_restore of the `-L` list's entries into `target`, an existing database: --clean --if-exists
  * drops each object before recreating it, and --single-transaction makes it all or nothing
- * (so no -j; --exit-on-error is implied). Used by restore --table.
+ * (so no -j; --exit-on-error is implied). Used by restore --table; with no list (--as-schema), the
+ * whole archive of a new schema, in one transaction.
  */
 async function restoreListed(deps, ctx, file, listFile, target) {
     const { cfg } = deps;
-    const args = ['-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target, '--single-transaction', '--exit-on-error', '--clean', '--if-exists', '-L', listFile, file];
+    // No list: a whole archive of new objects (a side schema), so nothing to clean.
+    const select = listFile === null ? [] : ['--clean', '--if-exists', '-L', listFile];
+    const args = ['-h', cfg.host, '-p', String(cfg.port), '-U', cfg.user, '-w', '-v', '-d', target, '--single-transaction', '--exit-on-error', ...select, file];
     const progress = restoreProgress(ctx.log, Math.round(cfg.progress_seconds * 1000), null);
     const { result: r, stderr } = await runPgTool('pg_restore', deps.pgRestore, args, ctx, progress.onLine).finally(progress.stop);
     if (ctx.signal.aborted)
@@ -41864,7 +41899,9 @@ async function restoreListed(deps, ctx, file, listFile, target) {
     if (r.exitCode !== 0) {
         const errors = stderr.filter(isDumpErrorLine);
         throw new JobError('postgres.restore_failed', `pg_restore into ${target} failed (${howEnded(r)}); its one transaction was rolled back:\n  ${(errors.length ? errors : stderr.length ? stderr : r.stderrTail).slice(-10).join('\n  ')}`, {
-            hint: 'Read the pg_restore lines above. "other objects depend on it": a view or another table\'s object needs the table; restore those tables with it (--table for each), or restore the whole set.',
+            hint: listFile === null
+                ? 'Read the pg_restore lines above: nothing of it was kept in the target.'
+                : 'Read the pg_restore lines above. "other objects depend on it": a view or another table\'s object needs the table; restore those tables with it (--table for each), or restore the whole set.',
         });
     }
 }
@@ -41999,6 +42036,15 @@ async function dropScratch(open, production, scratch) {
 }
 
 ;// CONCATENATED MODULE: ./src/engines/postgres/engine.ts
+/**
+ * PostgresEngine: the only object that runs pg_dump/pg_restore or talks to the server. It holds the
+ * config and the tools found, and hands itself (as PgSessions) to the parts that do the work:
+ * probe (login, preflight), dump, counts, admin (a restore's new database and the swap), restore,
+ * scratch (verify's database) and archives (`pg_restore --list`). Every session is opened through
+ * `connect`, so one place decides how.
+ */
+
+
 
 
 
@@ -42065,9 +42111,9 @@ class PostgresEngine {
      * Dumps the cluster's roles and tablespaces (globals.ts: first, so a refused pg_authid stops the
      * backup early), then the database, into `dir`; returns the manifest section, globals.sql last in its files.
      */
-    async dump(ctx, dir, pre) {
+    async dump(ctx, dir, pre, only) {
         const globals = await dumpGlobals({ cfg: this.cfg, pgDumpall: this.pgDumpall }, ctx, dir);
-        const section = await dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre);
+        const section = await dumpDatabase({ cfg: this.cfg, pgDump: this.pgDump, sessions: this, archives: this.archives }, ctx, dir, pre, only);
         return { ...section, files: [...section.files, globals.file], globals: globals.globals };
     }
     /** Runs a set's globals.sql on this server (roles and tablespaces that exist are left as they are). */
@@ -42084,6 +42130,34 @@ class PostgresEngine {
      */
     countDatabase(env, database, log, signal, format = MANIFEST_FORMAT) {
         return countDatabase(this.connect(env, database), { log, signal, progressMs: progressIntervalMs(this.cfg) }, format);
+    }
+    /** Creates the schemas that are not in `database` yet (a set of some tables has no CREATE SCHEMA). */
+    createSchemas(env, database, schemas) {
+        return this.sql(env, database, schemas.map((s) => `CREATE SCHEMA IF NOT EXISTS ${esm.escapeIdentifier(s)};`).join('\n'));
+    }
+    /** Whether `database` has a schema of this name. */
+    schemaExists(env, database, schema) {
+        return withSession(this.connect(env, database), async (client) => (await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema])).rowCount === 1);
+    }
+    /** Creates schema `to` in `database` and moves the tables into it (with their indexes, constraints and owned sequences), in one transaction. */
+    moveTables(env, database, tables, to) {
+        const q = (s) => esm.escapeIdentifier(s);
+        return this.sql(env, database, ['BEGIN;', `CREATE SCHEMA ${q(to)};`, ...tables.map((t) => `ALTER TABLE ${q(t.schema)}.${q(t.table)} SET SCHEMA ${q(to)};`), 'COMMIT;'].join('\n'));
+    }
+    /** pg_dump -Fc of one schema of `database` into `file` (restore --as-schema's copy). */
+    async dumpSchema(ctx, database, schema, file) {
+        const args = ['-Fc', '-n', patternPart(schema), '-w', '-f', file, '-h', this.cfg.host, '-p', String(this.cfg.port), '-U', this.cfg.user, '-d', database];
+        const { result: r, stderr } = await runPgTool('pg_dump', this.pgDump, args, ctx);
+        if (ctx.signal.aborted)
+            throw ctx.signal.reason;
+        if (r.spawnError)
+            throw spawnFailed(this.pgDump, r.spawnError);
+        if (r.exitCode !== 0)
+            throw new JobError('postgres.dump_failed', `pg_dump -n ${schema} of ${database} failed (${howEnded(r)}):\n  ${(stderr.length ? stderr : r.stderrTail).slice(-10).join('\n  ')}`, { hint: 'Read the pg_dump lines above. Nothing was restored.' });
+    }
+    /** The tables `database` has, named by the rules of manifest `format` (as its counts would name them). */
+    tableNames(env, database, format = MANIFEST_FORMAT) {
+        return withSession(this.connect(env, database), async (client) => (await listCountTargets(client, format)).map((t) => t.name));
     }
     /**
      * Drops and recreates a scratch database. Refuses the production database whatever the
@@ -42130,7 +42204,7 @@ class PostgresEngine {
         };
         return restoreArchive(deps, ctx, file, target, opts);
     }
-    /** pg_restore of the entries `listFile` lists into the existing `target`, in one transaction (restore --table). */
+    /** pg_restore of the entries `listFile` lists (null: all) into the existing `target`, in one transaction (restore --table). */
     restoreTables(ctx, file, listFile, target) {
         return restoreListed({ cfg: this.cfg, pgRestore: this.pgRestore }, ctx, file, listFile, target);
     }
@@ -43942,6 +44016,11 @@ function parseToc(lines) {
 }
 /** What `tables` (schema.name) select: the `-L` lines, in the archive's order, and the names the archive has no table for. */
 function selectTables(entries, tables) {
+    const { picked, missing } = pickTables(entries, tables);
+    return { lines: entries.filter((e) => picked.has(e.id)).map((e) => e.line), missing };
+}
+/** The dump ids of the tables' entries and of everything that hangs on them. */
+function pickTables(entries, tables) {
     const wanted = new Set(tables);
     const tableIds = new Set(entries.filter((e) => e.type === 'TABLE' && wanted.has(`${e.schema}.${e.name}`)).map((e) => e.id));
     const found = new Set(entries.filter((e) => tableIds.has(e.id)).map((e) => `${e.schema}.${e.name}`));
@@ -43957,7 +44036,30 @@ function selectTables(entries, tables) {
             grew = true;
         }
     }
-    return { lines: entries.filter((e) => picked.has(e.id)).map((e) => e.line), missing };
+    return { picked, missing };
+}
+/**
+ * A side copy of `tables` (restore --as-schema): their entries, with only the foreign keys between
+ * them. A foreign key to a table not chosen, or another table's foreign key to one, has a dependency
+ * outside the chosen entries: it is left out, and named.
+ */
+function sideCopyList(entries, tables) {
+    const { picked, missing } = pickTables(entries, tables);
+    const out = (e) => e.type === 'FK CONSTRAINT' && e.deps.some((d) => !picked.has(d));
+    const chosen = entries.filter((e) => picked.has(e.id));
+    return { lines: chosen.filter((e) => !out(e)).map((e) => e.line), missing, foreignKeys: chosen.filter(out).map((e) => `${e.schema}.${e.name} ${e.line.split(/\s+/)[7] ?? ''}`.trim()) };
+}
+/** Whether the archive creates a schema of this name (its `SCHEMA - name` entry). */
+function archiveHasSchema(entries, schema) {
+    return entries.some((e) => e.type === 'OTHER' && new RegExp(`^\\d+;\\s+\\d+\\s+\\d+\\s+SCHEMA - ${schema} `).test(e.line));
+}
+/**
+ * The `-L` lines of a set holding only some tables (a table restore's safety set) for a scratch
+ * restore: all but its foreign keys, which point at tables the set does not hold.
+ */
+function withoutForeignKeys(entries) {
+    const keep = entries.filter((e) => e.type !== 'FK CONSTRAINT');
+    return { lines: keep.map((e) => e.line), left: entries.length - keep.length };
 }
 
 ;// CONCATENATED MODULE: ./src/engines/postgres/restore-tables.ts
@@ -43986,9 +44088,21 @@ function selectTables(entries, tables) {
 
 
 const TABLE_NAME = /^[^.\s]+\.[^.\s]+$/;
-/** Pure: the command that puts the tables back as they were (from the safety set). */
-function tablesRollback(safetyId, tables, target) {
-    return `pgtaos-backup restore ${safetyId} ${tables.map((t) => `--table ${t}`).join(' ')} --target ${target} --confirm ${target}`;
+/** Pure: `text` as one single-quoted shell word. */
+function shellWord(text) {
+    return `'${text.replaceAll("'", `'\\''`)}'`;
+}
+/**
+ * Pure: the command that puts the tables back as they were: those the target had, from the safety set
+ * (`safetyId`, which holds just them); those it did not have (`created`), dropped.
+ */
+function tablesRollback(safetyId, kept, created, target) {
+    const steps = [];
+    if (safetyId && kept.length)
+        steps.push(`pgtaos-backup restore ${safetyId} ${kept.map((t) => `--table ${t}`).join(' ')} --target ${target} --confirm ${target}`);
+    if (created.length)
+        steps.push(`psql -d ${target} -c ${shellWord(`DROP TABLE ${created.join(', ')}`)}`);
+    return steps.join(' && ');
 }
 /** Pure: every name is schema.table and in the manifest, or exit 2 naming the ones that are not. */
 function checkTableNames(tables, inManifest, setId) {
@@ -44025,12 +44139,21 @@ async function restorePostgresTables(ctx, set, target, tables, kit) {
         if (!(await engine.databaseExists(env, target)))
             throw new UsageError('restore.no_target_db', `database ${target} does not exist; --table restores tables into an existing database`, { hint: `Restore the whole set (without --table) to create ${target}. Nothing was done.` });
     });
-    // 2. Safety set of the target, before anything in it changes.
-    log.info(`taking a safety set of ${target} before replacing ${tables.join(', ')}`);
-    const safety = await step(ctx, now, () => kit.safetySet(target));
-    const safetyId = safety.set.id;
-    checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (of ${target}, holding ${tables.join(', ')} as they were)` });
-    const rollback = tablesRollback(safetyId, tables, target);
+    // 2. Safety set of exactly the tables replaced, before anything changes; a table the target does not have is not replaced.
+    const present = new Set(await step(ctx, now, () => engine.tableNames(env, target, set.manifest.format)));
+    const kept = tables.filter((t) => present.has(t));
+    const created = tables.filter((t) => !present.has(t));
+    if (created.length)
+        log.info(`${target} has no table ${created.join(', ')}: created by this restore, dropped by its roll-back`);
+    let safetyId = null;
+    if (kept.length) {
+        log.info(`taking a safety set of ${kept.join(', ')} in ${target} before replacing them`);
+        safetyId = (await step(ctx, now, () => kit.safetySet(target, kept))).set.id;
+        checks.push({ name: 'safety set', result: 'passed', detail: `${safetyId} (of ${target}, holding ${kept.join(', ')} as they were)` });
+    }
+    else
+        checks.push({ name: 'safety set', result: 'skipped', detail: `${target} has none of the tables: nothing is replaced` });
+    const rollback = tablesRollback(safetyId, kept, created, target);
     // 3. One transaction: the tables dropped and recreated from the set, or left as they were.
     const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'pgtaos-tables-'));
     try {
@@ -44061,6 +44184,145 @@ async function restorePostgresTables(ctx, set, target, tables, kit) {
     log.info(`to roll back: ${rollback}`);
     return {
         message: `restored ${tables.join(', ')} of ${set.id} into ${target}. To roll back: ${rollback}`,
+        failed: false,
+        set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
+        checks,
+        engines: { postgres: { database: target, server_version: pg.server_version, client_version: pg.client_version, bytes: set.manifest.bytes, duration_ms: Date.now() - t0, tables: restored } },
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engines/postgres/restore-as-schema.ts
+/**
+ * restore --table ... --as-schema NAME: the chosen tables of a set restored into a NEW schema NAME of
+ * the target, beside the tables they came from, replacing nothing, so that a person can compare.
+ *   1. refused (exit 2, nothing done) when NAME is not a plain identifier or already exists (in the
+ *      target, or in the set: its own schema would land in the copy), when two chosen tables have the
+ *      same name, or a name is unknown; the set is read first; the target must exist;
+ *   2. a scratch database on the same server (pgtaos_tables_<pid>, dropped whatever happens) gets the
+ *      set's definitions without data (--section=pre-data: the types, schemas and functions the tables
+ *      may need), then the chosen tables' data, indexes, constraints and the foreign keys between them;
+ *   3. there, ALTER TABLE ... SET SCHEMA NAME moves each table with its indexes, constraints and owned
+ *      sequences, and `pg_dump -n NAME` writes just that schema;
+ *   4. that archive goes into the target with one `pg_restore --single-transaction` (all or nothing);
+ *   5. the counts of NAME's tables against the manifest; the roll-back is DROP SCHEMA NAME CASCADE.
+ * Why a scratch database: stock pg_restore cannot rename a schema on the way in, and restoring into the
+ * target's own schemas would replace the tables. Foreign keys between a chosen table and one not
+ * restored cannot come along (the other table is not in NAME): they are left out and named.
+ * No safety set: nothing in the target is replaced.
+ */
+
+
+
+
+
+
+
+
+
+
+
+
+/** A plain identifier: nothing to quote, not a system schema's prefix. */
+const SCHEMA_NAME = /^(?!pg_)[a-z_][a-z0-9_]{0,62}$/;
+/** Pure: NAME is a plain identifier, and no two chosen tables would have the same name in it. */
+function checkSideSchema(schema, tables) {
+    if (!SCHEMA_NAME.test(schema)) {
+        throw new UsageError('restore.bad_schema', `--as-schema ${JSON.stringify(schema)}: not a plain identifier`, { hint: 'Use lower-case letters, digits and _, not starting with a digit or pg_, e.g. --as-schema restored_1206. Nothing was done.' });
+    }
+    const byName = new Map();
+    for (const t of tables) {
+        const name = t.slice(t.indexOf('.') + 1);
+        byName.set(name, [...(byName.get(name) ?? []), t]);
+    }
+    const clashes = [...byName.values()].filter((ts) => ts.length > 1);
+    if (clashes.length) {
+        throw new UsageError('restore.schema_clash', `--as-schema ${schema}: ${clashes.map((c) => c.join(' and ')).join('; ')} would have the same name there`, { hint: 'Restore them in separate runs, each into a schema of its own. Nothing was done.' });
+    }
+}
+/** A manifest entry's schema and table as the server spells them (format 1 entries have only the name). */
+function partsOf(t) {
+    if (t.schema !== undefined && t.table !== undefined)
+        return { schema: t.schema, table: t.table };
+    const [schema = '', table = ''] = t.name.split('.');
+    return { schema, table };
+}
+/** Pure: the command that undoes a side copy. */
+function sideSchemaRollback(schema, target) {
+    return `psql -d ${target} -c 'DROP SCHEMA ${schema} CASCADE'`;
+}
+/** Over 80 lines: the steps read in order, as in restore-tables.ts. */
+async function restoreTablesAsSchema(ctx, set, target, tables, schema) {
+    const { log, env } = ctx;
+    const { pg, engine, ectx } = openRestore(ctx, set, target);
+    const checks = [];
+    const t0 = Date.now();
+    const stage = { touched: false, setId: set.id, target };
+    const now = () => stage;
+    // 1. The names, the set, the target: nothing is created until all are known good.
+    await step(ctx, now, async () => {
+        checkSideSchema(schema, tables);
+        checkTableNames(tables, pg.tables.map((t) => t.name), set.id);
+    });
+    checks.push(await step(ctx, now, () => requireWholeSet(set, 'postgres', engine.archives, ectx)));
+    const file = await step(ctx, now, () => pgDumpPath(set));
+    const toc = parseToc(await step(ctx, now, () => engine.archives.list(file, env, ctx.signal, Number.POSITIVE_INFINITY, true)));
+    const { lines, missing, foreignKeys } = sideCopyList(toc, tables);
+    await step(ctx, now, async () => {
+        if (missing.length)
+            throw new UsageError('restore.table_not_in_set', `the archive of set ${set.id} holds no table ${missing.join(', ')}`, { hint: `\`pgtaos-backup show ${set.id}\` lists its tables. Nothing was done.` });
+        if (archiveHasSchema(toc, schema))
+            throw new UsageError('restore.schema_exists', `set ${set.id} has a schema ${schema} of its own`, { hint: 'Name another schema with --as-schema. Nothing was done.' });
+        if (!(await engine.databaseExists(env, target)))
+            throw new UsageError('restore.no_target_db', `database ${target} does not exist; --as-schema restores tables into an existing database`, { hint: `Restore the whole set (without --table) to create ${target}. Nothing was done.` });
+        if (await engine.schemaExists(env, target, schema)) {
+            throw new UsageError('restore.schema_exists', `${target} already has a schema ${schema}`, { hint: `Name a new schema with --as-schema (an earlier copy can be dropped: ${sideSchemaRollback(schema, target)}). Nothing was done.` });
+        }
+    });
+    const rollback = sideSchemaRollback(schema, target);
+    for (const fk of foreignKeys)
+        log.warn(`foreign key ${fk} is left out of ${schema}: it links a chosen table with one not restored`);
+    const want = new Set(tables);
+    const chosen = pg.tables.filter((t) => want.has(t.name));
+    // 2-4. Through a scratch database on the same server, then one transaction into the target.
+    const scratch = `pgtaos_tables_${process.pid}`;
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'pgtaos-side-'));
+    const sideDump = external_node_path_default().join(dir, `${schema}.dump`);
+    try {
+        await step(ctx, now, () => log.group(`PostgreSQL: ${tables.join(', ')} of ${set.id} moved into schema ${schema} in scratch database ${scratch}`, async () => {
+            await engine.recreateScratch(env, scratch);
+            await engine.restore(ectx, file, scratch, { jobs: 1, timescale: false, noOwner: true, sections: ['pre-data'] });
+            const listFile = external_node_path_default().join(dir, 'tables.list');
+            await (0,promises_.writeFile)(listFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+            await engine.restore(ectx, file, scratch, { jobs: 1, timescale: false, noOwner: true, listFile, sections: ['data', 'post-data'] });
+            await engine.moveTables(env, scratch, chosen.map(partsOf), schema);
+            await engine.dumpSchema(ectx, scratch, schema, sideDump);
+        }));
+        await step(ctx, now, () => log.group(`PostgreSQL: schema ${schema} into ${target}`, () => engine.restoreTables(ectx, sideDump, null, target)));
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+        await engine.dropScratch(env, scratch).then(() => log.info(`dropped scratch database ${scratch}`), (e) => log.error(`could not drop scratch database ${scratch}: ${e.message}; drop it by hand`));
+    }
+    const left = foreignKeys.length ? `; left out: foreign key${foreignKeys.length > 1 ? 's' : ''} ${foreignKeys.join(', ')} (to or from tables not restored)` : '';
+    checks.push({ name: 'postgres restore', result: 'passed', detail: `${tables.join(', ')} restored into the new schema ${schema} of ${target}, replacing nothing${left}` });
+    // 5. NAME's tables against the manifest's counts of the tables they came from.
+    const key = (t) => (set.manifest.format === 1 ? `${schema}.${partsOf(t).table}` : qualifiedName(schema, partsOf(t).table));
+    const expected = chosen.map((t) => ({ ...t, name: key(t) }));
+    const names = new Set(expected.map((t) => t.name));
+    const counted = await engine.countDatabase(env, target, log, ctx.signal, set.manifest.format);
+    const restored = counted.tables.filter((t) => names.has(t.name));
+    const wrong = compareCounts(expected, restored);
+    if (wrong.length > 0) {
+        for (const l of renderDifferences(wrong))
+            log.error(`  ${l}`);
+        throw new JobError('restore.counts_differ', `the tables restored into ${schema} of ${target} differ from the manifest of ${set.id}: ${wrong.map((d) => d.table).join(', ')}`, { hint: `Do not use them as they are. To roll back: ${rollback}` });
+    }
+    checks.push({ name: 'postgres row counts', result: 'passed', detail: `${tables.length} table(s) match the manifest` });
+    for (const t of restored)
+        log.info(`  ${t.name}: ${t.rows} rows`);
+    log.info(`to roll back: ${rollback}`);
+    return {
+        message: `restored ${tables.join(', ')} of ${set.id} into the new schema ${schema} of ${target}${left}. To roll back: ${rollback}`,
         failed: false,
         set: { id: set.id, kind: set.kind, path: set.path, bytes: set.manifest.bytes },
         checks,
@@ -44893,6 +45155,48 @@ const showReportSchema = object({
         remotes: array(remoteCopySchema),
     }),
 });
+/** A Barman base backup as `list` shows it (`barman list-backups`). */
+const pitrBaseBackupSchema = object({
+    id: schemas_string(),
+    status: schemas_string(),
+    /** When it ended (ISO); a recovery to a point needs a backup that ended before it. */
+    ended_at: schemas_string().nullable(),
+    bytes: schemas_number().int(),
+    /** WAL kept for it (up to the next base backup). */
+    wal_bytes: schemas_number().int(),
+});
+/** `list` with a `pitr:` section: Barman's base backups, newest first, and the recoverable window. */
+const pitrListSchema = object({
+    server: schemas_string(),
+    barman_home: schemas_string(),
+    backups: array(pitrBaseBackupSchema),
+    window: object({ from: schemas_string().nullable(), to: schemas_string().nullable(), text: schemas_string() }),
+    /** Why Barman could not be read (not installed, `pitr setup` never ran); null when it was. */
+    error: schemas_string().nullable(),
+});
+/** `show <BASE_BACKUP_ID>`: one base backup, from `barman show-backup`. */
+const pitrShowSchema = object({
+    server: schemas_string(),
+    id: schemas_string(),
+    status: schemas_string(),
+    postgresql_version: schemas_number().int().nullable(),
+    pgdata: schemas_string().nullable(),
+    timeline: schemas_number().int().nullable(),
+    begin_time: schemas_string().nullable(),
+    end_time: schemas_string().nullable(),
+    begin_wal: schemas_string().nullable(),
+    end_wal: schemas_string().nullable(),
+    begin_lsn: schemas_string().nullable(),
+    end_lsn: schemas_string().nullable(),
+    bytes: schemas_number().int().nullable(),
+    /** WAL from this backup to the next one: files, bytes, and the last segment Barman holds. */
+    wal_files: schemas_number().int().nullable(),
+    wal_bytes: schemas_number().int().nullable(),
+    last_wal: schemas_string().nullable(),
+    previous_backup: schemas_string().nullable(),
+    next_backup: schemas_string().nullable(),
+    retention: schemas_string().nullable(),
+});
 /** Events a run can raise; `notify:` entries choose which they hear (`always`: every run). */
 const NOTIFY_EVENTS = ['success', 'failure', 'stale'];
 /** Free space and how long it lasts, from the catalog (README, Staleness). */
@@ -44946,6 +45250,10 @@ const runResultSchema = object({
     sets: array(listEntrySchema).optional(),
     prune: pruneReportSchema.optional(),
     show: showReportSchema.optional(),
+    /** list with a `pitr:` section: Barman's base backups and the recoverable window. */
+    pitr: pitrListSchema.optional(),
+    /** show <BASE_BACKUP_ID>: that base backup. */
+    pitr_backup: pitrShowSchema.optional(),
     checks: array(checkSchema),
     free_bytes: schemas_number().nullable(),
     /** Free space and the storage estimate; null when the backup root is unknown or missing. */
@@ -45073,11 +45381,19 @@ function defineEngine(plugin) {
 
 
 
+
+
+
+
+
 class PostgresLifecycle {
     cfg;
+    only;
     pg;
-    constructor(cfg) {
+    /** `only`: dump just these tables (schema.table as the manifest names them). */
+    constructor(cfg, only) {
         this.cfg = cfg;
+        this.only = only;
         this.pg = new PostgresEngine(cfg);
     }
     get database() {
@@ -45094,7 +45410,7 @@ class PostgresLifecycle {
         return { ...pre, summary: `server ${pre.serverVersion}, pg_dump ${pre.clientVersion}, database ${formatBytes(pre.estimatedBytes ?? 0)}` };
     }
     async dump(ctx, stagingDir, pre) {
-        const section = await this.pg.dump(ctx, stagingDir, pre);
+        const section = await this.pg.dump(ctx, stagingDir, pre, this.only);
         return { section, tables: section.tables, uncounted: (section.count_errors ?? []).map((e) => ({ name: e.name, error: e.error })) };
     }
     /** pg_restore into the scratch database, counted by the rules of the set's own manifest format; the scratch is dropped whatever happens. */
@@ -45117,7 +45433,11 @@ class PostgresLifecycle {
                 if (timescale)
                     await pg.requireExtension(env, 'timescaledb', timescaleVersion);
                 await pg.recreateScratch(env, scratch);
-                await pg.restore(ctx, await pgDumpPath(set), scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
+                const file = await pgDumpPath(set);
+                if (!section.only_tables)
+                    await pg.restore(ctx, file, scratch, { jobs: this.cfg.jobs, timescale, noOwner: true });
+                else
+                    await restoreSomeTables(pg, ctx, { file, scratch, jobs: this.cfg.jobs }, section, checks);
             });
             // Counted by the rules of the set's own manifest format: both sides alike.
             const restored = await pg.countDatabase(env, scratch, log, ctx.signal, set.manifest.format);
@@ -45147,12 +45467,35 @@ class PostgresLifecycle {
         }
     }
     restoreTarget(ctx, set, target, kit) {
-        const tables = ctx.request.tables;
-        return tables.length > 0 ? restorePostgresTables(ctx, set, target, tables, kit) : restorePostgres(ctx, set, target, kit);
+        const { tables, asSchema } = ctx.request;
+        if (tables.length === 0)
+            return restorePostgres(ctx, set, target, kit);
+        return asSchema === undefined ? restorePostgresTables(ctx, set, target, tables, kit) : restoreTablesAsSchema(ctx, set, target, tables, asSchema);
     }
     check(ctx) {
         return checkPostgres(this.pg, this.cfg, ctx);
     }
+}
+/**
+ * A set of some tables (a table restore's safety set) into the scratch: their schemas first (pg_dump -t
+ * writes no CREATE SCHEMA), and without their foreign keys, which point at tables the set does not hold.
+ */
+async function restoreSomeTables(pg, ctx, into, section, checks) {
+    const { file, scratch, jobs } = into;
+    await pg.createSchemas(ctx.env, scratch, [...new Set(section.tables.flatMap((t) => (t.schema === undefined ? [] : [t.schema])))]);
+    const { lines, left } = withoutForeignKeys(parseToc(await pg.archives.list(file, ctx.env, ctx.signal, Number.POSITIVE_INFINITY, true)));
+    const dir = await (0,promises_.mkdtemp)(external_node_path_default().join(external_node_os_default().tmpdir(), 'pgtaos-verify-'));
+    try {
+        const listFile = external_node_path_default().join(dir, 'restore.list');
+        await (0,promises_.writeFile)(listFile, `${lines.join('\n')}\n`, { mode: 0o600 });
+        await pg.restore(ctx, file, scratch, { jobs, timescale: false, noOwner: true, listFile });
+    }
+    finally {
+        await (0,promises_.rm)(dir, { recursive: true, force: true });
+    }
+    const what = `holds only ${section.only_tables.join(', ')}`;
+    ctx.log.info(`the set ${what}${left ? `; ${left} foreign key(s) to tables it does not hold were left out of the scratch restore` : ''}`);
+    checks.push({ name: 'postgres tables', result: 'passed', detail: `a set of some tables: it ${what}${left ? ` (${left} foreign key(s) to other tables not restored here)` : ''}` });
 }
 /** The row-count and large-object checks of a set with counts; true when one failed. */
 function compareScratchCounts(ctx, set, section, restored, checks) {
@@ -45188,7 +45531,7 @@ const postgresPlugin = defineEngine({
         ? { message: `${target} ends in a suffix a restore reserves for its own copies (_pgtaos_new, _pgtaos_old)`, hint: 'Restore into another name; a PostgreSQL restore fills <target>_pgtaos_new and swaps it in.' }
         : null,
     importer: (ctx) => postgresImporter(ctx),
-    create: (cfg, opts) => new PostgresLifecycle(opts?.database ? { ...cfg, database: opts.database } : cfg),
+    create: (cfg, opts) => new PostgresLifecycle(opts?.database ? { ...cfg, database: opts.database } : cfg, opts?.tables),
 });
 
 ;// CONCATENATED MODULE: ./src/engines/tdengine/compare.ts
@@ -46274,6 +46617,8 @@ const runRequestSchema = strictObject({
     withGlobals: schemas_boolean().default(false),
     /** restore: only these tables (schema.table), into the existing target (README, One table back). */
     tables: array(schemas_string()).default([]),
+    /** restore --table: into this new schema of the target instead, replacing nothing (README, One table back). */
+    asSchema: schemas_string().optional(),
     dryRun: schemas_boolean().default(false),
     force: schemas_boolean().default(false),
     move: schemas_boolean().default(false),
@@ -46319,6 +46664,8 @@ const ACTION_INPUTS = {
     target: { description: 'restore: database to restore into.', required: false, default: '' },
     confirm: { description: 'restore: must repeat the target database name exactly.', required: false, default: '' },
     'with-globals': { description: "restore: first create the set's roles and tablespaces (PostgreSQL globals.sql) on the target server; existing ones are left as they are.", required: false, default: 'false' },
+    tables: { description: 'restore (PostgreSQL): only these tables, schema.name, separated by commas or new lines; each is replaced in the existing target in one transaction, after a safety set of just those tables.', required: false, default: '' },
+    'as-schema': { description: 'restore with tables: put them into this new schema of the target instead, replacing nothing (roll-back: DROP SCHEMA it CASCADE).', required: false, default: '' },
     pitr: { description: 'verify: prove point-in-time recovery through Barman instead of verifying a set.', required: false, default: 'false' },
     'pitr-to': { description: 'verify with pitr: the point to recover to (a time with its offset, or an LSN; default: the newest nightly restore point).', required: false, default: '' },
     'dry-run': { description: 'prune: show what would be removed, remove nothing.', required: false, default: 'false' },
@@ -46502,11 +46849,12 @@ function parseCli(argv, out) {
         .addOption(new Option('--engines <which>', 'which dump of a set holding both to restore').choices(engineChoices()).default('all'))
         .option('--with-globals', "first create the set's roles and tablespaces (PostgreSQL) on the target server; existing ones are left as they are")
         .option('--table <schema.table>', 'PostgreSQL: restore only this table (repeatable) into the existing target, replacing it in one transaction', (v, prev) => [...prev, v], [])
+        .option('--as-schema <name>', 'with --table: restore the tables into this new schema of the target instead, replacing nothing')
         .action((setId, opts) => {
         if (!opts.pitr && (!setId || opts.target === undefined || opts.confirm === undefined)) {
             throw new CommanderError(2, 'pgtaos.restore_args', 'error: restore needs <set-id>, --target <db> and --confirm <db> (or --pitr --to ... --into ...)');
         }
-        parsed = toRequest('restore', opts, { ...(setId ? { setId } : {}), target: opts.target, confirm: opts.confirm, engines: opts.engines, withGlobals: Boolean(opts.withGlobals), tables: opts.table, ...pitrOpts(opts) });
+        parsed = toRequest('restore', opts, { ...(setId ? { setId } : {}), target: opts.target, confirm: opts.confirm, engines: opts.engines, withGlobals: Boolean(opts.withGlobals), tables: opts.table, ...(opts.asSchema === undefined ? {} : { asSchema: opts.asSchema }), ...pitrOpts(opts) });
     });
     const pitr = program.command('pitr').description('point-in-time recovery through Barman: setup, backup').exitOverride().configureOutput(out);
     waits(cli_common(pitr.command('setup').description('write Barman\'s config, create the slot, start the WAL receiver, run barman check; print the DBA\'s steps').exitOverride().configureOutput(out)))
@@ -47597,13 +47945,13 @@ function pluginOf(name) {
         throw new UsageError('engines.unknown', `no engine named ${name} is registered`, { hint: `Known engines: ${enginePlugins().map((q) => q.name).join(', ')}.` });
     return p;
 }
-/** The engine `name` configured by the config's section; `database` replaces the configured database. */
-function createEngine(config, name, database) {
+/** The engine `name` configured by the config's section; `database` replaces the configured database, `tables` narrows its dump to them. */
+function createEngine(config, name, database, tables) {
     const plugin = pluginOf(name);
     const section = engineSection(config, name);
     if (section === undefined)
         requireSections(config, [name], 'engines.not_configured', 'this run');
-    return plugin.create(section, database === undefined ? {} : { database });
+    return plugin.create(section, { ...(database === undefined ? {} : { database }), ...(tables === undefined ? {} : { tables }) });
 }
 /** Each engine's tools and secrets: a UsageError (exit 2) when one is missing. */
 function findEngineTools(config, engines, env) {
@@ -47644,7 +47992,7 @@ async function backup(ctx, opts) {
     const names = opts.engines ?? selectEngines(config, ctx.request.engines);
     const ectx = { log, signal: ctx.signal, env: ctx.env };
     const databases = { ...opts.databases };
-    const parts = names.map((name) => ({ name, label: pluginOf(name).label, engine: createEngine(config, name, databases[name]) }));
+    const parts = names.map((name) => ({ name, label: pluginOf(name).label, engine: createEngine(config, name, databases[name], opts.tables?.[name]) }));
     // 1. Tools (and secrets' presence): no connection is made when one is missing.
     for (const p of parts)
         p.engine.findTools(ctx.env);
@@ -48171,8 +48519,467 @@ async function whereSetsLive(sets) {
     return out;
 }
 
+;// CONCATENATED MODULE: ./src/engines/barman/sql.ts
+/**
+ * One short SQL session on the database host as the pitr role (password from the environment only):
+ * status's slot query and the WAL nudge after a segment switch. Only src/engines/barman/ uses it.
+ */
+
+
+async function withPitrClient(b, application, fn) {
+    const { cfg } = b;
+    const password = b.ctx.env[PITR_PASSWORD_ENV];
+    if (!password)
+        throw new Error(`${PITR_PASSWORD_ENV} is not set: cannot connect to ${cfg.host}:${cfg.port}`);
+    const client = new esm.Client({ host: cfg.host, port: cfg.port, user: cfg.user, password, database: 'postgres', application_name: application, connectionTimeoutMillis: 15_000 });
+    client.on('error', () => undefined);
+    try {
+        await client.connect();
+        return await fn(client);
+    }
+    finally {
+        await client.end().catch(() => undefined);
+    }
+}
+/**
+ * Barman archives a streamed segment only once pg_receivewal has begun the next one, and on an idle
+ * server the next one begins with the next WAL record: the background writer's snapshot 15-25 s
+ * later, or never. A one-statement transaction that takes a transaction id writes a commit record
+ * and flushes it, so the segment just closed becomes archivable at once; it needs no privilege and
+ * changes no data.
+ */
+async function nudgeWal(b) {
+    await withPitrClient(b, 'pgtaos_wal_nudge', (c) => c.query('SELECT txid_current()'));
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/barman.ts
+/**
+ * Barman's commands, run as the tool's own user with the config the tool wrote (conf.ts): argv arrays,
+ * no shell, no password anywhere but the 0600 .pgpass. Only this folder runs barman.
+ */
+
+
+
+
+const BARMAN_HINT = 'Install Barman on the runner host (Debian/Ubuntu: apt install barman); see README, Point-in-time recovery.';
+/**
+ * Runs `barman -c <conf> args...`; lines go to the run log as they come (quiet: only kept; onLine:
+ * each line, stdout or stderr, as it comes). cleanup: runs even when the run is being cancelled
+ * (removing what a cut command left).
+ */
+async function barman(b, args, opts = {}) {
+    const out = [];
+    const err = [];
+    const r = await runTool({
+        file: 'barman',
+        args: ['-c', b.paths.conf, ...args],
+        env: childEnv(b.ctx.env, { HOME: b.paths.home }),
+        ...(opts.cleanup ? {} : { signal: b.ctx.signal }),
+        onStdout: (l) => {
+            out.push(l);
+            opts.onLine?.(l);
+            if (!opts.quiet && l.trim())
+                b.ctx.log.info(`barman: ${l.trim()}`);
+        },
+        onStderr: (l) => {
+            err.push(l);
+            opts.onLine?.(l);
+            if (l.trim())
+                b.ctx.log.warn(`barman: ${l.trim()}`);
+        },
+    });
+    if (r.cancelled)
+        throw b.ctx.signal.reason;
+    if (r.spawnError)
+        throw new UsageError('pitr.no_barman', `barman cannot be started: ${r.spawnError}`, { hint: BARMAN_HINT });
+    return { code: r.exitCode, out, err, cancelled: r.cancelled };
+}
+function failed(what, r) {
+    const lines = [...r.err, ...r.out].map((l) => l.trim()).filter((l) => /error|fail|fatal|cannot|could not/i.test(l)).slice(-5);
+    return new JobError('pitr.barman_failed', `barman ${what} failed (exit ${r.code})${lines.length ? `: ${lines.join(' | ')}` : ''}`, {
+        hint: `Read ${'barman.log'} in barman_home and run \`barman -c <barman_home>/barman.conf check <server>\`.`,
+    });
+}
+/** Creates the replication slot; one that already exists is fine. */
+async function createSlot(b) {
+    const r = await barman(b, ['receive-wal', '--create-slot', b.cfg.server]);
+    if (r.code === 0)
+        return 'created';
+    if ([...r.out, ...r.err].some((l) => /already exists/i.test(l)))
+        return 'existed';
+    throw failed('receive-wal --create-slot', r);
+}
+/** `barman cron`: starts the WAL receiver (pg_receivewal through the slot) when it is not running. */
+async function cron(b) {
+    const r = await barman(b, ['cron']);
+    if (r.code !== 0)
+        throw failed('cron', r);
+}
+/** Pure: `barman check`'s lines ("\tname: OK (detail)" / "\tname: FAILED (detail)"). */
+function parseCheck(lines) {
+    const out = [];
+    for (const l of lines) {
+        const m = /^\s+(.+?): (OK|FAILED)\b\s*(.*)$/.exec(l);
+        if (m)
+            out.push({ name: m[1], ok: m[2] === 'OK', detail: m[3].replace(/^\((.*)\)$/, '$1') });
+    }
+    return out;
+}
+async function barman_check(b) {
+    const r = await barman(b, ['check', b.cfg.server], { quiet: true });
+    const lines = parseCheck(r.out);
+    if (lines.length === 0)
+        throw failed('check', r);
+    return lines;
+}
+/**
+ * Closes the current WAL segment on the server and waits until Barman has it. Once barman says the
+ * segment is closed, nudgeWal (sql.ts) writes the record that lets Barman archive it, instead of
+ * waiting for the server's next one (15-25 s on an idle server, or past the timeout).
+ */
+async function switchWal(b) {
+    let nudged = null;
+    const nudge = (l) => {
+        if (nudged || !/has been closed on server/.test(l))
+            return;
+        nudged = nudgeWal(b).catch((e) => b.ctx.log.warn(`could not write the WAL record that lets Barman archive the closed segment (${e.message}); waiting for the server's next one`));
+    };
+    const r = await barman(b, ['switch-wal', '--force', '--archive', '--archive-timeout', String(b.cfg.archive_timeout_seconds), b.cfg.server], { onLine: nudge });
+    await nudged;
+    if (r.code !== 0)
+        throw failed('switch-wal', r);
+}
+/** Takes a base backup (pg_basebackup) and waits for the WAL that makes it consistent. Returns its id. */
+async function baseBackup(b) {
+    const r = await barman(b, ['backup', '--wait', b.cfg.server]);
+    if (r.code !== 0)
+        throw failed('backup', r);
+    const id = r.out.map((l) => /\/base\/(\d{8}T\d{6})/.exec(l)?.[1]).find(Boolean);
+    return id ?? (await listBackups(b))[0]?.id ?? 'unknown';
+}
+/**
+ * Deletes the base backups a cut or failed `barman backup` left (not DONE, not among `before`): a
+ * FAILED one fails `barman check` ("failed backups"), and with it every weekly proof after. Runs
+ * while the run is being cancelled too; never throws. Returns the ids deleted.
+ */
+async function dropUnfinished(b, before) {
+    const dropped = [];
+    try {
+        for (const x of await listBackups(b, { cleanup: true })) {
+            if (before.has(x.id) || x.status === 'DONE')
+                continue;
+            const r = await barman(b, ['delete', b.cfg.server, x.id], { quiet: true, cleanup: true });
+            if (r.code === 0)
+                dropped.push(x.id);
+            else
+                b.ctx.log.warn(`could not delete the unfinished base backup ${x.id} (barman delete exit ${r.code}); delete it with \`barman -c ${b.paths.conf} delete ${b.cfg.server} ${x.id}\``);
+        }
+    }
+    catch (err) {
+        b.ctx.log.warn(`could not look for an unfinished base backup to delete: ${err.message}`);
+    }
+    return dropped;
+}
+/** Pure: `barman -f json list-backups`, newest first. */
+function parseBackups(json, server) {
+    const data = JSON.parse(json);
+    return (data[server] ?? []).map((e) => ({
+        id: e.backup_id,
+        status: e.status,
+        endedAt: e.end_time_timestamp ? new Date(Number(e.end_time_timestamp) * 1000) : null,
+        bytes: e.size_bytes ?? 0,
+        walBytes: e.wal_size_bytes ?? 0,
+    })).sort((a, c) => c.id.localeCompare(a.id));
+}
+async function listBackups(b, opts = {}) {
+    const r = await barman(b, ['-f', 'json', 'list-backups', b.cfg.server], { quiet: true, ...opts });
+    if (r.code !== 0)
+        throw failed('list-backups', r);
+    return parseBackups(r.out.join('\n') || '{}', b.cfg.server);
+}
+/** `barman recover` into `dest`: the base backup, the WAL up to the target, and a recovery that promotes there. */
+async function recover(b, backupId, target, dest) {
+    const t = target.kind === 'time' ? ['--target-time', target.text] : ['--target-lsn', target.lsn];
+    const r = await barman(b, ['recover', ...t, '--target-action', 'promote', b.cfg.server, backupId, dest]);
+    if (r.code !== 0)
+        throw failed(`recover of base backup ${backupId}`, r);
+}
+/** Pure: `barman -f json show-backup`'s object for the server; null when it names no backup. */
+function parseShowBackup(json, server) {
+    const data = JSON.parse(json);
+    const o = data[server];
+    if (!o || typeof o.backup_id !== 'string')
+        return null;
+    const sub = (k) => (typeof o[k] === 'object' && o[k] !== null ? o[k] : {});
+    const base = sub('base_backup_information');
+    const wal = sub('wal_information');
+    const cat = sub('catalog_information');
+    const s = (v) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : null);
+    const n = (v) => (typeof v === 'number' && Number.isFinite(v) ? Math.round(v) : null);
+    // Barman writes "- (this is the oldest base backup)" where there is none.
+    const link = (v) => (typeof v === 'string' && /^\d{8}T\d{6}$/.test(v) ? v : null);
+    return {
+        id: o.backup_id,
+        status: s(o.status) ?? 'UNKNOWN',
+        postgresqlVersion: n(o.postgresql_version),
+        pgdata: s(o.pgdata_directory),
+        timeline: n(base.timeline),
+        beginTime: s(base.begin_time),
+        endTime: s(base.end_time),
+        beginWal: s(base.begin_wal),
+        endWal: s(base.end_wal),
+        beginLsn: s(base.begin_lsn),
+        endLsn: s(base.end_lsn),
+        bytes: n(base.disk_usage_bytes),
+        walFiles: n(wal.no_of_files),
+        walBytes: n(wal.disk_usage_bytes),
+        lastWal: s(wal.last_available),
+        previous: link(cat.previous_backup),
+        next: link(cat.next_backup),
+        retention: s(cat.retention_policy),
+    };
+}
+/** One base backup's facts (`barman show-backup`); null when Barman holds no backup of that id. */
+async function showBackup(b, id) {
+    const r = await barman(b, ['-f', 'json', 'show-backup', b.cfg.server, id], { quiet: true });
+    if (r.code !== 0) {
+        if ([...r.out, ...r.err].some((l) => /unknown backup/i.test(l)))
+            return null;
+        throw failed('show-backup', r);
+    }
+    return parseShowBackup(r.out.join('\n') || '{}', b.cfg.server);
+}
+/** `barman --version`: its version, or why it cannot be run (check's row; nothing else is needed). */
+async function barmanVersion(env) {
+    const r = await readTool('barman', ['--version'], childEnv(env, {}));
+    if (!r.ok)
+        return { error: r.err.trim() || r.out.trim() || 'no output' };
+    return { version: /\d+\.\d+(\.\d+)?/.exec(r.out)?.[0] ?? r.out.trim() };
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/conf.ts
+/**
+ * Barman's configuration, written from the `pitr:` section: one file (`barman.conf`) holding the
+ * global section and the server's, and the `.pgpass` libpq reads (mode 0600, in Barman's home).
+ * The password never appears in barman.conf, in argv or in the tool's output: the conninfo names the
+ * passfile, so `barman cron` started by the system's cron (without our environment) finds it too.
+ */
+
+
+
+
+
+
+const CONF_FILE = 'barman.conf';
+const PGPASS_FILE = '.pgpass';
+function barmanPaths(cfg) {
+    const home = cfg.barman_home;
+    return { home, conf: external_node_path_default().join(home, CONF_FILE), pgpass: external_node_path_default().join(home, PGPASS_FILE), log: external_node_path_default().join(home, 'barman.log') };
+}
+/** A conninfo value, quoted as libpq wants when it holds spaces or quotes. */
+function connValue(v) {
+    return /^[A-Za-z0-9_./:-]+$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+/** Pure: barman.conf's text. The user Barman runs as is the user running the tool (no sudo, no `barman` account needed). */
+function renderBarmanConf(cfg, user) {
+    const p = barmanPaths(cfg);
+    const conn = `host=${connValue(cfg.host)} port=${cfg.port} user=${connValue(cfg.user)} passfile=${connValue(p.pgpass)}`;
+    return [
+        '; Written by pgtaos-backup from the pitr: section of its config; edits here are overwritten.',
+        '[barman]',
+        `barman_user = ${user}`,
+        `barman_home = ${p.home}`,
+        `barman_lock_directory = ${p.home}`,
+        `log_file = ${p.log}`,
+        'log_level = INFO',
+        '',
+        `[${cfg.server}]`,
+        'description = pgtaos-backup point-in-time recovery',
+        `conninfo = ${conn} dbname=postgres application_name=pgtaos_barman`,
+        `streaming_conninfo = ${conn} application_name=pgtaos_barman_streaming`,
+        'backup_method = postgres',
+        'streaming_archiver = on',
+        `slot_name = ${cfg.slot}`,
+        `path_prefix = ${cfg.bin_dir}`,
+        `retention_policy = ${cfg.retention.toUpperCase()}`,
+        '',
+    ].join('\n');
+}
+/** A .pgpass field: `:` and `\` are escaped with `\`. */
+function passField(v) {
+    return v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
+}
+/** Pure: the .pgpass line for the pitr role (every database: the conninfo's and replication). */
+function renderPgpass(cfg, password) {
+    return `${passField(cfg.host)}:${cfg.port}:*:${passField(cfg.user)}:${passField(password)}\n`;
+}
+/** The pitr role's password, from the environment only. */
+function pitrPassword(env) {
+    const pw = env[PITR_PASSWORD_ENV];
+    if (!pw) {
+        throw new UsageError('pitr.no_password', `${PITR_PASSWORD_ENV} is not set: the password of the pitr role is read from the environment only`, {
+            hint: `Export ${PITR_PASSWORD_ENV} (a repository secret in the workflow); the tool writes it to ${PGPASS_FILE} in barman_home, mode 0600.`,
+        });
+    }
+    return pw;
+}
+/** Writes barman.conf and .pgpass (0600) into Barman's home, creating the home (0700) when needed. */
+async function writeBarmanFiles(cfg, password) {
+    const p = barmanPaths(cfg);
+    await external_node_fs_.promises.mkdir(p.home, { recursive: true, mode: 0o700 });
+    await writeFileAtomic(p.pgpass, renderPgpass(cfg, password), 0o600);
+    await writeFileAtomic(p.conf, renderBarmanConf(cfg, external_node_os_default().userInfo().username), 0o600);
+    return p;
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/window.ts
+/** What Barman holds, read from its home: the newest WAL received, and the recoverable window. */
+
+
+/** Modification time of the newest WAL file Barman holds (archived or still streaming), or null. */
+function newestWal(home, server) {
+    let newest = 0;
+    const look = (dir, depth) => {
+        let names;
+        try {
+            names = (0,external_node_fs_.readdirSync)(dir);
+        }
+        catch {
+            return;
+        }
+        for (const n of names) {
+            const p = external_node_path_default().join(dir, n);
+            const st = (0,external_node_fs_.statSync)(p, { throwIfNoEntry: false });
+            if (!st)
+                continue;
+            if (st.isDirectory() && depth > 0)
+                look(p, depth - 1);
+            else if (st.isFile() && /^[0-9A-F]{24}(\.partial)?$/.test(n))
+                newest = Math.max(newest, st.mtimeMs);
+        }
+    };
+    look(external_node_path_default().join(home, server, 'wals'), 1);
+    look(external_node_path_default().join(home, server, 'streaming'), 0);
+    return newest ? new Date(newest) : null;
+}
+/** Pure but for the WAL folder: any time from the oldest finished base backup's end to the newest WAL. */
+function recoverableWindow(backups, home, server) {
+    const done = backups.filter((b) => b.status === 'DONE' && b.endedAt);
+    const from = done.length ? done[done.length - 1].endedAt : null;
+    const to = newestWal(home, server);
+    if (!from)
+        return { from, to, text: 'no recoverable window: Barman holds no finished base backup' };
+    return { from, to, text: `recoverable window: any time from ${from.toISOString()} to ${(to ?? from).toISOString()}` };
+}
+
+;// CONCATENATED MODULE: ./src/commands/pitr-list.ts
+/**
+ * Barman's base backups in `list` and `show` (only with a `pitr:` section). Both only read: Barman
+ * runs on the config `pitr setup` wrote; a missing Barman or an empty barman_home is one line, not a
+ * failed list.
+ */
+
+
+
+
+
+
+/** Barman's base backup ids: 20261206T051200. */
+const BASE_BACKUP_ID = /^\d{8}T\d{6}$/;
+/** Barman on the config `pitr setup` wrote, or why it cannot be read (that config is missing). */
+function readBarman(cfg, ctx) {
+    const paths = barmanPaths(cfg);
+    if (!(0,external_node_fs_.existsSync)(paths.conf))
+        return `Barman has no config in ${cfg.barman_home} (run \`pgtaos-backup pitr setup\`)`;
+    return { cfg, paths, ctx: { log: ctx.log, signal: ctx.signal, env: ctx.env } };
+}
+/** The pitr part of `list`: never throws for Barman's sake (a cancel still stops it). */
+async function pitrListing(cfg, ctx) {
+    const none = (error) => ({ server: cfg.server, barman_home: cfg.barman_home, backups: [], window: { from: null, to: null, text: 'no recoverable window' }, error });
+    const b = readBarman(cfg, ctx);
+    if (typeof b === 'string')
+        return none(b);
+    try {
+        const backups = await listBackups(b);
+        const w = recoverableWindow(backups, b.paths.home, cfg.server);
+        return {
+            server: cfg.server,
+            barman_home: cfg.barman_home,
+            backups: backups.map((x) => ({ id: x.id, status: x.status, ended_at: x.endedAt?.toISOString() ?? null, bytes: x.bytes, wal_bytes: x.walBytes })),
+            window: { from: w.from?.toISOString() ?? null, to: w.to?.toISOString() ?? null, text: w.text },
+            error: null,
+        };
+    }
+    catch (err) {
+        if (ctx.signal.aborted)
+            throw err;
+        return none(errors_describe(err).message);
+    }
+}
+/** The lines under the sets' table. */
+function renderPitrList(p) {
+    const head = `point-in-time (Barman server ${p.server})`;
+    if (p.error)
+        return [head, `  cannot read Barman's base backups: ${p.error}`];
+    if (p.backups.length === 0)
+        return [head, '  (no base backups)', `  ${p.window.text}`];
+    const cells = p.backups.map((x) => [x.id, x.status, x.ended_at ?? '-', formatBytes(x.bytes), formatBytes(x.wal_bytes)]);
+    const hdr = ['BASE BACKUP', 'STATUS', 'ENDED', 'SIZE', 'WAL'];
+    const widths = hdr.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+    const line = (c) => `  ${c.map((v, i) => v.padEnd(widths[i])).join('  ')}`.trimEnd();
+    return [head, line(hdr), ...cells.map(line), `  ${p.window.text}`];
+}
+/** `show <BASE_BACKUP_ID>`: that base backup's facts from Barman. */
+async function pitrShow(cfg, id, ctx) {
+    if (!cfg)
+        throw new UsageError('pitr.no_config', `${id} is a Barman base backup id, and the config has no pitr: section`, { hint: 'Set ids look like mystocks_20261125_000003; `pgtaos-backup list` shows them.' });
+    const b = readBarman(cfg, ctx);
+    if (typeof b === 'string')
+        throw new UsageError('pitr.no_barman_config', b, { hint: 'Run `pgtaos-backup pitr setup` on this runner first; README, Point-in-time recovery.' });
+    const d = await showBackup(b, id);
+    if (!d)
+        throw new JobError('pitr.unknown_backup', `Barman holds no base backup ${id} for server ${cfg.server}`, { hint: '`pgtaos-backup list` shows the base backups under "point-in-time".' });
+    return {
+        server: cfg.server,
+        id: d.id,
+        status: d.status,
+        postgresql_version: d.postgresqlVersion,
+        pgdata: d.pgdata,
+        timeline: d.timeline,
+        begin_time: d.beginTime,
+        end_time: d.endTime,
+        begin_wal: d.beginWal,
+        end_wal: d.endWal,
+        begin_lsn: d.beginLsn,
+        end_lsn: d.endLsn,
+        bytes: d.bytes,
+        wal_files: d.walFiles,
+        wal_bytes: d.walBytes,
+        last_wal: d.lastWal,
+        previous_backup: d.previous,
+        next_backup: d.next,
+        retention: d.retention,
+    };
+}
+/** The text `show <BASE_BACKUP_ID>` prints. */
+function renderPitrShow(p) {
+    const v = (x) => (x === null ? '-' : String(x));
+    const pgv = p.postgresql_version === null ? '-' : `${Math.floor(p.postgresql_version / 10000)}.${p.postgresql_version % 10000} (${p.postgresql_version})`;
+    return [
+        `base backup ${p.id} (Barman server ${p.server}, ${p.status})`,
+        `begin     ${v(p.begin_time)}  LSN ${v(p.begin_lsn)}  WAL ${v(p.begin_wal)}`,
+        `end       ${v(p.end_time)}  LSN ${v(p.end_lsn)}  WAL ${v(p.end_wal)}`,
+        `timeline  ${v(p.timeline)}`,
+        `server    PostgreSQL ${pgv}, data directory ${v(p.pgdata)}`,
+        `size      ${p.bytes === null ? '-' : formatBytes(p.bytes)}`,
+        `WAL       ${p.wal_files === null ? '-' : `${p.wal_files} files`}, ${p.wal_bytes === null ? '-' : formatBytes(p.wal_bytes)} until the next base backup; last WAL held ${v(p.last_wal)}`,
+        `chain     previous ${p.previous_backup ?? '- (the oldest)'}, next ${p.next_backup ?? '- (the newest)'}; retention ${v(p.retention)}`,
+    ];
+}
+
 ;// CONCATENATED MODULE: ./src/commands/list.ts
 /** list: the catalog, newest first, for people (a table on the log) and machines (--json). */
+
 
 
 
@@ -48243,7 +49050,12 @@ async function list(ctx) {
         ctx.log.info(line);
     const of = filtered ? ` (of ${all.length}: ${[kind && `kind ${kind}`, engine && `engine ${engine}`, last !== undefined && `newest ${last}`].filter(Boolean).join(', ')})` : '';
     const bytes = sets.reduce((a, s) => a + s.bytes, 0);
-    return { message: `${sets.length} sets${of} under ${ctx.config.root} (${complete} complete, ${formatBytes(bytes)})`, sets, ...(filtered ? { sets_filtered: true } : {}) };
+    // With pitr: Barman's base backups too (a Barman that cannot be read is one line, not a failed list).
+    const pitr = ctx.config.pitr ? await pitrListing(ctx.config.pitr, ctx) : undefined;
+    if (pitr?.error)
+        ctx.log.warn(`point-in-time: cannot read Barman's base backups: ${pitr.error}`);
+    const base = pitr && !pitr.error ? `; Barman: ${pitr.backups.length} base backup${pitr.backups.length === 1 ? '' : 's'}` : '';
+    return { message: `${sets.length} sets${of} under ${ctx.config.root} (${complete} complete, ${formatBytes(bytes)})${base}`, sets, ...(pitr ? { pitr } : {}), ...(filtered ? { sets_filtered: true } : {}) };
 }
 
 ;// CONCATENATED MODULE: ./src/commands/show.ts
@@ -48252,7 +49064,9 @@ async function list(ctx) {
  * every table with its row count, TDengine super tables with their child tables, extensions, the
  * git commit) and its state beside it (the last verification, the copies on remotes). `--json`
  * gives the manifest as written and that state; the text form is renderShow's. Reads only.
+ * A Barman base backup id (20261206T051200) shows that base backup instead (pitr-list.ts).
  */
+
 
 
 
@@ -48262,6 +49076,10 @@ async function show(ctx) {
     const id = ctx.request.setId;
     if (!id)
         throw new UsageError('set.bad_id', 'show needs a set id', { hint: 'Name one: `pgtaos-backup show <SET_ID>` (the action: input set-id); `pgtaos-backup list` shows them.' });
+    if (BASE_BACKUP_ID.test(id)) {
+        const b = await pitrShow(ctx.config.pitr, id, ctx);
+        return { message: `base backup ${b.id} (Barman server ${b.server}): ${b.status}, ended ${b.end_time ?? '-'}`, pitr_backup: b };
+    }
     const s = await findSet(ctx.config.root, id);
     const report = {
         manifest: s.manifest,
@@ -48565,16 +49383,445 @@ function notifyRows(entries, env) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/engines/barman/postmaster.ts
+/**
+ * A throwaway postmaster on a recovered data directory: loopback only, its own socket folder and
+ * pg_hba (trust on the socket, which only our user can reach; scram on 127.0.0.1), no archiving,
+ * no SSL files of the production host. The data directory's own files are not edited, except that a
+ * missing postgresql.conf (Debian keeps it in /etc) is created empty, since PostgreSQL needs one.
+ */
+
+
+
+
+
+
+
+const SAFE_PATH = /^[^'"\\$`\n]+$/;
+/** A path handed to the server through pg_ctl -o (a shell line): no quotes or expansions. */
+function checkServerPath(p, what) {
+    if (!SAFE_PATH.test(p))
+        throw new UsageError('pitr.bad_path', `${what} ${JSON.stringify(p)} holds a quote, backslash, $ or backtick`, { hint: 'Choose a folder whose path has none of these characters.' });
+}
+/** Pure: the options the throwaway server starts with (pg_ctl -o). */
+function serverOptions(pm) {
+    const c = (k, v) => `-c ${k}='${v}'`;
+    return [
+        `-p ${pm.port}`,
+        c('listen_addresses', '127.0.0.1'),
+        c('unix_socket_directories', pm.runDir),
+        c('hba_file', external_node_path_default().join(pm.runDir, 'pg_hba.conf')),
+        c('ident_file', external_node_path_default().join(pm.runDir, 'pg_ident.conf')),
+        c('archive_mode', 'off'),
+        c('hot_standby', 'off'),
+        c('ssl', 'off'),
+        c('logging_collector', 'off'),
+        c('log_destination', 'stderr'),
+        c('synchronous_standby_names', ''),
+        c('cluster_name', 'pgtaos_pitr'),
+    ].join(' ');
+}
+async function preparePostmaster(dataDir, port) {
+    checkServerPath(dataDir, 'the data directory');
+    const runDir = await external_node_fs_.promises.mkdtemp(external_node_path_default().join(external_node_os_default().tmpdir(), 'pgtaos-pitr-run-'));
+    await external_node_fs_.promises.writeFile(external_node_path_default().join(runDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n', { mode: 0o600 });
+    await external_node_fs_.promises.writeFile(external_node_path_default().join(runDir, 'pg_ident.conf'), '', { mode: 0o600 });
+    const conf = external_node_path_default().join(dataDir, 'postgresql.conf');
+    await external_node_fs_.promises.writeFile(conf, '# written by pgtaos-backup: the recovered directory had none\n', { flag: 'wx', mode: 0o600 }).catch((e) => {
+        if (e.code !== 'EEXIST')
+            throw e;
+    });
+    return { dataDir, port, runDir, logFile: external_node_path_default().join(external_node_path_default().dirname(dataDir), `${external_node_path_default().basename(dataDir)}.log`) };
+}
+async function logTail(file) {
+    const text = await external_node_fs_.promises.readFile(file, 'utf8').catch(() => '');
+    return text.split('\n').filter(Boolean).slice(-60);
+}
+/** Pure: what the server's log says about how the recovery ended, in plain words, or null. */
+function explainRecoveryFailure(lines) {
+    const text = lines.join('\n');
+    if (/recovery ended before configured recovery target was reached/.test(text)) {
+        return 'the WAL ends before the recovery target: a segment between the base backup and the target is missing or damaged';
+    }
+    if (/control file|pg_control|database files are incompatible with server/.test(text))
+        return 'the base backup is damaged: its control file (global/pg_control) cannot be read';
+    if (/invalid checkpoint record|could not locate a valid checkpoint record|invalid contrecord|could not find redo location/.test(text)) {
+        return 'the base backup is damaged: its checkpoint record cannot be read';
+    }
+    if (/invalid page|could not read block|checksum verification failed|could not open file|PANIC/.test(text)) {
+        return 'the recovered data is damaged: PostgreSQL could not read it during recovery';
+    }
+    return null;
+}
+function recoveryFailed(pm, tail) {
+    const why = explainRecoveryFailure(tail) ?? 'PostgreSQL did not start on the recovered directory';
+    const fatal = tail.filter((l) => /FATAL|PANIC/.test(l)).slice(-3).map((l) => l.replace(/^.*?(FATAL|PANIC)/, '$1'));
+    return new JobError('pitr.recovery_failed', `recovery failed: ${why}${fatal.length ? ` (server said: ${fatal.join(' | ')})` : ''}`, {
+        hint: `The server's log is ${pm.logFile} while the scratch folder exists; \`barman -c <barman_home>/barman.conf check\` and \`list-backups\` show the chain.`,
+    });
+}
+async function running(pm, binDir, env) {
+    const r = await runTool({ file: external_node_path_default().join(binDir, 'pg_ctl'), args: ['-D', pm.dataDir, 'status'], env: childEnv(env, {}) });
+    return r.exitCode === 0;
+}
+/**
+ * Starts it and waits until recovery has reached the target and promoted: with hot_standby off the
+ * server takes connections only then (pg_ctl -w returns earlier, at "standby"), and PostgreSQL 14+
+ * stops with a FATAL when the WAL ends before the target. Returns the log's "recovery stopping" line.
+ */
+async function startPostmaster(pm, binDir, timeoutSeconds, ctx, user) {
+    const r = await runTool({
+        file: external_node_path_default().join(binDir, 'pg_ctl'),
+        args: ['-D', pm.dataDir, '-l', pm.logFile, '-w', '-t', String(timeoutSeconds), '-o', serverOptions(pm), 'start'],
+        env: childEnv(ctx.env, {}),
+        signal: ctx.signal,
+    });
+    if (r.cancelled)
+        throw ctx.signal.reason;
+    if (r.spawnError)
+        throw new UsageError('pitr.no_server_binaries', `pg_ctl cannot be started from ${binDir}: ${r.spawnError}`, { hint: 'Set pitr.bin_dir to the PostgreSQL server binaries of the production major version (Debian/PGDG: apt install postgresql-17).' });
+    if (r.exitCode !== 0)
+        throw recoveryFailed(pm, await logTail(pm.logFile));
+    const deadline = Date.now() + timeoutSeconds * 1000;
+    for (;;) {
+        if (ctx.signal.aborted)
+            throw ctx.signal.reason;
+        try {
+            const c = await connectLocal(pm, user, 'postgres');
+            await c.end().catch(() => undefined);
+            break;
+        }
+        catch (err) {
+            if (!(await running(pm, binDir, ctx.env)))
+                throw recoveryFailed(pm, await logTail(pm.logFile));
+            if (Date.now() > deadline)
+                throw new JobError('pitr.recovery_failed', `recovery did not reach the target within ${timeoutSeconds} s (last: ${err.message})`, { hint: 'Raise pitr.recovery_timeout_seconds, or recover to an earlier point.' });
+            await new Promise((res) => setTimeout(res, 500));
+        }
+    }
+    const tail = await logTail(pm.logFile);
+    return tail.find((l) => /recovery stopping/.test(l))?.replace(/^.*?LOG:\s*/, '') ?? null;
+}
+/** Stops it (fast, then immediate) when it runs; never throws. */
+async function stopPostmaster(pm, binDir, env, mode = 'fast') {
+    const pgCtl = external_node_path_default().join(binDir, 'pg_ctl');
+    if (!(await running(pm, binDir, env)))
+        return;
+    const r = await runTool({ file: pgCtl, args: ['-D', pm.dataDir, '-m', mode, '-w', '-t', '60', 'stop'], env: childEnv(env, {}) });
+    if (r.exitCode !== 0 && mode === 'fast')
+        await runTool({ file: pgCtl, args: ['-D', pm.dataDir, '-m', 'immediate', '-w', '-t', '60', 'stop'], env: childEnv(env, {}) });
+}
+/** A session on the throwaway server through its socket (trust: only our user can reach the folder). */
+async function connectLocal(pm, user, database) {
+    const client = new esm.Client({ host: pm.runDir, port: pm.port, user, database, application_name: 'pgtaos_pitr_verify' });
+    await client.connect();
+    return client;
+}
+/** Databases a person can connect to (templates left out). */
+async function listDatabases(pm, user) {
+    const c = await connectLocal(pm, user, 'postgres');
+    try {
+        const r = await c.query('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname');
+        return r.rows.map((x) => x.datname);
+    }
+    finally {
+        await c.end().catch(() => undefined);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/target.ts
+/** Recovery targets as a person types them, and the base backup that can reach one. Pure. */
+
+const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i;
+const TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$/;
+/** `--to`: an LSN (0/3000060) or a time with its offset ("2026-12-05 14:36:00+08"). */
+function parseTarget(text) {
+    const t = text.trim();
+    if (LSN.test(t))
+        return { kind: 'lsn', lsn: t.toUpperCase(), at: null };
+    const m = TIME.exec(t);
+    const bad = () => new UsageError('pitr.bad_target', `--to ${JSON.stringify(text)} is neither a time with its UTC offset nor an LSN`, {
+        hint: 'Write the time with its offset, e.g. --to "2026-12-05 14:36:00+08" (or Z for UTC), or an LSN such as 0/3000060.',
+    });
+    if (!m)
+        throw bad();
+    let off = m[3];
+    if (off !== 'Z')
+        off = off.length === 3 ? `${off}:00` : off.includes(':') ? off : `${off.slice(0, 3)}:${off.slice(3)}`;
+    const at = new Date(`${m[1]}T${m[2]}${off}`);
+    if (Number.isNaN(at.getTime()))
+        throw bad();
+    return { kind: 'time', at, text: `${at.toISOString().replace('T', ' ').replace('Z', '')}+00` };
+}
+function describeTarget(t) {
+    return t.kind === 'time' ? `time ${t.at.toISOString()}` : `LSN ${t.lsn}${t.at ? ` (${t.at.toISOString()})` : ''}`;
+}
+/**
+ * The newest finished base backup that ended before the target (a recovery replays forward only).
+ * An LSN target without a time takes the newest backup.
+ */
+function pickBackup(backups, target) {
+    const done = backups.filter((b) => b.status === 'DONE');
+    if (done.length === 0) {
+        throw new JobError('pitr.no_backup', 'Barman holds no finished base backup', { hint: 'Run `pgtaos-backup pitr backup` (the nightly workflow does) and try again.' });
+    }
+    const at = target.at;
+    if (!at)
+        return done[0];
+    const fit = done.find((b) => b.endedAt !== null && b.endedAt.getTime() < at.getTime());
+    if (!fit) {
+        const oldest = done[done.length - 1];
+        throw new JobError('pitr.before_window', `${describeTarget(target)} lies before the oldest base backup (${oldest.id}, ended ${oldest.endedAt?.toISOString() ?? 'unknown'}): it cannot be recovered`, {
+            hint: 'Pick a time inside the recoverable window (`pgtaos-backup status` shows it).',
+        });
+    }
+    return fit;
+}
+
+;// CONCATENATED MODULE: ./src/engines/barman/recover.ts
+/**
+ * Recovering to a point: the weekly proof (into a scratch folder that is always removed) and the
+ * emergency recovery (into a folder a person names, optionally started on loopback).
+ */
+
+
+
+
+
+
+
+
+function freePort() {
+    return new Promise((resolve, reject) => {
+        const s = external_node_net_default().createServer();
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', () => {
+            const { port } = s.address();
+            s.close(() => resolve(port));
+        });
+    });
+}
+/** Barman's own checks as rows: each FAILED one is a failed check (a stopped receiver among them). */
+async function barmanCheckRows(b) {
+    const lines = await barman_check(b);
+    const failedLines = lines.filter((l) => !l.ok);
+    return failedLines.length === 0
+        ? [{ name: 'barman check', result: 'passed', detail: `barman check: all ${lines.length} checks OK` }]
+        : failedLines.map((l) => ({ name: `barman check: ${l.name}`, result: 'failed', detail: `barman check: ${l.name} FAILED${l.detail ? ` (${l.detail})` : ''}${l.name.startsWith('receive-wal') ? ': the WAL receiver is not running, so WAL since it stopped is not being kept' : ''}` }));
+}
+/** Recovers the base backup before `target` into `dest` (which must not exist) and returns the backup id. */
+async function recoverInto(b, target, dest) {
+    const backup = pickBackup(await listBackups(b), target);
+    b.ctx.log.info(`recovering base backup ${backup.id} to ${describeTarget(target)} into ${dest}`);
+    await recover(b, backup.id, target, dest);
+    return backup.id;
+}
+async function countAll(pm, b, only) {
+    const dbs = only ? [only] : await listDatabases(pm, b.cfg.user);
+    const out = [];
+    for (const database of dbs) {
+        const counted = await countDatabase(connectLocal(pm, b.cfg.user, database), b.ctx);
+        out.push({ database, tables: counted.tables.map((t) => ({ name: t.name, rows: t.rows })) });
+    }
+    return out;
+}
+/** Pure: the recovered counts against the set's, each difference named as what it is. */
+function recover_compareCounts(expected, got, target) {
+    const have = new Map(got.tables.map((t) => [t.name, t.rows]));
+    const diffs = [];
+    for (const t of expected.tables) {
+        const n = have.get(t.name);
+        if (n === undefined)
+            diffs.push(`${t.name}: missing after recovery (set ${expected.setId} has ${t.rows} rows)`);
+        else if (n !== t.rows)
+            diffs.push(`${t.name}: ${n} rows recovered, ${t.rows} in set ${expected.setId} (${n - t.rows > 0 ? '+' : ''}${n - t.rows}: rows written between the dump's snapshot and its restore point at ${describeTarget(target)}, or lost)`);
+    }
+    const extra = got.tables.filter((t) => !expected.tables.some((e) => e.name === t.name));
+    for (const t of extra)
+        diffs.push(`${t.name}: ${t.rows} rows recovered, not in set ${expected.setId} (created between the dump's snapshot and its restore point)`);
+    if (diffs.length === 0)
+        return [{ name: `pitr counts ${expected.database}`, result: 'passed', detail: `all ${expected.tables.length} tables of ${expected.database} match set ${expected.setId} at ${describeTarget(target)}` }];
+    return [{ name: `pitr counts ${expected.database}`, result: 'failed', detail: `recovered ${expected.database} differs from set ${expected.setId}: ${diffs.join('; ')}` }];
+}
+/**
+ * The weekly proof: barman check, close the current WAL segment, recover into scratch, start on
+ * loopback until the target is reached, count, compare; the scratch folder and server always go.
+ */
+async function proveRecovery(b, target, expected) {
+    const checks = await barmanCheckRows(b);
+    const dest = external_node_path_default().join(b.cfg.scratch_dir, `recover-${Date.now()}`);
+    await external_node_fs_.promises.mkdir(b.cfg.scratch_dir, { recursive: true, mode: 0o700 });
+    let pm = null;
+    try {
+        if (checks.every((c) => c.result === 'passed'))
+            await switchWal(b);
+        const backupId = await recoverInto(b, target, dest);
+        pm = await preparePostmaster(dest, await freePort());
+        const stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx, b.cfg.user);
+        checks.push({ name: 'pitr recovery', result: 'passed', detail: `base backup ${backupId} recovered to ${describeTarget(target)}${stopping ? `: ${stopping}` : ''}` });
+        const counts = await countAll(pm, b, expected?.database ?? null);
+        if (expected)
+            checks.push(...recover_compareCounts(expected, counts[0], target));
+        else
+            checks.push({ name: 'pitr counts', result: 'passed', detail: counts.map((c) => `${c.database}: ${c.tables.length} tables, ${c.tables.reduce((s, t) => s + t.rows, 0)} rows`).join('; ') });
+        return { checks, backupId, counts };
+    }
+    catch (err) {
+        if (err instanceof JobError)
+            return { checks: [...checks, { name: 'pitr recovery', result: 'failed', detail: err.message }], backupId: '', counts: [] };
+        throw err;
+    }
+    finally {
+        if (pm) {
+            await stopPostmaster(pm, b.cfg.bin_dir, b.ctx.env, 'immediate');
+            await external_node_fs_.promises.rm(pm.runDir, { recursive: true, force: true });
+            await external_node_fs_.promises.rm(pm.logFile, { force: true });
+        }
+        await external_node_fs_.promises.rm(dest, { recursive: true, force: true });
+    }
+}
+/** Emergency: recover into `into` (absent or empty); with a port, start it there on 127.0.0.1 and leave it running. */
+async function emergencyRecover(b, target, into, startOn) {
+    const entries = await external_node_fs_.promises.readdir(into).catch((e) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
+    if (entries.length > 0)
+        throw new UsageError('pitr.into_not_empty', `--into ${into} is not empty; nothing was done`, { hint: 'Name a new or empty folder on the runner with room for the whole data directory.' });
+    let done = false;
+    let pm = null;
+    try {
+        await switchWal(b).catch((e) => b.ctx.log.warn(`could not close the current WAL segment (${e.message}); recovering from what Barman has`));
+        const backupId = await recoverInto(b, target, into);
+        let stopping = null;
+        let counts = [];
+        if (startOn !== null) {
+            pm = await preparePostmaster(into, startOn);
+            stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx, b.cfg.user);
+            counts = await countAll(pm, b, null);
+        }
+        done = true;
+        return { backupId, into, started: pm, stopping, counts };
+    }
+    finally {
+        // A failed or cancelled recovery leaves no directory that looks like a recovered one.
+        if (!done) {
+            if (pm)
+                await stopPostmaster(pm, b.cfg.bin_dir, b.ctx.env, 'immediate');
+            await external_node_fs_.promises.rm(into, { recursive: true, force: true });
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/commands/check-pitr.ts
+/**
+ * `check`'s point-in-time rows (only with a `pitr:` section): Barman installed, the PostgreSQL server
+ * binaries in pitr.bin_dir of the server's major version (base backups, the WAL receiver and a
+ * scratch recovery run them), and `barman check` on the config `pitr setup` wrote. Reads only: a
+ * missing Barman config is a failed row, never written here.
+ */
+
+
+
+
+
+
+
+
+
+
+/** What recovery (pg_ctl, postgres) and Barman (pg_basebackup, pg_receivewal) start from bin_dir. */
+const PITR_SERVER_BINARIES = ['postgres', 'pg_ctl', 'pg_basebackup', 'pg_receivewal'];
+/** Pure: the major version in a `--version` line ("postgres (PostgreSQL) 17.6" → 17; "9.6.24" → 9.6). */
+function majorOf(versionLine) {
+    const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(versionLine);
+    if (!m)
+        return null;
+    return Number(m[1]) >= 10 ? m[1] : `${m[1]}.${m[2] ?? '0'}`;
+}
+async function barmanRow(env) {
+    const r = await barmanVersion(env);
+    if ('error' in r)
+        return { name: 'pitr barman', result: 'failed', detail: `barman cannot be run: ${r.error} (hint: ${BARMAN_HINT})` };
+    return { name: 'pitr barman', result: 'passed', detail: `Barman ${r.version}` };
+}
+/** The server's major version, asked as the pitr role (password from the environment only). */
+async function serverMajor(cfg, env) {
+    const password = env[PITR_PASSWORD_ENV];
+    if (!password)
+        return { error: `${PITR_PASSWORD_ENV} is not set` };
+    const c = new esm.Client({ host: cfg.host, port: cfg.port, user: cfg.user, password, database: 'postgres', application_name: 'pgtaos_check', connectionTimeoutMillis: 15_000 });
+    c.on('error', () => undefined);
+    try {
+        await c.connect();
+        const num = Number((await c.query("SELECT current_setting('server_version_num') AS v")).rows[0].v);
+        return { major: num >= 100000 ? String(Math.floor(num / 10000)) : `${Math.floor(num / 10000)}.${Math.floor(num / 100) % 100}` };
+    }
+    catch (err) {
+        return { error: `${cfg.user}@${cfg.host}:${cfg.port}: ${err.message}` };
+    }
+    finally {
+        await c.end().catch(() => undefined);
+    }
+}
+async function binariesRow(cfg, env) {
+    const name = 'pitr server binaries';
+    const found = [];
+    const missing = [];
+    for (const bin of PITR_SERVER_BINARIES) {
+        const r = await readTool(external_node_path_default().join(cfg.bin_dir, bin), ['--version'], childEnv(env, {}));
+        if (!r.ok)
+            missing.push(bin);
+        else
+            found.push({ bin, major: majorOf(r.out), line: r.out.trim() });
+    }
+    const hint = `(hint: set pitr.bin_dir to the PostgreSQL server binaries of the production major version; Debian/PGDG: apt install postgresql-<major>)`;
+    if (missing.length)
+        return { name, result: 'failed', detail: `${missing.join(', ')} not found or not runnable in ${cfg.bin_dir}: a scratch recovery and Barman need them ${hint}` };
+    const majors = [...new Set(found.map((f) => f.major))];
+    if (majors.length !== 1 || majors[0] === null)
+        return { name, result: 'failed', detail: `${cfg.bin_dir} mixes versions: ${found.map((f) => `${f.bin} ${f.major ?? '?'}`).join(', ')} ${hint}` };
+    const server = await serverMajor(cfg, env);
+    if ('error' in server)
+        return { name, result: 'failed', detail: `${cfg.bin_dir} holds PostgreSQL ${majors[0]}; the server's version could not be read (${server.error}) (hint: the pitr role must log in from this runner)` };
+    if (server.major !== majors[0])
+        return { name, result: 'failed', detail: `${cfg.bin_dir} holds PostgreSQL ${majors[0]}, the server at ${cfg.host}:${cfg.port} runs ${server.major}: a scratch recovery needs the same major version ${hint}` };
+    return { name, result: 'passed', detail: `${PITR_SERVER_BINARIES.join(', ')} ${majors[0]} in ${cfg.bin_dir}, the server's major version` };
+}
+async function barmanCheckRow(cfg, ctx, barmanFound) {
+    const name = 'pitr barman check';
+    if (!barmanFound)
+        return { name, result: 'skipped', detail: 'not tried: needs barman (above)' };
+    const paths = barmanPaths(cfg);
+    if (!(0,external_node_fs_.existsSync)(paths.conf))
+        return { name, result: 'failed', detail: `Barman has no config in ${cfg.barman_home} (hint: run \`pgtaos-backup pitr setup\` on this runner)` };
+    try {
+        const rows = await barmanCheckRows({ cfg, paths, ctx: { log: ctx.log, signal: ctx.signal, env: ctx.env } });
+        const bad = rows.filter((r) => r.result === 'failed');
+        if (bad.length === 0)
+            return { name, result: 'passed', detail: rows[0].detail };
+        return { name, result: 'failed', detail: `${bad.map((r) => r.detail.replace(/^barman check: /, '')).join('; ')} (hint: README, Point-in-time recovery; \`barman -c ${paths.conf} check ${cfg.server}\`)` };
+    }
+    catch (err) {
+        if (ctx.signal.aborted)
+            throw err;
+        return failedRow(name, err);
+    }
+}
+async function pitrCheckRows(cfg, ctx) {
+    const [barman, bins] = await Promise.all([barmanRow(ctx.env), binariesRow(cfg, ctx.env)]);
+    return [barman, bins, await barmanCheckRow(cfg, ctx, barman.result === 'passed')];
+}
+
 ;// CONCATENATED MODULE: ./src/commands/check.ts
 /**
  * check (like `pgbackrest check` / `barman check`): every precondition of a nightly run, as
  * pass/fail rows, without dumping anything. The config (it parsed, or the run stopped with exit 2
  * before this), each configured engine's rows (its plugin's `check` hook, or its findTools and
  * preflight), the backup root, free space, each remote (a test object written, read back and
- * removed), the age recipients and the notify variables. Any failed row is exit 1.
+ * removed), the age recipients and the notify variables; with `pitr:`, Barman's rows (check-pitr.ts).
+ * Any failed row is exit 1.
  *
  * It takes no lock and creates nothing in the root (run.ts: `writes: false`, `report: false`).
  */
+
 
 
 
@@ -48621,6 +49868,8 @@ async function check_check(ctx) {
     const groups = await Promise.all([
         Promise.resolve([configRow]),
         ...engines.map((e) => engineRows(ctx, e)),
+        // Only with pitr: Barman, the server binaries a recovery starts, and `barman check`.
+        ...(config.pitr ? [pitrCheckRows(config.pitr, ctx)] : []),
         rootRow(config.root).then((r) => [r], (err) => [failedRow('backup root', err)]),
         spaceRow(config).then((r) => [r]),
         ...config.remotes.map((r) => remoteRow(r, config, env, signal).then((row) => [row])),
@@ -49314,280 +50563,6 @@ function pruneMessage(p) {
     if (p.dryRun)
         return `dry run: would remove ${p.removals} sets (${formatBytes(p.freed)}) and keep ${p.kept}${logPart}; nothing was deleted`;
     return `removed ${p.removals} sets, freed ${formatBytes(p.freed)}; ${p.kept} sets kept${logPart}`;
-}
-
-;// CONCATENATED MODULE: ./src/engines/barman/conf.ts
-/**
- * Barman's configuration, written from the `pitr:` section: one file (`barman.conf`) holding the
- * global section and the server's, and the `.pgpass` libpq reads (mode 0600, in Barman's home).
- * The password never appears in barman.conf, in argv or in the tool's output: the conninfo names the
- * passfile, so `barman cron` started by the system's cron (without our environment) finds it too.
- */
-
-
-
-
-
-
-const CONF_FILE = 'barman.conf';
-const PGPASS_FILE = '.pgpass';
-function barmanPaths(cfg) {
-    const home = cfg.barman_home;
-    return { home, conf: external_node_path_default().join(home, CONF_FILE), pgpass: external_node_path_default().join(home, PGPASS_FILE), log: external_node_path_default().join(home, 'barman.log') };
-}
-/** A conninfo value, quoted as libpq wants when it holds spaces or quotes. */
-function connValue(v) {
-    return /^[A-Za-z0-9_./:-]+$/.test(v) ? v : `'${v.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-/** Pure: barman.conf's text. The user Barman runs as is the user running the tool (no sudo, no `barman` account needed). */
-function renderBarmanConf(cfg, user) {
-    const p = barmanPaths(cfg);
-    const conn = `host=${connValue(cfg.host)} port=${cfg.port} user=${connValue(cfg.user)} passfile=${connValue(p.pgpass)}`;
-    return [
-        '; Written by pgtaos-backup from the pitr: section of its config; edits here are overwritten.',
-        '[barman]',
-        `barman_user = ${user}`,
-        `barman_home = ${p.home}`,
-        `barman_lock_directory = ${p.home}`,
-        `log_file = ${p.log}`,
-        'log_level = INFO',
-        '',
-        `[${cfg.server}]`,
-        'description = pgtaos-backup point-in-time recovery',
-        `conninfo = ${conn} dbname=postgres application_name=pgtaos_barman`,
-        `streaming_conninfo = ${conn} application_name=pgtaos_barman_streaming`,
-        'backup_method = postgres',
-        'streaming_archiver = on',
-        `slot_name = ${cfg.slot}`,
-        `path_prefix = ${cfg.bin_dir}`,
-        `retention_policy = ${cfg.retention.toUpperCase()}`,
-        '',
-    ].join('\n');
-}
-/** A .pgpass field: `:` and `\` are escaped with `\`. */
-function passField(v) {
-    return v.replace(/\\/g, '\\\\').replace(/:/g, '\\:');
-}
-/** Pure: the .pgpass line for the pitr role (every database: the conninfo's and replication). */
-function renderPgpass(cfg, password) {
-    return `${passField(cfg.host)}:${cfg.port}:*:${passField(cfg.user)}:${passField(password)}\n`;
-}
-/** The pitr role's password, from the environment only. */
-function pitrPassword(env) {
-    const pw = env[PITR_PASSWORD_ENV];
-    if (!pw) {
-        throw new UsageError('pitr.no_password', `${PITR_PASSWORD_ENV} is not set: the password of the pitr role is read from the environment only`, {
-            hint: `Export ${PITR_PASSWORD_ENV} (a repository secret in the workflow); the tool writes it to ${PGPASS_FILE} in barman_home, mode 0600.`,
-        });
-    }
-    return pw;
-}
-/** Writes barman.conf and .pgpass (0600) into Barman's home, creating the home (0700) when needed. */
-async function writeBarmanFiles(cfg, password) {
-    const p = barmanPaths(cfg);
-    await external_node_fs_.promises.mkdir(p.home, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(p.pgpass, renderPgpass(cfg, password), 0o600);
-    await writeFileAtomic(p.conf, renderBarmanConf(cfg, external_node_os_default().userInfo().username), 0o600);
-    return p;
-}
-
-;// CONCATENATED MODULE: ./src/engines/barman/sql.ts
-/**
- * One short SQL session on the database host as the pitr role (password from the environment only):
- * status's slot query and the WAL nudge after a segment switch. Only src/engines/barman/ uses it.
- */
-
-
-async function withPitrClient(b, application, fn) {
-    const { cfg } = b;
-    const password = b.ctx.env[PITR_PASSWORD_ENV];
-    if (!password)
-        throw new Error(`${PITR_PASSWORD_ENV} is not set: cannot connect to ${cfg.host}:${cfg.port}`);
-    const client = new esm.Client({ host: cfg.host, port: cfg.port, user: cfg.user, password, database: 'postgres', application_name: application, connectionTimeoutMillis: 15_000 });
-    client.on('error', () => undefined);
-    try {
-        await client.connect();
-        return await fn(client);
-    }
-    finally {
-        await client.end().catch(() => undefined);
-    }
-}
-/**
- * Barman archives a streamed segment only once pg_receivewal has begun the next one, and on an idle
- * server the next one begins with the next WAL record: the background writer's snapshot 15-25 s
- * later, or never. A one-statement transaction that takes a transaction id writes a commit record
- * and flushes it, so the segment just closed becomes archivable at once; it needs no privilege and
- * changes no data.
- */
-async function nudgeWal(b) {
-    await withPitrClient(b, 'pgtaos_wal_nudge', (c) => c.query('SELECT txid_current()'));
-}
-
-;// CONCATENATED MODULE: ./src/engines/barman/barman.ts
-/**
- * Barman's commands, run as the tool's own user with the config the tool wrote (conf.ts): argv arrays,
- * no shell, no password anywhere but the 0600 .pgpass. Only this folder runs barman.
- */
-
-
-
-
-const BARMAN_HINT = 'Install Barman on the runner host (Debian/Ubuntu: apt install barman); see README, Point-in-time recovery.';
-/** Runs `barman -c <conf> args...`; lines go to the run log as they come (quiet: only kept). */
-async function barman(b, args, opts = {}) {
-    const out = [];
-    const err = [];
-    const r = await runTool({
-        file: 'barman',
-        args: ['-c', b.paths.conf, ...args],
-        env: childEnv(b.ctx.env, { HOME: b.paths.home }),
-        signal: b.ctx.signal,
-        onStdout: (l) => {
-            out.push(l);
-            opts.onLine?.(l);
-            if (!opts.quiet && l.trim())
-                b.ctx.log.info(`barman: ${l.trim()}`);
-        },
-        onStderr: (l) => {
-            err.push(l);
-            opts.onLine?.(l);
-            if (l.trim())
-                b.ctx.log.warn(`barman: ${l.trim()}`);
-        },
-    });
-    if (r.cancelled)
-        throw b.ctx.signal.reason;
-    if (r.spawnError)
-        throw new UsageError('pitr.no_barman', `barman cannot be started: ${r.spawnError}`, { hint: BARMAN_HINT });
-    return { code: r.exitCode, out, err, cancelled: r.cancelled };
-}
-function failed(what, r) {
-    const lines = [...r.err, ...r.out].map((l) => l.trim()).filter((l) => /error|fail|fatal|cannot|could not/i.test(l)).slice(-5);
-    return new JobError('pitr.barman_failed', `barman ${what} failed (exit ${r.code})${lines.length ? `: ${lines.join(' | ')}` : ''}`, {
-        hint: `Read ${'barman.log'} in barman_home and run \`barman -c <barman_home>/barman.conf check <server>\`.`,
-    });
-}
-/** Creates the replication slot; one that already exists is fine. */
-async function createSlot(b) {
-    const r = await barman(b, ['receive-wal', '--create-slot', b.cfg.server]);
-    if (r.code === 0)
-        return 'created';
-    if ([...r.out, ...r.err].some((l) => /already exists/i.test(l)))
-        return 'existed';
-    throw failed('receive-wal --create-slot', r);
-}
-/** `barman cron`: starts the WAL receiver (pg_receivewal through the slot) when it is not running. */
-async function cron(b) {
-    const r = await barman(b, ['cron']);
-    if (r.code !== 0)
-        throw failed('cron', r);
-}
-/** Pure: `barman check`'s lines ("\tname: OK (detail)" / "\tname: FAILED (detail)"). */
-function parseCheck(lines) {
-    const out = [];
-    for (const l of lines) {
-        const m = /^\s+(.+?): (OK|FAILED)\b\s*(.*)$/.exec(l);
-        if (m)
-            out.push({ name: m[1], ok: m[2] === 'OK', detail: m[3].replace(/^\((.*)\)$/, '$1') });
-    }
-    return out;
-}
-async function barman_check(b) {
-    const r = await barman(b, ['check', b.cfg.server], { quiet: true });
-    const lines = parseCheck(r.out);
-    if (lines.length === 0)
-        throw failed('check', r);
-    return lines;
-}
-/**
- * Closes the current WAL segment on the server and waits until Barman has it. Once barman says the
- * segment is closed, nudgeWal (sql.ts) writes the record that lets Barman archive it, instead of
- * waiting for the server's next one (15-25 s on an idle server, or past the timeout).
- */
-async function switchWal(b) {
-    let nudged = null;
-    const nudge = (l) => {
-        if (nudged || !/has been closed on server/.test(l))
-            return;
-        nudged = nudgeWal(b).catch((e) => b.ctx.log.warn(`could not write the WAL record that lets Barman archive the closed segment (${e.message}); waiting for the server's next one`));
-    };
-    const r = await barman(b, ['switch-wal', '--force', '--archive', '--archive-timeout', String(b.cfg.archive_timeout_seconds), b.cfg.server], { onLine: nudge });
-    await nudged;
-    if (r.code !== 0)
-        throw failed('switch-wal', r);
-}
-/** Takes a base backup (pg_basebackup) and waits for the WAL that makes it consistent. Returns its id. */
-async function baseBackup(b) {
-    const r = await barman(b, ['backup', '--wait', b.cfg.server]);
-    if (r.code !== 0)
-        throw failed('backup', r);
-    const id = r.out.map((l) => /\/base\/(\d{8}T\d{6})/.exec(l)?.[1]).find(Boolean);
-    return id ?? (await listBackups(b))[0]?.id ?? 'unknown';
-}
-/** Pure: `barman -f json list-backups`, newest first. */
-function parseBackups(json, server) {
-    const data = JSON.parse(json);
-    return (data[server] ?? []).map((e) => ({
-        id: e.backup_id,
-        status: e.status,
-        endedAt: e.end_time_timestamp ? new Date(Number(e.end_time_timestamp) * 1000) : null,
-        bytes: e.size_bytes ?? 0,
-        walBytes: e.wal_size_bytes ?? 0,
-    })).sort((a, c) => c.id.localeCompare(a.id));
-}
-async function listBackups(b) {
-    const r = await barman(b, ['-f', 'json', 'list-backups', b.cfg.server], { quiet: true });
-    if (r.code !== 0)
-        throw failed('list-backups', r);
-    return parseBackups(r.out.join('\n') || '{}', b.cfg.server);
-}
-/** `barman recover` into `dest`: the base backup, the WAL up to the target, and a recovery that promotes there. */
-async function recover(b, backupId, target, dest) {
-    const t = target.kind === 'time' ? ['--target-time', target.text] : ['--target-lsn', target.lsn];
-    const r = await barman(b, ['recover', ...t, '--target-action', 'promote', b.cfg.server, backupId, dest]);
-    if (r.code !== 0)
-        throw failed(`recover of base backup ${backupId}`, r);
-}
-
-;// CONCATENATED MODULE: ./src/engines/barman/window.ts
-/** What Barman holds, read from its home: the newest WAL received, and the recoverable window. */
-
-
-/** Modification time of the newest WAL file Barman holds (archived or still streaming), or null. */
-function newestWal(home, server) {
-    let newest = 0;
-    const look = (dir, depth) => {
-        let names;
-        try {
-            names = (0,external_node_fs_.readdirSync)(dir);
-        }
-        catch {
-            return;
-        }
-        for (const n of names) {
-            const p = external_node_path_default().join(dir, n);
-            const st = (0,external_node_fs_.statSync)(p, { throwIfNoEntry: false });
-            if (!st)
-                continue;
-            if (st.isDirectory() && depth > 0)
-                look(p, depth - 1);
-            else if (st.isFile() && /^[0-9A-F]{24}(\.partial)?$/.test(n))
-                newest = Math.max(newest, st.mtimeMs);
-        }
-    };
-    look(external_node_path_default().join(home, server, 'wals'), 1);
-    look(external_node_path_default().join(home, server, 'streaming'), 0);
-    return newest ? new Date(newest) : null;
-}
-/** Pure but for the WAL folder: any time from the oldest finished base backup's end to the newest WAL. */
-function recoverableWindow(backups, home, server) {
-    const done = backups.filter((b) => b.status === 'DONE' && b.endedAt);
-    const from = done.length ? done[done.length - 1].endedAt : null;
-    const to = newestWal(home, server);
-    if (!from)
-        return { from, to, text: 'no recoverable window: Barman holds no finished base backup' };
-    return { from, to, text: `recoverable window: any time from ${from.toISOString()} to ${(to ?? from).toISOString()}` };
 }
 
 ;// CONCATENATED MODULE: ./src/engines/barman/probe.ts
@@ -50704,8 +51679,10 @@ function restorableEngine(config, name, setId) {
         throw new UsageError('restore.not_supported', `the ${name} engine cannot restore a set into a database`, { hint: `Restore ${setId} by hand from its files.` });
     return engine.restoreTarget.bind(engine);
 }
-/** Pure: --table restores PostgreSQL tables, and only tables (no --with-globals beside it). */
+/** Pure: --table restores PostgreSQL tables, and only tables (no --with-globals beside it); --as-schema goes with --table. */
 function checkTableOptions(request, engine) {
+    if (request.asSchema !== undefined && request.tables.length === 0)
+        throw new UsageError('restore.bad_schema', '--as-schema goes with --table: it names where the chosen tables go', { hint: 'Add --table schema.name for each table to restore beside the others. Nothing was done.' });
     if (request.tables.length === 0)
         return;
     if (engine !== 'postgres')
@@ -50725,334 +51702,9 @@ async function restore(ctx) {
     requireSections(config, [name], 'restore.no_engine_config', `set ${set.id}`);
     checkTableOptions(ctx.request, name);
     const restoreTarget = restorableEngine(config, name, set.id);
-    return restoreTarget(ctx, set, target, { safetySet: (database) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database } }) });
-}
-
-;// CONCATENATED MODULE: ./src/engines/barman/postmaster.ts
-/**
- * A throwaway postmaster on a recovered data directory: loopback only, its own socket folder and
- * pg_hba (trust on the socket, which only our user can reach; scram on 127.0.0.1), no archiving,
- * no SSL files of the production host. The data directory's own files are not edited, except that a
- * missing postgresql.conf (Debian keeps it in /etc) is created empty, since PostgreSQL needs one.
- */
-
-
-
-
-
-
-
-const SAFE_PATH = /^[^'"\\$`\n]+$/;
-/** A path handed to the server through pg_ctl -o (a shell line): no quotes or expansions. */
-function checkServerPath(p, what) {
-    if (!SAFE_PATH.test(p))
-        throw new UsageError('pitr.bad_path', `${what} ${JSON.stringify(p)} holds a quote, backslash, $ or backtick`, { hint: 'Choose a folder whose path has none of these characters.' });
-}
-/** Pure: the options the throwaway server starts with (pg_ctl -o). */
-function serverOptions(pm) {
-    const c = (k, v) => `-c ${k}='${v}'`;
-    return [
-        `-p ${pm.port}`,
-        c('listen_addresses', '127.0.0.1'),
-        c('unix_socket_directories', pm.runDir),
-        c('hba_file', external_node_path_default().join(pm.runDir, 'pg_hba.conf')),
-        c('ident_file', external_node_path_default().join(pm.runDir, 'pg_ident.conf')),
-        c('archive_mode', 'off'),
-        c('hot_standby', 'off'),
-        c('ssl', 'off'),
-        c('logging_collector', 'off'),
-        c('log_destination', 'stderr'),
-        c('synchronous_standby_names', ''),
-        c('cluster_name', 'pgtaos_pitr'),
-    ].join(' ');
-}
-async function preparePostmaster(dataDir, port) {
-    checkServerPath(dataDir, 'the data directory');
-    const runDir = await external_node_fs_.promises.mkdtemp(external_node_path_default().join(external_node_os_default().tmpdir(), 'pgtaos-pitr-run-'));
-    await external_node_fs_.promises.writeFile(external_node_path_default().join(runDir, 'pg_hba.conf'), 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n', { mode: 0o600 });
-    await external_node_fs_.promises.writeFile(external_node_path_default().join(runDir, 'pg_ident.conf'), '', { mode: 0o600 });
-    const conf = external_node_path_default().join(dataDir, 'postgresql.conf');
-    await external_node_fs_.promises.writeFile(conf, '# written by pgtaos-backup: the recovered directory had none\n', { flag: 'wx', mode: 0o600 }).catch((e) => {
-        if (e.code !== 'EEXIST')
-            throw e;
+    return restoreTarget(ctx, set, target, {
+        safetySet: (database, tables) => backup(ctx, { kind: 'safety', engines: [name], databases: { [name]: database }, ...(tables ? { tables: { [name]: tables } } : {}) }),
     });
-    return { dataDir, port, runDir, logFile: external_node_path_default().join(external_node_path_default().dirname(dataDir), `${external_node_path_default().basename(dataDir)}.log`) };
-}
-async function logTail(file) {
-    const text = await external_node_fs_.promises.readFile(file, 'utf8').catch(() => '');
-    return text.split('\n').filter(Boolean).slice(-60);
-}
-/** Pure: what the server's log says about how the recovery ended, in plain words, or null. */
-function explainRecoveryFailure(lines) {
-    const text = lines.join('\n');
-    if (/recovery ended before configured recovery target was reached/.test(text)) {
-        return 'the WAL ends before the recovery target: a segment between the base backup and the target is missing or damaged';
-    }
-    if (/control file|pg_control|database files are incompatible with server/.test(text))
-        return 'the base backup is damaged: its control file (global/pg_control) cannot be read';
-    if (/invalid checkpoint record|could not locate a valid checkpoint record|invalid contrecord|could not find redo location/.test(text)) {
-        return 'the base backup is damaged: its checkpoint record cannot be read';
-    }
-    if (/invalid page|could not read block|checksum verification failed|could not open file|PANIC/.test(text)) {
-        return 'the recovered data is damaged: PostgreSQL could not read it during recovery';
-    }
-    return null;
-}
-function recoveryFailed(pm, tail) {
-    const why = explainRecoveryFailure(tail) ?? 'PostgreSQL did not start on the recovered directory';
-    const fatal = tail.filter((l) => /FATAL|PANIC/.test(l)).slice(-3).map((l) => l.replace(/^.*?(FATAL|PANIC)/, '$1'));
-    return new JobError('pitr.recovery_failed', `recovery failed: ${why}${fatal.length ? ` (server said: ${fatal.join(' | ')})` : ''}`, {
-        hint: `The server's log is ${pm.logFile} while the scratch folder exists; \`barman -c <barman_home>/barman.conf check\` and \`list-backups\` show the chain.`,
-    });
-}
-async function running(pm, binDir, env) {
-    const r = await runTool({ file: external_node_path_default().join(binDir, 'pg_ctl'), args: ['-D', pm.dataDir, 'status'], env: childEnv(env, {}) });
-    return r.exitCode === 0;
-}
-/**
- * Starts it and waits until recovery has reached the target and promoted: with hot_standby off the
- * server takes connections only then (pg_ctl -w returns earlier, at "standby"), and PostgreSQL 14+
- * stops with a FATAL when the WAL ends before the target. Returns the log's "recovery stopping" line.
- */
-async function startPostmaster(pm, binDir, timeoutSeconds, ctx, user) {
-    const r = await runTool({
-        file: external_node_path_default().join(binDir, 'pg_ctl'),
-        args: ['-D', pm.dataDir, '-l', pm.logFile, '-w', '-t', String(timeoutSeconds), '-o', serverOptions(pm), 'start'],
-        env: childEnv(ctx.env, {}),
-        signal: ctx.signal,
-    });
-    if (r.cancelled)
-        throw ctx.signal.reason;
-    if (r.spawnError)
-        throw new UsageError('pitr.no_server_binaries', `pg_ctl cannot be started from ${binDir}: ${r.spawnError}`, { hint: 'Set pitr.bin_dir to the PostgreSQL server binaries of the production major version (Debian/PGDG: apt install postgresql-17).' });
-    if (r.exitCode !== 0)
-        throw recoveryFailed(pm, await logTail(pm.logFile));
-    const deadline = Date.now() + timeoutSeconds * 1000;
-    for (;;) {
-        if (ctx.signal.aborted)
-            throw ctx.signal.reason;
-        try {
-            const c = await connectLocal(pm, user, 'postgres');
-            await c.end().catch(() => undefined);
-            break;
-        }
-        catch (err) {
-            if (!(await running(pm, binDir, ctx.env)))
-                throw recoveryFailed(pm, await logTail(pm.logFile));
-            if (Date.now() > deadline)
-                throw new JobError('pitr.recovery_failed', `recovery did not reach the target within ${timeoutSeconds} s (last: ${err.message})`, { hint: 'Raise pitr.recovery_timeout_seconds, or recover to an earlier point.' });
-            await new Promise((res) => setTimeout(res, 500));
-        }
-    }
-    const tail = await logTail(pm.logFile);
-    return tail.find((l) => /recovery stopping/.test(l))?.replace(/^.*?LOG:\s*/, '') ?? null;
-}
-/** Stops it (fast, then immediate) when it runs; never throws. */
-async function stopPostmaster(pm, binDir, env, mode = 'fast') {
-    const pgCtl = external_node_path_default().join(binDir, 'pg_ctl');
-    if (!(await running(pm, binDir, env)))
-        return;
-    const r = await runTool({ file: pgCtl, args: ['-D', pm.dataDir, '-m', mode, '-w', '-t', '60', 'stop'], env: childEnv(env, {}) });
-    if (r.exitCode !== 0 && mode === 'fast')
-        await runTool({ file: pgCtl, args: ['-D', pm.dataDir, '-m', 'immediate', '-w', '-t', '60', 'stop'], env: childEnv(env, {}) });
-}
-/** A session on the throwaway server through its socket (trust: only our user can reach the folder). */
-async function connectLocal(pm, user, database) {
-    const client = new esm.Client({ host: pm.runDir, port: pm.port, user, database, application_name: 'pgtaos_pitr_verify' });
-    await client.connect();
-    return client;
-}
-/** Databases a person can connect to (templates left out). */
-async function listDatabases(pm, user) {
-    const c = await connectLocal(pm, user, 'postgres');
-    try {
-        const r = await c.query('SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate ORDER BY datname');
-        return r.rows.map((x) => x.datname);
-    }
-    finally {
-        await c.end().catch(() => undefined);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engines/barman/target.ts
-/** Recovery targets as a person types them, and the base backup that can reach one. Pure. */
-
-const LSN = /^[0-9A-F]{1,8}\/[0-9A-F]{1,8}$/i;
-const TIME = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?)\s*(Z|[+-]\d{2}(?::?\d{2})?)$/;
-/** `--to`: an LSN (0/3000060) or a time with its offset ("2026-12-05 14:36:00+08"). */
-function parseTarget(text) {
-    const t = text.trim();
-    if (LSN.test(t))
-        return { kind: 'lsn', lsn: t.toUpperCase(), at: null };
-    const m = TIME.exec(t);
-    const bad = () => new UsageError('pitr.bad_target', `--to ${JSON.stringify(text)} is neither a time with its UTC offset nor an LSN`, {
-        hint: 'Write the time with its offset, e.g. --to "2026-12-05 14:36:00+08" (or Z for UTC), or an LSN such as 0/3000060.',
-    });
-    if (!m)
-        throw bad();
-    let off = m[3];
-    if (off !== 'Z')
-        off = off.length === 3 ? `${off}:00` : off.includes(':') ? off : `${off.slice(0, 3)}:${off.slice(3)}`;
-    const at = new Date(`${m[1]}T${m[2]}${off}`);
-    if (Number.isNaN(at.getTime()))
-        throw bad();
-    return { kind: 'time', at, text: `${at.toISOString().replace('T', ' ').replace('Z', '')}+00` };
-}
-function describeTarget(t) {
-    return t.kind === 'time' ? `time ${t.at.toISOString()}` : `LSN ${t.lsn}${t.at ? ` (${t.at.toISOString()})` : ''}`;
-}
-/**
- * The newest finished base backup that ended before the target (a recovery replays forward only).
- * An LSN target without a time takes the newest backup.
- */
-function pickBackup(backups, target) {
-    const done = backups.filter((b) => b.status === 'DONE');
-    if (done.length === 0) {
-        throw new JobError('pitr.no_backup', 'Barman holds no finished base backup', { hint: 'Run `pgtaos-backup pitr backup` (the nightly workflow does) and try again.' });
-    }
-    const at = target.at;
-    if (!at)
-        return done[0];
-    const fit = done.find((b) => b.endedAt !== null && b.endedAt.getTime() < at.getTime());
-    if (!fit) {
-        const oldest = done[done.length - 1];
-        throw new JobError('pitr.before_window', `${describeTarget(target)} lies before the oldest base backup (${oldest.id}, ended ${oldest.endedAt?.toISOString() ?? 'unknown'}): it cannot be recovered`, {
-            hint: 'Pick a time inside the recoverable window (`pgtaos-backup status` shows it).',
-        });
-    }
-    return fit;
-}
-
-;// CONCATENATED MODULE: ./src/engines/barman/recover.ts
-/**
- * Recovering to a point: the weekly proof (into a scratch folder that is always removed) and the
- * emergency recovery (into a folder a person names, optionally started on loopback).
- */
-
-
-
-
-
-
-
-
-function freePort() {
-    return new Promise((resolve, reject) => {
-        const s = external_node_net_default().createServer();
-        s.once('error', reject);
-        s.listen(0, '127.0.0.1', () => {
-            const { port } = s.address();
-            s.close(() => resolve(port));
-        });
-    });
-}
-/** Barman's own checks as rows: each FAILED one is a failed check (a stopped receiver among them). */
-async function barmanCheckRows(b) {
-    const lines = await barman_check(b);
-    const failedLines = lines.filter((l) => !l.ok);
-    return failedLines.length === 0
-        ? [{ name: 'barman check', result: 'passed', detail: `barman check: all ${lines.length} checks OK` }]
-        : failedLines.map((l) => ({ name: `barman check: ${l.name}`, result: 'failed', detail: `barman check: ${l.name} FAILED${l.detail ? ` (${l.detail})` : ''}${l.name.startsWith('receive-wal') ? ': the WAL receiver is not running, so WAL since it stopped is not being kept' : ''}` }));
-}
-/** Recovers the base backup before `target` into `dest` (which must not exist) and returns the backup id. */
-async function recoverInto(b, target, dest) {
-    const backup = pickBackup(await listBackups(b), target);
-    b.ctx.log.info(`recovering base backup ${backup.id} to ${describeTarget(target)} into ${dest}`);
-    await recover(b, backup.id, target, dest);
-    return backup.id;
-}
-async function countAll(pm, b, only) {
-    const dbs = only ? [only] : await listDatabases(pm, b.cfg.user);
-    const out = [];
-    for (const database of dbs) {
-        const counted = await countDatabase(connectLocal(pm, b.cfg.user, database), b.ctx);
-        out.push({ database, tables: counted.tables.map((t) => ({ name: t.name, rows: t.rows })) });
-    }
-    return out;
-}
-/** Pure: the recovered counts against the set's, each difference named as what it is. */
-function recover_compareCounts(expected, got, target) {
-    const have = new Map(got.tables.map((t) => [t.name, t.rows]));
-    const diffs = [];
-    for (const t of expected.tables) {
-        const n = have.get(t.name);
-        if (n === undefined)
-            diffs.push(`${t.name}: missing after recovery (set ${expected.setId} has ${t.rows} rows)`);
-        else if (n !== t.rows)
-            diffs.push(`${t.name}: ${n} rows recovered, ${t.rows} in set ${expected.setId} (${n - t.rows > 0 ? '+' : ''}${n - t.rows}: rows written between the dump's snapshot and its restore point at ${describeTarget(target)}, or lost)`);
-    }
-    const extra = got.tables.filter((t) => !expected.tables.some((e) => e.name === t.name));
-    for (const t of extra)
-        diffs.push(`${t.name}: ${t.rows} rows recovered, not in set ${expected.setId} (created between the dump's snapshot and its restore point)`);
-    if (diffs.length === 0)
-        return [{ name: `pitr counts ${expected.database}`, result: 'passed', detail: `all ${expected.tables.length} tables of ${expected.database} match set ${expected.setId} at ${describeTarget(target)}` }];
-    return [{ name: `pitr counts ${expected.database}`, result: 'failed', detail: `recovered ${expected.database} differs from set ${expected.setId}: ${diffs.join('; ')}` }];
-}
-/**
- * The weekly proof: barman check, close the current WAL segment, recover into scratch, start on
- * loopback until the target is reached, count, compare; the scratch folder and server always go.
- */
-async function proveRecovery(b, target, expected) {
-    const checks = await barmanCheckRows(b);
-    const dest = external_node_path_default().join(b.cfg.scratch_dir, `recover-${Date.now()}`);
-    await external_node_fs_.promises.mkdir(b.cfg.scratch_dir, { recursive: true, mode: 0o700 });
-    let pm = null;
-    try {
-        if (checks.every((c) => c.result === 'passed'))
-            await switchWal(b);
-        const backupId = await recoverInto(b, target, dest);
-        pm = await preparePostmaster(dest, await freePort());
-        const stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx, b.cfg.user);
-        checks.push({ name: 'pitr recovery', result: 'passed', detail: `base backup ${backupId} recovered to ${describeTarget(target)}${stopping ? `: ${stopping}` : ''}` });
-        const counts = await countAll(pm, b, expected?.database ?? null);
-        if (expected)
-            checks.push(...recover_compareCounts(expected, counts[0], target));
-        else
-            checks.push({ name: 'pitr counts', result: 'passed', detail: counts.map((c) => `${c.database}: ${c.tables.length} tables, ${c.tables.reduce((s, t) => s + t.rows, 0)} rows`).join('; ') });
-        return { checks, backupId, counts };
-    }
-    catch (err) {
-        if (err instanceof JobError)
-            return { checks: [...checks, { name: 'pitr recovery', result: 'failed', detail: err.message }], backupId: '', counts: [] };
-        throw err;
-    }
-    finally {
-        if (pm) {
-            await stopPostmaster(pm, b.cfg.bin_dir, b.ctx.env, 'immediate');
-            await external_node_fs_.promises.rm(pm.runDir, { recursive: true, force: true });
-            await external_node_fs_.promises.rm(pm.logFile, { force: true });
-        }
-        await external_node_fs_.promises.rm(dest, { recursive: true, force: true });
-    }
-}
-/** Emergency: recover into `into` (absent or empty); with a port, start it there on 127.0.0.1 and leave it running. */
-async function emergencyRecover(b, target, into, startOn) {
-    const entries = await external_node_fs_.promises.readdir(into).catch((e) => (e.code === 'ENOENT' ? [] : Promise.reject(e)));
-    if (entries.length > 0)
-        throw new UsageError('pitr.into_not_empty', `--into ${into} is not empty; nothing was done`, { hint: 'Name a new or empty folder on the runner with room for the whole data directory.' });
-    let done = false;
-    let pm = null;
-    try {
-        await switchWal(b).catch((e) => b.ctx.log.warn(`could not close the current WAL segment (${e.message}); recovering from what Barman has`));
-        const backupId = await recoverInto(b, target, into);
-        let stopping = null;
-        let counts = [];
-        if (startOn !== null) {
-            pm = await preparePostmaster(into, startOn);
-            stopping = await startPostmaster(pm, b.cfg.bin_dir, b.cfg.recovery_timeout_seconds, b.ctx, b.cfg.user);
-            counts = await countAll(pm, b, null);
-        }
-        done = true;
-        return { backupId, into, started: pm, stopping, counts };
-    }
-    finally {
-        // A failed or cancelled recovery leaves no directory that looks like a recovered one.
-        if (!done) {
-            if (pm)
-                await stopPostmaster(pm, b.cfg.bin_dir, b.ctx.env, 'immediate');
-            await external_node_fs_.promises.rm(into, { recursive: true, force: true });
-        }
-    }
 }
 
 ;// CONCATENATED MODULE: ./src/engines/barman/schedule.ts
@@ -51156,11 +51808,22 @@ async function pitrSetup(ctx) {
 async function pitrBackup(ctx) {
     const b = await openBarman(ctx);
     await cron(b); // the receiver too: a base backup without the WAL after it recovers to nothing later
-    const due = ctx.request.force ? { due: true, why: '--force' } : baseBackupDue(await listBackups(b), ctx.now(), b.cfg.base_backup_every_days, ctx.config.timezone);
+    const backups = await listBackups(b);
+    const due = ctx.request.force ? { due: true, why: '--force' } : baseBackupDue(backups, ctx.now(), b.cfg.base_backup_every_days, ctx.config.timezone);
     let base;
     if (due.due) {
         ctx.log.info(`taking a base backup: ${due.why}`);
-        const id = await baseBackup(b);
+        const before = new Set(backups.map((x) => x.id));
+        let id;
+        try {
+            id = await baseBackup(b);
+        }
+        catch (err) {
+            // A cut or failed backup leaves a FAILED entry that fails `barman check`, so every later proof too.
+            for (const gone of await dropUnfinished(b, before))
+                ctx.log.info(`deleted the unfinished base backup ${gone}; earlier base backups are untouched`);
+            throw err;
+        }
         base = { name: 'pitr base backup', result: 'passed', detail: `base backup ${id}` };
     }
     else {
@@ -51359,6 +52022,8 @@ function buildResult(f) {
         ...(outcome?.sets ? { sets: outcome.sets } : {}),
         ...(outcome?.prune ? { prune: outcome.prune } : {}),
         ...(outcome?.show ? { show: outcome.show } : {}),
+        ...(outcome?.pitr ? { pitr: outcome.pitr } : {}),
+        ...(outcome?.pitr_backup ? { pitr_backup: outcome.pitr_backup } : {}),
         checks: outcome?.checks ?? [],
         free_bytes: outcome?.free_bytes ?? storage?.free_bytes ?? null,
         storage,
@@ -51674,6 +52339,7 @@ async function rootNotWritable(root, err) {
 
 
 
+
 async function main() {
     let cli;
     try {
@@ -51712,8 +52378,12 @@ async function main() {
     else if (result.show && result.status === 'success') {
         process.stdout.write(`${renderShow(result.show).join('\n')}\n`);
     }
+    else if (result.pitr_backup && result.status === 'success') {
+        process.stdout.write(`${renderPitrShow(result.pitr_backup).join('\n')}\n`);
+    }
     else if (result.sets && result.status === 'success') {
-        process.stdout.write(`${renderTable(result.sets).join('\n')}\n`);
+        const pitr = result.pitr ? ['', ...renderPitrList(result.pitr)] : [];
+        process.stdout.write(`${[...renderTable(result.sets), ...pitr].join('\n')}\n`);
     }
     else if (result.status === 'success' && !printed) {
         process.stdout.write(`${result.message}\n`);

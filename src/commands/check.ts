@@ -3,7 +3,8 @@
  * pass/fail rows, without dumping anything. The config (it parsed, or the run stopped with exit 2
  * before this), each configured engine's rows (its plugin's `check` hook, or its findTools and
  * preflight), the backup root, free space, each remote (a test object written, read back and
- * removed), the age recipients and the notify variables. Any failed row is exit 1.
+ * removed), the age recipients and the notify variables; with `pitr:`, Barman's rows (check-pitr.ts).
+ * Any failed row is exit 1.
  *
  * It takes no lock and creates nothing in the root (run.ts: `writes: false`, `report: false`).
  */
@@ -14,6 +15,7 @@ import { formatRow } from '../shared/format.js';
 import type { RunContext } from './context.js';
 import { configuredEngines, createEngine } from './engines.js';
 import { notifyRows, recipientsRow, remoteRow, rootRow, spaceRow } from './check-rows.js';
+import { pitrCheckRows } from './check-pitr.js';
 
 /** An engine without its own hook: its tools (no connection), then its preflight (login, versions). */
 async function genericEngineRows(engine: Engine, name: string, ctx: RunContext): Promise<Check[]> {
@@ -54,6 +56,8 @@ export async function check(ctx: RunContext): Promise<CommandOutcome> {
   const groups = await Promise.all([
     Promise.resolve([configRow]),
     ...engines.map((e) => engineRows(ctx, e)),
+    // Only with pitr: Barman, the server binaries a recovery starts, and `barman check`.
+    ...(config.pitr ? [pitrCheckRows(config.pitr, ctx)] : []),
     rootRow(config.root).then((r) => [r], (err: unknown) => [failedRow('backup root', err)]),
     spaceRow(config).then((r) => [r]),
     ...config.remotes.map((r) => remoteRow(r, config, env, signal).then((row) => [row])),

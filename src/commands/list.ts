@@ -8,6 +8,7 @@ import type { CommandOutcome, ListEntry } from '../report/result.js';
 import type { RunContext } from './context.js';
 import { whereSetsLive } from './replicate.js';
 import { readRemoteCopies } from '../catalog/remote-copies.js';
+import { pitrListing } from './pitr-list.js';
 
 export async function toListEntry(s: SetEntry, now: Date = new Date()): Promise<ListEntry> {
   const m = s.manifest;
@@ -74,5 +75,9 @@ export async function list(ctx: RunContext): Promise<CommandOutcome> {
   for (const line of await whereSetsLive(found.filter((s) => shown.has(s.path)))) ctx.log.info(line);
   const of = filtered ? ` (of ${all.length}: ${[kind && `kind ${kind}`, engine && `engine ${engine}`, last !== undefined && `newest ${last}`].filter(Boolean).join(', ')})` : '';
   const bytes = sets.reduce((a, s) => a + s.bytes, 0);
-  return { message: `${sets.length} sets${of} under ${ctx.config.root} (${complete} complete, ${formatBytes(bytes)})`, sets, ...(filtered ? { sets_filtered: true } : {}) };
+  // With pitr: Barman's base backups too (a Barman that cannot be read is one line, not a failed list).
+  const pitr = ctx.config.pitr ? await pitrListing(ctx.config.pitr, ctx) : undefined;
+  if (pitr?.error) ctx.log.warn(`point-in-time: cannot read Barman's base backups: ${pitr.error}`);
+  const base = pitr && !pitr.error ? `; Barman: ${pitr.backups.length} base backup${pitr.backups.length === 1 ? '' : 's'}` : '';
+  return { message: `${sets.length} sets${of} under ${ctx.config.root} (${complete} complete, ${formatBytes(bytes)})${base}`, sets, ...(pitr ? { pitr } : {}), ...(filtered ? { sets_filtered: true } : {}) };
 }

@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { barmanPaths, pitrPassword, writeBarmanFiles } from '../engines/barman/conf.js';
-import { baseBackup, createSlot, cron, listBackups, switchWal, type Barman, type RecoveryTarget } from '../engines/barman/barman.js';
+import { baseBackup, createSlot, cron, dropUnfinished, listBackups, switchWal, type Barman, type RecoveryTarget } from '../engines/barman/barman.js';
 import { barmanCheckRows, emergencyRecover, proveRecovery, type Expected } from '../engines/barman/recover.js';
 import { describeTarget, parseTarget } from '../engines/barman/target.js';
 import { baseBackupDue } from '../engines/barman/schedule.js';
@@ -56,11 +56,20 @@ export async function pitrSetup(ctx: RunContext): Promise<CommandOutcome> {
 export async function pitrBackup(ctx: RunContext): Promise<CommandOutcome> {
   const b = await openBarman(ctx);
   await cron(b); // the receiver too: a base backup without the WAL after it recovers to nothing later
-  const due = ctx.request.force ? { due: true, why: '--force' } : baseBackupDue(await listBackups(b), ctx.now(), b.cfg.base_backup_every_days, ctx.config.timezone);
+  const backups = await listBackups(b);
+  const due = ctx.request.force ? { due: true, why: '--force' } : baseBackupDue(backups, ctx.now(), b.cfg.base_backup_every_days, ctx.config.timezone);
   let base: Check;
   if (due.due) {
     ctx.log.info(`taking a base backup: ${due.why}`);
-    const id = await baseBackup(b);
+    const before = new Set(backups.map((x) => x.id));
+    let id: string;
+    try {
+      id = await baseBackup(b);
+    } catch (err) {
+      // A cut or failed backup leaves a FAILED entry that fails `barman check`, so every later proof too.
+      for (const gone of await dropUnfinished(b, before)) ctx.log.info(`deleted the unfinished base backup ${gone}; earlier base backups are untouched`);
+      throw err;
+    }
     base = { name: 'pitr base backup', result: 'passed', detail: `base backup ${id}` };
   } else {
     ctx.log.info(`no base backup tonight: ${due.why}; the WAL receiver is running`);

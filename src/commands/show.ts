@@ -3,6 +3,7 @@
  * every table with its row count, TDengine super tables with their child tables, extensions, the
  * git commit) and its state beside it (the last verification, the copies on remotes). `--json`
  * gives the manifest as written and that state; the text form is renderShow's. Reads only.
+ * A Barman base backup id (20261206T051200) shows that base backup instead (pitr-list.ts).
  */
 import { UsageError } from '../errors.js';
 import { findSet, futureStart } from '../catalog/sets.js';
@@ -11,10 +12,15 @@ import { readRemoteCopies } from '../catalog/remote-copies.js';
 import { formatBytes, formatDuration } from '../shared/format.js';
 import type { CommandOutcome, ShowReport } from '../report/result.js';
 import type { RunContext } from './context.js';
+import { BASE_BACKUP_ID, pitrShow } from './pitr-list.js';
 
 export async function show(ctx: RunContext): Promise<CommandOutcome> {
   const id = ctx.request.setId;
   if (!id) throw new UsageError('set.bad_id', 'show needs a set id', { hint: 'Name one: `pgtaos-backup show <SET_ID>` (the action: input set-id); `pgtaos-backup list` shows them.' });
+  if (BASE_BACKUP_ID.test(id)) {
+    const b = await pitrShow(ctx.config.pitr, id, ctx);
+    return { message: `base backup ${b.id} (Barman server ${b.server}): ${b.status}, ended ${b.end_time ?? '-'}`, pitr_backup: b };
+  }
   const s = await findSet(ctx.config.root, id);
   const report: ShowReport = {
     manifest: s.manifest,

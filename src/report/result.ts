@@ -106,6 +106,54 @@ export const showReportSchema = z.object({
 });
 export type ShowReport = z.infer<typeof showReportSchema>;
 
+/** A Barman base backup as `list` shows it (`barman list-backups`). */
+export const pitrBaseBackupSchema = z.object({
+  id: z.string(),
+  status: z.string(),
+  /** When it ended (ISO); a recovery to a point needs a backup that ended before it. */
+  ended_at: z.string().nullable(),
+  bytes: z.number().int(),
+  /** WAL kept for it (up to the next base backup). */
+  wal_bytes: z.number().int(),
+});
+export type PitrBaseBackup = z.infer<typeof pitrBaseBackupSchema>;
+
+/** `list` with a `pitr:` section: Barman's base backups, newest first, and the recoverable window. */
+export const pitrListSchema = z.object({
+  server: z.string(),
+  barman_home: z.string(),
+  backups: z.array(pitrBaseBackupSchema),
+  window: z.object({ from: z.string().nullable(), to: z.string().nullable(), text: z.string() }),
+  /** Why Barman could not be read (not installed, `pitr setup` never ran); null when it was. */
+  error: z.string().nullable(),
+});
+export type PitrList = z.infer<typeof pitrListSchema>;
+
+/** `show <BASE_BACKUP_ID>`: one base backup, from `barman show-backup`. */
+export const pitrShowSchema = z.object({
+  server: z.string(),
+  id: z.string(),
+  status: z.string(),
+  postgresql_version: z.number().int().nullable(),
+  pgdata: z.string().nullable(),
+  timeline: z.number().int().nullable(),
+  begin_time: z.string().nullable(),
+  end_time: z.string().nullable(),
+  begin_wal: z.string().nullable(),
+  end_wal: z.string().nullable(),
+  begin_lsn: z.string().nullable(),
+  end_lsn: z.string().nullable(),
+  bytes: z.number().int().nullable(),
+  /** WAL from this backup to the next one: files, bytes, and the last segment Barman holds. */
+  wal_files: z.number().int().nullable(),
+  wal_bytes: z.number().int().nullable(),
+  last_wal: z.string().nullable(),
+  previous_backup: z.string().nullable(),
+  next_backup: z.string().nullable(),
+  retention: z.string().nullable(),
+});
+export type PitrShow = z.infer<typeof pitrShowSchema>;
+
 /** Events a run can raise; `notify:` entries choose which they hear (`always`: every run). */
 export const NOTIFY_EVENTS = ['success', 'failure', 'stale'] as const;
 export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
@@ -166,6 +214,10 @@ export const runResultSchema = z.object({
   sets: z.array(listEntrySchema).optional(),
   prune: pruneReportSchema.optional(),
   show: showReportSchema.optional(),
+  /** list with a `pitr:` section: Barman's base backups and the recoverable window. */
+  pitr: pitrListSchema.optional(),
+  /** show <BASE_BACKUP_ID>: that base backup. */
+  pitr_backup: pitrShowSchema.optional(),
   checks: z.array(checkSchema),
   free_bytes: z.number().nullable(),
   /** Free space and the storage estimate; null when the backup root is unknown or missing. */
@@ -197,7 +249,7 @@ export const runResultSchema = z.object({
 export type RunResult = z.infer<typeof runResultSchema>;
 
 /** What a command fills in; run.ts adds the rest. */
-export type CommandOutcome = Partial<Pick<RunResult, 'set' | 'engines' | 'sets' | 'prune' | 'show' | 'checks' | 'free_bytes' | 'stale'>> & {
+export type CommandOutcome = Partial<Pick<RunResult, 'set' | 'engines' | 'sets' | 'prune' | 'show' | 'pitr' | 'pitr_backup' | 'checks' | 'free_bytes' | 'stale'>> & {
   message: string;
   /** `sets` is a filtered part of the catalog (list --kind/--engine/--last): the storage estimate reads the whole catalog. */
   sets_filtered?: boolean;

@@ -15,6 +15,7 @@ import { startCluster, type Cluster } from '../helpers/pg-cluster.js';
 import { serverOsUser } from '../helpers/pg-common.js';
 import { CLI, userEnv, workspace, type ToolRun, type Workspace } from '../helpers/tool.js';
 import type { RunResult } from '../../src/report/result.js';
+import { barmanLogTail, closeSegment, type BarmanSide } from '../helpers/barman.js';
 
 const hasBarman = spawnSync('barman', ['--version']).status === 0;
 if (!hasBarman) {
@@ -50,32 +51,10 @@ function barman(...args: string[]): string {
 
 /** The tool's output and the end of barman.log: what a failure in CI needs to be understood. */
 function why(r: ToolRun): string {
-  const log = path.join(home, 'barman.log');
-  const tail = existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter((l) => !l.includes('No xlog segments found')).slice(-30).join('\n') : '(no barman.log)';
-  return `${r.stderr}${r.stdout}\n--- barman.log (end) ---\n${tail}`;
+  return `${r.stderr}${r.stdout}\n--- barman.log (end) ---\n${barmanLogTail(home)}`;
 }
 
-function walFiles(): string[] {
-  return readdirSync(path.join(home, 'pg', 'wals'), { recursive: true }).map(String).filter((f) => /\/[0-9A-F]{24}$/.test(f));
-}
-
-/**
- * Closes the current segment and waits until Barman archived it. Like the tool (src/engines/barman/sql.ts):
- * a transaction id taken after the switch starts the next segment, so the test does not wait for the
- * server's own next WAL record (15-25 s on an idle cluster).
- */
-async function closeSegment(): Promise<string[]> {
-  const before = new Set(walFiles());
-  barman('switch-wal', '--force', 'pg');
-  await pgc.psql('SELECT txid_current()', 'market');
-  for (let i = 0; i < 240; i++) {
-    barman('archive-wal', 'pg');
-    const added = walFiles().filter((f) => !before.has(f)).sort();
-    if (added.length) return added;
-    await new Promise((res) => setTimeout(res, 250));
-  }
-  throw new Error(`no segment archived within 60 s:\n${why({ code: null, signal: null, stdout: '', stderr: '' })}`);
-}
+const side = (): BarmanSide => ({ barman, psql: (sql) => pgc.psql(sql, 'market'), home, server: 'pg' });
 
 function chownTree(p: string): void {
   if (!osUser) return;
@@ -137,7 +116,7 @@ describe.skipIf(!hasBarman)('point-in-time recovery (real Barman)', () => {
     between = (await pgc.query<{ t: string }>("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US') || '+00' AS t"))[0]!.t;
     await new Promise((res) => setTimeout(res, 1500));
     await pgc.psql("INSERT INTO marks VALUES (2, 'second')", 'market');
-    segment = (await closeSegment())[0]!;
+    segment = (await closeSegment(side()))[0]!;
     expect(segment).toBeTruthy();
   }, 300_000);
 

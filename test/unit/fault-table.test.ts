@@ -12,9 +12,9 @@ import { REPO } from '../helpers/tool.js';
 const START = '<!-- fault-table:start';
 const END = '<!-- fault-table:end -->';
 
-function readmeFaultTable(readme: string): string | null {
-  const a = readme.indexOf(START);
-  const b = readme.indexOf(END);
+function readmeFaultTable(readme: string, start = START, end = END): string | null {
+  const a = readme.indexOf(start);
+  const b = readme.indexOf(end);
   if (a < 0 || b < a) return null;
   const afterStart = readme.indexOf('-->', a) + 3;
   return readme.slice(afterStart, b).trim();
@@ -39,5 +39,26 @@ describe('README fault table', () => {
     expect(lines.length - 2).toBe(cases.length);
     for (const l of lines.slice(2)) expect(l).not.toMatch(/\*\*(FAIL|skipped)\*\*/);
     for (const l of lines.slice(2)) expect(l).toMatch(/^\| .+ \| (\d|killed \(SIG[A-Z]+\)|–) \| .+ \| (pass|FAIL|–) \| (pass|FAIL|–) \| (pass|FAIL|–) \| (pass|FAIL|–) \| .+ \|$/);
+  });
+});
+
+describe('README PITR fault table', () => {
+  const PITR_START = '<!-- pitr-fault-table:start';
+  const PITR_END = '<!-- pitr-fault-table:end -->';
+  const file = () => readFileSync(path.join(REPO, 'test', 'e2e', 'pitr-fault-table.md'), 'utf8').trim();
+
+  it('equals the table test/e2e/pitr-more.test.ts last measured (test/e2e/pitr-fault-table.md)', () => {
+    const inReadme = readmeFaultTable(readFileSync(path.join(REPO, 'README.md'), 'utf8'), PITR_START, PITR_END);
+    expect(inReadme, `README.md needs the table between "${PITR_START} ... -->" and "${PITR_END}"`).not.toBeNull();
+    expect(inReadme).toBe(file());
+  });
+
+  it('has a row per pitrFault case, none failed', () => {
+    const lines = file().split('\n');
+    expect(lines[0]).toBe('| fault | exit | error (first line) | E | I | L | M | result |');
+    const cases = readFileSync(path.join(REPO, 'test', 'e2e', 'pitr-more.test.ts'), 'utf8').match(/^\s*pitrFault\(/gm) ?? [];
+    expect(cases.length).toBeGreaterThan(0);
+    expect(lines.length - 2).toBe(cases.length);
+    for (const l of lines.slice(2)) expect(l).toMatch(/\| pass \| pass \| pass \| pass \| pass \|$/);
   });
 });
