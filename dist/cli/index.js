@@ -48522,7 +48522,7 @@ async function whereSetsLive(sets) {
 ;// CONCATENATED MODULE: ./src/engines/barman/sql.ts
 /**
  * One short SQL session on the database host as the pitr role (password from the environment only):
- * status's slot query and the WAL nudge after a segment switch. Only src/engines/barman/ uses it.
+ * status's slot query, check's server version and the WAL nudge after a segment switch.
  */
 
 
@@ -48550,6 +48550,17 @@ async function withPitrClient(b, application, fn) {
  */
 async function nudgeWal(b) {
     await withPitrClient(b, 'pgtaos_wal_nudge', (c) => c.query('SELECT txid_current()'));
+}
+/** The server's major version ("17"; "9.6" before 10), asked as the pitr role. */
+async function serverMajor(b) {
+    const { cfg } = b;
+    try {
+        const num = await withPitrClient(b, 'pgtaos_check', async (c) => Number((await c.query("SELECT current_setting('server_version_num') AS v")).rows[0].v));
+        return { major: num >= 100000 ? String(Math.floor(num / 10000)) : `${Math.floor(num / 10000)}.${Math.floor(num / 100) % 100}` };
+    }
+    catch (err) {
+        return { error: `${cfg.user}@${cfg.host}:${cfg.port}: ${err.message}` };
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/engines/barman/barman.ts
@@ -49710,6 +49721,38 @@ async function emergencyRecover(b, target, into, startOn) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engines/barman/binaries.ts
+/**
+ * The PostgreSQL server binaries in pitr.bin_dir (`check`'s row): Barman runs pg_basebackup and
+ * pg_receivewal from there, and a scratch recovery pg_ctl and postgres; all must be of the
+ * server's major version.
+ */
+
+
+
+/** What recovery (pg_ctl, postgres) and Barman (pg_basebackup, pg_receivewal) start from bin_dir. */
+const PITR_SERVER_BINARIES = ['postgres', 'pg_ctl', 'pg_basebackup', 'pg_receivewal'];
+/** Pure: the major version in a `--version` line ("postgres (PostgreSQL) 17.6" → 17; "9.6.24" → 9.6). */
+function majorOf(versionLine) {
+    const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(versionLine);
+    if (!m)
+        return null;
+    return Number(m[1]) >= 10 ? m[1] : `${m[1]}.${m[2] ?? '0'}`;
+}
+/** Each binary's major version (`--version`), and the ones that are missing or will not run. */
+async function binaryMajors(binDir, env) {
+    const found = [];
+    const missing = [];
+    for (const bin of PITR_SERVER_BINARIES) {
+        const r = await readTool(external_node_path_default().join(binDir, bin), ['--version'], childEnv(env, {}));
+        if (!r.ok)
+            missing.push(bin);
+        else
+            found.push({ bin, major: majorOf(r.out) });
+    }
+    return { found, missing };
+}
+
 ;// CONCATENATED MODULE: ./src/commands/check-pitr.ts
 /**
  * `check`'s point-in-time rows (only with a `pitr:` section): Barman installed, the PostgreSQL server
@@ -49724,61 +49767,22 @@ async function emergencyRecover(b, target, into, startOn) {
 
 
 
-
-
-
-/** What recovery (pg_ctl, postgres) and Barman (pg_basebackup, pg_receivewal) start from bin_dir. */
-const PITR_SERVER_BINARIES = ['postgres', 'pg_ctl', 'pg_basebackup', 'pg_receivewal'];
-/** Pure: the major version in a `--version` line ("postgres (PostgreSQL) 17.6" → 17; "9.6.24" → 9.6). */
-function majorOf(versionLine) {
-    const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(versionLine);
-    if (!m)
-        return null;
-    return Number(m[1]) >= 10 ? m[1] : `${m[1]}.${m[2] ?? '0'}`;
-}
 async function barmanRow(env) {
     const r = await barmanVersion(env);
     if ('error' in r)
         return { name: 'pitr barman', result: 'failed', detail: `barman cannot be run: ${r.error} (hint: ${BARMAN_HINT})` };
     return { name: 'pitr barman', result: 'passed', detail: `Barman ${r.version}` };
 }
-/** The server's major version, asked as the pitr role (password from the environment only). */
-async function serverMajor(cfg, env) {
-    const password = env[PITR_PASSWORD_ENV];
-    if (!password)
-        return { error: `${PITR_PASSWORD_ENV} is not set` };
-    const c = new esm.Client({ host: cfg.host, port: cfg.port, user: cfg.user, password, database: 'postgres', application_name: 'pgtaos_check', connectionTimeoutMillis: 15_000 });
-    c.on('error', () => undefined);
-    try {
-        await c.connect();
-        const num = Number((await c.query("SELECT current_setting('server_version_num') AS v")).rows[0].v);
-        return { major: num >= 100000 ? String(Math.floor(num / 10000)) : `${Math.floor(num / 10000)}.${Math.floor(num / 100) % 100}` };
-    }
-    catch (err) {
-        return { error: `${cfg.user}@${cfg.host}:${cfg.port}: ${err.message}` };
-    }
-    finally {
-        await c.end().catch(() => undefined);
-    }
-}
 async function binariesRow(cfg, env) {
     const name = 'pitr server binaries';
-    const found = [];
-    const missing = [];
-    for (const bin of PITR_SERVER_BINARIES) {
-        const r = await readTool(external_node_path_default().join(cfg.bin_dir, bin), ['--version'], childEnv(env, {}));
-        if (!r.ok)
-            missing.push(bin);
-        else
-            found.push({ bin, major: majorOf(r.out), line: r.out.trim() });
-    }
+    const { found, missing } = await binaryMajors(cfg.bin_dir, env);
     const hint = `(hint: set pitr.bin_dir to the PostgreSQL server binaries of the production major version; Debian/PGDG: apt install postgresql-<major>)`;
     if (missing.length)
         return { name, result: 'failed', detail: `${missing.join(', ')} not found or not runnable in ${cfg.bin_dir}: a scratch recovery and Barman need them ${hint}` };
     const majors = [...new Set(found.map((f) => f.major))];
     if (majors.length !== 1 || majors[0] === null)
         return { name, result: 'failed', detail: `${cfg.bin_dir} mixes versions: ${found.map((f) => `${f.bin} ${f.major ?? '?'}`).join(', ')} ${hint}` };
-    const server = await serverMajor(cfg, env);
+    const server = await serverMajor({ cfg, ctx: { env } });
     if ('error' in server)
         return { name, result: 'failed', detail: `${cfg.bin_dir} holds PostgreSQL ${majors[0]}; the server's version could not be read (${server.error}) (hint: the pitr role must log in from this runner)` };
     if (server.major !== majors[0])

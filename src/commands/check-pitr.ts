@@ -5,26 +5,14 @@
  * missing Barman config is a failed row, never written here.
  */
 import { existsSync } from 'node:fs';
-import path from 'node:path';
-import pg from 'pg';
 import { barmanCheckRows } from '../engines/barman/recover.js';
 import { BARMAN_HINT, barmanVersion } from '../engines/barman/barman.js';
 import { barmanPaths } from '../engines/barman/conf.js';
-import { PITR_PASSWORD_ENV, type PitrConfig } from '../engines/barman/schema.js';
-import { childEnv } from '../engines/engine.js';
-import { readTool } from '../engines/exec.js';
+import type { PitrConfig } from '../engines/barman/schema.js';
+import { binaryMajors, PITR_SERVER_BINARIES } from '../engines/barman/binaries.js';
+import { serverMajor } from '../engines/barman/sql.js';
 import { failedRow, type Check } from '../report/result.js';
 import type { RunContext } from './context.js';
-
-/** What recovery (pg_ctl, postgres) and Barman (pg_basebackup, pg_receivewal) start from bin_dir. */
-export const PITR_SERVER_BINARIES = ['postgres', 'pg_ctl', 'pg_basebackup', 'pg_receivewal'] as const;
-
-/** Pure: the major version in a `--version` line ("postgres (PostgreSQL) 17.6" → 17; "9.6.24" → 9.6). */
-export function majorOf(versionLine: string): string | null {
-  const m = /\(PostgreSQL\)\s+(\d+)(?:\.(\d+))?/.exec(versionLine);
-  if (!m) return null;
-  return Number(m[1]) >= 10 ? m[1]! : `${m[1]}.${m[2] ?? '0'}`;
-}
 
 async function barmanRow(env: NodeJS.ProcessEnv): Promise<Check> {
   const r = await barmanVersion(env);
@@ -32,37 +20,14 @@ async function barmanRow(env: NodeJS.ProcessEnv): Promise<Check> {
   return { name: 'pitr barman', result: 'passed', detail: `Barman ${r.version}` };
 }
 
-/** The server's major version, asked as the pitr role (password from the environment only). */
-async function serverMajor(cfg: PitrConfig, env: NodeJS.ProcessEnv): Promise<{ major: string } | { error: string }> {
-  const password = env[PITR_PASSWORD_ENV];
-  if (!password) return { error: `${PITR_PASSWORD_ENV} is not set` };
-  const c = new pg.Client({ host: cfg.host, port: cfg.port, user: cfg.user, password, database: 'postgres', application_name: 'pgtaos_check', connectionTimeoutMillis: 15_000 });
-  c.on('error', () => undefined);
-  try {
-    await c.connect();
-    const num = Number((await c.query<{ v: string }>("SELECT current_setting('server_version_num') AS v")).rows[0]!.v);
-    return { major: num >= 100000 ? String(Math.floor(num / 10000)) : `${Math.floor(num / 10000)}.${Math.floor(num / 100) % 100}` };
-  } catch (err) {
-    return { error: `${cfg.user}@${cfg.host}:${cfg.port}: ${(err as Error).message}` };
-  } finally {
-    await c.end().catch(() => undefined);
-  }
-}
-
 async function binariesRow(cfg: PitrConfig, env: NodeJS.ProcessEnv): Promise<Check> {
   const name = 'pitr server binaries';
-  const found: { bin: string; major: string | null; line: string }[] = [];
-  const missing: string[] = [];
-  for (const bin of PITR_SERVER_BINARIES) {
-    const r = await readTool(path.join(cfg.bin_dir, bin), ['--version'], childEnv(env, {}));
-    if (!r.ok) missing.push(bin);
-    else found.push({ bin, major: majorOf(r.out), line: r.out.trim() });
-  }
+  const { found, missing } = await binaryMajors(cfg.bin_dir, env);
   const hint = `(hint: set pitr.bin_dir to the PostgreSQL server binaries of the production major version; Debian/PGDG: apt install postgresql-<major>)`;
   if (missing.length) return { name, result: 'failed', detail: `${missing.join(', ')} not found or not runnable in ${cfg.bin_dir}: a scratch recovery and Barman need them ${hint}` };
   const majors = [...new Set(found.map((f) => f.major))];
   if (majors.length !== 1 || majors[0] === null) return { name, result: 'failed', detail: `${cfg.bin_dir} mixes versions: ${found.map((f) => `${f.bin} ${f.major ?? '?'}`).join(', ')} ${hint}` };
-  const server = await serverMajor(cfg, env);
+  const server = await serverMajor({ cfg, ctx: { env } });
   if ('error' in server) return { name, result: 'failed', detail: `${cfg.bin_dir} holds PostgreSQL ${majors[0]}; the server's version could not be read (${server.error}) (hint: the pitr role must log in from this runner)` };
   if (server.major !== majors[0]) return { name, result: 'failed', detail: `${cfg.bin_dir} holds PostgreSQL ${majors[0]}, the server at ${cfg.host}:${cfg.port} runs ${server.major}: a scratch recovery needs the same major version ${hint}` };
   return { name, result: 'passed', detail: `${PITR_SERVER_BINARIES.join(', ')} ${majors[0]} in ${cfg.bin_dir}, the server's major version` };

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseShowBackup } from '../../src/engines/barman/barman.js';
 import { renderPitrList, renderPitrShow } from '../../src/commands/pitr-list.js';
-import { majorOf } from '../../src/commands/check-pitr.js';
+import { majorOf } from '../../src/engines/barman/binaries.js';
 import { pitrListSchema, pitrShowSchema, type PitrList } from '../../src/report/result.js';
 
 /** As barman 3.4 `-f json show-backup pg 20261206T051200` prints it (trimmed). */
